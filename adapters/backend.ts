@@ -1,0 +1,97 @@
+/**
+ * The Backend interface: how the harness drives a serving backend, and the events it gets back.
+ *
+ * Backends only report events with times from the run clock; they never compute metrics and
+ * never open the result store.
+ *
+ * @module
+ */
+import type { TraceRequest } from "../workloads/request.ts";
+
+/** The channel a streamed token belongs to. */
+export type TokenChannel = "content" | "reasoning" | "tool";
+
+/**
+ * One event of a request's life, timed in nanoseconds on the run's monotonic clock.
+ *
+ * - `sent`: just before the request leaves (HTTP request or engine submit).
+ * - `first_byte`: the first byte of the response body arrived.
+ * - `tokens`: one token-bearing chunk; role-only or empty chunks are not reported.
+ * - `usage`: the server's token accounting.
+ * - `done`: the stream ended normally (`[DONE]` or close).
+ * - `error`: the request failed; `status` is the HTTP status when there was one.
+ */
+export type StreamEvent =
+  | { kind: "sent"; tNs: bigint }
+  | { kind: "first_byte"; tNs: bigint }
+  | {
+    kind: "tokens";
+    tNs: bigint;
+    count: number;
+    channel: TokenChannel;
+    text?: string;
+  }
+  | {
+    kind: "usage";
+    tNs: bigint;
+    promptTokens: number;
+    completionTokens: number;
+    cachedTokens?: number;
+  }
+  | { kind: "done"; tNs: bigint; finishReason: string }
+  | {
+    kind: "error";
+    tNs: bigint;
+    status?: number;
+    message: string;
+    /** What failed: `http` (non-2xx), `stream` (error object mid-stream), `timeout`, `cancelled`, `network`, `protocol`. */
+    errorKind: ErrorKind;
+  };
+
+/** Classification of a failed request. */
+export type ErrorKind =
+  | "http"
+  | "stream"
+  | "timeout"
+  | "cancelled"
+  | "network"
+  | "protocol";
+
+/** What a backend says about itself; stored with the run as JSON. */
+export interface BackendInfo {
+  /** Backend kind, e.g. `openai` or `webgpu`. */
+  backend: string;
+  /** Model name as the backend reports it. */
+  model: string;
+  /** Anything else worth keeping with the run (URL, server version, engine options). */
+  [key: string]: unknown;
+}
+
+/**
+ * A serving backend the harness can replay requests against.
+ *
+ * @example
+ * ```ts
+ * import type { Backend, StreamEvent } from "./backend.ts";
+ * async function drain(b: Backend): Promise<StreamEvent[]> {
+ *   const out: StreamEvent[] = [];
+ *   const req = { id: "0", arrivalMs: 0, inputTokens: 4, outputTokens: 2 };
+ *   for await (const ev of b.generate(req, new AbortController().signal)) out.push(ev);
+ *   return out;
+ * }
+ * console.log(typeof drain);
+ * ```
+ */
+export interface Backend {
+  readonly name: string;
+  /** Model, version and server arguments, stored with the run. */
+  describe(): Promise<BackendInfo>;
+  /**
+   * Sends one request and yields its events in time order. The iterator always ends with
+   * exactly one `done` or `error` event (aborting `signal` yields an `error` of kind `cancelled`
+   * unless a timeout fired first); it never throws for a request-level failure.
+   */
+  generate(req: TraceRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  /** Releases connections and resources. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,71 @@
+/**
+ * The pacer: plans send times and waits for them on the run clock.
+ *
+ * @module
+ */
+import type { TraceRequest } from "../workloads/request.ts";
+import type { RunClock } from "./clock.ts";
+
+/** The last stretch before a send time is waited out in event-loop turns, not one long timer. */
+const FINE_WAIT_NS = 2_000_000n;
+
+/**
+ * Open-loop send times: each request at `startNs + arrivalMs`, whatever the backend does.
+ *
+ * @example
+ * ```ts
+ * import { openLoopSchedule } from "./pacer.ts";
+ * const s = openLoopSchedule([{ id: "0", arrivalMs: 1.5, inputTokens: 1, outputTokens: 1 }], 10n);
+ * console.log(s[0]); // 1500010n
+ * ```
+ */
+export function openLoopSchedule(
+  requests: readonly TraceRequest[],
+  startNs: bigint,
+): bigint[] {
+  return requests.map((r) => startNs + BigInt(Math.round(r.arrivalMs * 1e6)));
+}
+
+/**
+ * Resolves at `targetNs` on `clock` (or at once when it has passed); `false` if `signal` aborted.
+ *
+ * A timer covers all but the last ~2 ms, which are waited in zero-delay turns so that other
+ * streams keep being read while the send time is hit within a fraction of a millisecond.
+ *
+ * @example
+ * ```ts
+ * import { RunClock } from "./clock.ts";
+ * import { sleepUntil } from "./pacer.ts";
+ * const clock = new RunClock();
+ * const target = clock.nowNs() + 3_000_000n;
+ * await sleepUntil(clock, target);
+ * console.log(clock.nowNs() >= target); // true
+ * ```
+ */
+export async function sleepUntil(
+  clock: RunClock,
+  targetNs: bigint,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const coarse = targetNs - clock.nowNs() - FINE_WAIT_NS;
+  if (coarse > 0n) {
+    const ok = await new Promise<boolean>((resolve) => {
+      if (signal?.aborted) return resolve(false);
+      const onAbort = () => {
+        clearTimeout(id);
+        resolve(false);
+      };
+      const id = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(true);
+      }, Number(coarse / 1_000_000n));
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    if (!ok) return false;
+  }
+  while (clock.nowNs() < targetNs) {
+    if (signal?.aborted) return false;
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return !signal?.aborted;
+}

@@ -1,0 +1,107 @@
+/**
+ * Follows one request's events: appends its token rows and builds its `requests` row.
+ *
+ * @module
+ */
+import type { StreamEvent } from "../adapters/backend.ts";
+import type { TraceRequest } from "../workloads/request.ts";
+import type { Recorder, RequestRow } from "./recorder.ts";
+
+/**
+ * Turns the event stream of one request into recorder rows.
+ *
+ * @example
+ * ```ts
+ * import { RequestTracker } from "./request_tracker.ts";
+ * const rows: unknown[] = [];
+ * const sink = { token: (...a: unknown[]) => rows.push(a) };
+ * const t = new RequestTracker({ id: "1", arrivalMs: 0, inputTokens: 3, outputTokens: 1 }, 0n, sink);
+ * t.onEvent({ kind: "sent", tNs: 5n });
+ * t.onEvent({ kind: "tokens", tNs: 9n, count: 1, channel: "content" });
+ * t.onEvent({ kind: "done", tNs: 10n, finishReason: "length" });
+ * console.log(t.finish().status, rows.length); // ok 1
+ * ```
+ */
+export class RequestTracker {
+  private readonly row: RequestRow;
+  private ended = false;
+
+  constructor(
+    req: TraceRequest,
+    scheduledNs: bigint,
+    private readonly sink: Pick<Recorder, "token">,
+  ) {
+    this.row = {
+      reqId: req.id,
+      traceIndex: req.traceIndex,
+      sessionId: req.sessionId,
+      turn: req.turn,
+      scheduledNs,
+      inputTokensPlanned: req.inputTokens,
+      outputTokensPlanned: req.outputTokens,
+      outputChunks: 0,
+      outputTokensCounted: 0,
+      status: "error",
+    };
+  }
+
+  /** Whether a `done` or `error` event has been seen. */
+  get hasEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Takes one event; token events are appended to the recorder at once. */
+  onEvent(ev: StreamEvent): void {
+    const r = this.row;
+    switch (ev.kind) {
+      case "sent":
+        r.sentNs = ev.tNs;
+        break;
+      case "first_byte":
+        r.firstByteNs ??= ev.tNs;
+        break;
+      case "tokens":
+        this.sink.token(r.reqId, r.outputChunks, ev.tNs, ev.count, ev.channel);
+        r.firstTokenNs ??= ev.tNs;
+        r.lastTokenNs = ev.tNs;
+        r.outputChunks++;
+        r.outputTokensCounted += ev.count;
+        break;
+      case "usage":
+        r.promptTokensReported = ev.promptTokens;
+        r.completionTokensReported = ev.completionTokens;
+        r.cachedTokens = ev.cachedTokens;
+        break;
+      case "done":
+        if (this.ended) break;
+        this.ended = true;
+        r.doneNs = ev.tNs;
+        r.status = "ok";
+        r.finishReason = ev.finishReason;
+        break;
+      case "error":
+        if (this.ended) break;
+        this.ended = true;
+        r.status = ev.errorKind === "timeout"
+          ? "timeout"
+          : ev.errorKind === "cancelled"
+          ? "cancelled"
+          : "error";
+        r.httpStatus = ev.status;
+        r.errorKind = ev.errorKind;
+        r.error = ev.message;
+        break;
+    }
+  }
+
+  /** The finished row; a stream that ended without `done` or `error` is a protocol error. */
+  finish(): RequestRow {
+    if (!this.ended) {
+      this.ended = true;
+      this.row.status = "error";
+      this.row.errorKind = "protocol";
+      this.row.error = "Backend stream ended without a done or error event";
+    }
+    return this.row;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * One run from start to end: the `runs` row, the recorder, the replay and the final status.
+ *
+ * Whatever happens, every row appended before the end is flushed and the run is marked
+ * `completed`, `aborted` (signal) or `failed` (an exception, which is rethrown).
+ *
+ * @module
+ */
+import type { Backend } from "../adapters/backend.ts";
+import type { TraceRequest } from "../workloads/request.ts";
+import type { RunClock } from "./clock.ts";
+import { hostInfo, toolVersion } from "./provenance.ts";
+import { Recorder, type RecorderOptions } from "./recorder.ts";
+import { replay, type ReplayProgress, type ReplayResult } from "./runner.ts";
+import type { RunStatus } from "./store.ts";
+
+/** Options for {@linkcode executeRun}. */
+export interface ExecuteRunOptions {
+  /** The result database; the run holds it (in the recorder's worker) until it ends. */
+  dbPath: string;
+  backend: Backend;
+  clock: RunClock;
+  requests: readonly TraceRequest[];
+  /** A name to find the run by later (`report --run <label>`). */
+  label?: string;
+  /** What the workload was (source file, checksum, transforms); stored as JSON. */
+  workload?: unknown;
+  /** The run's options; stored as JSON. */
+  options?: unknown;
+  /** Aborting stops sending, cancels requests in flight and marks the run `aborted`. */
+  signal?: AbortSignal;
+  onProgress?: (p: ReplayProgress) => void;
+  recorder?: RecorderOptions;
+  /** Run id; a random UUID when absent. */
+  runId?: string;
+}
+
+/** How a run ended. */
+export interface ExecuteRunResult {
+  runId: string;
+  status: Exclude<RunStatus, "running">;
+  replay: ReplayResult;
+}
+
+/**
+ * Executes one run into the store.
+ *
+ * @example
+ * ```ts ignore
+ * const { runId, status } = await executeRun({ store, backend, clock, requests });
+ * ```
+ */
+export async function executeRun(
+  opts: ExecuteRunOptions,
+): Promise<ExecuteRunResult> {
+  const { backend, clock } = opts;
+  const runId = opts.runId ?? crypto.randomUUID();
+  const recorder = await Recorder.start(opts.dbPath, {
+    runId,
+    label: opts.label,
+    backend: backend.name,
+    workload: opts.workload,
+    options: opts.options,
+    toolVersion: toolVersion(),
+    gitRev: await gitRev(),
+    host: hostInfo(),
+    clockOriginUnixNs: clock.originUnixNs,
+  }, opts.recorder);
+  // A recording failure stops the run: replaying on without recording would lose data silently.
+  const stop = new AbortController();
+  const onOuter = () => stop.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onOuter();
+  opts.signal?.addEventListener("abort", onOuter, { once: true });
+  recorder.onError = (message) => stop.abort(message);
+  let result: ReplayResult;
+  try {
+    recorder.setBackendInfo(await backend.describe());
+    result = await replay({
+      backend,
+      requests: opts.requests,
+      recorder,
+      clock,
+      signal: stop.signal,
+      onProgress: opts.onProgress,
+    });
+  } catch (e) {
+    await recorder.finish("failed", (e as Error).message);
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener("abort", onOuter);
+  }
+  const status = result.status === "aborted" ? "aborted" : "completed";
+  await recorder.finish(status, result.reason);
+  return { runId, status, replay: result };
+}
+
+async function gitRev(): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["rev-parse", "--short=12", "HEAD"],
+      cwd: new URL(".", import.meta.url),
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success
+      ? new TextDecoder().decode(out.stdout).trim()
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * The result store: one DuckDB file holding many runs, opened with forward migration.
+ *
+ * @module
+ */
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBValue,
+} from "@duckdb/node-api";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+
+/** Options for {@linkcode Store.open}. */
+export interface StoreOpenOptions {
+  /** Open without writing: no migration, no new runs. Default `false`. */
+  readOnly?: boolean;
+}
+
+/** A run's final state. `running` means the run has not ended (or its process died). */
+export type RunStatus = "running" | "completed" | "aborted" | "failed";
+
+/** What is known about a run when it starts. */
+export interface NewRun {
+  runId: string;
+  label?: string;
+  backend: string;
+  backendInfo?: unknown;
+  workload?: unknown;
+  options?: unknown;
+  toolVersion: string;
+  gitRev?: string;
+  host?: unknown;
+  /** Wall clock at run-clock t = 0, in nanoseconds since the Unix epoch. */
+  clockOriginUnixNs: bigint;
+}
+
+/** A row as plain JSON values (bigints as strings? no: numbers where they fit, else bigint). */
+export type Row = Record<string, DuckDBValue>;
+
+/**
+ * A result database, migrated to {@linkcode SCHEMA_VERSION} on open.
+ *
+ * @example
+ * ```ts
+ * import { Store } from "./store.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
+ * await Deno.remove(path);
+ * const store = await Store.open(path);
+ * console.log(await store.schemaVersion());
+ * store.close();
+ * ```
+ */
+export class Store {
+  private constructor(
+    readonly path: string,
+    readonly instance: DuckDBInstance,
+    readonly conn: DuckDBConnection,
+    readonly readOnly: boolean,
+  ) {}
+
+  /** Opens (creating if needed) the database at `path` and migrates it forward. */
+  static async open(path: string, opts: StoreOpenOptions = {}): Promise<Store> {
+    const readOnly = opts.readOnly ?? false;
+    if (readOnly) {
+      try {
+        await Deno.stat(path);
+      } catch {
+        throw new Error(
+          `Result database "${path}" does not exist: pass --db with the file a run wrote`,
+        );
+      }
+    }
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(
+        path,
+        readOnly ? { access_mode: "READ_ONLY" } : {},
+      );
+    } catch (e) {
+      throw new Error(
+        `Cannot open result database "${path}": ${(e as Error).message}`,
+      );
+    }
+    const conn = await instance.connect();
+    const store = new Store(path, instance, conn, readOnly);
+    try {
+      await store.migrate();
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /** The schema version stored in the file (0 for a file tokentrace never wrote). */
+  async schemaVersion(): Promise<number> {
+    const t = await this.query(
+      `select count(*)::int as n from information_schema.tables
+       where table_name = 'tokentrace_schema' and table_schema = 'main'`,
+    );
+    if (t[0].n === 0) return 0;
+    const v = await this.query(
+      "select coalesce(max(version), 0)::int as v from tokentrace_schema",
+    );
+    return v[0].v as number;
+  }
+
+  private async migrate(): Promise<void> {
+    const current = await this.schemaVersion();
+    if (current > SCHEMA_VERSION) {
+      throw new Error(
+        `Result database "${this.path}" has schema version ${current}, newer than this ` +
+          `tokentrace's ${SCHEMA_VERSION}: upgrade tokentrace to read it`,
+      );
+    }
+    if (current === SCHEMA_VERSION) return;
+    if (this.readOnly) {
+      throw new Error(
+        `Result database "${this.path}" has schema version ${current}, older than ${SCHEMA_VERSION}: ` +
+          `open it once without read-only access to migrate it`,
+      );
+    }
+    if (current === 0) {
+      await this.conn.run(
+        `create table if not exists tokentrace_schema (
+           version integer primary key, description varchar, applied_at timestamptz)`,
+      );
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      await this.conn.run("begin transaction");
+      try {
+        for (const s of m.statements) await this.conn.run(s);
+        await this.conn.run(
+          "insert into tokentrace_schema values ($1, $2, now())",
+          [m.version, m.description],
+        );
+        await this.conn.run("commit");
+      } catch (e) {
+        await this.conn.run("rollback");
+        throw new Error(
+          `Migration of "${this.path}" to schema version ${m.version} failed: ${
+            (e as Error).message
+          }`,
+        );
+      }
+    }
+  }
+
+  /** Runs a query and returns its rows as objects keyed by column name. */
+  async query(
+    sql: string,
+    params?: DuckDBValue[] | Record<string, DuckDBValue>,
+  ): Promise<Row[]> {
+    const reader = await this.conn.runAndReadAll(sql, params);
+    return reader.getRowObjects();
+  }
+
+  /** Runs a statement without reading results. */
+  async exec(
+    sql: string,
+    params?: DuckDBValue[] | Record<string, DuckDBValue>,
+  ): Promise<void> {
+    await this.conn.run(sql, params);
+  }
+
+  /** Inserts the `runs` row of a new run with status `running`. */
+  async createRun(r: NewRun): Promise<void> {
+    await this.conn.run(
+      `insert into runs (run_id, label, started_at, status, backend, backend_info, workload,
+         options, tool_version, git_rev, host, clock_origin_unix_ns)
+       values ($1, $2, make_timestamptz($3::bigint // 1000), 'running', $4, $5::json, $6::json,
+         $7::json, $8, $9, $10::json, $11)`,
+      [
+        r.runId,
+        r.label ?? null,
+        r.clockOriginUnixNs,
+        r.backend,
+        jsonOrNull(r.backendInfo),
+        jsonOrNull(r.workload),
+        jsonOrNull(r.options),
+        r.toolVersion,
+        r.gitRev ?? null,
+        jsonOrNull(r.host),
+        r.clockOriginUnixNs,
+      ],
+    );
+  }
+
+  /** Updates the backend description of a run (known only after the backend answered). */
+  async setBackendInfo(runId: string, info: unknown): Promise<void> {
+    await this.conn.run(
+      "update runs set backend_info = $2::json where run_id = $1",
+      [runId, jsonOrNull(info)],
+    );
+  }
+
+  /** Marks a run ended with `status` and an optional reason. */
+  async finishRun(
+    runId: string,
+    status: Exclude<RunStatus, "running">,
+    endReason?: string,
+  ): Promise<void> {
+    await this.conn.run(
+      `update runs set status = $2, finished_at = now(), end_reason = $3 where run_id = $1`,
+      [runId, status, endReason ?? null],
+    );
+  }
+
+  /** Closes the connection and the database (checkpointing the WAL). */
+  close(): void {
+    try {
+      this.conn.closeSync();
+    } finally {
+      this.instance.closeSync();
+    }
+  }
+}
+
+function jsonOrNull(v: unknown): string | null {
+  return v === undefined ? null : JSON.stringify(v, bigintReplacer);
+}
+
+function bigintReplacer(_k: string, v: unknown): unknown {
+  return typeof v === "bigint" ? v.toString() : v;
+}

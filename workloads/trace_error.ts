@@ -1,0 +1,37 @@
+/**
+ * The error every trace reader throws for bad input: it names the file, the line and the field.
+ *
+ * @module
+ */
+
+/** Where in a trace file a problem was found. */
+export interface TraceErrorLocation {
+  path: string;
+  /** 1-based line number, when the problem is on one line. */
+  line?: number;
+  /** The field (column or JSON key) at fault. */
+  field?: string;
+}
+
+/**
+ * A bad trace file: the message says what, where and what to do.
+ *
+ * @example
+ * ```ts
+ * import { TraceError } from "./trace_error.ts";
+ * const e = new TraceError({ path: "t.csv", line: 3, field: "ContextTokens" }, 'expected an integer >= 0, got "abc"');
+ * console.log(e.message); // Trace "t.csv", line 3, field "ContextTokens": expected an integer >= 0, got "abc"
+ * ```
+ */
+export class TraceError extends Error {
+  readonly location: TraceErrorLocation;
+
+  constructor(location: TraceErrorLocation, detail: string) {
+    const where = [`Trace "${location.path}"`];
+    if (location.line !== undefined) where.push(`line ${location.line}`);
+    if (location.field !== undefined) where.push(`field "${location.field}"`);
+    super(`${where.join(", ")}: ${detail}`);
+    this.name = "TraceError";
+    this.location = location;
+  }
+}
