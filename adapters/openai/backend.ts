@@ -1,0 +1,344 @@
+/**
+ * The OpenAI-compatible streaming backend: sends each trace request to `/v1/completions` or
+ * `/v1/chat/completions` with `stream: true` and reports the time of every streamed chunk.
+ *
+ * @module
+ */
+import type {
+  Backend,
+  BackendInfo,
+  ErrorKind,
+  StreamEvent,
+} from "../backend.ts";
+import type { TraceRequest } from "../../workloads/request.ts";
+import { describeFetchError, drainBody, readTextCapped } from "./_http.ts";
+import { baseHeaders } from "./endpoint.ts";
+import {
+  type OpenAIBackendOptions,
+  type ResolvedOpenAIOptions,
+  resolveOptions,
+} from "./options.ts";
+import { checkReachable, serverVersion } from "./reachable.ts";
+import { buildRequestBody } from "./request_body.ts";
+import { streamEvents, type TerminalEvent } from "./stream_events.ts";
+
+type Terminal = TerminalEvent;
+type Stop = "timeout" | "cancelled";
+interface InFlight {
+  ctl: AbortController;
+  stop: Stop | undefined;
+}
+
+const MODEL_LIST_TIMEOUT_MS = 10_000;
+/** How long to wait for the end of the body after `[DONE]`, so the connection can be reused. */
+const DRAIN_MS = 1000;
+
+/**
+ * A {@linkcode Backend} for any OpenAI-compatible HTTP server (vLLM, SGLang, OpenAI, ...).
+ *
+ * Per request it yields `sent` (timestamp taken just before `fetch`), `first_byte` (first body
+ * bytes), then `tokens` / `usage` events and exactly one `done` or `error`. All SSE events parsed
+ * from one network read share the timestamp taken right after that read resolved, before parsing.
+ * Each token-bearing chunk counts as one token per channel (see `interpretChunk`); the server's
+ * `usage.completion_tokens` is the authoritative output length. When the server reports usage
+ * more than once (vLLM `continuous_usage_stats`), each report is yielded; the last one counts.
+ *
+ * Failures never throw: non-2xx gives `http` (message: the body, cut at 2 KiB); an error object
+ * in the stream gives `stream`; a refused or broken connection gives `network`; `timeoutMs`
+ * elapsing gives `timeout`; aborting the signal or {@linkcode OpenAIBackend.close} gives
+ * `cancelled`; a bad prompt or a stream that ends with neither `[DONE]` nor tokens gives
+ * `protocol`. A stream that closes without `[DONE]` after tokens is `done` with the last
+ * `finish_reason`, or `"eos_no_done"` when there was none; `[DONE]` without a `finish_reason`
+ * gives `"unknown"`.
+ *
+ * @example
+ * ```ts
+ * import { OpenAIBackend } from "./backend.ts";
+ * const sse = 'data: {"choices":[{"text":"Hi","finish_reason":"length"}]}\n\ndata: [DONE]\n\n';
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+ *   new Response(sse, { headers: { "content-type": "text/event-stream" } }));
+ * const backend = new OpenAIBackend({
+ *   baseUrl: `http://127.0.0.1:${server.addr.port}`,
+ *   model: "tiny",
+ *   endpointKind: "vllm",
+ * });
+ * const req = {
+ *   id: "0",
+ *   arrivalMs: 0,
+ *   inputTokens: 2,
+ *   outputTokens: 1,
+ *   prompt: { kind: "token_ids" as const, ids: [1, 2] },
+ * };
+ * const kinds: string[] = [];
+ * for await (const ev of backend.generate(req, new AbortController().signal)) kinds.push(ev.kind);
+ * console.log(kinds); // [ "sent", "first_byte", "tokens", "done" ]
+ * await backend.close();
+ * await server.shutdown();
+ * ```
+ */
+export class OpenAIBackend implements Backend {
+  /** Backend kind, as stored with the run. */
+  readonly name = "openai";
+  /** The server's `/v1` root URL. */
+  readonly apiRoot: string;
+  readonly #o: ResolvedOpenAIOptions;
+  #model: string | undefined;
+  #models: string[] | undefined;
+  #init: Promise<string> | undefined;
+  #closed = false;
+  readonly #inFlight = new Set<InFlight>();
+
+  /** @throws {Error} When an option is invalid; the message names the option and the value. */
+  constructor(opts: OpenAIBackendOptions) {
+    this.#o = resolveOptions(opts);
+    this.apiRoot = this.#o.apiRoot;
+    this.#model = this.#o.model;
+  }
+
+  /**
+   * Resolves the model name: the `model` option, else the first id listed by `GET /v1/models`.
+   * Call it (or {@linkcode OpenAIBackend.describe}) before a run so the first request does not
+   * pay for the lookup.
+   *
+   * @throws {Error} When the server cannot be reached or lists no model.
+   */
+  init(): Promise<string> {
+    if (this.#model !== undefined) return Promise.resolve(this.#model);
+    this.#init ??= (async () => {
+      const ids = await checkReachable(this.apiRoot, {
+        apiKey: this.#o.apiKey,
+        headers: this.#o.headers,
+        timeoutMs: Math.min(this.#o.timeoutMs, MODEL_LIST_TIMEOUT_MS),
+      });
+      this.#models = ids;
+      if (ids.length === 0) {
+        throw new Error(
+          `No model given and GET ${this.apiRoot}/models listed none: pass the model name (option "model")`,
+        );
+      }
+      this.#model = ids[0];
+      return ids[0];
+    })();
+    const p = this.#init;
+    p.catch(() => {
+      if (this.#init === p) this.#init = undefined; // allow a retry
+    });
+    return p;
+  }
+
+  /** Model, URL, API and server family (plus the server's `/version` when it answers), stored with the run. */
+  async describe(): Promise<BackendInfo> {
+    const model = await this.init();
+    const info: BackendInfo = {
+      backend: this.name,
+      model,
+      baseUrl: this.apiRoot,
+      api: this.#o.api,
+      endpointKind: this.#o.endpointKind,
+      timeoutMs: this.#o.timeoutMs,
+    };
+    if (this.#models !== undefined) info.models = this.#models;
+    if (this.#o.extraBody !== undefined) info.extraBody = this.#o.extraBody;
+    const version = this.#o.endpointKind === "openai"
+      ? undefined
+      : await serverVersion(this.apiRoot, this.#o.apiKey, this.#o.headers);
+    if (version !== undefined) info.serverVersion = version;
+    return info;
+  }
+
+  /** Sends one request and yields its events; see the class documentation. */
+  async *generate(
+    req: TraceRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<StreamEvent, void, undefined> {
+    const now = this.#o.nowNs;
+    if (signal.aborted || this.#closed) {
+      yield fail(
+        now(),
+        "cancelled",
+        `Request ${req.id}: cancelled before it was sent`,
+      );
+      return;
+    }
+    let model = this.#model;
+    if (model === undefined) {
+      try {
+        model = await this.init();
+      } catch (e) {
+        // Listed but empty is the server's answer; anything else is a failure to ask.
+        yield fail(
+          now(),
+          this.#models?.length === 0 ? "protocol" : "network",
+          `Request ${req.id}: cannot resolve the model: ${
+            (e as Error).message
+          }`,
+        );
+        return;
+      }
+    }
+    const built = buildRequestBody(req, {
+      api: this.#o.api,
+      endpointKind: this.#o.endpointKind,
+      model,
+      extraBody: this.#o.extraBody,
+    });
+    if (!built.ok) {
+      yield fail(now(), "protocol", built.message);
+      return;
+    }
+    const payload = JSON.stringify(built.body);
+    const headers = baseHeaders(this.#o.apiKey, this.#o.headers);
+    headers.set("accept", "text/event-stream");
+    headers.set("x-request-id", req.id);
+
+    const flight: InFlight = { ctl: new AbortController(), stop: undefined };
+    const stopWith = (why: Stop) => {
+      flight.stop ??= why;
+      flight.ctl.abort();
+    };
+    const onAbort = () => stopWith("cancelled");
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#inFlight.add(flight);
+    // Aborted or closed while the model was being looked up: fetch sees an aborted signal.
+    if (signal.aborted || this.#closed) stopWith("cancelled");
+    const timer = setTimeout(() => stopWith("timeout"), this.#o.timeoutMs);
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let drain = false;
+    try {
+      const tSent = now();
+      // Settle into a value so a rejection while the consumer holds `sent` is never unhandled.
+      const pending = fetch(this.#o.url, {
+        method: "POST",
+        headers,
+        body: payload,
+        signal: flight.ctl.signal,
+      }).then((res) => ({ res }), (error: unknown) => ({ error }));
+      yield { kind: "sent", tNs: tSent };
+      const got = await pending;
+      if ("error" in got) {
+        yield this.#failure(
+          req,
+          flight,
+          now(),
+          "before the response headers",
+          got.error,
+        );
+        return;
+      }
+      const res = got.res;
+      if (!res.ok) {
+        let text: string;
+        try {
+          text = await readTextCapped(res);
+        } catch (e) {
+          yield this.#failure(
+            req,
+            flight,
+            now(),
+            `while reading the HTTP ${res.status} error body`,
+            e,
+          );
+          return;
+        }
+        const message = text !== ""
+          ? text
+          : `HTTP ${res.status} ${res.statusText} with an empty body`;
+        yield {
+          kind: "error",
+          tNs: now(),
+          status: res.status,
+          errorKind: "http",
+          message,
+        };
+        return;
+      }
+      if (res.body === null) {
+        yield fail(
+          now(),
+          "protocol",
+          `Request ${req.id}: POST ${this.#o.url} answered ${res.status} with no body`,
+        );
+        return;
+      }
+      reader = res.body.getReader();
+      const terminal = yield* streamEvents(reader, {
+        nowNs: now,
+        label: `Request ${req.id}`,
+        source: `POST ${this.#o.url}`,
+        contentType: res.headers.get("content-type"),
+        onReadError: (e, tNs, chunks) =>
+          this.#failure(
+            req,
+            flight,
+            tNs,
+            `while streaming, after ${chunks} token chunks`,
+            e,
+          ),
+      });
+      drain = terminal.kind === "done";
+      yield terminal;
+    } catch (e) {
+      // Only a bug gets here; keep the "never throws" contract and say what happened.
+      yield fail(
+        now(),
+        "protocol",
+        `Request ${req.id}: internal error in OpenAIBackend: ${
+          (e as Error)?.stack ?? e
+        }`,
+      );
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      if (reader !== undefined && drain) {
+        await drainBody(reader, flight.ctl, DRAIN_MS);
+      }
+      flight.ctl.abort();
+      this.#inFlight.delete(flight);
+    }
+  }
+
+  /** Aborts requests in flight (they end with `cancelled`); later requests are cancelled at once. */
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const f of this.#inFlight) {
+      f.stop ??= "cancelled";
+      f.ctl.abort();
+    }
+    return Promise.resolve();
+  }
+
+  /** The error event for a failed fetch or read: timeout or cancel when we aborted, else network. */
+  #failure(
+    req: TraceRequest,
+    flight: InFlight,
+    tNs: bigint,
+    phase: string,
+    e: unknown,
+  ): Terminal {
+    if (flight.stop === "timeout") {
+      return fail(
+        tNs,
+        "timeout",
+        `Request ${req.id}: no complete response within ${this.#o.timeoutMs} ms (timed out ${phase})`,
+      );
+    }
+    if (flight.stop === "cancelled") {
+      return fail(
+        tNs,
+        "cancelled",
+        `Request ${req.id}: cancelled ${phase}`,
+      );
+    }
+    return fail(
+      tNs,
+      "network",
+      `Request ${req.id}: POST ${this.#o.url} failed ${phase}: ${
+        describeFetchError(e)
+      }`,
+    );
+  }
+}
+
+function fail(tNs: bigint, errorKind: ErrorKind, message: string): Terminal {
+  return { kind: "error", tNs, errorKind, message };
+}

@@ -1,0 +1,122 @@
+/**
+ * The options of the OpenAI backend, their defaults and their validation.
+ *
+ * @module
+ */
+import { apiRoot } from "./endpoint.ts";
+import type { EndpointKind, OpenAIApi } from "./request_body.ts";
+
+/** Options of `OpenAIBackend`. */
+export interface OpenAIBackendOptions {
+  /** Server URL, with or without the trailing `/v1`, e.g. `http://127.0.0.1:8000`. */
+  baseUrl: string;
+  /** Endpoint to call. Default: `"completions"`. */
+  api?: OpenAIApi;
+  /** Model name; when absent, `OpenAIBackend.init()` takes the first id of `GET /v1/models`. */
+  model?: string;
+  /** Server family: `vllm` and `sglang` add `ignore_eos: true` and `min_tokens`. Default: `"openai"`. */
+  endpointKind?: EndpointKind;
+  /** Sent as `Authorization: Bearer <apiKey>` (see `apiKeyFromEnv`). Default: none. */
+  apiKey?: string;
+  /** Total time allowed per request, from `sent` to the end of the stream. Default: 600000 (10 min). */
+  timeoutMs?: number;
+  /** The run clock in nanoseconds. Default: `performance.now()` relative to when the options were resolved. */
+  nowNs?: () => bigint;
+  /** Merged last into every request body. Default: none. */
+  extraBody?: Record<string, unknown>;
+  /** Extra headers on every call (may override `authorization`). Default: none. */
+  headers?: Record<string, string>;
+}
+
+/** {@linkcode OpenAIBackendOptions} with defaults applied and the base URL normalized. */
+export interface ResolvedOpenAIOptions {
+  /** The server's `/v1` root URL, without a trailing slash. */
+  apiRoot: string;
+  /** The streaming endpoint: `<apiRoot>/completions` or `<apiRoot>/chat/completions`. */
+  url: string;
+  api: OpenAIApi;
+  endpointKind: EndpointKind;
+  model: string | undefined;
+  apiKey: string | undefined;
+  timeoutMs: number;
+  nowNs: () => bigint;
+  extraBody: Record<string, unknown> | undefined;
+  headers: Record<string, string> | undefined;
+}
+
+/** Default of {@linkcode OpenAIBackendOptions.timeoutMs}: 10 minutes. */
+export const DEFAULT_TIMEOUT_MS = 600_000;
+
+/**
+ * Validates the options once and applies their defaults.
+ *
+ * @throws {Error} When an option is invalid; the message names the option, the value seen and the
+ * values expected.
+ *
+ * @example
+ * ```ts
+ * import { resolveOptions } from "./options.ts";
+ * const o = resolveOptions({ baseUrl: "http://127.0.0.1:8000/v1/", api: "chat" });
+ * console.log(o.url, o.endpointKind, o.timeoutMs); // http://127.0.0.1:8000/v1/chat/completions openai 600000
+ * ```
+ */
+export function resolveOptions(
+  opts: OpenAIBackendOptions,
+): ResolvedOpenAIOptions {
+  const root = apiRoot(opts.baseUrl);
+  const api = opts.api ?? "completions";
+  if (api !== "completions" && api !== "chat") {
+    throw new Error(
+      `OpenAIBackend option "api": expected "completions" or "chat", got ${
+        JSON.stringify(api)
+      }`,
+    );
+  }
+  const endpointKind = opts.endpointKind ?? "openai";
+  if (
+    endpointKind !== "vllm" && endpointKind !== "sglang" &&
+    endpointKind !== "openai"
+  ) {
+    throw new Error(
+      `OpenAIBackend option "endpointKind": expected "vllm", "sglang" or "openai", got ${
+        JSON.stringify(endpointKind)
+      }`,
+    );
+  }
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (
+    typeof timeoutMs !== "number" || !(timeoutMs > 0) ||
+    !Number.isFinite(timeoutMs)
+  ) {
+    throw new Error(
+      `OpenAIBackend option "timeoutMs": expected a finite number of milliseconds > 0, got ${timeoutMs}`,
+    );
+  }
+  if (
+    opts.model !== undefined &&
+    (typeof opts.model !== "string" || opts.model === "")
+  ) {
+    throw new Error(
+      `OpenAIBackend option "model": expected a non-empty string, got ${
+        JSON.stringify(opts.model)
+      }`,
+    );
+  }
+  let nowNs = opts.nowNs;
+  if (nowNs === undefined) {
+    const originMs = performance.now();
+    nowNs = () => BigInt(Math.round((performance.now() - originMs) * 1e6));
+  }
+  return {
+    apiRoot: root,
+    url: `${root}/${api === "chat" ? "chat/completions" : "completions"}`,
+    api,
+    endpointKind,
+    model: opts.model,
+    apiKey: opts.apiKey,
+    timeoutMs,
+    nowNs,
+    extraBody: opts.extraBody,
+    headers: opts.headers,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Turns the body of a streaming OpenAI response into timed {@linkcode StreamEvent}s.
+ *
+ * @module
+ */
+import type { StreamEvent } from "../backend.ts";
+import { interpretChunk } from "./chunk.ts";
+import { SseParser } from "./sse.ts";
+
+/** The event that ends a request: `done` or `error`. */
+export type TerminalEvent = Extract<StreamEvent, { kind: "done" | "error" }>;
+
+/** The events before the end: `first_byte`, `tokens` and `usage` (and `sent`, which the caller yields). */
+export type ProgressEvent = Exclude<StreamEvent, { kind: "done" | "error" }>;
+
+/** Options of {@linkcode streamEvents}. */
+export interface StreamEventsOptions {
+  /** The run clock in nanoseconds; called once per non-empty read. */
+  nowNs: () => bigint;
+  /** Starts every message, e.g. `Request 17`. */
+  label: string;
+  /** Where the body came from, named when it ends without tokens, e.g. `POST http://h/v1/completions`. */
+  source: string;
+  /** The response's `content-type`, named when the body ends without tokens. Default: unknown. */
+  contentType?: string | null;
+  /**
+   * Builds the terminal event when a read fails (`tokenChunks` token events were yielded before).
+   * Default: an error of kind `network` with the failure's message.
+   */
+  onReadError?: (
+    error: unknown,
+    tNs: bigint,
+    tokenChunks: number,
+  ) => TerminalEvent;
+}
+
+/**
+ * Reads an SSE response body to its end or to `[DONE]`, yielding `first_byte`, `tokens` and
+ * `usage` events, and returns the terminal event (it does not yield it).
+ *
+ * Every event parsed from one read gets the timestamp taken right after that read resolved, before
+ * parsing. `[DONE]` ends with `done` and the last `finish_reason` (`"unknown"` when none came); an
+ * error object ends with an error of kind `stream`, malformed JSON with kind `protocol`. A body
+ * that closes without `[DONE]` is `done` with the last `finish_reason` (`"eos_no_done"` when none)
+ * if any token came, else an error of kind `protocol`. The reader is left as it is after `[DONE]`
+ * (the caller decides whether to drain or cancel it).
+ *
+ * @example
+ * ```ts
+ * import { streamEvents } from "./stream_events.ts";
+ * const body = new Response('data: {"choices":[{"text":"a"}]}\n\ndata: [DONE]\n\n').body!;
+ * let t = 0n;
+ * const it = streamEvents(body.getReader(), {
+ *   nowNs: () => (t += 10n),
+ *   label: "Request 0",
+ *   source: "recorded stream",
+ * });
+ * let r = await it.next();
+ * for (; !r.done; r = await it.next()) console.log(r.value.kind, r.value.tNs);
+ * console.log(r.value); // { kind: "done", tNs: 10n, finishReason: "unknown" }
+ * ```
+ */
+export async function* streamEvents(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  opts: StreamEventsOptions,
+): AsyncGenerator<ProgressEvent, TerminalEvent, undefined> {
+  const now = opts.nowNs;
+  const sse = new SseParser();
+  let tokens = 0;
+  let bytes = 0;
+  let finish: string | undefined;
+  let head: Uint8Array | undefined;
+  while (true) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      const tNs = now();
+      if (opts.onReadError !== undefined) {
+        return opts.onReadError(e, tNs, tokens);
+      }
+      return {
+        kind: "error",
+        tNs,
+        errorKind: "network",
+        message: `${opts.label}: reading ${opts.source} failed: ${
+          (e as Error)?.message ?? e
+        }`,
+      };
+    }
+    if (!chunk.done && chunk.value.length === 0) continue;
+    const tNs = now(); // one timestamp per read, taken before parsing
+    let events;
+    if (chunk.done) {
+      events = sse.end();
+    } else {
+      if (head === undefined) {
+        head = chunk.value.slice(0, 200);
+        yield { kind: "first_byte", tNs };
+      }
+      bytes += chunk.value.length;
+      events = sse.push(chunk.value);
+    }
+    for (const ev of events) {
+      for (const item of interpretChunk(ev.data, ev.index)) {
+        switch (item.kind) {
+          case "tokens":
+            tokens++;
+            yield {
+              kind: "tokens",
+              tNs,
+              count: item.count,
+              channel: item.channel,
+              text: item.text,
+            };
+            break;
+          case "usage": {
+            const { promptTokens, completionTokens, cachedTokens } = item;
+            yield cachedTokens === undefined
+              ? { kind: "usage", tNs, promptTokens, completionTokens }
+              : {
+                kind: "usage",
+                tNs,
+                promptTokens,
+                completionTokens,
+                cachedTokens,
+              };
+            break;
+          }
+          case "finish":
+            finish = item.reason;
+            break;
+          case "done":
+            return { kind: "done", tNs, finishReason: finish ?? "unknown" };
+          case "error":
+            return {
+              kind: "error",
+              tNs,
+              errorKind: item.errorKind,
+              message: `${opts.label}: ${item.message}`,
+            };
+        }
+      }
+    }
+    if (chunk.done) {
+      if (tokens > 0) {
+        return { kind: "done", tNs, finishReason: finish ?? "eos_no_done" };
+      }
+      const start = head === undefined
+        ? ""
+        : `, body starts ${JSON.stringify(new TextDecoder().decode(head))}`;
+      return {
+        kind: "error",
+        tNs,
+        errorKind: "protocol",
+        message:
+          `${opts.label}: ${opts.source} stream closed after ${bytes} bytes without [DONE] and without tokens (content-type ${
+            JSON.stringify(opts.contentType ?? null)
+          }${start})`,
+      };
+    }
+  }
+}
