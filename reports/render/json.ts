@@ -1,0 +1,241 @@
+/**
+ * Renders a {@linkcode RunSummary} as the versioned JSON report `tokentrace.report/v1`.
+ *
+ * Shape (field names follow the SQL views: snake_case with units in the name):
+ *
+ * ```text
+ * {
+ *   "schema": "tokentrace.report/v1",
+ *   "run": { run_id, label, backend, status, incomplete, started_at, finished_at, end_reason,
+ *            tool_version, git_rev, clock_origin_unix_ns },
+ *   "window": { start_ns, end_ns, seconds, policy },
+ *   "requests": { total, ok, error, timeout, cancelled },
+ *   "throughput": { request_throughput_rps, output_tokens_per_s, total_tokens_per_s,
+ *                   max_output_tokens_per_s_1s_bin, output_tokens, input_tokens },
+ *   "latency": { unit: "ms", population: "status ok", percentile_method,
+ *                rows: [{ metric, n, mean_ms, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms }] },
+ *   "slo": null | { bounds: { ttft_ms, tpot_ms, e2e_ms, itl_ms }, inclusive: true,
+ *                   failure_policy, failure_policy_text, n_counted, n_met, n_excluded_cancelled,
+ *                   attainment, goodput_rps, token_goodput_tokens_per_s },
+ *   "notes": [string]
+ * }
+ * ```
+ *
+ * Value rules, the same everywhere: every `*_ns` field is a decimal string (an exact int64:
+ * Unix-epoch nanoseconds exceed 2^53); every other number is a JSON number; a missing value
+ * (SQL NULL, an absent SLO bound) is `null`, never 0; times of day are ISO 8601 UTC strings.
+ * A change that removes or retypes a field bumps the version; adding fields does not.
+ *
+ * @module
+ */
+import type { RunSummary } from "../summary.ts";
+
+/** The schema id written into every report of this shape. */
+export const REPORT_SCHEMA = "tokentrace.report/v1";
+
+/** One latency row of {@linkcode ReportJsonV1}. */
+export interface ReportLatencyRowV1 {
+  metric: string;
+  n: number;
+  mean_ms: number | null;
+  p50_ms: number | null;
+  p90_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  p999_ms: number | null;
+  max_ms: number | null;
+}
+
+/** The JSON report, version 1 (see the module documentation for the rules). */
+export interface ReportJsonV1 {
+  schema: typeof REPORT_SCHEMA;
+  run: {
+    run_id: string;
+    label: string | null;
+    backend: string;
+    status: string;
+    incomplete: boolean;
+    started_at: string;
+    finished_at: string | null;
+    end_reason: string | null;
+    tool_version: string | null;
+    git_rev: string | null;
+    clock_origin_unix_ns: string;
+  };
+  window: {
+    start_ns: string | null;
+    end_ns: string | null;
+    seconds: number | null;
+    policy: string;
+  };
+  requests: {
+    total: number;
+    ok: number;
+    error: number;
+    timeout: number;
+    cancelled: number;
+  };
+  throughput: {
+    request_throughput_rps: number | null;
+    output_tokens_per_s: number | null;
+    total_tokens_per_s: number | null;
+    max_output_tokens_per_s_1s_bin: number | null;
+    output_tokens: number;
+    input_tokens: number;
+  };
+  latency: {
+    unit: "ms";
+    population: "status ok";
+    percentile_method: string;
+    rows: ReportLatencyRowV1[];
+  };
+  slo: null | {
+    bounds: {
+      ttft_ms: number | null;
+      tpot_ms: number | null;
+      e2e_ms: number | null;
+      itl_ms: number | null;
+    };
+    inclusive: true;
+    failure_policy: string;
+    failure_policy_text: string;
+    n_counted: number;
+    n_met: number;
+    n_excluded_cancelled: number;
+    attainment: number | null;
+    goodput_rps: number | null;
+    token_goodput_tokens_per_s: number | null;
+  };
+  notes: string[];
+}
+
+/**
+ * Converts a summary to the {@linkcode ReportJsonV1} object (plain JSON values, no bigint).
+ *
+ * @example
+ * ```ts
+ * import { toReportJson } from "./json.ts";
+ * import type { RunSummary } from "../summary.ts";
+ * const summary: RunSummary = {
+ *   run: {
+ *     runId: "r1", label: null, backend: "openai", status: "running", incomplete: true,
+ *     startedAt: "2026-11-20T10:00:00.000Z", finishedAt: null, endReason: null,
+ *     toolVersion: "0.1.0", gitRev: null, clockOriginUnixNs: 1_795_000_000_000_000_000n,
+ *   },
+ *   window: { startNs: null, endNs: null, seconds: null, policy: "first_sent_to_last_completion" },
+ *   counts: { total: 0, ok: 0, error: 0, timeout: 0, cancelled: 0 },
+ *   throughput: {
+ *     requestsPerS: null, outputTokensPerS: null, totalTokensPerS: null,
+ *     maxOutputTokensPerS1sBin: null, outputTokens: 0, inputTokens: 0,
+ *   },
+ *   latency: [],
+ *   percentileMethod: "quantile_cont",
+ *   slo: null,
+ *   notes: ["no requests recorded"],
+ * };
+ * console.log(toReportJson(summary).run.clock_origin_unix_ns); // "1795000000000000000"
+ * ```
+ */
+export function toReportJson(summary: RunSummary): ReportJsonV1 {
+  const { run, window, counts, throughput: tp, slo } = summary;
+  return {
+    schema: REPORT_SCHEMA,
+    run: {
+      run_id: run.runId,
+      label: run.label,
+      backend: run.backend,
+      status: run.status,
+      incomplete: run.incomplete,
+      started_at: run.startedAt,
+      finished_at: run.finishedAt,
+      end_reason: run.endReason,
+      tool_version: run.toolVersion,
+      git_rev: run.gitRev,
+      clock_origin_unix_ns: run.clockOriginUnixNs.toString(),
+    },
+    window: {
+      start_ns: nsString(window.startNs),
+      end_ns: nsString(window.endNs),
+      seconds: window.seconds,
+      policy: window.policy,
+    },
+    requests: { ...counts },
+    throughput: {
+      request_throughput_rps: tp.requestsPerS,
+      output_tokens_per_s: tp.outputTokensPerS,
+      total_tokens_per_s: tp.totalTokensPerS,
+      max_output_tokens_per_s_1s_bin: tp.maxOutputTokensPerS1sBin,
+      output_tokens: tp.outputTokens,
+      input_tokens: tp.inputTokens,
+    },
+    latency: {
+      unit: "ms",
+      population: "status ok",
+      percentile_method: summary.percentileMethod,
+      rows: summary.latency.map((r) => ({
+        metric: r.metric,
+        n: r.n,
+        mean_ms: r.meanMs,
+        p50_ms: r.p50Ms,
+        p90_ms: r.p90Ms,
+        p95_ms: r.p95Ms,
+        p99_ms: r.p99Ms,
+        p999_ms: r.p999Ms,
+        max_ms: r.maxMs,
+      })),
+    },
+    slo: slo === null ? null : {
+      bounds: {
+        ttft_ms: slo.bounds.ttftMs ?? null,
+        tpot_ms: slo.bounds.tpotMs ?? null,
+        e2e_ms: slo.bounds.e2eMs ?? null,
+        itl_ms: slo.bounds.itlMs ?? null,
+      },
+      inclusive: true,
+      failure_policy: slo.failurePolicy,
+      failure_policy_text: slo.failurePolicyText,
+      n_counted: slo.counted,
+      n_met: slo.met,
+      n_excluded_cancelled: slo.excludedCancelled,
+      attainment: slo.attainment,
+      goodput_rps: slo.goodputRps,
+      token_goodput_tokens_per_s: slo.tokenGoodputPerS,
+    },
+    notes: [...summary.notes],
+  };
+}
+
+/**
+ * Renders the summary as pretty-printed `tokentrace.report/v1` JSON text with a trailing newline.
+ *
+ * @example
+ * ```ts
+ * import { renderJson } from "./json.ts";
+ * import type { RunSummary } from "../summary.ts";
+ * const summary: RunSummary = {
+ *   run: {
+ *     runId: "r1", label: null, backend: "openai", status: "completed", incomplete: false,
+ *     startedAt: "2026-11-20T10:00:00.000Z", finishedAt: null, endReason: null,
+ *     toolVersion: null, gitRev: null, clockOriginUnixNs: 0n,
+ *   },
+ *   window: { startNs: null, endNs: null, seconds: null, policy: "first_sent_to_last_completion" },
+ *   counts: { total: 0, ok: 0, error: 0, timeout: 0, cancelled: 0 },
+ *   throughput: {
+ *     requestsPerS: null, outputTokensPerS: null, totalTokensPerS: null,
+ *     maxOutputTokensPerS1sBin: null, outputTokens: 0, inputTokens: 0,
+ *   },
+ *   latency: [],
+ *   percentileMethod: "quantile_cont",
+ *   slo: null,
+ *   notes: [],
+ * };
+ * console.log(JSON.parse(renderJson(summary)).schema); // tokentrace.report/v1
+ * ```
+ */
+export function renderJson(summary: RunSummary): string {
+  return JSON.stringify(toReportJson(summary), null, 2) + "\n";
+}
+
+function nsString(v: bigint | null): string | null {
+  return v === null ? null : v.toString();
+}

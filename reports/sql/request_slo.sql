@@ -1,0 +1,74 @@
+-- request_slo(ttft_ms_max, tpot_ms_max, e2e_ms_max, itl_ms_max := NULL): whether each request
+-- meets a latency SLO (METRICS.md "Goodput and SLO attainment").
+--
+-- Grain: one row per `requests` row (every status); key (run_id, req_id).
+-- Parameters: upper bounds in milliseconds, inclusive; NULL = no bound on that metric.
+--
+-- Per bound (each TRUE when its parameter is NULL):
+--   ttft_ok = ttft_ms <= ttft_ms_max
+--   tpot_ok = n_output_tokens < 2 OR tpot_ms <= tpot_ms_max     (n < 2 passes TPOT)
+--   e2e_ok  = e2e_ms <= e2e_ms_max
+--   itl_ok  = output_chunks < 2 OR max_itl_ms <= itl_ms_max     (a stall bound; no gap passes)
+-- A missing value under a given bound fails it (e.g. no token at all with a TTFT bound).
+--
+-- Failure policy 'errors_and_timeouts_count_as_missed;cancelled_excluded' (the default in
+-- METRICS.md, as GuideLLM):
+--   counted   = status <> 'cancelled'
+--   meets_slo = status = 'ok' AND every bound holds; FALSE for error and timeout;
+--               NULL for cancelled (excluded, neither met nor missed)
+--
+-- Columns: run_id, req_id, status, n_output_tokens, ttft_ms, tpot_ms, e2e_ms, max_itl_ms,
+-- ttft_ok, tpot_ok, e2e_ok, itl_ok, counted, meets_slo, failure_policy.
+create or replace macro request_slo(ttft_ms_max, tpot_ms_max, e2e_ms_max, itl_ms_max := null)
+as table
+with
+bounds as (
+  select
+    ttft_ms_max::double as ttft_bound_ms,
+    tpot_ms_max::double as tpot_bound_ms,
+    e2e_ms_max::double as e2e_bound_ms,
+    itl_ms_max::double as itl_bound_ms
+),
+checks as (
+  select
+    m.run_id,
+    m.req_id,
+    m.status,
+    m.n_output_tokens,
+    m.output_chunks,
+    m.ttft_ms,
+    m.tpot_ms,
+    m.e2e_ms,
+    m.max_itl_ms,
+    b.ttft_bound_ms is null or coalesce(m.ttft_ms <= b.ttft_bound_ms, false) as ttft_ok,
+    b.tpot_bound_ms is null
+      or m.n_output_tokens < 2
+      or coalesce(m.tpot_ms <= b.tpot_bound_ms, false) as tpot_ok,
+    b.e2e_bound_ms is null or coalesce(m.e2e_ms <= b.e2e_bound_ms, false) as e2e_ok,
+    b.itl_bound_ms is null
+      or m.output_chunks < 2
+      or coalesce(m.max_itl_ms <= b.itl_bound_ms, false) as itl_ok
+  from request_metrics as m
+  cross join bounds as b
+)
+select
+  run_id,
+  req_id,
+  status,
+  n_output_tokens,
+  ttft_ms,
+  tpot_ms,
+  e2e_ms,
+  max_itl_ms,
+  ttft_ok,
+  tpot_ok,
+  e2e_ok,
+  itl_ok,
+  status <> 'cancelled' as counted,
+  case
+    when status = 'cancelled' then null
+    when status = 'ok' then ttft_ok and tpot_ok and e2e_ok and itl_ok
+    else false
+  end as meets_slo,
+  'errors_and_timeouts_count_as_missed;cancelled_excluded' as failure_policy
+from checks

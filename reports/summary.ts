@@ -1,0 +1,388 @@
+/**
+ * The summary of one run: run info, window, counts, throughput, latency table and SLO results.
+ *
+ * Every number comes from a view or macro of `reports/sql/` (install them first with
+ * `installViews`); this module only reads rows and moves them into a typed {@linkcode RunSummary}
+ * that renderers (`reports/render/`) format. It computes no metric and prints nothing.
+ *
+ * @module
+ */
+import type { DuckDBValue } from "@duckdb/node-api";
+import type { RunStatus, Store } from "../harness/store.ts";
+import type { Slo } from "./slo.ts";
+
+/** Who a run is and how it ended. */
+export interface RunInfo {
+  runId: string;
+  label: string | null;
+  backend: string;
+  status: RunStatus;
+  /** `true` unless status is `completed`: numbers cover only what was recorded. */
+  incomplete: boolean;
+  /** ISO 8601, UTC. */
+  startedAt: string;
+  /** ISO 8601, UTC; `null` while running or when the process died. */
+  finishedAt: string | null;
+  endReason: string | null;
+  toolVersion: string | null;
+  gitRev: string | null;
+  /** Wall clock at run-clock t = 0, nanoseconds since the Unix epoch. */
+  clockOriginUnixNs: bigint;
+}
+
+/** The measurement window (view `run_window`); times on the run clock. */
+export interface MeasurementWindow {
+  startNs: bigint | null;
+  endNs: bigint | null;
+  /** `null` when the run has no sent or no finished request. */
+  seconds: number | null;
+  /** The rule that chose the bounds, e.g. `first_sent_to_last_completion`. */
+  policy: string;
+}
+
+/** Requests of the run by status (view `run_throughput`). `ok` means completed. */
+export interface RequestCounts {
+  total: number;
+  ok: number;
+  error: number;
+  timeout: number;
+  cancelled: number;
+}
+
+/** Throughput over the window, completed requests only (view `run_throughput`); `null` = no window. */
+export interface Throughput {
+  requestsPerS: number | null;
+  outputTokensPerS: number | null;
+  totalTokensPerS: number | null;
+  /** Most output tokens in any 1 s bin of the window. */
+  maxOutputTokensPerS1sBin: number | null;
+  outputTokens: number;
+  inputTokens: number;
+}
+
+/** The latency metrics of view `run_latency_summary`, in its order. */
+export type LatencyMetric =
+  | "ttft_ms"
+  | "ttft_incl_queue_ms"
+  | "tpot_ms"
+  | "itl_ms"
+  | "e2e_ms"
+  | "schedule_lag_ms";
+
+/** One row of the latency table; statistics in ms, `null` when `n` is 0. */
+export interface LatencyRow {
+  metric: LatencyMetric;
+  n: number;
+  meanMs: number | null;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  p999Ms: number | null;
+  maxMs: number | null;
+}
+
+/** SLO attainment and goodput (macro `slo_attainment`). */
+export interface SloSummary {
+  /** The bounds used (ms, inclusive; absent = no bound). */
+  bounds: Slo;
+  /** Machine name of the failure policy, as the macro reports it. */
+  failurePolicy: string;
+  /** The failure policy in words. */
+  failurePolicyText: string;
+  counted: number;
+  met: number;
+  excludedCancelled: number;
+  /** met / counted, 0..1; `null` when nothing was counted. */
+  attainment: number | null;
+  goodputRps: number | null;
+  tokenGoodputPerS: number | null;
+}
+
+/** Everything a report shows about one run. */
+export interface RunSummary {
+  run: RunInfo;
+  window: MeasurementWindow;
+  counts: RequestCounts;
+  throughput: Throughput;
+  /** Completed (status ok) requests only. */
+  latency: LatencyRow[];
+  percentileMethod: string;
+  /** `null` when no SLO was given. */
+  slo: SloSummary | null;
+  /** Why parts of the report are empty or should be read with care. */
+  notes: string[];
+}
+
+const FAILURE_POLICY_TEXT: Record<string, string> = {
+  "errors_and_timeouts_count_as_missed;cancelled_excluded":
+    "errored and timed-out requests count as missed; cancelled requests are excluded",
+};
+
+/**
+ * Reads the summary of run `runId` from the views, with SLO attainment when `slo` is given.
+ *
+ * The views must be installed (`installViews`). Throws when the run does not exist.
+ *
+ * @example
+ * ```ts
+ * import { Store } from "../harness/store.ts";
+ * import { installViews } from "./views.ts";
+ * import { summarizeRun } from "./summary.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
+ * await Deno.remove(path);
+ * const store = await Store.open(path);
+ * await store.createRun({
+ *   runId: "r1",
+ *   backend: "openai",
+ *   toolVersion: "0.1.0",
+ *   clockOriginUnixNs: 1_795_000_000_000_000_000n,
+ * });
+ * await installViews(store);
+ * const summary = await summarizeRun(store, "r1", { ttftMs: 200 });
+ * console.log(summary.counts.total, summary.notes);
+ * store.close();
+ * ```
+ */
+export async function summarizeRun(
+  store: Store,
+  runId: string,
+  slo?: Slo,
+): Promise<RunSummary> {
+  const runRows = await store.query(
+    `select run_id, label, backend, status, epoch_ms(started_at) as started_at_ms,
+       epoch_ms(finished_at) as finished_at_ms, end_reason, tool_version, git_rev,
+       clock_origin_unix_ns
+     from runs where run_id = $1`,
+    [runId],
+  );
+  if (runRows.length === 0) {
+    throw new Error(`Run "${runId}" not found in "${store.path}"`);
+  }
+  const r = runRows[0];
+  const status = r.status as RunStatus;
+  const run: RunInfo = {
+    runId,
+    label: str(r.label),
+    backend: r.backend as string,
+    status,
+    incomplete: status !== "completed",
+    startedAt: new Date(num(r.started_at_ms)!).toISOString(),
+    finishedAt: r.finished_at_ms === null
+      ? null
+      : new Date(num(r.finished_at_ms)!).toISOString(),
+    endReason: str(r.end_reason),
+    toolVersion: str(r.tool_version),
+    gitRev: str(r.git_rev),
+    clockOriginUnixNs: BigInt(r.clock_origin_unix_ns as bigint),
+  };
+
+  const w = await viewRow(
+    store,
+    "run_window",
+    `select window_start_ns, window_end_ns, window_s, window_policy
+     from run_window where run_id = $1`,
+    [runId],
+  );
+  const window: MeasurementWindow = {
+    startNs: big(w.window_start_ns),
+    endNs: big(w.window_end_ns),
+    seconds: num(w.window_s),
+    policy: w.window_policy as string,
+  };
+
+  const t = await viewRow(
+    store,
+    "run_throughput",
+    `select n_total, n_ok, n_error, n_timeout, n_cancelled, output_tokens, input_tokens,
+       request_throughput_rps, output_tokens_per_s, total_tokens_per_s,
+       max_output_tokens_per_s_1s_bin
+     from run_throughput where run_id = $1`,
+    [runId],
+  );
+  const counts: RequestCounts = {
+    total: num(t.n_total)!,
+    ok: num(t.n_ok)!,
+    error: num(t.n_error)!,
+    timeout: num(t.n_timeout)!,
+    cancelled: num(t.n_cancelled)!,
+  };
+  const throughput: Throughput = {
+    requestsPerS: num(t.request_throughput_rps),
+    outputTokensPerS: num(t.output_tokens_per_s),
+    totalTokensPerS: num(t.total_tokens_per_s),
+    maxOutputTokensPerS1sBin: num(t.max_output_tokens_per_s_1s_bin),
+    outputTokens: num(t.output_tokens)!,
+    inputTokens: num(t.input_tokens)!,
+  };
+
+  const latencyRows = await store.query(
+    `select metric, n, mean_ms, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms,
+       percentile_method
+     from run_latency_summary where run_id = $1 order by metric_order`,
+    [runId],
+  );
+  const latency: LatencyRow[] = latencyRows.map((l) => ({
+    metric: l.metric as LatencyMetric,
+    n: num(l.n)!,
+    meanMs: num(l.mean_ms),
+    p50Ms: num(l.p50_ms),
+    p90Ms: num(l.p90_ms),
+    p95Ms: num(l.p95_ms),
+    p99Ms: num(l.p99_ms),
+    p999Ms: num(l.p999_ms),
+    maxMs: num(l.max_ms),
+  }));
+  const percentileMethod = latencyRows.length > 0
+    ? latencyRows[0].percentile_method as string
+    : "quantile_cont";
+
+  let sloSummary: SloSummary | null = null;
+  if (slo !== undefined) {
+    const s = await viewRow(
+      store,
+      "slo_attainment",
+      `select n_counted, n_met, n_excluded_cancelled, attainment, goodput_rps,
+         token_goodput_tokens_per_s, failure_policy
+       from slo_attainment($1, $2, $3, itl_ms_max := $4) where run_id = $5`,
+      [
+        slo.ttftMs ?? null,
+        slo.tpotMs ?? null,
+        slo.e2eMs ?? null,
+        slo.itlMs ?? null,
+        runId,
+      ],
+    );
+    const failurePolicy = s.failure_policy as string;
+    sloSummary = {
+      bounds: { ...slo },
+      failurePolicy,
+      failurePolicyText: FAILURE_POLICY_TEXT[failurePolicy] ?? failurePolicy,
+      counted: num(s.n_counted)!,
+      met: num(s.n_met)!,
+      excludedCancelled: num(s.n_excluded_cancelled)!,
+      attainment: num(s.attainment),
+      goodputRps: num(s.goodput_rps),
+      tokenGoodputPerS: num(s.token_goodput_tokens_per_s),
+    };
+  }
+
+  return {
+    run,
+    window,
+    counts,
+    throughput,
+    latency,
+    percentileMethod,
+    slo: sloSummary,
+    notes: explain(run, window, counts, latency, sloSummary),
+  };
+}
+
+/** Notes on empty or partial results, in the order a reader meets them. */
+function explain(
+  run: RunInfo,
+  window: MeasurementWindow,
+  counts: RequestCounts,
+  latency: LatencyRow[],
+  slo: SloSummary | null,
+): string[] {
+  const notes: string[] = [];
+  const reason = run.endReason === null ? "" : ` (${run.endReason})`;
+  if (run.status === "running") {
+    notes.push(
+      "run status is running: it has not finished or its process died; the numbers cover " +
+        "only the rows recorded so far",
+    );
+  } else if (run.status === "aborted") {
+    notes.push(
+      `run was aborted${reason}: the numbers cover only the rows recorded before it stopped`,
+    );
+  } else if (run.status === "failed") {
+    notes.push(`run failed${reason}: the numbers cover only the rows recorded`);
+  }
+  if (counts.total === 0) {
+    notes.push(
+      "no requests recorded: window, throughput, latency and SLO results are empty",
+    );
+    return notes;
+  }
+  if (window.seconds === null) {
+    notes.push(
+      "no measurement window: no request was sent or none finished or streamed a token; " +
+        "rates are empty",
+    );
+  } else if (window.seconds === 0) {
+    notes.push("measurement window has zero length: rates are empty");
+  }
+  if (counts.ok === 0) {
+    notes.push(
+      "no completed requests (status ok): latency statistics are empty (n = 0)",
+    );
+  } else {
+    const n = (m: LatencyMetric) => latency.find((l) => l.metric === m)?.n ?? 0;
+    if (n("tpot_ms") === 0) {
+      notes.push(
+        "no completed request has >= 2 output tokens: tpot_ms is empty",
+      );
+    }
+    if (n("itl_ms") === 0) {
+      notes.push(
+        "no completed request has >= 2 token-bearing chunks: itl_ms is empty",
+      );
+    }
+  }
+  if (slo !== null) {
+    if (slo.counted === 0) {
+      notes.push(
+        "no request counts toward the SLO (all cancelled): attainment is empty",
+      );
+    }
+    if (slo.excludedCancelled > 0) {
+      notes.push(
+        `${slo.excludedCancelled} cancelled request(s) excluded from SLO attainment`,
+      );
+    }
+  }
+  return notes;
+}
+
+/** Reads the single row a per-run view has for the run; its absence means the views are stale. */
+async function viewRow(
+  store: Store,
+  view: string,
+  sql: string,
+  params: DuckDBValue[],
+): Promise<Record<string, DuckDBValue>> {
+  const rows = await store.query(sql, params);
+  if (rows.length !== 1) {
+    throw new Error(
+      `View ${view} in "${store.path}" returned ${rows.length} rows for run "${
+        params[params.length - 1]
+      }", expected 1: reinstall the views with installViews`,
+    );
+  }
+  return rows[0];
+}
+
+function num(v: DuckDBValue): number | null {
+  if (v === null) return null;
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  throw new Error(
+    `Expected a number from DuckDB, got ${typeof v}: ${String(v)}`,
+  );
+}
+
+function big(v: DuckDBValue): bigint | null {
+  if (v === null) return null;
+  if (typeof v === "bigint") return v;
+  if (typeof v === "number") return BigInt(v);
+  throw new Error(
+    `Expected an integer from DuckDB, got ${typeof v}: ${String(v)}`,
+  );
+}
+
+function str(v: DuckDBValue): string | null {
+  return v === null ? null : String(v);
+}

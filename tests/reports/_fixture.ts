@@ -1,0 +1,366 @@
+/**
+ * Hand-built result databases for the reports tests: runs, requests and token events with
+ * chosen times, written into a real DuckDB file in a temporary directory.
+ *
+ * Times are given in whole milliseconds on the run clock and stored as nanoseconds, so that
+ * every expected value in the tests can be worked out by hand. The denormalised columns of
+ * `requests` (first/last token, chunk and token counts) are filled as the recorder would.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Store } from "../../harness/store.ts";
+import { installViews } from "../../reports/views.ts";
+
+/** Milliseconds on the run clock as the stored nanoseconds. */
+export function ms(v: number): bigint {
+  return BigInt(v) * 1_000_000n;
+}
+
+/** A token-bearing chunk: [seq, time in ms, n_tokens, channel]. */
+export type FixtureEvent = [
+  number,
+  number,
+  number,
+  ("content" | "reasoning" | "tool")?,
+];
+
+/** One request of a fixture run; times in ms. */
+export interface FixtureRequest {
+  reqId: string;
+  status: "ok" | "error" | "timeout" | "cancelled";
+  schedMs: number;
+  sentMs: number | null;
+  doneMs: number | null;
+  inputTokensPlanned: number;
+  outputTokensPlanned: number;
+  promptTokensReported: number | null;
+  completionTokensReported: number | null;
+  httpStatus?: number;
+  error?: string;
+  events: FixtureEvent[];
+}
+
+/** One fixture run. */
+export interface FixtureRun {
+  runId: string;
+  label: string | null;
+  status: "running" | "completed" | "aborted" | "failed";
+  backend: string;
+  /** ISO 8601 UTC. */
+  startedAt: string;
+  finishedAt: string | null;
+  endReason: string | null;
+  requests: FixtureRequest[];
+}
+
+/**
+ * Run A, "baseline": one request of each kind. Window: first sent 2 ms (r1) to last completion
+ * 252 ms (r4's last token, done NULL) = 250 ms = 0.25 s.
+ *
+ * - r1 ok, 1 token: sched 0, sent 2, token at 52, done 55.
+ * - r2 ok, 4 chunks: reasoning 1 token at 40, content 2 tokens at 60, 1 at 70, 1 at 100;
+ *   done 105; usage says 5 tokens (= counted).
+ * - r3 error, HTTP 500, no token: sched 20, sent 21.
+ * - r4 timeout, 1 token at 100 and 1 at 252, no done, no usage.
+ * - r5 cancelled, 1 token at 90.
+ * - r6 ok: a 0-token chunk at 60 (ignored), 2 tokens at 75, 1 at 105; done 110; usage says 4
+ *   tokens (counted 3: drift +1); no prompt usage (planned 20 is used).
+ */
+export const RUN_A: FixtureRun = {
+  runId: "a1b2c3d4-0000-4000-8000-00000000000a",
+  label: "baseline",
+  status: "completed",
+  backend: "openai",
+  startedAt: "2026-11-20T10:00:00.000Z",
+  finishedAt: "2026-11-20T10:00:01.000Z",
+  endReason: null,
+  requests: [
+    {
+      reqId: "r1",
+      status: "ok",
+      schedMs: 0,
+      sentMs: 2,
+      doneMs: 55,
+      inputTokensPlanned: 10,
+      outputTokensPlanned: 1,
+      promptTokensReported: 10,
+      completionTokensReported: 1,
+      events: [[0, 52, 1]],
+    },
+    {
+      reqId: "r2",
+      status: "ok",
+      schedMs: 10,
+      sentMs: 10,
+      doneMs: 105,
+      inputTokensPlanned: 20,
+      outputTokensPlanned: 5,
+      promptTokensReported: 20,
+      completionTokensReported: 5,
+      events: [[0, 40, 1, "reasoning"], [1, 60, 2], [2, 70, 1], [3, 100, 1]],
+    },
+    {
+      reqId: "r3",
+      status: "error",
+      schedMs: 20,
+      sentMs: 21,
+      doneMs: null,
+      inputTokensPlanned: 30,
+      outputTokensPlanned: 8,
+      promptTokensReported: null,
+      completionTokensReported: null,
+      httpStatus: 500,
+      error: "HTTP 500: internal server error",
+      events: [],
+    },
+    {
+      reqId: "r4",
+      status: "timeout",
+      schedMs: 30,
+      sentMs: 30,
+      doneMs: null,
+      inputTokensPlanned: 40,
+      outputTokensPlanned: 8,
+      promptTokensReported: null,
+      completionTokensReported: null,
+      error: "timed out after 200 ms",
+      events: [[0, 100, 1], [1, 252, 1]],
+    },
+    {
+      reqId: "r5",
+      status: "cancelled",
+      schedMs: 40,
+      sentMs: 41,
+      doneMs: null,
+      inputTokensPlanned: 50,
+      outputTokensPlanned: 8,
+      promptTokensReported: null,
+      completionTokensReported: null,
+      events: [[0, 90, 1]],
+    },
+    {
+      reqId: "r6",
+      status: "ok",
+      schedMs: 50,
+      sentMs: 55,
+      doneMs: 110,
+      inputTokensPlanned: 20,
+      outputTokensPlanned: 4,
+      promptTokensReported: null,
+      completionTokensReported: 4,
+      events: [[0, 60, 0], [1, 75, 2], [2, 105, 1]],
+    },
+  ],
+};
+
+/**
+ * Run B, "candidate": two completed requests over 2.5 s (window 0 to 2500 ms), tokens spread
+ * over three 1 s bins: [0, 1 s) 2 tokens, [1 s, 2 s) 6, [2 s, 2.5 s] 1.
+ *
+ * - b1: sent 0; 1 token at 100, 1 at 600, 2 at 1100; done 1100; usage 4 / prompt 100.
+ * - b2: sent 1000; 1 token at 1500, 3 at 1900, 1 at 2100; done 2500; usage 5 / prompt 200.
+ */
+export const RUN_B: FixtureRun = {
+  runId: "b7e8f9a0-0000-4000-8000-00000000000b",
+  label: "candidate",
+  status: "completed",
+  backend: "openai",
+  startedAt: "2026-11-20T11:00:00.000Z",
+  finishedAt: "2026-11-20T11:00:03.000Z",
+  endReason: null,
+  requests: [
+    {
+      reqId: "b1",
+      status: "ok",
+      schedMs: 0,
+      sentMs: 0,
+      doneMs: 1100,
+      inputTokensPlanned: 100,
+      outputTokensPlanned: 4,
+      promptTokensReported: 100,
+      completionTokensReported: 4,
+      events: [[0, 100, 1], [1, 600, 1], [2, 1100, 2]],
+    },
+    {
+      reqId: "b2",
+      status: "ok",
+      schedMs: 1000,
+      sentMs: 1000,
+      doneMs: 2500,
+      inputTokensPlanned: 200,
+      outputTokensPlanned: 5,
+      promptTokensReported: 200,
+      completionTokensReported: 5,
+      events: [[0, 1500, 1], [1, 1900, 3], [2, 2100, 1]],
+    },
+  ],
+};
+
+/**
+ * Run C: aborted by SIGINT with no completed request. Window 0 to 30 ms (c2's token).
+ *
+ * - c1 error, HTTP 503, sent 0, no token. - c2 cancelled, sent 5, 1 token at 30.
+ * - c3 timeout, sent 10, no token.
+ */
+export const RUN_C: FixtureRun = {
+  runId: "c0ffee00-0000-4000-8000-00000000000c",
+  label: "no-completions",
+  status: "aborted",
+  backend: "webgpu",
+  startedAt: "2026-11-20T12:00:00.000Z",
+  finishedAt: "2026-11-20T12:00:01.000Z",
+  endReason: "SIGINT",
+  requests: [
+    {
+      reqId: "c1",
+      status: "error",
+      schedMs: 0,
+      sentMs: 0,
+      doneMs: null,
+      inputTokensPlanned: 10,
+      outputTokensPlanned: 4,
+      promptTokensReported: null,
+      completionTokensReported: null,
+      httpStatus: 503,
+      error: "HTTP 503: overloaded",
+      events: [],
+    },
+    {
+      reqId: "c2",
+      status: "cancelled",
+      schedMs: 5,
+      sentMs: 5,
+      doneMs: null,
+      inputTokensPlanned: 10,
+      outputTokensPlanned: 4,
+      promptTokensReported: null,
+      completionTokensReported: null,
+      events: [[0, 30, 1]],
+    },
+    {
+      reqId: "c3",
+      status: "timeout",
+      schedMs: 10,
+      sentMs: 10,
+      doneMs: null,
+      inputTokensPlanned: 10,
+      outputTokensPlanned: 4,
+      promptTokensReported: null,
+      completionTokensReported: null,
+      events: [],
+    },
+  ],
+};
+
+/** Run D: still running (or its process died) before any request was recorded. */
+export const RUN_D: FixtureRun = {
+  runId: "d00d0000-0000-4000-8000-00000000000d",
+  label: null,
+  status: "running",
+  backend: "openai",
+  startedAt: "2026-11-20T13:00:00.000Z",
+  finishedAt: null,
+  endReason: null,
+  requests: [],
+};
+
+/** A result database in a fresh temporary directory; `dispose()` closes and deletes it. */
+export interface FixtureStore {
+  store: Store;
+  dir: string;
+  path: string;
+  dispose(): Promise<void>;
+}
+
+/** Options of {@linkcode createFixtureStore}. */
+export interface FixtureOptions {
+  /** Install the views after inserting. Default `true`. */
+  views?: boolean;
+}
+
+/** Creates a database file holding `runs`, with the views installed unless asked not to. */
+export async function createFixtureStore(
+  runs: FixtureRun[],
+  options: FixtureOptions = {},
+): Promise<FixtureStore> {
+  const dir = await Deno.makeTempDir({ prefix: "tokentrace-reports-" });
+  const path = join(dir, "results.duckdb");
+  const store = await Store.open(path);
+  for (const run of runs) await insertRun(store, run);
+  if (options.views ?? true) await installViews(store);
+  let closed = false;
+  return {
+    store,
+    dir,
+    path,
+    async dispose() {
+      if (!closed) store.close();
+      closed = true;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Inserts one run with its requests and token events. */
+export async function insertRun(store: Store, run: FixtureRun): Promise<void> {
+  await store.exec(
+    `insert into runs (run_id, label, started_at, finished_at, status, backend, tool_version,
+       clock_origin_unix_ns, end_reason)
+     values ($1, $2, $3::timestamptz, $4::timestamptz, $5, $6, '0.1.0',
+       epoch_ns($3::timestamptz), $7)`,
+    [
+      run.runId,
+      run.label,
+      run.startedAt,
+      run.finishedAt,
+      run.status,
+      run.backend,
+      run.endReason,
+    ],
+  );
+  for (const r of run.requests) {
+    const bearing = r.events.filter(([, , n]) => n >= 1);
+    const times = bearing.map(([, t]) => t);
+    await store.exec(
+      `insert into requests (run_id, req_id, scheduled_ns, sent_ns, first_token_ns,
+         last_token_ns, done_ns, input_tokens_planned, output_tokens_planned,
+         prompt_tokens_reported, completion_tokens_reported, output_chunks,
+         output_tokens_counted, status, http_status, error)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [
+        run.runId,
+        r.reqId,
+        ms(r.schedMs),
+        r.sentMs === null ? null : ms(r.sentMs),
+        times.length === 0 ? null : ms(Math.min(...times)),
+        times.length === 0 ? null : ms(Math.max(...times)),
+        r.doneMs === null ? null : ms(r.doneMs),
+        r.inputTokensPlanned,
+        r.outputTokensPlanned,
+        r.promptTokensReported,
+        r.completionTokensReported,
+        bearing.length,
+        bearing.reduce((sum, [, , n]) => sum + n, 0),
+        r.status,
+        r.httpStatus ?? null,
+        r.error ?? null,
+      ],
+    );
+    for (const [seq, t, n, channel] of r.events) {
+      await store.exec(
+        `insert into token_events (run_id, req_id, seq, t_ns, n_tokens, channel)
+         values ($1, $2, $3, $4, $5, $6)`,
+        [run.runId, r.reqId, seq, ms(t), n, channel ?? "content"],
+      );
+    }
+  }
+}
+
+/** Runs an invariant query (it selects the violating rows) and returns them: expect `[]`. */
+export async function violations(
+  store: Store,
+  sql: string,
+): Promise<Record<string, unknown>[]> {
+  return await store.query(sql);
+}
