@@ -1,0 +1,17 @@
+/**
+ * The scripted OpenAI-compatible streaming server: known send times, for calibration and tests.
+ *
+ * @module
+ */
+export {
+  createScriptedApp,
+  type ScriptedServer,
+  type ScriptedServerOptions,
+  type ScriptedTiming,
+} from "./server.ts";
+export {
+  type ScriptedWorker,
+  type ScriptedWorkerOptions,
+  startScriptedWorker,
+  toLocalPerfMs,
+} from "./worker.ts";

@@ -1,0 +1,231 @@
+/**
+ * A scripted OpenAI-compatible streaming server whose send times are known.
+ *
+ * Each request streams `max_tokens` one-token chunks: the first at `ttftBaseMs +
+ * ttftPerInputTokenMs * promptTokens` after the request arrived, then one every `itlMs`.
+ * Send times are absolute targets (no drift), and the time each chunk was actually handed to
+ * the socket is kept in `sendLog`, so a client's measurements can be checked against the truth.
+ * It is the harness's calibration peer and the backend of `deno task bench` until the
+ * built-in engine serves.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+
+/** When the scripted server sends. All values in milliseconds. */
+export interface ScriptedTiming {
+  /** Fixed part of the time to first token. Default 20. */
+  ttftBaseMs: number;
+  /** Time to first token added per prompt token. Default 0.02 (50k tokens/s prefill). */
+  ttftPerInputTokenMs: number;
+  /** Gap between consecutive tokens. Default 10. */
+  itlMs: number;
+}
+
+/** Options for {@linkcode createScriptedApp}. */
+export interface ScriptedServerOptions {
+  timing?: Partial<ScriptedTiming>;
+  /** Model id reported by `/v1/models` and in chunks. Default `scripted`. */
+  model?: string;
+  /** Answers HTTP 500 to a request when this returns true (`ordinal` counts from 0). */
+  failWhen?: (ordinal: number, requestId: string | undefined) => boolean;
+  /** Answers HTTP 500 to every `failEvery`-th request (ordinals k-1, 2k-1, ...); serializable. */
+  failEvery?: number;
+  /** Keep the send times of every request in `sendLog`. Default true. */
+  recordSends?: boolean;
+}
+
+/** The state a scripted server exposes to its owner. */
+export interface ScriptedServer {
+  /** The hono app; `app.fetch` is the handler for `Deno.serve`. */
+  app: Hono;
+  /** Per `x-request-id` header: `performance.now()` just before each token chunk was enqueued. */
+  sendLog: Map<string, number[]>;
+  /** Requests received, failed on purpose, finished, and cancelled by the client. */
+  stats: {
+    received: number;
+    failed: number;
+    finished: number;
+    cancelled: number;
+  };
+  timing: ScriptedTiming;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Builds a scripted server; it does not listen (the caller passes `app.fetch` to `Deno.serve`).
+ *
+ * @example
+ * ```ts
+ * import { createScriptedApp } from "./server.ts";
+ * const s = createScriptedApp({ timing: { ttftBaseMs: 1, itlMs: 1 } });
+ * const res = await s.app.request("/v1/completions", {
+ *   method: "POST",
+ *   body: JSON.stringify({ model: "scripted", prompt: [1, 2, 3], max_tokens: 2, stream: true }),
+ * });
+ * console.log((await res.text()).includes("[DONE]")); // true
+ * ```
+ */
+export function createScriptedApp(
+  opts: ScriptedServerOptions = {},
+): ScriptedServer {
+  const timing: ScriptedTiming = {
+    ttftBaseMs: 20,
+    ttftPerInputTokenMs: 0.02,
+    itlMs: 10,
+    ...opts.timing,
+  };
+  const model = opts.model ?? "scripted";
+  const recordSends = opts.recordSends ?? true;
+  const sendLog = new Map<string, number[]>();
+  const stats = { received: 0, failed: 0, finished: 0, cancelled: 0 };
+  const app = new Hono();
+
+  app.get("/v1/models", (c) =>
+    c.json({
+      object: "list",
+      data: [{ id: model, object: "model", owned_by: "tokentrace-scripted" }],
+    }));
+
+  const handle = (chat: boolean) => async (c: import("hono").Context) => {
+    const arrived = performance.now();
+    const ordinal = stats.received++;
+    const requestId = c.req.header("x-request-id");
+    let body: Record<string, unknown>;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({
+        error: {
+          message: "Body is not valid JSON",
+          type: "invalid_request_error",
+        },
+      }, 400);
+    }
+    const failByCount = opts.failEvery !== undefined &&
+      (ordinal + 1) % opts.failEvery === 0;
+    if (failByCount || opts.failWhen?.(ordinal, requestId)) {
+      stats.failed++;
+      return c.json({
+        error: { message: "Scripted failure", type: "server_error" },
+      }, 500);
+    }
+    const maxTokens = Number(body.max_tokens ?? 16);
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+      return c.json({
+        error: {
+          message: `max_tokens must be an integer >= 1, got ${body.max_tokens}`,
+          type: "invalid_request_error",
+        },
+      }, 400);
+    }
+    const promptTokens = countPromptTokens(body, chat);
+    const includeUsage =
+      (body.stream_options as { include_usage?: boolean } | undefined)
+        ?.include_usage === true;
+    const times = sendLog.get(requestId ?? String(ordinal)) ?? [];
+    if (recordSends) sendLog.set(requestId ?? String(ordinal), times);
+    const id = `${chat ? "chatcmpl" : "cmpl"}-${ordinal}`;
+    const created = Math.floor(Date.now() / 1000);
+    const object = chat ? "chat.completion.chunk" : "text_completion";
+    const ttft = timing.ttftBaseMs + timing.ttftPerInputTokenMs * promptTokens;
+    let cancelled = false;
+
+    const chunk = (choice: Record<string, unknown> | null, usage?: unknown) =>
+      encoder.encode(
+        `data: ${
+          JSON.stringify({
+            id,
+            object,
+            created,
+            model,
+            choices: choice ? [choice] : [],
+            ...(usage ? { usage } : {}),
+          })
+        }\n\n`,
+      );
+
+    const stream = new ReadableStream<Uint8Array>({
+      async start(ctl) {
+        if (chat) {
+          ctl.enqueue(
+            chunk({
+              index: 0,
+              delta: { role: "assistant", content: "" },
+              finish_reason: null,
+            }),
+          );
+        }
+        for (let k = 0; k < maxTokens; k++) {
+          await sleepUntilPerf(arrived + ttft + k * timing.itlMs);
+          if (cancelled) return;
+          const last = k === maxTokens - 1;
+          const text = `t${k} `;
+          const choice = chat
+            ? {
+              index: 0,
+              delta: { content: text },
+              finish_reason: last ? "length" : null,
+            }
+            : { index: 0, text, finish_reason: last ? "length" : null };
+          if (recordSends) times.push(performance.now());
+          ctl.enqueue(chunk(choice));
+        }
+        if (includeUsage) {
+          ctl.enqueue(
+            chunk(null, {
+              prompt_tokens: promptTokens,
+              completion_tokens: maxTokens,
+              total_tokens: promptTokens + maxTokens,
+            }),
+          );
+        }
+        ctl.enqueue(encoder.encode("data: [DONE]\n\n"));
+        stats.finished++;
+        ctl.close();
+      },
+      cancel() {
+        cancelled = true;
+        stats.cancelled++;
+      },
+    });
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+      },
+    });
+  };
+
+  app.post("/v1/completions", handle(false));
+  app.post("/v1/chat/completions", handle(true));
+  return { app, sendLog, stats, timing };
+}
+
+/** Prompt length as the scripted server counts it: ids, or whitespace-separated words. */
+function countPromptTokens(
+  body: Record<string, unknown>,
+  chat: boolean,
+): number {
+  const words = (s: unknown) =>
+    typeof s === "string" ? s.split(/\s+/).filter(Boolean).length : 0;
+  if (chat) {
+    const msgs = Array.isArray(body.messages) ? body.messages : [];
+    return msgs.reduce(
+      (n: number, m: { content?: unknown }) => n + words(m?.content),
+      0,
+    );
+  }
+  const p = body.prompt;
+  if (Array.isArray(p)) return p.length;
+  return words(p);
+}
+
+async function sleepUntilPerf(targetMs: number): Promise<void> {
+  const d = targetMs - performance.now();
+  if (d > 1) await new Promise((r) => setTimeout(r, d - 1));
+  while (performance.now() < targetMs) {
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}

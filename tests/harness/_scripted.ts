@@ -1,0 +1,29 @@
+/**
+ * Test helpers: a scripted server listening on 127.0.0.1 (port chosen by the OS) and temp paths.
+ *
+ * @module
+ */
+import {
+  createScriptedApp,
+  type ScriptedServerOptions,
+} from "../../adapters/scripted/mod.ts";
+
+/** A listening scripted server; `close()` shuts it down. */
+export function serveScripted(opts: ScriptedServerOptions = {}) {
+  const scripted = createScriptedApp(opts);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    scripted.app.fetch,
+  );
+  return {
+    ...scripted,
+    url: `http://127.0.0.1:${server.addr.port}`,
+    close: () => server.shutdown(),
+  };
+}
+
+/** A fresh database path in a new temp folder. */
+export async function tempDb(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "tokentrace-test-" });
+  return `${dir}/results.duckdb`;
+}
