@@ -33,6 +33,11 @@ export interface ScriptedServerOptions {
   failEvery?: number;
   /** Keep the send times of every request in `sendLog`. Default true. */
   recordSends?: boolean;
+  /**
+   * Serve `GET /_tokentrace/send_log`: `{ [requestId]: epochMs[] }` (Unix-epoch milliseconds,
+   * comparable across processes), so a harness in another process can check itself. Default false.
+   */
+  exposeSendLog?: boolean;
 }
 
 /** The state a scripted server exposes to its owner. */
@@ -158,8 +163,6 @@ export function createScriptedApp(
           );
         }
         for (let k = 0; k < maxTokens; k++) {
-          await sleepUntilPerf(arrived + ttft + k * timing.itlMs);
-          if (cancelled) return;
           const last = k === maxTokens - 1;
           const text = `t${k} `;
           const choice = chat
@@ -169,8 +172,12 @@ export function createScriptedApp(
               finish_reason: last ? "length" : null,
             }
             : { index: 0, text, finish_reason: last ? "length" : null };
+          // Encoded before the wait, so the recorded send time is right before the write.
+          const bytes = chunk(choice);
+          await sleepUntilPerf(arrived + ttft + k * timing.itlMs);
+          if (cancelled) return;
           if (recordSends) times.push(performance.now());
-          ctl.enqueue(chunk(choice));
+          ctl.enqueue(bytes);
         }
         if (includeUsage) {
           ctl.enqueue(
@@ -197,6 +204,15 @@ export function createScriptedApp(
       },
     });
   };
+
+  if (opts.exposeSendLog) {
+    app.get("/_tokentrace/send_log", (c) => {
+      const origin = performance.timeOrigin;
+      const out: Record<string, number[]> = {};
+      for (const [k, v] of sendLog) out[k] = v.map((t) => origin + t);
+      return c.json(out);
+    });
+  }
 
   app.post("/v1/completions", handle(false));
   app.post("/v1/chat/completions", handle(true));

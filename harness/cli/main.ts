@@ -10,6 +10,7 @@ import { benchCommand } from "./bench_command.ts";
 import { FlagError } from "./flags.ts";
 import { reportCommand } from "./report_command.ts";
 import { parseRunConfig, runCommand } from "./run_command.ts";
+import { scriptedServerCommand } from "./scripted_server_command.ts";
 
 /** Builds the program; `exit` receives the process exit code of a command. */
 export function buildProgram(exit: (code: number) => void): Command {
@@ -107,6 +108,33 @@ export function buildProgram(exit: (code: number) => void): Command {
     .action(async (opts) => {
       const r = await benchCommand(opts);
       exit(r.exitCode);
+    });
+
+  program.command("scripted-server")
+    .description(
+      "serve the scripted streaming server (known send times) until Ctrl-C",
+    )
+    .option("--host <addr>", "address to bind", "127.0.0.1")
+    .option(
+      "--port <n>",
+      "port (0 picks a free one); the URL is printed on stdout",
+      "0",
+    )
+    .option("--ttft-ms <ms>", "fixed part of the time to first token", "20")
+    .option(
+      "--ttft-per-token-ms <ms>",
+      "time to first token added per prompt token",
+      "0.02",
+    )
+    .option("--itl-ms <ms>", "gap between tokens", "10")
+    .option("--fail-every <k>", "answer HTTP 500 to every k-th request")
+    .option(
+      "--send-log",
+      "record send times and serve them at GET /_tokentrace/send_log",
+    )
+    .action(async (opts) => {
+      await scriptedServerCommand(opts);
+      exit(0);
     });
 
   return program;

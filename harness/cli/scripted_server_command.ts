@@ -1,0 +1,53 @@
+/**
+ * `tokentrace scripted-server`: the scripted OpenAI-compatible streaming server as a process of
+ * its own, a peer with known send times for checking a harness (this one or another tool).
+ *
+ * @module
+ */
+import { createScriptedApp } from "../../adapters/scripted/mod.ts";
+import { integerAtLeast, positiveNumber } from "./flags.ts";
+
+/** Raw `scripted-server` flags. */
+export interface ScriptedServerFlags {
+  host: string;
+  port: string;
+  ttftMs: string;
+  ttftPerTokenMs: string;
+  itlMs: string;
+  failEvery?: string;
+  sendLog?: boolean;
+}
+
+/** Serves until SIGINT/SIGTERM; prints the base URL as the first line of stdout. */
+export async function scriptedServerCommand(
+  f: ScriptedServerFlags,
+): Promise<void> {
+  const nonNegative = (flag: string, v: string) =>
+    v.trim() === "0" ? 0 : positiveNumber(flag, v);
+  const scripted = createScriptedApp({
+    timing: {
+      ttftBaseMs: nonNegative("--ttft-ms", f.ttftMs),
+      ttftPerInputTokenMs: nonNegative("--ttft-per-token-ms", f.ttftPerTokenMs),
+      itlMs: nonNegative("--itl-ms", f.itlMs),
+    },
+    failEvery: f.failEvery
+      ? integerAtLeast("--fail-every", f.failEvery, 1)
+      : undefined,
+    recordSends: f.sendLog ?? false,
+    exposeSendLog: f.sendLog ?? false,
+  });
+  const port = integerAtLeast("--port", f.port, 0);
+  const ac = new AbortController();
+  const server = Deno.serve({
+    hostname: f.host,
+    port,
+    signal: ac.signal,
+    onListen: ({ hostname, port }) => console.log(`http://${hostname}:${port}`),
+  }, scripted.app.fetch);
+  const stop = () => ac.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+}
