@@ -7,7 +7,6 @@
 /// <reference lib="deno.worker" />
 import type { DuckDBAppender } from "@duckdb/node-api";
 import { Store } from "./store.ts";
-import { lowerThreadPriority } from "./_thread_priority.ts";
 import type { RequestRow } from "./recorder.ts";
 import {
   CHANNELS,
@@ -24,12 +23,6 @@ const counts = { tokenRows: 0, requestRows: 0, flushes: 0 };
 let failed: string | undefined;
 
 const send = (m: FromWorker) => self.postMessage(m);
-
-// Database writes are background work: give the CPU to the thread that times tokens first.
-// Done before the database opens, so DuckDB's own threads inherit the priority.
-if (!Deno.env.get("TOKENTRACE_RECORDER_NORMAL_PRIORITY")) {
-  lowerThreadPriority(19);
-}
 
 self.onmessage = async (e: MessageEvent<ToWorker>) => {
   const m = e.data;
