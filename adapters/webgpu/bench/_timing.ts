@@ -1,0 +1,118 @@
+/**
+ * GPU timing for the kernel benchmark: timestamp queries around one compute pass when the device
+ * has `timestamp-query` (Deno's readback costs ~11 ms, so wall time would measure the poll),
+ * else wall time over many dispatches. Also the table renderer.
+ *
+ * @module
+ */
+import type { EngineDevice } from "../device.ts";
+
+/** Median seconds of one repetition of `body`, over `runs` passes of `reps` repetitions. */
+export async function timePass(
+  gpu: EngineDevice,
+  body: (pass: GPUComputePassEncoder) => void,
+  reps: number,
+  runs: number,
+): Promise<number> {
+  const device = gpu.device;
+  const samples: number[] = [];
+  // Warm-up: compiles pipelines lazily created by the driver.
+  {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    body(pass);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  }
+  if (gpu.timestamps) {
+    const qs = device.createQuerySet({
+      label: "bench timestamps",
+      type: "timestamp",
+      count: 2,
+    });
+    const resolve = device.createBuffer({
+      label: "bench timestamps [2] u64",
+      size: 16,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const read = device.createBuffer({
+      label: "bench timestamps readback",
+      size: 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    for (let r = 0; r < runs; r++) {
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass({
+        timestampWrites: {
+          querySet: qs,
+          beginningOfPassWriteIndex: 0,
+          endOfPassWriteIndex: 1,
+        },
+      });
+      for (let i = 0; i < reps; i++) body(pass);
+      pass.end();
+      enc.resolveQuerySet(qs, 0, 2, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, read, 0, 16);
+      device.queue.submit([enc.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      samples.push(Number(t[1] - t[0]) / 1e9 / reps);
+    }
+    qs.destroy();
+    resolve.destroy();
+    read.destroy();
+  } else {
+    for (let r = 0; r < runs; r++) {
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      for (let i = 0; i < reps; i++) body(pass);
+      pass.end();
+      const t0 = performance.now();
+      device.queue.submit([enc.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      samples.push((performance.now() - t0) / 1000 / reps);
+    }
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+/** One benchmark line. */
+export interface BenchRow {
+  kernel: string;
+  shape: string;
+  dtype: string;
+  /** Median seconds per dispatch (or per step). */
+  seconds: number;
+  /** Bytes that must move (compulsory traffic), or 0. */
+  bytes: number;
+  /** Floating-point operations, or 0. */
+  flops: number;
+}
+
+/** Renders rows as a Markdown table with GB/s and GFLOP/s beside the measured ceilings. */
+export function renderTable(
+  rows: BenchRow[],
+  copyGBs: number,
+  matmulGFs: number,
+): string {
+  const head =
+    "| kernel | shape | dtype | median us | GB/s | % copy BW | GFLOP/s | % matmul |";
+  const out = [head, "|---|---|---|---:|---:|---:|---:|---:|"];
+  for (const r of rows) {
+    const gbs = r.bytes / r.seconds / 1e9;
+    const gfs = r.flops / r.seconds / 1e9;
+    out.push(
+      `| ${r.kernel} | ${r.shape} | ${r.dtype} | ${
+        (r.seconds * 1e6).toFixed(1)
+      } | ${r.bytes ? gbs.toFixed(1) : "-"} | ${
+        r.bytes ? ((100 * gbs) / copyGBs).toFixed(0) + "%" : "-"
+      } | ${r.flops ? gfs.toFixed(1) : "-"} | ${
+        r.flops ? ((100 * gfs) / matmulGFs).toFixed(0) + "%" : "-"
+      } |`,
+    );
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,93 @@
+/**
+ * Sizing and numerics of a ForwardEngine: the options, their defaults, and the checks that refuse
+ * models or sizes the kernels do not support.
+ *
+ * @module
+ */
+import type { EngineDevice } from "./device.ts";
+import { GEOMETRY, type StorageDtype } from "./kernels/geometry.ts";
+import { PAGE_SIZE, type StepLimits } from "./step_batch.ts";
+import type { WeightSource } from "./weights.ts";
+
+/** Sizing and numerics of a {@link ForwardEngine}. */
+export interface EngineOptions {
+  /** Query tokens per step, the token budget (default 128). */
+  maxTokens?: number;
+  /** Sequences per step and persistent slots (default 8). */
+  maxSeqs?: number;
+  /** Longest sequence in tokens (default min(max_position_embeddings, 2048)). */
+  maxContext?: number;
+  /** KV pages of PAGE_SIZE tokens (default enough for maxSeqs full sequences). */
+  numPages?: number;
+  /** Storage of weights and KV (default f16 when the device has `shader-f16`, else f32). */
+  dtype?: StorageDtype;
+  /** Entries of the sampled-token log (default 4096). */
+  logSize?: number;
+}
+
+/**
+ * Applies the defaults of {@link EngineOptions} and refuses unsupported models and sizes.
+ *
+ * @example
+ * ```ts
+ * import { resolveEngineOptions } from "./engine_options.ts";
+ * import { presetSource } from "./presets.ts";
+ * import { requestEngineDevice } from "./device.ts";
+ * const gpu = await requestEngineDevice();
+ * const { limits } = resolveEngineOptions(gpu, presetSource("tiny"), { maxSeqs: 2, maxContext: 64 });
+ * console.log(limits.numPages); // 8
+ * gpu.device.destroy();
+ * ```
+ */
+export function resolveEngineOptions(
+  gpu: EngineDevice,
+  src: WeightSource,
+  opts: EngineOptions,
+): { dtype: StorageDtype; limits: StepLimits } {
+  const cfg = src.config;
+  const { hidden: C, headDim: D } = cfg;
+  const { intermediate: I, vocab: V } = cfg;
+  const dtype = opts.dtype ?? (gpu.f16 ? "f16" : "f32");
+  if (dtype === "f16" && !gpu.f16) {
+    throw new Error(
+      `Storage dtype f16: the adapter ${gpu.description} lacks shader-f16`,
+    );
+  }
+  for (
+    const [name, v] of [["hidden_size", C], ["intermediate_size", I], [
+      "head_dim",
+      D,
+    ]]
+  ) {
+    if ((v as number) % 4 !== 0) {
+      throw new Error(
+        `Model ${src.name}: ${name} must be a multiple of 4, got ${v}`,
+      );
+    }
+  }
+  if (D > GEOMETRY.ATTN_MAX_D) {
+    throw new Error(
+      `Model ${src.name}: head_dim must be <= ${GEOMETRY.ATTN_MAX_D}, got ${D}`,
+    );
+  }
+  const maxTokens = opts.maxTokens ?? 128;
+  const maxSeqs = opts.maxSeqs ?? 8;
+  const maxContext = opts.maxContext ??
+    Math.min(cfg.maxPositionEmbeddings, 2048);
+  if (cfg.slidingWindow !== null && maxContext > cfg.slidingWindow) {
+    throw new Error(
+      `Model ${src.name}: maxContext ${maxContext} exceeds the sliding window ${cfg.slidingWindow}, which the engine does not implement`,
+    );
+  }
+  const numPages = opts.numPages ??
+    maxSeqs * Math.ceil(maxContext / PAGE_SIZE);
+  const limits: StepLimits = {
+    maxTokens,
+    maxSeqs,
+    numPages,
+    vocab: V,
+    maxContext,
+    logSize: opts.logSize ?? 4096,
+  };
+  return { dtype, limits };
+}

@@ -1,0 +1,441 @@
+/**
+ * The forward step on the GPU: weights, KV cache and activations of one model, and the encoding
+ * of one hybrid step (prefill chunks + decode tokens) into ONE compute pass.
+ *
+ * Per step, with T query tokens and R sample rows (shape letters in config.ts):
+ * embed, then per layer [rmsnorm, qkv, rope_kv, attention, o (+residual), rmsnorm, gate_up,
+ * down (silu-mul input, +residual)], then rmsnorm of the R sample rows, LM head, sample:
+ * 8 L + 4 dispatches. Bind groups and uniforms are built once; a step only writes its metadata.
+ *
+ * @module
+ */
+import type { ModelConfig } from "./config.ts";
+import { ropeInvFreq } from "./config.ts";
+import type { EngineDevice } from "./device.ts";
+import {
+  dtypeBytes,
+  ParamArena,
+  readBuffer,
+  storageBuffer,
+  uploadF32,
+  uploadTensor,
+} from "./gpu_buffers.ts";
+import { GEOMETRY, grids, type StorageDtype } from "./kernels/geometry.ts";
+import {
+  attentionParams,
+  embedParams,
+  LINEAR_FLAGS,
+  linearParams,
+  rmsnormParams,
+  ropeKvParams,
+  sampleParams,
+} from "./kernels/params.ts";
+import {
+  bindKernel,
+  compileKernels,
+  dispatch,
+  type Kernels,
+} from "./kernels/pipelines.ts";
+import { type EngineOptions, resolveEngineOptions } from "./engine_options.ts";
+import { PagePool } from "./kv_pages.ts";
+import { HDR, metaWords, packStep, PAGE_SIZE } from "./step_batch.ts";
+import type { PackedStep, StepBatch, StepLimits } from "./step_batch.ts";
+import { readGlobals, readLayer, type WeightSource } from "./weights.ts";
+
+const { BIAS, RESIDUAL, SILU_MUL } = LINEAR_FLAGS;
+
+interface LayerGroups {
+  norm1: GPUBindGroup;
+  qkv: GPUBindGroup;
+  rope: GPUBindGroup;
+  attn: GPUBindGroup;
+  o: GPUBindGroup;
+  norm2: GPUBindGroup;
+  gateUp: GPUBindGroup;
+  down: GPUBindGroup;
+}
+
+/** One model on one device, ready to run hybrid steps. */
+export class ForwardEngine {
+  /** Free KV pages of this engine's cache. */
+  readonly pages: PagePool;
+
+  private constructor(
+    /** The device the engine runs on. */
+    readonly gpu: EngineDevice,
+    /** The model's config. */
+    readonly config: ModelConfig,
+    /** Storage dtype of weights and KV cache. */
+    readonly dtype: StorageDtype,
+    /** Capacities every step must fit. */
+    readonly limits: StepLimits,
+    private readonly kernels: Kernels,
+    private readonly buffers: Record<string, GPUBuffer>,
+    private readonly owned: GPUBuffer[],
+    private readonly layers: LayerGroups[],
+    private readonly globals: Record<
+      "embed" | "finalNorm" | "lmHead" | "sample",
+      GPUBindGroup
+    >,
+  ) {
+    this.pages = new PagePool(limits.numPages);
+  }
+
+  /**
+   * Uploads the model from `src` (tensor by tensor) and builds every bind group.
+   *
+   * @example
+   * ```ts
+   * import { requestEngineDevice } from "./device.ts";
+   * import { ForwardEngine } from "./forward.ts";
+   * import { presetSource } from "./presets.ts";
+   * const gpu = await requestEngineDevice();
+   * const engine = await ForwardEngine.create(gpu, presetSource("tiny"), { maxTokens: 16 });
+   * engine.submitStep({ seqs: [{ slot: 0, start: 0, tokens: [1, 2, 3], pages: [0], sample: { temperature: 0, topP: 1, seed: 0 } }], logBase: 0 });
+   * console.log((await engine.readTokenLog(0, 1)).length); // 1
+   * engine.destroy();
+   * ```
+   */
+  static async create(
+    gpu: EngineDevice,
+    src: WeightSource,
+    opts: EngineOptions = {},
+  ): Promise<ForwardEngine> {
+    const cfg = src.config;
+    const { numLayers: L, hidden: C, numHeads: H, numKvHeads: G, headDim: D } =
+      cfg;
+    const { intermediate: I, vocab: V } = cfg;
+    const { dtype, limits } = resolveEngineOptions(gpu, src, opts);
+    const { maxTokens, maxSeqs, numPages } = limits;
+    const device = gpu.device;
+    const maxB = gpu.limits.maxStorageBufferBindingSize;
+    const kernels = await compileKernels(device, dtype);
+    const QKV = (H + 2 * G) * D;
+    const f32 = 4;
+    const kvLayer = numPages * 2 * G * PAGE_SIZE * D; // elements per layer
+    if (L * kvLayer >= 2 ** 32) {
+      throw new Error(
+        `KV cache of ${
+          L * kvLayer
+        } elements exceeds u32 indexing; lower numPages`,
+      );
+    }
+    const owned: GPUBuffer[] = [];
+    const b: Record<string, GPUBuffer> = {
+      meta: storageBuffer(
+        device,
+        "meta [metaWords] u32",
+        metaWords(limits) * 4,
+        maxB,
+      ),
+      lastTok: storageBuffer(
+        device,
+        "last_tok [maxSeqs] u32",
+        maxSeqs * 4,
+        maxB,
+      ),
+      tokenLog: storageBuffer(
+        device,
+        "token_log [logSize] u32",
+        limits.logSize * 4,
+        maxB,
+      ),
+      x: storageBuffer(device, "x [T, C] f32", maxTokens * C * f32, maxB),
+      xn: storageBuffer(device, "xn [T, C] f32", maxTokens * C * f32, maxB),
+      qkv: storageBuffer(
+        device,
+        "qkv [T, (H+2G)D] f32",
+        maxTokens * QKV * f32,
+        maxB,
+      ),
+      attn: storageBuffer(
+        device,
+        "attn [T, H D] f32",
+        maxTokens * H * D * f32,
+        maxB,
+      ),
+      gu: storageBuffer(
+        device,
+        "gate_up [T, 2I] f32",
+        maxTokens * 2 * I * f32,
+        maxB,
+      ),
+      logits: storageBuffer(
+        device,
+        "logits [R, V] f32",
+        maxSeqs * V * f32,
+        maxB,
+      ),
+      kv: storageBuffer(
+        device,
+        `kv [L, pages, 2, G, ${PAGE_SIZE}, D] ${dtype}`,
+        L * kvLayer * dtypeBytes(dtype),
+        maxB,
+      ),
+      invFreq: uploadF32(
+        device,
+        "inv_freq [D/2] f32",
+        Float32Array.from(ropeInvFreq(D, cfg.ropeTheta, cfg.ropeScaling)),
+        maxB,
+      ),
+      dummy: storageBuffer(device, "no-bias [4] f32", 16, maxB),
+    };
+    const arena = new ParamArena();
+    const lin = (
+      N: number,
+      K: number,
+      XS: number,
+      flags: number,
+      mHdr: number,
+    ) => arena.add(linearParams(N, K, XS, flags, mHdr));
+    const eps = cfg.rmsNormEps;
+    const p = {
+      embed: arena.add(embedParams(C)),
+      norm: arena.add(rmsnormParams(C, false, eps)),
+      finalNorm: arena.add(rmsnormParams(C, true, eps)),
+      lmHead: lin(V, C, C, 0, HDR.R),
+      sample: arena.add(sampleParams(V)),
+      qkv: lin(QKV, C, C, cfg.qkvBias ? BIAS : 0, HDR.T),
+      o: lin(C, H * D, H * D, RESIDUAL | (cfg.oBias ? BIAS : 0), HDR.T),
+      gateUp: lin(2 * I, C, C, cfg.mlpBias ? BIAS : 0, HDR.T),
+      down: lin(
+        C,
+        I,
+        2 * I,
+        RESIDUAL | SILU_MUL | (cfg.mlpBias ? BIAS : 0),
+        HDR.T,
+      ),
+      rope: [] as number[],
+      attn: [] as number[],
+    };
+    for (let l = 0; l < L; l++) {
+      p.rope.push(arena.add(ropeKvParams(H, G, D, l * kvLayer)));
+      p.attn.push(arena.add(attentionParams(H, G, D, l * kvLayer)));
+    }
+    const P = arena.finish(device, "params (uniform slots)");
+    owned.push(P[0].buffer);
+    const layers: LayerGroups[] = [];
+    const k = kernels;
+    const bind = bindKernel.bind(null, device);
+    for (let l = 0; l < L; l++) {
+      const w = await readLayer(src, l);
+      const keep = (buf: GPUBuffer) => (owned.push(buf), buf);
+      const up = (n: string, a: Float32Array) =>
+        keep(uploadTensor(device, `L${l}.${n}`, a, dtype, maxB));
+      const upF = (n: string, a: Float32Array | null) =>
+        a ? keep(uploadF32(device, `L${l}.${n} f32`, a, maxB)) : b.dummy;
+      const ln1 = upF("ln1 [C]", w.ln1);
+      const ln2 = upF("ln2 [C]", w.ln2);
+      const wqkv = up(`qkv [(H+2G)D, C] ${dtype}`, w.qkv);
+      const wo = up(`o [C, H D] ${dtype}`, w.o);
+      const wgu = up(`gate_up [2I, C] ${dtype}`, w.gateUp);
+      const wdown = up(`down [C, I] ${dtype}`, w.down);
+      layers.push({
+        norm1: bind(k.rmsnorm, `L${l}.norm1`, [
+          P[p.norm],
+          b.meta,
+          b.x,
+          ln1,
+          b.xn,
+        ]),
+        qkv: bind(k.linear_gemv, `L${l}.qkv`, [
+          P[p.qkv],
+          b.meta,
+          b.xn,
+          wqkv,
+          upF("qkv_bias [(H+2G)D]", w.qkvBias),
+          b.qkv,
+        ]),
+        rope: bind(k.rope_kv, `L${l}.rope_kv`, [
+          P[p.rope[l]],
+          b.meta,
+          b.invFreq,
+          b.qkv,
+          b.kv,
+        ]),
+        attn: bind(k.attention, `L${l}.attention`, [
+          P[p.attn[l]],
+          b.meta,
+          b.qkv,
+          b.kv,
+          b.attn,
+        ]),
+        o: bind(k.linear_gemv, `L${l}.o`, [
+          P[p.o],
+          b.meta,
+          b.attn,
+          wo,
+          upF("o_bias [C]", w.oBias),
+          b.x,
+        ]),
+        norm2: bind(k.rmsnorm, `L${l}.norm2`, [
+          P[p.norm],
+          b.meta,
+          b.x,
+          ln2,
+          b.xn,
+        ]),
+        gateUp: bind(k.linear_gemv, `L${l}.gate_up`, [
+          P[p.gateUp],
+          b.meta,
+          b.xn,
+          wgu,
+          upF("gate_up_bias [2I]", w.gateUpBias),
+          b.gu,
+        ]),
+        down: bind(k.linear_gemv, `L${l}.down`, [
+          P[p.down],
+          b.meta,
+          b.gu,
+          wdown,
+          upF("down_bias [C]", w.downBias),
+          b.x,
+        ]),
+      });
+    }
+    const gw = await readGlobals(src);
+    const embed = uploadTensor(
+      device,
+      `embed [V, C] ${dtype}`,
+      gw.embed,
+      dtype,
+      maxB,
+    );
+    const lmHead = cfg.tieWordEmbeddings
+      ? embed
+      : uploadTensor(device, `lm_head [V, C] ${dtype}`, gw.lmHead, dtype, maxB);
+    const norm = uploadF32(device, "norm [C] f32", gw.norm, maxB);
+    owned.push(embed, norm);
+    if (lmHead !== embed) owned.push(lmHead);
+    const globals = {
+      embed: bind(k.embed, "embed", [
+        P[p.embed],
+        b.meta,
+        b.lastTok,
+        embed,
+        b.x,
+      ]),
+      finalNorm: bind(k.rmsnorm, "final_norm", [
+        P[p.finalNorm],
+        b.meta,
+        b.x,
+        norm,
+        b.xn,
+      ]),
+      lmHead: bind(k.linear_gemv, "lm_head", [
+        P[p.lmHead],
+        b.meta,
+        b.xn,
+        lmHead,
+        b.dummy,
+        b.logits,
+      ]),
+      sample: bind(k.sample, "sample", [
+        P[p.sample],
+        b.meta,
+        b.logits,
+        b.lastTok,
+        b.tokenLog,
+      ]),
+    };
+    await device.queue.onSubmittedWorkDone();
+    return new ForwardEngine(
+      gpu,
+      cfg,
+      dtype,
+      limits,
+      kernels,
+      b,
+      owned,
+      layers,
+      globals,
+    );
+  }
+
+  /** Validates and packs `batch`, writes its metadata and submits the step; returns the packing. */
+  submitStep(batch: StepBatch): PackedStep {
+    const packed = packStep(batch, this.limits);
+    const device = this.gpu.device;
+    device.queue.writeBuffer(this.buffers.meta, 0, packed.meta);
+    const enc = device.createCommandEncoder({ label: "step" });
+    this.encodeStep(enc, packed);
+    device.queue.submit([enc.finish()]);
+    return packed;
+  }
+
+  /** Records the dispatches of a packed step into ONE compute pass of `enc`. */
+  encodeStep(
+    enc: GPUCommandEncoder,
+    packed: PackedStep,
+    timestampWrites?: GPUComputePassTimestampWrites,
+  ): void {
+    const {
+      hidden: C,
+      numHeads: H,
+      numKvHeads: G,
+      headDim: D,
+      intermediate: I,
+    } = this.config;
+    const QKV = (H + 2 * G) * D;
+    const T = packed.numTokens;
+    const R = packed.numRows;
+    const k = this.kernels;
+    const lin = (
+      M: number,
+    ) => (M <= GEOMETRY.GEMV_MB ? k.linear_gemv : k.linear_tiled);
+    const lgrid = (M: number, N: number) =>
+      M <= GEOMETRY.GEMV_MB ? grids.gemv(N) : grids.tiled(M, N);
+    const pass = enc.beginComputePass({
+      label: `step T=${T} R=${R}`,
+      timestampWrites,
+    });
+    dispatch(pass, k.embed, this.globals.embed, grids.embed(T, C));
+    for (const g of this.layers) {
+      dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
+      dispatch(pass, lin(T), g.qkv, lgrid(T, QKV));
+      dispatch(pass, k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
+      dispatch(pass, k.attention, g.attn, grids.attention(T, H));
+      dispatch(pass, lin(T), g.o, lgrid(T, C));
+      dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
+      dispatch(pass, lin(T), g.gateUp, lgrid(T, 2 * I));
+      dispatch(pass, lin(T), g.down, lgrid(T, C));
+    }
+    if (R > 0) {
+      dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
+      dispatch(pass, lin(R), this.globals.lmHead, lgrid(R, this.config.vocab));
+      dispatch(pass, k.sample, this.globals.sample, grids.sample(R));
+    }
+    pass.end();
+  }
+
+  /** Reads the LM-head logits of the last step's R sample rows: [R, V] f32. */
+  async readLogits(rows: number): Promise<Float32Array> {
+    const V = this.config.vocab;
+    return new Float32Array(
+      await readBuffer(this.gpu.device, this.buffers.logits, 0, rows * V * 4),
+    );
+  }
+
+  /** Reads `count` entries of the sampled-token log from `start`. */
+  async readTokenLog(start: number, count: number): Promise<Uint32Array> {
+    return new Uint32Array(
+      await readBuffer(
+        this.gpu.device,
+        this.buffers.tokenLog,
+        start * 4,
+        count * 4,
+      ),
+    );
+  }
+
+  /** The token log buffer ([logSize] u32), for batched readback by the generator. */
+  get tokenLogBuffer(): GPUBuffer {
+    return this.buffers.tokenLog;
+  }
+
+  /** Frees the engine's GPU buffers (the device stays). */
+  destroy(): void {
+    for (const buf of Object.values(this.buffers)) buf.destroy();
+    for (const buf of this.owned) buf.destroy();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Launch geometry of every kernel: the one source of truth for workgroup sizes, tiles and
+ * dispatch grids. The constants reach the WGSL as `const` declarations of the prelude that
+ * {@link shaderPrelude} builds; the host computes grids with the functions below.
+ *
+ * @module
+ */
+import { HDR, PAGE_SIZE, ROW_WORDS, TOK_FROM_SLOT } from "../step_batch.ts";
+
+/** Workgroup sizes, tiles and limits, by kernel. */
+export const GEOMETRY = {
+  /** embed.wgsl: one invocation per (token, 4 channels). */
+  EMBED_WG: 64,
+  /** rmsnorm.wgsl: one workgroup per row. */
+  NORM_WG: 256,
+  /** linear_gemv.wgsl: GEMV_ROWS output columns x GEMV_LANES lanes; at most GEMV_MB rows. */
+  GEMV_ROWS: 8,
+  GEMV_LANES: 32,
+  GEMV_MB: 8,
+  /** linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of 16 x 16, 4 x 4 each. */
+  TILE_M: 64,
+  TILE_N: 64,
+  TILE_K: 16,
+  /** rope_kv.wgsl: one invocation per (token, rotary pair or V pair). */
+  ROPE_WG: 64,
+  /** attention.wgsl: one workgroup per (query head, token); keys in blocks of ATTN_WG. */
+  ATTN_WG: 64,
+  ATTN_MAX_D: 256,
+  /** sample.wgsl: one workgroup per sample row. */
+  SAMPLE_WG: 256,
+  SAMPLE_BISECT: 24,
+  /** copy.wgsl (benchmark ceiling): one vec4 per invocation. */
+  COPY_WG: 256,
+} as const;
+
+/** Threads of a linear_gemv / linear_tiled workgroup. */
+export const GEMV_WG = GEOMETRY.GEMV_ROWS * GEOMETRY.GEMV_LANES;
+/** Threads of a linear_tiled workgroup (16 x 16). */
+export const TILE_WG = 256;
+
+/** A dispatch grid in workgroups. */
+export type Grid = readonly [number, number, number];
+
+const cdiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** Grids, by kernel. M: rows, N: output columns, T: tokens, J: per-token items. */
+export const grids = {
+  embed: (T: number, C: number): Grid => [cdiv(C / 4, GEOMETRY.EMBED_WG), T, 1],
+  rmsnorm: (M: number): Grid => [M, 1, 1],
+  gemv: (N: number): Grid => [cdiv(N, GEOMETRY.GEMV_ROWS), 1, 1],
+  tiled: (
+    M: number,
+    N: number,
+  ): Grid => [cdiv(N, GEOMETRY.TILE_N), cdiv(M, GEOMETRY.TILE_M), 1],
+  ropeKv: (T: number, H: number, G: number, D: number): Grid => [
+    cdiv((H + G) * (D / 2) + G * (D / 2), GEOMETRY.ROPE_WG),
+    T,
+    1,
+  ],
+  attention: (T: number, H: number): Grid => [H, T, 1],
+  sample: (R: number): Grid => [R, 1, 1],
+  copy: (
+    n4: number,
+  ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), 65535), 1, 1],
+};
+
+/** Storage dtype of weights and KV cache. Activations and accumulation are always f32. */
+export type StorageDtype = "f16" | "f32";
+
+/**
+ * WGSL text put before every kernel: `enable f16` when needed, the `WT`/`WT4` storage aliases,
+ * the metadata layout constants and the geometry constants.
+ *
+ * @example
+ * ```ts
+ * import { shaderPrelude } from "./geometry.ts";
+ * console.log(shaderPrelude("f32").includes("alias WT = f32;")); // true
+ * ```
+ */
+export function shaderPrelude(dtype: StorageDtype): string {
+  const lines = dtype === "f16"
+    ? ["enable f16;", "alias WT = f16;"]
+    : ["alias WT = f32;"];
+  lines.push("alias WT4 = vec4<WT>;");
+  lines.push(`const PAGE_SIZE: u32 = ${PAGE_SIZE}u;`);
+  lines.push(`const TOK_FROM_SLOT: u32 = ${TOK_FROM_SLOT}u;`);
+  lines.push(`const ROW_WORDS: u32 = ${ROW_WORDS}u;`);
+  for (const [k, v] of Object.entries(HDR)) {
+    lines.push(`const HDR_${k}: u32 = ${v}u;`);
+  }
+  for (const [k, v] of Object.entries(GEOMETRY)) {
+    lines.push(`const ${k}: u32 = ${v}u;`);
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,69 @@
+/**
+ * The uniform `Params` struct of each kernel as words, in WGSL field order: the one place the
+ * host encodes them (forward.ts, tests and the benchmark all call these).
+ *
+ * @module
+ */
+
+/** A `Params` struct: u32 words, or `{ f32 }` for float fields. */
+export type ParamWords = (number | { f32: number })[];
+
+/** linear_gemv.wgsl / linear_tiled.wgsl `flags` bits. */
+export const LINEAR_FLAGS = { BIAS: 1, RESIDUAL: 2, SILU_MUL: 4 } as const;
+
+/** embed.wgsl: `{ C4 }`. */
+export const embedParams = (C: number): ParamWords => [C / 4, 0, 0, 0];
+
+/** rmsnorm.wgsl: `{ C, gather, eps }`; gather = 1 normalizes the sample rows only. */
+export const rmsnormParams = (
+  C: number,
+  gather: boolean,
+  eps: number,
+): ParamWords => [
+  C,
+  gather ? 1 : 0,
+  { f32: eps },
+  0,
+];
+
+/**
+ * linear_*.wgsl: `{ N, K4, XS4, flags, m_hdr }`; XS is the input row stride (2K with SILU_MUL),
+ * m_hdr the header word holding M (HDR.T or HDR.R).
+ *
+ * @example
+ * ```ts
+ * import { linearParams, LINEAR_FLAGS } from "./params.ts";
+ * console.log(linearParams(8, 16, 32, LINEAR_FLAGS.SILU_MUL, 0)); // [8, 4, 8, 4, 0, 0, 0, 0]
+ * ```
+ */
+export const linearParams = (
+  N: number,
+  K: number,
+  XS: number,
+  flags: number,
+  mHdr: number,
+): ParamWords => [N, K / 4, XS / 4, flags, mHdr, 0, 0, 0];
+
+/** rope_kv.wgsl: `{ H, G, D, layer_base }`. */
+export const ropeKvParams = (
+  H: number,
+  G: number,
+  D: number,
+  layerBase: number,
+): ParamWords => [
+  H,
+  G,
+  D,
+  layerBase,
+];
+
+/** attention.wgsl: `{ H, G, D, layer_base, scale }`, scale = 1 / sqrt(D). */
+export const attentionParams = (
+  H: number,
+  G: number,
+  D: number,
+  layerBase: number,
+): ParamWords => [H, G, D, layerBase, { f32: 1 / Math.sqrt(D) }, 0, 0, 0];
+
+/** sample.wgsl: `{ V }`. */
+export const sampleParams = (V: number): ParamWords => [V, 0, 0, 0];

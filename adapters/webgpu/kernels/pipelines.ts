@@ -1,0 +1,143 @@
+/**
+ * Compiles the WGSL kernels (with the geometry prelude) into compute pipelines with explicit bind
+ * group layouts, and offers small helpers to bind and dispatch them.
+ *
+ * @module
+ */
+import { type Grid, shaderPrelude, type StorageDtype } from "./geometry.ts";
+
+/** Binding kinds of a kernel, in binding order. */
+type Slot = "uniform" | "read" | "rw";
+
+/** Every kernel: its file and its bindings (at most 8 storage bindings each). */
+export const KERNEL_BINDINGS = {
+  embed: ["uniform", "read", "read", "read", "rw"],
+  rmsnorm: ["uniform", "read", "read", "read", "rw"],
+  linear_gemv: ["uniform", "read", "read", "read", "read", "rw"],
+  linear_tiled: ["uniform", "read", "read", "read", "read", "rw"],
+  rope_kv: ["uniform", "read", "read", "rw", "rw"],
+  attention: ["uniform", "read", "read", "read", "rw"],
+  sample: ["uniform", "read", "read", "rw", "rw"],
+  copy: ["read", "rw"],
+} as const satisfies Record<string, readonly Slot[]>;
+
+/** Kernel names. */
+export type KernelName = keyof typeof KERNEL_BINDINGS;
+
+/** A compiled kernel. */
+export interface Kernel {
+  name: KernelName;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+/** All compiled kernels of one storage dtype. */
+export type Kernels = Record<KernelName, Kernel>;
+
+/** Reads a kernel's WGSL source (a file beside this module). */
+export async function kernelSource(name: KernelName): Promise<string> {
+  const res = await fetch(new URL(`./${name}.wgsl`, import.meta.url));
+  if (!res.ok) {
+    throw new Error(
+      `Kernel ${name}.wgsl: could not be read (HTTP ${res.status})`,
+    );
+  }
+  return await res.text();
+}
+
+/**
+ * Compiles every kernel for `dtype`; a WGSL error names the kernel and the compiler message.
+ * `linear_gemv` and `linear_tiled` share one bind group layout, so one bind group serves both.
+ *
+ * @example
+ * ```ts
+ * import { requestEngineDevice } from "../device.ts";
+ * import { compileKernels } from "./pipelines.ts";
+ * const gpu = await requestEngineDevice();
+ * const k = await compileKernels(gpu.device, "f32");
+ * console.log(k.rmsnorm.name); // rmsnorm
+ * gpu.device.destroy();
+ * ```
+ */
+export async function compileKernels(
+  device: GPUDevice,
+  dtype: StorageDtype,
+): Promise<Kernels> {
+  const prelude = shaderPrelude(dtype);
+  const layouts = new Map<string, GPUBindGroupLayout>();
+  const out: Partial<Kernels> = {};
+  for (const name of Object.keys(KERNEL_BINDINGS) as KernelName[]) {
+    const slots = KERNEL_BINDINGS[name];
+    const key = slots.join(",");
+    let layout = layouts.get(key);
+    if (!layout) {
+      layout = device.createBindGroupLayout({
+        label: `layout:${key}`,
+        entries: slots.map((s, i) => ({
+          binding: i,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: {
+            type: s === "uniform"
+              ? "uniform"
+              : s === "read"
+              ? "read-only-storage"
+              : "storage",
+          },
+        })),
+      });
+      layouts.set(key, layout);
+    }
+    const code = prelude + (await kernelSource(name));
+    device.pushErrorScope("validation");
+    const module = device.createShaderModule({ label: `${name}.wgsl`, code });
+    const info = await module.getCompilationInfo();
+    const pipeline = device.createComputePipeline({
+      label: name,
+      layout: device.createPipelineLayout({
+        label: name,
+        bindGroupLayouts: [layout],
+      }),
+      compute: { module, entryPoint: "main" },
+    });
+    const err = await device.popErrorScope();
+    const errors = info.messages.filter((m) => m.type === "error");
+    if (err || errors.length > 0) {
+      const msg = errors.map((m) =>
+        `line ${m.lineNum}: ${m.message}`
+      ).join("; ") ||
+        err?.message;
+      throw new Error(`Kernel ${name}.wgsl (${dtype}): ${msg}`);
+    }
+    out[name] = { name, pipeline, layout };
+  }
+  return out as Kernels;
+}
+
+/** Creates a bind group of `kernel` over `buffers`, in binding order. */
+export function bindKernel(
+  device: GPUDevice,
+  kernel: Kernel,
+  label: string,
+  buffers: (GPUBuffer | GPUBufferBinding)[],
+): GPUBindGroup {
+  return device.createBindGroup({
+    label,
+    layout: kernel.layout,
+    entries: buffers.map((b, i) => ({
+      binding: i,
+      resource: "buffer" in b ? b : { buffer: b },
+    })),
+  });
+}
+
+/** Records one dispatch into a compute pass. */
+export function dispatch(
+  pass: GPUComputePassEncoder,
+  kernel: Kernel,
+  group: GPUBindGroup,
+  grid: Grid,
+): void {
+  pass.setPipeline(kernel.pipeline);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+}

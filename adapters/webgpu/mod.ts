@@ -1,0 +1,55 @@
+/**
+ * The built-in WebGPU engine: a Llama-family forward pass (Llama, Mistral, Qwen2) in WGSL on
+ * Deno's WebGPU, whose step takes a hybrid batch (prefill chunks and decode tokens of different
+ * sequences), with sampling on the GPU and batched readback of sampled ids.
+ *
+ * - {@link requestEngineDevice}: adapter, features (`shader-f16`, `timestamp-query`), limits.
+ * - {@link openModel}: a Hugging Face checkpoint directory or a synthetic preset.
+ * - {@link ForwardEngine}: weights + KV cache on the GPU; `submitStep(batch)` runs one step.
+ * - {@link generate}: one sequence, prompt ids in, async iterator of ids out.
+ * - {@link engineGenerate}, {@link engineVerify} + renderers: the `tokentrace engine` commands.
+ *
+ * @example
+ * ```ts
+ * import { engineGenerate, renderGenerate } from "./mod.ts";
+ * const r = await engineGenerate({ model: "tiny", promptIds: [1, 2], maxTokens: 3, greedy: true });
+ * console.log(r.ids.length); // 3
+ * ```
+ *
+ * @module
+ */
+export {
+  engineGenerate,
+  engineVerify,
+  type GenerateCommandOptions,
+  type GenerateResult,
+  parsePromptIds,
+  type VerifyCase,
+  type VerifyCommandOptions,
+  type VerifyReport,
+} from "./commands.ts";
+export { type RenderFormat, renderGenerate, renderVerify } from "./render.ts";
+export {
+  type ModelConfig,
+  parseModelConfig,
+  type RopeScaling,
+} from "./config.ts";
+export {
+  type DeviceOptions,
+  type EngineDevice,
+  requestEngineDevice,
+} from "./device.ts";
+export { type EngineOptions, resolveEngineOptions } from "./engine_options.ts";
+export { ForwardEngine } from "./forward.ts";
+export { generate, type GenerateOptions, GREEDY } from "./generate.ts";
+export { openCheckpoint, openModel } from "./model_source.ts";
+export { PRESET_NAMES, presetSource } from "./presets.ts";
+export {
+  PAGE_SIZE,
+  type SamplingParams,
+  type StepBatch,
+  type StepLimits,
+  type StepSequence,
+} from "./step_batch.ts";
+export type { StorageDtype } from "./kernels/geometry.ts";
+export type { WeightSource } from "./weights.ts";

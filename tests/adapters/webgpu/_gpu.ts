@@ -1,0 +1,102 @@
+/**
+ * Test helpers for running single kernels on the default WebGPU adapter (llvmpipe in CI).
+ *
+ * @module
+ */
+import {
+  type EngineDevice,
+  requestEngineDevice,
+} from "../../../adapters/webgpu/device.ts";
+import { fillUniform } from "../../../adapters/webgpu/presets.ts";
+import type { Grid } from "../../../adapters/webgpu/kernels/geometry.ts";
+import {
+  bindKernel,
+  dispatch,
+  type Kernel,
+} from "../../../adapters/webgpu/kernels/pipelines.ts";
+import {
+  readBuffer,
+  storageBuffer,
+} from "../../../adapters/webgpu/gpu_buffers.ts";
+
+let shared: Promise<EngineDevice> | null = null;
+
+/** One device per test process (creating devices is slow on llvmpipe). */
+export function testDevice(): Promise<EngineDevice> {
+  shared ??= requestEngineDevice();
+  return shared;
+}
+
+/** A storage buffer holding `data` (at least 16 bytes). */
+export function bufferOf(
+  device: GPUDevice,
+  label: string,
+  data: ArrayBufferView,
+): GPUBuffer {
+  const buf = storageBuffer(device, label, data.byteLength, 1 << 30);
+  device.queue.writeBuffer(
+    buf,
+    0,
+    data.buffer as ArrayBuffer,
+    data.byteOffset,
+    data.byteLength,
+  );
+  return buf;
+}
+
+/** Runs one or more kernel dispatches in one compute pass and waits for them. */
+export async function runKernels(
+  device: GPUDevice,
+  steps: { kernel: Kernel; buffers: GPUBuffer[]; grid: Grid }[],
+): Promise<void> {
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  for (const s of steps) {
+    dispatch(
+      pass,
+      s.kernel,
+      bindKernel(device, s.kernel, s.kernel.name, s.buffers),
+      s.grid,
+    );
+  }
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  await device.queue.onSubmittedWorkDone();
+}
+
+/** Reads a buffer as f32. */
+export async function readF32(
+  device: GPUDevice,
+  buf: GPUBuffer,
+  n: number,
+): Promise<Float32Array> {
+  return new Float32Array(await readBuffer(device, buf, 0, n * 4));
+}
+
+/** Reads a buffer as u32. */
+export async function readU32(
+  device: GPUDevice,
+  buf: GPUBuffer,
+  n: number,
+): Promise<Uint32Array> {
+  return new Uint32Array(await readBuffer(device, buf, 0, n * 4));
+}
+
+/** Uniform random f32 values in [-scale, scale). */
+export function randomF32(n: number, seed: number, scale = 1): Float32Array {
+  return fillUniform(new Float32Array(n), seed, 0, scale);
+}
+
+/** Relative RMS error of `got` against `want`. */
+export function relErr(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+): number {
+  let e = 0;
+  let s = 0;
+  for (let i = 0; i < want.length; i++) {
+    e += (got[i] - want[i]) ** 2;
+    s += want[i] ** 2;
+  }
+  return Math.sqrt(e / s);
+}

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { sharedDir } from "../../_shared_data.ts";
+import {
+  engineGenerate,
+  engineVerify,
+  parsePromptIds,
+  renderGenerate,
+  renderVerify,
+} from "../../../adapters/webgpu/commands.ts";
+import { presetSource } from "../../../adapters/webgpu/presets.ts";
+import { referenceGreedy } from "../../../adapters/webgpu/reference_forward.ts";
+import { loadHostWeights } from "../../../adapters/webgpu/weights.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const noShared = sharedDir() === null;
+
+Deno.test("parsePromptIds() parses ids and names the flag on bad input", async (t) => {
+  await t.step(
+    "ids",
+    () => assert.deepEqual(parsePromptIds("1,2, 3"), [1, 2, 3]),
+  );
+  await t.step("bad", () =>
+    assert.throws(() => parsePromptIds("1,x"), {
+      message:
+        '--prompt-ids: expected comma-separated integers >= 0, got "x" in "1,x"',
+    }));
+  await t.step("empty", () =>
+    assert.throws(() => parsePromptIds(""), {
+      message:
+        '--prompt-ids: expected comma-separated integers >= 0, got "" in ""',
+    }));
+});
+
+Deno.test({
+  name: "engineGenerate() greedy on a preset equals the CPU reference",
+  ...opts,
+  fn: async () => {
+    const r = await engineGenerate({
+      model: "tiny",
+      promptIds: [3, 1, 4, 1, 5],
+      maxTokens: 10,
+      greedy: true,
+      dtype: "f32",
+      seed: 2,
+    });
+    const src = presetSource("tiny", 2);
+    assert.deepEqual(
+      r.ids,
+      referenceGreedy(
+        src.config,
+        await loadHostWeights(src),
+        [3, 1, 4, 1, 5],
+        10,
+      ),
+    );
+    assert.equal(r.finishReason, "length");
+    const text = renderGenerate(r, "text");
+    assert.equal(text.split("\n")[0], `ids: ${r.ids.join(",")}`);
+    assert.deepEqual(JSON.parse(renderGenerate(r, "json")).ids, r.ids);
+  },
+});
+
+Deno.test({
+  name: "engineGenerate() names the bad option",
+  ...opts,
+  fn: async (t) => {
+    const base = { model: "tiny", promptIds: [1], maxTokens: 2 };
+    const cases: [string, Parameters<typeof engineGenerate>[0], string][] = [
+      [
+        "max tokens",
+        { ...base, maxTokens: 0 },
+        "--max-tokens: expected an integer >= 1, got 0",
+      ],
+      [
+        "top-p",
+        { ...base, topP: 1.5 },
+        "--top-p: expected a value in (0, 1], got 1.5",
+      ],
+      [
+        "id past vocab",
+        { ...base, promptIds: [256] },
+        "--prompt-ids: expected ids < vocab_size 256, got 256",
+      ],
+      [
+        "model",
+        { ...base, model: "gpt-9" },
+        'Model "gpt-9": expected a checkpoint directory or a preset (tiny, smollm2-135m, qwen2.5-0.5b, llama-3.2-1b)',
+      ],
+    ];
+    for (const [name, o, message] of cases) {
+      await t.step(
+        name,
+        () => assert.rejects(() => engineGenerate(o), { message }),
+      );
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "engineVerify() passes on the oracle checkpoint and fails on a wrong oracle",
+  ignore: noShared,
+  ...opts,
+  fn: async () => {
+    const model = `${sharedDir()}/models/tiny-llama-f32`;
+    const ok = await engineVerify({ model });
+    assert.equal(ok.pass, true);
+    assert.deepEqual(
+      ok.cases.map((c) => c.argmaxMatches),
+      ok.cases.map((c) => c.promptTokens),
+    );
+    assert.equal(
+      renderVerify(ok, "text").split("\n").at(-1),
+      "PASS: 4 of 4 prompts",
+    );
+    // The same oracle with one greedy id changed must fail at that index.
+    const expected = JSON.parse(
+      await Deno.readTextFile(`${model}/expected.json`),
+    );
+    expected.cases[1].greedy[5] = (expected.cases[1].greedy[5] + 1) % 256;
+    expected.cases[2].last_logits[0] += 1;
+    const path = await Deno.makeTempFile({ suffix: ".json" });
+    await Deno.writeTextFile(path, JSON.stringify(expected));
+    const bad = await engineVerify({ model, expected: path });
+    assert.equal(bad.pass, false);
+    assert.deepEqual(bad.cases.map((c) => c.pass), [true, false, false, true]);
+    assert.equal(bad.cases[1].greedyFirstMismatch, 5);
+    assert.ok(bad.cases[2].lastLogitsRelRms > 1e-3);
+    assert.equal(
+      renderVerify(bad, "text").split("\n").at(-1),
+      "FAIL: 2 of 4 prompts",
+    );
+  },
+});

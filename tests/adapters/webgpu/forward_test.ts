@@ -1,0 +1,340 @@
+// The GPU forward against the Hugging Face oracle (../shared/models/tiny-llama-f32) and against
+// the CPU reference: hybrid steps, chunked prefill, page boundaries, f16 storage, generation.
+import assert from "node:assert/strict";
+import { sharedDir, skipReason } from "../../_shared_data.ts";
+import { parseModelConfig } from "../../../adapters/webgpu/config.ts";
+import { ForwardEngine } from "../../../adapters/webgpu/forward.ts";
+import { generate, GREEDY } from "../../../adapters/webgpu/generate.ts";
+import { roundToStorage } from "../../../adapters/webgpu/gpu_buffers.ts";
+import { openCheckpoint } from "../../../adapters/webgpu/model_source.ts";
+import {
+  argmax,
+  parseOracle,
+  relRmsError,
+} from "../../../adapters/webgpu/oracle.ts";
+import { presetSource } from "../../../adapters/webgpu/presets.ts";
+import { ReferenceSequence } from "../../../adapters/webgpu/reference_forward.ts";
+import { sampleRef } from "../../../adapters/webgpu/reference_kernels.ts";
+import type { StepSequence } from "../../../adapters/webgpu/step_batch.ts";
+import {
+  loadHostWeights,
+  type ModelWeights,
+} from "../../../adapters/webgpu/weights.ts";
+import { testDevice } from "./_gpu.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const noShared = sharedDir() === null;
+if (noShared) console.warn(`SKIP oracle tests: ${skipReason}`);
+const oracleDir = () => `${sharedDir()}/models/tiny-llama-f32`;
+const loadOracle = async () =>
+  parseOracle(
+    JSON.parse(await Deno.readTextFile(`${oracleDir()}/expected.json`)),
+    "expected.json",
+  );
+const pagesFrom = (first: number, n: number) =>
+  Array.from({ length: n }, (_, i) => first + i);
+
+async function oracleEngine(dtype: "f32" | "f16" = "f32") {
+  const src = await openCheckpoint(oracleDir());
+  const engine = await ForwardEngine.create(await testDevice(), src, {
+    dtype,
+    maxTokens: 64,
+    maxSeqs: 4,
+    maxContext: 64,
+  });
+  return { src, engine };
+}
+
+Deno.test({
+  name:
+    "ForwardEngine last-position logits match the oracle within 1e-3 relative RMS",
+  ignore: noShared,
+  ...opts,
+  fn: async (t) => {
+    const oracle = await loadOracle();
+    const { engine } = await oracleEngine();
+    for (const [i, c] of oracle.cases.entries()) {
+      await t.step(`prompt ${i} (${c.prompt.length} tokens)`, async () => {
+        engine.submitStep({
+          seqs: [{
+            slot: 0,
+            start: 0,
+            tokens: c.prompt,
+            pages: pagesFrom(0, 3),
+            sample: GREEDY,
+          }],
+          logBase: 0,
+        });
+        const err = relRmsError(await engine.readLogits(1), c.lastLogits);
+        assert.ok(err < 1e-3, `relative RMS error ${err}`);
+      });
+    }
+    engine.destroy();
+  },
+});
+
+Deno.test({
+  name: "generate() reproduces the oracle's 24-token greedy continuations",
+  ignore: noShared,
+  ...opts,
+  fn: async (t) => {
+    const oracle = await loadOracle();
+    const { engine } = await oracleEngine();
+    for (const [i, c] of oracle.cases.entries()) {
+      await t.step(`prompt ${i}`, async () => {
+        const got: number[] = [];
+        for await (
+          const id of generate(engine, c.prompt, {
+            maxNewTokens: c.greedy.length,
+            stepsPerReadback: 5,
+          })
+        ) got.push(id);
+        assert.deepEqual(got, c.greedy);
+      });
+    }
+    engine.destroy();
+  },
+});
+
+Deno.test({
+  name:
+    "ForwardEngine runs the four prompts in one hybrid step exactly as each alone",
+  ignore: noShared,
+  ...opts,
+  fn: async () => {
+    const oracle = await loadOracle();
+    const { engine } = await oracleEngine();
+    const V = engine.config.vocab;
+    const alone: Float32Array[] = [];
+    for (const c of oracle.cases) {
+      engine.submitStep({
+        seqs: [{
+          slot: 0,
+          start: 0,
+          tokens: c.prompt,
+          pages: [0, 1, 2],
+          sample: GREEDY,
+        }],
+        logBase: 0,
+      });
+      alone.push(await engine.readLogits(1));
+    }
+    // Different slots and pages (interleaved, out of order) in one step.
+    const seqs: StepSequence[] = oracle.cases.map((c, i) => ({
+      slot: 3 - i,
+      start: 0,
+      tokens: c.prompt,
+      pages: [11 - i, 7 - i, 3 - i],
+      sample: GREEDY,
+    }));
+    const packed = engine.submitStep({ seqs, logBase: 0 });
+    assert.equal(packed.numTokens, 1 + 7 + 16 + 33);
+    const together = await engine.readLogits(4);
+    for (let i = 0; i < 4; i++) {
+      const err = relRmsError(together.subarray(i * V, (i + 1) * V), alone[i]);
+      assert.ok(err < 1e-6, `prompt ${i}: relative difference ${err}`);
+    }
+    engine.destroy();
+  },
+});
+
+Deno.test({
+  name:
+    "ForwardEngine chunked prefill (chunks of 5) and a mixed prefill+decode step equal one prefill",
+  ignore: noShared,
+  ...opts,
+  fn: async () => {
+    const oracle = await loadOracle();
+    const { engine } = await oracleEngine();
+    const p = oracle.cases[3].prompt; // 33 tokens: chunks cross both page boundaries (16, 32)
+    const pages = [9, 4, 6];
+    for (let s = 0; s < p.length; s += 5) {
+      const end = Math.min(s + 5, p.length);
+      // A decode of another sequence rides along in every chunk step.
+      const other: StepSequence = {
+        slot: 1,
+        start: 0,
+        tokens: [7, 8],
+        pages: [1],
+        sample: null,
+      };
+      engine.submitStep({
+        seqs: [other, {
+          slot: 0,
+          start: s,
+          tokens: p.slice(s, end),
+          pages,
+          sample: end === p.length ? GREEDY : null,
+        }],
+        logBase: 0,
+      });
+    }
+    const chunked = await engine.readLogits(1);
+    assert.ok(relRmsError(chunked, oracle.cases[3].lastLogits) < 1e-3);
+    engine.submitStep({
+      seqs: [{
+        slot: 0,
+        start: 0,
+        tokens: p,
+        pages: [0, 1, 2],
+        sample: GREEDY,
+      }],
+      logBase: 0,
+    });
+    const whole = await engine.readLogits(1);
+    assert.ok(relRmsError(chunked, whole) < 1e-6);
+    engine.destroy();
+  },
+});
+
+/** A config that exercises the paths the oracle model does not: biases, llama3 RoPE, head_dim != C/H, tied. */
+const exoticConfig = parseModelConfig({
+  architectures: ["Qwen2ForCausalLM"],
+  hidden_size: 48,
+  intermediate_size: 80,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 1,
+  head_dim: 20,
+  vocab_size: 96,
+  rms_norm_eps: 1e-6,
+  tie_word_embeddings: true,
+  max_position_embeddings: 256,
+  rope_scaling: {
+    rope_type: "llama3",
+    factor: 8,
+    low_freq_factor: 1,
+    high_freq_factor: 4,
+    original_max_position_embeddings: 16,
+  },
+  rope_theta: 500,
+}, "exotic");
+
+async function compareWithReference(dtype: "f32" | "f16", tol: number) {
+  const src = presetSource("exotic", 3, exoticConfig);
+  const host = await loadHostWeights(src);
+  const rounded: ModelWeights = {
+    embed: roundToStorage(host.embed, dtype),
+    lmHead: roundToStorage(host.lmHead, dtype),
+    norm: host.norm,
+    layers: host.layers.map((l) => ({
+      ...l,
+      qkv: roundToStorage(l.qkv, dtype),
+      o: roundToStorage(l.o, dtype),
+      gateUp: roundToStorage(l.gateUp, dtype),
+      down: roundToStorage(l.down, dtype),
+    })),
+  };
+  const engine = await ForwardEngine.create(await testDevice(), src, {
+    dtype,
+    maxTokens: 32,
+    maxSeqs: 2,
+    maxContext: 64,
+  });
+  const prompt = Array.from({ length: 21 }, (_, i) => (i * 37 + 5) % 96);
+  const ref = new ReferenceSequence(exoticConfig, rounded);
+  const want = ref.forward(prompt);
+  engine.submitStep({
+    seqs: [{
+      slot: 0,
+      start: 0,
+      tokens: prompt,
+      pages: [2, 0],
+      sample: GREEDY,
+    }],
+    logBase: 0,
+  });
+  const err = relRmsError(await engine.readLogits(1), want[want.length - 1]);
+  assert.ok(err < tol, `${dtype}: relative RMS error ${err}`);
+  // Sampled generation (temperature + top-p) follows the CPU reference draw for draw.
+  const sampling = { temperature: 0.9, topP: 0.8, seed: 42 };
+  const got: number[] = [];
+  for await (
+    const id of generate(engine, prompt, {
+      maxNewTokens: 12,
+      sampling,
+      stepsPerReadback: 4,
+    })
+  ) got.push(id);
+  const seq = new ReferenceSequence(exoticConfig, rounded);
+  let logits = seq.forward(prompt);
+  const expect: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const id = sampleRef(
+      logits[logits.length - 1],
+      Math.fround(0.9),
+      Math.fround(0.8),
+      42,
+      prompt.length + i,
+    );
+    expect.push(id);
+    logits = seq.forward([id]);
+  }
+  if (dtype === "f32") assert.deepEqual(got, expect);
+  else {assert.ok(
+      got.filter((id, i) => id === expect[i]).length >= 6,
+      `f16 sampled ${got} vs ${expect}`,
+    );}
+  engine.destroy();
+}
+
+Deno.test({
+  name:
+    "ForwardEngine equals the CPU reference with QKV bias, llama3 RoPE, head_dim 20, tied head (f32)",
+  ...opts,
+  fn: () => compareWithReference("f32", 1e-5),
+});
+
+Deno.test({
+  name:
+    "ForwardEngine f16 storage stays within 1e-2 of the CPU reference on f16-rounded weights",
+  ...opts,
+  fn: async () => {
+    if (!(await testDevice()).f16) {
+      console.warn("SKIP f16: the adapter lacks shader-f16");
+      return;
+    }
+    await compareWithReference("f16", 1e-2);
+  },
+});
+
+Deno.test({
+  name: "generate() stops at a stop token and yields it last",
+  ...opts,
+  fn: async () => {
+    const src = presetSource("tiny", 1);
+    const engine = await ForwardEngine.create(await testDevice(), src, {
+      dtype: "f32",
+      maxTokens: 16,
+      maxSeqs: 2,
+      maxContext: 64,
+    });
+    const all: number[] = [];
+    for await (
+      const id of generate(engine, [5, 6, 7], {
+        maxNewTokens: 10,
+        stepsPerReadback: 3,
+      })
+    ) all.push(id);
+    const stopAt = all[4];
+    const cut: number[] = [];
+    for await (
+      const id of generate(engine, [5, 6, 7], {
+        maxNewTokens: 10,
+        stopTokens: [stopAt],
+      })
+    ) cut.push(id);
+    assert.deepEqual(cut, all.slice(0, all.indexOf(stopAt) + 1));
+    assert.equal(engine.pages.available, engine.limits.numPages);
+    const host = await loadHostWeights(src);
+    const ref = new ReferenceSequence(src.config, host);
+    let logits = ref.forward([5, 6, 7]);
+    const want: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      want.push(argmax(logits[logits.length - 1]));
+      logits = ref.forward([want[i]]);
+    }
+    assert.deepEqual(all, want);
+    engine.destroy();
+  },
+});

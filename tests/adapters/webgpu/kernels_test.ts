@@ -1,0 +1,386 @@
+// Every WGSL kernel against its TypeScript reference on random inputs, f32 and f16 storage.
+import assert from "node:assert/strict";
+import {
+  readBuffer,
+  roundToStorage,
+  toStorageBytes,
+  uniformBuffer,
+} from "../../../adapters/webgpu/gpu_buffers.ts";
+import {
+  grids,
+  type StorageDtype,
+} from "../../../adapters/webgpu/kernels/geometry.ts";
+import {
+  attentionParams,
+  embedParams,
+  LINEAR_FLAGS,
+  linearParams,
+  rmsnormParams,
+  ropeKvParams,
+  sampleParams,
+} from "../../../adapters/webgpu/kernels/params.ts";
+import {
+  compileKernels,
+  type Kernels,
+} from "../../../adapters/webgpu/kernels/pipelines.ts";
+import {
+  linearRef,
+  rmsnormRef,
+  ropeKvAttentionRef,
+  sampleRef,
+  sampleRow,
+} from "../../../adapters/webgpu/reference_kernels.ts";
+import { ropeInvFreq } from "../../../adapters/webgpu/config.ts";
+import {
+  HDR,
+  type PackedStep,
+  packStep,
+  type StepBatch,
+} from "../../../adapters/webgpu/step_batch.ts";
+import {
+  bufferOf,
+  randomF32,
+  readF32,
+  readU32,
+  relErr,
+  runKernels,
+  testDevice,
+} from "./_gpu.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const kernelCache = new Map<StorageDtype, Promise<Kernels>>();
+async function kernels(
+  dtype: StorageDtype,
+): Promise<{ device: GPUDevice; k: Kernels }> {
+  const gpu = await testDevice();
+  if (!kernelCache.has(dtype)) {
+    kernelCache.set(dtype, compileKernels(gpu.device, dtype));
+  }
+  return { device: gpu.device, k: await kernelCache.get(dtype)! };
+}
+const dtypes = async (): Promise<
+  StorageDtype[]
+> => ((await testDevice()).f16 ? ["f32", "f16"] : ["f32"]);
+const LIM = {
+  maxTokens: 64,
+  maxSeqs: 4,
+  numPages: 12,
+  vocab: 1000,
+  maxContext: 64,
+  logSize: 16,
+};
+const greedy = { temperature: 0, topP: 1, seed: 0 };
+
+/** A hybrid batch: a fresh prefill (20 tokens, 2 pages), a decode at 17, a later prefill chunk. */
+function hybridStep(): PackedStep {
+  const batch: StepBatch = {
+    seqs: [
+      {
+        slot: 0,
+        start: 0,
+        tokens: Array.from({ length: 20 }, (_, i) => i + 1),
+        pages: [7, 2],
+        sample: greedy,
+      },
+      {
+        slot: 1,
+        start: 17,
+        tokens: null,
+        pages: [5, 11],
+        sample: { temperature: 0.7, topP: 1, seed: 9 },
+      },
+      {
+        slot: 2,
+        start: 5,
+        tokens: [4, 5, 6, 7, 8, 9, 10],
+        pages: [0],
+        sample: null,
+      },
+    ],
+    logBase: 3,
+  };
+  return packStep(batch, LIM);
+}
+
+Deno.test({
+  name:
+    "rmsnorm.wgsl equals rmsnormRef on all rows and on gathered sample rows",
+  ...opts,
+  fn: async (t) => {
+    const { device, k } = await kernels("f32");
+    const packed = hybridStep(); // T = 28, R = 2
+    const C = 72;
+    const T = packed.numTokens;
+    const x = randomF32(T * C, 1, 3);
+    const g = randomF32(C, 2, 1);
+    for (const gather of [false, true]) {
+      await t.step(gather ? "gather" : "all rows", async () => {
+        const M = gather ? packed.numRows : T;
+        const y = bufferOf(device, "y", new Float32Array(M * C));
+        await runKernels(device, [{
+          kernel: k.rmsnorm,
+          buffers: [
+            uniformBuffer(device, "p", rmsnormParams(C, gather, 1e-5)),
+            bufferOf(device, "meta", packed.meta),
+            bufferOf(device, "x", x),
+            bufferOf(device, "g", g),
+            y,
+          ],
+          grid: grids.rmsnorm(M),
+        }]);
+        const rows = gather
+          ? [0, 1].map((r) => sampleRow(packed.meta, r).tokenRow)
+          : undefined;
+        const want = rmsnormRef(x, g, C, 1e-5, rows);
+        assert.ok(relErr(await readF32(device, y, M * C), want) < 1e-6);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "linear_gemv.wgsl and linear_tiled.wgsl equal linearRef for every flag, both dtypes",
+  ...opts,
+  fn: async (t) => {
+    for (const dtype of await dtypes()) {
+      const { device, k } = await kernels(dtype);
+      for (const M of [1, 3, 8, 9, 70]) {
+        for (
+          const flags of [
+            0,
+            LINEAR_FLAGS.BIAS,
+            LINEAR_FLAGS.RESIDUAL | LINEAR_FLAGS.SILU_MUL | LINEAR_FLAGS.BIAS,
+          ]
+        ) {
+          const N = 70;
+          const K = 44;
+          const silu = (flags & LINEAR_FLAGS.SILU_MUL) !== 0;
+          const XS = silu ? 2 * K : K;
+          const kernel = M <= 8 ? k.linear_gemv : k.linear_tiled;
+          await t.step(
+            `${dtype} ${kernel.name} M=${M} flags=${flags}`,
+            async () => {
+              const x = randomF32(M * XS, M + 10 * flags, 2);
+              const w = roundToStorage(randomF32(N * K, 77 + M, 0.5), dtype);
+              const bias = randomF32(N, 5, 1);
+              const y0 = randomF32(M * N, 6, 1);
+              const meta = new Uint32Array(16);
+              meta[HDR.T] = M;
+              const y = bufferOf(device, "y", y0);
+              await runKernels(device, [{
+                kernel,
+                buffers: [
+                  uniformBuffer(
+                    device,
+                    "p",
+                    linearParams(N, K, XS, flags, HDR.T),
+                  ),
+                  bufferOf(device, "meta", meta),
+                  bufferOf(device, "x", x),
+                  bufferOf(device, "w", toStorageBytes(w, dtype)),
+                  bufferOf(device, "bias", bias),
+                  y,
+                ],
+                grid: M <= 8 ? grids.gemv(N) : grids.tiled(M, N),
+              }]);
+              const want = linearRef(x, w, M, N, K, {
+                bias: flags & LINEAR_FLAGS.BIAS ? bias : null,
+                residual: flags & LINEAR_FLAGS.RESIDUAL ? y0 : null,
+                siluMul: silu,
+              });
+              const err = relErr(await readF32(device, y, M * N), want);
+              assert.ok(err < 1e-5, `relative error ${err}`);
+            },
+          );
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "rope_kv.wgsl + attention.wgsl equal the reference on a hybrid batch over shuffled pages",
+  ...opts,
+  fn: async (t) => {
+    for (const dtype of await dtypes()) {
+      await t.step(dtype, async () => {
+        const { device, k } = await kernels(dtype);
+        const packed = hybridStep();
+        const [H, G, D, L] = [4, 2, 16, 2];
+        const layer = 1;
+        const T = packed.numTokens;
+        const W = (H + 2 * G) * D;
+        const kvLayer = LIM.numPages * 2 * G * 16 * D;
+        const layerBase = layer * kvLayer;
+        // Earlier positions of the decode and chunk sequences are already in the cache.
+        const kv0 = roundToStorage(randomF32(L * kvLayer, 3, 1), dtype);
+        const qkv = randomF32(T * W, 4, 1);
+        const invFreq = Float32Array.from(
+          ropeInvFreq(D, 10000, { type: "default" }),
+        );
+        const kvRef = Float64Array.from(kv0);
+        const want = ropeKvAttentionRef(
+          packed.meta,
+          qkv,
+          kvRef,
+          { H, G, D },
+          layerBase,
+          invFreq,
+        );
+        const meta = bufferOf(device, "meta", packed.meta);
+        const qkvBuf = bufferOf(device, "qkv", qkv);
+        const kvBuf = bufferOf(device, "kv", toStorageBytes(kv0, dtype));
+        const out = bufferOf(device, "out", new Float32Array(T * H * D));
+        await runKernels(device, [
+          {
+            kernel: k.rope_kv,
+            buffers: [
+              uniformBuffer(device, "p", ropeKvParams(H, G, D, layerBase)),
+              meta,
+              bufferOf(device, "f", invFreq),
+              qkvBuf,
+              kvBuf,
+            ],
+            grid: grids.ropeKv(T, H, G, D),
+          },
+          {
+            kernel: k.attention,
+            buffers: [
+              uniformBuffer(device, "p", attentionParams(H, G, D, layerBase)),
+              meta,
+              qkvBuf,
+              kvBuf,
+              out,
+            ],
+            grid: grids.attention(T, H),
+          },
+        ]);
+        const tol = dtype === "f32" ? 1e-5 : 2e-3;
+        const err = relErr(await readF32(device, out, T * H * D), want);
+        assert.ok(err < tol, `attention relative error ${err}`);
+        const kvBytes = new Uint8Array(
+          await readBuffer(
+            device,
+            kvBuf,
+            0,
+            L * kvLayer * (dtype === "f16" ? 2 : 4),
+          ),
+        );
+        const kvGot = dtype === "f16"
+          ? Float32Array.from(new Float16Array(kvBytes.buffer))
+          : new Float32Array(kvBytes.buffer);
+        const kvErr = relErr(kvGot, kvRef);
+        assert.ok(
+          kvErr < (dtype === "f32" ? 1e-6 : 1e-3),
+          `kv cache relative error ${kvErr}`,
+        );
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "embed.wgsl gathers literal ids and ids sampled into slots",
+  ...opts,
+  fn: async () => {
+    for (const dtype of await dtypes()) {
+      const { device, k } = await kernels(dtype);
+      const packed = hybridStep();
+      const [V, C] = [LIM.vocab, 8];
+      const emb = roundToStorage(randomF32(V * C, 8, 1), dtype);
+      const lastTok = new Uint32Array([0, 321, 0, 0]);
+      const T = packed.numTokens;
+      const x = bufferOf(device, "x", new Float32Array(T * C));
+      await runKernels(device, [{
+        kernel: k.embed,
+        buffers: [
+          uniformBuffer(device, "p", embedParams(C)),
+          bufferOf(device, "meta", packed.meta),
+          bufferOf(device, "last", lastTok),
+          bufferOf(device, "emb", toStorageBytes(emb, dtype)),
+          x,
+        ],
+        grid: grids.embed(T, C),
+      }]);
+      const got = await readF32(device, x, T * C);
+      // Row 20 is the decode token of slot 1: id 321 from last_tok.
+      const ids = [
+        ...Array.from({ length: 20 }, (_, i) => i + 1),
+        321,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        10,
+      ];
+      const want = ids.flatMap((id) =>
+        Array.from(emb.subarray(id * C, id * C + C))
+      );
+      assert.deepEqual(Array.from(got), want);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "sample.wgsl equals sampleRef (greedy, temperature, top-p) and feeds slot and log",
+  ...opts,
+  fn: async (t) => {
+    const { device, k } = await kernels("f32");
+    const V = 1000;
+    const cases = [
+      { temperature: 0, topP: 1 },
+      { temperature: 0.7, topP: 1 },
+      { temperature: 1.3, topP: 0.5 },
+      { temperature: 1, topP: 0.05 },
+    ];
+    for (const seed of [1, 2, 3, 4, 5]) {
+      await t.step(`seed ${seed}`, async () => {
+        const batch: StepBatch = {
+          seqs: cases.map((c, i) => ({
+            slot: i,
+            start: 0,
+            tokens: [i + 1, i + 2],
+            pages: [i],
+            sample: { ...c, seed },
+          })),
+          logBase: 10,
+        };
+        const packed = packStep(batch, LIM);
+        const R = packed.numRows;
+        const logits = randomF32(R * V, 100 + seed, 4);
+        const last = bufferOf(device, "last", new Uint32Array(4));
+        const log = bufferOf(device, "log", new Uint32Array(16));
+        await runKernels(device, [{
+          kernel: k.sample,
+          buffers: [
+            uniformBuffer(device, "p", sampleParams(V)),
+            bufferOf(device, "meta", packed.meta),
+            bufferOf(device, "logits", logits),
+            last,
+            log,
+          ],
+          grid: grids.sample(R),
+        }]);
+        const want = cases.map((c, r) =>
+          sampleRef(
+            logits.subarray(r * V, (r + 1) * V),
+            Math.fround(c.temperature),
+            Math.fround(c.topP),
+            seed,
+            2,
+          )
+        );
+        assert.deepEqual(Array.from(await readU32(device, last, 4)), want);
+        assert.deepEqual(
+          Array.from(await readU32(device, log, 16)).slice(10, 14),
+          want,
+        );
+      });
+    }
+  },
+});
