@@ -7,6 +7,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { toolVersion } from "../provenance.ts";
 import { benchCommand } from "./bench_command.ts";
+import { addEngineCommands } from "./engine_command.ts";
 import { FlagError } from "./flags.ts";
 import { reportCommand } from "./report_command.ts";
 import { parseRunConfig, runCommand } from "./run_command.ts";
@@ -109,6 +110,8 @@ export function buildProgram(exit: (code: number) => void): Command {
       const r = await benchCommand(opts);
       exit(r.exitCode);
     });
+
+  addEngineCommands(program, exit);
 
   program.command("scripted-server")
     .description(
