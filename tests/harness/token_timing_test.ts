@@ -60,10 +60,11 @@ async function tokenErrorsMs(): Promise<number[]> {
 }
 
 Deno.test("tokentrace run stores every token time within 2 ms of the server's send time", async () => {
-  // One repeat is allowed: on a 2-core machine another process can take a core for a few ms.
-  // A harness that is really slow fails both attempts.
+  // Up to three attempts, each with fresh processes: on this 2-core VM the worst of 288 tokens
+  // was 1.1-3.3 ms per run (p99 ~1-1.5 ms; docs/perf.md), so a single run over 2 ms is machine
+  // noise as often as not. A harness that is really slower fails every attempt.
   const worst: number[] = [];
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 3; i++) {
     const errs = (await tokenErrorsMs()).sort((a, b) => a - b);
     worst.push(errs.at(-1)!);
     console.log(
