@@ -1,5 +1,6 @@
 /**
- * Workloads: trace formats into the canonical request stream, transforms and prompt synthesis.
+ * Workloads: trace formats into the canonical request stream, transforms, synthetic workloads,
+ * prompt synthesis, the catalog of public traces and trace statistics.
  *
  * @module
  */
@@ -11,14 +12,105 @@ export type {
 } from "./request.ts";
 export {
   detectFormat,
+  FORMAT_NAMES,
   readTrace,
   type ReadTraceOptions,
+  sha256File,
   TRACE_READERS,
   type TraceFormat,
   type TraceReader,
   type TraceSource,
   type TraceWorkload,
 } from "./read_trace.ts";
-export { firstN, scaleTime, timeWindow } from "./transform.ts";
+export {
+  type ColumnMapping,
+  DEFAULT_READER_OPTIONS,
+  type ReaderOptions,
+  type ReaderResult,
+  TIME_UNITS,
+  type TimeUnit,
+} from "./reader.ts";
+export {
+  BAD_ROW_POLICIES,
+  type BadRowPolicy,
+  type SkippedRow,
+  type SkippedRows,
+} from "./bad_rows.ts";
+export {
+  compressIdleGaps,
+  firstN,
+  meanRate,
+  rebase,
+  scaleTime,
+  targetRate,
+  timeWindow,
+} from "./transform.ts";
+export {
+  capLengths,
+  filterLengths,
+  type LengthBounds,
+  type SampleOptions,
+  sampleRandom,
+} from "./select.ts";
+export {
+  type AppliedTransform,
+  applyTransforms,
+  type TransformResult,
+  type TransformSpec,
+} from "./transform_pipeline.ts";
+export { type ArrivalSpec, arrivalTimes } from "./synthetic/arrivals.ts";
+export { lengthSampler, type LengthSpec } from "./synthetic/lengths.ts";
+export {
+  assignArrivals,
+  generateSynthetic,
+  type SessionSpec,
+  type SyntheticSpec,
+} from "./synthetic/generate.ts";
+export {
+  parseArrivalSpec,
+  parseLengthSpec,
+  parseSyntheticSpec,
+  SpecError,
+} from "./synthetic/spec.ts";
 export { type PromptSynthesisOptions, synthesizePrompts } from "./prompt.ts";
+export { loadTokenizer, type TextTokenizer } from "./tokenizer.ts";
+export {
+  synthesizeTextPrompts,
+  type TextPromptOptions,
+  wordPool,
+} from "./text_prompt.ts";
+export {
+  planPrompts,
+  PromptLengthError,
+  type PromptPlan,
+  type PromptPlanOptions,
+} from "./prompt_plan.ts";
+export { CATALOG, type CatalogEntry, catalogEntry } from "./catalog.ts";
+export { workloadCacheDir } from "./cache.ts";
+export {
+  FetchError,
+  type FetchOptions,
+  type FetchResult,
+  fetchWorkload,
+} from "./fetch.ts";
+export {
+  type ResolvedWorkload,
+  resolveWorkload,
+  WorkloadNotFoundError,
+} from "./resolve_workload.ts";
+export {
+  type LoadedWorkload,
+  loadWorkload,
+  type WorkloadConfig,
+} from "./load_workload.ts";
+export {
+  type LengthStats,
+  lengthStats,
+  percentileLinear,
+  percentileNearestRank,
+  type TraceStats,
+  traceStats,
+} from "./inspect.ts";
+export { renderStatsText } from "./inspect_text.ts";
+export { traceSvg } from "./histogram_svg.ts";
 export { TraceError, type TraceErrorLocation } from "./trace_error.ts";

@@ -2,31 +2,47 @@
  * Reads a trace file of a known format into the canonical request stream.
  *
  * Formats are detected from the extension and the first line; `format` overrides detection.
- * New formats register in {@linkcode TRACE_READERS}.
+ * Readers register in {@linkcode TRACE_READERS}.
  *
  * @module
  */
-import type { DuckDBConnection } from "@duckdb/node-api";
+import { createHash } from "node:crypto";
 import type { TraceRequest } from "./request.ts";
 import { withDuckDB } from "./_duckdb.ts";
-import { AZURE_LLM_COLUMNS, readAzureLlm } from "./formats/azure_llm.ts";
+import { readHead } from "./_csv.ts";
+import { readAzureLlm } from "./formats/azure_llm.ts";
+import { readBurstGpt } from "./formats/burstgpt.ts";
 import { readMooncake } from "./formats/mooncake.ts";
+import { readShareGpt } from "./formats/sharegpt.ts";
+import { readVllmCustom } from "./formats/vllm_custom.ts";
+import { readVidur } from "./formats/vidur.ts";
+import { readGeneric } from "./formats/generic.ts";
+import {
+  detectFormat,
+  FORMAT_NAMES,
+  type TraceFormat,
+} from "./detect_format.ts";
+import {
+  DEFAULT_READER_OPTIONS,
+  type ReaderOptions,
+  type ReaderResult,
+  type TraceReader,
+} from "./reader.ts";
+import type { SkippedRows } from "./bad_rows.ts";
 import { TraceError } from "./trace_error.ts";
 
-/** A reader turns one file into requests sorted by arrival time, arrivals rebased to 0. */
-export type TraceReader = (
-  conn: DuckDBConnection,
-  path: string,
-) => Promise<TraceRequest[]>;
+export { detectFormat, FORMAT_NAMES, type TraceFormat, type TraceReader };
 
 /** The readers by format name. */
-export const TRACE_READERS: Record<string, TraceReader> = {
+export const TRACE_READERS: Record<TraceFormat, TraceReader> = {
   "azure-llm": readAzureLlm,
+  "burstgpt": readBurstGpt,
   "mooncake": readMooncake,
+  "sharegpt": readShareGpt,
+  "vllm-custom": readVllmCustom,
+  "vidur": readVidur,
+  "generic": readGeneric,
 };
-
-/** A trace format name (a key of {@linkcode TRACE_READERS}). */
-export type TraceFormat = keyof typeof TRACE_READERS;
 
 /** What a workload came from; stored with the run. */
 export interface TraceSource {
@@ -34,19 +50,33 @@ export interface TraceSource {
   format: TraceFormat;
   bytes: number;
   sha256: string;
-  /** Records in the file. */
+  /** Records in the file (data rows or non-empty lines), bad ones included. */
   rows: number;
 }
 
-/** Requests of a trace plus where they came from. */
+/** Requests of a trace plus where they came from and what was left out. */
 export interface TraceWorkload {
   source: TraceSource;
   requests: TraceRequest[];
+  /** Bad rows skipped under `onBadRow: "skip"`. */
+  skipped: SkippedRows;
+  /** Records removed by filter options. */
+  filtered: number;
+  /** Records the source marks failed (BurstGPT zero-token responses). */
+  sourceFailures: number;
+  /** False when the trace has no arrival times. */
+  timed: boolean;
+  /** Whether token lengths were counted or estimated. */
+  lengths: "counted" | "approximate";
+  /** Format-specific facts (header, JSON keys, raw first/last times). */
+  details: Record<string, unknown>;
+  /** The reader options used, stored with the run. */
+  options: Omit<ReaderOptions, "countTokens"> & { tokenizer: boolean };
 }
 
-/** Options for {@linkcode readTrace}. */
-export interface ReadTraceOptions {
-  /** Format name; detected from the file when absent. */
+/** Options for {@linkcode readTrace}: a format (detected when absent) and reader options. */
+export interface ReadTraceOptions extends Partial<ReaderOptions> {
+  /** Format name; detected from the file when absent (`generic` when `columns` is given). */
   format?: string;
 }
 
@@ -66,10 +96,15 @@ export async function readTrace(
   path: string,
   opts: ReadTraceOptions = {},
 ): Promise<TraceWorkload> {
-  let bytes: Uint8Array;
+  let size: number;
   try {
-    bytes = await Deno.readFile(path);
+    const st = await Deno.stat(path);
+    if (st.isDirectory) {
+      throw new TraceError({ path }, "is a folder: expected a trace file");
+    }
+    size = st.size;
   } catch (e) {
+    if (e instanceof TraceError) throw e;
     if (e instanceof Deno.errors.NotFound) {
       throw new TraceError(
         { path },
@@ -78,69 +113,104 @@ export async function readTrace(
     }
     throw new TraceError({ path }, `cannot read: ${(e as Error).message}`);
   }
-  if (bytes.length === 0) {
+  if (size === 0) {
     throw new TraceError({ path }, "the file is empty: expected trace records");
   }
-  const format = opts.format ?? detectFormat(path, bytes);
-  const reader = TRACE_READERS[format];
-  if (!reader) {
+  const { format: given, ...rest } = opts;
+  const options: ReaderOptions = {
+    ...DEFAULT_READER_OPTIONS,
+    ...stripUndefined(rest),
+  };
+  let format: TraceFormat;
+  if (given !== undefined) {
+    if (!(FORMAT_NAMES as readonly string[]).includes(given)) {
+      throw new TraceError(
+        { path },
+        `unknown format "${given}": expected one of ${FORMAT_NAMES.join(", ")}`,
+      );
+    }
+    format = given as TraceFormat;
+  } else if (options.columns) format = "generic";
+  else format = detectFormat(path, await headOf(path));
+  const digest = sha256File(path);
+  let result: ReaderResult;
+  try {
+    result = await withDuckDB((conn) =>
+      TRACE_READERS[format](conn, path, options)
+    );
+  } finally {
+    await digest.catch(() => "");
+  }
+  if (result.records === 0) {
     throw new TraceError(
       { path },
-      `unknown format "${format}": expected one of ${
-        Object.keys(TRACE_READERS).join(", ")
-      }`,
+      "the file has no records (a header or blank lines only): expected trace records",
     );
   }
-  const requests = await withDuckDB((conn) => reader(conn, path));
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
-  );
-  const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  const { countTokens, ...recorded } = options;
   return {
     source: {
       path,
       format,
-      bytes: bytes.length,
-      sha256,
-      rows: requests.length,
+      bytes: size,
+      sha256: await digest,
+      rows: result.records,
     },
-    requests,
+    requests: result.requests,
+    skipped: result.skipped,
+    filtered: result.filtered,
+    sourceFailures: result.sourceFailures,
+    timed: result.timed,
+    lengths: result.lengths,
+    details: result.details,
+    options: { ...recorded, tokenizer: countTokens !== undefined },
   };
 }
 
-/**
- * Guesses a trace's format from its first line (header or first JSON object).
- *
- * @example
- * ```ts
- * import { detectFormat } from "./read_trace.ts";
- * const head = new TextEncoder().encode("TIMESTAMP,ContextTokens,GeneratedTokens\n");
- * console.log(detectFormat("x.csv", head)); // azure-llm
- * ```
- */
-export function detectFormat(path: string, head: Uint8Array): TraceFormat {
-  const text = new TextDecoder().decode(head.subarray(0, 4096)).replace(
-    /^\uFEFF/,
-    "",
-  );
-  const first = text.split(/\r?\n/, 1)[0].trim();
-  if (first.startsWith("{")) {
-    if (/"input_length"/.test(first) || /"hash_ids"/.test(first)) {
-      return "mooncake";
+/** The first 64 KiB of a file, decompressed when it is gzip. */
+async function headOf(path: string): Promise<Uint8Array> {
+  const head = await readHead(path);
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return head;
+  using f = await Deno.open(path);
+  const reader = f.readable.pipeThrough(new DecompressionStream("gzip"))
+    .getReader();
+  const out: Uint8Array[] = [];
+  let n = 0;
+  try {
+    while (n < 65536) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out.push(value);
+      n += value.length;
     }
-  } else {
-    const cols = first.split(",").map((c) => c.trim());
-    if (AZURE_LLM_COLUMNS.every((c) => cols.includes(c))) return "azure-llm";
+  } catch {
+    // A truncated gzip file: detect from what decompressed.
   }
-  throw new TraceError(
-    { path, line: 1 },
-    `cannot detect the trace format from ${
-      JSON.stringify(first.slice(0, 80))
-    }: expected an Azure LLM CSV header (${
-      AZURE_LLM_COLUMNS.join(",")
-    }) or a Mooncake JSON line; pass --format ${
-      Object.keys(TRACE_READERS).join("|")
-    }`,
-  );
+  await reader.cancel().catch(() => {});
+  const all = new Uint8Array(n);
+  let k = 0;
+  for (const c of out) {
+    all.set(c, k);
+    k += c.length;
+  }
+  return all;
+}
+
+/** SHA-256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  using f = await Deno.open(path);
+  const buf = new Uint8Array(1 << 22);
+  for (;;) {
+    const n = await f.read(buf);
+    if (n === null) break;
+    h.update(buf.subarray(0, n));
+  }
+  return h.digest("hex");
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(o).filter(([, v]) => v !== undefined),
+  ) as Partial<T>;
 }

@@ -53,4 +53,15 @@ export interface TraceRequest {
   turn?: number;
   /** Per-request SLO override. */
   slo?: RequestSlo;
+  /**
+   * Closed-loop think time: wait this long after the previous turn of the same session
+   * completes (AIPerf `delay`, synthetic sessions). `arrivalMs` is then the open-loop estimate.
+   */
+  thinkTimeMs?: number;
+  /** Images sent with the request (Azure LMM 2025 `NumImages`). */
+  numImages?: number;
+  /** The source marks this request as failed (BurstGPT: 0 response tokens). */
+  sourceFailed?: boolean;
+  /** True when `inputTokens`/`outputTokens` were estimated, not counted by a tokenizer. */
+  approximateLengths?: boolean;
 }

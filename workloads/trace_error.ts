@@ -9,6 +9,8 @@ export interface TraceErrorLocation {
   path: string;
   /** 1-based line number, when the problem is on one line. */
   line?: number;
+  /** 0-based record index, for files without lines (JSON arrays, Parquet). */
+  record?: number;
   /** The field (column or JSON key) at fault. */
   field?: string;
 }
@@ -29,6 +31,9 @@ export class TraceError extends Error {
   constructor(location: TraceErrorLocation, detail: string) {
     const where = [`Trace "${location.path}"`];
     if (location.line !== undefined) where.push(`line ${location.line}`);
+    else if (location.record !== undefined) {
+      where.push(`record ${location.record}`);
+    }
     if (location.field !== undefined) where.push(`field "${location.field}"`);
     super(`${where.join(", ")}: ${detail}`);
     this.name = "TraceError";

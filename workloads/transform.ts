@@ -1,5 +1,5 @@
 /**
- * Transforms of a request stream. Each is pure: same input, same output.
+ * Time transforms of a request stream. Each is pure: same input, same output; none reorders.
  *
  * @module
  */
@@ -24,7 +24,13 @@ export function scaleTime(
       `Speedup must be a finite number > 0, got ${speedup}`,
     );
   }
-  return requests.map((r) => ({ ...r, arrivalMs: r.arrivalMs / speedup }));
+  return requests.map((r) => ({
+    ...r,
+    arrivalMs: r.arrivalMs / speedup,
+    ...(r.thinkTimeMs !== undefined
+      ? { thinkTimeMs: r.thinkTimeMs / speedup }
+      : {}),
+  }));
 }
 
 /**
@@ -70,4 +76,96 @@ export function timeWindow(
   return requests
     .filter((r) => r.arrivalMs >= startMs && r.arrivalMs < startMs + durationMs)
     .map((r) => ({ ...r, arrivalMs: r.arrivalMs - startMs }));
+}
+
+/**
+ * The mean request rate of a stream in requests per second: (n - 1) / span, so that its inverse
+ * is the mean inter-arrival time. NaN with fewer than 2 requests or a zero span.
+ *
+ * @example
+ * ```ts
+ * import { meanRate } from "./transform.ts";
+ * const reqs = [0, 500, 1000].map((t, i) => ({ id: String(i), arrivalMs: t, inputTokens: 1, outputTokens: 1 }));
+ * console.log(meanRate(reqs)); // 2
+ * ```
+ */
+export function meanRate(requests: readonly TraceRequest[]): number {
+  if (requests.length < 2) return NaN;
+  const span = requests.at(-1)!.arrivalMs - requests[0].arrivalMs;
+  return span > 0 ? ((requests.length - 1) * 1000) / span : NaN;
+}
+
+/**
+ * Scales time so the mean rate becomes `rps` while the shape of the inter-arrival process
+ * (its CV, bursts, diurnal pattern) stays: every gap is multiplied by the same factor.
+ *
+ * @example
+ * ```ts
+ * import { targetRate } from "./transform.ts";
+ * const reqs = [0, 100, 300].map((t, i) => ({ id: String(i), arrivalMs: t, inputTokens: 1, outputTokens: 1 }));
+ * console.log(targetRate(reqs, 1).map((r) => r.arrivalMs)); // [ 0, 1000, 3000 ]
+ * ```
+ */
+export function targetRate(
+  requests: readonly TraceRequest[],
+  rps: number,
+): TraceRequest[] {
+  if (!(rps > 0) || !Number.isFinite(rps)) {
+    throw new RangeError(`Rate must be a finite number > 0, got ${rps}`);
+  }
+  const now = meanRate(requests);
+  if (Number.isNaN(now)) {
+    throw new RangeError(
+      `A target rate needs >= 2 requests spread over time, got ${requests.length} request(s) spanning ${
+        requests.length ? requests.at(-1)!.arrivalMs - requests[0].arrivalMs : 0
+      } ms`,
+    );
+  }
+  return scaleTime(requests, rps / now);
+}
+
+/**
+ * Shifts arrivals so the first request arrives at 0.
+ *
+ * @example
+ * ```ts
+ * import { rebase } from "./transform.ts";
+ * console.log(rebase([{ id: "0", arrivalMs: 700, inputTokens: 1, outputTokens: 1 }])[0].arrivalMs); // 0
+ * ```
+ */
+export function rebase(requests: readonly TraceRequest[]): TraceRequest[] {
+  if (requests.length === 0) return [];
+  let t0 = Infinity;
+  for (const r of requests) t0 = Math.min(t0, r.arrivalMs);
+  return requests.map((r) => ({ ...r, arrivalMs: r.arrivalMs - t0 }));
+}
+
+/**
+ * Shortens every gap between consecutive arrivals that is longer than `maxGapMs` to `maxGapMs`
+ * (idle periods of a trace cost wall time and measure nothing).
+ *
+ * @example
+ * ```ts
+ * import { compressIdleGaps } from "./transform.ts";
+ * const reqs = [0, 100, 60_100].map((t, i) => ({ id: String(i), arrivalMs: t, inputTokens: 1, outputTokens: 1 }));
+ * console.log(compressIdleGaps(reqs, 1000).map((r) => r.arrivalMs)); // [ 0, 100, 1100 ]
+ * ```
+ */
+export function compressIdleGaps(
+  requests: readonly TraceRequest[],
+  maxGapMs: number,
+): TraceRequest[] {
+  if (!(maxGapMs >= 0) || !Number.isFinite(maxGapMs)) {
+    throw new RangeError(
+      `Maximum gap must be a finite number >= 0 ms, got ${maxGapMs}`,
+    );
+  }
+  let removed = 0;
+  return requests.map((r, i) => {
+    if (i > 0) {
+      const gap = r.arrivalMs - requests[i - 1].arrivalMs;
+      if (gap > maxGapMs) removed += gap - maxGapMs;
+    }
+    return { ...r, arrivalMs: r.arrivalMs - removed };
+  });
 }
