@@ -29,9 +29,27 @@ export {
   VIEW_FILES,
   type ViewFile,
   type ViewKind,
+  type ViewMode,
+  type ViewStatement,
+  viewStatements,
 } from "./views.ts";
+export {
+  MATERIALIZED_VIEWS,
+  openSnapshot,
+  type ReportSource,
+  Snapshot,
+  type SnapshotOptions,
+} from "./snapshot.ts";
 export { formatSlo, parseSlo, type Slo } from "./slo.ts";
+export {
+  DEFAULT_FAILURE_POLICY,
+  describeFailurePolicy,
+  FAILURE_POLICY_FLAGS,
+  type FailurePolicy,
+  parseFailurePolicy,
+} from "./failure_policy.ts";
 export { type ResolvedRun, resolveRun, type RunMatch } from "./resolve_run.ts";
+export { recordedSlo, sweepRunIds } from "./recorded.ts";
 export {
   type LatencyMetric,
   type LatencyRow,
@@ -41,13 +59,65 @@ export {
   type RunSummary,
   type SloSummary,
   summarizeRun,
+  type SummaryOptions,
   type Throughput,
 } from "./summary.ts";
+export {
+  type AnchorRow,
+  type CdfPoint,
+  collectRunReport,
+  type FidelityCheck,
+  type RunReport,
+  type RunReportOptions,
+  type TimelineRequest,
+  type TimeseriesRow,
+} from "./run_report.ts";
+export {
+  attainmentCollapsed,
+  type CapacityBound,
+  parseSweepValues,
+  readSweep,
+  type SweepAxis,
+  type SweepCapacity,
+  type SweepPoint,
+  type SweepReport,
+} from "./sweep.ts";
+export {
+  type CompareOptions,
+  compareRuns,
+  type Comparison,
+  type ComparisonRow,
+} from "./compare.ts";
+export {
+  evaluateGates,
+  type Gate,
+  type GateResult,
+  type GateVerdict,
+  parseGates,
+} from "./gate.ts";
 export { renderTerminal, type TerminalOptions } from "./render/terminal.ts";
 export {
+  renderFullJson,
   renderJson,
   REPORT_SCHEMA,
   type ReportJsonV1,
   type ReportLatencyRowV1,
+  toFullReportJson,
   toReportJson,
 } from "./render/json.ts";
+export { renderMarkdown, sweepMarkdown } from "./render/markdown.ts";
+export { renderFidelityJunit, renderGatesJunit } from "./render/junit.ts";
+export {
+  type HtmlOptions,
+  renderHtml,
+  renderReportBody,
+  REPORT_CSS,
+  sweepSection,
+} from "./render/html.ts";
+export {
+  COMPARE_SCHEMA,
+  renderComparisonJson,
+  renderComparisonMarkdown,
+  renderComparisonText,
+} from "./render/comparison.ts";
+export { type ChartSpec, renderSvg } from "./render/charts.ts";

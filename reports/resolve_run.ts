@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Store } from "../harness/store.ts";
+import type { ReportSource } from "./snapshot.ts";
 import { editDistance } from "./_edit_distance.ts";
 
 /** How a reference matched. */
@@ -53,7 +53,7 @@ interface RunRow {
  * ```
  */
 export async function resolveRun(
-  store: Store,
+  store: ReportSource,
   ref?: string,
 ): Promise<ResolvedRun> {
   const rows = await store.query(

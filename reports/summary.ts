@@ -8,8 +8,14 @@
  * @module
  */
 import type { DuckDBValue } from "@duckdb/node-api";
-import type { RunStatus, Store } from "../harness/store.ts";
+import type { RunStatus } from "../harness/store.ts";
+import {
+  DEFAULT_FAILURE_POLICY,
+  describeFailurePolicy,
+  type FailurePolicy,
+} from "./failure_policy.ts";
 import type { Slo } from "./slo.ts";
+import type { ReportSource } from "./snapshot.ts";
 
 /** Who a run is and how it ended. */
 export interface RunInfo {
@@ -28,6 +34,11 @@ export interface RunInfo {
   gitRev: string | null;
   /** Wall clock at run-clock t = 0, nanoseconds since the Unix epoch. */
   clockOriginUnixNs: bigint;
+  /** The sweep this run is a point of (`tokentrace sweep`), else `null`. */
+  sweepId: string | null;
+  /** Suite label and scenario of a scheduled regression run, else `null`. */
+  suite: string | null;
+  scenario: string | null;
 }
 
 /** The measurement window (view `run_window`); times on the run clock. */
@@ -38,6 +49,9 @@ export interface MeasurementWindow {
   seconds: number | null;
   /** The rule that chose the bounds, e.g. `first_sent_to_last_completion`. */
   policy: string;
+  /** Configured warm-up and cool-down trims in seconds (0 = none). */
+  warmupS: number;
+  cooldownS: number;
 }
 
 /** Requests of the run by status (view `run_throughput`). `ok` means completed. */
@@ -47,6 +61,8 @@ export interface RequestCounts {
   error: number;
   timeout: number;
   cancelled: number;
+  /** Requests the warm-up / cool-down trims left out (not in `total`). */
+  outsideWindow: number;
 }
 
 /** Throughput over the window, completed requests only (view `run_throughput`); `null` = no window. */
@@ -66,7 +82,9 @@ export type LatencyMetric =
   | "ttft_incl_queue_ms"
   | "tpot_ms"
   | "itl_ms"
+  | "itl_per_token_ms"
   | "e2e_ms"
+  | "normalized_latency_ms_per_token"
   | "schedule_lag_ms";
 
 /** One row of the latency table; statistics in ms, `null` when `n` is 0. */
@@ -93,6 +111,10 @@ export interface SloSummary {
   counted: number;
   met: number;
   excludedCancelled: number;
+  /** Errors and timeouts the policy excludes (0 under the default policy). */
+  excludedFailed: number;
+  /** Requests outside the measurement window, never counted. */
+  outsideWindow: number;
   /** met / counted, 0..1; `null` when nothing was counted. */
   attainment: number | null;
   goodputRps: number | null;
@@ -114,15 +136,17 @@ export interface RunSummary {
   notes: string[];
 }
 
-const FAILURE_POLICY_TEXT: Record<string, string> = {
-  "errors_and_timeouts_count_as_missed;cancelled_excluded":
-    "errored and timed-out requests count as missed; cancelled requests are excluded",
-};
+/** Options of {@linkcode summarizeRun}. */
+export interface SummaryOptions {
+  /** Which requests count toward SLO attainment. Default {@linkcode DEFAULT_FAILURE_POLICY}. */
+  failurePolicy?: FailurePolicy;
+}
 
 /**
  * Reads the summary of run `runId` from the views, with SLO attainment when `slo` is given.
  *
- * The views must be installed (`installViews`). Throws when the run does not exist.
+ * Reads from a store with the views installed (`installViews`) or from a snapshot
+ * (`openSnapshot`, much faster over large runs). Throws when the run does not exist.
  *
  * @example
  * ```ts
@@ -145,14 +169,15 @@ const FAILURE_POLICY_TEXT: Record<string, string> = {
  * ```
  */
 export async function summarizeRun(
-  store: Store,
+  store: ReportSource,
   runId: string,
   slo?: Slo,
+  options: SummaryOptions = {},
 ): Promise<RunSummary> {
   const runRows = await store.query(
     `select run_id, label, backend, status, epoch_ms(started_at) as started_at_ms,
        epoch_ms(finished_at) as finished_at_ms, end_reason, tool_version, git_rev,
-       clock_origin_unix_ns
+       clock_origin_unix_ns, sweep_id, suite, scenario
      from runs where run_id = $1`,
     [runId],
   );
@@ -175,12 +200,15 @@ export async function summarizeRun(
     toolVersion: str(r.tool_version),
     gitRev: str(r.git_rev),
     clockOriginUnixNs: BigInt(r.clock_origin_unix_ns as bigint),
+    sweepId: str(r.sweep_id),
+    suite: str(r.suite),
+    scenario: str(r.scenario),
   };
 
   const w = await viewRow(
     store,
     "run_window",
-    `select window_start_ns, window_end_ns, window_s, window_policy
+    `select window_start_ns, window_end_ns, window_s, window_policy, warmup_ns, cooldown_ns
      from run_window where run_id = $1`,
     [runId],
   );
@@ -189,12 +217,15 @@ export async function summarizeRun(
     endNs: big(w.window_end_ns),
     seconds: num(w.window_s),
     policy: w.window_policy as string,
+    warmupS: num(w.warmup_ns)! / 1e9,
+    cooldownS: num(w.cooldown_ns)! / 1e9,
   };
 
   const t = await viewRow(
     store,
     "run_throughput",
-    `select n_total, n_ok, n_error, n_timeout, n_cancelled, output_tokens, input_tokens,
+    `select n_total, n_ok, n_error, n_timeout, n_cancelled, n_outside_window, output_tokens,
+       input_tokens,
        request_throughput_rps, output_tokens_per_s, total_tokens_per_s,
        max_output_tokens_per_s_1s_bin
      from run_throughput where run_id = $1`,
@@ -206,6 +237,7 @@ export async function summarizeRun(
     error: num(t.n_error)!,
     timeout: num(t.n_timeout)!,
     cancelled: num(t.n_cancelled)!,
+    outsideWindow: num(t.n_outside_window)!,
   };
   const throughput: Throughput = {
     requestsPerS: num(t.request_throughput_rps),
@@ -242,14 +274,16 @@ export async function summarizeRun(
     const s = await viewRow(
       store,
       "slo_attainment",
-      `select n_counted, n_met, n_excluded_cancelled, attainment, goodput_rps,
-         token_goodput_tokens_per_s, failure_policy
-       from slo_attainment($1, $2, $3, itl_ms_max := $4) where run_id = $5`,
+      `select n_counted, n_met, n_excluded_cancelled, n_excluded_failed, n_outside_window,
+         attainment, goodput_rps, token_goodput_tokens_per_s, failure_policy
+       from slo_attainment($1, $2, $3, itl_ms_max := $4, failure_policy := $5)
+       where run_id = $6`,
       [
         slo.ttftMs ?? null,
         slo.tpotMs ?? null,
         slo.e2eMs ?? null,
         slo.itlMs ?? null,
+        options.failurePolicy ?? DEFAULT_FAILURE_POLICY,
         runId,
       ],
     );
@@ -257,10 +291,12 @@ export async function summarizeRun(
     sloSummary = {
       bounds: { ...slo },
       failurePolicy,
-      failurePolicyText: FAILURE_POLICY_TEXT[failurePolicy] ?? failurePolicy,
+      failurePolicyText: describeFailurePolicy(failurePolicy),
       counted: num(s.n_counted)!,
       met: num(s.n_met)!,
       excludedCancelled: num(s.n_excluded_cancelled)!,
+      excludedFailed: num(s.n_excluded_failed)!,
+      outsideWindow: num(s.n_outside_window)!,
       attainment: num(s.attainment),
       goodputRps: num(s.goodput_rps),
       tokenGoodputPerS: num(s.token_goodput_tokens_per_s),
@@ -301,11 +337,17 @@ function explain(
   } else if (run.status === "failed") {
     notes.push(`run failed${reason}: the numbers cover only the rows recorded`);
   }
-  if (counts.total === 0) {
+  if (counts.total === 0 && counts.outsideWindow === 0) {
     notes.push(
       "no requests recorded: window, throughput, latency and SLO results are empty",
     );
     return notes;
+  }
+  if (window.warmupS > 0 || window.cooldownS > 0) {
+    notes.push(
+      `measurement window trimmed by ${window.warmupS} s warm-up and ${window.cooldownS} s ` +
+        `cool-down: ${counts.outsideWindow} request(s) outside it are left out of every number`,
+    );
   }
   if (window.seconds === null) {
     notes.push(
@@ -317,7 +359,10 @@ function explain(
   }
   if (counts.ok === 0) {
     notes.push(
-      "no completed requests (status ok): latency statistics are empty (n = 0)",
+      counts.total === 0
+        ? "no request inside the measurement window: latency statistics are empty (n = 0)"
+        : `no completed requests (status ok; ${counts.error} error, ${counts.timeout} ` +
+          `timeout, ${counts.cancelled} cancelled): latency statistics are empty (n = 0)`,
     );
   } else {
     const n = (m: LatencyMetric) => latency.find((l) => l.metric === m)?.n ?? 0;
@@ -335,12 +380,18 @@ function explain(
   if (slo !== null) {
     if (slo.counted === 0) {
       notes.push(
-        "no request counts toward the SLO (all cancelled): attainment is empty",
+        "no request counts toward the SLO under the failure policy: attainment is empty",
       );
     }
     if (slo.excludedCancelled > 0) {
       notes.push(
         `${slo.excludedCancelled} cancelled request(s) excluded from SLO attainment`,
+      );
+    }
+    if (slo.excludedFailed > 0) {
+      notes.push(
+        `${slo.excludedFailed} errored or timed-out request(s) excluded from SLO attainment ` +
+          `by the failure policy`,
       );
     }
   }
@@ -349,7 +400,7 @@ function explain(
 
 /** Reads the single row a per-run view has for the run; its absence means the views are stale. */
 async function viewRow(
-  store: Store,
+  store: ReportSource,
   view: string,
   sql: string,
   params: DuckDBValue[],

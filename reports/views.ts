@@ -33,14 +33,29 @@ export interface ViewFile {
  * ```
  */
 export const VIEW_FILES: readonly ViewFile[] = [
+  { name: "request_keys", kind: "view" },
   { name: "token_bearing_events", kind: "view" },
+  { name: "token_chunks", kind: "view" },
   { name: "itl_gaps", kind: "view" },
   { name: "request_metrics", kind: "view" },
   { name: "run_window", kind: "view" },
+  { name: "request_window", kind: "view" },
   { name: "run_latency_summary", kind: "view" },
   { name: "run_throughput", kind: "view" },
+  { name: "anchor_request_metrics", kind: "view" },
+  { name: "run_anchor_latency_summary", kind: "view" },
+  { name: "run_latency_cdf", kind: "view" },
+  { name: "run_timeseries", kind: "view" },
+  { name: "run_offered_load", kind: "view" },
+  { name: "request_length_drift", kind: "view" },
+  { name: "run_fidelity", kind: "view" },
+  { name: "metric_samples", kind: "view" },
+  { name: "failure_policy_name", kind: "macro" },
   { name: "request_slo", kind: "macro" },
   { name: "slo_attainment", kind: "macro" },
+  { name: "sweep_attainment", kind: "macro" },
+  { name: "sweep_capacity", kind: "macro" },
+  { name: "bootstrap_compare", kind: "macro" },
 ];
 
 /** What {@linkcode installViews} did. */
@@ -65,30 +80,14 @@ export interface InstalledViews {
  * await Deno.remove(path);
  * const store = await Store.open(path);
  * const installed = await installViews(store);
- * console.log(installed.names.length, installed.temporary); // 8 false
+ * console.log(installed.names.length, installed.temporary); // 23 false
  * console.log(await store.query("select count(*) as n from request_metrics"));
  * store.close();
  * ```
  */
 export async function installViews(store: Store): Promise<InstalledViews> {
   const temporary = store.readOnly;
-  const statements: { file: string; sql: string }[] = [];
-  for (const view of VIEW_FILES) {
-    const url = new URL(`./sql/${view.name}.sql`, import.meta.url);
-    const file = url.protocol === "file:" ? decodeURI(url.pathname) : url.href;
-    let text: string;
-    try {
-      text = await Deno.readTextFile(url);
-    } catch (e) {
-      throw new Error(
-        `Cannot read view definition "${file}": ${(e as Error).message}`,
-      );
-    }
-    statements.push({
-      file,
-      sql: prepareStatement(text, view, file, temporary),
-    });
-  }
+  const statements = await viewStatements(temporary ? "temp" : "persist");
   await store.exec("begin transaction");
   for (const { file, sql } of statements) {
     try {
@@ -107,14 +106,76 @@ export async function installViews(store: Store): Promise<InstalledViews> {
 }
 
 /**
- * Checks that a file defines exactly the object it is named for, and makes it TEMP if asked.
+ * How a definition is created: `persist` into the database file, `temp` as a TEMP view or macro
+ * of the connection, `materialize` as a TEMP table holding the view's rows (macros stay macros).
+ */
+export type ViewMode = "persist" | "temp" | "materialize";
+
+/** One ready-to-run definition statement and the file it came from. */
+export interface ViewStatement {
+  name: string;
+  kind: ViewKind;
+  /** Path (or URL) of the `.sql` file. */
+  file: string;
+  sql: string;
+}
+
+/**
+ * The statements that create every entry of {@linkcode VIEW_FILES}, in order, for `mode`
+ * (`materialize` applies to the views named in `materialized`, default all; the others are TEMP
+ * views).
+ *
+ * @example
+ * ```ts
+ * import { viewStatements } from "./views.ts";
+ * const statements = await viewStatements("materialize", new Set(["request_metrics"]));
+ * console.log(statements.find((s) => s.name === "request_metrics")?.sql.includes("temp table"));
+ * ```
+ */
+export async function viewStatements(
+  mode: ViewMode,
+  materialized?: ReadonlySet<string>,
+): Promise<ViewStatement[]> {
+  const statements: ViewStatement[] = [];
+  for (const view of VIEW_FILES) {
+    const url = new URL(`./sql/${view.name}.sql`, import.meta.url);
+    const file = url.protocol === "file:" ? decodeURI(url.pathname) : url.href;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(url);
+    } catch (e) {
+      throw new Error(
+        `Cannot read view definition "${file}": ${(e as Error).message}`,
+      );
+    }
+    let header: string | undefined;
+    if (mode === "temp") header = `create or replace temp ${view.kind}`;
+    if (mode === "materialize") {
+      header = view.kind === "view" &&
+          (materialized === undefined || materialized.has(view.name))
+        ? "create or replace temp table"
+        : `create or replace temp ${view.kind}`;
+    }
+    statements.push({
+      name: view.name,
+      kind: view.kind,
+      file,
+      sql: prepareStatement(text, view, file, header),
+    });
+  }
+  return statements;
+}
+
+/**
+ * Checks that a file defines exactly the object it is named for, and rewrites its
+ * `create or replace <kind>` to `header` when one is given.
  * The statement must start a line as `create or replace view <name>` (or `macro <name>`).
  */
 function prepareStatement(
   text: string,
   view: ViewFile,
   file: string,
-  temporary: boolean,
+  header: string | undefined,
 ): string {
   const pattern = /^create or replace (view|macro) ([a-z_][a-z0-9_]*)\b/gim;
   const found = [...text.matchAll(pattern)];
@@ -131,9 +192,8 @@ function prepareStatement(
       `View file "${file}": expected "${expected}", got "${match}"`,
     );
   }
-  if (!temporary) return text;
+  if (header === undefined) return text;
   const index = found[0].index;
-  return text.slice(0, index) +
-    `create or replace temp ${view.kind} ${view.name}` +
+  return text.slice(0, index) + `${header} ${view.name}` +
     text.slice(index + match.length);
 }

@@ -1,15 +1,23 @@
 /**
- * `tokentrace report`: the summary of a recorded run, from the SQL views.
+ * `tokentrace report`: the report of a recorded run, from the SQL views, as a terminal table,
+ * Markdown, JSON, JUnit XML (fidelity checks) or a single-file HTML page with charts.
  *
  * @module
  */
 import {
-  installViews,
+  collectRunReport,
+  openSnapshot,
+  parseFailurePolicy,
   parseSlo,
-  renderJson,
+  recordedSlo,
+  renderFidelityJunit,
+  renderFullJson,
+  renderHtml,
+  renderMarkdown,
   renderTerminal,
   resolveRun,
   summarizeRun,
+  sweepRunIds,
 } from "../../reports/mod.ts";
 import { Store } from "../store.ts";
 import { oneOf } from "./flags.ts";
@@ -19,22 +27,59 @@ export interface ReportFlags {
   db: string;
   run?: string;
   slo?: string;
+  failurePolicy?: string;
   format: string;
+  out?: string;
 }
 
-/** Prints the report of one run (the latest when `--run` is absent). */
+/** The report formats. */
+export const REPORT_FORMATS = ["table", "md", "json", "junit", "html"] as const;
+
+/**
+ * Renders the report of one run (the latest when `--run` is absent) to stdout or `--out`.
+ *
+ * The SLO is `--slo`, else the one the run's sweep or run command recorded, else none.
+ */
 export async function reportCommand(f: ReportFlags): Promise<void> {
-  const format = oneOf("--format", f.format, ["table", "json"] as const);
-  const slo = f.slo ? parseSlo(f.slo) : undefined;
+  const format = oneOf("--format", f.format, REPORT_FORMATS);
+  const failurePolicy = f.failurePolicy === undefined
+    ? undefined
+    : parseFailurePolicy(f.failurePolicy);
   const store = await Store.open(f.db, { readOnly: true });
+  let text: string;
   try {
-    await installViews(store);
     const run = await resolveRun(store, f.run);
-    const summary = await summarizeRun(store, run.runId, slo);
-    console.log(
-      format === "json" ? renderJson(summary) : renderTerminal(summary),
-    );
+    const slo = f.slo ? parseSlo(f.slo) : await recordedSlo(store, run.runId);
+    const runIds = await sweepRunIds(store, run.runId);
+    const snapshot = await openSnapshot(store, { runIds });
+    try {
+      if (format === "table") {
+        text = renderTerminal(
+          await summarizeRun(snapshot, run.runId, slo, { failurePolicy }),
+        );
+      } else {
+        const report = await collectRunReport(snapshot, run.runId, {
+          slo,
+          failurePolicy,
+        });
+        text = format === "md"
+          ? renderMarkdown(report)
+          : format === "json"
+          ? renderFullJson(report)
+          : format === "junit"
+          ? renderFidelityJunit(report)
+          : await renderHtml(report);
+      }
+    } finally {
+      snapshot.close();
+    }
   } finally {
     store.close();
+  }
+  if (f.out === undefined) {
+    console.log(text.endsWith("\n") ? text.slice(0, -1) : text);
+  } else {
+    await Deno.writeTextFile(f.out, text);
+    console.error(`Wrote ${format} report to ${f.out}`);
   }
 }

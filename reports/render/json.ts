@@ -7,19 +7,36 @@
  * {
  *   "schema": "tokentrace.report/v1",
  *   "run": { run_id, label, backend, status, incomplete, started_at, finished_at, end_reason,
- *            tool_version, git_rev, clock_origin_unix_ns },
- *   "window": { start_ns, end_ns, seconds, policy },
- *   "requests": { total, ok, error, timeout, cancelled },
+ *            tool_version, git_rev, clock_origin_unix_ns, sweep_id, suite, scenario },
+ *   "window": { start_ns, end_ns, seconds, policy, warmup_s, cooldown_s, requests_outside },
+ *   "requests": { total, ok, error, timeout, cancelled },   // inside the window
  *   "throughput": { request_throughput_rps, output_tokens_per_s, total_tokens_per_s,
  *                   max_output_tokens_per_s_1s_bin, output_tokens, input_tokens },
  *   "latency": { unit: "ms", population: "status ok", percentile_method,
  *                rows: [{ metric, n, mean_ms, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms }] },
  *   "slo": null | { bounds: { ttft_ms, tpot_ms, e2e_ms, itl_ms }, inclusive: true,
  *                   failure_policy, failure_policy_text, n_counted, n_met, n_excluded_cancelled,
- *                   attainment, goodput_rps, token_goodput_tokens_per_s },
- *   "notes": [string]
+ *                   n_excluded_failed, n_outside_window, attainment, goodput_rps,
+ *                   token_goodput_tokens_per_s },
+ *   "notes": [string],
+ *   // only in full reports (`report --format json`, from collectRunReport):
+ *   "anchors"?: [{ tool, metric, same_as, n, mean_ms, p50_ms, p90_ms, p99_ms, max_ms }],
+ *   "fidelity"?: [{ check, value, unit, threshold, n, flagged, description }],
+ *   "timeseries"?: [{ bin_start_s, in_window, n_sent, n_completed, n_failed, output_tokens_per_s,
+ *                     in_flight_at_bin_end, n_latency, ttft_p50_ms, ttft_p99_ms, tpot_p50_ms,
+ *                     tpot_p99_ms, schedule_lag_max_ms }],
+ *   "sweep"?: null | { sweep_id, label, axis, target_attainment, failure_policy, stop_reason,
+ *                      capacity: { capacity_rps, capacity_rps_per_gpu, gpus, bound, lower_load_rps,
+ *                                  lower_attainment, upper_load_rps, upper_attainment },
+ *                      points: [{ run_id, label, value, offered_rps, load_rps, n_counted, n_met,
+ *                                 attainment, goodput_rps, request_throughput_rps }] }
  * }
  * ```
+ *
+ * Field meanings are those of the SQL views the values come from (`reports/sql/`, one file per
+ * view, each opening with its definition): run_window, run_throughput, run_latency_summary,
+ * slo_attainment, run_anchor_latency_summary, run_fidelity, run_timeseries, sweep_attainment and
+ * sweep_capacity.
  *
  * Value rules, the same everywhere: every `*_ns` field is a decimal string (an exact int64:
  * Unix-epoch nanoseconds exceed 2^53); every other number is a JSON number; a missing value
@@ -28,6 +45,7 @@
  *
  * @module
  */
+import type { RunReport } from "../run_report.ts";
 import type { RunSummary } from "../summary.ts";
 
 /** The schema id written into every report of this shape. */
@@ -61,12 +79,19 @@ export interface ReportJsonV1 {
     tool_version: string | null;
     git_rev: string | null;
     clock_origin_unix_ns: string;
+    sweep_id: string | null;
+    suite: string | null;
+    scenario: string | null;
   };
   window: {
     start_ns: string | null;
     end_ns: string | null;
     seconds: number | null;
     policy: string;
+    warmup_s: number;
+    cooldown_s: number;
+    /** Requests the warm-up / cool-down trims left out (not in `requests`). */
+    requests_outside: number;
   };
   requests: {
     total: number;
@@ -102,11 +127,64 @@ export interface ReportJsonV1 {
     n_counted: number;
     n_met: number;
     n_excluded_cancelled: number;
+    n_excluded_failed: number;
+    n_outside_window: number;
     attainment: number | null;
     goodput_rps: number | null;
     token_goodput_tokens_per_s: number | null;
   };
   notes: string[];
+  anchors?: {
+    tool: string;
+    metric: string;
+    same_as: string | null;
+    n: number;
+    mean_ms: number | null;
+    p50_ms: number | null;
+    p90_ms: number | null;
+    p99_ms: number | null;
+    max_ms: number | null;
+  }[];
+  fidelity?: {
+    check: string;
+    value: number | null;
+    unit: string;
+    threshold: number | null;
+    n: number;
+    flagged: boolean | null;
+    description: string;
+  }[];
+  timeseries?: Record<string, number | boolean | null>[];
+  sweep?: null | {
+    sweep_id: string;
+    label: string | null;
+    axis: string;
+    target_attainment: number;
+    failure_policy: string;
+    stop_reason: string | null;
+    capacity: {
+      capacity_rps: number | null;
+      capacity_rps_per_gpu: number | null;
+      gpus: number;
+      bound: string;
+      lower_load_rps: number | null;
+      lower_attainment: number | null;
+      upper_load_rps: number | null;
+      upper_attainment: number | null;
+    };
+    points: {
+      run_id: string;
+      label: string | null;
+      value: number;
+      offered_rps: number | null;
+      load_rps: number | null;
+      n_counted: number;
+      n_met: number;
+      attainment: number | null;
+      goodput_rps: number | null;
+      request_throughput_rps: number | null;
+    }[];
+  };
 }
 
 /**
@@ -121,9 +199,13 @@ export interface ReportJsonV1 {
  *     runId: "r1", label: null, backend: "openai", status: "running", incomplete: true,
  *     startedAt: "2026-11-20T10:00:00.000Z", finishedAt: null, endReason: null,
  *     toolVersion: "0.1.0", gitRev: null, clockOriginUnixNs: 1_795_000_000_000_000_000n,
+ *     sweepId: null, suite: null, scenario: null,
  *   },
- *   window: { startNs: null, endNs: null, seconds: null, policy: "first_sent_to_last_completion" },
- *   counts: { total: 0, ok: 0, error: 0, timeout: 0, cancelled: 0 },
+ *   window: {
+ *     startNs: null, endNs: null, seconds: null, policy: "first_sent_to_last_completion",
+ *     warmupS: 0, cooldownS: 0,
+ *   },
+ *   counts: { total: 0, ok: 0, error: 0, timeout: 0, cancelled: 0, outsideWindow: 0 },
  *   throughput: {
  *     requestsPerS: null, outputTokensPerS: null, totalTokensPerS: null,
  *     maxOutputTokensPerS1sBin: null, outputTokens: 0, inputTokens: 0,
@@ -152,14 +234,26 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
       tool_version: run.toolVersion,
       git_rev: run.gitRev,
       clock_origin_unix_ns: run.clockOriginUnixNs.toString(),
+      sweep_id: run.sweepId,
+      suite: run.suite,
+      scenario: run.scenario,
     },
     window: {
       start_ns: nsString(window.startNs),
       end_ns: nsString(window.endNs),
       seconds: window.seconds,
       policy: window.policy,
+      warmup_s: window.warmupS,
+      cooldown_s: window.cooldownS,
+      requests_outside: counts.outsideWindow,
     },
-    requests: { ...counts },
+    requests: {
+      total: counts.total,
+      ok: counts.ok,
+      error: counts.error,
+      timeout: counts.timeout,
+      cancelled: counts.cancelled,
+    },
     throughput: {
       request_throughput_rps: tp.requestsPerS,
       output_tokens_per_s: tp.outputTokensPerS,
@@ -197,6 +291,8 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
       n_counted: slo.counted,
       n_met: slo.met,
       n_excluded_cancelled: slo.excludedCancelled,
+      n_excluded_failed: slo.excludedFailed,
+      n_outside_window: slo.outsideWindow,
       attainment: slo.attainment,
       goodput_rps: slo.goodputRps,
       token_goodput_tokens_per_s: slo.tokenGoodputPerS,
@@ -217,9 +313,13 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
  *     runId: "r1", label: null, backend: "openai", status: "completed", incomplete: false,
  *     startedAt: "2026-11-20T10:00:00.000Z", finishedAt: null, endReason: null,
  *     toolVersion: null, gitRev: null, clockOriginUnixNs: 0n,
+ *     sweepId: null, suite: null, scenario: null,
  *   },
- *   window: { startNs: null, endNs: null, seconds: null, policy: "first_sent_to_last_completion" },
- *   counts: { total: 0, ok: 0, error: 0, timeout: 0, cancelled: 0 },
+ *   window: {
+ *     startNs: null, endNs: null, seconds: null, policy: "first_sent_to_last_completion",
+ *     warmupS: 0, cooldownS: 0,
+ *   },
+ *   counts: { total: 0, ok: 0, error: 0, timeout: 0, cancelled: 0, outsideWindow: 0 },
  *   throughput: {
  *     requestsPerS: null, outputTokensPerS: null, totalTokensPerS: null,
  *     maxOutputTokensPerS1sBin: null, outputTokens: 0, inputTokens: 0,
@@ -238,4 +338,97 @@ export function renderJson(summary: RunSummary): string {
 
 function nsString(v: bigint | null): string | null {
   return v === null ? null : v.toString();
+}
+
+/**
+ * Converts a full report (summary plus anchors, fidelity, time series and sweep) to
+ * `tokentrace.report/v1` JSON: the summary's fields and the optional sections.
+ *
+ * @example
+ * ```ts ignore
+ * const json = toFullReportJson(await collectRunReport(snapshot, runId));
+ * ```
+ */
+export function toFullReportJson(report: RunReport): ReportJsonV1 {
+  const sweep = report.sweep;
+  return {
+    ...toReportJson(report.summary),
+    anchors: report.anchors.map((a) => ({
+      tool: a.tool,
+      metric: a.metric,
+      same_as: a.sameAs,
+      n: a.n,
+      mean_ms: a.meanMs,
+      p50_ms: a.p50Ms,
+      p90_ms: a.p90Ms,
+      p99_ms: a.p99Ms,
+      max_ms: a.maxMs,
+    })),
+    fidelity: report.fidelity.map((f) => ({
+      check: f.name,
+      value: f.value,
+      unit: f.unit,
+      threshold: f.threshold,
+      n: f.n,
+      flagged: f.flagged,
+      description: f.description,
+    })),
+    timeseries: report.timeseries.map((t) => ({
+      bin_start_s: t.binStartS,
+      in_window: t.inWindow,
+      n_sent: t.sent,
+      n_completed: t.completed,
+      n_failed: t.failed,
+      output_tokens_per_s: t.outputTokensPerS,
+      in_flight_at_bin_end: t.inFlight,
+      n_latency: t.nLatency,
+      ttft_p50_ms: t.ttftP50Ms,
+      ttft_p99_ms: t.ttftP99Ms,
+      tpot_p50_ms: t.tpotP50Ms,
+      tpot_p99_ms: t.tpotP99Ms,
+      schedule_lag_max_ms: t.scheduleLagMaxMs,
+    })),
+    sweep: sweep === null ? null : {
+      sweep_id: sweep.sweepId,
+      label: sweep.label,
+      axis: sweep.axis,
+      target_attainment: sweep.capacity.targetAttainment,
+      failure_policy: sweep.failurePolicy,
+      stop_reason: sweep.stopReason,
+      capacity: {
+        capacity_rps: sweep.capacity.capacityRps,
+        capacity_rps_per_gpu: sweep.capacity.capacityRpsPerGpu,
+        gpus: sweep.capacity.gpus,
+        bound: sweep.capacity.bound,
+        lower_load_rps: sweep.capacity.lowerLoadRps,
+        lower_attainment: sweep.capacity.lowerAttainment,
+        upper_load_rps: sweep.capacity.upperLoadRps,
+        upper_attainment: sweep.capacity.upperAttainment,
+      },
+      points: sweep.points.map((p) => ({
+        run_id: p.runId,
+        label: p.label,
+        value: p.value,
+        offered_rps: p.offeredRps,
+        load_rps: p.loadRps,
+        n_counted: p.counted,
+        n_met: p.met,
+        attainment: p.attainment,
+        goodput_rps: p.goodputRps,
+        request_throughput_rps: p.throughputRps,
+      })),
+    },
+  };
+}
+
+/**
+ * Renders a full report as pretty-printed `tokentrace.report/v1` JSON with a trailing newline.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(renderFullJson(await collectRunReport(snapshot, runId)));
+ * ```
+ */
+export function renderFullJson(report: RunReport): string {
+  return JSON.stringify(toFullReportJson(report), null, 2) + "\n";
 }

@@ -17,14 +17,14 @@ import {
 
 /** Options of {@linkcode renderTerminal}. */
 export interface TerminalOptions {
-  /** Maximum line width in columns. Default 100; the latency table needs at least 88. */
+  /** Maximum line width in columns. Default 100; the latency table needs at least 90. */
   width?: number;
 }
 
 const LABEL_WIDTH = 12;
-const METRIC_WIDTH = 20;
+const METRIC_WIDTH = 32;
 const N_WIDTH = 8;
-const VALUE_WIDTH = 12;
+const VALUE_WIDTH = 10;
 const COLUMNS: { title: string; value: (r: LatencyRow) => number | null }[] = [
   { title: "mean", value: (r) => r.meanMs },
   { title: "p50", value: (r) => r.p50Ms },
@@ -48,9 +48,13 @@ const COLUMNS: { title: string; value: (r: LatencyRow) => number | null }[] = [
  *     runId: "r1", label: "demo", backend: "openai", status: "completed", incomplete: false,
  *     startedAt: "2026-11-20T10:00:00.000Z", finishedAt: "2026-11-20T10:01:00.000Z",
  *     endReason: null, toolVersion: "0.1.0", gitRev: null, clockOriginUnixNs: 0n,
+ *     sweepId: null, suite: null, scenario: null,
  *   },
- *   window: { startNs: 0n, endNs: 1_000_000_000n, seconds: 1, policy: "first_sent_to_last_completion" },
- *   counts: { total: 1, ok: 1, error: 0, timeout: 0, cancelled: 0 },
+ *   window: {
+ *     startNs: 0n, endNs: 1_000_000_000n, seconds: 1, policy: "first_sent_to_last_completion",
+ *     warmupS: 0, cooldownS: 0,
+ *   },
+ *   counts: { total: 1, ok: 1, error: 0, timeout: 0, cancelled: 0, outsideWindow: 0 },
  *   throughput: {
  *     requestsPerS: 1, outputTokensPerS: 8, totalTokensPerS: 16, maxOutputTokensPerS1sBin: 8,
  *     outputTokens: 8, inputTokens: 8,
@@ -73,11 +77,16 @@ export function renderTerminal(
   const maxWidth = options.width ?? 100;
   const { run, window, counts, throughput: tp, slo } = summary;
   const lines: string[] = [];
+  const group = [
+    run.sweepId === null ? "" : `sweep ${run.sweepId}`,
+    run.suite === null ? "" : `suite "${run.suite}" scenario "${run.scenario}"`,
+  ].filter((g) => g !== "").join(", ");
   const field = (label: string, value: string) =>
     lines.push(...wrap(value, maxWidth, padEnd(label, LABEL_WIDTH)));
 
   field("run", run.runId + (run.label === null ? "" : ` label "${run.label}"`));
   field("backend", run.backend);
+  if (group !== "") field("group", group);
   field(
     "status",
     `${run.status} (started ${run.startedAt}, finished ${
@@ -92,11 +101,14 @@ export function renderTerminal(
       ),
     );
   }
+  const trims = window.warmupS > 0 || window.cooldownS > 0
+    ? `, warm-up ${window.warmupS} s, cool-down ${window.cooldownS} s`
+    : "";
   field(
     "window",
     window.seconds === null
-      ? `${MISSING} (${window.policy})`
-      : `${formatDecimal(window.seconds)} s (${window.policy})`,
+      ? `${MISSING} (${window.policy}${trims})`
+      : `${formatDecimal(window.seconds)} s (${window.policy}${trims})`,
   );
   field(
     "requests",
@@ -104,7 +116,10 @@ export function renderTerminal(
       `${formatCount(counts.error)} error, ${
         formatCount(counts.timeout)
       } timeout, ` +
-      `${formatCount(counts.cancelled)} cancelled`,
+      `${formatCount(counts.cancelled)} cancelled` +
+      (counts.outsideWindow > 0
+        ? `; ${formatCount(counts.outsideWindow)} outside the window`
+        : ""),
   );
   lines.push("");
 

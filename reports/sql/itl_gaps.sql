@@ -3,14 +3,15 @@
 -- Grain: one row per gap between two consecutive token-bearing chunks of a request, all channels
 -- pooled, consecutive by seq; key (run_id, req_id, seq) where seq is the LATER chunk's seq.
 --
--- Definitions (times in nanoseconds on the run clock):
+-- Definitions (times in nanoseconds on the run clock; from token_chunks):
 --   itl_ms           = (t_ns - prev_t_ns) / 1e6                 vLLM/SGLang "ITL", AIPerf "ICL"
 --   itl_per_token_ms = (t_ns - prev_t_ns) / 1e6 / n_tokens      GenAI-Perf ITL; n_tokens of the
 --                                                               later chunk (robust to speculative
 --                                                               decoding's multi-token chunks)
 --
--- Columns: run_id, req_id, status (request status), prev_seq, seq, prev_t_ns, t_ns, n_tokens and
--- channel (of the later chunk), itl_ms, itl_per_token_ms.
+-- Columns: run_id, req_id, request_key, status (request status), seq, t_ns and n_tokens (of the
+-- later chunk), prev_t_ns, itl_ms, itl_per_token_ms. The summaries read token_chunks directly
+-- (no names); this view adds them for people and tests.
 --
 -- Edge cases:
 --   * a request with 0 or 1 token-bearing chunk has no row;
@@ -19,31 +20,21 @@
 --   * gaps are listed for every status; summaries restrict to status = 'ok' themselves.
 create or replace view itl_gaps as
 with
-ordered_chunks as (
-  select
-    run_id, req_id, status, seq, t_ns, n_tokens, channel,
-    lag(seq) over chunk_order as prev_seq,
-    lag(t_ns) over chunk_order as prev_t_ns
-  from token_bearing_events
-  window chunk_order as (partition by run_id, req_id order by seq)
-),
 gaps as (
-  select
-    run_id, req_id, status, prev_seq, seq, prev_t_ns, t_ns, n_tokens, channel,
-    t_ns - prev_t_ns as gap_ns
-  from ordered_chunks
+  select request_key, seq, t_ns, n_tokens, prev_t_ns, t_ns - prev_t_ns as gap_ns
+  from token_chunks
   where prev_t_ns is not null
 )
 select
-  run_id,
-  req_id,
-  status,
-  prev_seq,
-  seq,
-  prev_t_ns,
-  t_ns,
-  n_tokens,
-  channel,
-  gap_ns / 1e6 as itl_ms,
-  gap_ns / (1e6 * n_tokens) as itl_per_token_ms
-from gaps
+  k.run_id,
+  k.req_id,
+  g.request_key,
+  k.status,
+  g.seq,
+  g.t_ns,
+  g.n_tokens,
+  g.prev_t_ns,
+  g.gap_ns / 1e6 as itl_ms,
+  g.gap_ns / (1e6 * g.n_tokens) as itl_per_token_ms
+from gaps as g
+join request_keys as k on k.request_key = g.request_key

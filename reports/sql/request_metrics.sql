@@ -1,15 +1,18 @@
 -- request_metrics: per-request latency and token metrics (METRICS.md, tokentrace definitions).
 --
--- Grain: one row per `requests` row (every status); key (run_id, req_id).
+-- Grain: one row per `requests` row (every status); key (run_id, req_id), and request_key
+-- (request_keys).
 --
 -- Anchors (BIGINT nanoseconds on the run clock):
 --   sched = requests.scheduled_ns   (when the pacer planned to send)
 --   sent  = requests.sent_ns        (just before the HTTP request / engine submit)
 --   ft    = MIN(t_ns), lt = MAX(t_ns) over the request's token_bearing_events
 --   done  = requests.done_ns        (stream end: [DONE] or close; NULL on error)
--- ft and lt are taken from the events rather than from requests.first_token_ns/last_token_ns:
--- the events are the raw record, the same rows itl_gaps reads, so lt - ft always equals the sum
--- of the request's ITL gaps and a recorder bug or a partly flushed row cannot make them disagree.
+--   first_byte_ns = requests.first_byte_ns (first response body byte; the anchor of vLLM's TTFT,
+--                   see anchor_request_metrics)
+-- ft and lt are taken from the events (token_chunks) rather than from requests.first_token_ns /
+-- last_token_ns: the events are the raw record, the same rows itl_gaps reads, so lt - ft always
+-- equals the sum of the request's ITL gaps and a partly flushed row cannot make them disagree.
 --
 -- n (n_output_tokens) = usage completion_tokens when the server reported it, else the summed
 -- n_tokens of the token-bearing events; both are exposed, and
@@ -24,7 +27,7 @@
 --   e2e_done_ms                     = done - sent                  (SGLang's E2E)
 --   normalized_latency_ms_per_token = (lt - sent) / n              only when n >= 1
 --   schedule_lag_ms                 = sent - sched
---   max_itl_ms                      = MAX(itl_gaps.itl_ms) of the request
+--   max_itl_ms                      = MAX(itl_gaps.itl_ms) of the request (from token_chunks)
 -- completion_ns = COALESCE(done, lt): when the request stopped producing (run_window uses it).
 --
 -- Edge cases:
@@ -38,29 +41,27 @@
 create or replace view request_metrics as
 with
 events_per_request as (
+  -- one pass over token_chunks: first/last token, counts and the largest gap
   select
-    run_id,
-    req_id,
+    request_key,
     min(t_ns) as first_token_ns,
     max(t_ns) as last_token_ns,
     count(*)::integer as output_chunks,
-    sum(n_tokens)::integer as n_output_tokens_counted
-  from token_bearing_events
-  group by run_id, req_id
-),
-gaps_per_request as (
-  select run_id, req_id, max(itl_ms) as max_itl_ms
-  from itl_gaps
-  group by run_id, req_id
+    sum(n_tokens)::integer as n_output_tokens_counted,
+    max(t_ns - prev_t_ns) / 1e6 as max_itl_ms
+  from token_chunks
+  group by request_key
 ),
 anchors as (
   select
     r.run_id,
     r.req_id,
+    k.request_key,
     r.status,
     r.http_status,
     r.scheduled_ns,
     r.sent_ns,
+    r.first_byte_ns,
     e.first_token_ns,
     e.last_token_ns,
     r.done_ns,
@@ -69,10 +70,10 @@ anchors as (
     r.completion_tokens_reported as n_output_tokens_reported,
     coalesce(e.n_output_tokens_counted, 0) as n_output_tokens_counted,
     coalesce(e.output_chunks, 0) as output_chunks,
-    g.max_itl_ms
+    e.max_itl_ms
   from requests as r
-  left join events_per_request as e on e.run_id = r.run_id and e.req_id = r.req_id
-  left join gaps_per_request as g on g.run_id = r.run_id and g.req_id = r.req_id
+  join request_keys as k on k.run_id = r.run_id and k.req_id = r.req_id
+  left join events_per_request as e on e.request_key = k.request_key
 ),
 token_counts as (
   select
@@ -84,10 +85,12 @@ token_counts as (
 select
   run_id,
   req_id,
+  request_key,
   status,
   http_status,
   scheduled_ns,
   sent_ns,
+  first_byte_ns,
   first_token_ns,
   last_token_ns,
   done_ns,

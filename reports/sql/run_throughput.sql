@@ -2,8 +2,10 @@
 --
 -- Grain: one row per `runs` row; key run_id.
 --
--- Counts (every request of the run, by status): n_total, n_ok (completed), n_error, n_timeout,
--- n_cancelled. Token totals over completed (status 'ok') requests: output_tokens =
+-- Counts (the run's requests inside the measurement window, request_window.in_window, by
+-- status): n_total, n_ok (completed), n_error, n_timeout, n_cancelled; n_outside_window counts
+-- the requests the warm-up / cool-down trims left out. Token totals over completed (status 'ok')
+-- in-window requests: output_tokens =
 -- SUM(n_output_tokens), input_tokens = SUM(n_input_tokens) (usage when reported, else counted /
 -- planned: see request_metrics). Counts and totals of nothing are 0: they are exact.
 --
@@ -20,34 +22,46 @@
 --   * no token event of a completed request in the window: max_output_tokens_per_s_1s_bin NULL;
 --   * the last bin is usually shorter than 1 s and is not scaled up, so a run shorter than 1 s
 --     shows its token count as the peak, which can sit below output_tokens_per_s.
--- The `counted_requests` CTE is where warm-up / cool-down trimming will select requests.
 create or replace view run_throughput as
 with
 counted_requests as (
-  select * from request_metrics
+  select m.*, w.in_window
+  from request_metrics as m
+  join request_window as w on w.request_key = m.request_key
 ),
 per_run as (
   select
     run_id,
-    count(*) as n_total,
-    count(*) filter (where status = 'ok') as n_ok,
-    count(*) filter (where status = 'error') as n_error,
-    count(*) filter (where status = 'timeout') as n_timeout,
-    count(*) filter (where status = 'cancelled') as n_cancelled,
-    coalesce(sum(n_output_tokens) filter (where status = 'ok'), 0)::bigint as output_tokens,
-    coalesce(sum(n_input_tokens) filter (where status = 'ok'), 0)::bigint as input_tokens
+    count(*) filter (where not in_window) as n_outside_window,
+    count(*) filter (where in_window) as n_total,
+    count(*) filter (where in_window and status = 'ok') as n_ok,
+    count(*) filter (where in_window and status = 'error') as n_error,
+    count(*) filter (where in_window and status = 'timeout') as n_timeout,
+    count(*) filter (where in_window and status = 'cancelled') as n_cancelled,
+    coalesce(sum(n_output_tokens) filter (where in_window and status = 'ok'), 0)::bigint
+      as output_tokens,
+    coalesce(sum(n_input_tokens) filter (where in_window and status = 'ok'), 0)::bigint
+      as input_tokens
   from counted_requests
   group by run_id
 ),
+completed_keys as (
+  -- completed requests with their run's window bounds (small: one row per request)
+  select k.request_key, k.run_id, w.window_start_ns, w.window_end_ns
+  from request_keys as k
+  join run_window as w on w.run_id = k.run_id
+  where k.status = 'ok'
+),
 token_bins as (
+  -- token_chunks (the token-bearing events on their integer key) of completed requests
   select
-    e.run_id,
-    (e.t_ns - w.window_start_ns) // 1000000000 as bin_index,
-    sum(e.n_tokens) as bin_tokens
-  from token_bearing_events as e
-  join run_window as w on w.run_id = e.run_id
-  where e.status = 'ok' and e.t_ns between w.window_start_ns and w.window_end_ns
-  group by e.run_id, bin_index
+    k.run_id,
+    (c.t_ns - k.window_start_ns) // 1000000000 as bin_index,
+    sum(c.n_tokens) as bin_tokens
+  from token_chunks as c
+  join completed_keys as k on k.request_key = c.request_key
+  where c.t_ns between k.window_start_ns and k.window_end_ns
+  group by k.run_id, bin_index
 ),
 peak_bin as (
   select run_id, max(bin_tokens)::bigint as max_bin_tokens
@@ -64,6 +78,7 @@ joined as (
     coalesce(p.n_error, 0) as n_error,
     coalesce(p.n_timeout, 0) as n_timeout,
     coalesce(p.n_cancelled, 0) as n_cancelled,
+    coalesce(p.n_outside_window, 0) as n_outside_window,
     coalesce(p.output_tokens, 0) as output_tokens,
     coalesce(p.input_tokens, 0) as input_tokens,
     b.max_bin_tokens,
@@ -81,6 +96,7 @@ select
   n_error,
   n_timeout,
   n_cancelled,
+  n_outside_window,
   output_tokens,
   input_tokens,
   n_ok * 1e9 / rate_denominator_ns as request_throughput_rps,

@@ -2,13 +2,14 @@
 --
 -- Grain: one row per `runs` row; key run_id.
 --
--- Definition (policy 'first_sent_to_last_completion'):
+-- Definition (policy 'first_sent_to_last_completion', trimmed by the run's configured warm-up and
+-- cool-down, recorded at run start in runs.warmup_ns / runs.cooldown_ns and the options JSON):
 --   window_start_ns = MIN(request_metrics.sent_ns) + warmup_ns
 --   window_end_ns   = MAX(request_metrics.completion_ns) - cooldown_ns
 --                     (completion_ns = COALESCE(done_ns, last token time))
 --   window_ns       = window_end_ns - window_start_ns,   window_s = window_ns / 1e9
--- warmup_ns and cooldown_ns are 0 for now; the `trim` CTE is where configured warm-up and
--- cool-down (recorded with the run) will be read, with window_policy naming the rule applied.
+-- warmup_ns / cooldown_ns NULL (a run recorded without trims) read as 0. Which requests count in
+-- the window is decided by request_window.
 --
 -- Columns: run_id, first_sent_ns, last_completion_ns, warmup_ns, cooldown_ns, window_start_ns,
 -- window_end_ns, window_ns, window_s, window_policy.
@@ -16,7 +17,7 @@
 -- Edge cases:
 --   * a run with no sent request or no request that completed or streamed a token: the missing
 --     bound and window_ns / window_s are NULL (rates over it are NULL, never 0);
---   * an end before the start (trim longer than the run): window_ns / window_s are NULL;
+--   * an end before the start (trims longer than the run): window_ns / window_s are NULL;
 --   * an end equal to the start: window_ns = 0, and every rate divides by NULLIF(window_ns, 0).
 create or replace view run_window as
 with
@@ -26,7 +27,10 @@ request_bounds as (
   group by run_id
 ),
 trim as (
-  select run_id, 0::bigint as warmup_ns, 0::bigint as cooldown_ns
+  select
+    run_id,
+    coalesce(warmup_ns, 0)::bigint as warmup_ns,
+    coalesce(cooldown_ns, 0)::bigint as cooldown_ns
   from runs
 ),
 bounds as (

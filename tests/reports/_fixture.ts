@@ -31,6 +31,8 @@ export interface FixtureRequest {
   status: "ok" | "error" | "timeout" | "cancelled";
   schedMs: number;
   sentMs: number | null;
+  /** First response body byte (the anchor of vLLM's TTFT); absent = not recorded. */
+  firstByteMs?: number;
   doneMs: number | null;
   inputTokensPlanned: number;
   outputTokensPlanned: number;
@@ -38,6 +40,9 @@ export interface FixtureRequest {
   completionTokensReported: number | null;
   httpStatus?: number;
   error?: string;
+  /** Usage's cached prompt tokens. */
+  cachedTokens?: number;
+  finishReason?: string;
   events: FixtureEvent[];
 }
 
@@ -51,6 +56,16 @@ export interface FixtureRun {
   startedAt: string;
   finishedAt: string | null;
   endReason: string | null;
+  /** Measurement window trims (runs.warmup_ns / cooldown_ns); absent = NULL. */
+  warmupMs?: number;
+  cooldownMs?: number;
+  /** Sweep point: sweep id, axis and requested value. */
+  sweep?: {
+    id: string;
+    axis: "speedup" | "rate" | "concurrency";
+    value: number;
+  };
+  suite?: { suite: string; scenario: string };
   requests: FixtureRequest[];
 }
 
@@ -58,14 +73,14 @@ export interface FixtureRun {
  * Run A, "baseline": one request of each kind. Window: first sent 2 ms (r1) to last completion
  * 252 ms (r4's last token, done NULL) = 250 ms = 0.25 s.
  *
- * - r1 ok, 1 token: sched 0, sent 2, token at 52, done 55.
- * - r2 ok, 4 chunks: reasoning 1 token at 40, content 2 tokens at 60, 1 at 70, 1 at 100;
- *   done 105; usage says 5 tokens (= counted).
+ * - r1 ok, 1 token: sched 0, sent 2, first byte 45, token at 52, done 55.
+ * - r2 ok, 4 chunks: first byte 38, reasoning 1 token at 40, content 2 tokens at 60, 1 at 70,
+ *   1 at 100; done 105; usage says 5 tokens (= counted).
  * - r3 error, HTTP 500, no token: sched 20, sent 21.
  * - r4 timeout, 1 token at 100 and 1 at 252, no done, no usage.
  * - r5 cancelled, 1 token at 90.
- * - r6 ok: a 0-token chunk at 60 (ignored), 2 tokens at 75, 1 at 105; done 110; usage says 4
- *   tokens (counted 3: drift +1); no prompt usage (planned 20 is used).
+ * - r6 ok: first byte 60 with a 0-token chunk (ignored), 2 tokens at 75, 1 at 105; done 110;
+ *   usage says 4 tokens (counted 3: drift +1); no prompt usage (planned 20 is used).
  */
 export const RUN_A: FixtureRun = {
   runId: "a1b2c3d4-0000-4000-8000-00000000000a",
@@ -81,6 +96,7 @@ export const RUN_A: FixtureRun = {
       status: "ok",
       schedMs: 0,
       sentMs: 2,
+      firstByteMs: 45,
       doneMs: 55,
       inputTokensPlanned: 10,
       outputTokensPlanned: 1,
@@ -93,6 +109,7 @@ export const RUN_A: FixtureRun = {
       status: "ok",
       schedMs: 10,
       sentMs: 10,
+      firstByteMs: 38,
       doneMs: 105,
       inputTokensPlanned: 20,
       outputTokensPlanned: 5,
@@ -144,6 +161,7 @@ export const RUN_A: FixtureRun = {
       status: "ok",
       schedMs: 50,
       sentMs: 55,
+      firstByteMs: 60,
       doneMs: 110,
       inputTokensPlanned: 20,
       outputTokensPlanned: 4,
@@ -265,6 +283,90 @@ export const RUN_D: FixtureRun = {
   requests: [],
 };
 
+/**
+ * Run E, "trimmed": warm-up 100 ms and cool-down 100 ms. First send 0, last completion 600, so
+ * the window is [100, 500] ms = 0.4 s; a request is placed by its completion (else its send).
+ *
+ * - e1 ok: sent 0, tokens at 50, done 60: ends in the warm-up, left out.
+ * - e2 ok: sent 20, tokens at 150 and 200, done 210: in.
+ * - e3 ok: sent 100, tokens at 300 and 400, done 400: in.
+ * - e4 error: sent 250, no token: in (placed at its send time).
+ * - e5 ok: sent 300, tokens at 520 and 600, done 600: ends in the cool-down, left out.
+ */
+export const RUN_E: FixtureRun = {
+  runId: "e5e5e5e5-0000-4000-8000-00000000000e",
+  label: "trimmed",
+  status: "completed",
+  backend: "openai",
+  startedAt: "2026-11-20T15:00:00.000Z",
+  finishedAt: "2026-11-20T15:00:01.000Z",
+  endReason: null,
+  warmupMs: 100,
+  cooldownMs: 100,
+  requests: [
+    {
+      reqId: "e1",
+      status: "ok",
+      schedMs: 0,
+      sentMs: 0,
+      doneMs: 60,
+      inputTokensPlanned: 10,
+      outputTokensPlanned: 2,
+      promptTokensReported: 10,
+      completionTokensReported: 1,
+      events: [[0, 50, 1]],
+    },
+    {
+      reqId: "e2",
+      status: "ok",
+      schedMs: 20,
+      sentMs: 20,
+      doneMs: 210,
+      inputTokensPlanned: 10,
+      outputTokensPlanned: 2,
+      promptTokensReported: 10,
+      completionTokensReported: 2,
+      events: [[0, 150, 1], [1, 200, 1]],
+    },
+    {
+      reqId: "e3",
+      status: "ok",
+      schedMs: 100,
+      sentMs: 100,
+      doneMs: 400,
+      inputTokensPlanned: 10,
+      outputTokensPlanned: 2,
+      promptTokensReported: 10,
+      completionTokensReported: 2,
+      events: [[0, 300, 1], [1, 400, 1]],
+    },
+    {
+      reqId: "e4",
+      status: "error",
+      schedMs: 250,
+      sentMs: 250,
+      doneMs: null,
+      inputTokensPlanned: 10,
+      outputTokensPlanned: 2,
+      promptTokensReported: null,
+      completionTokensReported: null,
+      events: [],
+    },
+    {
+      reqId: "e5",
+      status: "ok",
+      schedMs: 300,
+      sentMs: 300,
+      doneMs: 600,
+      inputTokensPlanned: 10,
+      outputTokensPlanned: 2,
+      promptTokensReported: 10,
+      completionTokensReported: 2,
+      events: [[0, 520, 1], [1, 600, 1]],
+    },
+  ],
+};
+
 /** A result database in a fresh temporary directory; `dispose()` closes and deletes it. */
 export interface FixtureStore {
   store: Store;
@@ -306,9 +408,10 @@ export async function createFixtureStore(
 export async function insertRun(store: Store, run: FixtureRun): Promise<void> {
   await store.exec(
     `insert into runs (run_id, label, started_at, finished_at, status, backend, tool_version,
-       clock_origin_unix_ns, end_reason)
+       clock_origin_unix_ns, end_reason, warmup_ns, cooldown_ns, sweep_id, sweep_axis,
+       sweep_value, suite, scenario)
      values ($1, $2, $3::timestamptz, $4::timestamptz, $5, $6, '0.1.0',
-       epoch_ns($3::timestamptz), $7)`,
+       epoch_ns($3::timestamptz), $7, $8, $9, $10, $11, $12, $13, $14)`,
     [
       run.runId,
       run.label,
@@ -317,6 +420,13 @@ export async function insertRun(store: Store, run: FixtureRun): Promise<void> {
       run.status,
       run.backend,
       run.endReason,
+      run.warmupMs === undefined ? null : ms(run.warmupMs),
+      run.cooldownMs === undefined ? null : ms(run.cooldownMs),
+      run.sweep?.id ?? null,
+      run.sweep?.axis ?? null,
+      run.sweep?.value ?? null,
+      run.suite?.suite ?? null,
+      run.suite?.scenario ?? null,
     ],
   );
   for (const r of run.requests) {
@@ -326,8 +436,10 @@ export async function insertRun(store: Store, run: FixtureRun): Promise<void> {
       `insert into requests (run_id, req_id, scheduled_ns, sent_ns, first_token_ns,
          last_token_ns, done_ns, input_tokens_planned, output_tokens_planned,
          prompt_tokens_reported, completion_tokens_reported, output_chunks,
-         output_tokens_counted, status, http_status, error)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+         output_tokens_counted, status, http_status, error, first_byte_ns, cached_tokens,
+         finish_reason)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+         $18, $19)`,
       [
         run.runId,
         r.reqId,
@@ -345,6 +457,9 @@ export async function insertRun(store: Store, run: FixtureRun): Promise<void> {
         r.status,
         r.httpStatus ?? null,
         r.error ?? null,
+        r.firstByteMs === undefined ? null : ms(r.firstByteMs),
+        r.cachedTokens ?? null,
+        r.finishReason ?? null,
       ],
     );
     for (const [seq, t, n, channel] of r.events) {

@@ -12,7 +12,7 @@ import {
 
 const POLICY = "errors_and_timeouts_count_as_missed;cancelled_excluded";
 const POLICY_TEXT =
-  "errored and timed-out requests count as missed; cancelled requests are excluded";
+  "errored and timed-out requests count as not meeting the SLO; cancelled requests are excluded";
 const WINDOW_POLICY = "first_sent_to_last_completion";
 
 function originNs(iso: string): bigint {
@@ -73,14 +73,26 @@ Deno.test("summarizeRun()", async (t) => {
             toolVersion: "0.1.0",
             gitRev: null,
             clockOriginUnixNs: originNs(RUN_A.startedAt),
+            sweepId: null,
+            suite: null,
+            scenario: null,
           },
           window: {
             startNs: ms(2),
             endNs: ms(252),
             seconds: 0.25,
             policy: WINDOW_POLICY,
+            warmupS: 0,
+            cooldownS: 0,
           },
-          counts: { total: 6, ok: 3, error: 1, timeout: 1, cancelled: 1 },
+          counts: {
+            total: 6,
+            ok: 3,
+            error: 1,
+            timeout: 1,
+            cancelled: 1,
+            outsideWindow: 0,
+          },
           throughput: {
             requestsPerS: 12,
             outputTokensPerS: 40,
@@ -97,6 +109,8 @@ Deno.test("summarizeRun()", async (t) => {
             counted: 5,
             met: 2,
             excludedCancelled: 1,
+            excludedFailed: 0,
+            outsideWindow: 0,
             attainment: 0.4,
             goodputRps: 8,
             tokenGoodputPerS: 36,
@@ -134,7 +148,9 @@ Deno.test("summarizeRun()", async (t) => {
           ["ttft_incl_queue_ms", 3],
           ["tpot_ms", 2],
           ["itl_ms", 4],
+          ["itl_per_token_ms", 4],
           ["e2e_ms", 3],
+          ["normalized_latency_ms_per_token", 3],
           ["schedule_lag_ms", 3],
         ]);
       },
@@ -159,7 +175,14 @@ Deno.test("summarizeRun()", async (t) => {
             s.slo?.counted,
           ],
           [
-            { total: 2, ok: 2, error: 0, timeout: 0, cancelled: 0 },
+            {
+              total: 2,
+              ok: 2,
+              error: 0,
+              timeout: 0,
+              cancelled: 0,
+              outsideWindow: 0,
+            },
             2.5,
             0.8,
             1,
@@ -176,14 +199,7 @@ Deno.test("summarizeRun()", async (t) => {
         assert.equal(s.run.incomplete, true);
         assert.deepStrictEqual(
           s.latency.map((l) => [l.n, l.meanMs, l.p99Ms, l.maxMs]),
-          [
-            [0, null, null, null],
-            [0, null, null, null],
-            [0, null, null, null],
-            [0, null, null, null],
-            [0, null, null, null],
-            [0, null, null, null],
-          ],
+          Array.from({ length: 8 }, () => [0, null, null, null]),
         );
         assert.deepStrictEqual(
           s.slo && [s.slo.counted, s.slo.met, s.slo.attainment],
@@ -191,7 +207,8 @@ Deno.test("summarizeRun()", async (t) => {
         );
         assert.deepStrictEqual(s.notes, [
           "run was aborted (SIGINT): the numbers cover only the rows recorded before it stopped",
-          "no completed requests (status ok): latency statistics are empty (n = 0)",
+          "no completed requests (status ok; 1 error, 1 timeout, 1 cancelled): latency " +
+          "statistics are empty (n = 0)",
           "1 cancelled request(s) excluded from SLO attainment",
         ]);
       },
@@ -216,6 +233,8 @@ Deno.test("summarizeRun()", async (t) => {
               endNs: null,
               seconds: null,
               policy: WINDOW_POLICY,
+              warmupS: 0,
+              cooldownS: 0,
             },
             {
               requestsPerS: null,

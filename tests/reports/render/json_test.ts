@@ -38,14 +38,26 @@ Deno.test("toReportJson()", async (t) => {
             tool_version: "0.1.0",
             git_rev: null,
             clock_origin_unix_ns: "1795179600000000000",
+            sweep_id: null,
+            suite: null,
+            scenario: null,
           },
           window: {
             start_ns: null,
             end_ns: null,
             seconds: null,
             policy: "first_sent_to_last_completion",
+            warmup_s: 0,
+            cooldown_s: 0,
+            requests_outside: 0,
           },
-          requests: { total: 0, ok: 0, error: 0, timeout: 0, cancelled: 0 },
+          requests: {
+            total: 0,
+            ok: 0,
+            error: 0,
+            timeout: 0,
+            cancelled: 0,
+          },
           throughput: {
             request_throughput_rps: null,
             output_tokens_per_s: null,
@@ -63,7 +75,9 @@ Deno.test("toReportJson()", async (t) => {
               "ttft_incl_queue_ms",
               "tpot_ms",
               "itl_ms",
+              "itl_per_token_ms",
               "e2e_ms",
+              "normalized_latency_ms_per_token",
               "schedule_lag_ms",
             ].map((metric) => ({ metric, ...empty })),
           },
@@ -84,6 +98,9 @@ Deno.test("toReportJson()", async (t) => {
           end_ns: "252000000",
           seconds: 0.25,
           policy: "first_sent_to_last_completion",
+          warmup_s: 0,
+          cooldown_s: 0,
+          requests_outside: 0,
         });
         assert.deepStrictEqual(j.slo, {
           bounds: { ttft_ms: 30, tpot_ms: null, e2e_ms: null, itl_ms: 29 },
@@ -91,10 +108,12 @@ Deno.test("toReportJson()", async (t) => {
           failure_policy:
             "errors_and_timeouts_count_as_missed;cancelled_excluded",
           failure_policy_text:
-            "errored and timed-out requests count as missed; cancelled requests are excluded",
+            "errored and timed-out requests count as not meeting the SLO; cancelled requests are excluded",
           n_counted: 5,
           n_met: 0, // r1 misses ttft 30 (50); r2 and r6 miss itl 29 (30)
           n_excluded_cancelled: 1,
+          n_excluded_failed: 0,
+          n_outside_window: 0,
           attainment: 0,
           goodput_rps: 0,
           token_goodput_tokens_per_s: 0,

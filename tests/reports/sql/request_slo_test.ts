@@ -124,6 +124,44 @@ Deno.test("request_slo()", async (t) => {
     });
 
     await t.step(
+      "failure policy errors_and_timeouts_excluded: only completed requests count",
+      async () => {
+        assert.deepStrictEqual(
+          await decide(
+            "request_slo(null, null, null, failure_policy := 'errors_and_timeouts_excluded;cancelled_excluded')",
+          ),
+          [
+            ["r1", true, true, true, true, true, true],
+            ["r2", true, true, true, true, true, true],
+            ["r3", true, true, true, true, false, null],
+            ["r4", true, true, true, true, false, null],
+            ["r5", true, true, true, true, false, null],
+            ["r6", true, true, true, true, true, true],
+          ],
+        );
+      },
+    );
+
+    await t.step(
+      "failure policy all_failures_count_as_missed: cancelled requests miss too",
+      async () => {
+        assert.deepStrictEqual(
+          (await decide(
+            "request_slo(null, null, null, failure_policy := 'all_failures_count_as_missed')",
+          )).map((d) => [d[0], d[5], d[6]]),
+          [
+            ["r1", true, true],
+            ["r2", true, true],
+            ["r3", true, false],
+            ["r4", true, false],
+            ["r5", true, false],
+            ["r6", true, true],
+          ],
+        );
+      },
+    );
+
+    await t.step(
       "invariant: meets_slo only for completed requests",
       async () => {
         const bad = await fx.store.query(

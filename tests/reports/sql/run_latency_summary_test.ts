@@ -7,7 +7,9 @@ const METRICS = [
   "ttft_incl_queue_ms",
   "tpot_ms",
   "itl_ms",
+  "itl_per_token_ms",
   "e2e_ms",
+  "normalized_latency_ms_per_token",
   "schedule_lag_ms",
 ];
 
@@ -101,6 +103,15 @@ const EXPECTED_A = [
     p99: 30,
     p999: 30,
   }),
+  // itl per token: r2 20 / 2 (the chunk at 60 has 2 tokens), 10, 30; r6 30 -> 10, 10, 30, 30
+  row(A, "itl_per_token_ms", [10, 10, 30, 30], {
+    mean: 20,
+    p50: 20, // position 1.5: 10 + 0.5 * 20
+    p90: 30,
+    p95: 30,
+    p99: 30,
+    p999: 30,
+  }),
   // e2e: r1 50, r2 90, r6 50
   row(A, "e2e_ms", [50, 50, 90], {
     mean: 190 / 3,
@@ -109,6 +120,15 @@ const EXPECTED_A = [
     p95: 86,
     p99: 89.2,
     p999: 89.92,
+  }),
+  // normalized (lt - sent) / n: r1 50 / 1, r2 90 / 5 = 18, r6 50 / 4 (usage) = 12.5
+  row(A, "normalized_latency_ms_per_token", [12.5, 18, 50], {
+    mean: 80.5 / 3,
+    p50: 18,
+    p90: 43.6, // 18 + 0.8 * 32
+    p95: 46.8,
+    p99: 49.36,
+    p999: 49.936,
   }),
   // schedule lag: r1 2, r2 0, r6 5
   row(A, "schedule_lag_ms", [0, 2, 5], {
@@ -157,6 +177,15 @@ const EXPECTED_B = [
     p99: 500,
     p999: 500,
   }),
+  // per token: b1 500 / 1, 500 / 2; b2 400 / 3, 200 / 1 -> 133.3, 200, 250, 500
+  row(B, "itl_per_token_ms", [400 / 3, 200, 250, 500], {
+    mean: (400 / 3 + 950) / 4,
+    p50: 225, // position 1.5
+    p90: 425, // position 2.7: 250 + 0.7 * 250
+    p95: 462.5,
+    p99: 492.5,
+    p999: 499.25,
+  }),
   row(B, "e2e_ms", [1100, 1100], {
     mean: 1100,
     p50: 1100,
@@ -164,6 +193,15 @@ const EXPECTED_B = [
     p95: 1100,
     p99: 1100,
     p999: 1100,
+  }),
+  // normalized: b1 1100 / 4 = 275, b2 1100 / 5 = 220
+  row(B, "normalized_latency_ms_per_token", [220, 275], {
+    mean: 247.5,
+    p50: 247.5,
+    p90: 269.5,
+    p95: 272.25,
+    p99: 274.45,
+    p999: 274.945,
   }),
   row(B, "schedule_lag_ms", [0, 0], {
     mean: 0,
@@ -184,9 +222,9 @@ const INVARIANTS: Record<string, string> = {
     `select * from run_latency_summary
      where (n = 0) <> (mean_ms is null) or (n = 0) <> (p50_ms is null)
         or (n = 0) <> (max_ms is null)`,
-  "six rows per run":
+  "eight rows per run":
     `select r.run_id from runs as r left join run_latency_summary as s on s.run_id = r.run_id
-     group by r.run_id having count(s.metric) <> 6`,
+     group by r.run_id having count(s.metric) <> 8`,
   "ttft n = completed requests with a TTFT":
     `select s.* from run_latency_summary as s
      where s.metric = 'ttft_ms' and s.n <> (

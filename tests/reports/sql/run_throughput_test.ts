@@ -4,8 +4,10 @@ import { createFixtureStore, RUN_A, RUN_B, RUN_C, RUN_D } from "../_fixture.ts";
 const INVARIANTS: Record<string, string> = {
   "n_total = n_ok + n_error + n_timeout + n_cancelled":
     `select * from run_throughput where n_total <> n_ok + n_error + n_timeout + n_cancelled`,
-  "n_total = requests of the run": `select t.* from run_throughput as t
-     where t.n_total <> (select count(*) from requests as r where r.run_id = t.run_id)`,
+  "n_total + n_outside_window = requests of the run":
+    `select t.* from run_throughput as t
+     where t.n_total + t.n_outside_window
+       <> (select count(*) from requests as r where r.run_id = t.run_id)`,
   "total_tokens_per_s >= output_tokens_per_s":
     `select * from run_throughput where total_tokens_per_s < output_tokens_per_s`,
   "rates are NULL exactly when the window is missing or empty":
@@ -36,6 +38,7 @@ Deno.test("run_throughput view", async (t) => {
           n_error: 1n,
           n_timeout: 1n,
           n_cancelled: 1n,
+          n_outside_window: 0n,
           output_tokens: 10n,
           input_tokens: 50n,
           request_throughput_rps: 12, // 3 / 0.25
@@ -54,6 +57,7 @@ Deno.test("run_throughput view", async (t) => {
           n_error: 0n,
           n_timeout: 0n,
           n_cancelled: 0n,
+          n_outside_window: 0n,
           output_tokens: 9n,
           input_tokens: 300n,
           request_throughput_rps: 0.8, // 2 / 2.5
@@ -71,6 +75,7 @@ Deno.test("run_throughput view", async (t) => {
           n_error: 1n,
           n_timeout: 1n,
           n_cancelled: 1n,
+          n_outside_window: 0n,
           output_tokens: 0n,
           input_tokens: 0n,
           request_throughput_rps: 0,
@@ -87,6 +92,7 @@ Deno.test("run_throughput view", async (t) => {
           n_error: 0n,
           n_timeout: 0n,
           n_cancelled: 0n,
+          n_outside_window: 0n,
           output_tokens: 0n,
           input_tokens: 0n,
           request_throughput_rps: null,

@@ -8,6 +8,7 @@ import {
   RUN_B,
   RUN_C,
   RUN_D,
+  RUN_E,
 } from "../_fixture.ts";
 
 const POLICY = "first_sent_to_last_completion";
@@ -94,6 +95,30 @@ Deno.test("run_window view", async (t) => {
     );
 
     await t.step(
+      "configured warm-up and cool-down trim both ends",
+      async () => {
+        await insertRun(fx.store, RUN_E);
+        const rows = await fx.store.query(
+          `select * from run_window where run_id = $1`,
+          [RUN_E.runId],
+        );
+        // first send 0 + 100 ms warm-up; last completion 600 - 100 ms cool-down
+        assert.deepStrictEqual(rows, [{
+          run_id: RUN_E.runId,
+          first_sent_ns: ms(0),
+          last_completion_ns: ms(600),
+          warmup_ns: ms(100),
+          cooldown_ns: ms(100),
+          window_start_ns: ms(100),
+          window_end_ns: ms(500),
+          window_ns: ms(400),
+          window_s: 0.4,
+          window_policy: POLICY,
+        }]);
+      },
+    );
+
+    await t.step(
       "invariant: window_ns >= 0 and window_s = window_ns / 1e9",
       async () => {
         const bad = await fx.store.query(
@@ -105,11 +130,12 @@ Deno.test("run_window view", async (t) => {
     );
 
     await t.step(
-      "invariant: every sent request starts inside its run's window",
+      "invariant: without trims every sent request starts inside its run's window",
       async () => {
         const bad = await fx.store.query(
           `select m.* from request_metrics as m join run_window as w on w.run_id = m.run_id
-         where m.sent_ns < w.window_start_ns or m.completion_ns > w.window_end_ns`,
+         where w.warmup_ns = 0 and w.cooldown_ns = 0
+           and (m.sent_ns < w.window_start_ns or m.completion_ns > w.window_end_ns)`,
         );
         assert.deepStrictEqual(bad, []);
       },

@@ -34,6 +34,8 @@ Deno.test("slo_attainment()", async (t) => {
             n_counted: 5n,
             n_met: 3n,
             n_excluded_cancelled: 1n,
+            n_excluded_failed: 0n,
+            n_outside_window: 0n,
             attainment: 0.6, // 3 / 5
             window_s: 0.25,
             met_output_tokens: 10n, // 1 + 5 + 4
@@ -47,6 +49,8 @@ Deno.test("slo_attainment()", async (t) => {
             n_counted: 2n,
             n_met: 2n,
             n_excluded_cancelled: 0n,
+            n_excluded_failed: 0n,
+            n_outside_window: 0n,
             attainment: 1,
             window_s: 2.5,
             met_output_tokens: 9n,
@@ -61,6 +65,8 @@ Deno.test("slo_attainment()", async (t) => {
             n_counted: 2n,
             n_met: 0n,
             n_excluded_cancelled: 1n,
+            n_excluded_failed: 0n,
+            n_outside_window: 0n,
             attainment: 0,
             window_s: 0.03,
             met_output_tokens: 0n,
@@ -75,6 +81,8 @@ Deno.test("slo_attainment()", async (t) => {
             n_counted: 0n,
             n_met: 0n,
             n_excluded_cancelled: 0n,
+            n_excluded_failed: 0n,
+            n_outside_window: 0n,
             attainment: null,
             window_s: null,
             met_output_tokens: 0n,
@@ -203,6 +211,56 @@ Deno.test("slo_attainment()", async (t) => {
         assert.deepStrictEqual(await fx.store.query(sql), []);
       });
     }
+    await t.step(
+      "the failure policy decides what counts, and is echoed",
+      async () => {
+        const rows = await fx.store.query(
+          `select failure_policy, n_counted, n_met, n_excluded_cancelled, n_excluded_failed,
+             attainment
+           from slo_attainment(null, null, null, failure_policy := $1) where run_id = $2`,
+          ["errors_and_timeouts_excluded;cancelled_excluded", RUN_A.runId],
+        );
+        // only r1, r2, r6 (completed) are judged; r3 error and r4 timeout are excluded
+        assert.deepStrictEqual(rows, [{
+          failure_policy: "errors_and_timeouts_excluded;cancelled_excluded",
+          n_counted: 3n,
+          n_met: 3n,
+          n_excluded_cancelled: 1n,
+          n_excluded_failed: 2n,
+          attainment: 1,
+        }]);
+        const all = await fx.store.query(
+          `select n_counted, n_met, n_excluded_cancelled, attainment
+           from slo_attainment(null, null, null, failure_policy := $1) where run_id = $2`,
+          ["all_failures_count_as_missed", RUN_A.runId],
+        );
+        // every request counts; r5 (cancelled) is missed too
+        assert.deepStrictEqual(all, [{
+          n_counted: 6n,
+          n_met: 3n,
+          n_excluded_cancelled: 0n,
+          attainment: 0.5,
+        }]);
+      },
+    );
+
+    await t.step(
+      "an unknown failure policy is an error naming it",
+      async () => {
+        await assert.rejects(
+          () =>
+            fx.store.query(
+              `select * from slo_attainment(null, null, null, failure_policy := 'lenient')`,
+            ),
+          (e: Error) =>
+            e.message.includes(
+              'Unknown failure_policy "lenient": expected errors_and_timeouts_count_as_missed;' +
+                "cancelled_excluded, errors_and_timeouts_excluded;cancelled_excluded or " +
+                "all_failures_count_as_missed",
+            ),
+        );
+      },
+    );
   } finally {
     await fx.dispose();
   }

@@ -10,7 +10,7 @@ Deno.test("token_bearing_events view", async (t) => {
       "keeps chunks with >= 1 token in any channel, with the request's status",
       async () => {
         const rows = await fx.store.query(
-          `select * from token_bearing_events order by run_id, req_id, seq`,
+          `select * exclude (request_key) from token_bearing_events order by run_id, req_id, seq`,
         );
         const row = (
           req_id: string,
@@ -54,6 +54,16 @@ Deno.test("token_bearing_events view", async (t) => {
           `select count(*)::int as n from token_bearing_events where req_id = 'orphan'`,
         );
         assert.deepStrictEqual(rows, [{ n: 0 }]);
+      },
+    );
+
+    await t.step(
+      "invariant: request_key is the hash of the request's names",
+      async () => {
+        const bad = await fx.store.query(
+          `select * from token_bearing_events where request_key <> hash(run_id, req_id)`,
+        );
+        assert.deepStrictEqual(bad, []);
       },
     );
 

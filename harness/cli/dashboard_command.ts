@@ -1,0 +1,108 @@
+/**
+ * `tokentrace dashboard --db results.duckdb`: serves the dashboard (runs, run detail with charts,
+ * compare, SQL console on DuckDB-Wasm) on 127.0.0.1 until Ctrl-C. The only place that listens.
+ *
+ * @module
+ */
+import type { Command } from "@commander-js/extra-typings";
+import { createApp } from "../../reports/dashboard/app.ts";
+import { loadAssets, locateAssets } from "../../reports/dashboard/assets.ts";
+import { Store } from "../store.ts";
+import { integerAtLeast } from "./flags.ts";
+
+/** Raw `dashboard` flags. */
+export interface DashboardFlags {
+  db: string;
+  host: string;
+  port: string;
+}
+
+/** A running dashboard. */
+export interface DashboardServer {
+  url: string;
+  /** Stops serving and releases the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the dashboard on `host:port` (port 0 picks a free one) and prints its URL on stdout.
+ *
+ * @example
+ * ```ts ignore
+ * const server = await startDashboard({ db: "results.duckdb", host: "127.0.0.1", port: "0" });
+ * await server.close();
+ * ```
+ */
+export async function startDashboard(
+  f: DashboardFlags,
+): Promise<DashboardServer> {
+  const port = integerAtLeast("--port", f.port, 0);
+  const store = await Store.open(f.db, { readOnly: true });
+  const exportDir = await Deno.makeTempDir({ prefix: "tokentrace-dashboard-" });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    const assets = await loadAssets(locateAssets());
+    const app = createApp({
+      store,
+      assets,
+      exportDir,
+      allowedHosts: ["localhost", "127.0.0.1", "[::1]", f.host.toLowerCase()],
+    });
+    server = Deno.serve(
+      { hostname: f.host, port, onListen() {} },
+      app.fetch,
+    );
+  } catch (e) {
+    store.close();
+    await Deno.remove(exportDir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  const shown = f.host.includes(":") ? `[${f.host}]` : f.host;
+  const url = `http://${shown}:${server.addr.port}`;
+  return {
+    url,
+    close: async () => {
+      await server.shutdown();
+      store.close();
+      await Deno.remove(exportDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Serves until SIGINT or SIGTERM. */
+export async function dashboardCommand(f: DashboardFlags): Promise<void> {
+  const server = await startDashboard(f);
+  console.log(server.url);
+  console.error(
+    `Dashboard of ${f.db} on ${server.url} (read-only; Ctrl-C to stop)`,
+  );
+  if (f.host !== "127.0.0.1" && f.host !== "localhost" && f.host !== "::1") {
+    console.error(
+      `Warning: --host ${f.host} exposes the run data to the network (no authentication)`,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+  await server.close();
+}
+
+/** Registers `tokentrace dashboard` on `program`. */
+export function addDashboardCommand(
+  program: Command,
+  exit: (code: number) => void,
+): void {
+  program.command("dashboard")
+    .description(
+      "browse runs in a browser: charts, compare, SQL console (DuckDB-Wasm, no CDN); read-only",
+    )
+    .option("--db <path>", "result database", "results.duckdb")
+    .option("--host <addr>", "address to bind", "127.0.0.1")
+    .option("--port <n>", "port (0 picks a free one)", "8080")
+    .action(async (opts) => {
+      await dashboardCommand(opts);
+      exit(0);
+    });
+}

@@ -1,0 +1,338 @@
+/**
+ * The dashboard as a hono app: runs list, run detail with the report's charts, a compare view,
+ * and a SQL console that runs DuckDB-Wasm in the browser on the run's rows.
+ *
+ * Security rules (each has a test named after it in tests/reports/dashboard/app_test.ts):
+ * - read-only methods: only GET and HEAD are answered; anything else is 405, so no request
+ *   can carry a body to act on;
+ * - read-only database: the store is opened read-only and no route runs SQL a request sent
+ *   (SQL typed in the console runs in the browser on a copy);
+ * - no file outside the assets: static files are looked up by name in a fixed table, never by
+ *   a path from the request;
+ * - known hosts only: a request whose Host header is not one of the allowed names is refused
+ *   (a DNS-rebinding page cannot read the dashboard);
+ * - a strict Content-Security-Policy: scripts only from the dashboard itself (plus WebAssembly
+ *   compilation for DuckDB-Wasm), no framing.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { MiddlewareHandler } from "hono";
+import type { Store } from "../../harness/store.ts";
+import { compareRuns } from "../compare.ts";
+import { recordedSlo, sweepRunIds } from "../recorded.ts";
+import { renderComparisonMarkdown } from "../render/comparison.ts";
+import { renderReportBody } from "../render/html.ts";
+import { resolveRun } from "../resolve_run.ts";
+import { collectRunReport } from "../run_report.ts";
+import { parseSlo } from "../slo.ts";
+import { openSnapshot } from "../snapshot.ts";
+import { ASSET_NAMES, type AssetName } from "./assets.ts";
+import {
+  comparePage,
+  errorPage,
+  page,
+  type RunListRow,
+  runsPage,
+  sqlPage,
+} from "./pages.ts";
+import {
+  CONSOLE_TABLES,
+  consoleSchema,
+  type ConsoleTable,
+  exportTableCsv,
+} from "./run_data.ts";
+import { escapeMarkup as esc } from "../render/_escape.ts";
+
+/** What the dashboard app needs; the caller opens and closes them. */
+export interface DashboardDeps {
+  /** The result database, opened read-only. */
+  store: Store;
+  /** The browser assets by name (`loadAssets(locateAssets())`). */
+  assets: ReadonlyMap<
+    AssetName,
+    { body: Uint8Array<ArrayBuffer>; contentType: string }
+  >;
+  /** A folder the app may write CSV exports into (removed after each is sent). */
+  exportDir: string;
+  /**
+   * Host header names accepted (without port). Default `localhost`, `127.0.0.1`, `[::1]`; add
+   * the name you bind when serving on another address.
+   */
+  allowedHosts?: readonly string[];
+  /** Token events exported to the console at most. Default 2,000,000. */
+  tokenEventsLimit?: number;
+}
+
+/** The Content-Security-Policy of every response. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join("; ");
+
+function securityHeaders(): MiddlewareHandler {
+  return async function securityHeaders(c, next) {
+    await next();
+    c.res.headers.set("content-security-policy", CONTENT_SECURITY_POLICY);
+    c.res.headers.set("x-content-type-options", "nosniff");
+    c.res.headers.set("referrer-policy", "no-referrer");
+    c.res.headers.set("cross-origin-opener-policy", "same-origin");
+  };
+}
+
+function readOnlyMethods(): MiddlewareHandler {
+  return async function readOnlyMethods(c, next) {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      return c.text(
+        `Method ${c.req.method} not allowed: the dashboard is read-only (GET and HEAD only)`,
+        405,
+        { allow: "GET, HEAD" },
+      );
+    }
+    await next();
+  };
+}
+
+function knownHosts(allowed: readonly string[]): MiddlewareHandler {
+  const names = new Set(allowed.map((h) => h.toLowerCase()));
+  return async function knownHosts(c, next) {
+    const host = (c.req.header("host") ?? new URL(c.req.url).host)
+      .toLowerCase();
+    const name = host.startsWith("[")
+      ? host.slice(0, host.indexOf("]") + 1)
+      : host.split(":")[0];
+    if (!names.has(name)) {
+      return c.text(
+        `Host "${host}" refused: the dashboard answers only ${
+          [...names].join(", ")
+        }`,
+        421,
+      );
+    }
+    await next();
+  };
+}
+
+/**
+ * Builds the dashboard app (it does not listen: pass `app.fetch` to `Deno.serve`).
+ *
+ * @example
+ * ```ts
+ * import { Store } from "../../harness/store.ts";
+ * import { createApp } from "./app.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
+ * await Deno.remove(path);
+ * (await Store.open(path)).close();
+ * const store = await Store.open(path, { readOnly: true });
+ * const app = createApp({ store, assets: new Map(), exportDir: await Deno.makeTempDir() });
+ * console.log((await app.request("/")).status); // 200
+ * console.log((await app.request("/", { method: "POST" })).status); // 405
+ * store.close();
+ * ```
+ */
+export function createApp(deps: DashboardDeps): Hono {
+  const { store } = deps;
+  const app = new Hono();
+  app.use(securityHeaders());
+  app.use(readOnlyMethods());
+  app.use(
+    knownHosts(deps.allowedHosts ?? ["localhost", "127.0.0.1", "[::1]"]),
+  );
+
+  app.get("/", async (c) => {
+    const rows = await store.query(
+      `select r.run_id, r.label, r.status, strftime(timezone('UTC', r.started_at),
+         '%Y-%m-%d %H:%M:%S') as started, r.backend, r.sweep_id, r.suite, r.scenario,
+         (select count(*) from requests as q where q.run_id = r.run_id) as n
+       from runs as r order by r.started_at desc, r.run_id`,
+    );
+    const list: RunListRow[] = rows.map((r) => ({
+      runId: r.run_id as string,
+      label: r.label === null ? null : String(r.label),
+      status: r.status as string,
+      startedAt: r.started as string,
+      backend: r.backend as string,
+      requests: Number(r.n),
+      sweepId: r.sweep_id === null ? null : String(r.sweep_id),
+      suite: r.suite === null ? null : String(r.suite),
+      scenario: r.scenario === null ? null : String(r.scenario),
+    }));
+    return c.html(runsPage(list));
+  });
+
+  app.get("/runs/:ref", async (c) => {
+    let runId: string;
+    try {
+      runId = (await resolveRun(store, c.req.param("ref"))).runId;
+    } catch (e) {
+      return c.html(errorPage("Run not found", (e as Error).message), 404);
+    }
+    const sloParam = c.req.query("slo");
+    let slo;
+    try {
+      slo = sloParam ? parseSlo(sloParam) : await recordedSlo(store, runId);
+    } catch (e) {
+      return c.html(errorPage("Bad SLO", (e as Error).message), 400);
+    }
+    const snapshot = await openSnapshot(store, {
+      runIds: await sweepRunIds(store, runId),
+    });
+    try {
+      const report = await collectRunReport(snapshot, runId, { slo });
+      return c.html(page(
+        `Run ${report.summary.run.label ?? runId}`,
+        `<p><a href="/sql?run=${
+          encodeURIComponent(runId)
+        }">Open this run in the SQL console</a></p>
+${await renderReportBody(report)}`,
+      ));
+    } finally {
+      snapshot.close();
+    }
+  });
+
+  app.get("/compare", async (c) => {
+    const baseline = c.req.query("baseline");
+    const candidate = c.req.query("candidate");
+    const sloParam = c.req.query("slo");
+    const values = { baseline, candidate, slo: sloParam };
+    if (!baseline || !candidate) return c.html(comparePage(values, ""));
+    let result: string;
+    try {
+      const b = (await resolveRun(store, baseline)).runId;
+      const k = (await resolveRun(store, candidate)).runId;
+      const slo = sloParam ? parseSlo(sloParam) : await recordedSlo(store, k);
+      const snapshot = await openSnapshot(store, { runIds: [b, k] });
+      try {
+        const comparison = await compareRuns(snapshot, b, k, { slo });
+        result = markdownTable(renderComparisonMarkdown(comparison));
+      } finally {
+        snapshot.close();
+      }
+    } catch (e) {
+      return c.html(
+        comparePage(
+          values,
+          `<p class="banner">${esc((e as Error).message)}</p>`,
+        ),
+        400,
+      );
+    }
+    return c.html(comparePage(values, result));
+  });
+
+  app.get("/sql", async (c) => {
+    const ref = c.req.query("run");
+    if (!ref) return c.html(sqlPage(null));
+    try {
+      return c.html(sqlPage((await resolveRun(store, ref)).runId));
+    } catch (e) {
+      return c.html(errorPage("Run not found", (e as Error).message), 404);
+    }
+  });
+
+  app.get("/data/schema.json", async (c) => c.json(await consoleSchema(store)));
+
+  app.get("/data/:ref/:file", async (c) => {
+    const file = c.req.param("file");
+    const table = file.endsWith(".csv") ? file.slice(0, -4) : "";
+    if (!(CONSOLE_TABLES as readonly string[]).includes(table)) {
+      return c.text(
+        `Unknown table file "${file}": expected one of ${
+          CONSOLE_TABLES.map((t) => `${t}.csv`).join(", ")
+        }`,
+        404,
+      );
+    }
+    const ref = c.req.param("ref");
+    let runIds: string[];
+    if (ref === "_all") {
+      runIds = (await store.query("select run_id from runs")).map((r) =>
+        r.run_id as string
+      );
+    } else {
+      try {
+        runIds = await sweepRunIds(store, (await resolveRun(store, ref)).runId);
+      } catch (e) {
+        return c.text((e as Error).message, 404);
+      }
+    }
+    const out = await exportTableCsv(
+      store,
+      table as ConsoleTable,
+      runIds,
+      deps.exportDir,
+      { tokenEventsLimit: deps.tokenEventsLimit },
+    );
+    try {
+      const body = await Deno.readFile(out.path);
+      return c.body(body, 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "x-tokentrace-rows": String(out.rows),
+        "x-tokentrace-truncated": String(out.truncated),
+      });
+    } finally {
+      await Deno.remove(out.path).catch(() => {});
+    }
+  });
+
+  app.get("/assets/:name", (c) => {
+    const name = c.req.param("name");
+    if (!(ASSET_NAMES as readonly string[]).includes(name)) {
+      return c.text(`No asset "${name}"`, 404);
+    }
+    const asset = deps.assets.get(name as AssetName);
+    if (asset === undefined) return c.text(`Asset "${name}" not loaded`, 404);
+    return c.body(asset.body, 200, {
+      "content-type": asset.contentType,
+      "cache-control": "no-cache",
+    });
+  });
+
+  app.get("/favicon.ico", (c) => c.body(null, 204));
+
+  app.notFound((c) =>
+    c.html(
+      errorPage("Not found", `No page at ${new URL(c.req.url).pathname}`),
+      404,
+    )
+  );
+  app.onError((e, c) => c.html(errorPage("Error", (e as Error).message), 500));
+  return app;
+}
+
+/** The Markdown tables of a comparison as HTML tables (the dashboard's compare view). */
+function markdownTable(md: string): string {
+  const out: string[] = [];
+  let inTable = false;
+  for (const line of md.split("\n")) {
+    if (line.startsWith("|")) {
+      if (/^\|[-:|\s]+\|$/.test(line)) continue;
+      const cells = line.slice(1, -1).split(/(?<!\\)\|/).map((x) =>
+        esc(x.trim().replaceAll("\\|", "|").replaceAll("**", ""))
+      );
+      out.push(
+        inTable
+          ? `<tr>${cells.map((x) => `<td>${x}</td>`).join("")}</tr>`
+          : `<table id="comparison"><tr>${
+            cells.map((x) => `<th>${x}</th>`).join("")
+          }</tr>`,
+      );
+      inTable = true;
+    } else {
+      if (inTable) out.push("</table>");
+      inTable = false;
+      if (line.startsWith("# ")) out.push(`<h2>${esc(line.slice(2))}</h2>`);
+      else if (line.trim() !== "") out.push(`<p>${esc(line)}</p>`);
+    }
+  }
+  if (inTable) out.push("</table>");
+  return out.join("\n");
+}

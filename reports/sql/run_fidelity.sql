@@ -1,0 +1,112 @@
+-- run_fidelity: is the run itself trustworthy? One row per check, flagged when its value
+-- exceeds the threshold (METRICS.md "Fidelity").
+--
+-- Grain: one row per (run_id, check_name) for every run and the checks below; key
+-- (run_id, check_name); sort by check_order.
+--
+-- Checks (value, unit, flagged when; thresholds in the `thresholds` CTE):
+--   1 run_status                  0 when completed, else 1 (count)       value > 0
+--   2 schedule_lag_p99_ms         p99 of sent - scheduled over every sent request (ms), by
+--                                 quantile_cont                          value > 10 ms
+--   3 send_rate_deviation         |run_offered_load.send_rate_ratio - 1| (fraction)   > 0.05
+--   4 input_length_mismatch_share share of status 'ok' requests with usage whose prompt_tokens
+--                                 differ from the plan (fraction)        value > 0.01
+--   5 output_length_mismatch_share share of status 'ok' requests whose output length differs from
+--                                 the plan (fraction)                    value > 0.01
+--   6 usage_vs_stream_mismatch_share share of status 'ok' requests with usage whose
+--                                 completion_tokens differ from the tokens counted on the
+--                                 stream (fraction)                      value > 0.01
+--   7 failed_share                share of sent requests that ended in error or timeout
+--                                 (fraction)                             value > 0.01
+--   8 cached_prompt_share         reported cached prompt tokens / reported prompt tokens of
+--                                 requests with usage (fraction)         never flagged: the
+--                                 reuse implied by the trace's block hashes is not recorded
+--   9 harness_floor_ttft_p50_ms   not measured per run (see docs/perf.md for the harness floor
+--                                 against the scripted zero-work server): value NULL
+-- n is the number of samples the value came from.
+--
+-- Edge cases: a value without samples is NULL and then flagged is NULL (unknown), never FALSE.
+create or replace view run_fidelity as
+with
+thresholds (check_order, check_name, unit, threshold) as (
+  values
+    (1, 'run_status', 'count', 0.0),
+    (2, 'schedule_lag_p99_ms', 'ms', 10.0),
+    (3, 'send_rate_deviation', 'fraction', 0.05),
+    (4, 'input_length_mismatch_share', 'fraction', 0.01),
+    (5, 'output_length_mismatch_share', 'fraction', 0.01),
+    (6, 'usage_vs_stream_mismatch_share', 'fraction', 0.01),
+    (7, 'failed_share', 'fraction', 0.01),
+    (8, 'cached_prompt_share', 'fraction', null),
+    (9, 'harness_floor_ttft_p50_ms', 'ms', null)
+),
+lag_stats as (
+  select run_id, count(schedule_lag_ms) as n, quantile_cont(schedule_lag_ms, 0.99) as p99
+  from request_metrics
+  where sent_ns is not null
+  group by run_id
+),
+length_stats as (
+  select
+    run_id,
+    count(*) filter (where status = 'ok' and input_drift_tokens is not null) as n_input,
+    count(*) filter (where status = 'ok' and input_drift_tokens <> 0) as n_input_bad,
+    count(*) filter (where status = 'ok' and output_drift_tokens is not null) as n_output,
+    count(*) filter (where status = 'ok' and output_drift_tokens <> 0) as n_output_bad,
+    count(*) filter (where status = 'ok' and output_usage_drift_tokens is not null) as n_usage,
+    count(*) filter (where status = 'ok' and output_usage_drift_tokens <> 0) as n_usage_bad,
+    sum(cached_tokens) filter (where input_tokens_reported is not null) as cached,
+    sum(input_tokens_reported) filter (where input_tokens_reported is not null) as prompt,
+    count(*) filter (where input_tokens_reported is not null) as n_prompt
+  from request_length_drift
+  group by run_id
+),
+failure_stats as (
+  select
+    run_id,
+    count(*) filter (where sent_ns is not null) as n_sent,
+    count(*) filter (where sent_ns is not null and status in ('error', 'timeout')) as n_failed
+  from request_metrics
+  group by run_id
+),
+measured as (
+  select r.run_id, 1 as check_order, (r.status <> 'completed')::int::double as value,
+    1::bigint as n
+  from runs as r
+  union all
+  select r.run_id, 2, l.p99, coalesce(l.n, 0)
+  from runs as r left join lag_stats as l on l.run_id = r.run_id
+  union all
+  select run_id, 3, abs(send_rate_ratio - 1), n_sent
+  from run_offered_load
+  union all
+  select r.run_id, 4, s.n_input_bad / nullif(s.n_input, 0), coalesce(s.n_input, 0)
+  from runs as r left join length_stats as s on s.run_id = r.run_id
+  union all
+  select r.run_id, 5, s.n_output_bad / nullif(s.n_output, 0), coalesce(s.n_output, 0)
+  from runs as r left join length_stats as s on s.run_id = r.run_id
+  union all
+  select r.run_id, 6, s.n_usage_bad / nullif(s.n_usage, 0), coalesce(s.n_usage, 0)
+  from runs as r left join length_stats as s on s.run_id = r.run_id
+  union all
+  select r.run_id, 7, f.n_failed / nullif(f.n_sent, 0), coalesce(f.n_sent, 0)
+  from runs as r left join failure_stats as f on f.run_id = r.run_id
+  union all
+  select r.run_id, 8, s.cached / nullif(s.prompt, 0), coalesce(s.n_prompt, 0)
+  from runs as r left join length_stats as s on s.run_id = r.run_id
+  union all
+  select r.run_id, 9, null::double, 0::bigint
+  from runs as r
+)
+select
+  m.run_id,
+  t.check_order,
+  t.check_name,
+  m.value::double as value,
+  t.unit,
+  t.threshold::double as threshold,
+  m.n,
+  case when m.value is null or t.threshold is null then null else m.value > t.threshold end
+    as flagged
+from measured as m
+join thresholds as t on t.check_order = m.check_order

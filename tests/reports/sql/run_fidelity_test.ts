@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { assertRowsClose } from "../_assert.ts";
+import { createFixtureStore, RUN_A, RUN_D } from "../_fixture.ts";
+
+function check(
+  check_order: number,
+  check_name: string,
+  value: number | null,
+  unit: string,
+  threshold: number | null,
+  n: number,
+  flagged: boolean | null,
+) {
+  return {
+    check_order,
+    check_name,
+    value,
+    unit,
+    threshold,
+    n: BigInt(n),
+    flagged,
+  };
+}
+
+Deno.test("run_fidelity view", async (t) => {
+  const fx = await createFixtureStore([RUN_A, RUN_D]);
+  const rowsOf = (runId: string) =>
+    fx.store.query(
+      `select * exclude (run_id) from run_fidelity where run_id = $1 order by check_order`,
+      [runId],
+    );
+  try {
+    await t.step("run A's checks, worked out by hand", async () => {
+      assertRowsClose(await rowsOf(RUN_A.runId), [
+        check(1, "run_status", 0, "count", 0, 1, false),
+        // lags 2, 0, 1, 0, 1, 5 -> sorted 0 0 1 1 2 5; position 0.99 * 5 = 4.95 -> 2 + 0.95 * 3
+        check(2, "schedule_lag_p99_ms", 4.85, "ms", 10, 6, false),
+        // sent 5 intervals in 53 ms for 50 planned: |50 / 53 - 1| = 3 / 53 > 0.05
+        check(3, "send_rate_deviation", 3 / 53, "fraction", 0.05, 6, true),
+        // r1, r2 reported prompts equal to the plan (r6 reported none)
+        check(4, "input_length_mismatch_share", 0, "fraction", 0.01, 2, false),
+        check(5, "output_length_mismatch_share", 0, "fraction", 0.01, 3, false),
+        // r6: usage 4, streamed 3
+        check(
+          6,
+          "usage_vs_stream_mismatch_share",
+          1 / 3,
+          "fraction",
+          0.01,
+          3,
+          true,
+        ),
+        // r3 error and r4 timeout of 6 sent
+        check(7, "failed_share", 2 / 6, "fraction", 0.01, 6, true),
+        // no server reported cached tokens: unknown, not 0
+        check(8, "cached_prompt_share", null, "fraction", null, 2, null),
+        check(9, "harness_floor_ttft_p50_ms", null, "ms", null, 0, null),
+      ]);
+    });
+
+    await t.step(
+      "a run without requests: values and flags unknown",
+      async () => {
+        const rows = await rowsOf(RUN_D.runId);
+        assert.deepStrictEqual(
+          rows.map((r) => [r.check_name, r.value, r.flagged]),
+          [
+            ["run_status", 1, true], // still running
+            ["schedule_lag_p99_ms", null, null],
+            ["send_rate_deviation", null, null],
+            ["input_length_mismatch_share", null, null],
+            ["output_length_mismatch_share", null, null],
+            ["usage_vs_stream_mismatch_share", null, null],
+            ["failed_share", null, null],
+            ["cached_prompt_share", null, null],
+            ["harness_floor_ttft_p50_ms", null, null],
+          ],
+        );
+      },
+    );
+
+    await t.step(
+      "invariant: flagged is NULL exactly when value or threshold is",
+      async () => {
+        const bad = await fx.store.query(
+          `select * from run_fidelity
+         where (flagged is null) <> (value is null or threshold is null)`,
+        );
+        assert.deepStrictEqual(bad, []);
+      },
+    );
+  } finally {
+    await fx.dispose();
+  }
+});
