@@ -23,6 +23,26 @@ export interface EngineOptions {
   dtype?: StorageDtype;
   /** Entries of the sampled-token log (default 4096). */
   logSize?: number;
+  /**
+   * Hybrid attention: `fused` (prefill tiles and decode splits in ONE dispatch, default) or
+   * `serial` (the two-dispatch baseline: prefill items, then decode items; same kernel).
+   */
+  attention?: AttentionMode;
+  /** Work items splitting aims at per step (default 4 on a software adapter, else 512). */
+  attnTargetItems?: number;
+}
+
+/** Attention dispatch modes. */
+export const ATTENTION_MODES = ["fused", "serial"] as const;
+/** How hybrid attention is dispatched. */
+export type AttentionMode = typeof ATTENTION_MODES[number];
+
+/** Resolved options of a ForwardEngine. */
+export interface ResolvedEngineOptions {
+  dtype: StorageDtype;
+  limits: StepLimits;
+  attention: AttentionMode;
+  targetItems: number;
 }
 
 /**
@@ -43,7 +63,7 @@ export function resolveEngineOptions(
   gpu: EngineDevice,
   src: WeightSource,
   opts: EngineOptions,
-): { dtype: StorageDtype; limits: StepLimits } {
+): ResolvedEngineOptions {
   const cfg = src.config;
   const { hidden: C, headDim: D } = cfg;
   const { intermediate: I, vocab: V } = cfg;
@@ -89,5 +109,14 @@ export function resolveEngineOptions(
     maxContext,
     logSize: opts.logSize ?? 4096,
   };
-  return { dtype, limits };
+  const attention = opts.attention ?? "fused";
+  if (!ATTENTION_MODES.includes(attention)) {
+    throw new Error(
+      `Attention mode: expected one of ${
+        ATTENTION_MODES.join(", ")
+      }, got ${attention}`,
+    );
+  }
+  const targetItems = opts.attnTargetItems ?? (gpu.isFallback ? 4 : 512);
+  return { dtype, limits, attention, targetItems };
 }

@@ -20,9 +20,22 @@ import {
   uploadF32,
   uploadTensor,
 } from "./gpu_buffers.ts";
-import { GEOMETRY, grids, type StorageDtype } from "./kernels/geometry.ts";
 import {
-  attentionParams,
+  GEOMETRY,
+  grids,
+  type HybridShape,
+  hybridShape,
+  type StorageDtype,
+} from "./kernels/geometry.ts";
+import {
+  type AttentionCaps,
+  attentionCaps,
+  attentionWords,
+  planAttention,
+} from "./attention_plan.ts";
+import {
+  attentionHybridParams,
+  attentionMergeParams,
   embedParams,
   LINEAR_FLAGS,
   linearParams,
@@ -36,7 +49,11 @@ import {
   dispatch,
   type Kernels,
 } from "./kernels/pipelines.ts";
-import { type EngineOptions, resolveEngineOptions } from "./engine_options.ts";
+import {
+  type AttentionMode,
+  type EngineOptions,
+  resolveEngineOptions,
+} from "./engine_options.ts";
 import { PagePool } from "./kv_pages.ts";
 import { HDR, metaWords, packStep, PAGE_SIZE } from "./step_batch.ts";
 import type { PackedStep, StepBatch, StepLimits } from "./step_batch.ts";
@@ -48,7 +65,11 @@ interface LayerGroups {
   norm1: GPUBindGroup;
   qkv: GPUBindGroup;
   rope: GPUBindGroup;
+  /** attention_hybrid over items from 0 (fused, or the serial prefill dispatch). */
   attn: GPUBindGroup;
+  /** attention_hybrid over items from HDR.NWP (the serial decode dispatch). */
+  attnDecode: GPUBindGroup;
+  merge: GPUBindGroup;
   o: GPUBindGroup;
   norm2: GPUBindGroup;
   gateUp: GPUBindGroup;
@@ -69,6 +90,15 @@ export class ForwardEngine {
     readonly dtype: StorageDtype,
     /** Capacities every step must fit. */
     readonly limits: StepLimits,
+    /** Hybrid attention dispatch: one fused dispatch or the two-dispatch baseline. */
+    readonly attention: AttentionMode,
+    /** How attention tiles the heads, and the work-list capacities. */
+    private readonly attn: {
+      shape: HybridShape;
+      caps: AttentionCaps;
+      targetItems: number;
+      metaTotal: number;
+    },
     private readonly kernels: Kernels,
     private readonly buffers: Record<string, GPUBuffer>,
     private readonly owned: GPUBuffer[],
@@ -105,7 +135,14 @@ export class ForwardEngine {
     const { numLayers: L, hidden: C, numHeads: H, numKvHeads: G, headDim: D } =
       cfg;
     const { intermediate: I, vocab: V } = cfg;
-    const { dtype, limits } = resolveEngineOptions(gpu, src, opts);
+    const { dtype, limits, attention, targetItems } = resolveEngineOptions(
+      gpu,
+      src,
+      opts,
+    );
+    const shape = hybridShape(H, G, D);
+    const caps = attentionCaps(H, G, shape, limits, targetItems);
+    const metaTotal = metaWords(limits) + attentionWords(caps);
     const { maxTokens, maxSeqs, numPages } = limits;
     const device = gpu.device;
     const maxB = gpu.limits.maxStorageBufferBindingSize;
@@ -124,8 +161,14 @@ export class ForwardEngine {
     const b: Record<string, GPUBuffer> = {
       meta: storageBuffer(
         device,
-        "meta [metaWords] u32",
-        metaWords(limits) * 4,
+        "meta [metaWords + work list + merge list] u32",
+        metaTotal * 4,
+        maxB,
+      ),
+      part: storageBuffer(
+        device,
+        "attention partials [partialRows, D + 2] f32",
+        caps.partialRows * (D + 2) * f32,
         maxB,
       ),
       lastTok: storageBuffer(
@@ -205,12 +248,20 @@ export class ForwardEngine {
         RESIDUAL | SILU_MUL | (cfg.mlpBias ? BIAS : 0),
         HDR.T,
       ),
+      merge: arena.add(attentionMergeParams(D)),
       rope: [] as number[],
       attn: [] as number[],
+      attnDecode: [] as number[],
     };
     for (let l = 0; l < L; l++) {
-      p.rope.push(arena.add(ropeKvParams(H, G, D, l * kvLayer)));
-      p.attn.push(arena.add(attentionParams(H, G, D, l * kvLayer)));
+      const base = l * kvLayer;
+      p.rope.push(arena.add(ropeKvParams(H, G, D, base)));
+      p.attn.push(
+        arena.add(attentionHybridParams(H, G, D, base, shape.kb, 0)),
+      );
+      p.attnDecode.push(
+        arena.add(attentionHybridParams(H, G, D, base, shape.kb, HDR.NWP)),
+      );
     }
     const P = arena.finish(device, "params (uniform slots)");
     owned.push(P[0].buffer);
@@ -253,11 +304,26 @@ export class ForwardEngine {
           b.qkv,
           b.kv,
         ]),
-        attn: bind(k.attention, `L${l}.attention`, [
+        attn: bind(k.attention_hybrid, `L${l}.attention_hybrid`, [
           P[p.attn[l]],
           b.meta,
           b.qkv,
           b.kv,
+          b.attn,
+          b.part,
+        ]),
+        attnDecode: bind(k.attention_hybrid, `L${l}.attention_hybrid decode`, [
+          P[p.attnDecode[l]],
+          b.meta,
+          b.qkv,
+          b.kv,
+          b.attn,
+          b.part,
+        ]),
+        merge: bind(k.attention_merge, `L${l}.attention_merge`, [
+          P[p.merge],
+          b.meta,
+          b.part,
           b.attn,
         ]),
         o: bind(k.linear_gemv, `L${l}.o`, [
@@ -344,6 +410,8 @@ export class ForwardEngine {
       cfg,
       dtype,
       limits,
+      attention,
+      { shape, caps, targetItems, metaTotal },
       kernels,
       b,
       owned,
@@ -352,11 +420,30 @@ export class ForwardEngine {
     );
   }
 
+  /**
+   * Validates and packs `batch`, plans its attention work list and queues the metadata write
+   * (ordered before any command buffer submitted after this call).
+   */
+  prepareStep(batch: StepBatch): PackedStep {
+    const packed = packStep(batch, this.limits);
+    const meta = new Uint32Array(this.attn.metaTotal);
+    meta.set(packed.meta);
+    const plan = planAttention(
+      meta,
+      this.limits,
+      this.config.numKvHeads,
+      this.attn.shape,
+      this.attn.caps,
+      this.attn.targetItems,
+    );
+    this.gpu.device.queue.writeBuffer(this.buffers.meta, 0, meta);
+    return { ...packed, meta, attention: plan };
+  }
+
   /** Validates and packs `batch`, writes its metadata and submits the step; returns the packing. */
   submitStep(batch: StepBatch): PackedStep {
-    const packed = packStep(batch, this.limits);
+    const packed = this.prepareStep(batch);
     const device = this.gpu.device;
-    device.queue.writeBuffer(this.buffers.meta, 0, packed.meta);
     const enc = device.createCommandEncoder({ label: "step" });
     this.encodeStep(enc, packed);
     device.queue.submit([enc.finish()]);
@@ -390,11 +477,39 @@ export class ForwardEngine {
       timestampWrites,
     });
     dispatch(pass, k.embed, this.globals.embed, grids.embed(T, C));
+    const plan = packed.attention;
+    if (!plan) {
+      throw new Error(
+        "encodeStep: the step has no attention plan (use prepareStep)",
+      );
+    }
+    const serial = this.attention === "serial" && plan.prefillItems > 0 &&
+      plan.prefillItems < plan.items;
     for (const g of this.layers) {
       dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
       dispatch(pass, lin(T), g.qkv, lgrid(T, QKV));
       dispatch(pass, k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
-      dispatch(pass, k.attention, g.attn, grids.attention(T, H));
+      if (serial) {
+        const a = grids.attnHybrid(plan.prefillItems);
+        dispatch(pass, k.attention_hybrid, g.attn, a);
+        const d = grids.attnHybrid(plan.items - plan.prefillItems);
+        dispatch(pass, k.attention_hybrid, g.attnDecode, d);
+      } else {
+        dispatch(
+          pass,
+          k.attention_hybrid,
+          g.attn,
+          grids.attnHybrid(plan.items),
+        );
+      }
+      if (plan.merges > 0) {
+        dispatch(
+          pass,
+          k.attention_merge,
+          g.merge,
+          grids.attnMerge(plan.merges),
+        );
+      }
       dispatch(pass, lin(T), g.o, lgrid(T, C));
       dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
       dispatch(pass, lin(T), g.gateUp, lgrid(T, 2 * I));

@@ -7,6 +7,10 @@
  * - {@link openModel}: a Hugging Face checkpoint directory or a synthetic preset.
  * - {@link ForwardEngine}: weights + KV cache on the GPU; `submitStep(batch)` runs one step.
  * - {@link generate}: one sequence, prompt ids in, async iterator of ids out.
+ * - {@link EngineLoop}: continuous batching (scheduler + KV block manager + steps in flight).
+ * - {@link openServingEngine}: device, model, forward engine and loop from flag-level options.
+ * - {@link WebGPUBackend}: the `webgpu` backend of `tokentrace run`.
+ * - {@link createServeApp}: the OpenAI-compatible server of `tokentrace serve` (hono).
  * - {@link engineGenerate}, {@link engineVerify} + renderers: the `tokentrace engine` commands.
  *
  * @example
@@ -39,7 +43,42 @@ export {
   type EngineDevice,
   requestEngineDevice,
 } from "./device.ts";
-export { type EngineOptions, resolveEngineOptions } from "./engine_options.ts";
+export {
+  ATTENTION_MODES,
+  type AttentionMode,
+  type EngineOptions,
+  resolveEngineOptions,
+} from "./engine_options.ts";
+export {
+  type EngineCounters,
+  EngineLoop,
+  type EngineLoopOptions,
+  type EngineRequest,
+  QueueFullError,
+  type SeqEvent,
+} from "./engine_loop.ts";
+export { BlockManager, type BlockStats } from "./kv_blocks.ts";
+export {
+  POLICIES,
+  type Policy,
+  Scheduler,
+  type SchedulerOptions,
+  type StepPlan,
+} from "./scheduler.ts";
+export { Sequence } from "./sequence.ts";
+export {
+  type EngineInfo,
+  openServingEngine,
+  type ServingEngine,
+  type ServingEngineOptions,
+} from "./serving_engine.ts";
+export {
+  budgetForTbt,
+  measureStepTimeModel,
+  type StepTimeModel,
+} from "./step_time_model.ts";
+export { WebGPUBackend } from "./webgpu_backend.ts";
+export { createServeApp, type ServeAppOptions } from "./server/app.ts";
 export { ForwardEngine } from "./forward.ts";
 export { generate, type GenerateOptions, GREEDY } from "./generate.ts";
 export { openCheckpoint, openModel } from "./model_source.ts";

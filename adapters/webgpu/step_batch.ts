@@ -7,7 +7,8 @@
  * step lives in ONE u32 buffer, laid out by {@link packStep}:
  *
  * ```
- * header  [16]    T, S, R, 0, then offsets (in u32) of the arrays below
+ * header  [16]    T, S, R, NWP, offsets (in u32) of the arrays below, then WORK, NW, MERGE
+ *                 (the attention work list, attention_plan.ts, written after `metaWords`)
  * tok     [T]     token id, or TOK_FROM_SLOT | slot: the slot's last sampled id (decode on GPU)
  * pos     [T]     position of the token in its sequence
  * seq     [T]     index of the token's sequence in this step (0..S)
@@ -46,6 +47,14 @@ export const HDR = {
   INDPTR: 10,
   PAGES: 11,
   ROWS: 12,
+  /** Attention work items of prefill tiles (they come first in the list). */
+  NWP: 3,
+  /** Offset of the attention work list. */
+  WORK: 13,
+  /** Attention work items in all. */
+  NW: 14,
+  /** Offset of the attention merge list. */
+  MERGE: 15,
 } as const;
 
 /** How a sequence samples its next token. Temperature 0 is greedy (argmax, lowest id on ties). */
@@ -114,6 +123,12 @@ export interface PackedStep {
   numSeqs: number;
   /** R: sample rows. */
   numRows: number;
+  /** The attention work list written into `meta` (attention_plan.ts), once planned. */
+  attention?: {
+    items: number;
+    prefillItems: number;
+    merges: number;
+  };
 }
 
 /**

@@ -26,6 +26,21 @@ export const GEOMETRY = {
   /** attention.wgsl: one workgroup per (query head, token); keys in blocks of ATTN_WG. */
   ATTN_WG: 64,
   ATTN_MAX_D: 256,
+  /**
+   * attention_hybrid.wgsl: one workgroup of HYB_WG per work item; at most HYB_ROWS query rows
+   * (tokens x GQA heads of one kv head) and HYB_KB keys per block, K and V blocks of at most
+   * HYB_ELEMS f32 each, HYB_OUT outputs per invocation (rows x D <= HYB_WG x HYB_OUT).
+   */
+  HYB_WG: 64,
+  HYB_ROWS: 64,
+  HYB_KB: 32,
+  HYB_ELEMS: 2048,
+  HYB_OUT: 64,
+  /** attention_hybrid.wgsl: u32 words per work item; attention_merge.wgsl: words per entry. */
+  WORK_WORDS: 8,
+  MERGE_WORDS: 4,
+  /** attention_merge.wgsl: one workgroup per merged (token, head) row. */
+  MERGE_WG: 64,
   /** sample.wgsl: one workgroup per sample row. */
   SAMPLE_WG: 256,
   SAMPLE_BISECT: 24,
@@ -58,11 +73,50 @@ export const grids = {
     1,
   ],
   attention: (T: number, H: number): Grid => [H, T, 1],
+  /** n work items (attention_plan.ts builds the list). */
+  attnHybrid: (n: number): Grid => [n, 1, 1],
+  /** n merge entries. */
+  attnMerge: (n: number): Grid => [n, 1, 1],
   sample: (R: number): Grid => [R, 1, 1],
   copy: (
     n4: number,
   ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), 65535), 1, 1],
 };
+
+/** How hybrid attention tiles a model's heads (host side of attention_hybrid.wgsl's geometry). */
+export interface HybridShape {
+  /** Query heads per kv head (H / G). */
+  hg: number;
+  /** Query rows per work item: min(HYB_ROWS, HYB_WG * HYB_OUT / D). */
+  rowsMax: number;
+  /** Tokens per prefill tile: floor(rowsMax / hg). */
+  qt: number;
+  /** Keys per block: min(HYB_KB, HYB_ELEMS / D). */
+  kb: number;
+}
+
+/**
+ * The hybrid attention tiling for H query heads, G kv heads, head size D; refuses shapes the
+ * kernel cannot hold.
+ *
+ * @example
+ * ```ts
+ * import { hybridShape } from "./geometry.ts";
+ * console.log(hybridShape(32, 8, 64)); // { hg: 4, rowsMax: 64, qt: 16, kb: 32 }
+ * ```
+ */
+export function hybridShape(H: number, G: number, D: number): HybridShape {
+  const g = GEOMETRY;
+  const hg = H / G;
+  const rowsMax = Math.min(g.HYB_ROWS, Math.floor((g.HYB_WG * g.HYB_OUT) / D));
+  const kb = Math.min(g.HYB_KB, Math.floor(g.HYB_ELEMS / D));
+  if (!Number.isInteger(hg) || hg > rowsMax || kb < 1) {
+    throw new Error(
+      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0 and H / G <= ${rowsMax}`,
+    );
+  }
+  return { hg, rowsMax, qt: Math.floor(rowsMax / hg), kb };
+}
 
 /** Storage dtype of weights and KV cache. Activations and accumulation are always f32. */
 export type StorageDtype = "f16" | "f32";

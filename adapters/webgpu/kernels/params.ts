@@ -67,3 +67,35 @@ export const attentionParams = (
 
 /** sample.wgsl: `{ V }`. */
 export const sampleParams = (V: number): ParamWords => [V, 0, 0, 0];
+
+/**
+ * attention_hybrid.wgsl: `{ H, G, D, layer_base, scale, kb, hg, base_hdr }`; `baseHdr` is 0 (items
+ * from 0) or the header word holding the first item of the dispatch (HDR.NWP for the serial
+ * baseline's decode dispatch).
+ *
+ * @example
+ * ```ts
+ * import { attentionHybridParams } from "./params.ts";
+ * console.log(attentionHybridParams(4, 2, 16, 0, 32, 0).length); // 8
+ * ```
+ */
+export const attentionHybridParams = (
+  H: number,
+  G: number,
+  D: number,
+  layerBase: number,
+  kb: number,
+  baseHdr: number,
+): ParamWords => [
+  H,
+  G,
+  D,
+  layerBase,
+  { f32: 1 / Math.sqrt(D) },
+  kb,
+  H / G,
+  baseHdr,
+];
+
+/** attention_merge.wgsl: `{ D }`. */
+export const attentionMergeParams = (D: number): ParamWords => [D, 0, 0, 0];

@@ -17,6 +17,8 @@ export const KERNEL_BINDINGS = {
   linear_tiled: ["uniform", "read", "read", "read", "read", "rw"],
   rope_kv: ["uniform", "read", "read", "rw", "rw"],
   attention: ["uniform", "read", "read", "read", "rw"],
+  attention_hybrid: ["uniform", "read", "read", "read", "rw", "rw"],
+  attention_merge: ["uniform", "read", "read", "rw"],
   sample: ["uniform", "read", "read", "rw", "rw"],
   copy: ["read", "rw"],
 } as const satisfies Record<string, readonly Slot[]>;

@@ -1,0 +1,155 @@
+/**
+ * `tokentrace serve`: the built-in engine as an OpenAI-compatible server. The only place the
+ * engine's app is passed to `Deno.serve`; it binds 127.0.0.1 unless `--host` says otherwise.
+ *
+ * @module
+ */
+import type { Command } from "@commander-js/extra-typings";
+import {
+  createServeApp,
+  openServingEngine,
+  type ServingEngineOptions,
+} from "../../adapters/webgpu/mod.ts";
+import {
+  ENGINE_FLAG_HELP,
+  type EngineFlags,
+  parseEngineFlags,
+} from "./engine_flags.ts";
+import { FlagError, integerAtLeast } from "./flags.ts";
+
+/** Raw `serve` flags. */
+export interface ServeFlags extends EngineFlags {
+  host: string;
+  port: string;
+  apiKeyEnv?: string;
+  servedModelName?: string;
+  maxWaiting?: string;
+}
+
+/** The validated `serve` configuration. */
+export interface ServeConfig {
+  engine: ServingEngineOptions;
+  host: string;
+  port: number;
+  /** The bearer key, read from the environment variable `--api-key-env` names. */
+  apiKey?: string;
+  servedModelName?: string;
+}
+
+/**
+ * Validates `serve` flags; errors name the flag.
+ *
+ * @example
+ * ```ts
+ * import { parseServeConfig } from "./serve_command.ts";
+ * console.log(parseServeConfig({ host: "127.0.0.1", port: "0", model: "tiny" }).host); // 127.0.0.1
+ * ```
+ */
+export function parseServeConfig(
+  f: ServeFlags,
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): ServeConfig {
+  let apiKey: string | undefined;
+  if (f.apiKeyEnv !== undefined) {
+    apiKey = env(f.apiKeyEnv);
+    if (!apiKey) {
+      throw new FlagError(
+        "--api-key-env",
+        f.apiKeyEnv,
+        "the name of a set, non-empty environment variable holding the API key",
+      );
+    }
+  }
+  const engine = parseEngineFlags(f);
+  if (f.maxWaiting !== undefined) {
+    engine.maxWaiting = integerAtLeast("--max-waiting", f.maxWaiting, 0);
+  }
+  return {
+    engine,
+    host: f.host,
+    port: integerAtLeast("--port", f.port, 0),
+    apiKey,
+    servedModelName: f.servedModelName,
+  };
+}
+
+/** Opens the engine and serves until the process is stopped (SIGINT/SIGTERM close it). */
+export async function serveCommand(cfg: ServeConfig): Promise<void> {
+  const engine = await openServingEngine(cfg.engine);
+  const app = createServeApp({
+    loop: engine.loop,
+    info: engine.info,
+    apiKey: cfg.apiKey,
+    modelName: cfg.servedModelName,
+  });
+  const ac = new AbortController();
+  const server = Deno.serve({
+    hostname: cfg.host,
+    port: cfg.port,
+    signal: ac.signal,
+    onListen: ({ hostname, port }) => {
+      const i = engine.info;
+      console.error(
+        `Engine: ${i.model} on ${i.adapter} (${i.dtype}), policy ${i.policy}, attention ${i.attention}, ` +
+          `token budget ${i.tokenBudget}, ${i.maxSeqs} sequences, ${i.kvBlocks} KV blocks; loaded in ${i.loadSeconds} s`,
+      );
+      console.log(`http://${hostname}:${port}`);
+    },
+  }, app.fetch);
+  const stop = () => ac.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  try {
+    await server.finished;
+  } finally {
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+    await engine.close();
+  }
+}
+
+/** Adds the `serve` command to `program`; `exit` receives the exit code. */
+export function addServeCommand(
+  program: Command,
+  exit: (code: number) => void,
+): void {
+  program.command("serve")
+    .description(
+      "serve the built-in WebGPU engine as an OpenAI-compatible API (/v1/completions, /v1/chat/completions, /metrics)",
+    )
+    .option("--model <dir|preset>", ENGINE_FLAG_HELP.model, "tiny")
+    .option(
+      "--host <addr>",
+      "address to bind (0.0.0.0 exposes the server to the network)",
+      "127.0.0.1",
+    )
+    .option(
+      "--port <n>",
+      "port (0 picks a free one; the URL is printed)",
+      "8000",
+    )
+    .option(
+      "--api-key-env <var>",
+      "require Authorization: Bearer <key>, the key read from this environment variable",
+    )
+    .option("--served-model-name <name>", "model id of /v1/models")
+    .option(
+      "--max-waiting <n>",
+      "waiting requests before answering 429",
+      "1024",
+    )
+    .option("--policy <name>", ENGINE_FLAG_HELP.policy)
+    .option("--attention <mode>", ENGINE_FLAG_HELP.attention)
+    .option("--token-budget <n>", ENGINE_FLAG_HELP.tokenBudget)
+    .option("--tbt-slo <ms>", ENGINE_FLAG_HELP.tbtSlo)
+    .option("--max-seqs <n>", ENGINE_FLAG_HELP.maxSeqs)
+    .option("--kv-blocks <n>", ENGINE_FLAG_HELP.kvBlocks)
+    .option("--max-context <n>", ENGINE_FLAG_HELP.maxContext)
+    .option("--steps-in-flight <n>", ENGINE_FLAG_HELP.stepsInFlight)
+    .option("--dtype <dtype>", ENGINE_FLAG_HELP.dtype)
+    .option("--no-prefix-cache", ENGINE_FLAG_HELP.prefixCache)
+    .action(async (o) => {
+      await serveCommand(parseServeConfig(o));
+      exit(0);
+    });
+}
