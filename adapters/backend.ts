@@ -46,7 +46,16 @@ export type StreamEvent =
     message: string;
     /** What failed: `http` (non-2xx), `stream` (error object mid-stream), `timeout`, `cancelled`, `network`, `protocol`. */
     errorKind: ErrorKind;
+    /** Which limit fired, when `errorKind` is `timeout`. */
+    timeoutKind?: TimeoutKind;
   };
+
+/**
+ * The request-level time limits: `connect` (no response headers in time), `first_token` (no
+ * token-bearing chunk in time after `sent`), `idle` (no chunk in time since the previous one),
+ * `total` (the whole request).
+ */
+export type TimeoutKind = "connect" | "first_token" | "idle" | "total";
 
 /** Classification of a failed request. */
 export type ErrorKind =
@@ -94,4 +103,61 @@ export interface Backend {
   generate(req: TraceRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
   /** Releases connections and resources. */
   close(): Promise<void>;
+  /**
+   * Built-in engines only: the harness hands over the sink of the run's `engine_steps` and
+   * `engine_tokens` rows before the first request (backends never open the store themselves).
+   */
+  attachEngineSink?(sink: EngineRecordSink): void;
+}
+
+// ---- Engine records (built-in engine only; rows of engine_steps / engine_tokens) ----
+
+/** One step of the built-in engine; times on the run clock in ns. */
+export interface EngineStepRow {
+  /** 0-based step index of the engine. */
+  step: number;
+  /** Scheduling of the step began on the host. */
+  tSchedNs: bigint;
+  /** Just before the step was submitted to the GPU queue. */
+  tSubmitNs: bigint;
+  /** GPU start/end of the step's compute pass (timestamp queries mapped to the run clock), or null. */
+  tGpuStartNs: bigint | null;
+  tGpuEndNs: bigint | null;
+  /** The step's sampled ids were read back on the host. */
+  tReadbackNs: bigint;
+  prefillTokens: number;
+  decodeTokens: number;
+  numSeqs: number;
+  numPrefillSeqs: number;
+  sampleRows: number;
+  kvBlocksUsed: number;
+  kvBlocksTotal: number;
+  kvBlocksCached: number;
+  prefixHitTokens: number;
+  /** Sequences preempted (blocks freed, to be recomputed) while scheduling this step. */
+  preempted: number;
+  waiting: number;
+  running: number;
+  /** Host time to schedule, pack, encode and submit the step, in microseconds. */
+  cpuUs: number;
+  policy: string;
+  attention: string;
+}
+
+/** One sampled token of the built-in engine, joined to its step. */
+export interface EngineTokenRow {
+  reqId: string;
+  /** 0-based index among the request's output tokens. */
+  tokenIndex: number;
+  /** The step whose sample produced it. */
+  step: number;
+  tokenId: number;
+  /** Read back on the host (client-visible delivery), run clock ns. */
+  tDeliveredNs: bigint;
+}
+
+/** Where a built-in engine sends its step and token records during a run. */
+export interface EngineRecordSink {
+  engineStep(row: EngineStepRow): void;
+  engineToken(row: EngineTokenRow): void;
 }

@@ -5,14 +5,19 @@
  */
 import type { NewRun, RunStatus } from "./store.ts";
 import type { RequestRow } from "./recorder.ts";
+import type { EngineStepRow, EngineTokenRow } from "../adapters/backend.ts";
 
 /** Token channel codes in {@linkcode TokenBatch.channel}. */
 export const CHANNELS = ["content", "reasoning", "tool"] as const;
 
-/** A batch of `token_events` rows as columns; typed arrays are transferred, not copied. */
+/**
+ * A batch of `token_events` rows as columns; typed arrays are transferred, not copied.
+ * Request ids travel once, as `newReqIds`, and rows refer to them by index.
+ */
 export interface TokenBatch {
   n: number;
-  reqId: string[];
+  /** Index of the row's request id, in the order ids were first seen in this run. */
+  reqIdx: Int32Array;
   seq: Int32Array;
   tNs: BigInt64Array;
   nTokens: Int32Array;
@@ -23,8 +28,17 @@ export interface TokenBatch {
 /** Measuring thread -> worker. */
 export type ToWorker =
   | { op: "open"; path: string; run: NewRun }
-  | { op: "batch"; tokens: TokenBatch | null; requests: RequestRow[] }
+  | {
+    op: "batch";
+    /** Request ids first seen since the previous batch; the first gets index `firstReqIdx`. */
+    newReqIds: string[];
+    firstReqIdx: number;
+    tokens: TokenBatch | null;
+    requests: RequestRow[];
+  }
   | { op: "backendInfo"; info: unknown }
+  // Built-in engine rows (engine_steps, engine_tokens); the worker does not acknowledge them.
+  | { op: "engine"; steps: EngineStepRow[]; tokens: EngineTokenRow[] }
   | { op: "finish"; status: Exclude<RunStatus, "running">; reason?: string };
 
 /** Worker -> measuring thread. */

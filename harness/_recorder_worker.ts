@@ -5,9 +5,16 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import type { DuckDBAppender } from "@duckdb/node-api";
+import {
+  BIGINT,
+  type DuckDBAppender,
+  DuckDBDataChunk,
+  INTEGER,
+  UTINYINT,
+} from "@duckdb/node-api";
 import { Store } from "./store.ts";
 import type { RequestRow } from "./recorder.ts";
+import type { EngineStepRow, EngineTokenRow } from "../adapters/backend.ts";
 import {
   CHANNELS,
   type FromWorker,
@@ -16,7 +23,9 @@ import {
 } from "./_recorder_protocol.ts";
 
 let store: Store | undefined;
+/** Appender on the numeric staging table `tt_stage` (see {@linkcode appendTokens}). */
 let tokens: DuckDBAppender | undefined;
+let reqIds: DuckDBAppender | undefined;
 let requests: DuckDBAppender | undefined;
 let runId = "";
 const counts = { tokenRows: 0, requestRows: 0, flushes: 0 };
@@ -24,8 +33,14 @@ let failed: string | undefined;
 
 const send = (m: FromWorker) => self.postMessage(m);
 
-self.onmessage = async (e: MessageEvent<ToWorker>) => {
-  const m = e.data;
+// Messages are handled strictly one after another: a handler that awaits (a batch's insert)
+// must finish before the next message (say, `finish`) touches the same appenders.
+let queue: Promise<void> = Promise.resolve();
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  queue = queue.then(() => handle(e.data));
+};
+
+async function handle(m: ToWorker): Promise<void> {
   try {
     if (failed && m.op !== "finish") return;
     switch (m.op) {
@@ -33,28 +48,50 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
         store = await Store.open(m.path);
         runId = m.run.runId;
         await store.createRun(m.run);
-        tokens = await store.conn.createAppender("token_events");
+        // Token rows are staged as numbers (data chunks of typed arrays, no per-cell strings)
+        // and resolved to token_events by one vectorized INSERT ... SELECT per batch.
+        await store.conn.run(
+          `create temp table tt_stage (req_idx integer, seq integer, t_ns bigint,
+             n_tokens integer, channel utinyint)`,
+        );
+        await store.conn.run(
+          "create temp table tt_reqs (req_idx integer, req_id varchar)",
+        );
+        tokens = await store.conn.createAppender("tt_stage", "main", "temp");
+        reqIds = await store.conn.createAppender("tt_reqs", "main", "temp");
         requests = await store.conn.createAppender("requests");
         send({ op: "opened" });
         break;
       case "batch":
-        if (m.tokens) appendTokens(m.tokens);
+        m.newReqIds.forEach((id, i) => {
+          reqIds!.appendInteger(m.firstReqIdx + i);
+          reqIds!.appendVarchar(id);
+          reqIds!.endRow();
+        });
+        reqIds!.flushSync();
+        if (m.tokens) await appendTokens(m.tokens);
         for (const r of m.requests) appendRequest(r);
-        tokens!.flushSync();
         requests!.flushSync();
         counts.tokenRows += m.tokens?.n ?? 0;
         counts.requestRows += m.requests.length;
         counts.flushes++;
         send({ op: "flushed", ...counts });
         break;
+      case "engine":
+        await appendEngine(m.steps, m.tokens);
+        break;
       case "backendInfo":
         await store!.setBackendInfo(runId, m.info);
         break;
       case "finish": {
         if (store) {
+          engineSteps?.closeSync();
+          engineTokens?.closeSync();
+          engineSteps = engineTokens = undefined;
           tokens?.closeSync();
+          reqIds?.closeSync();
           requests?.closeSync();
-          tokens = requests = undefined;
+          tokens = reqIds = requests = undefined;
           await store.finishRun(
             runId,
             failed ? "failed" : m.status,
@@ -72,19 +109,54 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     failed = `${(err as Error).message}`;
     send({ op: "error", message: failed });
   }
-};
+}
 
-function appendTokens(b: TokenBatch): void {
+const STAGE_TYPES = [INTEGER, INTEGER, BIGINT, INTEGER, UTINYINT];
+/** `['content', 'reasoning', 'tool']` as a SQL list literal, indexed by channel code + 1. */
+const CHANNEL_LIST = `[${CHANNELS.map((c) => `'${c}'`).join(", ")}]`;
+/** DuckDB's vector size: rows per data chunk. */
+const CHUNK_ROWS = 2048;
+
+/**
+ * Writes a token batch: numeric columns into `tt_stage` by data chunks, then one
+ * `INSERT ... SELECT` joins request ids and channel names into `token_events` (committing the
+ * batch) and the stage is emptied.
+ */
+async function appendTokens(b: TokenBatch): Promise<void> {
   const a = tokens!;
-  for (let i = 0; i < b.n; i++) {
-    a.appendVarchar(runId);
-    a.appendVarchar(b.reqId[i]);
-    a.appendInteger(b.seq[i]);
-    a.appendBigInt(b.tNs[i]);
-    a.appendInteger(b.nTokens[i]);
-    a.appendVarchar(CHANNELS[b.channel[i]]);
-    a.endRow();
+  for (let off = 0; off < b.n; off += CHUNK_ROWS) {
+    const m = Math.min(CHUNK_ROWS, b.n - off);
+    const chunk = DuckDBDataChunk.create(STAGE_TYPES, m);
+    chunk.setColumnValues(
+      0,
+      b.reqIdx.subarray(off, off + m) as unknown as number[],
+    );
+    chunk.setColumnValues(
+      1,
+      b.seq.subarray(off, off + m) as unknown as number[],
+    );
+    chunk.setColumnValues(
+      2,
+      b.tNs.subarray(off, off + m) as unknown as bigint[],
+    );
+    chunk.setColumnValues(
+      3,
+      b.nTokens.subarray(off, off + m) as unknown as number[],
+    );
+    chunk.setColumnValues(
+      4,
+      b.channel.subarray(off, off + m) as unknown as number[],
+    );
+    a.appendDataChunk(chunk);
   }
+  a.flushSync();
+  await store!.conn.run(
+    `insert into token_events (run_id, req_id, seq, t_ns, n_tokens, channel)
+     select $1, r.req_id, s.seq, s.t_ns, s.n_tokens, (${CHANNEL_LIST})[s.channel + 1]
+     from tt_stage s join tt_reqs r using (req_idx)`,
+    [runId],
+  );
+  await store!.conn.run("delete from tt_stage");
 }
 
 /** Appends one `requests` row in the column order of schema version 1. */
@@ -119,5 +191,65 @@ function appendRequest(r: RequestRow): void {
   str(r.errorKind);
   str(r.error);
   str(r.finishReason);
+  big(r.releasedNs); // schema version 4
+  int(r.attempt);
   a.endRow();
+}
+
+// ---- Engine records (built-in engine only) ----
+
+let engineSteps: DuckDBAppender | undefined;
+let engineTokens: DuckDBAppender | undefined;
+
+/** Appends `engine_steps` and `engine_tokens` rows (column order of schema version 3). */
+async function appendEngine(
+  steps: EngineStepRow[],
+  toks: EngineTokenRow[],
+): Promise<void> {
+  engineSteps ??= await store!.conn.createAppender("engine_steps");
+  engineTokens ??= await store!.conn.createAppender("engine_tokens");
+  const a = engineSteps;
+  const big = (v: bigint | null) =>
+    v === null ? a.appendNull() : a.appendBigInt(v);
+  for (const r of steps) {
+    a.appendVarchar(runId);
+    a.appendInteger(r.step);
+    a.appendBigInt(r.tSchedNs);
+    a.appendBigInt(r.tSubmitNs);
+    big(r.tGpuStartNs);
+    big(r.tGpuEndNs);
+    a.appendBigInt(r.tReadbackNs);
+    for (
+      const v of [
+        r.prefillTokens,
+        r.decodeTokens,
+        r.numSeqs,
+        r.numPrefillSeqs,
+        r.sampleRows,
+        r.kvBlocksUsed,
+        r.kvBlocksTotal,
+        r.kvBlocksCached,
+        r.prefixHitTokens,
+        r.preempted,
+        r.waiting,
+        r.running,
+      ]
+    ) a.appendInteger(v);
+    a.appendDouble(r.cpuUs);
+    a.appendVarchar(r.policy);
+    a.appendVarchar(r.attention);
+    a.endRow();
+  }
+  a.flushSync();
+  const t = engineTokens;
+  for (const r of toks) {
+    t.appendVarchar(runId);
+    t.appendVarchar(r.reqId);
+    t.appendInteger(r.tokenIndex);
+    t.appendInteger(r.step);
+    t.appendInteger(r.tokenId);
+    t.appendBigInt(r.tDeliveredNs);
+    t.endRow();
+  }
+  t.flushSync();
 }

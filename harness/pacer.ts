@@ -22,12 +22,12 @@ const FINE_WAIT_NS = 2_000_000n;
  * @example
  * ```ts
  * import { openLoopSchedule } from "./pacer.ts";
- * const s = openLoopSchedule([{ id: "0", arrivalMs: 1.5, inputTokens: 1, outputTokens: 1 }], 10n);
+ * const s = openLoopSchedule([{ arrivalMs: 1.5 }], 10n);
  * console.log(s[0]); // 1500010n
  * ```
  */
 export function openLoopSchedule(
-  requests: readonly TraceRequest[],
+  requests: readonly Pick<TraceRequest, "arrivalMs">[],
   startNs: bigint,
 ): bigint[] {
   return requests.map((r) => startNs + BigInt(Math.round(r.arrivalMs * 1e6)));

@@ -10,7 +10,11 @@
  *
  * @module
  */
-import type { TokenChannel } from "../adapters/backend.ts";
+import type {
+  EngineStepRow,
+  EngineTokenRow,
+  TokenChannel,
+} from "../adapters/backend.ts";
 import type { NewRun, RunStatus } from "./store.ts";
 import {
   CHANNELS,
@@ -43,11 +47,15 @@ export interface RequestRow {
   errorKind?: string;
   error?: string;
   finishReason?: string;
+  /** When the pacer released the request (before waiting for a concurrency slot). */
+  releasedNs?: bigint;
+  /** 0 for the first try, 1.. for retries. */
+  attempt?: number;
 }
 
 /** Options for {@linkcode Recorder.start}. */
 export interface RecorderOptions {
-  /** Post a batch when this many token rows are buffered. Default 8192. */
+  /** Post a batch when this many token rows are buffered. Default 32768. */
   batchRows?: number;
   /** Post buffered rows at least this often, in ms. Default 250. */
   flushIntervalMs?: number;
@@ -90,11 +98,19 @@ if (CHANNELS.some((c, i) => CHANNEL_CODE[c] !== i)) {
 export class Recorder {
   private batch: TokenBatch;
   private requests: RequestRow[] = [];
+  /** Request id -> index in the order first seen; ids are sent to the worker once. */
+  private readonly reqIndex = new Map<string, number>();
+  private newReqIds: string[] = [];
+  private firstNewReqIdx = 0;
   private readonly timer: ReturnType<typeof setInterval>;
   private finished = false;
   private error: string | undefined;
   private posted = 0;
-  private readonly flushWaiters: { target: number; resolve: () => void }[] = [];
+  private readonly flushWaiters: {
+    target: number;
+    resolve: () => void;
+    reject: (e: Error) => void;
+  }[] = [];
   private finishWaiter: ((m: FromWorker) => void) | undefined;
   /** Rows committed by the worker so far. */
   readonly stats: RecorderStats = { tokenRows: 0, requestRows: 0, flushes: 0 };
@@ -136,7 +152,7 @@ export class Recorder {
             new Recorder(
               worker,
               run.runId,
-              opts.batchRows ?? 8192,
+              opts.batchRows ?? 32768,
               opts.flushIntervalMs ?? 250,
             ),
           );
@@ -158,9 +174,15 @@ export class Recorder {
     channel: TokenChannel,
   ): void {
     this.assertOpen();
+    let idx = this.reqIndex.get(reqId);
+    if (idx === undefined) {
+      idx = this.reqIndex.size;
+      this.reqIndex.set(reqId, idx);
+      this.newReqIds.push(reqId);
+    }
     const b = this.batch;
     const i = b.n++;
-    b.reqId.push(reqId);
+    b.reqIdx[i] = idx;
     b.seq[i] = seq;
     b.tNs[i] = tNs;
     b.nTokens[i] = nTokens;
@@ -183,10 +205,11 @@ export class Recorder {
   /** Posts what is buffered and resolves once the worker has committed it. */
   flush(): Promise<void> {
     this.assertOpen();
+    this.postEngine();
     return new Promise((resolve, reject) => {
       if (this.error) return reject(new Error(this.error));
       this.post(true);
-      this.flushWaiters.push({ target: this.posted, resolve });
+      this.flushWaiters.push({ target: this.posted, resolve, reject });
     });
   }
 
@@ -200,6 +223,8 @@ export class Recorder {
   ): Promise<RecorderStats> {
     this.assertOpen();
     clearInterval(this.timer);
+    this.postEngine();
+    clearInterval(this.engineTimer);
     this.post();
     this.finished = true;
     const reply = await new Promise<FromWorker>((resolve) => {
@@ -213,13 +238,61 @@ export class Recorder {
     return { ...this.stats };
   }
 
+  // ---- Engine records (built-in engine only): engine_steps and engine_tokens rows ----
+  // Buffered apart from the token path and posted as their own messages, in order with it.
+
+  private engineSteps: EngineStepRow[] = [];
+  private engineTokens: EngineTokenRow[] = [];
+  private engineTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** Buffers one `engine_steps` row (the engine's step sink). */
+  engineStep(row: EngineStepRow): void {
+    this.assertOpen();
+    this.engineSteps.push(row);
+    this.engineRowAdded();
+  }
+
+  /** Buffers one `engine_tokens` row (the engine's token sink). */
+  engineToken(row: EngineTokenRow): void {
+    this.assertOpen();
+    this.engineTokens.push(row);
+    this.engineRowAdded();
+  }
+
+  private engineRowAdded(): void {
+    this.engineTimer ??= setInterval(() => this.postEngine(), 250);
+    if (this.engineSteps.length + this.engineTokens.length >= 4096) {
+      this.postEngine();
+    }
+  }
+
+  private postEngine(): void {
+    if (this.engineSteps.length + this.engineTokens.length === 0) return;
+    this.worker.postMessage(
+      {
+        op: "engine",
+        steps: this.engineSteps,
+        tokens: this.engineTokens,
+      } satisfies ToWorker,
+    );
+    this.engineSteps = [];
+    this.engineTokens = [];
+  }
+
   private post(force = false): void {
     const b = this.batch;
     if (b.n === 0 && this.requests.length === 0 && !force) return;
     const tokens = b.n > 0 ? trim(b) : null;
-    const msg: ToWorker = { op: "batch", tokens, requests: this.requests };
+    const msg: ToWorker = {
+      op: "batch",
+      newReqIds: this.newReqIds,
+      firstReqIdx: this.firstNewReqIdx,
+      tokens,
+      requests: this.requests,
+    };
     const transfer = tokens
       ? [
+        tokens.reqIdx.buffer,
         tokens.seq.buffer,
         tokens.tNs.buffer,
         tokens.nTokens.buffer,
@@ -230,6 +303,8 @@ export class Recorder {
     this.posted++;
     this.batch = newBatch(this.batchRows);
     this.requests = [];
+    this.firstNewReqIdx += this.newReqIds.length;
+    this.newReqIds = [];
   }
 
   private onMessage(m: FromWorker): void {
@@ -255,6 +330,10 @@ export class Recorder {
         this.error = `Recording run ${this.runId} failed: ${m.message}`;
         this.onError?.(this.error);
       }
+      // Nothing more will be committed: release everyone waiting for a flush.
+      for (const w of this.flushWaiters.splice(0)) {
+        w.reject(new Error(this.error));
+      }
     }
   }
 
@@ -270,7 +349,7 @@ export class Recorder {
 function newBatch(capacity: number): TokenBatch {
   return {
     n: 0,
-    reqId: [],
+    reqIdx: new Int32Array(capacity),
     seq: new Int32Array(capacity),
     tNs: new BigInt64Array(capacity),
     nTokens: new Int32Array(capacity),
@@ -283,7 +362,7 @@ function trim(b: TokenBatch): TokenBatch {
   if (b.n === b.seq.length) return b;
   return {
     n: b.n,
-    reqId: b.reqId,
+    reqIdx: b.reqIdx.slice(0, b.n),
     seq: b.seq.slice(0, b.n),
     tNs: b.tNs.slice(0, b.n),
     nTokens: b.nTokens.slice(0, b.n),

@@ -45,6 +45,12 @@ export class RequestTracker {
     };
   }
 
+  /** Records when the pacer released the request and which try this is. */
+  setDispatch(releasedNs: bigint, attempt: number): void {
+    this.row.releasedNs = releasedNs;
+    this.row.attempt = attempt;
+  }
+
   /** Whether a `done` or `error` event has been seen. */
   get hasEnded(): boolean {
     return this.ended;
@@ -88,7 +94,10 @@ export class RequestTracker {
           ? "cancelled"
           : "error";
         r.httpStatus = ev.status;
-        r.errorKind = ev.errorKind;
+        // A timeout records which limit fired: timeout_connect, _first_token, _idle, _total.
+        r.errorKind = ev.timeoutKind
+          ? `timeout_${ev.timeoutKind}`
+          : ev.errorKind;
         r.error = ev.message;
         break;
     }

@@ -11,8 +11,13 @@ import type { TraceRequest } from "../workloads/request.ts";
 import type { RunClock } from "./clock.ts";
 import { hostInfo, toolVersion } from "./provenance.ts";
 import { Recorder, type RecorderOptions } from "./recorder.ts";
-import { replay, type ReplayProgress, type ReplayResult } from "./runner.ts";
-import type { RunStatus } from "./store.ts";
+import {
+  type LoadOptions,
+  replay,
+  type ReplayProgress,
+  type ReplayResult,
+} from "./runner.ts";
+import type { NewRun, RunStatus } from "./store.ts";
 
 /** Options for {@linkcode executeRun}. */
 export interface ExecuteRunOptions {
@@ -30,9 +35,13 @@ export interface ExecuteRunOptions {
   /** Aborting stops sending, cancels requests in flight and marks the run `aborted`. */
   signal?: AbortSignal;
   onProgress?: (p: ReplayProgress) => void;
+  /** How load is offered and limited (default: open loop at the planned times). */
+  load?: LoadOptions;
   recorder?: RecorderOptions;
   /** Run id; a random UUID when absent. */
   runId?: string;
+  /** Sweep, suite and measurement-trim fields stored on the `runs` row (see `NewRun`). */
+  grouping?: Pick<NewRun, "sweep" | "suite" | "warmupNs" | "cooldownNs">;
 }
 
 /** How a run ended. */
@@ -65,6 +74,7 @@ export async function executeRun(
     gitRev: await gitRev(),
     host: hostInfo(),
     clockOriginUnixNs: clock.originUnixNs,
+    ...opts.grouping,
   }, opts.recorder);
   // A recording failure stops the run: replaying on without recording would lose data silently.
   const stop = new AbortController();
@@ -75,12 +85,14 @@ export async function executeRun(
   let result: ReplayResult;
   try {
     recorder.setBackendInfo(await backend.describe());
+    backend.attachEngineSink?.(recorder);
     result = await replay({
       backend,
       requests: opts.requests,
       recorder,
       clock,
       signal: stop.signal,
+      load: opts.load,
       onProgress: opts.onProgress,
     });
   } catch (e) {

@@ -73,7 +73,112 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description:
+      "reports: runs grouped by sweep and suite, measurement trims, sweeps",
+    statements: [
+      // A sweep point is an ordinary run; these say which sweep it belongs to and where.
+      `alter table runs add column sweep_id varchar`,
+      `alter table runs add column sweep_axis varchar`, // speedup | rate | concurrency
+      `alter table runs add column sweep_value double`, // requested speedup, rate (req/s) or cap
+      // A scheduled regression run: the suite label and the scenario within it.
+      `alter table runs add column suite varchar`,
+      `alter table runs add column scenario varchar`,
+      // Measurement window trims (also in options JSON): warm-up after the first send,
+      // cool-down before the last completion. NULL reads as 0 (no trim).
+      `alter table runs add column warmup_ns bigint`,
+      `alter table runs add column cooldown_ns bigint`,
+      `create table sweeps (
+        sweep_id varchar primary key,
+        label varchar,
+        started_at timestamptz not null,
+        finished_at timestamptz,
+        axis varchar not null check (axis in ('speedup','rate','concurrency')),
+        planned_values varchar not null,      -- comma-separated, in the order run
+        slo_ttft_ms double,                   -- the SLO the sweep judged attainment by
+        slo_tpot_ms double,
+        slo_e2e_ms double,
+        slo_itl_ms double,
+        failure_policy varchar not null,
+        target_attainment double not null,    -- capacity at this fraction (0..1), e.g. 0.9
+        stop_reason varchar                   -- why the sweep ended (all points run, collapsed)
+      )`,
+    ],
+  },
+  {
+    version: 3,
+    description: "built-in engine: engine_steps, engine_tokens",
+    statements: [
+      // One row per step of the built-in WebGPU engine (adapters/webgpu/engine_loop.ts).
+      // Times are run-clock ns; GPU times are timestamp queries mapped to the run clock with a
+      // measured offset (NULL on adapters without timestamp-query).
+      `create table engine_steps (
+        run_id varchar not null,
+        step integer not null,                -- 0-based step index of the engine
+        t_sched_ns bigint not null,           -- host began scheduling the step
+        t_submit_ns bigint not null,          -- just before the step was submitted to the GPU
+        t_gpu_start_ns bigint,                -- the step's compute pass began on the GPU
+        t_gpu_end_ns bigint,                  -- ... and ended: its sampled tokens exist
+        t_readback_ns bigint not null,        -- its sampled tokens were read back on the host
+        prefill_tokens integer not null,      -- query tokens of prefill chunks
+        decode_tokens integer not null,       -- decode tokens (one per decoding sequence)
+        num_seqs integer not null,
+        num_prefill_seqs integer not null,
+        sample_rows integer not null,         -- sequences that sampled a token in this step
+        kv_blocks_used integer not null,      -- 16-token KV blocks referenced after scheduling
+        kv_blocks_total integer not null,
+        kv_blocks_cached integer not null,    -- blocks kept in the prefix cache (used or not)
+        prefix_hit_tokens integer not null,   -- prompt tokens of admissions served from the cache
+        preempted integer not null,           -- sequences preempted (freed, recomputed later)
+        waiting integer not null,             -- requests waiting after scheduling
+        running integer not null,             -- sequences holding a slot after scheduling
+        cpu_us double not null,               -- host time: schedule + pack + encode + submit
+        policy varchar not null,              -- prefill-first | sarathi | decode-first
+        attention varchar not null            -- fused | serial
+      )`,
+      // One row per sampled token the engine delivered: joins client tokens to server steps.
+      `create table engine_tokens (
+        run_id varchar not null,
+        req_id varchar not null,
+        token_index integer not null,         -- 0-based among the request's output tokens
+        step integer not null,                -- engine_steps.step that sampled it
+        token_id integer not null,
+        t_delivered_ns bigint not null        -- read back on the host (client-visible delivery)
+      )`,
+    ],
+  },
+  {
+    version: 4,
+    description: "harness: concurrency-cap queueing, retries, calibrations",
+    statements: [
+      // When the pacer released the request; sent_ns - released_ns is the wait for a
+      // concurrency slot (0 without a cap), released_ns - scheduled_ns the pacer's own lag.
+      `alter table requests add column released_ns bigint`,
+      // 0 for the first try; retries (off by default) are rows of their own with 1, 2, ...
+      `alter table requests add column attempt integer`,
+      // One row per `tokentrace calibrate`: the harness's own measurement error against the
+      // scripted server, whose send times are the truth. Times in ms.
+      `create table calibrations (
+        calibration_id varchar primary key,
+        created_at timestamptz not null,
+        tool_version varchar,
+        host json,
+        rate_rps double,                      -- offered request rate (open loop)
+        streams integer,                      -- concurrent streams asked for
+        itl_ms double,                        -- the scripted server's token gap
+        n_requests integer not null,
+        n_tokens integer not null,
+        ttft_err_p50_ms double, ttft_err_p99_ms double, ttft_err_max_ms double,
+        gap_err_p50_ms double, gap_err_p99_ms double, gap_err_max_ms double,
+        token_err_p50_ms double, token_err_p99_ms double, token_err_max_ms double,
+        schedule_lag_p50_ms double, schedule_lag_p99_ms double, schedule_lag_max_ms double
+      )`,
+    ],
+  },
 ];
 
 /** The schema version this build writes and reads. */
-export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1].version;
+export const SCHEMA_VERSION: number = Math.max(
+  ...MIGRATIONS.map((m) => m.version),
+);

@@ -32,6 +32,17 @@ export interface NewRun {
   host?: unknown;
   /** Wall clock at run-clock t = 0, in nanoseconds since the Unix epoch. */
   clockOriginUnixNs: bigint;
+  /** The sweep this run is a point of (`tokentrace sweep`), its axis and requested value. */
+  sweep?: {
+    sweepId: string;
+    axis: "speedup" | "rate" | "concurrency";
+    value: number;
+  };
+  /** The suite label and scenario name of a scheduled regression run (`run --suite`). */
+  suite?: { suite: string; scenario: string };
+  /** Measurement window trims in nanoseconds (see reports/sql/run_window.sql). Default 0. */
+  warmupNs?: bigint;
+  cooldownNs?: bigint;
 }
 
 /** A row as plain JSON values (bigints as strings? no: numbers where they fit, else bigint). */
@@ -126,7 +137,8 @@ export class Store {
            version integer primary key, description varchar, applied_at timestamptz)`,
       );
     }
-    for (const m of MIGRATIONS) {
+    // Applied in version order whatever the order of the list.
+    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
       if (m.version <= current) continue;
       await this.conn.run("begin transaction");
       try {
@@ -168,9 +180,10 @@ export class Store {
   async createRun(r: NewRun): Promise<void> {
     await this.conn.run(
       `insert into runs (run_id, label, started_at, status, backend, backend_info, workload,
-         options, tool_version, git_rev, host, clock_origin_unix_ns)
+         options, tool_version, git_rev, host, clock_origin_unix_ns, sweep_id, sweep_axis,
+         sweep_value, suite, scenario, warmup_ns, cooldown_ns)
        values ($1, $2, make_timestamptz($3::bigint // 1000), 'running', $4, $5::json, $6::json,
-         $7::json, $8, $9, $10::json, $11)`,
+         $7::json, $8, $9, $10::json, $11, $12, $13, $14, $15, $16, $17, $18)`,
       [
         r.runId,
         r.label ?? null,
@@ -183,6 +196,13 @@ export class Store {
         r.gitRev ?? null,
         jsonOrNull(r.host),
         r.clockOriginUnixNs,
+        r.sweep?.sweepId ?? null,
+        r.sweep?.axis ?? null,
+        r.sweep?.value ?? null,
+        r.suite?.suite ?? null,
+        r.suite?.scenario ?? null,
+        r.warmupNs ?? null,
+        r.cooldownNs ?? null,
       ],
     );
   }

@@ -16,6 +16,7 @@ import {
 } from "./failure_policy.ts";
 import type { Slo } from "./slo.ts";
 import type { ReportSource } from "./snapshot.ts";
+import { type CalibrationFloor, latestCalibration } from "./calibration.ts";
 
 /** Who a run is and how it ended. */
 export interface RunInfo {
@@ -134,6 +135,11 @@ export interface RunSummary {
   slo: SloSummary | null;
   /** Why parts of the report are empty or should be read with care. */
   notes: string[];
+  /**
+   * The harness's own error floor from the newest `tokentrace calibrate` in this database, to
+   * read the latencies against; null when none was run (absent in hand-built summaries).
+   */
+  calibration?: CalibrationFloor | null;
 }
 
 /** Options of {@linkcode summarizeRun}. */
@@ -312,6 +318,7 @@ export async function summarizeRun(
     percentileMethod,
     slo: sloSummary,
     notes: explain(run, window, counts, latency, sloSummary),
+    calibration: await latestCalibration(store),
   };
 }
 

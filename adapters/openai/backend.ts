@@ -9,6 +9,7 @@ import type {
   BackendInfo,
   ErrorKind,
   StreamEvent,
+  TimeoutKind,
 } from "../backend.ts";
 import type { TraceRequest } from "../../workloads/request.ts";
 import { describeFetchError, drainBody, readTextCapped } from "./_http.ts";
@@ -23,7 +24,7 @@ import { buildRequestBody } from "./request_body.ts";
 import { streamEvents, type TerminalEvent } from "./stream_events.ts";
 
 type Terminal = TerminalEvent;
-type Stop = "timeout" | "cancelled";
+type Stop = TimeoutKind | "cancelled";
 interface InFlight {
   ctl: AbortController;
   stop: Stop | undefined;
@@ -201,7 +202,20 @@ export class OpenAIBackend implements Backend {
     this.#inFlight.add(flight);
     // Aborted or closed while the model was being looked up: fetch sees an aborted signal.
     if (signal.aborted || this.#closed) stopWith("cancelled");
-    const timer = setTimeout(() => stopWith("timeout"), this.#o.timeoutMs);
+    const o = this.#o;
+    const timer = setTimeout(() => stopWith("total"), o.timeoutMs);
+    const connectTimer = o.connectTimeoutMs === undefined
+      ? undefined
+      : setTimeout(() => stopWith("connect"), o.connectTimeoutMs);
+    let firstTokenTimer = o.firstTokenTimeoutMs === undefined
+      ? undefined
+      : setTimeout(() => stopWith("first_token"), o.firstTokenTimeoutMs);
+    let idleTimer: ReturnType<typeof setTimeout> | undefined;
+    const armIdle = () => {
+      if (o.idleTimeoutMs === undefined) return;
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => stopWith("idle"), o.idleTimeoutMs);
+    };
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     let drain = false;
     try {
@@ -215,6 +229,7 @@ export class OpenAIBackend implements Backend {
       }).then((res) => ({ res }), (error: unknown) => ({ error }));
       yield { kind: "sent", tNs: tSent };
       const got = await pending;
+      clearTimeout(connectTimer);
       if ("error" in got) {
         yield this.#failure(
           req,
@@ -261,7 +276,7 @@ export class OpenAIBackend implements Backend {
         return;
       }
       reader = res.body.getReader();
-      const terminal = yield* streamEvents(reader, {
+      const events = streamEvents(reader, {
         nowNs: now,
         label: `Request ${req.id}`,
         source: `POST ${this.#o.url}`,
@@ -275,6 +290,22 @@ export class OpenAIBackend implements Backend {
             e,
           ),
       });
+      // Driven by hand rather than `yield*`, so the first-token and idle limits see each event.
+      armIdle();
+      let terminal: Terminal;
+      for (;;) {
+        const r = await events.next();
+        if (r.done) {
+          terminal = r.value;
+          break;
+        }
+        if (r.value.kind === "tokens" && firstTokenTimer !== undefined) {
+          clearTimeout(firstTokenTimer);
+          firstTokenTimer = undefined;
+        }
+        armIdle();
+        yield r.value;
+      }
       drain = terminal.kind === "done";
       yield terminal;
     } catch (e) {
@@ -288,6 +319,9 @@ export class OpenAIBackend implements Backend {
       );
     } finally {
       clearTimeout(timer);
+      clearTimeout(connectTimer);
+      clearTimeout(firstTokenTimer);
+      clearTimeout(idleTimer);
       signal.removeEventListener("abort", onAbort);
       if (reader !== undefined && drain) {
         await drainBody(reader, flight.ctl, DRAIN_MS);
@@ -315,12 +349,23 @@ export class OpenAIBackend implements Backend {
     phase: string,
     e: unknown,
   ): Terminal {
-    if (flight.stop === "timeout") {
-      return fail(
+    const stop = flight.stop;
+    if (stop !== undefined && stop !== "cancelled") {
+      const o = this.#o;
+      const what = {
+        total: `no complete response within ${o.timeoutMs} ms`,
+        connect: `no response headers within ${o.connectTimeoutMs} ms`,
+        first_token: `no token within ${o.firstTokenTimeoutMs} ms`,
+        idle: `no chunk for ${o.idleTimeoutMs} ms`,
+      }[stop];
+      return {
+        kind: "error",
         tNs,
-        "timeout",
-        `Request ${req.id}: no complete response within ${this.#o.timeoutMs} ms (timed out ${phase})`,
-      );
+        errorKind: "timeout",
+        timeoutKind: stop,
+        message:
+          `Request ${req.id}: ${stop} timeout: ${what} (timed out ${phase})`,
+      };
     }
     if (flight.stop === "cancelled") {
       return fail(

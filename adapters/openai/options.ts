@@ -20,6 +20,12 @@ export interface OpenAIBackendOptions {
   apiKey?: string;
   /** Total time allowed per request, from `sent` to the end of the stream. Default: 600000 (10 min). */
   timeoutMs?: number;
+  /** Time allowed from `sent` to the response headers. Default: none (only `timeoutMs`). */
+  connectTimeoutMs?: number;
+  /** Time allowed from `sent` to the first token-bearing chunk. Default: none. */
+  firstTokenTimeoutMs?: number;
+  /** Time allowed between consecutive chunks (after the headers). Default: none. */
+  idleTimeoutMs?: number;
   /** The run clock in nanoseconds. Default: `performance.now()` relative to when the options were resolved. */
   nowNs?: () => bigint;
   /** Merged last into every request body. Default: none. */
@@ -39,6 +45,9 @@ export interface ResolvedOpenAIOptions {
   model: string | undefined;
   apiKey: string | undefined;
   timeoutMs: number;
+  connectTimeoutMs: number | undefined;
+  firstTokenTimeoutMs: number | undefined;
+  idleTimeoutMs: number | undefined;
   nowNs: () => bigint;
   extraBody: Record<string, unknown> | undefined;
   headers: Record<string, string> | undefined;
@@ -92,6 +101,23 @@ export function resolveOptions(
       `OpenAIBackend option "timeoutMs": expected a finite number of milliseconds > 0, got ${timeoutMs}`,
     );
   }
+  const limit = (name: string, v: number | undefined) => {
+    if (
+      v !== undefined &&
+      (typeof v !== "number" || !(v > 0) || !Number.isFinite(v))
+    ) {
+      throw new Error(
+        `OpenAIBackend option "${name}": expected a finite number of milliseconds > 0, got ${v}`,
+      );
+    }
+    return v;
+  };
+  const connectTimeoutMs = limit("connectTimeoutMs", opts.connectTimeoutMs);
+  const firstTokenTimeoutMs = limit(
+    "firstTokenTimeoutMs",
+    opts.firstTokenTimeoutMs,
+  );
+  const idleTimeoutMs = limit("idleTimeoutMs", opts.idleTimeoutMs);
   if (
     opts.model !== undefined &&
     (typeof opts.model !== "string" || opts.model === "")
@@ -115,6 +141,9 @@ export function resolveOptions(
     model: opts.model,
     apiKey: opts.apiKey,
     timeoutMs,
+    connectTimeoutMs,
+    firstTokenTimeoutMs,
+    idleTimeoutMs,
     nowNs,
     extraBody: opts.extraBody,
     headers: opts.headers,

@@ -33,9 +33,14 @@ export interface ScriptedServerOptions {
   failEvery?: number;
   /** Keep the send times of every request in `sendLog`. Default true. */
   recordSends?: boolean;
+  /** Wait this long before answering with headers, in ms (to provoke connect timeouts). */
+  headerDelayMs?: number;
+  /** Stop sending after this many tokens and hold the stream open (to provoke idle timeouts). */
+  stallAfterTokens?: number;
   /**
-   * Serve `GET /_tokentrace/send_log`: `{ [requestId]: epochMs[] }` (Unix-epoch milliseconds,
-   * comparable across processes), so a harness in another process can check itself. Default false.
+   * Serve `GET /_tokentrace/send_log`: `{ [requestId]: epochMs[] }` and `GET
+   * /_tokentrace/arrivals`: `{ [requestId]: epochMs }` (Unix-epoch milliseconds, comparable
+   * across processes), so a harness in another process can check itself. Default false.
    */
   exposeSendLog?: boolean;
 }
@@ -46,6 +51,8 @@ export interface ScriptedServer {
   app: Hono;
   /** Per `x-request-id` header: `performance.now()` just before each token chunk was enqueued. */
   sendLog: Map<string, number[]>;
+  /** Per `x-request-id` header: `performance.now()` when the request arrived. */
+  arrivals: Map<string, number>;
   /** Requests received, failed on purpose, finished, and cancelled by the client. */
   stats: {
     received: number;
@@ -84,6 +91,7 @@ export function createScriptedApp(
   const model = opts.model ?? "scripted";
   const recordSends = opts.recordSends ?? true;
   const sendLog = new Map<string, number[]>();
+  const arrivals = new Map<string, number>();
   const stats = { received: 0, failed: 0, finished: 0, cancelled: 0 };
   const app = new Hono();
 
@@ -126,16 +134,23 @@ export function createScriptedApp(
       }, 400);
     }
     const promptTokens = countPromptTokens(body, chat);
+    if (opts.headerDelayMs) {
+      await new Promise((r) => setTimeout(r, opts.headerDelayMs));
+    }
     const includeUsage =
       (body.stream_options as { include_usage?: boolean } | undefined)
         ?.include_usage === true;
     const times = sendLog.get(requestId ?? String(ordinal)) ?? [];
-    if (recordSends) sendLog.set(requestId ?? String(ordinal), times);
+    if (recordSends) {
+      sendLog.set(requestId ?? String(ordinal), times);
+      arrivals.set(requestId ?? String(ordinal), arrived);
+    }
     const id = `${chat ? "chatcmpl" : "cmpl"}-${ordinal}`;
     const created = Math.floor(Date.now() / 1000);
     const object = chat ? "chat.completion.chunk" : "text_completion";
     const ttft = timing.ttftBaseMs + timing.ttftPerInputTokenMs * promptTokens;
     let cancelled = false;
+    let wakeStalled = () => {};
 
     const chunk = (choice: Record<string, unknown> | null, usage?: unknown) =>
       encoder.encode(
@@ -163,6 +178,10 @@ export function createScriptedApp(
           );
         }
         for (let k = 0; k < maxTokens; k++) {
+          if (k === opts.stallAfterTokens) {
+            await new Promise<void>((r) => (wakeStalled = r)); // until the client goes away
+            return;
+          }
           const last = k === maxTokens - 1;
           const text = `t${k} `;
           const choice = chat
@@ -194,6 +213,7 @@ export function createScriptedApp(
       },
       cancel() {
         cancelled = true;
+        wakeStalled();
         stats.cancelled++;
       },
     });
@@ -206,6 +226,12 @@ export function createScriptedApp(
   };
 
   if (opts.exposeSendLog) {
+    app.get("/_tokentrace/arrivals", (c) => {
+      const origin = performance.timeOrigin;
+      const out: Record<string, number> = {};
+      for (const [k, t] of arrivals) out[k] = origin + t;
+      return c.json(out);
+    });
     app.get("/_tokentrace/send_log", (c) => {
       const origin = performance.timeOrigin;
       const out: Record<string, number[]> = {};
@@ -216,7 +242,7 @@ export function createScriptedApp(
 
   app.post("/v1/completions", handle(false));
   app.post("/v1/chat/completions", handle(true));
-  return { app, sendLog, stats, timing };
+  return { app, sendLog, arrivals, stats, timing };
 }
 
 /** Prompt length as the scripted server counts it: ids, or whitespace-separated words. */

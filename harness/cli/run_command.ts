@@ -8,14 +8,14 @@ import { checkReachable } from "../../adapters/openai/reachable.ts";
 import { apiKeyFromEnv } from "../../adapters/openai/api_key.ts";
 import type { Backend } from "../../adapters/backend.ts";
 import {
-  firstN,
-  readTrace,
-  scaleTime,
-  synthesizePrompts,
-  timeWindow,
-} from "../../workloads/mod.ts";
+  type ServingEngineOptions,
+  WebGPUBackend,
+} from "../../adapters/webgpu/mod.ts";
+import { type EngineFlags, parseEngineFlags } from "./engine_flags.ts";
+import { loadWorkload, type WorkloadConfig } from "../../workloads/mod.ts";
 import {
   installViews,
+  openSnapshot,
   parseSlo,
   renderJson,
   renderTerminal,
@@ -23,7 +23,7 @@ import {
   summarizeRun,
 } from "../../reports/mod.ts";
 import { RunClock } from "../clock.ts";
-import { executeRun } from "../run_session.ts";
+import { executeRun, type ExecuteRunOptions } from "../run_session.ts";
 import { Store } from "../store.ts";
 import {
   FlagError,
@@ -33,9 +33,21 @@ import {
   windowSpec,
 } from "./flags.ts";
 import { ProgressLine } from "./progress.ts";
+import {
+  type LoadConfig,
+  type LoadFlags,
+  parseLoadFlags,
+} from "./load_flags.ts";
+import {
+  parseWorkloadFlags,
+  runPrompts,
+  type WorkloadFlags,
+  workloadNotes,
+} from "./workload_flags.ts";
 
-/** Raw `run` flags as commander gives them. */
-export interface RunFlags {
+/** Raw `run` flags as commander gives them (workload flags: {@linkcode WorkloadFlags}). */
+export interface RunFlags
+  extends WorkloadFlags, Omit<EngineFlags, "model">, LoadFlags {
   trace?: string;
   format?: string;
   backend: string;
@@ -50,18 +62,34 @@ export interface RunFlags {
   maxRequests?: string;
   prompt: string;
   vocabSize: string;
+  tokenizer?: string;
+  allowApproxLength?: boolean;
   db: string;
   label?: string;
   slo?: string;
   json?: boolean;
   quiet?: boolean;
+  /** Measurement window trims in seconds (reports/sql/run_window.sql). */
+  warmup?: string;
+  cooldown?: string;
+  /** A suite file: run its scenarios instead (harness/cli/suite_command.ts). */
+  suite?: string;
 }
 
 /** The validated configuration of a run. */
-export interface RunConfig {
+export interface RunConfig extends LoadConfig {
+  /** The workload as given (trace path, catalog name or synthetic spec), for messages. */
   trace: string;
+  /** Where requests come from and how they are transformed. */
+  workload: WorkloadConfig;
+  /** The served model's tokenizer.json, for text prompts of verified length. */
+  tokenizer?: string;
+  /** Send approximate text prompts when there is no tokenizer. */
+  allowApproximate: boolean;
   format?: string;
-  backend: "openai";
+  backend: "openai" | "webgpu";
+  /** The built-in engine's options (`--backend webgpu`). */
+  engine?: ServingEngineOptions;
   url: string;
   api: "completions" | "chat";
   model?: string;
@@ -78,6 +106,11 @@ export interface RunConfig {
   slo?: Slo;
   json: boolean;
   quiet: boolean;
+  /** Measurement window trims in seconds, recorded with the run (0 = none). */
+  warmupS: number;
+  cooldownS: number;
+  /** Sweep or suite the run belongs to (set by `sweep` and `run --suite`). */
+  grouping?: ExecuteRunOptions["grouping"];
 }
 
 /**
@@ -93,11 +126,10 @@ export interface RunConfig {
  * ```
  */
 export function parseRunConfig(f: RunFlags): RunConfig {
-  if (!f.trace) {
-    throw new FlagError("--trace", f.trace ?? "", "a trace file path");
-  }
-  const backend = oneOf("--backend", f.backend, ["openai"] as const);
-  if (!f.url) {
+  const loadConfig = parseLoadFlags(f);
+  const workload = parseWorkloadFlags(f);
+  const backend = oneOf("--backend", f.backend, ["openai", "webgpu"] as const);
+  if (!f.url && backend === "openai") {
     throw new FlagError(
       "--url",
       f.url ?? "",
@@ -112,15 +144,20 @@ export function parseRunConfig(f: RunFlags): RunConfig {
     throw new FlagError(
       "--prompt",
       f.prompt,
-      "text with --api chat (chat endpoints take messages, not token ids); pass --prompt text, " +
-        "which approximates lengths with one word per token and reports the drift",
+      "text with --api chat (chat endpoints take messages, not token ids); pass --prompt text " +
+        "with --tokenizer <tokenizer.json> for exact lengths, or --allow-approx-length",
     );
   }
   return {
-    trace: f.trace,
+    ...loadConfig,
+    trace: f.workload ?? f.trace ?? `synthetic:${f.synthetic}`,
+    workload,
+    tokenizer: f.tokenizer,
+    allowApproximate: f.allowApproxLength ?? false,
     format: f.format,
     backend,
-    url: f.url,
+    engine: backend === "webgpu" ? parseEngineFlags(f) : undefined,
+    url: f.url ?? "",
     api,
     model: f.model,
     endpointKind: oneOf(
@@ -142,6 +179,8 @@ export function parseRunConfig(f: RunFlags): RunConfig {
     slo: f.slo ? parseSlo(f.slo) : undefined,
     json: f.json ?? false,
     quiet: f.quiet ?? false,
+    warmupS: f.warmup ? positiveNumber("--warmup", f.warmup) : 0,
+    cooldownS: f.cooldown ? positiveNumber("--cooldown", f.cooldown) : 0,
   };
 }
 
@@ -157,52 +196,76 @@ export interface RunCommandResult {
  * SIGINT/SIGTERM stop sending, cancel requests in flight, flush and mark the run `aborted`.
  */
 export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
-  const trace = await readTrace(cfg.trace, { format: cfg.format });
-  let requests = trace.requests;
-  if (cfg.window) {
-    requests = timeWindow(requests, cfg.window.startMs, cfg.window.durationMs);
+  const loaded = await loadWorkload(cfg.workload);
+  if (!cfg.quiet) {
+    for (const note of workloadNotes(loaded)) console.error(note);
   }
-  if (cfg.maxRequests !== undefined) {
-    requests = firstN(requests, cfg.maxRequests);
+  if (loaded.requests.length === 0) {
+    throw new Error(
+      `Workload "${cfg.trace}" has no requests after the window, filters and limits: widen --window, the length bounds or --max-requests`,
+    );
   }
-  requests = scaleTime(requests, cfg.speedup);
-  requests = synthesizePrompts(requests, {
+  const prompts = await runPrompts(loaded.requests, {
+    api: cfg.api,
     kind: cfg.prompt,
     vocabSize: cfg.vocabSize,
+    tokenizer: cfg.tokenizer,
+    allowApproximate: cfg.allowApproximate,
+    blockSize: cfg.workload.read?.blockSize,
+    seed: cfg.workload.seed ?? 0,
   });
-  if (requests.length === 0) {
-    throw new Error(
-      `Trace "${cfg.trace}" has no requests after the window and limits: widen --window or --max-requests`,
+  const requests = prompts.requests;
+  if (prompts.lengths === "approximate" && !cfg.quiet) {
+    console.error(
+      `Prompt lengths are approximate for ${prompts.approximateRequests} request(s) (no tokenizer): ` +
+        "the report's fidelity section shows the drift from the server-reported prompt tokens",
     );
   }
 
-  const apiKey = apiKeyFromEnv(cfg.apiKeyEnv);
-  const models = await checkReachable(cfg.url, { apiKey });
-  const clock = new RunClock();
-  const backend: Backend = new OpenAIBackend({
-    baseUrl: cfg.url,
-    api: cfg.api,
-    model: cfg.model ?? models[0],
-    endpointKind: cfg.endpointKind,
-    apiKey,
-    timeoutMs: cfg.timeoutMs,
-    nowNs: () => clock.nowNs(),
-  });
+  let clock: RunClock;
+  let backend: Backend;
+  if (cfg.backend === "webgpu") {
+    // The built-in engine in-process (prompt ids >= its vocabulary are folded into it).
+    clock = new RunClock();
+    const c = clock;
+    backend = await WebGPUBackend.open({
+      ...cfg.engine,
+      nowNs: () => c.nowNs(),
+    });
+  } else {
+    const apiKey = apiKeyFromEnv(cfg.apiKeyEnv);
+    const models = await checkReachable(cfg.url, { apiKey });
+    clock = new RunClock();
+    const c = clock;
+    backend = new OpenAIBackend({
+      baseUrl: cfg.url,
+      api: cfg.api,
+      model: cfg.model ?? models[0],
+      endpointKind: cfg.endpointKind,
+      apiKey,
+      timeoutMs: cfg.timeoutMs,
+      ...cfg.timeouts,
+      nowNs: () => c.nowNs(),
+    });
+  }
   return await recordRun(cfg, backend, clock, requests, {
-    source: trace.source,
-    transforms: {
-      window: cfg.window ?? null,
-      maxRequests: cfg.maxRequests ?? null,
-      speedup: cfg.speedup,
+    ...loaded.record,
+    prompt: {
+      kind: prompts.kind,
+      lengths: prompts.lengths,
+      approximateRequests: prompts.approximateRequests,
+      vocabSize: cfg.vocabSize,
+      tokenizer: cfg.tokenizer ?? null,
     },
-    prompt: { kind: cfg.prompt, vocabSize: cfg.vocabSize },
     requests: requests.length,
   });
 }
 
 /** Executes a run with signal handling and progress, then prints the summary. */
 export async function recordRun(
-  cfg: Pick<RunConfig, "db" | "label" | "slo" | "json" | "quiet">,
+  cfg:
+    & Pick<RunConfig, "db" | "label" | "slo" | "json" | "quiet">
+    & Partial<Pick<RunConfig, "warmupS" | "cooldownS" | "grouping" | "load">>,
   backend: Backend,
   clock: RunClock,
   requests: Parameters<typeof executeRun>[0]["requests"],
@@ -238,7 +301,13 @@ export async function recordRun(
       label: cfg.label,
       workload,
       options,
+      grouping: {
+        ...cfg.grouping,
+        warmupNs: BigInt(Math.round((cfg.warmupS ?? 0) * 1e9)),
+        cooldownNs: BigInt(Math.round((cfg.cooldownS ?? 0) * 1e9)),
+      },
       signal: ac.signal,
+      load: cfg.load,
       onProgress: (p) => progress?.update(p),
     });
     progress?.done(result.replay.progress);
@@ -250,18 +319,32 @@ export async function recordRun(
     const store = await Store.open(cfg.db);
     try {
       await installViews(store);
-      const summary = await summarizeRun(store, result.runId, cfg.slo);
+      // A snapshot evaluates the views once over this run (fast on long runs: docs/perf.md).
+      const snapshot = await openSnapshot(store, { runIds: [result.runId] });
+      let summary;
+      try {
+        summary = await summarizeRun(snapshot, result.runId, cfg.slo);
+      } finally {
+        snapshot.close();
+      }
       console.log(cfg.json ? renderJson(summary) : renderTerminal(summary));
     } finally {
       store.close();
     }
   }
+  const bySignal = ac.signal.aborted;
   const exitCode = result.status === "completed"
     ? 0
+    : !bySignal
+    ? 1
     : String(ac.signal.reason) === "SIGTERM"
     ? 143
     : 130;
-  if (result.status === "aborted") {
+  if (result.status === "aborted" && !bySignal) {
+    console.error(
+      `Run ${result.runId} ${result.replay.reason}: its rows are in ${cfg.db}, marked aborted`,
+    );
+  } else if (result.status === "aborted") {
     console.error(
       `Run ${result.runId} aborted by ${ac.signal.reason}: its rows are in ${cfg.db}, marked aborted`,
     );

@@ -133,6 +133,16 @@ export interface ReportJsonV1 {
     goodput_rps: number | null;
     token_goodput_tokens_per_s: number | null;
   };
+  /** The harness's error floor from the newest `tokentrace calibrate` in the database (ms). */
+  calibration?: {
+    created_at: string;
+    rate_rps: number;
+    streams: number;
+    ttft_err_p99_ms: number | null;
+    token_err_p99_ms: number | null;
+    gap_err_p99_ms: number | null;
+    schedule_lag_p99_ms: number | null;
+  } | null;
   notes: string[];
   anchors?: {
     tool: string;
@@ -220,6 +230,18 @@ export interface ReportJsonV1 {
  */
 export function toReportJson(summary: RunSummary): ReportJsonV1 {
   const { run, window, counts, throughput: tp, slo } = summary;
+  const c = summary.calibration;
+  const calibration = c === undefined ? {} : {
+    calibration: c === null ? null : {
+      created_at: c.createdAt,
+      rate_rps: c.rateRps,
+      streams: c.streams,
+      ttft_err_p99_ms: c.ttftErrP99Ms,
+      token_err_p99_ms: c.tokenErrP99Ms,
+      gap_err_p99_ms: c.gapErrP99Ms,
+      schedule_lag_p99_ms: c.scheduleLagP99Ms,
+    },
+  };
   return {
     schema: REPORT_SCHEMA,
     run: {
@@ -298,6 +320,7 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
       token_goodput_tokens_per_s: slo.tokenGoodputPerS,
     },
     notes: [...summary.notes],
+    ...calibration,
   };
 }
 

@@ -140,6 +140,23 @@ export function renderTerminal(
           .join(""),
     );
   }
+  if (summary.calibration !== undefined) {
+    const c = summary.calibration;
+    field(
+      "floor",
+      c === null
+        ? `${MISSING} harness error not measured in this database (tokentrace calibrate)`
+        : `harness error p99: TTFT ${
+          formatDecimal(c.ttftErrP99Ms)
+        }, token gap ${formatDecimal(c.gapErrP99Ms)}, token time ${
+          formatDecimal(c.tokenErrP99Ms)
+        }, schedule lag ${
+          formatDecimal(c.scheduleLagP99Ms)
+        } ms (calibrated ${c.createdAt} at ${formatDecimal(c.rateRps)} req/s, ${
+          formatCount(c.streams)
+        } streams)`,
+    );
+  }
   lines.push("");
 
   field(

@@ -71,45 +71,7 @@ export async function waitFor(
   }
 }
 
-/** A `tokentrace scripted-server` subprocess; `url` is the address it printed. */
-export interface ScriptedProcess {
-  url: string;
-  /** Send times per request id, Unix-epoch milliseconds (needs `--send-log`). */
-  sendLog(): Promise<Map<string, number[]>>;
-  close(): Promise<void>;
-}
-
-/** Starts `tokentrace scripted-server <args>` and waits for its URL. */
-export async function startScriptedProcess(
-  args: string[],
-): Promise<ScriptedProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MOD, "scripted-server", ...args],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  while (!buf.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) {
-      throw new Error(`scripted-server exited before printing its URL: ${buf}`);
-    }
-    buf += value;
-  }
-  const url = buf.split("\n")[0].trim();
-  return {
-    url,
-    sendLog: async () => {
-      const res = await fetch(`${url}/_tokentrace/send_log`);
-      return new Map(
-        Object.entries(await res.json() as Record<string, number[]>),
-      );
-    },
-    close: async () => {
-      child.kill("SIGTERM");
-      await reader.cancel();
-      await child.status;
-    },
-  };
-}
+export {
+  type ScriptedProcess,
+  startScriptedProcess,
+} from "../../harness/scripted_process.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Store } from "../../harness/store.ts";
 import { Recorder } from "../../harness/recorder.ts";
-import { SCHEMA_VERSION } from "../../harness/schema.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../harness/schema.ts";
 
 async function tempDbPath(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "tokentrace-store-" });
@@ -17,8 +17,12 @@ Deno.test("Store.open() creates a new file at the current schema version", async
     "select table_name from information_schema.tables where table_schema = 'main' order by 1",
   );
   assert.deepEqual(tables.map((t) => t.table_name), [
+    "calibrations",
+    "engine_steps",
+    "engine_tokens",
     "requests",
     "runs",
+    "sweeps",
     "token_events",
     "tokentrace_schema",
   ]);
@@ -222,4 +226,13 @@ Deno.test("Recorder.start() reports a database it cannot open", async () => {
       `Result database "${path}" has schema version 99, newer than this tokentrace's ${SCHEMA_VERSION}: upgrade tokentrace to read it`,
     ),
   );
+});
+
+Deno.test("MIGRATIONS are numbered 1..N without gaps or repeats", () => {
+  const versions = MIGRATIONS.map((m) => m.version).sort((a, b) => a - b);
+  assert.deepEqual(
+    versions,
+    Array.from({ length: versions.length }, (_, i) => i + 1),
+  );
+  assert.equal(SCHEMA_VERSION, versions.length);
 });

@@ -116,6 +116,7 @@ Deno.test("summarizeRun()", async (t) => {
             tokenGoodputPerS: 36,
           },
           notes: ["1 cancelled request(s) excluded from SLO attainment"],
+          calibration: null, // no tokentrace calibrate in the fixture database
         });
       },
     );

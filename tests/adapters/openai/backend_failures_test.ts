@@ -167,8 +167,9 @@ Deno.test("OpenAIBackend.generate() ends a failed request with exactly one error
         kind: "error",
         tNs: events[1].tNs,
         errorKind: "timeout",
+        timeoutKind: "total",
         message:
-          "Request r1: no complete response within 150 ms (timed out before the response headers)",
+          "Request r1: total timeout: no complete response within 150 ms (timed out before the response headers)",
       });
       assert.ok(
         events[1].tNs - events[0].tNs >= 150_000_000n,
@@ -197,8 +198,115 @@ Deno.test("OpenAIBackend.generate() ends a failed request with exactly one error
       const end = terminal(events);
       assert.deepEqual(end.kind === "error" && [end.errorKind, end.message], [
         "timeout",
-        "Request r1: no complete response within 150 ms (timed out while streaming, after 1 token chunks)",
+        "Request r1: total timeout: no complete response within 150 ms (timed out while streaming, after 1 token chunks)",
       ]);
+    });
+  });
+
+  await t.step("connect timeout: no response headers in time", async () => {
+    const gate = Promise.withResolvers<void>();
+    const { app } = recordingApp(async () => {
+      await gate.promise;
+      return new Response("too late");
+    });
+    await withServer(app, async (url) => {
+      const backend = new OpenAIBackend({
+        baseUrl: url,
+        model: "m",
+        connectTimeoutMs: 100,
+      });
+      const events = await collect(backend, idsRequest());
+      gate.resolve();
+      const end = terminal(events);
+      assert.deepEqual(
+        end.kind === "error" && [end.errorKind, end.timeoutKind, end.message],
+        [
+          "timeout",
+          "connect",
+          "Request r1: connect timeout: no response headers within 100 ms (timed out before the response headers)",
+        ],
+      );
+    });
+  });
+
+  await t.step(
+    "first-token timeout: headers and a role chunk, but no token",
+    async () => {
+      const { app } = recordingApp(() =>
+        streamResponse([
+          sse(
+            JSON.stringify({
+              choices: [{ index: 0, delta: { role: "assistant" } }],
+            }),
+          ),
+        ], {
+          holdOpen: true,
+        })
+      );
+      await withServer(app, async (url) => {
+        const backend = new OpenAIBackend({
+          baseUrl: url,
+          model: "m",
+          firstTokenTimeoutMs: 120,
+        });
+        const events = await collect(backend, idsRequest());
+        const end = terminal(events);
+        assert.deepEqual(
+          end.kind === "error" && [end.errorKind, end.timeoutKind, end.message],
+          [
+            "timeout",
+            "first_token",
+            "Request r1: first_token timeout: no token within 120 ms (timed out while streaming, after 0 token chunks)",
+          ],
+        );
+      });
+    },
+  );
+
+  await t.step("idle timeout: a token, then silence", async () => {
+    const { app } = recordingApp(() =>
+      streamResponse([sse(cmpl("a"))], { holdOpen: true })
+    );
+    await withServer(app, async (url) => {
+      const backend = new OpenAIBackend({
+        baseUrl: url,
+        model: "m",
+        firstTokenTimeoutMs: 5_000,
+        idleTimeoutMs: 120,
+      });
+      const events = await collect(backend, idsRequest());
+      assert.deepEqual(events.map((e) => e.kind), [
+        "sent",
+        "first_byte",
+        "tokens",
+        "error",
+      ]);
+      const end = terminal(events);
+      assert.deepEqual(
+        end.kind === "error" && [end.errorKind, end.timeoutKind, end.message],
+        [
+          "timeout",
+          "idle",
+          "Request r1: idle timeout: no chunk for 120 ms (timed out while streaming, after 1 token chunks)",
+        ],
+      );
+    });
+  });
+
+  await t.step("a limit that is not reached does not fire", async () => {
+    const { app } = recordingApp(() =>
+      streamResponse([sse(cmpl("a")), "data: [DONE]\n\n"])
+    );
+    await withServer(app, async (url) => {
+      const backend = new OpenAIBackend({
+        baseUrl: url,
+        model: "m",
+        connectTimeoutMs: 5_000,
+        firstTokenTimeoutMs: 5_000,
+        idleTimeoutMs: 5_000,
+      });
+      const events = await collect(backend, idsRequest());
+      assert.equal(terminal(events).kind, "done");
     });
   });
 

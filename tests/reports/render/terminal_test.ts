@@ -20,6 +20,7 @@ itl_per_token_ms                       4     20.00     20.00     30.00     30.00
 e2e_ms                                 3     63.33     50.00     82.00     89.20     90.00
 normalized_latency_ms_per_token        3     26.83     18.00     43.60     49.36     50.00
 schedule_lag_ms                        3     2.333     2.000     4.400     4.940     5.000
+floor       — harness error not measured in this database (tokentrace calibrate)
 
 throughput  12.00 req/s, 40.00 output tok/s, 240.0 total tok/s, peak 9 output tok/s (1 s bin)
 goodput     8.000 req/s, 36.00 output tok/s; attainment 40.0% (2 of 5 counted met)

@@ -1,0 +1,156 @@
+/**
+ * The `run` flags that shape the offered load, its limits and faults, parsed into one
+ * validated {@linkcode LoadConfig}; every error names its flag.
+ *
+ * @module
+ */
+import type { LoadOptions } from "../runner.ts";
+import { FlagError, integerAtLeast, positiveNumber } from "./flags.ts";
+
+/** Raw load flags as commander gives them (all optional). */
+export interface LoadFlags {
+  users?: string;
+  think?: string;
+  concurrency?: string;
+  rampUp?: string;
+  duration?: string;
+  maxSent?: string;
+  cancelRate?: string;
+  cancelAfter?: string;
+  stopAfterErrors?: string;
+  stopErrorRate?: string;
+  retries?: string;
+  retryBackoff?: string;
+  connectTimeout?: string;
+  firstTokenTimeout?: string;
+  idleTimeout?: string;
+  sessions?: boolean;
+}
+
+/** Per-request time limits in ms (absent: none). */
+export interface TimeoutConfig {
+  connectTimeoutMs?: number;
+  firstTokenTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
+/** The validated load plan and request time limits of a run. */
+export interface LoadConfig {
+  load: LoadOptions;
+  timeouts: TimeoutConfig;
+}
+
+const seconds = (flag: string, v: string | undefined) =>
+  v === undefined ? undefined : positiveNumber(flag, v) * 1000;
+
+/**
+ * Parses the load flags.
+ *
+ * @example
+ * ```ts
+ * import { parseLoadFlags } from "./load_flags.ts";
+ * const c = parseLoadFlags({ users: "8", think: "0.5", rampUp: "linear:10", stopErrorRate: "0.2:30" });
+ * console.log(c.load.mode, c.load.users, c.load.thinkMs, c.load.rampUp, c.load.errorRate);
+ * // closed 8 500 { kind: "linear", durationMs: 10000, steps: undefined } { windowMs: 30000, maxRate: 0.2 }
+ * ```
+ */
+export function parseLoadFlags(f: LoadFlags): LoadConfig {
+  const load: LoadOptions = {};
+  if (f.users !== undefined) {
+    load.mode = "closed";
+    load.users = integerAtLeast("--users", f.users, 1);
+    load.thinkMs = f.think === undefined
+      ? 0
+      : nonNegativeSeconds("--think", f.think);
+  } else if (f.think !== undefined) {
+    throw new FlagError(
+      "--think",
+      f.think,
+      "--users too (think time is for a closed loop)",
+    );
+  }
+  if (f.concurrency !== undefined) {
+    load.concurrency = integerAtLeast("--concurrency", f.concurrency, 1);
+  }
+  if (f.rampUp !== undefined) {
+    const m = /^(linear|stepped):(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(
+      f.rampUp.trim(),
+    );
+    if (!m || Number(m[2]) <= 0 || (m[1] === "linear" && m[3] !== undefined)) {
+      throw new FlagError(
+        "--ramp-up",
+        f.rampUp,
+        "linear:<seconds> or stepped:<seconds>[:<steps>], e.g. linear:30 or stepped:60:4",
+      );
+    }
+    load.rampUp = {
+      kind: m[1] as "linear" | "stepped",
+      durationMs: Number(m[2]) * 1000,
+      steps: m[3] === undefined
+        ? undefined
+        : integerAtLeast("--ramp-up steps", m[3], 1),
+    };
+  }
+  load.durationMs = seconds("--duration", f.duration);
+  if (f.maxSent !== undefined) {
+    load.maxRequests = integerAtLeast("--max-sent", f.maxSent, 1);
+  }
+  if (f.cancelRate !== undefined) {
+    const rate = Number(f.cancelRate);
+    if (!(rate >= 0 && rate <= 1) || f.cancelRate.trim() === "") {
+      throw new FlagError(
+        "--cancel-rate",
+        f.cancelRate,
+        "a fraction in [0, 1]",
+      );
+    }
+    load.cancel = {
+      rate,
+      delayMs: f.cancelAfter === undefined
+        ? 0
+        : nonNegativeSeconds("--cancel-after", f.cancelAfter),
+    };
+  }
+  if (f.stopAfterErrors !== undefined) {
+    load.stopAfterErrors = integerAtLeast(
+      "--stop-after-errors",
+      f.stopAfterErrors,
+      1,
+    );
+  }
+  if (f.stopErrorRate !== undefined) {
+    const m = /^(\d*\.?\d+):(\d+(?:\.\d+)?)$/.exec(f.stopErrorRate.trim());
+    if (!m || Number(m[1]) > 1 || Number(m[2]) <= 0) {
+      throw new FlagError(
+        "--stop-error-rate",
+        f.stopErrorRate,
+        "<fraction>:<window seconds>, e.g. 0.2:30",
+      );
+    }
+    load.errorRate = { windowMs: Number(m[2]) * 1000, maxRate: Number(m[1]) };
+  }
+  if (f.retries !== undefined) {
+    load.retries = {
+      max: integerAtLeast("--retries", f.retries, 0),
+      backoffMs: f.retryBackoff === undefined
+        ? 1000
+        : nonNegativeSeconds("--retry-backoff", f.retryBackoff),
+    };
+  }
+  if (f.sessions) load.sessions = true;
+  return {
+    load,
+    timeouts: {
+      connectTimeoutMs: seconds("--connect-timeout", f.connectTimeout),
+      firstTokenTimeoutMs: seconds(
+        "--first-token-timeout",
+        f.firstTokenTimeout,
+      ),
+      idleTimeoutMs: seconds("--idle-timeout", f.idleTimeout),
+    },
+  };
+}
+
+function nonNegativeSeconds(flag: string, v: string): number {
+  return v.trim() === "0" ? 0 : positiveNumber(flag, v) * 1000;
+}
