@@ -27,7 +27,7 @@ export interface TokenBatch {
 
 /** Measuring thread -> worker. */
 export type ToWorker =
-  | { op: "open"; path: string; run: NewRun }
+  | { op: "open"; path: string; run: NewRun; memoryLimitMb: number }
   | {
     op: "batch";
     /** Request ids first seen since the previous batch; the first gets index `firstReqIdx`. */

@@ -46,6 +46,9 @@ async function handle(m: ToWorker): Promise<void> {
     switch (m.op) {
       case "open":
         store = await Store.open(m.path);
+        // The run's rows only pass through: cap DuckDB's buffer pool so a long run's memory
+        // stays bounded (written blocks are evicted, not kept up to 80% of RAM).
+        await store.exec(`set memory_limit = '${m.memoryLimitMb}MB'`);
         runId = m.run.runId;
         await store.createRun(m.run);
         // Token rows are staged as numbers (data chunks of typed arrays, no per-cell strings)

@@ -59,6 +59,13 @@ export interface RecorderOptions {
   batchRows?: number;
   /** Post buffered rows at least this often, in ms. Default 250. */
   flushIntervalMs?: number;
+  /**
+   * DuckDB buffer pool of the recording thread, in MiB. Rows only pass through it, so a capped
+   * pool keeps a long run's memory bounded. Measured over 10M events (docs/perf.md): RSS grew
+   * ~600 MB with DuckDB's default (80% of RAM), 243 MB with 128, and 64 failed with DuckDB out
+   * of memory, which ends the run; the default keeps a 2x margin. Default 256.
+   */
+  memoryLimitMb?: number;
 }
 
 /** Counters of what the recorder has committed. */
@@ -161,7 +168,14 @@ export class Recorder {
           reject(new Error(e.data.message));
         }
       };
-      worker.postMessage({ op: "open", path, run } satisfies ToWorker);
+      worker.postMessage(
+        {
+          op: "open",
+          path,
+          run,
+          memoryLimitMb: opts.memoryLimitMb ?? 256,
+        } satisfies ToWorker,
+      );
     });
   }
 
@@ -200,6 +214,27 @@ export class Recorder {
   setBackendInfo(info: unknown): void {
     this.assertOpen();
     this.worker.postMessage({ op: "backendInfo", info } satisfies ToWorker);
+  }
+
+  /** Batches posted to the worker and not yet committed. */
+  get backlog(): number {
+    return this.posted - this.stats.flushes;
+  }
+
+  /**
+   * Resolves once at most `maxBatches` batches wait in the worker: a producer that can outrun
+   * the database (a synthetic load, a benchmark) awaits this to keep memory bounded.
+   */
+  async waitForBacklog(maxBatches = 4): Promise<void> {
+    while (this.backlog > maxBatches && !this.error) {
+      await new Promise<void>((resolve, reject) =>
+        this.flushWaiters.push({
+          target: this.stats.flushes + 1,
+          resolve,
+          reject,
+        })
+      );
+    }
   }
 
   /** Posts what is buffered and resolves once the worker has committed it. */

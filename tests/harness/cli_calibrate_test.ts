@@ -56,7 +56,7 @@ Deno.test("tokentrace calibrate stores the harness's error against the scripted 
   assert.match(
     rep.stdout,
     new RegExp(
-      `floor +harness error p99: TTFT ${out.ttft_err_p99_ms.toPrecision(4)}`,
+      `floor +harness error p99: TTFT ${formatDecimal(out.ttft_err_p99_ms)},`,
     ),
   );
   const json = JSON.parse(
