@@ -7,6 +7,7 @@
  */
 import type { ForwardEngine } from "./forward.ts";
 import { PAGE_SIZE, type StepSequence } from "./step_batch.ts";
+import { StepTimer } from "./step_timer.ts";
 
 /** A linear model of step time in milliseconds. */
 export interface StepTimeModel {
@@ -26,23 +27,11 @@ export async function measureStepTimeModel(
   engine: ForwardEngine,
   runs = 5,
 ): Promise<StepTimeModel> {
-  const device = engine.gpu.device;
   const max = engine.limits.maxTokens;
   const sizes = [
     ...new Set([1, 16, 64, 128, 256, 512, max].filter((n) => n <= max)),
   ];
-  const ts = engine.gpu.timestamps;
-  const qs = ts ? device.createQuerySet({ type: "timestamp", count: 2 }) : null;
-  const res = device.createBuffer({
-    label: "step time model resolve [2] u64",
-    size: 16,
-    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-  });
-  const rd = device.createBuffer({
-    label: "step time model readback [2] u64",
-    size: 16,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
+  const timer = new StepTimer(engine);
   const points: [number, number][] = [];
   for (const T of sizes) {
     const pages = Array.from(
@@ -59,43 +48,14 @@ export async function measureStepTimeModel(
     const packed = engine.prepareStep({ seqs: [seq], logBase: 0 });
     const samples: number[] = [];
     for (let r = 0; r <= runs; r++) {
-      const enc = device.createCommandEncoder({ label: "step time model" });
-      engine.encodeStep(
-        enc,
-        packed,
-        qs
-          ? {
-            querySet: qs,
-            beginningOfPassWriteIndex: 0,
-            endOfPassWriteIndex: 1,
-          }
-          : undefined,
-      );
-      if (qs) {
-        enc.resolveQuerySet(qs, 0, 2, res, 0);
-        enc.copyBufferToBuffer(res, 0, rd, 0, 16);
-      }
-      const t0 = performance.now();
-      device.queue.submit([enc.finish()]);
-      let ms: number;
-      if (qs) {
-        await rd.mapAsync(GPUMapMode.READ);
-        const t = new BigUint64Array(rd.getMappedRange().slice(0));
-        rd.unmap();
-        ms = Number(t[1] - t[0]) / 1e6;
-      } else {
-        await device.queue.onSubmittedWorkDone();
-        ms = performance.now() - t0;
-      }
+      const ms = await timer.timeMs(packed);
       if (r > 0) samples.push(ms); // the first run warms up
     }
     samples.sort((a, b) => a - b);
     points.push([T, samples[Math.floor(samples.length / 2)]]);
   }
-  qs?.destroy();
-  res.destroy();
-  rd.destroy();
-  return { ...fitLine(points), points, timing: qs ? "gpu" : "wall" };
+  timer.destroy();
+  return { ...fitLine(points), points, timing: timer.timing };
 }
 
 /**

@@ -11,6 +11,7 @@ import { dtypeBytes } from "../gpu_buffers.ts";
 import type { StorageDtype } from "../kernels/geometry.ts";
 import { PRESET_CONFIGS, presetSource } from "../presets.ts";
 import { PAGE_SIZE, type StepSequence } from "../step_batch.ts";
+import { StepTimer } from "../step_timer.ts";
 import type { BenchRow } from "./_timing.ts";
 
 /** Benchmarks decode steps (B = 1, and 16 on a GPU) and a prefill step of `preset`. */
@@ -21,7 +22,6 @@ export async function benchSteps(
   runs: number,
 ): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const device = gpu.device;
   const cpu = gpu.isFallback;
   const cfg = parseModelConfig(PRESET_CONFIGS[preset], `preset ${preset}`);
   const {
@@ -94,54 +94,18 @@ export async function benchSteps(
   engine.destroy();
   return rows;
 
+  /** Median of `n` timed runs of one step, in seconds. */
   async function timeStep(
     engine: ForwardEngine,
     packed: ReturnType<ForwardEngine["submitStep"]>,
     n: number,
   ) {
+    const timer = new StepTimer(engine);
     const samples: number[] = [];
-    {
-      const qs = gpu.timestamps
-        ? device.createQuerySet({ type: "timestamp", count: 2 })
-        : null;
-      const res = device.createBuffer({
-        size: 16,
-        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-      });
-      const rd = device.createBuffer({
-        size: 16,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      for (let i = 0; i < n; i++) {
-        const enc = device.createCommandEncoder();
-        engine.encodeStep(
-          enc,
-          packed,
-          qs
-            ? {
-              querySet: qs,
-              beginningOfPassWriteIndex: 0,
-              endOfPassWriteIndex: 1,
-            }
-            : undefined,
-        );
-        if (qs) {
-          enc.resolveQuerySet(qs, 0, 2, res, 0);
-          enc.copyBufferToBuffer(res, 0, rd, 0, 16);
-        }
-        const w0 = performance.now();
-        device.queue.submit([enc.finish()]);
-        if (qs) {
-          await rd.mapAsync(GPUMapMode.READ);
-          const t = new BigUint64Array(rd.getMappedRange().slice(0));
-          rd.unmap();
-          samples.push(Number(t[1] - t[0]) / 1e9);
-        } else {
-          await device.queue.onSubmittedWorkDone();
-          samples.push((performance.now() - w0) / 1000);
-        }
-      }
+    for (let i = 0; i < n; i++) {
+      samples.push((await timer.timeMs(packed)) / 1000);
     }
+    timer.destroy();
     samples.sort((a, b) => a - b);
     return samples[Math.floor(samples.length / 2)];
   }
