@@ -108,6 +108,21 @@ export interface Backend {
    * `engine_tokens` rows before the first request (backends never open the store themselves).
    */
   attachEngineSink?(sink: EngineRecordSink): void;
+  /**
+   * How to build the same backend in another thread, for runs spread over sender workers;
+   * absent when the backend cannot leave its thread (the built-in engine owns its GPU device).
+   */
+  portable?(): Promise<PortableBackend>;
+}
+
+/**
+ * A backend rebuilt in a sender worker: `moduleUrl` exports
+ * `createPortableBackend(options, nowNs): Backend`, with `nowNs` that thread's run clock.
+ */
+export interface PortableBackend {
+  moduleUrl: string;
+  /** Structured-cloneable; what `createPortableBackend` takes. */
+  options: unknown;
 }
 
 // ---- Engine records (built-in engine only; rows of engine_steps / engine_tokens) ----

@@ -25,7 +25,10 @@ export interface TokenBatch {
   channel: Uint8Array;
 }
 
-/** Measuring thread -> worker. */
+/**
+ * Measuring thread -> worker: from the owner on the worker itself, and `batch`, `engine`,
+ * `detach` from producers on attached ports (request indices are per producer).
+ */
 export type ToWorker =
   | { op: "open"; path: string; run: NewRun; memoryLimitMb: number }
   | {
@@ -39,11 +42,17 @@ export type ToWorker =
   | { op: "backendInfo"; info: unknown }
   // Built-in engine rows (engine_steps, engine_tokens); the worker does not acknowledge them.
   | { op: "engine"; steps: EngineStepRow[]; tokens: EngineTokenRow[] }
-  | { op: "finish"; status: Exclude<RunStatus, "running">; reason?: string };
+  | { op: "finish"; status: Exclude<RunStatus, "running">; reason?: string }
+  /** Owner only: another thread (a sender worker) will post batches on `port`. */
+  | { op: "attach"; port: MessagePort }
+  /** On an attached port: the producer is done; everything it posted is committed first. */
+  | { op: "detach" };
 
 /** Worker -> measuring thread. */
 export type FromWorker =
   | { op: "opened" }
+  /** `flushes` counts this producer's batches; the row counts are the run's. */
   | { op: "flushed"; tokenRows: number; requestRows: number; flushes: number }
+  | { op: "detached" }
   | { op: "finished"; tokenRows: number; requestRows: number; flushes: number }
   | { op: "error"; message: string };

@@ -28,21 +28,39 @@ let tokens: DuckDBAppender | undefined;
 let reqIds: DuckDBAppender | undefined;
 let requests: DuckDBAppender | undefined;
 let runId = "";
-const counts = { tokenRows: 0, requestRows: 0, flushes: 0 };
+const counts = { tokenRows: 0, requestRows: 0 };
 let failed: string | undefined;
+/** Run-wide request index of the next request id first seen (from any producer). */
+let nextReqIdx = 0;
 
-const send = (m: FromWorker) => self.postMessage(m);
+/**
+ * A thread posting rows: the owner (on the worker itself) or a sender worker (on an attached
+ * port). Its request indices are its own; `map` turns them into run-wide ones.
+ */
+interface Producer {
+  reply: (m: FromWorker) => void;
+  map: Int32Array;
+  flushes: number;
+}
 
-// Messages are handled strictly one after another: a handler that awaits (a batch's insert)
-// must finish before the next message (say, `finish`) touches the same appenders.
-let queue: Promise<void> = Promise.resolve();
-self.onmessage = (e: MessageEvent<ToWorker>) => {
-  queue = queue.then(() => handle(e.data));
+const owner: Producer = {
+  reply: (m) => self.postMessage(m),
+  map: new Int32Array(1024),
+  flushes: 0,
 };
 
-async function handle(m: ToWorker): Promise<void> {
+// Messages are handled strictly one after another, whichever producer posted them: a handler
+// that awaits (a batch's insert) must finish before the next message (say, `finish`) touches
+// the same appenders.
+let queue: Promise<void> = Promise.resolve();
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  queue = queue.then(() => handle(e.data, owner));
+};
+
+async function handle(m: ToWorker, from: Producer): Promise<void> {
+  const send = from.reply;
   try {
-    if (failed && m.op !== "finish") return;
+    if (failed && m.op !== "finish" && m.op !== "detach") return;
     switch (m.op) {
       case "open":
         store = await Store.open(m.path);
@@ -65,20 +83,48 @@ async function handle(m: ToWorker): Promise<void> {
         requests = await store.conn.createAppender("requests");
         send({ op: "opened" });
         break;
-      case "batch":
+      case "batch": {
+        const end = m.firstReqIdx + m.newReqIds.length;
+        if (end > from.map.length) {
+          const grown = new Int32Array(Math.max(end, from.map.length * 2));
+          grown.set(from.map);
+          from.map = grown;
+        }
         m.newReqIds.forEach((id, i) => {
-          reqIds!.appendInteger(m.firstReqIdx + i);
+          from.map[m.firstReqIdx + i] = nextReqIdx;
+          reqIds!.appendInteger(nextReqIdx++);
           reqIds!.appendVarchar(id);
           reqIds!.endRow();
         });
         reqIds!.flushSync();
-        if (m.tokens) await appendTokens(m.tokens);
+        if (m.tokens) {
+          const idx = m.tokens.reqIdx;
+          for (let i = 0; i < m.tokens.n; i++) idx[i] = from.map[idx[i]];
+          await appendTokens(m.tokens);
+        }
         for (const r of m.requests) appendRequest(r);
         requests!.flushSync();
         counts.tokenRows += m.tokens?.n ?? 0;
         counts.requestRows += m.requests.length;
-        counts.flushes++;
-        send({ op: "flushed", ...counts });
+        from.flushes++;
+        send({ op: "flushed", ...counts, flushes: from.flushes });
+        break;
+      }
+      case "attach": {
+        const port = m.port;
+        const p: Producer = {
+          reply: (r) => port.postMessage(r),
+          map: new Int32Array(1024),
+          flushes: 0,
+        };
+        port.onmessage = (e: MessageEvent<ToWorker>) => {
+          queue = queue.then(() => handle(e.data, p));
+        };
+        break;
+      }
+      case "detach":
+        // Everything this producer posted before has been handled (messages run in order).
+        send(failed ? { op: "error", message: failed } : { op: "detached" });
         break;
       case "engine":
         await appendEngine(m.steps, m.tokens);
@@ -104,13 +150,15 @@ async function handle(m: ToWorker): Promise<void> {
           store = undefined;
         }
         if (failed) send({ op: "error", message: failed });
-        else send({ op: "finished", ...counts });
+        else send({ op: "finished", ...counts, flushes: owner.flushes });
         break;
       }
     }
   } catch (err) {
     failed = `${(err as Error).message}`;
     send({ op: "error", message: failed });
+    // The owner stops the run whichever producer's rows failed.
+    if (from !== owner) owner.reply({ op: "error", message: failed });
   }
 }
 

@@ -119,13 +119,15 @@ export class Recorder {
     reject: (e: Error) => void;
   }[] = [];
   private finishWaiter: ((m: FromWorker) => void) | undefined;
+  private detachWaiter: ((m: FromWorker) => void) | undefined;
   /** Rows committed by the worker so far. */
   readonly stats: RecorderStats = { tokenRows: 0, requestRows: 0, flushes: 0 };
   /** Called once if the worker fails to write; rows after that are not recorded. */
   onError: ((message: string) => void) | undefined;
 
   private constructor(
-    private readonly worker: Worker,
+    /** The recorder's worker (the owner), or a port attached to it (a producer). */
+    private readonly worker: Worker | MessagePort,
     readonly runId: string,
     private readonly batchRows: number,
     flushIntervalMs: number,
@@ -133,6 +135,63 @@ export class Recorder {
     this.batch = newBatch(batchRows);
     this.timer = setInterval(() => this.post(), flushIntervalMs);
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(e.data);
+  }
+
+  /**
+   * Opens a channel for another thread (a sender worker of a spread run) to record rows of
+   * this run: transfer the port and call {@linkcode Recorder.attach} there. The owner's
+   * {@linkcode finish} must wait until every producer has {@linkcode detach}ed.
+   */
+  attachProducer(): MessagePort {
+    this.assertOpen();
+    if (!(this.worker instanceof Worker)) {
+      throw new Error("Only the recorder's owner can attach producers");
+    }
+    const ch = new MessageChannel();
+    this.worker.postMessage(
+      { op: "attach", port: ch.port1 } satisfies ToWorker,
+      [ch.port1],
+    );
+    return ch.port2;
+  }
+
+  /**
+   * A producer's recorder on a port from {@linkcode attachProducer}: rows go straight to the
+   * recorder's worker (not through the owner's thread). End it with {@linkcode detach}.
+   */
+  static attach(
+    port: MessagePort,
+    runId: string,
+    opts: Pick<RecorderOptions, "batchRows" | "flushIntervalMs"> = {},
+  ): Recorder {
+    return new Recorder(
+      port,
+      runId,
+      opts.batchRows ?? 32768,
+      opts.flushIntervalMs ?? 250,
+    );
+  }
+
+  /** A producer's end: commits everything it buffered, then closes its port. */
+  async detach(): Promise<RecorderStats> {
+    this.assertOpen();
+    const port = this.worker;
+    if (port instanceof Worker) {
+      throw new Error("The recorder's owner ends with finish(), not detach()");
+    }
+    clearInterval(this.timer);
+    clearInterval(this.engineTimer);
+    this.postEngine();
+    this.post();
+    this.finished = true;
+    const reply = await new Promise<FromWorker>((resolve) => {
+      this.detachWaiter = resolve;
+      port.postMessage({ op: "detach" } satisfies ToWorker);
+    });
+    port.onmessage = null;
+    port.close();
+    if (reply.op === "error") throw new Error(reply.message);
+    return { ...this.stats };
   }
 
   /** Opens (creating and migrating) the database in a worker and inserts the `runs` row. */
@@ -257,6 +316,10 @@ export class Recorder {
     reason?: string,
   ): Promise<RecorderStats> {
     this.assertOpen();
+    const worker = this.worker;
+    if (!(worker instanceof Worker)) {
+      throw new Error("An attached producer ends with detach(), not finish()");
+    }
     clearInterval(this.timer);
     this.postEngine();
     clearInterval(this.engineTimer);
@@ -264,11 +327,9 @@ export class Recorder {
     this.finished = true;
     const reply = await new Promise<FromWorker>((resolve) => {
       this.finishWaiter = resolve;
-      this.worker.postMessage(
-        { op: "finish", status, reason } satisfies ToWorker,
-      );
+      worker.postMessage({ op: "finish", status, reason } satisfies ToWorker);
     });
-    this.worker.terminate();
+    worker.terminate();
     if (reply.op === "error") throw new Error(reply.message);
     return { ...this.stats };
   }
@@ -359,8 +420,11 @@ export class Recorder {
         flushes: m.flushes,
       });
       this.finishWaiter?.(m);
+    } else if (m.op === "detached") {
+      this.detachWaiter?.(m);
     } else if (m.op === "error") {
       if (this.finishWaiter) return this.finishWaiter(m);
+      if (this.detachWaiter) return this.detachWaiter(m);
       if (!this.error) {
         this.error = `Recording run ${this.runId} failed: ${m.message}`;
         this.onError?.(this.error);

@@ -17,6 +17,7 @@ import {
   type ReplayProgress,
   type ReplayResult,
 } from "./runner.ts";
+import { replaySpread } from "./parallel.ts";
 import type { NewRun, RunStatus } from "./store.ts";
 
 /** Options for {@linkcode executeRun}. */
@@ -37,6 +38,12 @@ export interface ExecuteRunOptions {
   onProgress?: (p: ReplayProgress) => void;
   /** How load is offered and limited (default: open loop at the planned times). */
   load?: LoadOptions;
+  /**
+   * Sender threads: 1 (default) replays on this thread; more spread the requests over that
+   * many workers (see parallel.ts), for loads one event loop cannot keep. The backend must be
+   * portable (`Backend.portable`); the built-in engine is not.
+   */
+  workers?: number;
   recorder?: RecorderOptions;
   /** Run id; a random UUID when absent. */
   runId?: string;
@@ -64,6 +71,16 @@ export async function executeRun(
 ): Promise<ExecuteRunResult> {
   const { backend, clock } = opts;
   const runId = opts.runId ?? crypto.randomUUID();
+  const workers = opts.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(`workers must be an integer >= 1, got ${workers}`);
+  }
+  const portable = workers > 1 ? await backend.portable?.() : undefined;
+  if (workers > 1 && !portable) {
+    throw new Error(
+      `Backend ${backend.name} runs on one thread only (it cannot be rebuilt in sender workers): use 1 worker`,
+    );
+  }
   const recorder = await Recorder.start(opts.dbPath, {
     runId,
     label: opts.label,
@@ -86,15 +103,23 @@ export async function executeRun(
   try {
     recorder.setBackendInfo(await backend.describe());
     backend.attachEngineSink?.(recorder);
-    result = await replay({
+    const common = {
       backend,
       requests: opts.requests,
-      recorder,
       clock,
       signal: stop.signal,
       load: opts.load,
       onProgress: opts.onProgress,
-    });
+    };
+    result = portable
+      ? await replaySpread({
+        ...common,
+        workers,
+        recorder,
+        portable,
+        recorderOptions: opts.recorder,
+      })
+      : await replay({ ...common, recorder });
   } catch (e) {
     await recorder.finish("failed", (e as Error).message);
     throw e;

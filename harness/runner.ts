@@ -18,9 +18,11 @@ import {
   rampArrivals,
   type RampUp,
 } from "./load_plan.ts";
+import { Metronome, wallNowMs } from "./metronome.ts";
 import { openLoopSchedule, sleepUntil } from "./pacer.ts";
 import type { Recorder } from "./recorder.ts";
 import { RequestTracker } from "./request_tracker.ts";
+import { LocalCounters, type RunCounters } from "./_run_counters.ts";
 import { Slots } from "./_slots.ts";
 import {
   planSessions,
@@ -87,6 +89,33 @@ export interface ReplayOptions {
   onProgress?: (p: ReplayProgress) => void;
   /** Default 500. */
   progressIntervalMs?: number;
+  /** This thread's share of a run spread over workers (set by parallel.ts only). */
+  share?: RunShare;
+}
+
+/**
+ * One thread's part of a run spread over workers (see parallel.ts): its requests are a subset
+ * (open loop) or all of them (closed loop, claimed through a shared cursor); counters are
+ * shared; stop conditions that need the whole run are reported to the coordinator.
+ */
+export interface RunShare {
+  /** When the plan starts on the run clock (the same for every thread). */
+  startNs: bigint;
+  counters: RunCounters;
+  /** Each request's index in the whole run (what injected cancellations are picked by). */
+  indices: ArrayLike<number>;
+  /** Open loop: the send time of each head, ramp applied (run-wide plan, this thread's part). */
+  scheduleNs?: BigInt64Array;
+  /** Open loop: this thread's lane of the run's metronome. */
+  beats?: MessagePort;
+  /** Closed loop: the user numbers this thread plays. */
+  users?: number[];
+  /** Closed loop: the next head index, across threads. */
+  claim?: () => number;
+  /** A stop condition fired here: the coordinator stops the other threads. */
+  onAbort(reason: string): void;
+  /** Error-rate stop: each ended request is reported to the coordinator, which keeps the window. */
+  onEnded?(failed: boolean, tNs: bigint): void;
 }
 
 /** How a replay ended. */
@@ -111,7 +140,7 @@ export interface ReplayResult {
  * ```
  */
 export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
-  const { backend, requests, clock } = opts;
+  const { backend, requests, clock, share } = opts;
   const load = opts.load ?? {};
   validateLoad(load);
   const run = new RunState(opts, load);
@@ -119,7 +148,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     () => run.report(),
     opts.progressIntervalMs ?? 500,
   );
-  const startNs = clock.nowNs() + BigInt(Math.round((opts.leadMs ?? 20) * 1e6));
+  const startNs = share?.startNs ??
+    clock.nowNs() + BigInt(Math.round((opts.leadMs ?? 20) * 1e6));
   const n = Math.min(requests.length, load.maxRequests ?? Infinity);
   const sessions = load.sessions
     ? planSessions(requests.slice(0, n))
@@ -134,24 +164,50 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   }
   try {
     if ((load.mode ?? "open") === "open") {
-      let arrivals = heads.map((r) => r.arrivalMs);
-      if (load.rampUp) arrivals = rampArrivals(arrivals, load.rampUp);
-      const schedule = openLoopSchedule(
-        arrivals.map((a) => ({ arrivalMs: a })),
-        startNs,
-      );
-      for (let i = 0; i < heads.length; i++) {
-        if (!(await sleepUntil(clock, schedule[i], run.sending.signal))) break;
-        run.launch(heads[i], schedule[i], backend);
+      const schedule = share?.scheduleNs ??
+        openLoopPlan(heads, startNs, load.rampUp);
+      if (schedule.length !== heads.length) {
+        throw new Error(
+          `Open-loop plan has ${schedule.length} send times for ${heads.length} requests`,
+        );
+      }
+      const launch = (i: number) => run.launch(heads[i], schedule[i], backend);
+      if (share?.beats) {
+        await paceByBeats(
+          share.beats,
+          heads.length,
+          launch,
+          run.sending.signal,
+        );
+      } else if (heads.length > 0) {
+        const m = Metronome.start(
+          wallTimes(clock, schedule),
+          new Uint8Array(heads.length),
+          1,
+        );
+        try {
+          await paceByBeats(
+            m.ports[0],
+            heads.length,
+            launch,
+            run.sending.signal,
+          );
+        } finally {
+          await m.stop();
+        }
       }
     } else {
-      const users = load.users!;
+      const users = share?.users ??
+        Array.from({ length: load.users! }, (_, u) => u);
       let cursor = 0;
+      const claim = share?.claim ?? (() => cursor++);
       const user = async (u: number) => {
-        const startAt = startNs + userStartOffsetNs(u, users, load.rampUp);
+        const startAt = startNs +
+          userStartOffsetNs(u, load.users!, load.rampUp);
         if (!(await sleepUntil(clock, startAt, run.sending.signal))) return;
-        while (cursor < heads.length && !run.sending.signal.aborted) {
-          const i = cursor++;
+        while (!run.sending.signal.aborted) {
+          const i = claim();
+          if (i >= heads.length) return;
           await run.sendTurns(heads[i], clock.nowNs(), backend);
           if (load.thinkMs) {
             const until = clock.nowNs() +
@@ -160,7 +216,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
           }
         }
       };
-      await Promise.all(Array.from({ length: users }, (_, u) => user(u)));
+      await Promise.all(users.map((u) => user(u)));
     }
     await run.drain();
   } finally {
@@ -169,6 +225,65 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   }
   run.report();
   return run.result();
+}
+
+/**
+ * The open-loop send time of each request on the run clock: `startNs` plus its arrival
+ * (ramped when asked), never earlier than the previous one (requests go in list order).
+ */
+export function openLoopPlan(
+  heads: readonly Pick<TraceRequest, "arrivalMs">[],
+  startNs: bigint,
+  rampUp?: RampUp,
+): BigInt64Array {
+  let arrivals = heads.map((r) => r.arrivalMs);
+  if (rampUp) arrivals = rampArrivals(arrivals, rampUp);
+  const s = BigInt64Array.from(
+    openLoopSchedule(arrivals.map((a) => ({ arrivalMs: a })), startNs),
+  );
+  for (let i = 1; i < s.length; i++) if (s[i] < s[i - 1]) s[i] = s[i - 1];
+  return s;
+}
+
+/** Run-clock times as metronome times (the wall scale every thread shares). */
+export function wallTimes(
+  clock: RunClock,
+  ns: ArrayLike<bigint>,
+): Float64Array {
+  const offset = wallNowMs() - clock.toPerfMs(clock.nowNs());
+  return Float64Array.from(
+    { length: ns.length },
+    (_, i) => clock.toPerfMs(ns[i]) + offset,
+  );
+}
+
+/**
+ * Calls `launch(0..n-1)` as the metronome's beats arrive on `port`; resolves when all were
+ * launched or `signal` aborted (then the port is closed and later beats are dropped).
+ */
+function paceByBeats(
+  port: MessagePort,
+  n: number,
+  launch: (i: number) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve) => {
+    let next = 0;
+    const finish = () => {
+      signal.removeEventListener("abort", finish);
+      port.onmessage = null;
+      port.close();
+      resolve();
+    };
+    if (n === 0 || signal.aborted) return finish();
+    signal.addEventListener("abort", finish, { once: true });
+    port.onmessage = (e: MessageEvent<number>) => {
+      for (let k = 0; k < e.data && next < n && !signal.aborted; k++) {
+        launch(next++);
+      }
+      if (next >= n || signal.aborted) finish();
+    };
+  });
 }
 
 /** Closed-loop ramp: user u starts at u/U of a linear ramp, or at its step of a stepped one. */
@@ -180,7 +295,8 @@ function userStartOffsetNs(u: number, users: number, ramp?: RampUp): bigint {
   return BigInt(Math.round(frac * ramp.durationMs * 1e6));
 }
 
-function validateLoad(l: LoadOptions): void {
+/** Checks load options; throws a RangeError naming the option. */
+export function validateLoad(l: LoadOptions): void {
   const int = (name: string, v: number | undefined, min: number) => {
     if (v !== undefined && (!Number.isInteger(v) || v < min)) {
       throw new RangeError(
@@ -216,17 +332,16 @@ class RunState {
   private readonly cancelAll = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
   private readonly slots: Slots | undefined;
-  private readonly recent: { tNs: bigint; failed: boolean }[] = [];
+  private readonly errorWindow: ErrorRateWindow | undefined;
   private abortReason: string | undefined;
   private sendStopReason: string | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private inFlightNow = 0;
-  private peak = 0;
-  /** Send order of first tries: the index injected cancellations are chosen by. */
-  private sendIndex = 0;
+  private readonly counters: RunCounters;
+  private readonly planned: number;
+  /** Request id -> its index in the run: what injected cancellations are picked by. */
+  private readonly indexOf = new Map<string, number>();
   /** How requests chain into sessions, when sessions are replayed. */
   sessions: SessionPlan | undefined;
-  readonly progress: ReplayProgress;
   private readonly onOuterAbort = () =>
     this.abort(String(this.opts.signal?.reason ?? "aborted"));
 
@@ -234,23 +349,26 @@ class RunState {
     private readonly opts: ReplayOptions,
     private readonly load: LoadOptions,
   ) {
-    this.progress = {
-      planned: Math.min(opts.requests.length, load.maxRequests ?? Infinity),
-      sent: 0,
-      inFlight: 0,
-      done: 0,
-      errors: 0,
-      tokens: 0,
-      elapsedNs: 0n,
-    };
+    this.planned = Math.min(opts.requests.length, load.maxRequests ?? Infinity);
+    this.counters = opts.share?.counters ?? new LocalCounters();
+    const idx = opts.share?.indices;
+    opts.requests.forEach((r, i) => this.indexOf.set(r.id, idx ? idx[i] : i));
     this.slots = load.concurrency ? new Slots(load.concurrency) : undefined;
+    this.errorWindow = load.errorRate && !opts.share
+      ? new ErrorRateWindow(load.errorRate)
+      : undefined;
     if (opts.signal?.aborted) this.onOuterAbort();
     opts.signal?.addEventListener("abort", this.onOuterAbort, { once: true });
   }
 
+  /** The counters now (the whole run's, when shared). */
+  get progress(): ReplayProgress {
+    const { peak: _, ...c } = this.counters.read();
+    return { planned: this.planned, ...c, elapsedNs: this.opts.clock.nowNs() };
+  }
+
   report(): void {
-    this.progress.elapsedNs = this.opts.clock.nowNs();
-    this.opts.onProgress?.({ ...this.progress });
+    this.opts.onProgress?.(this.progress);
   }
 
   /** Ends sending at `atNs`; requests in flight finish normally. */
@@ -294,7 +412,7 @@ class RunState {
       const { ok, reply } = await this.send(
         cur,
         sched,
-        this.sendIndex++,
+        this.indexOf.get(cur.id) ?? 0,
         backend,
       );
       const next = this.sessions?.next.get(cur.id);
@@ -318,15 +436,13 @@ class RunState {
   ): Promise<{ ok: boolean; reply: string }> {
     const { clock, recorder } = this.opts;
     const releasedNs = clock.nowNs();
-    if (attempt === 0) this.progress.sent++;
+    if (attempt === 0) this.counters.sent();
     if (this.slots && !(await this.slots.acquire(this.cancelAll.signal))) {
       return { ok: false, reply: "" };
     }
     const keepReply = this.sessions?.next.has(req.id) ?? false;
     let reply = "";
-    this.inFlightNow++;
-    this.peak = Math.max(this.peak, this.inFlightNow);
-    this.progress.inFlight = this.inFlightNow;
+    this.counters.started();
     const id = attempt === 0 ? req.id : `${req.id}~retry${attempt}`;
     const tracker = new RequestTracker({ ...req, id }, scheduledNs, recorder);
     tracker.setDispatch(releasedNs, attempt);
@@ -351,7 +467,7 @@ class RunState {
         }
         tracker.onEvent(ev);
         if (ev.kind === "tokens") {
-          this.progress.tokens += ev.count;
+          this.counters.tokens(ev.count);
           if (keepReply && ev.channel === "content" && ev.text) {
             reply += ev.text;
           }
@@ -371,13 +487,10 @@ class RunState {
     }
     const row = tracker.finish();
     recorder.request(row);
-    this.inFlightNow--;
-    this.progress.inFlight = this.inFlightNow;
+    const errors = this.counters.ended(row.status === "ok");
     this.slots?.release();
     const failed = row.status === "error" || row.status === "timeout";
-    if (row.status === "ok") this.progress.done++;
-    else this.progress.errors++;
-    this.afterRequest(failed, clock.nowNs());
+    this.afterRequest(failed, clock.nowNs(), errors);
     const r = this.load.retries;
     const retryable = failed &&
       !(row.httpStatus !== undefined && row.httpStatus < 500);
@@ -390,31 +503,23 @@ class RunState {
     return { ok: row.status === "ok", reply };
   }
 
-  /** Checks the stop conditions after a request ended. */
-  private afterRequest(failed: boolean, tNs: bigint): void {
-    const { stopAfterErrors, errorRate } = this.load;
-    if (
-      stopAfterErrors !== undefined && this.progress.errors >= stopAfterErrors
-    ) {
-      this.abort(
-        `stopped after ${this.progress.errors} failed requests (limit ${stopAfterErrors})`,
+  /** Checks the stop conditions after a request ended (`errors`: failed so far, run-wide). */
+  private afterRequest(failed: boolean, tNs: bigint, errors: number): void {
+    const { stopAfterErrors } = this.load;
+    if (stopAfterErrors !== undefined && errors >= stopAfterErrors) {
+      this.stopRun(
+        `stopped after ${errors} failed requests (limit ${stopAfterErrors})`,
       );
     }
-    if (errorRate) {
-      this.recent.push({ tNs, failed });
-      const from = tNs - BigInt(Math.round(errorRate.windowMs * 1e6));
-      while (this.recent.length > 0 && this.recent[0].tNs < from) {
-        this.recent.shift();
-      }
-      const bad = this.recent.filter((r) => r.failed).length;
-      const n = this.recent.length;
-      if (n >= (errorRate.minRequests ?? 20) && bad / n > errorRate.maxRate) {
-        this.abort(
-          `stopped: ${bad} of the last ${n} requests failed within ${errorRate.windowMs} ms ` +
-            `(rate ${(bad / n).toFixed(3)} > ${errorRate.maxRate})`,
-        );
-      }
-    }
+    this.opts.share?.onEnded?.(failed, tNs);
+    const why = this.errorWindow?.add(failed, tNs);
+    if (why) this.stopRun(why);
+  }
+
+  /** A stop condition fired: abort here and, in a spread run, everywhere. */
+  private stopRun(reason: string): void {
+    if (this.abortReason === undefined) this.opts.share?.onAbort(reason);
+    this.abort(reason);
   }
 
   /** Waits until every launched request (and its retries) has ended. */
@@ -428,20 +533,55 @@ class RunState {
   }
 
   result(): ReplayResult {
-    const progress = { ...this.progress };
+    const progress = this.progress;
+    const peakInFlight = this.counters.read().peak;
     if (this.abortReason !== undefined) {
       return {
         status: "aborted",
         reason: this.abortReason,
         progress,
-        peakInFlight: this.peak,
+        peakInFlight,
       };
     }
     return {
       status: "completed",
       reason: this.sendStopReason,
       progress,
-      peakInFlight: this.peak,
+      peakInFlight,
     };
+  }
+}
+
+/**
+ * The error-rate stop: the failed fraction of the requests that ended within the last
+ * `windowMs`, checked once at least `minRequests` (default 20) are in the window.
+ *
+ * @example
+ * ```ts
+ * import { ErrorRateWindow } from "./runner.ts";
+ * const w = new ErrorRateWindow({ windowMs: 1000, maxRate: 0.5, minRequests: 2 });
+ * console.log(w.add(true, 0n), typeof w.add(true, 1n)); // undefined string
+ * ```
+ */
+export class ErrorRateWindow {
+  private readonly recent: { tNs: bigint; failed: boolean }[] = [];
+  private bad = 0;
+  constructor(private readonly cfg: NonNullable<LoadOptions["errorRate"]>) {}
+
+  /** Adds an ended request; returns why the run must stop, if it must. */
+  add(failed: boolean, tNs: bigint): string | undefined {
+    const { windowMs, maxRate } = this.cfg;
+    this.recent.push({ tNs, failed });
+    if (failed) this.bad++;
+    const from = tNs - BigInt(Math.round(windowMs * 1e6));
+    while (this.recent.length > 0 && this.recent[0].tNs < from) {
+      if (this.recent.shift()!.failed) this.bad--;
+    }
+    const n = this.recent.length;
+    if (n >= (this.cfg.minRequests ?? 20) && this.bad / n > maxRate) {
+      return `stopped: ${this.bad} of the last ${n} requests failed within ${windowMs} ms ` +
+        `(rate ${(this.bad / n).toFixed(3)} > ${maxRate})`;
+    }
+    return undefined;
   }
 }

@@ -176,6 +176,15 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 5,
+    description: "harness: calibrations record their sender threads",
+    statements: [
+      // Sender threads of the calibration run (1: one event loop; more: spread over workers).
+      // Null in calibrations made before version 5, which all used one thread.
+      `alter table calibrations add column workers integer`,
+    ],
+  },
 ];
 
 /** The schema version this build writes and reads. */

@@ -87,6 +87,8 @@ export interface CalibrationFloor {
   createdAt: string;
   rateRps: number;
   streams: number;
+  /** Sender threads of the calibration run (1 for calibrations before schema version 5). */
+  workers: number;
   ttftErrP99Ms: number | null;
   tokenErrP99Ms: number | null;
   gapErrP99Ms: number | null;
@@ -107,7 +109,7 @@ export async function latestCalibration(
 ): Promise<CalibrationFloor | null> {
   const rows = await source.query(
     `select strftime(created_at, '%Y-%m-%d %H:%M:%S') as created_at, rate_rps, streams,
-       ttft_err_p99_ms, token_err_p99_ms, gap_err_p99_ms, schedule_lag_p99_ms
+       coalesce(workers, 1) as workers, ttft_err_p99_ms, token_err_p99_ms, gap_err_p99_ms, schedule_lag_p99_ms
      from calibrations order by calibrations.created_at desc limit 1`,
   );
   if (rows.length === 0) return null;
@@ -117,6 +119,7 @@ export async function latestCalibration(
     createdAt: String(r.created_at),
     rateRps: Number(r.rate_rps),
     streams: Number(r.streams),
+    workers: Number(r.workers),
     ttftErrP99Ms: num(r.ttft_err_p99_ms),
     tokenErrP99Ms: num(r.token_err_p99_ms),
     gapErrP99Ms: num(r.gap_err_p99_ms),

@@ -8,6 +8,7 @@ import type {
   Backend,
   BackendInfo,
   ErrorKind,
+  PortableBackend,
   StreamEvent,
   TimeoutKind,
 } from "../backend.ts";
@@ -83,6 +84,7 @@ export class OpenAIBackend implements Backend {
   /** The server's `/v1` root URL. */
   readonly apiRoot: string;
   readonly #o: ResolvedOpenAIOptions;
+  readonly #given: OpenAIBackendOptions;
   #model: string | undefined;
   #models: string[] | undefined;
   #init: Promise<string> | undefined;
@@ -92,6 +94,7 @@ export class OpenAIBackend implements Backend {
   /** @throws {Error} When an option is invalid; the message names the option and the value. */
   constructor(opts: OpenAIBackendOptions) {
     this.#o = resolveOptions(opts);
+    this.#given = opts;
     this.apiRoot = this.#o.apiRoot;
     this.#model = this.#o.model;
   }
@@ -125,6 +128,18 @@ export class OpenAIBackend implements Backend {
       if (this.#init === p) this.#init = undefined; // allow a retry
     });
     return p;
+  }
+
+  /**
+   * The options to rebuild this backend in a sender worker (model resolved, clock left out:
+   * each thread brings its own view of the run clock).
+   */
+  async portable(): Promise<PortableBackend> {
+    const { nowNs: _, ...options } = this.#given;
+    return {
+      moduleUrl: import.meta.url,
+      options: { ...options, model: await this.init() },
+    };
   }
 
   /** Model, URL, API and server family (plus the server's `/version` when it answers), stored with the run. */
@@ -386,4 +401,15 @@ export class OpenAIBackend implements Backend {
 
 function fail(tNs: bigint, errorKind: ErrorKind, message: string): Terminal {
   return { kind: "error", tNs, errorKind, message };
+}
+
+/**
+ * Builds an {@linkcode OpenAIBackend} in a sender worker from {@linkcode OpenAIBackend.portable}'s
+ * options.
+ */
+export function createPortableBackend(
+  options: unknown,
+  nowNs: () => bigint,
+): OpenAIBackend {
+  return new OpenAIBackend({ ...(options as OpenAIBackendOptions), nowNs });
 }

@@ -18,7 +18,7 @@ import { hostInfo, toolVersion } from "../provenance.ts";
 import { executeRun } from "../run_session.ts";
 import { startScriptedProcess } from "../scripted_process.ts";
 import { Store } from "../store.ts";
-import { positiveNumber } from "./flags.ts";
+import { integerAtLeast, positiveNumber } from "./flags.ts";
 import { ProgressLine } from "./progress.ts";
 
 /** Raw `calibrate` flags. */
@@ -28,6 +28,7 @@ export interface CalibrateFlags {
   itlMs: string;
   ttftMs: string;
   duration: string;
+  workers?: string;
   db: string;
   json?: boolean;
   quiet?: boolean;
@@ -40,6 +41,7 @@ export interface CalibrationResult extends CalibrationErrors {
   rate_rps: number;
   streams: number;
   itl_ms: number;
+  workers: number;
 }
 
 /** Runs a calibration and prints its errors; returns them. */
@@ -51,6 +53,9 @@ export async function calibrateCommand(
   const itlMs = positiveNumber("--itl-ms", f.itlMs);
   const ttftMs = positiveNumber("--ttft-ms", f.ttftMs);
   const durationS = positiveNumber("--duration", f.duration);
+  const workers = f.workers === undefined
+    ? 1
+    : integerAtLeast("--workers", f.workers, 1);
   const n = Math.max(1, Math.round(rate * durationS));
   // Little's law: concurrent streams = arrival rate x time each request streams.
   const streams = Math.round(rate * (ttftMs + (tokens - 1) * itlMs) / 1000);
@@ -102,7 +107,10 @@ export async function calibrateCommand(
         rate_rps: rate,
         tokens,
       },
-      options: { calibrate: { rate, tokens, itlMs, ttftMs, durationS } },
+      options: {
+        calibrate: { rate, tokens, itlMs, ttftMs, durationS, workers },
+      },
+      workers,
       onProgress: (p) => progress?.update(p),
     });
     progress?.done(r.replay.progress);
@@ -121,7 +129,7 @@ export async function calibrateCommand(
     const id = crypto.randomUUID();
     await store.exec(
       `insert into calibrations values ($1, now(), $2, $3::json, $4, $5, $6, $7, $8,
-         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
       [
         id,
         toolVersion(),
@@ -143,6 +151,7 @@ export async function calibrateCommand(
         errs.schedule_lag_p50_ms,
         errs.schedule_lag_p99_ms,
         errs.schedule_lag_max_ms,
+        workers,
       ],
     );
     const result: CalibrationResult = {
@@ -151,6 +160,7 @@ export async function calibrateCommand(
       rate_rps: rate,
       streams,
       itl_ms: itlMs,
+      workers,
       ...errs,
     };
     console.log(
@@ -175,7 +185,8 @@ export function renderCalibration(r: CalibrationResult): string {
       fmt(max).padStart(10)
     }`;
   return [
-    `harness error vs scripted server (run ${r.run_id}, ${r.n_requests} requests, ${r.n_tokens} tokens)`,
+    `harness error vs scripted server (run ${r.run_id}, ${r.n_requests} requests, ${r.n_tokens} tokens, ` +
+    `${r.workers} sender thread${r.workers === 1 ? "" : "s"})`,
     `${"ms".padEnd(22)}${"p50".padStart(10)}${"p99".padStart(10)}${
       "max".padStart(10)
     }`,

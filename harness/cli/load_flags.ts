@@ -25,6 +25,7 @@ export interface LoadFlags {
   firstTokenTimeout?: string;
   idleTimeout?: string;
   sessions?: boolean;
+  workers?: string;
 }
 
 /** Per-request time limits in ms (absent: none). */
@@ -38,6 +39,8 @@ export interface TimeoutConfig {
 export interface LoadConfig {
   load: LoadOptions;
   timeouts: TimeoutConfig;
+  /** Sender threads (1: this thread; more: spread over workers, harness/parallel.ts). */
+  workers: number;
 }
 
 const seconds = (flag: string, v: string | undefined) =>
@@ -140,6 +143,9 @@ export function parseLoadFlags(f: LoadFlags): LoadConfig {
   if (f.sessions) load.sessions = true;
   return {
     load,
+    workers: f.workers === undefined
+      ? 1
+      : integerAtLeast("--workers", f.workers, 1),
     timeouts: {
       connectTimeoutMs: seconds("--connect-timeout", f.connectTimeout),
       firstTokenTimeoutMs: seconds(

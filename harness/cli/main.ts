@@ -182,6 +182,10 @@ export function buildProgram(exit: (code: number) => void): Command {
     )
     .option("--retry-backoff <s>", "pause before a retry", "1")
     .option(
+      "--workers <n>",
+      "spread sending and stream reading over n worker threads (high rates, many streams)",
+    )
+    .option(
       "--sessions",
       "multi-turn: send each turn after the previous reply + the trace's delay",
     )
@@ -299,6 +303,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option("--itl-ms <ms>", "the scripted server's gap between tokens", "10")
     .option("--ttft-ms <ms>", "the scripted server's time to first token", "20")
     .option("--duration <s>", "seconds of load", "10")
+    .option("--workers <n>", "sender threads, as `run --workers`", "1")
     .option(
       "--db <path>",
       "result database (the calibration is stored there)",

@@ -148,6 +148,13 @@ export function parseRunConfig(f: RunFlags): RunConfig {
         "with --tokenizer <tokenizer.json> for exact lengths, or --allow-approx-length",
     );
   }
+  if (backend === "webgpu" && loadConfig.workers > 1) {
+    throw new FlagError(
+      "--workers",
+      f.workers ?? "",
+      "1 with --backend webgpu (the built-in engine serves from one thread; spread sending is for remote servers)",
+    );
+  }
   return {
     ...loadConfig,
     trace: f.workload ?? f.trace ?? `synthetic:${f.synthetic}`,
@@ -265,7 +272,9 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
 export async function recordRun(
   cfg:
     & Pick<RunConfig, "db" | "label" | "slo" | "json" | "quiet">
-    & Partial<Pick<RunConfig, "warmupS" | "cooldownS" | "grouping" | "load">>,
+    & Partial<
+      Pick<RunConfig, "warmupS" | "cooldownS" | "grouping" | "load" | "workers">
+    >,
   backend: Backend,
   clock: RunClock,
   requests: Parameters<typeof executeRun>[0]["requests"],
@@ -308,6 +317,7 @@ export async function recordRun(
       },
       signal: ac.signal,
       load: cfg.load,
+      workers: cfg.workers,
       onProgress: (p) => progress?.update(p),
     });
     progress?.done(result.replay.progress);

@@ -138,6 +138,7 @@ export interface ReportJsonV1 {
     created_at: string;
     rate_rps: number;
     streams: number;
+    workers: number;
     ttft_err_p99_ms: number | null;
     token_err_p99_ms: number | null;
     gap_err_p99_ms: number | null;
@@ -236,6 +237,7 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
       created_at: c.createdAt,
       rate_rps: c.rateRps,
       streams: c.streams,
+      workers: c.workers,
       ttft_err_p99_ms: c.ttftErrP99Ms,
       token_err_p99_ms: c.tokenErrP99Ms,
       gap_err_p99_ms: c.gapErrP99Ms,

@@ -154,7 +154,7 @@ export function renderTerminal(
           formatDecimal(c.scheduleLagP99Ms)
         } ms (calibrated ${c.createdAt} at ${formatDecimal(c.rateRps)} req/s, ${
           formatCount(c.streams)
-        } streams)`,
+        } streams, ${c.workers} sender thread${c.workers === 1 ? "" : "s"})`,
     );
   }
   lines.push("");

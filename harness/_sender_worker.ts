@@ -1,0 +1,73 @@
+/**
+ * A sender worker of a spread run (see parallel.ts): rebuilds the backend, replays its share
+ * of the requests on its own event loop and posts its rows straight to the recorder's worker.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import type { Backend } from "../adapters/backend.ts";
+import { RunClock } from "./clock.ts";
+import { Recorder } from "./recorder.ts";
+import { replay, type RunShare } from "./runner.ts";
+import { SharedCounters } from "./_run_counters.ts";
+import type { FromSender, ToSender } from "./parallel.ts";
+
+let backend: Backend | undefined;
+let recorder: Recorder | undefined;
+let clock: RunClock | undefined;
+let init: Extract<ToSender, { op: "init" }> | undefined;
+const stop = new AbortController();
+const post = (m: FromSender) => self.postMessage(m);
+
+self.onmessage = async (e: MessageEvent<ToSender>) => {
+  const m = e.data;
+  try {
+    if (m.op === "init") {
+      init = m;
+      // The same run clock as the coordinator's: both read the shared wall scale.
+      clock = new RunClock(m.clockWallOriginMs - performance.timeOrigin);
+      const c = clock;
+      const mod = await import(m.backend.moduleUrl);
+      backend = mod.createPortableBackend(
+        m.backend.options,
+        () => c.nowNs(),
+      ) as Backend;
+      recorder = Recorder.attach(m.recorderPort, m.runId, m.recorderOptions);
+      recorder.onError = (message) => stop.abort(message);
+      post({ op: "ready" });
+    } else if (m.op === "go") {
+      const i = init!;
+      const counters = new SharedCounters(i.counters, i.lane, i.lanes);
+      const share: RunShare = {
+        startNs: m.startNs,
+        counters,
+        indices: i.indices,
+        scheduleNs: i.scheduleOffsetsNs?.map((o) => o + m.startNs),
+        beats: m.beats,
+        users: i.users,
+        claim: i.users ? () => counters.claim() : undefined,
+        onAbort: (reason) => post({ op: "abort", reason }),
+        onEnded: i.load.errorRate
+          ? (failed, tNs) => post({ op: "ended", failed, tNs })
+          : undefined,
+      };
+      const result = await replay({
+        backend: backend!,
+        requests: i.requests,
+        recorder: recorder!,
+        clock: clock!,
+        signal: stop.signal,
+        load: i.load,
+        share,
+        progressIntervalMs: 3_600_000,
+      });
+      await recorder!.detach();
+      await backend!.close();
+      post({ op: "result", result });
+    } else if (m.op === "abort") {
+      stop.abort(m.reason);
+    }
+  } catch (err) {
+    post({ op: "error", message: (err as Error).message });
+  }
+};

@@ -1,0 +1,309 @@
+/**
+ * Spread runs: one run's requests replayed by several sender workers, for loads one event
+ * loop cannot keep (a timer or a stream read waits behind every other stream's work).
+ *
+ * The coordinator (this module, on the thread that called it) plans the run once, then:
+ * - open loop: deals the planned requests to the workers round-robin (a session's turns stay
+ *   with its first turn) and paces every worker from one metronome thread;
+ * - closed loop: gives every worker all requests and its share of the users; a shared cursor
+ *   hands out the next request, so users take requests in plan order across workers;
+ * - a concurrency cap is split over the workers (each holds at most its share, the total
+ *   never exceeds the cap);
+ * - counters live in shared memory (progress line, peak in flight, the error-count stop);
+ *   the error-rate window and stop signals go through the coordinator;
+ * - each worker posts its rows straight to the recorder's worker (its own port), so rows do
+ *   not pass through the coordinator.
+ *
+ * @module
+ */
+import type { PortableBackend } from "../adapters/backend.ts";
+import type { TraceRequest } from "../workloads/request.ts";
+import { Metronome } from "./metronome.ts";
+import type { Recorder, RecorderOptions } from "./recorder.ts";
+import {
+  ErrorRateWindow,
+  type LoadOptions,
+  openLoopPlan,
+  type ReplayOptions,
+  type ReplayProgress,
+  type ReplayResult,
+  validateLoad,
+  wallTimes,
+} from "./runner.ts";
+import { planSessions } from "./sessions.ts";
+import { SharedCounters } from "./_run_counters.ts";
+
+/** Coordinator -> sender worker. */
+export type ToSender =
+  | {
+    op: "init";
+    runId: string;
+    lane: number;
+    lanes: number;
+    backend: PortableBackend;
+    /** `performance.timeOrigin + clock.originMs` of the run clock. */
+    clockWallOriginMs: number;
+    requests: TraceRequest[];
+    indices: Int32Array;
+    load: LoadOptions;
+    /** Open loop: each head's send time minus the start time. */
+    scheduleOffsetsNs?: BigInt64Array;
+    users?: number[];
+    counters: SharedArrayBuffer;
+    recorderPort: MessagePort;
+    recorderOptions: Pick<RecorderOptions, "batchRows" | "flushIntervalMs">;
+  }
+  | { op: "go"; startNs: bigint; beats?: MessagePort }
+  | { op: "abort"; reason: string };
+
+/** Sender worker -> coordinator. */
+export type FromSender =
+  | { op: "ready" }
+  | { op: "abort"; reason: string }
+  | { op: "ended"; failed: boolean; tNs: bigint }
+  | { op: "result"; result: ReplayResult }
+  | { op: "error"; message: string };
+
+/** Options of {@linkcode replaySpread}: a replay's, plus the workers and what they need. */
+export interface SpreadOptions
+  extends Omit<ReplayOptions, "share" | "recorder"> {
+  /** Sender workers (>= 2; fewer when the cap, the users or the requests are fewer). */
+  workers: number;
+  /** The run's recorder (its owner): each worker records through its own attached port. */
+  recorder: Recorder;
+  /** The backend as each worker rebuilds it. */
+  portable: PortableBackend;
+  recorderOptions?: Pick<RecorderOptions, "batchRows" | "flushIntervalMs">;
+}
+
+/** One worker's part of the plan. */
+interface Lane {
+  requests: TraceRequest[];
+  indices: number[];
+  /** Open loop: indices of its heads in the run's head list. */
+  heads: number[];
+  users?: number[];
+  load: LoadOptions;
+}
+
+/**
+ * Replays `requests` like {@linkcode replay}, spread over `workers` sender workers. Rows are
+ * the same as a one-thread replay's (one per request and attempt, every token event); what
+ * differs is that no one event loop carries all streams.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await replaySpread({
+ *   workers: 2, backend, portable: await backend.portable!(), requests, recorder, clock,
+ * });
+ * ```
+ */
+export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
+  const { requests, clock } = opts;
+  const load = opts.load ?? {};
+  validateLoad(load);
+  const n = Math.min(requests.length, load.maxRequests ?? Infinity);
+  const list = requests.slice(0, n);
+  const closed = load.mode === "closed";
+  const heads = load.sessions ? planSessions(list).heads : list;
+  const lanes = planLanes(list, heads, load, opts.workers);
+  const W = lanes.length;
+  const counters = SharedCounters.buffer(W);
+  const view = new SharedCounters(counters, 0, W);
+  const workers: Worker[] = [];
+  const results: (ReplayResult | undefined)[] = new Array(W);
+  const errorWindow = load.errorRate
+    ? new ErrorRateWindow(load.errorRate)
+    : undefined;
+  let abortReason: string | undefined;
+  let failure: string | undefined;
+  let metronome: Metronome | undefined;
+  const broadcast = (reason: string) => {
+    abortReason ??= reason;
+    for (const w of workers) {
+      w.postMessage({ op: "abort", reason } satisfies ToSender);
+    }
+  };
+  const onOuterAbort = () =>
+    broadcast(String(opts.signal?.reason ?? "aborted"));
+  let settle: () => void = () => {};
+  const allDone = new Promise<void>((r) => (settle = r));
+  let ready = 0;
+  let readyAll: () => void = () => {};
+  const allReady = new Promise<void>((r) => (readyAll = r));
+  let remaining = W;
+  const progress = (): ReplayProgress => {
+    const { peak: _, ...c } = view.read();
+    return { planned: n, ...c, elapsedNs: clock.nowNs() };
+  };
+  const ticker = setInterval(
+    () => opts.onProgress?.(progress()),
+    opts.progressIntervalMs ?? 500,
+  );
+  try {
+    const origin = performance.timeOrigin + clock.originMs;
+    const offsets = closed ? undefined : openLoopPlan(heads, 0n, load.rampUp);
+    for (let l = 0; l < W; l++) {
+      const lane = lanes[l];
+      const w = new Worker(new URL("./_sender_worker.ts", import.meta.url), {
+        type: "module",
+      });
+      workers.push(w);
+      w.onerror = (e) => {
+        e.preventDefault();
+        fail(`Sender worker ${l} failed: ${e.message}`);
+      };
+      w.onmessage = (e: MessageEvent<FromSender>) => {
+        const m = e.data;
+        if (m.op === "ready") {
+          if (++ready === W) readyAll();
+        } else if (m.op === "abort") broadcast(m.reason);
+        else if (m.op === "ended") {
+          const why = errorWindow?.add(m.failed, m.tNs);
+          if (why) broadcast(why);
+        } else if (m.op === "result") {
+          results[l] = m.result;
+          if (--remaining === 0) settle();
+        } else if (m.op === "error") {
+          fail(`Sender worker ${l}: ${m.message}`);
+        }
+      };
+      const port = opts.recorder.attachProducer();
+      w.postMessage(
+        {
+          op: "init",
+          runId: opts.recorder.runId,
+          lane: l,
+          lanes: W,
+          backend: opts.portable,
+          clockWallOriginMs: origin,
+          requests: lane.requests,
+          indices: Int32Array.from(lane.indices),
+          load: lane.load,
+          scheduleOffsetsNs: offsets
+            ? BigInt64Array.from(lane.heads, (h) => offsets[h])
+            : undefined,
+          users: lane.users,
+          counters,
+          recorderPort: port,
+          recorderOptions: opts.recorderOptions ?? {},
+        } satisfies ToSender,
+        [port],
+      );
+    }
+    if (opts.signal?.aborted) onOuterAbort();
+    opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
+    await Promise.race([allReady, allDone]);
+    if (failure) throw new Error(failure);
+    // Workers start their modules at different speeds: the plan starts once all are ready.
+    const lead = BigInt(Math.round((opts.leadMs ?? 20) * 1e6));
+    const startNs = clock.nowNs() + lead;
+    let beats: MessagePort[] = [];
+    if (offsets && offsets.length > 0) {
+      const laneOf = new Uint8Array(heads.length);
+      lanes.forEach((lane, l) => lane.heads.forEach((h) => (laneOf[h] = l)));
+      metronome = Metronome.start(
+        wallTimes(clock, offsets.map((o) => o + startNs)),
+        laneOf,
+        W,
+      );
+      beats = metronome.ports;
+    }
+    workers.forEach((w, l) =>
+      w.postMessage(
+        { op: "go", startNs, beats: beats[l] } satisfies ToSender,
+        beats[l] ? [beats[l]] : [],
+      )
+    );
+    await allDone;
+    if (failure) throw new Error(failure);
+  } finally {
+    clearInterval(ticker);
+    opts.signal?.removeEventListener("abort", onOuterAbort);
+    await metronome?.stop();
+    for (const w of workers) w.terminate();
+  }
+  const p = progress();
+  opts.onProgress?.(p);
+  const peakInFlight = view.read().peak;
+  const stopped = results.find((r) => r?.reason !== undefined)?.reason;
+  if (abortReason !== undefined) {
+    return {
+      status: "aborted",
+      reason: abortReason,
+      progress: p,
+      peakInFlight,
+    };
+  }
+  return { status: "completed", reason: stopped, progress: p, peakInFlight };
+
+  function fail(message: string): void {
+    failure ??= message;
+    broadcast(message);
+    settle();
+    readyAll();
+  }
+}
+
+/**
+ * Splits a run into worker lanes. Open loop: heads dealt round-robin, each session's later
+ * turns with its head. Closed loop: all requests everywhere, users dealt round-robin. The
+ * concurrency cap is divided (lanes beyond it, or beyond the users or heads, are dropped).
+ */
+export function planLanes(
+  list: readonly TraceRequest[],
+  heads: readonly TraceRequest[],
+  load: LoadOptions,
+  workers: number,
+): Lane[] {
+  const closed = load.mode === "closed";
+  let W = Math.max(1, Math.min(workers, 255));
+  if (load.concurrency !== undefined) W = Math.min(W, load.concurrency);
+  if (closed) W = Math.min(W, load.users!);
+  else W = Math.max(1, Math.min(W, heads.length));
+  const base: LoadOptions = { ...load, maxRequests: undefined };
+  const share = (total: number, l: number) =>
+    Math.floor(total / W) + (l < total % W ? 1 : 0);
+  const lanes: Lane[] = Array.from({ length: W }, (_, l) => ({
+    requests: [],
+    indices: [],
+    heads: [],
+    load: {
+      ...base,
+      concurrency: load.concurrency === undefined
+        ? undefined
+        : share(load.concurrency, l),
+    },
+  }));
+  if (closed) {
+    for (const lane of lanes) {
+      lane.requests = [...list];
+      lane.indices = list.map((_, i) => i);
+    }
+    for (let u = 0; u < load.users!; u++) {
+      (lanes[u % W].users ??= []).push(u);
+    }
+    return lanes;
+  }
+  // The ramp is part of the run-wide plan (send times); lanes get the times, not the ramp.
+  for (const lane of lanes) lane.load.rampUp = undefined;
+  const laneOfHead = new Map<TraceRequest, number>();
+  heads.forEach((h, k) => {
+    laneOfHead.set(h, k % W);
+    lanes[k % W].heads.push(k);
+  });
+  const laneOfSession = new Map<string, number>();
+  for (const h of heads) {
+    if (h.sessionId !== undefined) {
+      laneOfSession.set(h.sessionId, laneOfHead.get(h)!);
+    }
+  }
+  list.forEach((r, i) => {
+    const l = laneOfHead.get(r) ??
+      (r.sessionId !== undefined ? laneOfSession.get(r.sessionId) : undefined);
+    if (l === undefined) return;
+    lanes[l].requests.push(r);
+    lanes[l].indices.push(i);
+  });
+  return lanes;
+}
