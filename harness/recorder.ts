@@ -55,18 +55,27 @@ export interface RequestRow {
 
 /** Options for {@linkcode Recorder.start}. */
 export interface RecorderOptions {
-  /** Post a batch when this many token rows are buffered. Default 32768. */
+  /** Post a batch when this many token rows are buffered. Default {@linkcode DEFAULT_BATCH_ROWS}. */
   batchRows?: number;
   /** Post buffered rows at least this often, in ms. Default 250. */
   flushIntervalMs?: number;
   /**
    * DuckDB buffer pool of the recording thread, in MiB. Rows only pass through it, so a capped
    * pool keeps a long run's memory bounded. Measured over 10M events (docs/perf.md): RSS grew
-   * ~600 MB with DuckDB's default (80% of RAM), 243 MB with 128, and 64 failed with DuckDB out
-   * of memory, which ends the run; the default keeps a 2x margin. Default 256.
+   * ~600 MB with DuckDB's default (80% of RAM) while the stage table kept deleted rows; with
+   * the stage recreated per batch, 64, 128 and 256 all grew 172-179 MB at the same speed.
+   * Default 128.
    */
   memoryLimitMb?: number;
 }
+
+/**
+ * Token rows per batch (a batch is also posted every `flushIntervalMs`, so this bounds only
+ * fast producers). Measured on the 10M-event benchmark (docs/perf.md): 32,768-row batches
+ * committed ~1.07M rows/s on the database thread, 131,072-row ones ~1.5M/s (fewer statements
+ * per row); a batch in transit is ~3.3 MB.
+ */
+export const DEFAULT_BATCH_ROWS = 131_072;
 
 /** Counters of what the recorder has committed. */
 export interface RecorderStats {
@@ -167,7 +176,7 @@ export class Recorder {
     return new Recorder(
       port,
       runId,
-      opts.batchRows ?? 32768,
+      opts.batchRows ?? DEFAULT_BATCH_ROWS,
       opts.flushIntervalMs ?? 250,
     );
   }
@@ -218,7 +227,7 @@ export class Recorder {
             new Recorder(
               worker,
               run.runId,
-              opts.batchRows ?? 32768,
+              opts.batchRows ?? DEFAULT_BATCH_ROWS,
               opts.flushIntervalMs ?? 250,
             ),
           );
@@ -232,7 +241,7 @@ export class Recorder {
           op: "open",
           path,
           run,
-          memoryLimitMb: opts.memoryLimitMb ?? 256,
+          memoryLimitMb: opts.memoryLimitMb ?? 128,
         } satisfies ToWorker,
       );
     });

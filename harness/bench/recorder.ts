@@ -4,7 +4,7 @@
  * and prints committed events/s and resident-memory growth.
  *
  * Usage: `deno run -A harness/bench/recorder.ts [--events 10000000] [--streams 256] [--json]`
- * (`TOKENTRACE_RECORDER_MEMORY_MB` sets the recorder's DuckDB buffer pool, default 256). The
+ * (`TOKENTRACE_RECORDER_MEMORY_MB` sets the recorder's DuckDB buffer pool, default 128). The
  * producer waits while more than 4 batches are queued, as a bounded pipeline would.
  *
  * @module
@@ -33,7 +33,7 @@ const rec = await Recorder.start(path, {
   toolVersion: "bench",
   clockOriginUnixNs: 0n,
 }, {
-  memoryLimitMb: Number(Deno.env.get("TOKENTRACE_RECORDER_MEMORY_MB") ?? 256),
+  memoryLimitMb: Number(Deno.env.get("TOKENTRACE_RECORDER_MEMORY_MB") ?? 128),
 });
 // Growth over the run: from when the recorder is ready (its worker and DuckDB loaded).
 const rssStart = Deno.memoryUsage().rss;
