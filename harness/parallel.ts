@@ -307,3 +307,41 @@ export function planLanes(
   });
   return lanes;
 }
+
+/** Planned request rate one sender thread is given in `auto` (see {@linkcode autoWorkers}). */
+export const RATE_PER_WORKER = 500;
+/** Closed-loop users one sender thread is given in `auto`. */
+export const USERS_PER_WORKER = 128;
+
+/**
+ * How many sender threads `--workers auto` uses: one per {@linkcode RATE_PER_WORKER} req/s of
+ * the busiest second of the open-loop plan (or per {@linkcode USERS_PER_WORKER} closed-loop
+ * users), at most `cores - 1` (a core is left to the recorder and the rest of the process)
+ * and at most 16. On 2 cores that is always 1: there, a second sender thread did not lower the
+ * measured schedule lag or token error (docs/perf.md), since both cores are already shared
+ * with the recorder and, in calibration, the server.
+ *
+ * @example
+ * ```ts
+ * import { autoWorkers } from "./parallel.ts";
+ * const reqs = Array.from({ length: 3000 }, (_, i) => ({ arrivalMs: i / 3 })); // 3000 req/s
+ * console.log(autoWorkers(reqs, {}, 16), autoWorkers(reqs, {}, 2)); // 6 1
+ * ```
+ */
+export function autoWorkers(
+  requests: readonly Pick<TraceRequest, "arrivalMs">[],
+  load: Pick<LoadOptions, "mode" | "users" | "maxRequests">,
+  cores: number = navigator.hardwareConcurrency,
+): number {
+  const cap = Math.max(1, Math.min(16, cores - 1));
+  if (load.mode === "closed") {
+    return Math.min(cap, Math.ceil((load.users ?? 1) / USERS_PER_WORKER));
+  }
+  const n = Math.min(requests.length, load.maxRequests ?? Infinity);
+  let peak = 0;
+  for (let i = 0, j = 0; i < n; i++) {
+    while (requests[i].arrivalMs - requests[j].arrivalMs >= 1000) j++;
+    peak = Math.max(peak, i - j + 1);
+  }
+  return Math.max(1, Math.min(cap, Math.ceil(peak / RATE_PER_WORKER)));
+}

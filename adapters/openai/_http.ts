@@ -90,7 +90,7 @@ export function describeFetchError(e: unknown): string {
  * ```
  */
 export async function drainBody(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ChunkReader,
   ctl: AbortController,
   ms: number,
 ): Promise<void> {
@@ -102,4 +102,46 @@ export async function drainBody(
   } finally {
     clearTimeout(deadline);
   }
+}
+
+/** What the stream readers here need of a reader: chunks in order. */
+export interface ChunkReader {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+}
+
+/** Bytes asked for per read of a streamed body (an SSE chunk is ~0.1-1 KB). */
+const READ_BYTES = 16 * 1024;
+
+/**
+ * Reads a byte stream into one reused buffer (BYOB). Deno's default reader of a fetch body
+ * allocates and zeroes a fresh 64 KiB buffer for every read: measured at 256 streams of 100
+ * chunks/s, `memset` was ~40% of a reading thread's time. A chunk is valid until the next
+ * `read()`: consumers decode or copy it before reading on. Streams without BYOB support fall
+ * back to the default reader.
+ *
+ * @example
+ * ```ts
+ * import { reusingReader } from "./_http.ts";
+ * const r = reusingReader(new Response("abc").body!);
+ * const { value } = await r.read();
+ * console.log(new TextDecoder().decode(value)); // abc
+ * ```
+ */
+export function reusingReader(body: ReadableStream<Uint8Array>): ChunkReader {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    return body.getReader();
+  }
+  let buf = new Uint8Array(READ_BYTES);
+  return {
+    async read() {
+      const r = await byob.read(buf);
+      if (r.value) buf = new Uint8Array(r.value.buffer, 0, READ_BYTES);
+      return r.done
+        ? { done: true, value: undefined }
+        : { done: false, value: r.value! };
+    },
+  };
 }

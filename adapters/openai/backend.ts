@@ -13,7 +13,13 @@ import type {
   TimeoutKind,
 } from "../backend.ts";
 import type { TraceRequest } from "../../workloads/request.ts";
-import { describeFetchError, drainBody, readTextCapped } from "./_http.ts";
+import {
+  type ChunkReader,
+  describeFetchError,
+  drainBody,
+  readTextCapped,
+  reusingReader,
+} from "./_http.ts";
 import { baseHeaders } from "./endpoint.ts";
 import {
   type OpenAIBackendOptions,
@@ -231,7 +237,7 @@ export class OpenAIBackend implements Backend {
       clearTimeout(idleTimer);
       idleTimer = setTimeout(() => stopWith("idle"), o.idleTimeoutMs);
     };
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let reader: ChunkReader | undefined;
     let drain = false;
     try {
       const tSent = now();
@@ -290,7 +296,7 @@ export class OpenAIBackend implements Backend {
         );
         return;
       }
-      reader = res.body.getReader();
+      reader = reusingReader(res.body);
       const events = streamEvents(reader, {
         nowNs: now,
         label: `Request ${req.id}`,

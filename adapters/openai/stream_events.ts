@@ -4,6 +4,7 @@
  * @module
  */
 import type { StreamEvent } from "../backend.ts";
+import type { ChunkReader } from "./_http.ts";
 import { interpretChunk } from "./chunk.ts";
 import { SseParser } from "./sse.ts";
 
@@ -61,7 +62,7 @@ export interface StreamEventsOptions {
  * ```
  */
 export async function* streamEvents(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ChunkReader,
   opts: StreamEventsOptions,
 ): AsyncGenerator<ProgressEvent, TerminalEvent, undefined> {
   const now = opts.nowNs;

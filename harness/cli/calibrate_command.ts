@@ -15,6 +15,7 @@ import {
 import { synthesizePrompts, type TraceRequest } from "../../workloads/mod.ts";
 import { RunClock } from "../clock.ts";
 import { hostInfo, toolVersion } from "../provenance.ts";
+import { autoWorkers } from "../parallel.ts";
 import { executeRun } from "../run_session.ts";
 import { startScriptedProcess } from "../scripted_process.ts";
 import { Store } from "../store.ts";
@@ -53,9 +54,10 @@ export async function calibrateCommand(
   const itlMs = positiveNumber("--itl-ms", f.itlMs);
   const ttftMs = positiveNumber("--ttft-ms", f.ttftMs);
   const durationS = positiveNumber("--duration", f.duration);
-  const workers = f.workers === undefined
-    ? 1
-    : integerAtLeast("--workers", f.workers, 1);
+  const workersFlag = f.workers?.trim() ?? "auto";
+  const workersAsked = workersFlag === "auto"
+    ? undefined
+    : integerAtLeast("--workers", workersFlag, 1);
   const n = Math.max(1, Math.round(rate * durationS));
   // Little's law: concurrent streams = arrival rate x time each request streams.
   const streams = Math.round(rate * (ttftMs + (tokens - 1) * itlMs) / 1000);
@@ -78,6 +80,7 @@ export async function calibrateCommand(
     })),
     { kind: "token_ids" },
   );
+  const workers = workersAsked ?? autoWorkers(requests, {});
   if (!f.quiet) {
     console.error(
       `Calibrating against the scripted server (${server.url}, own process): ${n} requests ` +

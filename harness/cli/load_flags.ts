@@ -39,8 +39,11 @@ export interface TimeoutConfig {
 export interface LoadConfig {
   load: LoadOptions;
   timeouts: TimeoutConfig;
-  /** Sender threads (1: this thread; more: spread over workers, harness/parallel.ts). */
-  workers: number;
+  /**
+   * Sender threads: 1 replays on the main thread, more spread over workers (harness/parallel.ts),
+   * `auto` decides from the planned load once the workload is read (`autoWorkers`).
+   */
+  workers: number | "auto";
 }
 
 const seconds = (flag: string, v: string | undefined) =>
@@ -143,8 +146,8 @@ export function parseLoadFlags(f: LoadFlags): LoadConfig {
   if (f.sessions) load.sessions = true;
   return {
     load,
-    workers: f.workers === undefined
-      ? 1
+    workers: f.workers === undefined || f.workers.trim() === "auto"
+      ? "auto"
       : integerAtLeast("--workers", f.workers, 1),
     timeouts: {
       connectTimeoutMs: seconds("--connect-timeout", f.connectTimeout),

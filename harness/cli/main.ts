@@ -183,7 +183,8 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option("--retry-backoff <s>", "pause before a retry", "1")
     .option(
       "--workers <n>",
-      "spread sending and stream reading over n worker threads (high rates, many streams)",
+      "spread sending and stream reading over n worker threads, or auto (by the planned rate and the cores)",
+      "auto",
     )
     .option(
       "--sessions",
@@ -303,7 +304,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option("--itl-ms <ms>", "the scripted server's gap between tokens", "10")
     .option("--ttft-ms <ms>", "the scripted server's time to first token", "20")
     .option("--duration <s>", "seconds of load", "10")
-    .option("--workers <n>", "sender threads, as `run --workers`", "1")
+    .option("--workers <n>", "sender threads, as `run --workers`", "auto")
     .option(
       "--db <path>",
       "result database (the calibration is stored there)",
@@ -337,6 +338,11 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option(
       "--send-log",
       "record send times and serve them at GET /_tokentrace/send_log",
+    )
+    .option(
+      "--http <impl>",
+      "raw: own HTTP/1.1 over TCP, a chunk's send time taken just before its socket write; deno: Deno.serve",
+      "raw",
     )
     .action(async (opts) => {
       await scriptedServerCommand(opts);

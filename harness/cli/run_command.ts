@@ -23,6 +23,7 @@ import {
   summarizeRun,
 } from "../../reports/mod.ts";
 import { RunClock } from "../clock.ts";
+import { autoWorkers } from "../parallel.ts";
 import { executeRun, type ExecuteRunOptions } from "../run_session.ts";
 import { Store } from "../store.ts";
 import {
@@ -148,7 +149,10 @@ export function parseRunConfig(f: RunFlags): RunConfig {
         "with --tokenizer <tokenizer.json> for exact lengths, or --allow-approx-length",
     );
   }
-  if (backend === "webgpu" && loadConfig.workers > 1) {
+  if (
+    backend === "webgpu" && loadConfig.workers !== "auto" &&
+    loadConfig.workers > 1
+  ) {
     throw new FlagError(
       "--workers",
       f.workers ?? "",
@@ -299,6 +303,18 @@ export async function recordRun(
     Deno.addSignalListener(sig, h);
     return [sig, h] as const;
   });
+  // The built-in engine serves from this thread (not portable); remote servers may be sent
+  // to from worker threads.
+  const workers = cfg.workers === undefined || cfg.workers === "auto"
+    ? (backend.portable ? autoWorkers(requests, cfg.load ?? {}) : 1)
+    : cfg.workers;
+  if (workers > 1 && !cfg.quiet) {
+    console.error(
+      `Sending from ${workers} worker threads (--workers ${
+        cfg.workers ?? "auto"
+      })`,
+    );
+  }
   const progress = cfg.quiet ? undefined : new ProgressLine();
   let result;
   try {
@@ -317,7 +333,7 @@ export async function recordRun(
       },
       signal: ac.signal,
       load: cfg.load,
-      workers: cfg.workers,
+      workers,
       onProgress: (p) => progress?.update(p),
     });
     progress?.done(result.replay.progress);

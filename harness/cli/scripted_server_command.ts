@@ -5,7 +5,8 @@
  * @module
  */
 import { createScriptedApp } from "../../adapters/scripted/mod.ts";
-import { integerAtLeast, positiveNumber } from "./flags.ts";
+import { serveRawHttp } from "../../adapters/scripted/raw_http.ts";
+import { integerAtLeast, oneOf, positiveNumber } from "./flags.ts";
 
 /** Raw `scripted-server` flags. */
 export interface ScriptedServerFlags {
@@ -16,6 +17,8 @@ export interface ScriptedServerFlags {
   itlMs: string;
   failEvery?: string;
   sendLog?: boolean;
+  /** `raw` (default): adapters/scripted/raw_http.ts; `deno`: `Deno.serve`. */
+  http?: string;
 }
 
 /** Serves until SIGINT/SIGTERM; prints the base URL as the first line of stdout. */
@@ -37,6 +40,20 @@ export async function scriptedServerCommand(
     exposeSendLog: f.sendLog ?? false,
   });
   const port = integerAtLeast("--port", f.port, 0);
+  const http = oneOf("--http", f.http ?? "raw", ["raw", "deno"] as const);
+  if (http === "raw") {
+    // Chunks go to the socket in the turn they are enqueued (see raw_http.ts), so the send log
+    // is the time the bytes left, not when an HTTP stack got round to pulling them.
+    const server = serveRawHttp({ hostname: f.host, port }, scripted.app.fetch);
+    console.log(`http://${server.addr.hostname}:${server.addr.port}`);
+    const stop = () => void server.shutdown();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    await server.finished;
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+    return;
+  }
   const ac = new AbortController();
   const server = Deno.serve({
     hostname: f.host,

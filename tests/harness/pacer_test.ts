@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { RunClock } from "../../harness/clock.ts";
+import { Metronome, wallNowMs } from "../../harness/metronome.ts";
 import { openLoopSchedule, sleepUntil } from "../../harness/pacer.ts";
 
 Deno.test("openLoopSchedule() offsets each arrival from the start", async (t) => {
@@ -38,4 +39,54 @@ Deno.test("sleepUntil() returns false at once when aborted", async () => {
   setTimeout(() => ac.abort("stop"), 5);
   assert.equal(await p, false);
   assert.ok(performance.now() - t0 < 1000);
+});
+
+Deno.test("Metronome posts every beat to its lane, in order, never before its time", async () => {
+  const t0 = wallNowMs() + 20;
+  // Two lanes, interleaved; two times equal, one in the past (posted at once).
+  const times = Float64Array.of(t0 - 50, t0, t0, t0 + 5, t0 + 12, t0 + 30);
+  const lanes = Uint8Array.of(0, 1, 0, 1, 1, 0);
+  const m = Metronome.start(times, lanes, 2);
+  const got: number[][] = [[], []];
+  const counts = [3, 3];
+  await Promise.all(
+    m.ports.map((port, lane) =>
+      new Promise<void>((resolve) => {
+        port.onmessage = (e: MessageEvent<number>) => {
+          for (let k = 0; k < e.data; k++) got[lane].push(wallNowMs());
+          if (got[lane].length === counts[lane]) resolve();
+        };
+      })
+    ),
+  );
+  await m.stop();
+  for (const p of m.ports) p.close();
+  const due = [[0, 2, 5], [1, 3, 4]];
+  due.forEach((idx, lane) =>
+    idx.forEach((i, k) =>
+      assert.ok(
+        got[lane][k] >= times[i],
+        `lane ${lane} beat ${k} came ${times[i] - got[lane][k]} ms early`,
+      )
+    )
+  );
+});
+
+Deno.test("Metronome.stop() ends a long schedule at once", async () => {
+  const t0 = wallNowMs();
+  const m = Metronome.start(Float64Array.of(t0 + 60_000), Uint8Array.of(0), 1);
+  const before = performance.now();
+  await m.stop();
+  m.ports[0].close();
+  assert.ok(
+    performance.now() - before < 5_000,
+    "stopped without waiting out the sleep",
+  );
+});
+
+Deno.test("Metronome refuses unsorted times", () => {
+  assert.throws(
+    () => Metronome.start(Float64Array.of(2, 1), Uint8Array.of(0, 0), 1),
+    /sorted/,
+  );
 });

@@ -5,7 +5,7 @@ import {
   startScriptedWorker,
 } from "../../adapters/scripted/mod.ts";
 import { RunClock } from "../../harness/clock.ts";
-import { planLanes } from "../../harness/parallel.ts";
+import { autoWorkers, planLanes } from "../../harness/parallel.ts";
 import { executeRun } from "../../harness/run_session.ts";
 import type { LoadOptions, ReplayProgress } from "../../harness/runner.ts";
 import { Store } from "../../harness/store.ts";
@@ -253,4 +253,23 @@ Deno.test("spread run: aborting cancels in every worker and leaves a readable, a
     "in-flight cancelled",
   );
   assert.ok(x.rows.length < 200);
+});
+
+Deno.test("autoWorkers: one sender thread per 500 req/s of the busiest second, at most cores - 1", () => {
+  const at = (rps: number, n: number) =>
+    Array.from({ length: n }, (_, i) => ({ arrivalMs: (i * 1000) / rps }));
+  assert.equal(autoWorkers(at(100, 1000), {}, 16), 1);
+  assert.equal(autoWorkers(at(1000, 5000), {}, 16), 2);
+  assert.equal(autoWorkers(at(1001, 5000), {}, 16), 3);
+  assert.equal(autoWorkers(at(1000, 5000), {}, 2), 1);
+  assert.equal(autoWorkers(at(100_000, 200_000), {}, 64), 16);
+  // A burst counts, not the average.
+  const burst = [
+    ...at(2000, 2000),
+    ...at(1, 100).map((r) => ({ arrivalMs: r.arrivalMs + 5000 })),
+  ];
+  assert.equal(autoWorkers(burst, {}, 16), 4);
+  assert.equal(autoWorkers(at(2000, 2000), { maxRequests: 400 }, 16), 1);
+  assert.equal(autoWorkers([], {}, 16), 1);
+  assert.equal(autoWorkers([], { mode: "closed", users: 300 }, 16), 3);
 });
