@@ -25,19 +25,32 @@ export async function readTextCapped(
 ): Promise<string> {
   if (res.body === null) return "";
   const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
   try {
-    while (total <= maxBytes) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      total += value.length;
-    }
+    return await readReaderCapped(
+      reader,
+      () => void reader.cancel().catch(() => {}),
+      maxBytes,
+    );
   } finally {
-    if (total > maxBytes) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
+}
+
+/** {@linkcode readTextCapped} over a chunk reader; `cancel` releases a body read only in part. */
+export async function readReaderCapped(
+  reader: ChunkReader,
+  cancel: () => void,
+  maxBytes: number = ERROR_BODY_BYTES,
+): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  while (total <= maxBytes) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    parts.push(value.slice()); // a reader may reuse its buffer
+    total += value.length;
+  }
+  if (total > maxBytes) cancel();
   const bytes = new Uint8Array(Math.min(total, maxBytes));
   let at = 0;
   for (const p of parts) {

@@ -17,9 +17,10 @@ import {
   type ChunkReader,
   describeFetchError,
   drainBody,
-  readTextCapped,
+  readReaderCapped,
   reusingReader,
 } from "./_http.ts";
+import { H1Pool } from "./_h1.ts";
 import { baseHeaders } from "./endpoint.ts";
 import {
   type OpenAIBackendOptions,
@@ -38,6 +39,19 @@ interface InFlight {
 }
 
 const MODEL_LIST_TIMEOUT_MS = 10_000;
+const encoder = new TextEncoder();
+
+/** A response head from either transport; the body is read through `reader()`. */
+interface Sent {
+  ok: boolean;
+  status: number;
+  statusText: string;
+  headers: Headers;
+  /** The body's reader (one per response), or null when there is no body. */
+  reader(): ChunkReader | null;
+  /** Releases a body that was read only in part. */
+  cancel(): void;
+}
 /** How long to wait for the end of the body after `[DONE]`, so the connection can be reused. */
 const DRAIN_MS = 1000;
 
@@ -96,11 +110,17 @@ export class OpenAIBackend implements Backend {
   #init: Promise<string> | undefined;
   #closed = false;
   readonly #inFlight = new Set<InFlight>();
+  /** Keep-alive connections of the `h1` transport. */
+  readonly #h1: H1Pool | undefined;
+  readonly #path: string;
 
   /** @throws {Error} When an option is invalid; the message names the option and the value. */
   constructor(opts: OpenAIBackendOptions) {
     this.#o = resolveOptions(opts);
     this.#given = opts;
+    const url = new URL(this.#o.url);
+    this.#path = url.pathname + url.search;
+    this.#h1 = this.#o.transport === "h1" ? new H1Pool(url) : undefined;
     this.apiRoot = this.#o.apiRoot;
     this.#model = this.#o.model;
   }
@@ -242,12 +262,10 @@ export class OpenAIBackend implements Backend {
     try {
       const tSent = now();
       // Settle into a value so a rejection while the consumer holds `sent` is never unhandled.
-      const pending = fetch(this.#o.url, {
-        method: "POST",
-        headers,
-        body: payload,
-        signal: flight.ctl.signal,
-      }).then((res) => ({ res }), (error: unknown) => ({ error }));
+      const pending = this.#send(headers, payload, flight.ctl.signal).then(
+        (res) => ({ res }),
+        (error: unknown) => ({ error }),
+      );
       yield { kind: "sent", tNs: tSent };
       const got = await pending;
       clearTimeout(connectTimer);
@@ -265,7 +283,8 @@ export class OpenAIBackend implements Backend {
       if (!res.ok) {
         let text: string;
         try {
-          text = await readTextCapped(res);
+          const r = res.reader();
+          text = r === null ? "" : await readReaderCapped(r, res.cancel);
         } catch (e) {
           yield this.#failure(
             req,
@@ -288,7 +307,8 @@ export class OpenAIBackend implements Backend {
         };
         return;
       }
-      if (res.body === null) {
+      reader = res.reader() ?? undefined;
+      if (reader === undefined) {
         yield fail(
           now(),
           "protocol",
@@ -296,7 +316,6 @@ export class OpenAIBackend implements Backend {
         );
         return;
       }
-      reader = reusingReader(res.body);
       const events = streamEvents(reader, {
         nowNs: now,
         label: `Request ${req.id}`,
@@ -352,9 +371,49 @@ export class OpenAIBackend implements Backend {
     }
   }
 
+  /** POSTs a completion request by the configured transport. */
+  async #send(
+    headers: Headers,
+    payload: string,
+    signal: AbortSignal,
+  ): Promise<Sent> {
+    if (this.#h1) {
+      const res = await this.#h1.request(
+        "POST",
+        this.#path,
+        [...headers],
+        encoder.encode(payload),
+        signal,
+      );
+      return {
+        ok: res.status >= 200 && res.status < 300,
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+        reader: () => res.body,
+        cancel: () => res.body.cancel(),
+      };
+    }
+    const res = await fetch(this.#o.url, {
+      method: "POST",
+      headers,
+      body: payload,
+      signal,
+    });
+    return {
+      ok: res.ok,
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+      reader: () => (res.body === null ? null : reusingReader(res.body)),
+      cancel: () => void res.body?.cancel().catch(() => {}),
+    };
+  }
+
   /** Aborts requests in flight (they end with `cancelled`); later requests are cancelled at once. */
   close(): Promise<void> {
     this.#closed = true;
+    this.#h1?.close();
     for (const f of this.#inFlight) {
       f.stop ??= "cancelled";
       f.ctl.abort();

@@ -131,6 +131,11 @@ export function buildProgram(exit: (code: number) => void): Command {
       "openai",
     )
     .option(
+      "--transport <kind>",
+      "auto | h1 (own HTTP/1.1 client, http:// only) | fetch; auto: h1 for http:// without a proxy",
+      "auto",
+    )
+    .option(
       "--api-key-env <var>",
       "environment variable holding the API key",
       "OPENAI_API_KEY",

@@ -56,6 +56,7 @@ export interface RunFlags
   api: string;
   model?: string;
   endpointKind: string;
+  transport?: string;
   apiKeyEnv: string;
   timeout: string;
   speedup: string;
@@ -96,6 +97,8 @@ export interface RunConfig extends LoadConfig {
   model?: string;
   endpointKind: "vllm" | "sglang" | "openai";
   apiKeyEnv: string;
+  /** How requests are sent (adapters/openai/options.ts `transport`). */
+  transport: "auto" | "h1" | "fetch";
   timeoutMs: number;
   speedup: number;
   window?: { startMs: number; durationMs: number };
@@ -177,6 +180,15 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       ["vllm", "sglang", "openai"] as const,
     ),
     apiKeyEnv: f.apiKeyEnv,
+    transport: oneOf(
+      "--transport",
+      f.transport ?? "auto",
+      [
+        "auto",
+        "h1",
+        "fetch",
+      ] as const,
+    ),
     timeoutMs: positiveNumber("--timeout", f.timeout) * 1000,
     speedup: positiveNumber("--speedup", f.speedup),
     window: f.window ? windowSpec("--window", f.window) : undefined,
@@ -255,6 +267,7 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
       endpointKind: cfg.endpointKind,
       apiKey,
       timeoutMs: cfg.timeoutMs,
+      transport: cfg.transport,
       ...cfg.timeouts,
       nowNs: () => c.nowNs(),
     });

@@ -360,3 +360,34 @@ Deno.test("OpenAIBackend.describe() reports model, URL, API, server family and v
     });
   });
 });
+
+Deno.test("OpenAIBackend transports: h1 (default for http://) and fetch give the same events", async () => {
+  const { app, seen } = recordingApp(() =>
+    streamResponse(COMPLETIONS_PARTS, { gapMs: 5 })
+  );
+  await withServer(app, async (url) => {
+    const events: Record<string, unknown[]> = {};
+    for (const transport of ["h1", "fetch"] as const) {
+      const backend = new OpenAIBackend({
+        baseUrl: url,
+        model: "m",
+        transport,
+        nowNs: stepClock(),
+      });
+      events[transport] = await collect(backend, idsRequest("req-t", 3));
+      await backend.close();
+    }
+    assert.deepEqual(events.h1, events.fetch);
+    assert.equal(seen.length, 2);
+    assert.deepEqual(seen[0].body, seen[1].body);
+    assert.equal(seen[0].headers.get("x-request-id"), "req-t");
+  });
+  assert.throws(
+    () =>
+      new OpenAIBackend({
+        baseUrl: "https://example.com",
+        transport: "h1",
+      }),
+    /"h1" speaks http:\/\/ only/,
+  );
+});
