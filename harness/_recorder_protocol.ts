@@ -30,7 +30,14 @@ export interface TokenBatch {
  * `detach` from producers on attached ports (request indices are per producer).
  */
 export type ToWorker =
-  | { op: "open"; path: string; run: NewRun; memoryLimitMb: number }
+  | {
+    op: "open";
+    path: string;
+    run: NewRun;
+    memoryLimitMb: number;
+    /** Nice value of the database thread; default 10. */
+    niceness?: number;
+  }
   | {
     op: "batch";
     /** Request ids first seen since the previous batch; the first gets index `firstReqIdx`. */

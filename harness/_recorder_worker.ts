@@ -13,6 +13,10 @@ import {
   UTINYINT,
 } from "@duckdb/node-api";
 import { Store } from "./store.ts";
+import { lowerThreadPriority } from "./_thread_priority.ts";
+
+/** Nice value of the recorder's thread (see _thread_priority.ts). */
+const RECORDER_NICE = 10;
 import type { RequestRow } from "./recorder.ts";
 import type { EngineStepRow, EngineTokenRow } from "../adapters/backend.ts";
 import {
@@ -63,6 +67,8 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
     if (failed && m.op !== "finish" && m.op !== "detach") return;
     switch (m.op) {
       case "open":
+        // Database writes come in bursts; they must not take a core from the reading thread.
+        lowerThreadPriority(m.niceness ?? RECORDER_NICE);
         store = await Store.open(m.path);
         // The run's rows only pass through: cap DuckDB's buffer pool so a long run's memory
         // stays bounded (written blocks are evicted, not kept up to 80% of RAM).

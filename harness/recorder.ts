@@ -406,7 +406,10 @@ export class Recorder {
       : [];
     this.worker.postMessage(msg, transfer);
     this.posted++;
-    this.batch = newBatch(this.batchRows);
+    // A part-full batch went as a copy (trim): keep its arrays rather than allocate and zero
+    // `batchRows` rows again on the measuring thread every flush interval.
+    if (tokens === null || tokens !== b) b.n = 0;
+    else this.batch = newBatch(this.batchRows);
     this.requests = [];
     this.firstNewReqIdx += this.newReqIds.length;
     this.newReqIds = [];

@@ -62,7 +62,12 @@ export async function calibrateCommand(
   // Little's law: concurrent streams = arrival rate x time each request streams.
   const streams = Math.round(rate * (ttftMs + (tokens - 1) * itlMs) / 1000);
 
+  // The peer stands in for a server on another machine: at nice 10 it yields the cores to the
+  // client being measured when both want them (its send times are logged at the socket write,
+  // so its own delays are not charged to the client).
   const server = await startScriptedProcess([
+    "--nice",
+    "10",
     "--ttft-ms",
     String(ttftMs),
     "--ttft-per-token-ms",

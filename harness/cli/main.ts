@@ -349,6 +349,10 @@ export function buildProgram(exit: (code: number) => void): Command {
       "raw: own HTTP/1.1 over TCP, a chunk's send time taken just before its socket write; deno: Deno.serve",
       "raw",
     )
+    .option(
+      "--nice <n>",
+      "run the serving thread at this nice value (0-19), to yield cores to a client on the same machine",
+    )
     .action(async (opts) => {
       await scriptedServerCommand(opts);
       exit(0);

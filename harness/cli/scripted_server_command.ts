@@ -6,7 +6,8 @@
  */
 import { createScriptedApp } from "../../adapters/scripted/mod.ts";
 import { serveRawHttp } from "../../adapters/scripted/raw_http.ts";
-import { integerAtLeast, oneOf, positiveNumber } from "./flags.ts";
+import { lowerThreadPriority } from "../_thread_priority.ts";
+import { FlagError, integerAtLeast, oneOf, positiveNumber } from "./flags.ts";
 
 /** Raw `scripted-server` flags. */
 export interface ScriptedServerFlags {
@@ -19,6 +20,8 @@ export interface ScriptedServerFlags {
   sendLog?: boolean;
   /** `raw` (default): adapters/scripted/raw_http.ts; `deno`: `Deno.serve`. */
   http?: string;
+  /** Nice value for the serving thread (0 = normal). */
+  nice?: string;
 }
 
 /** Serves until SIGINT/SIGTERM; prints the base URL as the first line of stdout. */
@@ -41,6 +44,11 @@ export async function scriptedServerCommand(
   });
   const port = integerAtLeast("--port", f.port, 0);
   const http = oneOf("--http", f.http ?? "raw", ["raw", "deno"] as const);
+  if (f.nice !== undefined) {
+    const nice = integerAtLeast("--nice", f.nice, 0);
+    if (nice > 19) throw new FlagError("--nice", f.nice, "0 to 19");
+    lowerThreadPriority(nice);
+  }
   if (http === "raw") {
     // Chunks go to the socket in the turn they are enqueued (see raw_http.ts), so the send log
     // is the time the bytes left, not when an HTTP stack got round to pulling them.
