@@ -33,7 +33,7 @@ export interface OpenAIBackendOptions {
   /** Extra headers on every call (may override `authorization`). Default: none. */
   headers?: Record<string, string>;
   /**
-   * How completions are sent: `h1`, tokentrace's own HTTP/1.1 client (keep-alive, ~2.5x less
+   * How completions are sent: `h1`, tokentrace's own HTTP/1.1 client (keep-alive, ~1.7x less
    * client CPU per request than `fetch`, docs/perf.md; `http://` only), or `fetch`. Default
    * `auto`: `h1` for `http://` URLs unless an HTTP proxy is set in the environment, else `fetch`.
    */
