@@ -5,10 +5,17 @@
  */
 import type { ReplayProgress } from "../runner.ts";
 
-/** Formats progress counters as one line, cut to `columns`. */
-export function formatProgress(p: ReplayProgress, columns = 100): string {
+/**
+ * Formats progress counters as one line, cut to `columns`. `tokensPerS` is the recent token
+ * rate (default: the average since the start).
+ */
+export function formatProgress(
+  p: ReplayProgress,
+  columns = 100,
+  tokensPerS?: number,
+): string {
   const s = Number(p.elapsedNs) / 1e9;
-  const tps = s > 0 ? p.tokens / s : 0;
+  const tps = tokensPerS ?? (s > 0 ? p.tokens / s : 0);
   const line =
     `[${
       s.toFixed(1)
@@ -24,9 +31,23 @@ export class ProgressLine {
   private readonly tty = Deno.stderr.isTerminal();
   private lastPrint = 0;
   private readonly encoder = new TextEncoder();
+  /** Recent (elapsed s, tokens) samples: the token rate shown is over the last ~5 s. */
+  private readonly samples: [number, number][] = [];
+
+  /** Tokens per second over the last ~5 s of updates. */
+  private rate(p: ReplayProgress): number {
+    const now = Number(p.elapsedNs) / 1e9;
+    this.samples.push([now, p.tokens]);
+    while (this.samples.length > 2 && now - this.samples[1][0] >= 5) {
+      this.samples.shift();
+    }
+    const [t0, k0] = this.samples[0];
+    return now > t0 ? (p.tokens - k0) / (now - t0) : 0;
+  }
 
   /** Takes a progress update (call as often as you like). */
   update(p: ReplayProgress): void {
+    const tps = this.rate(p);
     if (this.tty) {
       const cols = (() => {
         try {
@@ -35,10 +56,10 @@ export class ProgressLine {
           return 100;
         }
       })();
-      this.write(`\r\x1b[2K${formatProgress(p, cols)}`);
+      this.write(`\r\x1b[2K${formatProgress(p, cols, tps)}`);
     } else if (performance.now() - this.lastPrint >= 10_000) {
       this.lastPrint = performance.now();
-      this.write(formatProgress(p) + "\n");
+      this.write(formatProgress(p, 100, tps) + "\n");
     }
   }
 

@@ -9,6 +9,14 @@ async function tempDir(): Promise<string> {
 }
 
 Deno.test("tokentrace run: SIGINT aborts, flushes and marks the run aborted", async () => {
+  await interruptedRun([]);
+});
+
+Deno.test("tokentrace run --workers 2: SIGINT aborts every sender, flushes and marks the run aborted", async () => {
+  await interruptedRun(["--workers", "2"]);
+});
+
+async function interruptedRun(extra: string[]): Promise<void> {
   const server = await startScriptedWorker({
     timing: { ttftBaseMs: 20, ttftPerInputTokenMs: 0, itlMs: 10 },
   });
@@ -24,6 +32,7 @@ Deno.test("tokentrace run: SIGINT aborts, flushes and marks the run aborted", as
     `${dir}/r.duckdb`,
     "--label",
     "interrupted",
+    ...extra,
   ]).spawn();
   await waitFor(
     async () => (await server.stats()).received >= 20,
@@ -71,7 +80,7 @@ Deno.test("tokentrace run: SIGINT aborts, flushes and marks the run aborted", as
   );
   assert.ok((tokens[0].n as number) > 0);
   store.close();
-});
+}
 
 Deno.test("tokentrace run: a killed process leaves a readable database, run still running", async () => {
   const server = await startScriptedWorker({
