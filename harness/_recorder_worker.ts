@@ -64,7 +64,12 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
 async function handle(m: ToWorker, from: Producer): Promise<void> {
   const send = from.reply;
   try {
-    if (failed && m.op !== "finish" && m.op !== "detach") return;
+    // After a failure: producers are still attached (so their detach gets its answer) and
+    // told, but nothing more is written.
+    if (failed && m.op !== "finish" && m.op !== "detach" && m.op !== "attach") {
+      if (m.op === "batch") send({ op: "error", message: failed });
+      return;
+    }
     switch (m.op) {
       case "open":
         // Database writes come in bursts; they must not take a core from the reading thread.

@@ -47,6 +47,8 @@ export class Metronome {
   private readonly ctrl: Int32Array;
   /** Resolves when the worker has posted every beat or was stopped. */
   readonly done: Promise<void>;
+  /** Resolves (never rejects) with the error if the metronome's worker fails: beats stop. */
+  readonly failed: Promise<Error>;
 
   private constructor(
     private readonly worker: Worker,
@@ -55,10 +57,13 @@ export class Metronome {
     readonly ports: BeatPort[],
   ) {
     this.ctrl = new Int32Array(control);
+    let fail: (e: Error) => void = () => {};
+    this.failed = new Promise((resolve) => (fail = resolve));
     this.done = new Promise((resolve) => {
       worker.onmessage = () => resolve();
       worker.onerror = (e) => {
         e.preventDefault();
+        fail(new Error(`Metronome worker failed: ${e.message}`));
         resolve();
       };
     });

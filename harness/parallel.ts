@@ -208,6 +208,7 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
         W,
       );
       beats = metronome.ports;
+      metronome.failed.then((e) => fail(e.message));
     }
     workers.forEach((w, l) =>
       w.postMessage(

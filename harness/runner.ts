@@ -191,6 +191,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
             heads.length,
             launch,
             run.sending.signal,
+            m.failed,
           );
         } finally {
           await m.stop();
@@ -259,22 +260,35 @@ export function wallTimes(
 
 /**
  * Calls `launch(0..n-1)` as the metronome's beats arrive on `port`; resolves when all were
- * launched or `signal` aborted (then the port is closed and later beats are dropped).
+ * launched or `signal` aborted (then the port is closed and later beats are dropped); rejects
+ * if the metronome fails (`failed`), since no more beats would come.
  */
 function paceByBeats(
   port: MessagePort,
   n: number,
   launch: (i: number) => void,
   signal: AbortSignal,
+  failed?: Promise<Error>,
 ): Promise<void> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let next = 0;
-    const finish = () => {
+    let ended = false;
+    const end = () => {
+      ended = true;
       signal.removeEventListener("abort", finish);
       port.onmessage = null;
       port.close();
+    };
+    const finish = () => {
+      if (ended) return;
+      end();
       resolve();
     };
+    failed?.then((e) => {
+      if (ended) return;
+      end();
+      reject(e);
+    });
     if (n === 0 || signal.aborted) return finish();
     signal.addEventListener("abort", finish, { once: true });
     port.onmessage = (e: MessageEvent<number>) => {

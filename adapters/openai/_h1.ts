@@ -54,13 +54,23 @@ const MAX_HEAD_BYTES = 64 * 1024;
  * ```
  */
 export class H1Pool {
-  private readonly idle: Deno.TcpConn[] = [];
+  /** Idle keep-alive connections, most recently used last, with when they went idle. */
+  private readonly idle: { conn: Deno.TcpConn; since: number }[] = [];
   private readonly hostname: string;
   private readonly port: number;
   private readonly hostHeader: string;
   private closed = false;
 
-  constructor(origin: URL, private readonly maxIdle = 1024) {
+  /**
+   * `maxIdleMs`: idle connections older than this are closed rather than reused; servers close
+   * idle keep-alive connections themselves (uvicorn, under vLLM and SGLang, after 5 s), and a
+   * request sent on such a connection would have to be retried.
+   */
+  constructor(
+    origin: URL,
+    private readonly maxIdle = 1024,
+    private readonly maxIdleMs = 4000,
+  ) {
     if (origin.protocol !== "http:") {
       throw new H1Error(`H1Pool speaks http:// only, got ${origin.protocol}`);
     }
@@ -90,8 +100,10 @@ export class H1Pool {
     if (body) bytes.set(body, headBytes.length);
     for (let attempt = 0;; attempt++) {
       if (signal.aborted) throw new H1Error("aborted");
-      const reused = this.idle.length > 0;
-      const conn = this.idle.pop() ?? await this.connect(signal);
+      // A retry always goes on a new connection.
+      const pooled = attempt === 0 ? this.takeIdle() : undefined;
+      const reused = pooled !== undefined;
+      const conn = pooled ?? await this.connect(signal);
       const onAbort = () => close(conn);
       signal.addEventListener("abort", onAbort, { once: true });
       try {
@@ -115,7 +127,17 @@ export class H1Pool {
   /** Closes idle connections; connections in use close when their response ends. */
   close(): void {
     this.closed = true;
-    for (const c of this.idle.splice(0)) close(c);
+    for (const c of this.idle.splice(0)) close(c.conn);
+  }
+
+  /** The most recently used idle connection that is not too old (older ones are closed). */
+  private takeIdle(): Deno.TcpConn | undefined {
+    const now = performance.now();
+    // Oldest first: a connection idle too long is closed, not reused.
+    while (this.idle.length > 0 && now - this.idle[0].since > this.maxIdleMs) {
+      close(this.idle.shift()!.conn);
+    }
+    return this.idle.pop()?.conn;
   }
 
   private async connect(signal: AbortSignal): Promise<Deno.TcpConn> {
@@ -136,12 +158,19 @@ export class H1Pool {
 
   private release(conn: Deno.TcpConn): void {
     if (this.closed || this.idle.length >= this.maxIdle) close(conn);
-    else this.idle.push(conn);
+    else this.idle.push({ conn, since: performance.now() });
   }
 }
 
-/** A reused connection closed before answering (retried once). */
-class StaleConnection extends Error {}
+/**
+ * A connection closed before any byte of the response: on a reused keep-alive connection the
+ * server had closed it while idle (the request is sent again, once, on a new connection).
+ */
+class StaleConnection extends H1Error {
+  constructor() {
+    super("connection closed before the response");
+  }
+}
 
 function close(c: Deno.Conn): void {
   try {
@@ -319,7 +348,13 @@ class ResponseReader {
   private async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
     if (this.finished) return { done: true, value: undefined };
     for (;;) {
-      const n = this.decode();
+      let n: number;
+      try {
+        n = this.decode();
+      } catch (e) {
+        this.cancel(); // a broken framing: this connection cannot be reused
+        throw e;
+      }
       if (n > 0) return { done: false, value: this.out.subarray(0, n) };
       if (this.bodyDone()) return this.end_();
       let more: boolean;

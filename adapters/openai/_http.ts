@@ -140,7 +140,9 @@ const READ_BYTES = 16 * 1024;
  * console.log(new TextDecoder().decode(value)); // abc
  * ```
  */
-export function reusingReader(body: ReadableStream<Uint8Array>): ChunkReader {
+export function reusingReader(
+  body: ReadableStream<Uint8Array>,
+): ChunkReader & { cancel(): Promise<void> } {
   let byob: ReadableStreamBYOBReader;
   try {
     byob = body.getReader({ mode: "byob" });
@@ -149,6 +151,7 @@ export function reusingReader(body: ReadableStream<Uint8Array>): ChunkReader {
   }
   let buf = new Uint8Array(READ_BYTES);
   return {
+    cancel: () => byob.cancel(),
     async read() {
       const r = await byob.read(buf);
       if (r.value) buf = new Uint8Array(r.value.buffer, 0, READ_BYTES);

@@ -400,13 +400,17 @@ export class OpenAIBackend implements Backend {
       body: payload,
       signal,
     });
+    // One reader per body; cancelling goes through it (the body itself is locked by then).
+    let reader: ReturnType<typeof reusingReader> | undefined;
     return {
       ok: res.ok,
       status: res.status,
       statusText: res.statusText,
       headers: res.headers,
-      reader: () => (res.body === null ? null : reusingReader(res.body)),
-      cancel: () => void res.body?.cancel().catch(() => {}),
+      reader: () =>
+        res.body === null ? null : (reader ??= reusingReader(res.body)),
+      cancel: () =>
+        void (reader ? reader.cancel() : res.body?.cancel())?.catch(() => {}),
     };
   }
 

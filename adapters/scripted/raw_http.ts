@@ -53,7 +53,17 @@ export function serveRawHttp(
   let closing = false;
   const finished = (async () => {
     try {
-      for await (const conn of listener) {
+      for (;;) {
+        let conn: Deno.TcpConn;
+        try {
+          conn = await listener.accept();
+        } catch (e) {
+          if (closing || e instanceof Deno.errors.BadResource) break;
+          // A failed accept (a connection reset before it was taken, out of descriptors)
+          // costs that connection only; keep serving.
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
         if (closing) {
           conn.close();
           break;
@@ -256,6 +266,10 @@ async function writeResponse(
       gone = true;
       body.cancel().catch(() => {});
     }
+  }, () => {
+    // A read error (or an oversized next request) on the connection: treat it as gone.
+    gone = true;
+    body.cancel().catch(() => {});
   });
   try {
     for (;;) {

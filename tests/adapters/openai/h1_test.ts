@@ -203,3 +203,40 @@ Deno.test("H1Pool: abort closes the connection; refused and broken replies say w
     /http:\/\/ only/,
   );
 });
+
+Deno.test("H1Pool: every pooled connection closed by the server: each request still succeeds", async () => {
+  const p = peer(["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"], {
+    closeAfterEach: true,
+  });
+  const pool = new H1Pool(p.url);
+  try {
+    // Three at once: three connections in the pool afterwards, all closed by the server.
+    const first = await Promise.all([
+      readAll(pool),
+      readAll(pool),
+      readAll(pool),
+    ]);
+    assert.deepEqual(first.map((r) => r.text), ["ok", "ok", "ok"]);
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 3; i++) assert.equal((await readAll(pool)).text, "ok");
+  } finally {
+    pool.close();
+    await p.close();
+  }
+});
+
+Deno.test("H1Pool: a connection idle longer than maxIdleMs is closed, not reused", async () => {
+  const p = peer(["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]);
+  const pool = new H1Pool(p.url, 16, 10);
+  try {
+    await readAll(pool);
+    await readAll(pool); // at once: reused
+    assert.equal(p.connections, 1);
+    await new Promise((r) => setTimeout(r, 40));
+    await readAll(pool); // idle 40 ms > 10 ms: a new connection
+    assert.equal(p.connections, 2);
+  } finally {
+    pool.close();
+    await p.close();
+  }
+});
