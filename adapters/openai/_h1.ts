@@ -213,12 +213,24 @@ const enum Chunk {
 }
 
 /** Reads one response from a connection: its head, then its body by its framing. */
+/**
+ * Read and payload buffers of a connection, kept across its responses (one at a time): a
+ * request then allocates no buffers (two fresh 16 KiB buffers per request were ~32 MB/s of
+ * garbage at 1,000 req/s).
+ */
+interface ConnBuffers {
+  buf: Uint8Array;
+  out: Uint8Array;
+}
+const connBuffers = new WeakMap<Deno.TcpConn, ConnBuffers>();
+
 class ResponseReader {
-  private buf = new Uint8Array(READ_BYTES);
+  private readonly bufs: ConnBuffers;
+  private buf: Uint8Array;
   /** Unconsumed bytes are buf[start, end). */
   private start = 0;
   private end = 0;
-  private out = new Uint8Array(READ_BYTES);
+  private out: Uint8Array;
   private framing = Framing.Close;
   private remaining = 0;
   private state = Chunk.Size;
@@ -230,7 +242,19 @@ class ResponseReader {
     private readonly conn: Deno.TcpConn,
     private readonly release: (c: Deno.TcpConn) => void,
     private readonly done: () => void,
-  ) {}
+  ) {
+    let b = connBuffers.get(conn);
+    if (b === undefined) {
+      b = {
+        buf: new Uint8Array(READ_BYTES),
+        out: new Uint8Array(READ_BYTES),
+      };
+      connBuffers.set(conn, b);
+    }
+    this.bufs = b;
+    this.buf = b.buf;
+    this.out = b.out;
+  }
 
   private async fill(): Promise<boolean> {
     if (this.start === this.end) this.start = this.end = 0;
@@ -245,7 +269,7 @@ class ResponseReader {
         }
         const grown = new Uint8Array(this.buf.length * 2);
         grown.set(this.buf);
-        this.buf = grown;
+        this.buf = this.bufs.buf = grown;
       }
     }
     const n = await this.conn.read(this.buf.subarray(this.end));
@@ -387,7 +411,7 @@ class ResponseReader {
       if (this.out.length < n + k) {
         const grown = new Uint8Array(Math.max(n + k, this.out.length * 2));
         grown.set(this.out.subarray(0, n));
-        this.out = grown;
+        this.out = this.bufs.out = grown;
       }
     };
     if (this.framing !== Framing.Chunked) {
