@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { headEnd, writeAll } from "../_http1.ts";
 import type { ChunkReader } from "./_http.ts";
 
 /** A response whose body is read through {@linkcode H1Response.body}. */
@@ -194,11 +195,6 @@ function describe(e: unknown): string {
   return text;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-}
-
 const enum Framing {
   Chunked,
   Length,
@@ -281,7 +277,7 @@ class ResponseReader {
   async readHead(): Promise<H1Response> {
     let gotAny = false;
     for (;;) {
-      const i = find(this.buf, this.start, this.end);
+      const i = headEnd(this.buf, this.start, this.end);
       if (i >= 0) {
         const text = dec.decode(this.buf.subarray(this.start, i));
         this.start = i + 4;
@@ -478,13 +474,4 @@ class ResponseReader {
     }
     return n;
   }
-}
-
-function find(b: Uint8Array, from: number, to: number): number {
-  for (let i = from; i + 3 < to; i++) {
-    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) {
-      return i;
-    }
-  }
-  return -1;
 }

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { headEnd, writeAll } from "../_http1.ts";
+
 /** A listening raw server. */
 export interface RawHttpServer {
   addr: Deno.NetAddr;
@@ -137,7 +139,7 @@ class ConnReader {
   /** The request head (up to the blank line), or null at end of stream. */
   async head(): Promise<string | null> {
     for (;;) {
-      const i = indexOfHeadEnd(this.buf);
+      const i = headEnd(this.buf, 0, this.buf.length);
       if (i >= 0) {
         const head = decoder.decode(this.buf.subarray(0, i));
         this.buf = this.buf.slice(i + 4);
@@ -155,20 +157,6 @@ class ConnReader {
     this.buf = this.buf.slice(n);
     return b;
   }
-}
-
-function indexOfHeadEnd(b: Uint8Array): number {
-  for (let i = 0; i + 3 < b.length; i++) {
-    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) {
-      return i;
-    }
-  }
-  return -1;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
 
 async function serveConn(

@@ -7,6 +7,7 @@ import {
   createScriptedApp,
   type ScriptedServerOptions,
 } from "../../adapters/scripted/mod.ts";
+import { synthesizePrompts, type TraceRequest } from "../../workloads/mod.ts";
 
 /** A listening scripted server; `close()` shuts it down. */
 export function serveScripted(opts: ScriptedServerOptions = {}) {
@@ -26,4 +27,21 @@ export function serveScripted(opts: ScriptedServerOptions = {}) {
 export async function tempDb(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "tokentrace-test-" });
   return `${dir}/results.duckdb`;
+}
+
+/** `n` token-id requests `r0, r1, ...`, `gapMs` apart, 8 prompt tokens and `outputTokens` each. */
+export function reqs(
+  n: number,
+  gapMs: number,
+  outputTokens = 3,
+): TraceRequest[] {
+  return synthesizePrompts(
+    Array.from({ length: n }, (_, i) => ({
+      id: `r${i}`,
+      arrivalMs: i * gapMs,
+      inputTokens: 8,
+      outputTokens,
+    })),
+    { kind: "token_ids" },
+  );
 }

@@ -10,19 +10,7 @@ import { executeRun } from "../../harness/run_session.ts";
 import type { LoadOptions, ReplayProgress } from "../../harness/runner.ts";
 import { Store } from "../../harness/store.ts";
 import { synthesizePrompts, type TraceRequest } from "../../workloads/mod.ts";
-import { tempDb } from "./_scripted.ts";
-
-function reqs(n: number, gapMs: number, outputTokens = 3): TraceRequest[] {
-  return synthesizePrompts(
-    Array.from({ length: n }, (_, i) => ({
-      id: `r${i}`,
-      arrivalMs: i * gapMs,
-      inputTokens: 8,
-      outputTokens,
-    })),
-    { kind: "token_ids" },
-  );
-}
+import { reqs, tempDb } from "./_scripted.ts";
 
 const ns = (v: unknown) => BigInt(v as bigint);
 

@@ -14,7 +14,8 @@ import {
   replay,
   type ReplayResult,
 } from "../../harness/runner.ts";
-import { synthesizePrompts, type TraceRequest } from "../../workloads/mod.ts";
+import type { TraceRequest } from "../../workloads/mod.ts";
+import { reqs } from "./_scripted.ts";
 
 /** Records rows in memory (the store is tested elsewhere) and replays against a scripted server. */
 async function run(
@@ -52,18 +53,6 @@ async function run(
     await backend.close();
     await s.close();
   }
-}
-
-function reqs(n: number, gapMs: number, outputTokens = 3): TraceRequest[] {
-  return synthesizePrompts(
-    Array.from({ length: n }, (_, i) => ({
-      id: `r${i}`,
-      arrivalMs: i * gapMs,
-      inputTokens: 8,
-      outputTokens,
-    })),
-    { kind: "token_ids" },
-  );
 }
 
 const FAST = { timing: { ttftBaseMs: 5, ttftPerInputTokenMs: 0, itlMs: 5 } };
