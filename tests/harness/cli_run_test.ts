@@ -62,7 +62,14 @@ async function interruptedRun(extra: string[]): Promise<void> {
        count(*) filter (where status = 'ok')::int as ok from requests`,
   );
   // Every request that reached the server is recorded; those still streaming are cancelled.
-  assert.equal(reqs[0].n, stats.received);
+  // A request being sent at the signal is recorded (cancelled) though the server's handler
+  // may never have seen it.
+  const n = reqs[0].n as number, cancelled = reqs[0].cancelled as number;
+  assert.ok(n >= stats.received, `${n} rows for ${stats.received} received`);
+  assert.ok(
+    n - stats.received <= cancelled,
+    `the ${n - stats.received} rows the server did not see are cancelled ones`,
+  );
   assert.ok((reqs[0].cancelled as number) > 0, "some requests were in flight");
   assert.ok((reqs[0].n as number) < 60, "sending stopped at the signal");
   const mismatch = await store.query(
