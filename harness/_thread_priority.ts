@@ -27,18 +27,23 @@ export function lowerThreadPriority(nice: number): boolean {
   const nr = GETTID[Deno.build.arch];
   if (Deno.build.os !== "linux" || nr === undefined) return false;
   try {
-    const libc = Deno.dlopen("libc.so.6", {
+    // Opened once per thread and never closed: libc stays loaded anyway, and closing an FFI
+    // library in a worker that is later terminated is a teardown path best not taken.
+    libc ??= Deno.dlopen("libc.so.6", {
       syscall: { parameters: ["i64"], result: "i64" },
       setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
     });
-    try {
-      const tid = Number(libc.symbols.syscall(BigInt(nr)));
-      // PRIO_PROCESS with a thread id sets that thread only (Linux).
-      return libc.symbols.setpriority(0, tid, nice) === 0;
-    } finally {
-      libc.close();
-    }
+    const tid = Number(libc.symbols.syscall(BigInt(nr)));
+    // PRIO_PROCESS with a thread id sets that thread only (Linux).
+    return libc.symbols.setpriority(0, tid, nice) === 0;
   } catch {
     return false;
   }
 }
+
+let libc:
+  | Deno.DynamicLibrary<{
+    syscall: { parameters: ["i64"]; result: "i64" };
+    setpriority: { parameters: ["i32", "u32", "i32"]; result: "i32" };
+  }>
+  | undefined;
