@@ -10,12 +10,14 @@ import { RunClock } from "./clock.ts";
 import { Recorder } from "./recorder.ts";
 import { replay, type RunShare } from "./runner.ts";
 import { SharedCounters } from "./_run_counters.ts";
+import { SharedSlots } from "./_shared_slots.ts";
 import type { FromSender, ToSender } from "./parallel.ts";
 
 let backend: Backend | undefined;
 let recorder: Recorder | undefined;
 let clock: RunClock | undefined;
 let init: Extract<ToSender, { op: "init" }> | undefined;
+let slots: SharedSlots | undefined;
 const stop = new AbortController();
 const post = (m: FromSender) => self.postMessage(m);
 
@@ -34,6 +36,9 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
       ) as Backend;
       recorder = Recorder.attach(m.recorderPort, m.runId, m.recorderOptions);
       recorder.onError = (message) => stop.abort(message);
+      if (m.slots) {
+        slots = new SharedSlots(m.slots.buffer, m.slots.cap, (r) => post(r));
+      }
       post({ op: "ready" });
     } else if (m.op === "go") {
       const i = init!;
@@ -46,6 +51,7 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
         beats: m.beats,
         users: i.users,
         claim: i.users ? () => counters.claim() : undefined,
+        slots,
         onAbort: (reason) => post({ op: "abort", reason }),
         onEnded: i.load.errorRate
           ? (failed, tNs) => post({ op: "ended", failed, tNs })
@@ -66,6 +72,8 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
       post({ op: "result", result });
     } else if (m.op === "abort") {
       stop.abort(m.reason);
+    } else if (m.op === "slot-grant") {
+      slots?.granted(m.id);
     }
   } catch (err) {
     post({ op: "error", message: (err as Error).message });

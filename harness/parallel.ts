@@ -7,8 +7,8 @@
  *   with its first turn) and paces every worker from one metronome thread;
  * - closed loop: gives every worker all requests and its share of the users; a shared cursor
  *   hands out the next request, so users take requests in plan order across workers;
- * - a concurrency cap is split over the workers (each holds at most its share, the total
- *   never exceeds the cap);
+ * - a concurrency cap is one for the whole run: slots in shared memory, taken directly while
+ *   nobody waits, else granted oldest-first by the coordinator (harness/_shared_slots.ts);
  * - counters live in shared memory (progress line, peak in flight, the error-count stop);
  *   the error-rate window and stop signals go through the coordinator;
  * - each worker posts its rows straight to the recorder's worker (its own port), so rows do
@@ -32,6 +32,7 @@ import {
 } from "./runner.ts";
 import { planSessions } from "./sessions.ts";
 import { SharedCounters } from "./_run_counters.ts";
+import { SharedSlots, SlotBroker, type SlotRequest } from "./_shared_slots.ts";
 
 /** Coordinator -> sender worker. */
 export type ToSender =
@@ -50,11 +51,14 @@ export type ToSender =
     scheduleOffsetsNs?: BigInt64Array;
     users?: number[];
     counters: SharedArrayBuffer;
+    /** The run's concurrency cap, when there is one. */
+    slots?: { buffer: SharedArrayBuffer; cap: number };
     recorderPort: MessagePort;
     recorderOptions: Pick<RecorderOptions, "batchRows" | "flushIntervalMs">;
   }
   | { op: "go"; startNs: bigint; beats?: MessagePort }
-  | { op: "abort"; reason: string };
+  | { op: "abort"; reason: string }
+  | { op: "slot-grant"; id: number };
 
 /** Sender worker -> coordinator. */
 export type FromSender =
@@ -62,7 +66,8 @@ export type FromSender =
   | { op: "abort"; reason: string }
   | { op: "ended"; failed: boolean; tNs: bigint }
   | { op: "result"; result: ReplayResult }
-  | { op: "error"; message: string };
+  | { op: "error"; message: string }
+  | SlotRequest;
 
 /** Options of {@linkcode replaySpread}: a replay's, plus the workers and what they need. */
 export interface SpreadOptions
@@ -110,6 +115,14 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
   const W = lanes.length;
   const counters = SharedCounters.buffer(W);
   const view = new SharedCounters(counters, 0, W);
+  const cap = load.concurrency;
+  const slotBuffer = cap === undefined ? undefined : SharedSlots.buffer();
+  const broker = slotBuffer === undefined ? undefined : new SlotBroker(
+    slotBuffer,
+    cap!,
+    (lane, id) =>
+      workers[lane].postMessage({ op: "slot-grant", id } satisfies ToSender),
+  );
   const workers: Worker[] = [];
   const results: (ReplayResult | undefined)[] = new Array(W);
   const errorWindow = load.errorRate
@@ -166,7 +179,7 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
           if (--remaining === 0) settle();
         } else if (m.op === "error") {
           fail(`Sender worker ${l}: ${m.message}`);
-        }
+        } else broker?.on(l, m);
       };
       const port = opts.recorder.attachProducer();
       w.postMessage(
@@ -185,6 +198,7 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
             : undefined,
           users: lane.users,
           counters,
+          slots: slotBuffer ? { buffer: slotBuffer, cap: cap! } : undefined,
           recorderPort: port,
           recorderOptions: opts.recorderOptions ?? {},
         } satisfies ToSender,
@@ -248,8 +262,9 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
 
 /**
  * Splits a run into worker lanes. Open loop: heads dealt round-robin, each session's later
- * turns with its head. Closed loop: all requests everywhere, users dealt round-robin. The
- * concurrency cap is divided (lanes beyond it, or beyond the users or heads, are dropped).
+ * turns with its head. Closed loop: all requests everywhere, users dealt round-robin. Never
+ * more lanes than the concurrency cap, the users or the heads. The cap itself is not in the
+ * lanes' load: it is the run's shared one.
  */
 export function planLanes(
   list: readonly TraceRequest[],
@@ -262,19 +277,16 @@ export function planLanes(
   if (load.concurrency !== undefined) W = Math.min(W, load.concurrency);
   if (closed) W = Math.min(W, load.users!);
   else W = Math.max(1, Math.min(W, heads.length));
-  const base: LoadOptions = { ...load, maxRequests: undefined };
-  const share = (total: number, l: number) =>
-    Math.floor(total / W) + (l < total % W ? 1 : 0);
-  const lanes: Lane[] = Array.from({ length: W }, (_, l) => ({
+  const base: LoadOptions = {
+    ...load,
+    maxRequests: undefined,
+    concurrency: undefined,
+  };
+  const lanes: Lane[] = Array.from({ length: W }, () => ({
     requests: [],
     indices: [],
     heads: [],
-    load: {
-      ...base,
-      concurrency: load.concurrency === undefined
-        ? undefined
-        : share(load.concurrency, l),
-    },
+    load: { ...base },
   }));
   if (closed) {
     for (const lane of lanes) {

@@ -24,6 +24,7 @@ import type { Recorder } from "./recorder.ts";
 import { RequestTracker } from "./request_tracker.ts";
 import { LocalCounters, type RunCounters } from "./_run_counters.ts";
 import { Slots } from "./_slots.ts";
+import type { SlotsLike } from "./_shared_slots.ts";
 import {
   planSessions,
   type SessionPlan,
@@ -112,6 +113,8 @@ export interface RunShare {
   users?: number[];
   /** Closed loop: the next head index, across threads. */
   claim?: () => number;
+  /** The run-wide concurrency cap (instead of this thread's own `load.concurrency`). */
+  slots?: SlotsLike;
   /** A stop condition fired here: the coordinator stops the other threads. */
   onAbort(reason: string): void;
   /** Error-rate stop: each ended request is reported to the coordinator, which keeps the window. */
@@ -345,7 +348,7 @@ class RunState {
   /** Aborted when requests in flight must be cancelled too. */
   private readonly cancelAll = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
-  private readonly slots: Slots | undefined;
+  private readonly slots: SlotsLike | undefined;
   private readonly errorWindow: ErrorRateWindow | undefined;
   private abortReason: string | undefined;
   private sendStopReason: string | undefined;
@@ -367,7 +370,8 @@ class RunState {
     this.counters = opts.share?.counters ?? new LocalCounters();
     const idx = opts.share?.indices;
     opts.requests.forEach((r, i) => this.indexOf.set(r.id, idx ? idx[i] : i));
-    this.slots = load.concurrency ? new Slots(load.concurrency) : undefined;
+    this.slots = opts.share?.slots ??
+      (load.concurrency ? new Slots(load.concurrency) : undefined);
     this.errorWindow = load.errorRate && !opts.share
       ? new ErrorRateWindow(load.errorRate)
       : undefined;

@@ -322,14 +322,10 @@ export async function recordRun(
     ? (backend.portable ? autoWorkers(requests, cfg.load ?? {}) : 1)
     : cfg.workers;
   if (workers > 1 && !cfg.quiet) {
-    const cap = cfg.load?.concurrency;
     console.error(
       `Sending from ${workers} worker threads (--workers ${
         cfg.workers ?? "auto"
-      })` +
-        (cap === undefined
-          ? ""
-          : `; --concurrency ${cap} is split between them (each holds at most its share)`),
+      })`,
     );
   }
   const progress = cfg.quiet ? undefined : new ProgressLine();

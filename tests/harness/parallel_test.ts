@@ -71,7 +71,7 @@ async function spreadRun(
   }
 }
 
-Deno.test("planLanes: open loop deals heads round-robin, sessions stay together, cap split", () => {
+Deno.test("planLanes: open loop deals heads round-robin, sessions stay together, lanes never outnumber the cap", () => {
   const list: TraceRequest[] = [
     {
       id: "a1",
@@ -101,7 +101,11 @@ Deno.test("planLanes: open loop deals heads round-robin, sessions stay together,
   ]);
   assert.deepEqual(lanes.map((l) => l.indices), [[0, 2, 3], [1, 4]]);
   assert.deepEqual(lanes.map((l) => l.heads), [[0, 2], [1, 3]]);
-  assert.deepEqual(lanes.map((l) => l.load.concurrency), [3, 2]);
+  // The cap is the run's shared one, not in the lanes' load.
+  assert.deepEqual(lanes.map((l) => l.load.concurrency), [
+    undefined,
+    undefined,
+  ]);
   // Never more lanes than the cap or the heads.
   assert.equal(planLanes(list, heads, { concurrency: 1 }, 4).length, 1);
   assert.equal(planLanes(list, heads.slice(0, 2), {}, 4).length, 2);
@@ -260,4 +264,33 @@ Deno.test("autoWorkers: one sender thread per 500 req/s of the busiest second, a
   assert.equal(autoWorkers(at(2000, 2000), { maxRequests: 400 }, 16), 1);
   assert.equal(autoWorkers([], {}, 16), 1);
   assert.equal(autoWorkers([], { mode: "closed", users: 300 }, 16), 3);
+});
+
+Deno.test("spread run: one cap for the run: a worker uses slots another leaves free", async () => {
+  // Even requests (worker 0) stream long, odd ones (worker 1) end at once; cap 4 over 2
+  // workers. A cap split per worker would hold worker 0 at 2 long requests at a time.
+  const requests = synthesizePrompts(
+    Array.from({ length: 12 }, (_, i) => ({
+      id: `r${i}`,
+      arrivalMs: 0,
+      inputTokens: 8,
+      outputTokens: i % 2 === 0 ? 40 : 1,
+    })),
+    { kind: "token_ids" },
+  );
+  const x = await spreadRun(2, requests, { concurrency: 4 });
+  assert.equal(x.rows.length, 12);
+  assert.ok(x.r.replay.peakInFlight <= 4, `peak ${x.r.replay.peakInFlight}`);
+  const evens = x.rows.filter((r) =>
+    Number(String(r.req_id).slice(1)) % 2 === 0
+  );
+  let most = 0;
+  for (const a of evens) {
+    const t = ns(a.sent_ns);
+    const overlap = evens.filter((b) =>
+      ns(b.sent_ns) <= t && ns(b.done_ns) > t
+    ).length;
+    most = Math.max(most, overlap);
+  }
+  assert.ok(most >= 3, `worker 0 had at most ${most} requests in flight`);
 });
