@@ -11,8 +11,10 @@ import type { RunClock } from "./clock.ts";
  * timer. Measured on Deno 2.9.6 (2-core VM): timers fire ~1.1 ms late (p99 ~2.4 ms) and a
  * `setTimeout(0)` turn takes ~2.1 ms, so sends land ~1 ms after their planned time (schedule
  * lag p50 ~1 ms in `deno task bench`). Spinning on MessageChannel turns (~8 us each) cut the
- * lag to ~0.15 ms but starved the same thread's stream reads (token times 4-49 ms late), so
- * precision is left to the pacer moving off the reading thread.
+ * lag to ~0.15 ms but starved the same thread's stream reads (token times 4-49 ms late).
+ * Open-loop send times are therefore kept by the metronome (metronome.ts), off the reading
+ * thread; `sleepUntil` is left to the waits that depend on replies (session turns, think time,
+ * retry backoff, closed-loop ramp).
  */
 const FINE_WAIT_NS = 2_000_000n;
 
