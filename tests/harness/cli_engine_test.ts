@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
 import { runCli } from "./_cli.ts";
-import { sharedDir, sharedPath } from "../_shared_data.ts";
+import { modelDir } from "../_fixtures.ts";
 
 Deno.test({
   name: "tokentrace engine verify passes on the tiny Llama oracle and exits 0",
-  ignore: sharedDir() === null,
   fn: async () => {
     const r = await runCli([
       "engine",
       "verify",
       "--model",
-      sharedPath("models/tiny-llama-f32"),
+      modelDir("tiny-llama-f32"),
       "--json",
     ]);
     assert.equal(r.code, 0, r.stderr);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { startScriptedWorker } from "../../adapters/scripted/mod.ts";
 import { Store } from "../../harness/store.ts";
 import { cliCommand, runCli, waitFor, writeAzureTrace } from "./_cli.ts";
-import { sharedDir, sharedPath } from "../_shared_data.ts";
+import { tracePath } from "../_fixtures.ts";
 
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "tokentrace-cli-" });
@@ -250,15 +250,14 @@ Deno.test("tokentrace run: HTTP 500 on some requests is recorded per request and
 Deno.test({
   name:
     "tokentrace run: first 200 Azure conversation requests, every request and token stored",
-  ignore: sharedDir() === null,
   fn: async () => {
     const server = await startScriptedWorker({
       timing: { ttftBaseMs: 5, ttftPerInputTokenMs: 0.001, itlMs: 1 },
       recordSends: false,
     });
     const dir = await tempDir();
-    const trace = sharedPath(
-      "traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv",
+    const trace = await tracePath(
+      "azure_llm_2023/AzureLLMInferenceTrace_conv.csv",
     );
     const r = await runCli([
       "run",

@@ -9,12 +9,11 @@ import {
 import { loadWorkload } from "../../workloads/mod.ts";
 import { FlagError } from "../../harness/cli/flags.ts";
 import { runCli } from "./_cli.ts";
-import { sharedDir, sharedPath } from "../_shared_data.ts";
+import { traceDir, tracePath } from "../_fixtures.ts";
 
 Deno.test({
   name:
     "tokentrace workloads inspect: --json matches stats.json, --svg writes a picture",
-  ignore: sharedDir() === null,
   fn: async () => {
     const dir = await Deno.makeTempDir();
     const r = await runCli([
@@ -22,7 +21,7 @@ Deno.test({
       "inspect",
       "mooncake-synthetic",
       "--trace-dir",
-      sharedPath("traces"),
+      await traceDir(),
       "--json",
       "--svg",
       `${dir}/t.svg`,
@@ -30,7 +29,7 @@ Deno.test({
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
     const want =
-      JSON.parse(await Deno.readTextFile(sharedPath("traces/stats.json")))
+      JSON.parse(await Deno.readTextFile(await tracePath("stats.json")))
         .files["mooncake_fast25/synthetic_trace.jsonl"].stats;
     assert.equal(s.n_requests, want.n_requests);
     assert.equal(s.peak_requests_in_60s_bin, want.peak_requests_in_60s_bin);
@@ -85,10 +84,9 @@ Deno.test("tokentrace workloads list: every catalog entry with its URL and licen
 Deno.test({
   name:
     "tokentrace workloads fetch: from a local mirror with a verified checksum, then offline",
-  ignore: sharedDir() === null,
   fn: async () => {
     const bytes = await Deno.readFile(
-      sharedPath("traces/mooncake_fast25/synthetic_trace.jsonl"),
+      await tracePath("mooncake_fast25/synthetic_trace.jsonl"),
     );
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },

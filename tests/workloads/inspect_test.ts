@@ -7,7 +7,7 @@ import {
   traceStats,
   traceSvg,
 } from "../../workloads/mod.ts";
-import { sharedDir, sharedPath } from "../_shared_data.ts";
+import { tracePath } from "../_fixtures.ts";
 import { fixture } from "./_fixture.ts";
 
 /** Prose in stats.json that no trace reader can reproduce: descriptions, not figures. */
@@ -59,21 +59,20 @@ function compareAll(
 Deno.test({
   name:
     "traceStats() reproduces every figure of stats.json for each staged trace",
-  ignore: sharedDir() === null,
   fn: async (t) => {
     const files = JSON.parse(
-      await Deno.readTextFile(sharedPath("traces/stats.json")),
+      await Deno.readTextFile(await tracePath("stats.json")),
     )
       .files as Record<string, { stats: Record<string, unknown> }>;
     assert.ok(Object.keys(files).length >= 3);
     for (const [rel, { stats }] of Object.entries(files)) {
       await t.step(rel, async () => {
-        const w = await readTrace(sharedPath(`traces/${rel}`), {
+        const w = await readTrace(await tracePath(rel), {
           sortByTime: true,
           sourceFailures: "keep",
         });
         const mine = traceStats(w);
-        assert.ok(String(mine.file).endsWith(`/traces/${rel}`));
+        assert.ok(String(mine.file).endsWith(`/${rel}`));
         const problems: string[] = [];
         const compared = compareAll(
           { ...stats, file: undefined },

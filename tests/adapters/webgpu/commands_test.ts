@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sharedDir } from "../../_shared_data.ts";
+import { modelDir } from "../../_fixtures.ts";
 import {
   engineGenerate,
   engineVerify,
@@ -12,7 +12,6 @@ import { referenceGreedy } from "../../../adapters/webgpu/reference_forward.ts";
 import { loadHostWeights } from "../../../adapters/webgpu/weights.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const noShared = sharedDir() === null;
 
 Deno.test("parsePromptIds() parses ids and names the flag on bad input", async (t) => {
   await t.step(
@@ -99,10 +98,9 @@ Deno.test({
 Deno.test({
   name:
     "engineVerify() passes on the oracle checkpoint and fails on a wrong oracle",
-  ignore: noShared,
   ...opts,
   fn: async () => {
-    const model = `${sharedDir()}/models/tiny-llama-f32`;
+    const model = modelDir("tiny-llama-f32");
     const ok = await engineVerify({ model });
     assert.equal(ok.pass, true);
     assert.deepEqual(

@@ -1,7 +1,7 @@
-// The GPU forward against the Hugging Face oracle (../shared/models/tiny-llama-f32) and against
+// The GPU forward against the Hugging Face oracle (tests/fixtures/models/tiny-llama-f32) and against
 // the CPU reference: hybrid steps, chunked prefill, page boundaries, f16 storage, generation.
 import assert from "node:assert/strict";
-import { sharedDir, skipReason } from "../../_shared_data.ts";
+import { modelDir } from "../../_fixtures.ts";
 import { parseModelConfig } from "../../../adapters/webgpu/config.ts";
 import { ForwardEngine } from "../../../adapters/webgpu/forward.ts";
 import { generate, GREEDY } from "../../../adapters/webgpu/generate.ts";
@@ -23,9 +23,7 @@ import {
 import { testDevice } from "./_gpu.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const noShared = sharedDir() === null;
-if (noShared) console.warn(`SKIP oracle tests: ${skipReason}`);
-const oracleDir = () => `${sharedDir()}/models/tiny-llama-f32`;
+const oracleDir = () => modelDir("tiny-llama-f32");
 const loadOracle = async () =>
   parseOracle(
     JSON.parse(await Deno.readTextFile(`${oracleDir()}/expected.json`)),
@@ -48,7 +46,6 @@ async function oracleEngine(dtype: "f32" | "f16" = "f32") {
 Deno.test({
   name:
     "ForwardEngine last-position logits match the oracle within 1e-3 relative RMS",
-  ignore: noShared,
   ...opts,
   fn: async (t) => {
     const oracle = await loadOracle();
@@ -75,7 +72,6 @@ Deno.test({
 
 Deno.test({
   name: "generate() reproduces the oracle's 24-token greedy continuations",
-  ignore: noShared,
   ...opts,
   fn: async (t) => {
     const oracle = await loadOracle();
@@ -99,7 +95,6 @@ Deno.test({
 Deno.test({
   name:
     "ForwardEngine runs the four prompts in one hybrid step exactly as each alone",
-  ignore: noShared,
   ...opts,
   fn: async () => {
     const oracle = await loadOracle();
@@ -141,7 +136,6 @@ Deno.test({
 Deno.test({
   name:
     "ForwardEngine chunked prefill (chunks of 5) and a mixed prefill+decode step equal one prefill",
-  ignore: noShared,
   ...opts,
   fn: async () => {
     const oracle = await loadOracle();
