@@ -53,12 +53,16 @@ export interface ScriptedServer {
   sendLog: Map<string, number[]>;
   /** Per `x-request-id` header: `performance.now()` when the request arrived. */
   arrivals: Map<string, number>;
-  /** Requests received, failed on purpose, finished, and cancelled by the client. */
+  /**
+   * Requests received, failed on purpose, finished, and cancelled by the client; token chunks
+   * written (a readiness signal for tests: "tokens are streaming").
+   */
   stats: {
     received: number;
     failed: number;
     finished: number;
     cancelled: number;
+    chunks: number;
   };
   timing: ScriptedTiming;
 }
@@ -92,7 +96,13 @@ export function createScriptedApp(
   const recordSends = opts.recordSends ?? true;
   const sendLog = new Map<string, number[]>();
   const arrivals = new Map<string, number>();
-  const stats = { received: 0, failed: 0, finished: 0, cancelled: 0 };
+  const stats = {
+    received: 0,
+    failed: 0,
+    finished: 0,
+    cancelled: 0,
+    chunks: 0,
+  };
   const app = new Hono();
 
   app.get("/v1/models", (c) =>
@@ -197,6 +207,7 @@ export function createScriptedApp(
           if (cancelled) return;
           if (recordSends) times.push(performance.now());
           ctl.enqueue(bytes);
+          stats.chunks++;
         }
         if (includeUsage) {
           ctl.enqueue(

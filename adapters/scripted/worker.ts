@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { ScriptedServerOptions } from "./server.ts";
+import type { ScriptedServer, ScriptedServerOptions } from "./server.ts";
 
 /** Options that can cross to the worker (no functions). */
 export type ScriptedWorkerOptions = Omit<ScriptedServerOptions, "failWhen">;
@@ -19,10 +19,8 @@ export interface ScriptedWorker {
   url: string;
   /** Per request id: epoch milliseconds at which each token chunk was enqueued. */
   sendLog(): Promise<Map<string, number[]>>;
-  /** Request counters of the server. */
-  stats(): Promise<
-    { received: number; failed: number; finished: number; cancelled: number }
-  >;
+  /** Request counters of the server (see `ScriptedServer.stats`). */
+  stats(): Promise<ScriptedServer["stats"]>;
   /** Stops the server and the worker. */
   close(): Promise<void>;
 }

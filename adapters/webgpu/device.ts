@@ -5,6 +5,8 @@
  * @module
  */
 
+import { ensureRuntimeDir } from "./gpu_env.ts";
+
 /** Options of {@link requestEngineDevice}. */
 export interface DeviceOptions {
   /** Use f32 storage even when `shader-f16` exists (default false). */
@@ -55,6 +57,7 @@ export async function requestEngineDevice(
       "No WebGPU: navigator.gpu is undefined (run with Deno >= 2 and, if the version needs it, --unstable-webgpu)",
     );
   }
+  ensureRuntimeDir();
   const adapter = await gpu.requestAdapter({
     powerPreference: opts.powerPreference ?? "high-performance",
   });

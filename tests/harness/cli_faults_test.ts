@@ -1,17 +1,24 @@
 import assert from "node:assert/strict";
 import { Store } from "../../harness/store.ts";
-import { runCli, startScriptedProcess, writeAzureTrace } from "./_cli.ts";
+import {
+  runCli,
+  startScriptedProcess,
+  waitFor,
+  writeAzureTrace,
+} from "./_cli.ts";
 
 Deno.test("tokentrace run: a server killed mid-run gives per-request errors and a completed run", async () => {
   const server = await startScriptedProcess([
     "--ttft-ms",
     "10",
     "--itl-ms",
-    "20",
+    "50",
+    "--send-log",
   ]);
   const dir = await Deno.makeTempDir({ prefix: "tokentrace-kill-" });
-  // 40 requests 25 ms apart, 30 tokens each (~0.6 s); the server dies after ~0.4 s.
-  await writeAzureTrace(`${dir}/t.csv`, 40, 25, 8, 30);
+  // 40 requests 25 ms apart, 100 tokens each (~5 s of streaming); the server dies once 5
+  // requests have arrived, so the ones streaming then and the ones sent after fail.
+  await writeAzureTrace(`${dir}/t.csv`, 40, 25, 8, 100);
   const run = runCli([
     "run",
     "--trace",
@@ -22,7 +29,11 @@ Deno.test("tokentrace run: a server killed mid-run gives per-request errors and 
     `${dir}/r.duckdb`,
     "--quiet",
   ]);
-  await new Promise((r) => setTimeout(r, 400));
+  await waitFor(
+    async () => (await server.arrivals()).size >= 5,
+    60_000,
+    "5 requests at the server",
+  );
   await server.close();
   const r = await run;
   assert.equal(r.code, 0, r.stderr);

@@ -4,6 +4,21 @@ import { Store } from "../../harness/store.ts";
 import { cliCommand, runCli, waitFor, writeAzureTrace } from "./_cli.ts";
 import { tracePath } from "../_fixtures.ts";
 
+/** Resolves once the database's write-ahead log has grown `times` times (commits landed). */
+async function walGrowth(db: string, times: number): Promise<void> {
+  const size = () => {
+    try {
+      return Deno.statSync(`${db}.wal`).size;
+    } catch {
+      return 0;
+    }
+  };
+  for (let i = 0; i < times; i++) {
+    const before = size();
+    await waitFor(() => size() > before, 60_000, `commit ${i + 1} in ${db}`);
+  }
+}
+
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "tokentrace-cli-" });
 }
@@ -35,11 +50,13 @@ async function interruptedRun(extra: string[]): Promise<void> {
     ...extra,
   ]).spawn();
   await waitFor(
-    async () => (await server.stats()).received >= 20,
-    20_000,
-    "20 requests sent",
+    async () => {
+      const s = await server.stats();
+      return s.received >= 20 && s.chunks >= 100;
+    },
+    60_000,
+    "20 requests sent and 100 token chunks streamed",
   );
-  await new Promise((r) => setTimeout(r, 400)); // let tokens stream and batches flush
   child.kill("SIGINT");
   const out = await child.output();
   const stats = await server.stats();
@@ -107,10 +124,12 @@ Deno.test("tokentrace run: a killed process leaves a readable database, run stil
   ]).spawn();
   await waitFor(
     async () => (await server.stats()).received >= 20,
-    20_000,
+    60_000,
     "20 requests sent",
   );
-  await new Promise((r) => setTimeout(r, 800)); // several 250 ms flushes have committed
+  // Tokens are streaming now; every commit from here on holds token rows. Two commits (the WAL
+  // grew twice) make sure one was a token batch, whatever else the recorder committed late.
+  await walGrowth(`${dir}/r.duckdb`, 2);
   child.kill("SIGKILL");
   await child.output();
   await server.close();

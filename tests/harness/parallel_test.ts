@@ -167,9 +167,11 @@ Deno.test("spread run: the concurrency cap holds across workers", async () => {
 });
 
 Deno.test("spread run: a stop after N errors in one worker stops all of them", async () => {
+  // 300 requests over 6 s; the third failure comes at the 12th (~0.25 s), so sending stops
+  // long before the plan ends however slow the machine is.
   const x = await spreadRun(
     3,
-    reqs(300, 2, 3),
+    reqs(300, 20, 3),
     { stopAfterErrors: 3 },
     { ...FAST, failEvery: 4 },
   );
@@ -180,9 +182,10 @@ Deno.test("spread run: a stop after N errors in one worker stops all of them", a
 });
 
 Deno.test("spread run: the error-rate window sees every worker's requests", async () => {
+  // 400 requests over 4 s; the rate trips after ~10 ended requests.
   const x = await spreadRun(
     2,
-    reqs(400, 1, 2),
+    reqs(400, 10, 2),
     { errorRate: { windowMs: 5000, maxRate: 0.3, minRequests: 10 } },
     { ...FAST, failEvery: 2 },
   );
@@ -267,14 +270,15 @@ Deno.test("autoWorkers: one sender thread per 500 req/s of the busiest second, a
 });
 
 Deno.test("spread run: one cap for the run: a worker uses slots another leaves free", async () => {
-  // Even requests (worker 0) stream long, odd ones (worker 1) end at once; cap 4 over 2
-  // workers. A cap split per worker would hold worker 0 at 2 long requests at a time.
+  // Even requests (worker 0) stream long (200 tokens, ~0.6 s), odd ones (worker 1) end at
+  // once; cap 4 over 2 workers. A cap split per worker would hold worker 0 at 2 long requests
+  // at a time.
   const requests = synthesizePrompts(
     Array.from({ length: 12 }, (_, i) => ({
       id: `r${i}`,
       arrivalMs: 0,
       inputTokens: 8,
-      outputTokens: i % 2 === 0 ? 40 : 1,
+      outputTokens: i % 2 === 0 ? 200 : 1,
     })),
     { kind: "token_ids" },
   );

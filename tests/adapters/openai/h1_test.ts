@@ -9,6 +9,7 @@ function peer(
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const requests: string[] = [];
   let connections = 0;
+  let closed = 0;
   let next = 0;
   const conns = new Set<Deno.Conn>();
   const done = (async () => {
@@ -39,6 +40,7 @@ function peer(
             }
             if (opts.closeAfterEach) {
               conn.close();
+              closed++;
               return;
             }
           }
@@ -57,6 +59,10 @@ function peer(
     get connections() {
       return connections;
     },
+    /** Connections this peer closed after its reply (closeAfterEach). */
+    get closed() {
+      return closed;
+    },
     async close() {
       listener.close();
       for (const c of conns) {
@@ -67,6 +73,17 @@ function peer(
       await done.catch(() => {});
     },
   };
+}
+
+/** Polls `cond` on the event loop (a readiness wait, bounded so a bug cannot hang the suite). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = performance.now() + 60_000;
+  while (!cond()) {
+    if (performance.now() > end) {
+      throw new Error(`Timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }
 
 async function readAll(
@@ -147,7 +164,10 @@ Deno.test("H1Pool: a kept-alive connection the server closed is retried on a new
   const pool = new H1Pool(p.url);
   try {
     assert.equal((await readAll(pool)).text, "ok");
-    await new Promise((r) => setTimeout(r, 20)); // the server has closed the pooled connection
+    await until(
+      () => p.closed === 1,
+      "the server to close the pooled connection",
+    );
     assert.equal((await readAll(pool)).text, "ok");
     assert.equal(p.connections, 2);
   } finally {
@@ -217,7 +237,7 @@ Deno.test("H1Pool: every pooled connection closed by the server: each request st
       readAll(pool),
     ]);
     assert.deepEqual(first.map((r) => r.text), ["ok", "ok", "ok"]);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => p.closed === 3, "the server to close all three");
     for (let i = 0; i < 3; i++) assert.equal((await readAll(pool)).text, "ok");
   } finally {
     pool.close();

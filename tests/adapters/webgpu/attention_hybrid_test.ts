@@ -40,6 +40,7 @@ import {
   runKernels,
   testDevice,
 } from "./_gpu.ts";
+import { webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const greedy = { temperature: 0, topP: 1, seed: 0 };
@@ -174,7 +175,7 @@ async function runHybrid(
   return { got: await readF32(device, out, T * H * D), want, plan };
 }
 
-Deno.test({
+webgpuTest({
   name:
     "attention_hybrid.wgsl equals the reference on a hybrid step, every tiling",
   ...opts,
@@ -206,7 +207,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "attention_hybrid.wgsl fused and serial dispatches give identical outputs",
   ...opts,
@@ -219,27 +220,30 @@ Deno.test({
   },
 });
 
-Deno.test("planAttention() puts prefill tiles first and splits only when items are few", async (t) => {
-  const shape = hybridShape(4, 2, 16); // qt 32 tokens, kb 32 keys
-  const caps = attentionCaps(4, 2, shape, LIM, 64);
-  const fresh = () => {
-    const m = new Uint32Array(metaWords(LIM) + attentionWords(caps));
-    m.set(step().meta);
-    return m;
-  };
-  await t.step("no split when the target is met", () => {
-    const p = planAttention(fresh(), LIM, 2, shape, caps, 1);
-    // Tiles: chunk of 23, chunk of 2, three decodes; times 2 kv heads.
-    assert.deepEqual([p.prefillItems, p.items, p.merges, p.splitKeys], [
-      4,
-      10,
-      0,
-      0,
-    ]);
-  });
-  await t.step("splits keys in multiples of the key block", () => {
-    const p = planAttention(fresh(), LIM, 2, shape, caps, 64);
-    assert.equal(p.splitKeys % shape.kb, 0);
-    assert.ok(p.items > 10 && p.merges > 0);
-  });
-});
+webgpuTest(
+  "planAttention() puts prefill tiles first and splits only when items are few",
+  async (t) => {
+    const shape = hybridShape(4, 2, 16); // qt 32 tokens, kb 32 keys
+    const caps = attentionCaps(4, 2, shape, LIM, 64);
+    const fresh = () => {
+      const m = new Uint32Array(metaWords(LIM) + attentionWords(caps));
+      m.set(step().meta);
+      return m;
+    };
+    await t.step("no split when the target is met", () => {
+      const p = planAttention(fresh(), LIM, 2, shape, caps, 1);
+      // Tiles: chunk of 23, chunk of 2, three decodes; times 2 kv heads.
+      assert.deepEqual([p.prefillItems, p.items, p.merges, p.splitKeys], [
+        4,
+        10,
+        0,
+        0,
+      ]);
+    });
+    await t.step("splits keys in multiples of the key block", () => {
+      const p = planAttention(fresh(), LIM, 2, shape, caps, 64);
+      assert.equal(p.splitKeys % shape.kb, 0);
+      assert.ok(p.items > 10 && p.merges > 0);
+    });
+  },
+);

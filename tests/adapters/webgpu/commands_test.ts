@@ -10,6 +10,7 @@ import {
 import { presetSource } from "../../../adapters/webgpu/presets.ts";
 import { referenceGreedy } from "../../../adapters/webgpu/reference_forward.ts";
 import { loadHostWeights } from "../../../adapters/webgpu/weights.ts";
+import { webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -30,7 +31,7 @@ Deno.test("parsePromptIds() parses ids and names the flag on bad input", async (
     }));
 });
 
-Deno.test({
+webgpuTest({
   name: "engineGenerate() greedy on a preset equals the CPU reference",
   ...opts,
   fn: async () => {
@@ -59,7 +60,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "engineGenerate() names the bad option",
   ...opts,
   fn: async (t) => {
@@ -95,7 +96,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "engineVerify() passes on the oracle checkpoint and fails on a wrong oracle",
   ...opts,

@@ -14,6 +14,7 @@ import { ForwardEngine } from "../../../adapters/webgpu/forward.ts";
 import { generate } from "../../../adapters/webgpu/generate.ts";
 import { presetSource } from "../../../adapters/webgpu/presets.ts";
 import { testDevice } from "./_gpu.ts";
+import { webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -97,7 +98,7 @@ async function together(
   return { got, steps, stats };
 }
 
-Deno.test({
+webgpuTest({
   name:
     "EngineLoop greedy outputs equal each request alone, under every policy",
   ...opts,
@@ -120,7 +121,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "EngineLoop fused and serial attention give identical greedy outputs",
   ...opts,
   fn: async () => {
@@ -131,7 +132,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "EngineLoop greedy outputs survive preemption and recompute",
   ...opts,
   fn: async () => {
@@ -147,7 +148,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "EngineLoop greedy outputs are unchanged when the prefix comes from the cache",
   ...opts,
@@ -170,7 +171,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "EngineLoop.cancel() ends the stream and frees the sequence's KV blocks",
   ...opts,
@@ -196,7 +197,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "EngineLoop.submit() refuses when the queue is full, and bad requests by field",
   ...opts,
@@ -234,7 +235,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "EngineLoop stops at a stop id after min_tokens, and records coherent step times",
   ...opts,

@@ -21,6 +21,7 @@ import {
   type ModelWeights,
 } from "../../../adapters/webgpu/weights.ts";
 import { testDevice } from "./_gpu.ts";
+import { skip, webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const oracleDir = () => modelDir("tiny-llama-f32");
@@ -43,7 +44,7 @@ async function oracleEngine(dtype: "f32" | "f16" = "f32") {
   return { src, engine };
 }
 
-Deno.test({
+webgpuTest({
   name:
     "ForwardEngine last-position logits match the oracle within 1e-3 relative RMS",
   ...opts,
@@ -70,7 +71,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "generate() reproduces the oracle's 24-token greedy continuations",
   ...opts,
   fn: async (t) => {
@@ -92,7 +93,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "ForwardEngine runs the four prompts in one hybrid step exactly as each alone",
   ...opts,
@@ -133,7 +134,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "ForwardEngine chunked prefill (chunks of 5) and a mixed prefill+decode step equal one prefill",
   ...opts,
@@ -272,27 +273,24 @@ async function compareWithReference(dtype: "f32" | "f16", tol: number) {
   engine.destroy();
 }
 
-Deno.test({
+webgpuTest({
   name:
     "ForwardEngine equals the CPU reference with QKV bias, llama3 RoPE, head_dim 20, tied head (f32)",
   ...opts,
   fn: () => compareWithReference("f32", 1e-5),
 });
 
-Deno.test({
+webgpuTest({
   name:
     "ForwardEngine f16 storage stays within 1e-2 of the CPU reference on f16-rounded weights",
   ...opts,
+  ignore: skip.f16,
   fn: async () => {
-    if (!(await testDevice()).f16) {
-      console.warn("SKIP f16: the adapter lacks shader-f16");
-      return;
-    }
     await compareWithReference("f16", 1e-2);
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "generate() stops at a stop token and yields it last",
   ...opts,
   fn: async () => {

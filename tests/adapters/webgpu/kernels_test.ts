@@ -46,6 +46,7 @@ import {
   runKernels,
   testDevice,
 } from "./_gpu.ts";
+import { webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const kernelCache = new Map<StorageDtype, Promise<Kernels>>();
@@ -102,7 +103,7 @@ function hybridStep(): PackedStep {
   return packStep(batch, LIM);
 }
 
-Deno.test({
+webgpuTest({
   name:
     "rmsnorm.wgsl equals rmsnormRef on all rows and on gathered sample rows",
   ...opts,
@@ -138,7 +139,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "linear_gemv.wgsl and linear_tiled.wgsl equal linearRef for every flag, both dtypes",
   ...opts,
@@ -199,7 +200,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "rope_kv.wgsl + attention.wgsl equal the reference on a hybrid batch over shuffled pages",
   ...opts,
@@ -281,7 +282,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "embed.wgsl gathers literal ids and ids sampled into slots",
   ...opts,
   fn: async () => {
@@ -325,7 +326,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "sample.wgsl equals sampleRef (greedy, temperature, top-p) and feeds slot and log",
   ...opts,

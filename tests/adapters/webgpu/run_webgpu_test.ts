@@ -3,10 +3,11 @@
 import assert from "node:assert/strict";
 import { Store } from "../../../harness/store.ts";
 import { parseRunConfig } from "../../../harness/cli/run_command.ts";
+import { webgpuTest } from "../../_system.ts";
 
 const root = new URL("../../../", import.meta.url);
 
-Deno.test({
+webgpuTest({
   name:
     "tokentrace run --backend webgpu records engine_steps and engine_tokens",
   sanitizeResources: false,

@@ -8,6 +8,7 @@ import {
 } from "../../../adapters/webgpu/serving_engine.ts";
 import { buildProgram } from "../../../harness/cli/main.ts";
 import { parseServeConfig } from "../../../harness/cli/serve_command.ts";
+import { webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 let shared: Promise<ServingEngine> | null = null;
@@ -39,7 +40,7 @@ function sseData(text: string): string[] {
   );
 }
 
-Deno.test({
+webgpuTest({
   name: "createServeApp() lists the model and answers /health and /metrics",
   ...opts,
   fn: async () => {
@@ -56,7 +57,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "POST /v1/completions answers bad JSON and bad fields with 400 naming the field",
   ...opts,
@@ -134,7 +135,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "POST /v1/completions streams chunks, a usage chunk and [DONE]",
   ...opts,
   fn: async () => {
@@ -172,7 +173,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "POST /v1/completions ends at a stop string, which is not returned",
   ...opts,
   fn: async () => {
@@ -197,7 +198,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name:
     "A client that disconnects has its sequence cancelled and its KV blocks freed",
   ...opts,
@@ -223,7 +224,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "A full queue answers 429",
   ...opts,
   fn: async () => {
@@ -252,7 +253,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "security: /v1 routes require the bearer API key when one is set",
   ...opts,
   fn: async (t) => {
@@ -286,7 +287,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+webgpuTest({
   name: "security: request bodies over the size limit are refused with 413",
   ...opts,
   fn: async () => {
@@ -304,24 +305,30 @@ Deno.test({
   },
 });
 
-Deno.test("security: tokentrace serve binds 127.0.0.1 unless --host is given", () => {
-  const serve = buildProgram(() => {}).commands.find((c) =>
-    c.name() === "serve"
-  )!;
-  const host = serve.options.find((o) => o.long === "--host")!;
-  assert.equal(host.defaultValue, "127.0.0.1");
-});
+webgpuTest(
+  "security: tokentrace serve binds 127.0.0.1 unless --host is given",
+  () => {
+    const serve = buildProgram(() => {}).commands.find((c) =>
+      c.name() === "serve"
+    )!;
+    const host = serve.options.find((o) => o.long === "--host")!;
+    assert.equal(host.defaultValue, "127.0.0.1");
+  },
+);
 
-Deno.test("security: --api-key-env naming an unset variable is refused", () => {
-  assert.throws(
-    () =>
-      parseServeConfig(
-        { host: "127.0.0.1", port: "0", apiKeyEnv: "NOPE" },
-        () => undefined,
-      ),
-    {
-      message:
-        'Option --api-key-env: expected the name of a set, non-empty environment variable holding the API key, got "NOPE"',
-    },
-  );
-});
+webgpuTest(
+  "security: --api-key-env naming an unset variable is refused",
+  () => {
+    assert.throws(
+      () =>
+        parseServeConfig(
+          { host: "127.0.0.1", port: "0", apiKeyEnv: "NOPE" },
+          () => undefined,
+        ),
+      {
+        message:
+          'Option --api-key-env: expected the name of a set, non-empty environment variable holding the API key, got "NOPE"',
+      },
+    );
+  },
+);

@@ -2,6 +2,7 @@
 // port 0): completions with token-id and text prompts, and chat, with usage.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { webgpuTest } from "../../_system.ts";
 
 const root = new URL("../../../", import.meta.url);
 
@@ -58,7 +59,7 @@ async function startServe(): Promise<
   };
 }
 
-Deno.test({
+webgpuTest({
   name:
     "tokentrace serve streams to the official openai client (completions and chat)",
   sanitizeResources: false,

@@ -10,8 +10,8 @@ import { chromium } from "playwright-core";
 import { startDashboard } from "../../../harness/cli/dashboard_command.ts";
 import { installViews } from "../../../reports/views.ts";
 import { createFixtureStore, RUN_A, RUN_B } from "../_fixture.ts";
+import { CHROMIUM_PATH, skip } from "../../_system.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [
   "--headless",
   "--no-sandbox",
@@ -23,18 +23,10 @@ const FLAGS = [
   "--disable-sync",
 ];
 
-function installed(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name: "dashboardCommand() serves a working dashboard to chromium",
   // In CI (.ci/run installs chromium) a missing browser is a failure, not a skip.
-  ignore: !installed(CHROMIUM) && !Deno.env.get("CI"),
+  ignore: skip.chromium,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
@@ -50,7 +42,7 @@ Deno.test({
       await Deno.makeTempDir({ prefix: "tokentrace-shots-" });
     const profile = await Deno.makeTempDir({ prefix: "tokentrace-chromium-" });
     const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       headless: true,
       args: FLAGS,
       viewport: { width: 1200, height: 900 },
