@@ -13,9 +13,9 @@ import {
   UTINYINT,
 } from "@duckdb/node-api";
 import { Store } from "./store.ts";
-import { lowerThreadPriority } from "./_thread_priority.ts";
+import { lowerThreadPriority } from "../adapters/thread_priority.ts";
 
-/** Nice value of the recorder's thread (see _thread_priority.ts). */
+/** Nice value of the recorder's thread (see adapters/thread_priority.ts). */
 const RECORDER_NICE = 10;
 import type { RequestRow } from "./recorder.ts";
 import type { EngineStepRow, EngineTokenRow } from "../adapters/backend.ts";

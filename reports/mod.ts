@@ -121,3 +121,22 @@ export {
   renderComparisonText,
 } from "./render/comparison.ts";
 export { type ChartSpec, renderSvg } from "./render/charts.ts";
+export {
+  BENCH_FAILURE_POLICY,
+  benchFidelityOk,
+  type BenchFlag,
+  type BenchMachine,
+  type BenchPointLatency,
+  type BenchReport,
+  capacityHalfWidth,
+  readBench,
+  type ReadBenchOptions,
+} from "./bench.ts";
+export {
+  benchHtml,
+  benchJson,
+  type BenchSubject,
+  benchTerminal,
+  capacityPhrase,
+  fidelityPhrase,
+} from "./render/bench.ts";

@@ -21,7 +21,7 @@ export interface Requirement {
 
 /** Probes the default WebGPU adapter: whether one exists and whether it has `shader-f16`. */
 async function probeWebGPU(): Promise<{ adapter: boolean; f16: boolean }> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return { adapter: false, f16: false };
   ensureRuntimeDir();
   try {

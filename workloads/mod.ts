@@ -39,6 +39,7 @@ export {
 export {
   compressIdleGaps,
   firstN,
+  fitContext,
   meanRate,
   rebase,
   scaleTime,
@@ -72,7 +73,12 @@ export {
   parseSyntheticSpec,
   SpecError,
 } from "./synthetic/spec.ts";
-export { type PromptSynthesisOptions, synthesizePrompts } from "./prompt.ts";
+export {
+  defaultFirstId,
+  MIN_FREE_IDS,
+  type PromptSynthesisOptions,
+  synthesizePrompts,
+} from "./prompt.ts";
 export { loadTokenizer, type TextTokenizer } from "./tokenizer.ts";
 export {
   synthesizeTextPrompts,

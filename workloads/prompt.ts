@@ -3,8 +3,9 @@
  *
  * Token-id prompts have exactly the planned length. With Mooncake-style `prefixBlocks`, block
  * `h` always expands to the same `blockSize` token ids, so requests sharing hash ids share a
- * token prefix exactly as in the trace; the first two ids of a block encode `h`, so blocks with
- * different ids never collide. Requests without blocks get a prompt that starts with their own
+ * token prefix exactly as in the trace; the first two ids of a block encode `h` (uniquely for
+ * the first `(vocabSize - firstId)^2` keys; beyond that the seeded rest of the block still
+ * differs), so blocks with different ids do not collide. Requests without blocks get a prompt that starts with their own
  * id, so no two requests share a prefix by accident.
  *
  * @module
@@ -17,12 +18,33 @@ export interface PromptSynthesisOptions {
   kind: "token_ids" | "text";
   /** Token ids are drawn from `[firstId, vocabSize)`. Default 32000 (fits Llama-2 and larger vocabularies). */
   vocabSize?: number;
-  /** Lowest id used, to stay clear of special tokens. Default 1000. */
+  /**
+   * Lowest id used, to stay clear of special tokens. Default {@linkcode defaultFirstId}: 1000
+   * for vocabularies of 2,000 ids or more, else an eighth of the vocabulary.
+   */
   firstId?: number;
   /** Tokens per prefix block. Default 512 (Mooncake FAST'25). */
   blockSize?: number;
   /** Seed of the token generator. Default 0. */
   seed?: number;
+}
+
+/** Token-id prompts need at least this many ids to draw from. */
+export const MIN_FREE_IDS = 16;
+
+/**
+ * The lowest prompt id for a vocabulary of `vocab` ids: 1000 (clear of the special tokens of
+ * every common tokenizer) when the vocabulary has 2,000 ids or more, else `floor(vocab / 8)`
+ * (tiny test models: a 256-id vocabulary draws from [32, 256)).
+ *
+ * @example
+ * ```ts
+ * import { defaultFirstId } from "./prompt.ts";
+ * console.log(defaultFirstId(128256), defaultFirstId(256)); // 1000 32
+ * ```
+ */
+export function defaultFirstId(vocab: number): number {
+  return vocab >= 2000 ? 1000 : Math.floor(vocab / 8);
 }
 
 /**
@@ -40,12 +62,12 @@ export function synthesizePrompts(
   opts: PromptSynthesisOptions,
 ): TraceRequest[] {
   const vocab = opts.vocabSize ?? 32000;
-  const first = opts.firstId ?? 1000;
+  const first = opts.firstId ?? defaultFirstId(vocab);
   const blockSize = opts.blockSize ?? 512;
   const seed = opts.seed ?? 0;
-  if (!(vocab - first >= 256)) {
+  if (!Number.isInteger(vocab) || !(vocab - first >= MIN_FREE_IDS)) {
     throw new RangeError(
-      `Vocabulary must leave >= 256 ids above firstId, got vocabSize ${vocab}, firstId ${first}`,
+      `Vocabulary must leave >= ${MIN_FREE_IDS} ids above firstId, got vocabSize ${vocab}, firstId ${first}`,
     );
   }
   const cache = new Map<number, Uint32Array>();

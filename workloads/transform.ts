@@ -169,3 +169,46 @@ export function compressIdleGaps(
     return { ...r, arrivalMs: r.arrivalMs - removed };
   });
 }
+
+/**
+ * Fits requests to a served context of `maxTokens` (prompt + output): a request over the limit
+ * keeps its input/output ratio, both scaled down (each at least 1 token) until the sum fits;
+ * one whose prompt the trace gave (text that cannot shrink) gets a shorter output instead, if
+ * its prompt fits at all. Requests that fit are untouched. Returns how many were changed.
+ * `maxTokens` must be >= 2.
+ *
+ * @example
+ * ```ts
+ * import { fitContext } from "./transform.ts";
+ * const r = fitContext([{ id: "0", arrivalMs: 0, inputTokens: 900, outputTokens: 300 }], 512);
+ * console.log(r.requests[0].inputTokens, r.requests[0].outputTokens, r.adjusted); // 384 128 1
+ * ```
+ */
+export function fitContext(
+  requests: readonly TraceRequest[],
+  maxTokens: number,
+): { requests: TraceRequest[]; adjusted: number } {
+  if (!Number.isInteger(maxTokens) || maxTokens < 2) {
+    throw new RangeError(
+      `Context must be an integer >= 2 tokens, got ${maxTokens}`,
+    );
+  }
+  let adjusted = 0;
+  const out = requests.map((r) => {
+    const total = r.inputTokens + r.outputTokens;
+    if (total <= maxTokens) return r;
+    if (r.prompt) {
+      // A prompt the trace gave cannot shrink: only its output can, if the prompt fits at all.
+      if (r.inputTokens >= maxTokens) return r;
+      adjusted++;
+      return { ...r, outputTokens: maxTokens - r.inputTokens };
+    }
+    adjusted++;
+    const f = maxTokens / total;
+    let input = Math.max(1, Math.floor(r.inputTokens * f));
+    const output = Math.max(1, Math.floor(r.outputTokens * f));
+    if (input + output > maxTokens) input = maxTokens - output;
+    return { ...r, inputTokens: input, outputTokens: output };
+  });
+  return { requests: out, adjusted };
+}

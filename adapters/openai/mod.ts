@@ -32,6 +32,8 @@ export {
 export {
   checkReachable,
   type CheckReachableOptions,
+  type ServedModel,
+  servedModels,
   serverVersion,
 } from "./reachable.ts";
 export {

@@ -44,6 +44,37 @@ export async function checkReachable(
   baseUrl: string,
   opts: CheckReachableOptions = {},
 ): Promise<string[]> {
+  return (await servedModels(baseUrl, opts)).map((m) => m.id);
+}
+
+/**
+ * A model a server lists at `GET /v1/models`, with the limits it states where it states them:
+ * `maxModelLen` (prompt + output tokens: vLLM's and tokentrace's `max_model_len`; llama.cpp's
+ * `meta.n_ctx_train` is the training context, not the server's, and is not used) and
+ * `vocabSize` (tokentrace's `vocab_size`, llama.cpp's `meta.n_vocab`).
+ */
+export interface ServedModel {
+  id: string;
+  maxModelLen?: number;
+  vocabSize?: number;
+}
+
+/**
+ * {@linkcode checkReachable} with what each listed model says about its limits.
+ *
+ * @example
+ * ```ts
+ * import { servedModels } from "./reachable.ts";
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+ *   Response.json({ data: [{ id: "tiny", max_model_len: 512, vocab_size: 256 }] }));
+ * console.log(await servedModels(`http://127.0.0.1:${server.addr.port}`)); // [ { id: "tiny", maxModelLen: 512, vocabSize: 256 } ]
+ * await server.shutdown();
+ * ```
+ */
+export async function servedModels(
+  baseUrl: string,
+  opts: CheckReachableOptions = {},
+): Promise<ServedModel[]> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
     throw new Error(
@@ -88,10 +119,10 @@ export async function checkReachable(
       }. Check the server log, or pass --url if this is not an OpenAI-compatible server`,
     );
   }
-  return modelIds(body);
+  return modelList(body);
 }
 
-function modelIds(body: string): string[] {
+function modelList(body: string): ServedModel[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -100,17 +131,27 @@ function modelIds(body: string): string[] {
   }
   if (typeof parsed !== "object" || parsed === null) return [];
   const obj = parsed as Record<string, unknown>;
-  if (Array.isArray(obj.data)) {
-    const ids: string[] = [];
-    for (const m of obj.data) {
-      const id = typeof m === "object" && m !== null
-        ? (m as Record<string, unknown>).id
-        : undefined;
-      if (typeof id === "string") ids.push(id);
-    }
-    return ids;
+  const entries = Array.isArray(obj.data) ? obj.data : [obj];
+  const out: ServedModel[] = [];
+  for (const m of entries) {
+    if (typeof m !== "object" || m === null) continue;
+    const e = m as Record<string, unknown>;
+    if (typeof e.id !== "string") continue;
+    const meta = typeof e.meta === "object" && e.meta !== null
+      ? e.meta as Record<string, unknown>
+      : {};
+    const model: ServedModel = { id: e.id };
+    const len = positiveInt(e.max_model_len);
+    const vocab = positiveInt(e.vocab_size) ?? positiveInt(meta.n_vocab);
+    if (len !== undefined) model.maxModelLen = len;
+    if (vocab !== undefined) model.vocabSize = vocab;
+    out.push(model);
   }
-  return typeof obj.id === "string" ? [obj.id] : [];
+  return out;
+}
+
+function positiveInt(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
 function short(body: string): string {

@@ -51,7 +51,7 @@ export interface EngineDevice {
 export async function requestEngineDevice(
   opts: DeviceOptions = {},
 ): Promise<EngineDevice> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) {
     throw new Error(
       "No WebGPU: navigator.gpu is undefined (run with Deno >= 2 and, if the version needs it, --unstable-webgpu)",

@@ -1,12 +1,19 @@
 /**
- * The `webgpu` backend: the built-in engine in-process, behind the harness's Backend interface.
+ * The `webgpu` backend: the built-in engine behind the harness's Backend interface, serving
+ * from a worker thread of its own (`_engine_worker.ts`).
+ *
+ * The engine's steps (packing, encoding, and on a CPU adapter the kernels themselves) would
+ * otherwise run on the thread that paces the sends and reads the clock: on 2 cores that made
+ * the default bench's schedule lag p99 1.5-1.8 s (docs/perf.md). On a software adapter the
+ * engine's thread, and the rasterizer threads the driver starts from it, run at a lower
+ * priority (nice 10), so the harness gets a core when a send is due.
  *
  * Each trace request becomes one engine request of exactly `outputTokens` tokens (EOS ignored,
  * as `ignore_eos` on a server). Token events carry the GPU time of the step that sampled the
  * token (timestamp queries mapped to the run clock), which is when the token exists; the time
- * the host read it back (delivery, bursty by the ~11 ms readback) goes to `engine_tokens`. Without
- * timestamp queries, token events carry the delivery time. Prompt ids at or above the model's
- * vocabulary are folded into it (id mod V).
+ * the host read it back (delivery, bursty by the ~11 ms readback) goes to `engine_tokens`.
+ * Without timestamp queries, token events carry the delivery time. Prompt ids at or above the
+ * model's vocabulary are folded into it (id mod V).
  *
  * @module
  */
@@ -17,13 +24,29 @@ import type {
   StreamEvent,
 } from "../backend.ts";
 import type { TraceRequest } from "../../workloads/request.ts";
-import { QueueFullError } from "./engine_loop.ts";
-import {
-  openServingEngine,
-  type ServingEngine,
-  type ServingEngineOptions,
-} from "./serving_engine.ts";
+import { EventQueue } from "./_event_queue.ts";
+import type {
+  EngineEvent,
+  FromEngine,
+  ToEngine,
+  WorkerEngineOptions,
+} from "./_engine_protocol.ts";
+import type { EngineInfo } from "./serving_engine.ts";
 import { chatPrompt, encodeText } from "./tokenizer.ts";
+
+/** Options of {@link WebGPUBackend.open}: the engine's, plus where its clock starts. */
+export interface WebGPUBackendOptions extends WorkerEngineOptions {
+  /**
+   * The run clock's origin on the `performance.now()` scale of this thread (`RunClock.originMs`);
+   * default: now. Token and step times are nanoseconds since it.
+   */
+  clockOriginMs?: number;
+  /**
+   * Nice value of the engine's thread (Linux; 0 = normal). Default `auto`: 10 on a software
+   * adapter (its kernels run on the CPU cores the harness needs), else 0.
+   */
+  nice?: number | "auto";
+}
 
 /**
  * The built-in engine as a {@link Backend}.
@@ -41,47 +64,79 @@ import { chatPrompt, encodeText } from "./tokenizer.ts";
  */
 export class WebGPUBackend implements Backend {
   readonly name = "webgpu";
+  private readonly live = new Map<string, EventQueue<EngineEvent>>();
+  private sink: EngineRecordSink | undefined;
+  private failure: string | undefined;
+  private closing: Promise<void> | undefined;
+  private closedWaiter: (() => void) | undefined;
 
-  constructor(
-    /** The engine this backend drives (it closes it). */
-    readonly engine: ServingEngine,
+  private constructor(
+    private readonly worker: Worker,
+    /** What the engine says about itself (model, adapter, policy, sizes). */
+    readonly info: EngineInfo,
+    private readonly gpuClockOffsetNs: string | null,
     private readonly nowNs: () => bigint,
-  ) {}
+  ) {
+    worker.onmessage = (e: MessageEvent<FromEngine>) => this.onMessage(e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      this.fail(`Engine thread failed: ${e.message}`);
+    };
+  }
 
-  /** Opens the engine with `opts`; `nowNs` is the run clock (it also times the engine). */
-  static async open(
-    opts: ServingEngineOptions & { nowNs?: () => bigint },
-  ): Promise<WebGPUBackend> {
-    const t0 = performance.now();
-    const nowNs = opts.nowNs ??
-      (() => BigInt(Math.round((performance.now() - t0) * 1e6)));
-    const engine = await openServingEngine({ ...opts, nowNs });
-    return new WebGPUBackend(engine, nowNs);
+  /** Starts the engine's thread and opens the engine there (model upload can take seconds). */
+  static open(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
+    const { clockOriginMs, nice, ...engineOpts } = opts;
+    const originMs = clockOriginMs ?? performance.now();
+    const nowNs = () =>
+      BigInt(Math.round((performance.now() - originMs) * 1e6));
+    const worker = new Worker(
+      new URL("./_engine_worker.ts", import.meta.url),
+      { type: "module" },
+    );
+    return new Promise((resolve, reject) => {
+      worker.onerror = (e) => {
+        e.preventDefault();
+        worker.terminate();
+        reject(new Error(`Engine thread failed to start: ${e.message}`));
+      };
+      worker.onmessage = (e: MessageEvent<FromEngine>) => {
+        const m = e.data;
+        if (m.op === "opened") {
+          resolve(
+            new WebGPUBackend(worker, m.info, m.gpuClockOffsetNs, nowNs),
+          );
+        } else if (m.op === "error") {
+          worker.terminate();
+          reject(new Error(m.message));
+        }
+      };
+      worker.postMessage(
+        {
+          op: "open",
+          opts: engineOpts,
+          clockWallOriginMs: performance.timeOrigin + originMs,
+          nice: nice ?? "auto",
+        } satisfies ToEngine,
+      );
+    });
   }
 
   /** Sends every step and sampled token to the run's engine tables. */
   attachEngineSink(sink: EngineRecordSink): void {
-    const loop = this.engine.loop;
-    // Steps still in flight when the run's recorder has finished (an aborted run) are dropped.
-    const guard = (f: () => void) => {
-      try {
-        f();
-      } catch {
-        loop.onStep = loop.onToken = undefined;
-      }
-    };
-    loop.onStep = (r) => guard(() => sink.engineStep(r));
-    loop.onToken = (r) => guard(() => sink.engineToken(r));
+    this.sink = sink;
+    this.send({ op: "records", on: true });
   }
 
   describe(): Promise<BackendInfo> {
-    const i = this.engine.info;
+    const i = this.info;
     return Promise.resolve({
       ...i,
       backend: "webgpu",
       model: i.model,
       tokenTimes: i.timestampQueries ? "gpu" : "delivery",
-      gpuClockOffsetNs: this.engine.loop.gpuClock.offsetNs?.toString() ?? null,
+      gpuClockOffsetNs: this.gpuClockOffsetNs,
+      engineThread: "worker",
     });
   }
 
@@ -107,67 +162,129 @@ export class WebGPUBackend implements Backend {
     else ids = encodeText(chatPrompt(p.messages));
     // Synthesized prompts draw ids below the harness's --vocab-size; fold them into a smaller
     // vocabulary (equal ids stay equal, so shared prefixes still share).
-    const V = this.engine.info.vocab;
+    const V = this.info.vocab;
     if (ids.some((id) => id >= V)) ids = ids.map((id) => id % V);
-    yield { kind: "sent", tNs: t() };
-    let stream;
-    try {
-      stream = this.engine.loop.submit({
-        id: req.id,
-        prompt: ids,
-        maxTokens: req.outputTokens,
-        minTokens: req.outputTokens,
-        ignoreEos: true,
-      }, signal);
-    } catch (e) {
-      const full = e instanceof QueueFullError;
+    if (this.failure !== undefined || this.closing !== undefined) {
       yield {
         kind: "error",
         tNs: t(),
-        errorKind: full ? "http" : "protocol",
-        status: full ? 429 : 400,
-        message: (e as Error).message,
+        errorKind: "stream",
+        message: `Request ${req.id}: ${this.failure ?? "engine closed"}`,
       };
       return;
     }
-    for await (const ev of stream) {
-      if (ev.kind === "token") {
-        yield {
-          kind: "tokens",
-          tNs: ev.gpuNs ?? ev.deliveredNs,
-          count: 1,
-          channel: "content",
-        };
-      } else if (ev.kind === "done") {
-        if (ev.finishReason === "cancelled") {
+    const q = new EventQueue<EngineEvent>();
+    this.live.set(req.id, q);
+    yield { kind: "sent", tNs: t() };
+    this.send({
+      op: "submit",
+      id: req.id,
+      prompt: ids,
+      maxTokens: req.outputTokens,
+      minTokens: req.outputTokens,
+      ignoreEos: true,
+    });
+    const onAbort = () => this.send({ op: "cancel", id: req.id });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      for await (const ev of q) {
+        if (ev.kind === "token") {
+          yield { kind: "tokens", tNs: ev.tNs, count: 1, channel: "content" };
+        } else if (ev.kind === "done") {
+          if (ev.finishReason === "cancelled") {
+            yield {
+              kind: "error",
+              tNs: t(),
+              errorKind: "cancelled",
+              message: `Request ${req.id} cancelled`,
+            };
+            return;
+          }
+          yield {
+            kind: "usage",
+            tNs: t(),
+            promptTokens: ev.promptTokens,
+            completionTokens: ev.completionTokens,
+            cachedTokens: ev.cachedTokens,
+          };
+          yield { kind: "done", tNs: t(), finishReason: ev.finishReason };
+          return;
+        } else if (ev.kind === "rejected") {
           yield {
             kind: "error",
             tNs: t(),
-            errorKind: "cancelled",
-            message: `Request ${req.id} cancelled`,
+            errorKind: ev.status === 429 ? "http" : "protocol",
+            status: ev.status,
+            message: ev.message,
+          };
+          return;
+        } else {
+          yield {
+            kind: "error",
+            tNs: t(),
+            errorKind: "stream",
+            message: ev.message,
           };
           return;
         }
-        yield {
-          kind: "usage",
-          tNs: t(),
-          promptTokens: ev.promptTokens,
-          completionTokens: ev.completionTokens,
-          cachedTokens: ev.cachedTokens,
-        };
-        yield { kind: "done", tNs: t(), finishReason: ev.finishReason };
-      } else {
-        yield {
-          kind: "error",
-          tNs: t(),
-          errorKind: "stream",
-          message: ev.message,
-        };
       }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.live.delete(req.id);
     }
   }
 
-  async close(): Promise<void> {
-    await this.engine.close();
+  /** Closes the engine (requests still live end with an error) and stops its thread. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.failure === undefined) {
+        await new Promise<void>((resolve) => {
+          this.closedWaiter = resolve;
+          this.send({ op: "close" });
+        });
+      }
+      this.worker.terminate();
+      this.endAll("engine closed");
+    })();
+    return this.closing;
+  }
+
+  private send(m: ToEngine): void {
+    if (this.failure === undefined) this.worker.postMessage(m);
+  }
+
+  private onMessage(m: FromEngine): void {
+    if (m.op === "events") {
+      for (const ev of m.events) this.live.get(ev.id)?.push(ev);
+      if (this.sink) {
+        try {
+          for (const r of m.steps) this.sink.engineStep(r);
+          for (const r of m.tokens) this.sink.engineToken(r);
+        } catch {
+          // The run's recorder has finished (an aborted run): later records have nowhere to go.
+          this.sink = undefined;
+          this.send({ op: "records", on: false });
+        }
+      }
+    } else if (m.op === "closed") {
+      this.closedWaiter?.();
+    } else if (m.op === "error") {
+      this.fail(`Engine failed: ${m.message}`);
+    }
+  }
+
+  private fail(message: string): void {
+    this.failure ??= message;
+    this.endAll(message);
+    this.closedWaiter?.();
+  }
+
+  private endAll(message: string): void {
+    for (const [id, q] of this.live) {
+      q.push({ id, kind: "error", message });
+      q.close();
+    }
+    this.live.clear();
   }
 }

@@ -1,19 +1,16 @@
 /**
  * `tokentrace bench` (`deno task bench`): the default benchmark, runnable with no arguments.
  *
- * The backend is the built-in WebGPU engine (`tiny` preset) on whatever adapter exists (a GPU,
- * else the CPU's software adapter), in-process. The workload is the shipped Azure LLM 2023
- * conversation excerpt: its arrival times (scaled by `--speedup`) and its length distribution
- * scaled down by `--length-scale` so a tiny model on 2 CPU cores keeps up; the whole bench takes
- * about two minutes there. `--backend scripted` replays against the scripted streaming server
- * instead (the harness's calibration peer). An HTML report is written beside the database.
+ * By default it measures the built-in WebGPU engine's goodput capacity at a stated SLO on
+ * whatever adapter exists (bench_capacity.ts). `--backend scripted` instead replays the first
+ * `--duration` seconds of the shipped Azure LLM 2023 conversation excerpt against the scripted
+ * streaming server (a peer with known send times, to check the harness itself, not a model).
+ * Either way an HTML report is written beside the database.
  *
  * @module
  */
 import { OpenAIBackend } from "../../adapters/openai/backend.ts";
 import { startScriptedWorker } from "../../adapters/scripted/mod.ts";
-import { WebGPUBackend } from "../../adapters/webgpu/mod.ts";
-import type { Backend } from "../../adapters/backend.ts";
 import { reportCommand } from "./report_command.ts";
 import {
   readTrace,
@@ -23,7 +20,8 @@ import {
 } from "../../workloads/mod.ts";
 import { parseSlo } from "../../reports/mod.ts";
 import { RunClock } from "../clock.ts";
-import { oneOf, positiveNumber } from "./flags.ts";
+import { capacityBench } from "./bench_capacity.ts";
+import { FlagError, integerAtLeast, oneOf, positiveNumber } from "./flags.ts";
 import { recordRun, type RunCommandResult } from "./run_command.ts";
 
 /** The shipped trace excerpt the bench replays. */
@@ -43,6 +41,14 @@ export interface BenchFlags {
   backend?: string;
   /** Divide trace lengths by this (default 8). */
   lengthScale?: string;
+  /** Engine bench: attainment the capacity is read at, in % (default 90). */
+  capacity?: string;
+  /** Engine bench: seconds of the closed-loop service-rate run (default 10). */
+  serviceSeconds?: string;
+  /** Engine bench: seconds of arrivals per point (default 15). */
+  pointSeconds?: string;
+  /** Engine bench: points at most (default 4). */
+  points?: string;
   /** Where the HTML report goes (default: the database path with .html). */
   html?: string;
 }
@@ -60,8 +66,32 @@ export async function benchCommand(f: BenchFlags): Promise<RunCommandResult> {
       "scripted",
     ] as const,
   );
+  const html = f.html ?? f.db.replace(/\.duckdb$/, "") + ".html";
   if (kind === "webgpu") {
-    return await engineBench(f, durationS, speedup, slo);
+    const capacity = positiveNumber("--capacity", f.capacity ?? "90");
+    if (capacity > 100) {
+      throw new FlagError(
+        "--capacity",
+        f.capacity ?? "",
+        "a percentage in (0, 100]",
+      );
+    }
+    return await capacityBench({
+      db: f.db,
+      html,
+      slo,
+      sloSpec: f.slo,
+      target: capacity / 100,
+      tracePath: decodeURIComponent(BENCH_TRACE.pathname),
+      lengthScale: positiveNumber("--length-scale", f.lengthScale ?? "8"),
+      serviceSeconds: positiveNumber(
+        "--service-seconds",
+        f.serviceSeconds ?? "10",
+      ),
+      pointSeconds: positiveNumber("--point-seconds", f.pointSeconds ?? "15"),
+      maxPoints: integerAtLeast("--points", f.points ?? "4", 2),
+      json: f.json ?? false,
+    });
   }
   const tracePath = decodeURIComponent(BENCH_TRACE.pathname);
   const trace = await readTrace(tracePath);
@@ -80,7 +110,6 @@ export async function benchCommand(f: BenchFlags): Promise<RunCommandResult> {
       `not a model.\n` +
       `  It sends max_tokens one-token chunks: first after ${t.ttftBaseMs} ms + ` +
       `${t.ttftPerInputTokenMs} ms/prompt token, then every ${t.itlMs} ms.\n` +
-      `  The built-in WebGPU engine replaces it as the default backend once it can serve.\n` +
       `Workload: ${
         trace.source.path.split("/").pop()
       } (Azure LLM 2023 conversation), ` +
@@ -97,8 +126,9 @@ export async function benchCommand(f: BenchFlags): Promise<RunCommandResult> {
     timeoutMs: 120_000,
     nowNs: () => clock.nowNs(),
   });
+  let result: RunCommandResult;
   try {
-    return await recordRun(
+    result = await recordRun(
       { db: f.db, label: "bench", slo, json: f.json ?? false, quiet: false },
       backend,
       clock,
@@ -117,91 +147,6 @@ export async function benchCommand(f: BenchFlags): Promise<RunCommandResult> {
   } finally {
     await server.close();
   }
-}
-
-/** Prompt tokens + output tokens of a bench request stay within the tiny preset's context. */
-const BENCH_CONTEXT = 512;
-
-/** The default bench: the built-in engine, tiny preset, scaled Azure conversation lengths. */
-async function engineBench(
-  f: BenchFlags,
-  durationS: number,
-  speedup: number,
-  slo: ReturnType<typeof parseSlo>,
-): Promise<RunCommandResult> {
-  const lengthScale = positiveNumber("--length-scale", f.lengthScale ?? "8");
-  const tracePath = decodeURIComponent(BENCH_TRACE.pathname);
-  const trace = await readTrace(tracePath);
-  const half = BENCH_CONTEXT / 2;
-  const scaled = timeWindow(trace.requests, 0, durationS * 1000 * speedup).map(
-    (r) => ({
-      ...r,
-      inputTokens: Math.min(
-        half,
-        Math.max(1, Math.round(r.inputTokens / lengthScale)),
-      ),
-      outputTokens: Math.min(
-        half - 1,
-        Math.max(1, Math.round(r.outputTokens / lengthScale)),
-      ),
-    }),
-  );
-  const requests = synthesizePrompts(scaleTime(scaled, speedup), {
-    kind: "token_ids",
-    vocabSize: 32000,
-  });
-  const clock = new RunClock();
-  const engine = {
-    model: "tiny",
-    maxSeqs: 16,
-    tokenBudget: 256,
-    maxContext: BENCH_CONTEXT,
-  };
-  const backend: Backend = await WebGPUBackend.open({
-    ...engine,
-    nowNs: () => clock.nowNs(),
-  });
-  const info = await backend.describe();
-  console.error(
-    `Backend: tokentrace's built-in WebGPU engine, preset tiny (random weights), in-process on ` +
-      `${info.adapter}${
-        info.softwareAdapter ? " (software adapter)" : ""
-      }, policy ${info.policy}, ` +
-      `attention ${info.attention}.\n` +
-      `Workload: ${
-        trace.source.path.split("/").pop()
-      } (Azure LLM 2023 conversation), first ${
-        durationS * speedup
-      } s at ${speedup}x speed, lengths / ${lengthScale}: ${requests.length} requests over ~${durationS} s.\n` +
-      `Database: ${f.db}`,
-  );
-  const result = await recordRun(
-    { db: f.db, label: "bench", slo, json: f.json ?? false, quiet: false },
-    backend,
-    clock,
-    requests,
-    {
-      source: trace.source,
-      transforms: {
-        window: { startMs: 0, durationMs: durationS * 1000 * speedup },
-        speedup,
-        lengthScale,
-        maxLength: half,
-      },
-      prompt: { kind: "token_ids" },
-      requests: requests.length,
-    },
-    {
-      bench: true,
-      backend: "webgpu",
-      engine,
-      durationS,
-      speedup,
-      lengthScale,
-      slo,
-    },
-  );
-  const html = f.html ?? f.db.replace(/\.duckdb$/, "") + ".html";
   await reportCommand(
     {
       db: f.db,

@@ -210,7 +210,15 @@ export function buildProgram(exit: (code: number) => void): Command {
       "ids (token-id prompts of exact length) | text (exact with --tokenizer)",
       "ids",
     )
-    .option("--vocab-size <n>", "token ids are drawn below this", "32000")
+    .option(
+      "--vocab-size <n>",
+      "token ids are drawn below this (default: the served model's, else 32000)",
+    )
+    .option(
+      "--fit-context <mode>",
+      "requests over the served context (prompt + output): scale (shrink both, keeping the ratio) | off",
+      "scale",
+    )
     .option("--db <path>", "result database", "results.duckdb")
     .option("--label <name>", "a name to find this run by")
     .option("--slo <spec>", "SLO for the summary, e.g. ttft=500,tpot=50 (ms)")
@@ -267,24 +275,42 @@ export function buildProgram(exit: (code: number) => void): Command {
     });
 
   program.command("bench")
-    .description("the default benchmark (deno task bench): no arguments needed")
-    .option("--db <path>", "result database", "bench.duckdb")
-    .option("--duration <s>", "seconds of replay", "90")
-    .option(
-      "--speedup <x>",
-      "time scaling of the shipped Azure conversation excerpt",
-      "1",
+    .description(
+      "the default benchmark (deno task bench): the built-in engine's goodput capacity at an SLO",
     )
+    .option("--db <path>", "result database", "bench.duckdb")
     .option("--slo <spec>", "SLO for goodput", "ttft=1000,tpot=100")
     .option(
       "--backend <kind>",
-      "webgpu (built-in engine, tiny preset) | scripted (scripted server)",
+      "webgpu (built-in engine, tiny preset: capacity) | scripted (scripted server: one replay)",
       "webgpu",
     )
+    .option(
+      "--capacity <pct>",
+      "built-in engine: capacity at this attainment (%)",
+      "90",
+    )
+    .option(
+      "--service-seconds <s>",
+      "built-in engine: seconds of the closed-loop service-rate run",
+      "10",
+    )
+    .option(
+      "--point-seconds <s>",
+      "built-in engine: seconds of arrivals per rate point",
+      "15",
+    )
+    .option("--points <n>", "built-in engine: rate points at most", "4")
     .option(
       "--length-scale <x>",
       "built-in engine: divide the trace's lengths by x (tiny model, CPU adapter)",
       "8",
+    )
+    .option("--duration <s>", "scripted: seconds of replay", "90")
+    .option(
+      "--speedup <x>",
+      "scripted: time scaling of the shipped Azure conversation excerpt",
+      "1",
     )
     .option("--html <path>", "HTML report (default: the database path, .html)")
     .option("--json", "print the summary as JSON")

@@ -4,7 +4,10 @@
  * @module
  */
 import { OpenAIBackend } from "../../adapters/openai/backend.ts";
-import { checkReachable } from "../../adapters/openai/reachable.ts";
+import {
+  type ServedModel,
+  servedModels,
+} from "../../adapters/openai/reachable.ts";
 import { apiKeyFromEnv } from "../../adapters/openai/api_key.ts";
 import type { Backend } from "../../adapters/backend.ts";
 import {
@@ -12,7 +15,13 @@ import {
   WebGPUBackend,
 } from "../../adapters/webgpu/mod.ts";
 import { type EngineFlags, parseEngineFlags } from "./engine_flags.ts";
-import { loadWorkload, type WorkloadConfig } from "../../workloads/mod.ts";
+import {
+  fitContext,
+  loadWorkload,
+  MIN_FREE_IDS,
+  type TraceRequest,
+  type WorkloadConfig,
+} from "../../workloads/mod.ts";
 import {
   installViews,
   openSnapshot,
@@ -63,7 +72,9 @@ export interface RunFlags
   window?: string;
   maxRequests?: string;
   prompt: string;
-  vocabSize: string;
+  vocabSize?: string;
+  /** `scale` (default) or `off`: requests over the served context (prompt + output). */
+  fitContext?: string;
   tokenizer?: string;
   allowApproxLength?: boolean;
   db: string;
@@ -104,7 +115,10 @@ export interface RunConfig extends LoadConfig {
   window?: { startMs: number; durationMs: number };
   maxRequests?: number;
   prompt: "token_ids" | "text";
-  vocabSize: number;
+  /** Token ids are drawn below this; undefined: the served model's vocabulary, else 32000. */
+  vocabSize?: number;
+  /** Shrink requests over the served context (`scale`) or send them as planned (`off`). */
+  fitContext: "scale" | "off";
   db: string;
   label?: string;
   slo?: Slo;
@@ -196,7 +210,17 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       ? integerAtLeast("--max-requests", f.maxRequests, 1)
       : undefined,
     prompt,
-    vocabSize: integerAtLeast("--vocab-size", f.vocabSize, 1256),
+    vocabSize: f.vocabSize === undefined
+      ? undefined
+      : integerAtLeast("--vocab-size", f.vocabSize, 2 * MIN_FREE_IDS),
+    fitContext: oneOf(
+      "--fit-context",
+      f.fitContext ?? "scale",
+      [
+        "scale",
+        "off",
+      ] as const,
+    ),
     db: f.db,
     label: f.label,
     slo: f.slo ? parseSlo(f.slo) : undefined,
@@ -228,10 +252,74 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
       `Workload "${cfg.trace}" has no requests after the window, filters and limits: widen --window, the length bounds or --max-requests`,
     );
   }
-  const prompts = await runPrompts(loaded.requests, {
+  // The server first: the model it serves says which ids and lengths it accepts.
+  let clock: RunClock;
+  let backend: Backend;
+  let served: ServedModel | undefined;
+  if (cfg.backend === "webgpu") {
+    // The built-in engine (prompt ids >= its vocabulary are folded into it).
+    clock = new RunClock();
+    backend = await WebGPUBackend.open({
+      ...cfg.engine,
+      clockOriginMs: clock.originMs,
+    });
+  } else {
+    const apiKey = apiKeyFromEnv(cfg.apiKeyEnv);
+    const models = await servedModels(cfg.url, { apiKey });
+    served = cfg.model === undefined
+      ? models[0]
+      : models.find((m) => m.id === cfg.model);
+    clock = new RunClock();
+    const c = clock;
+    backend = new OpenAIBackend({
+      baseUrl: cfg.url,
+      api: cfg.api,
+      model: cfg.model ?? models[0]?.id,
+      endpointKind: cfg.endpointKind,
+      apiKey,
+      timeoutMs: cfg.timeoutMs,
+      transport: cfg.transport,
+      ...cfg.timeouts,
+      nowNs: () => c.nowNs(),
+    });
+  }
+  let prepared;
+  try {
+    prepared = await prepareRequests(cfg, loaded.requests, served);
+  } catch (e) {
+    await backend.close();
+    throw e;
+  }
+  return await recordRun(cfg, backend, clock, prepared.requests, {
+    ...loaded.record,
+    ...prepared.record,
+  });
+}
+
+/** Fits the requests to the served context and builds their prompts. */
+async function prepareRequests(
+  cfg: RunConfig,
+  loadedRequests: readonly TraceRequest[],
+  served: ServedModel | undefined,
+): Promise<{ requests: TraceRequest[]; record: Record<string, unknown> }> {
+  const vocabSize = servedVocab(cfg, served);
+  let planned: TraceRequest[] = [...loadedRequests];
+  let fitted: { maxModelLen: number; adjusted: number } | undefined;
+  if (served?.maxModelLen !== undefined && cfg.fitContext === "scale") {
+    const f = fitContext(planned, served.maxModelLen);
+    planned = f.requests;
+    fitted = { maxModelLen: served.maxModelLen, adjusted: f.adjusted };
+    if (f.adjusted > 0 && !cfg.quiet) {
+      console.error(
+        `${f.adjusted} of ${planned.length} request(s) exceed the served context of ${served.maxModelLen} tokens (prompt + output, /v1/models max_model_len): ` +
+          "their lengths are scaled down to fit, keeping the input/output ratio (--fit-context off sends them as planned)",
+      );
+    }
+  }
+  const prompts = await runPrompts(planned, {
     api: cfg.api,
     kind: cfg.prompt,
-    vocabSize: cfg.vocabSize,
+    vocabSize,
     tokenizer: cfg.tokenizer,
     allowApproximate: cfg.allowApproximate,
     blockSize: cfg.workload.read?.blockSize,
@@ -244,45 +332,44 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
         "the report's fidelity section shows the drift from the server-reported prompt tokens",
     );
   }
-
-  let clock: RunClock;
-  let backend: Backend;
-  if (cfg.backend === "webgpu") {
-    // The built-in engine in-process (prompt ids >= its vocabulary are folded into it).
-    clock = new RunClock();
-    const c = clock;
-    backend = await WebGPUBackend.open({
-      ...cfg.engine,
-      nowNs: () => c.nowNs(),
-    });
-  } else {
-    const apiKey = apiKeyFromEnv(cfg.apiKeyEnv);
-    const models = await checkReachable(cfg.url, { apiKey });
-    clock = new RunClock();
-    const c = clock;
-    backend = new OpenAIBackend({
-      baseUrl: cfg.url,
-      api: cfg.api,
-      model: cfg.model ?? models[0],
-      endpointKind: cfg.endpointKind,
-      apiKey,
-      timeoutMs: cfg.timeoutMs,
-      transport: cfg.transport,
-      ...cfg.timeouts,
-      nowNs: () => c.nowNs(),
-    });
-  }
-  return await recordRun(cfg, backend, clock, requests, {
-    ...loaded.record,
-    prompt: {
-      kind: prompts.kind,
-      lengths: prompts.lengths,
-      approximateRequests: prompts.approximateRequests,
-      vocabSize: cfg.vocabSize,
-      tokenizer: cfg.tokenizer ?? null,
+  return {
+    requests,
+    record: {
+      fitContext: fitted ?? null,
+      prompt: {
+        kind: prompts.kind,
+        lengths: prompts.lengths,
+        approximateRequests: prompts.approximateRequests,
+        vocabSize,
+        vocabFrom: cfg.vocabSize !== undefined
+          ? "--vocab-size"
+          : served?.vocabSize !== undefined
+          ? "/v1/models"
+          : "default",
+        tokenizer: cfg.tokenizer ?? null,
+      },
+      requests: requests.length,
     },
-    requests: requests.length,
-  });
+  };
+}
+
+/**
+ * The vocabulary prompt ids are drawn from: `--vocab-size`, else the served model's (as
+ * `/v1/models` states it), else 32000. A `--vocab-size` above what the server states is refused.
+ */
+function servedVocab(cfg: RunConfig, served?: ServedModel): number {
+  const stated = served?.vocabSize;
+  if (cfg.vocabSize === undefined) return stated ?? 32000;
+  if (stated !== undefined && cfg.vocabSize > stated) {
+    throw new FlagError(
+      "--vocab-size",
+      String(cfg.vocabSize),
+      `at most ${stated}, the vocabulary of ${
+        served!.id
+      } as ${cfg.url}/v1/models states it (ids at or above it are invalid there)`,
+    );
+  }
+  return cfg.vocabSize;
 }
 
 /** Executes a run with signal handling and progress, then prints the summary. */
@@ -291,7 +378,13 @@ export async function recordRun(
     & Pick<RunConfig, "db" | "label" | "slo" | "json" | "quiet">
     & Partial<
       Pick<RunConfig, "warmupS" | "cooldownS" | "grouping" | "load" | "workers">
-    >,
+    >
+    & {
+      /** Print the run's summary (default: unless quiet; always with json). */
+      summary?: boolean;
+      /** Leave the backend open for more runs (default: close it at the end). */
+      keepBackend?: boolean;
+    },
   backend: Backend,
   clock: RunClock,
   requests: Parameters<typeof executeRun>[0]["requests"],
@@ -352,9 +445,9 @@ export async function recordRun(
     progress?.done(result.replay.progress);
   } finally {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
-    await backend.close();
+    if (!cfg.keepBackend) await backend.close();
   }
-  if (cfg.json || !cfg.quiet) {
+  if (cfg.json || (cfg.summary ?? !cfg.quiet)) {
     const store = await Store.open(cfg.db);
     try {
       await installViews(store);

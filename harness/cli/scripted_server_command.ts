@@ -6,7 +6,7 @@
  */
 import { createScriptedApp } from "../../adapters/scripted/mod.ts";
 import { serveRawHttp } from "../../adapters/scripted/raw_http.ts";
-import { lowerThreadPriority } from "../_thread_priority.ts";
+import { lowerThreadPriority } from "../../adapters/thread_priority.ts";
 import { FlagError, integerAtLeast, oneOf, positiveNumber } from "./flags.ts";
 
 /** Raw `scripted-server` flags. */

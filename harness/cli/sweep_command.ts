@@ -188,28 +188,7 @@ export async function sweepCommand(
   runFlags: RunFlags,
 ): Promise<SweepResult> {
   const sweepId = crypto.randomUUID();
-  const store = await Store.open(cfg.db);
-  try {
-    await store.exec(
-      `insert into sweeps (sweep_id, label, started_at, axis, planned_values, slo_ttft_ms,
-         slo_tpot_ms, slo_e2e_ms, slo_itl_ms, failure_policy, target_attainment)
-       values ($1, $2, now(), $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        sweepId,
-        cfg.label,
-        cfg.axis,
-        cfg.values.join(","),
-        cfg.slo.ttftMs ?? null,
-        cfg.slo.tpotMs ?? null,
-        cfg.slo.e2eMs ?? null,
-        cfg.slo.itlMs ?? null,
-        cfg.failurePolicy,
-        cfg.target,
-      ],
-    );
-  } finally {
-    store.close();
-  }
+  await insertSweep(cfg, sweepId);
   console.error(
     `Sweep ${sweepId} "${cfg.label}": ${cfg.axis} ${
       cfg.values.join(", ")
@@ -266,13 +245,10 @@ export async function sweepCommand(
       break;
     }
   }
+  await finishSweep(cfg.db, sweepId, stopReason);
   const done = await Store.open(cfg.db);
   let report: SweepReport;
   try {
-    await done.exec(
-      `update sweeps set finished_at = now(), stop_reason = $2 where sweep_id = $1`,
-      [sweepId, stopReason],
-    );
     const runIds = (await done.query(
       `select run_id from runs where sweep_id = $1`,
       [sweepId],
@@ -299,9 +275,60 @@ export async function sweepCommand(
   return { sweepId, report, exitCode };
 }
 
+/** Inserts the `sweeps` row of a new sweep (its points reference it by `sweep_id`). */
+export async function insertSweep(
+  cfg: Pick<
+    SweepConfig,
+    "db" | "label" | "axis" | "values" | "slo" | "failurePolicy" | "target"
+  >,
+  sweepId: string,
+): Promise<void> {
+  const store = await Store.open(cfg.db);
+  try {
+    await store.exec(
+      `insert into sweeps (sweep_id, label, started_at, axis, planned_values, slo_ttft_ms,
+         slo_tpot_ms, slo_e2e_ms, slo_itl_ms, failure_policy, target_attainment)
+       values ($1, $2, now(), $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        sweepId,
+        cfg.label,
+        cfg.axis,
+        cfg.values.join(","),
+        cfg.slo.ttftMs ?? null,
+        cfg.slo.tpotMs ?? null,
+        cfg.slo.e2eMs ?? null,
+        cfg.slo.itlMs ?? null,
+        cfg.failurePolicy,
+        cfg.target,
+      ],
+    );
+  } finally {
+    store.close();
+  }
+}
+
+/** Marks a sweep finished, with why it stopped (and the values it ran, when they were chosen as it went). */
+export async function finishSweep(
+  db: string,
+  sweepId: string,
+  stopReason: string,
+  values?: readonly number[],
+): Promise<void> {
+  const store = await Store.open(db);
+  try {
+    await store.exec(
+      `update sweeps set finished_at = now(), stop_reason = $2,
+         planned_values = coalesce($3, planned_values) where sweep_id = $1`,
+      [sweepId, stopReason, values === undefined ? null : values.join(",")],
+    );
+  } finally {
+    store.close();
+  }
+}
+
 /** The attainment of one point under the sweep's SLO (from `slo_attainment`). */
-async function pointAttainment(
-  cfg: SweepConfig,
+export async function pointAttainment(
+  cfg: Pick<SweepConfig, "db" | "slo" | "failurePolicy" | "axis">,
   runId: string,
 ): Promise<{ attainment: number | null; loadRps: number | null }> {
   const store = await Store.open(cfg.db, { readOnly: true });

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { synthesizePrompts, type TraceRequest } from "../../workloads/mod.ts";
+import {
+  defaultFirstId,
+  synthesizePrompts,
+  type TraceRequest,
+} from "../../workloads/mod.ts";
 
 const req = (id: string, n: number, blocks?: number[]): TraceRequest => ({
   id,
@@ -66,4 +70,42 @@ Deno.test("synthesizePrompts() text prompts have one word per planned token", ()
     assert.equal(r.prompt.text.split(" ").length, 50);
     assert.ok(r.prompt.text.startsWith("req9 "));
   }
+});
+
+Deno.test("synthesizePrompts() draws ids any vocabulary accepts", async (t) => {
+  const reqs: TraceRequest[] = [
+    { id: "a", arrivalMs: 0, inputTokens: 300, outputTokens: 1 },
+    {
+      id: "b",
+      arrivalMs: 0,
+      inputTokens: 40,
+      outputTokens: 1,
+      prefixBlocks: [7, 8],
+    },
+  ];
+  for (const vocab of [32, 256, 1999, 2000, 128256]) {
+    await t.step(`vocabulary ${vocab}`, () => {
+      const first = defaultFirstId(vocab);
+      for (
+        const r of synthesizePrompts(reqs, {
+          kind: "token_ids",
+          vocabSize: vocab,
+          blockSize: 16,
+        })
+      ) {
+        const ids = r.prompt?.kind === "token_ids" ? r.prompt.ids : [];
+        assert.equal(ids.length, r.inputTokens);
+        assert.ok(ids.every((id) => id >= first && id < vocab), `${r.id}`);
+      }
+    });
+  }
+  await t.step("too few ids is refused with the numbers", () => {
+    assert.throws(
+      () => synthesizePrompts(reqs, { kind: "token_ids", vocabSize: 17 }),
+      {
+        message:
+          "Vocabulary must leave >= 16 ids above firstId, got vocabSize 17, firstId 2",
+      },
+    );
+  });
 });

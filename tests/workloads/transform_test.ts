@@ -5,6 +5,7 @@ import {
   compressIdleGaps,
   filterLengths,
   firstN,
+  fitContext,
   meanRate,
   rebase,
   sampleRandom,
@@ -191,4 +192,48 @@ Deno.test("applyTransforms() applies in order, seeds random steps and records co
   );
   assert.equal(r.requests[0].arrivalMs, 0);
   assert.deepEqual(r, applyTransforms(rs, r.applied.map((a) => a.spec), 42));
+});
+
+Deno.test("fitContext() shrinks only the requests over the context, keeping their ratio", async (t) => {
+  const r = (inputTokens: number, outputTokens: number, prompt?: string) => ({
+    id: "0",
+    arrivalMs: 0,
+    inputTokens,
+    outputTokens,
+    ...(prompt ? { prompt: { kind: "text" as const, text: prompt } } : {}),
+  });
+  const cases: [string, ReturnType<typeof r>, number, [number, number]][] = [
+    ["fits: untouched", r(100, 28), 128, [100, 28]],
+    ["exactly the limit: untouched", r(100, 29), 129, [100, 29]],
+    ["over: both scaled (374 + 44 -> 115 + 13)", r(374, 44), 129, [115, 13]],
+    ["a long output keeps >= 1 input token", r(1, 900), 64, [1, 63]],
+    [
+      "a given prompt keeps its length; the output shrinks",
+      r(100, 50, "x"),
+      129,
+      [100, 29],
+    ],
+    [
+      "a given prompt longer than the context is left as is",
+      r(200, 5, "x"),
+      129,
+      [200, 5],
+    ],
+  ];
+  for (const [name, req, limit, [inp, out]] of cases) {
+    await t.step(name, () => {
+      const f = fitContext([req], limit);
+      assert.deepEqual(
+        [f.requests[0].inputTokens, f.requests[0].outputTokens],
+        [inp, out],
+      );
+      const changed = inp !== req.inputTokens || out !== req.outputTokens;
+      assert.equal(f.adjusted, changed ? 1 : 0);
+    });
+  }
+  await t.step("a context under 2 tokens is refused", () => {
+    assert.throws(() => fitContext([], 1), {
+      message: "Context must be an integer >= 2 tokens, got 1",
+    });
+  });
 });

@@ -122,7 +122,10 @@ export function createServeApp(opts: ServeAppOptions): Hono {
         object: "model",
         created: 0,
         owned_by: "tokentrace",
-        max_model_len: info.maxContext,
+        // Prompt + output tokens the engine accepts: the last token sampled needs no KV slot,
+        // so a context of maxContext positions holds maxContext + 1 tokens.
+        max_model_len: info.maxContext + 1,
+        vocab_size: info.vocab,
       }],
     }));
 

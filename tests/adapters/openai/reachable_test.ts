@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import {
   checkReachable,
+  servedModels,
   serverVersion,
 } from "../../../adapters/openai/reachable.ts";
 import { closedPort, withServer } from "./_fixtures.ts";
@@ -135,4 +136,38 @@ Deno.test("serverVersion() reads GET /version or gives undefined", async (t) => 
       undefined,
     );
   });
+});
+
+Deno.test("servedModels() reads the context and vocabulary a server states", async (t) => {
+  const cases: [string, unknown, unknown][] = [
+    [
+      "tokentrace serve",
+      { data: [{ id: "tiny", max_model_len: 513, vocab_size: 256 }] },
+      [{ id: "tiny", maxModelLen: 513, vocabSize: 256 }],
+    ],
+    [
+      "vLLM: max_model_len only",
+      { data: [{ id: "m", max_model_len: 4096, root: "m" }] },
+      [{ id: "m", maxModelLen: 4096 }],
+    ],
+    [
+      "llama.cpp: meta.n_vocab (n_ctx_train is not the server's context)",
+      { data: [{ id: "g.gguf", meta: { n_vocab: 512, n_ctx_train: 4096 } }] },
+      [{ id: "g.gguf", vocabSize: 512 }],
+    ],
+    [
+      "nonsense limits are ignored",
+      { data: [{ id: "x", max_model_len: -1, vocab_size: "many" }] },
+      [{ id: "x" }],
+    ],
+  ];
+  for (const [name, body, want] of cases) {
+    await t.step(name, async () => {
+      const app = new Hono().get("/v1/models", (c) => c.json(body));
+      await withServer(
+        app,
+        async (url) => assert.deepEqual(await servedModels(url), want),
+      );
+    });
+  }
 });

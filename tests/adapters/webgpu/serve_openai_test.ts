@@ -3,61 +3,7 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { webgpuTest } from "../../_system.ts";
-
-const root = new URL("../../../", import.meta.url);
-
-/** Starts `tokentrace serve` and returns its URL and a stopper. */
-async function startServe(): Promise<
-  { url: string; stop: () => Promise<void> }
-> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "mod.ts",
-      "serve",
-      "--model",
-      "tiny",
-      "--port",
-      "0",
-      "--max-seqs",
-      "4",
-      "--token-budget",
-      "64",
-      "--max-context",
-      "128",
-      "--dtype",
-      "f32",
-    ],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  const deadline = Date.now() + 60_000;
-  while (!buf.includes("\n")) {
-    if (Date.now() > deadline) {
-      throw new Error("tokentrace serve did not start");
-    }
-    const { value, done } = await lines.read();
-    if (done) {
-      const err = await new Response(child.stderr).text();
-      throw new Error(`tokentrace serve exited: ${err}`);
-    }
-    buf += value;
-  }
-  const url = buf.trim().split("\n")[0];
-  return {
-    url,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await lines.cancel();
-      await child.stderr.cancel();
-      await child.status;
-    },
-  };
-}
+import { startServe } from "../../_serve_process.ts";
 
 webgpuTest({
   name:

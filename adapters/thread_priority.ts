@@ -1,6 +1,6 @@
 /**
  * Lowers the OS scheduling priority of the calling thread (Linux), so that background work
- * (the recorder's database writes) yields the cores to threads that take timestamps.
+ * (the recorder's database writes, the built-in engine's thread on a CPU adapter) yields the cores to threads that take timestamps.
  *
  * On a busy 2-core machine a DuckDB insert on the recorder's thread made the reading thread
  * wait for a core: the late tokens of a calibration came in bursts, one every ~100 ms
@@ -19,7 +19,7 @@ const GETTID: Record<string, number> = { x86_64: 186, aarch64: 178 };
  *
  * @example
  * ```ts ignore
- * import { lowerThreadPriority } from "./_thread_priority.ts";
+ * import { lowerThreadPriority } from "./thread_priority.ts";
  * lowerThreadPriority(10);
  * ```
  */
