@@ -83,6 +83,32 @@ export const PRESET_CONFIGS: Record<string, Record<string, unknown>> = {
 /** Names of the synthetic presets. */
 export const PRESET_NAMES: readonly string[] = Object.keys(PRESET_CONFIGS);
 
+/**
+ * The presets whose largest weight (the embedding `[V, C]` or the fused gate+up `[2I, C]`) fits
+ * one storage binding of `maxBindingBytes` at `bytesPerElement` (2 for f16, 4 for f32): on a
+ * CPU's software adapter (128 MiB bindings) that is `tiny` and `smollm2-135m`.
+ *
+ * @example
+ * ```ts
+ * import { presetsFitting } from "./presets.ts";
+ * console.log(presetsFitting(128 * 2 ** 20, 2)); // [ "tiny", "smollm2-135m" ]
+ * ```
+ */
+export function presetsFitting(
+  maxBindingBytes: number,
+  bytesPerElement: number,
+): string[] {
+  return PRESET_NAMES.filter((name) => {
+    const c = PRESET_CONFIGS[name];
+    const C = c.hidden_size as number;
+    const largest = Math.max(
+      (c.vocab_size as number) * C,
+      2 * (c.intermediate_size as number) * C,
+    );
+    return largest * bytesPerElement <= maxBindingBytes;
+  });
+}
+
 /** FNV-1a hash of a string, mixed with a seed: a per-tensor stream id. */
 function hashName(seed: number, name: string): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;

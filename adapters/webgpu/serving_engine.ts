@@ -13,6 +13,7 @@ import { ForwardEngine } from "./forward.ts";
 import { dtypeBytes } from "./gpu_buffers.ts";
 import type { StorageDtype } from "./kernels/geometry.ts";
 import { openModel } from "./model_source.ts";
+import { presetsFitting } from "./presets.ts";
 import type { Policy } from "./scheduler.ts";
 import { PAGE_SIZE } from "./step_batch.ts";
 import {
@@ -117,15 +118,32 @@ export async function openServingEngine(
     Math.min(maxSeqs * Math.ceil(maxContext / PAGE_SIZE), fitBinding);
   const stepsInFlight = opts.stepsInFlight ?? 4;
   const maxTokens = Math.max(opts.tokenBudget ?? 512, maxSeqs);
-  const forward = await ForwardEngine.create(gpu, source, {
-    dtype,
-    maxTokens,
-    maxSeqs,
-    maxContext,
-    numPages: kvBlocks,
-    attention: opts.attention,
-    logSize: (stepsInFlight + 2) * maxSeqs,
-  });
+  let forward: ForwardEngine;
+  try {
+    forward = await ForwardEngine.create(gpu, source, {
+      dtype,
+      maxTokens,
+      maxSeqs,
+      maxContext,
+      numPages: kvBlocks,
+      attention: opts.attention,
+      logSize: (stepsInFlight + 2) * maxSeqs,
+    });
+  } catch (e) {
+    gpu.device.destroy();
+    const msg = (e as Error).message;
+    if (!msg.includes("maxStorageBufferBindingSize")) throw e;
+    const limit = gpu.limits.maxStorageBufferBindingSize;
+    throw new Error(
+      `${msg}: model ${source.name} does not fit the adapter ${gpu.description}${
+        gpu.isFallback ? " (a software adapter: the CPU, no GPU)" : ""
+      }. Use a GPU, or a preset that fits ${
+        Math.round(limit / 2 ** 20)
+      } MiB bindings in ${dtype}: ${
+        presetsFitting(limit, dtypeBytes(dtype)).join(", ")
+      }`,
+    );
+  }
   let tokenBudget = maxTokens;
   let stepTimeModel: StepTimeModel | undefined;
   if (opts.tbtSloMs !== undefined) {

@@ -174,10 +174,11 @@ export async function capacityBench(
   });
   const info = backend.info;
   const subject: BenchSubject = {
-    backend:
-      `built-in engine, ${info.model} preset (random weights) on ${info.adapter}${
-        info.softwareAdapter ? " (software adapter)" : ""
-      }, ${info.policy}, ${info.maxSeqs} seqs`,
+    backend: `built-in engine, ${
+      info.model.replace(/^preset:/, "")
+    } preset (random weights) on ${info.adapter}${
+      info.softwareAdapter ? " (software adapter)" : ""
+    }, ${info.policy}, ${info.maxSeqs} seqs`,
     workload: `${
       trace.source.path.split("/").pop()
     } (Azure LLM 2023 conversation), lengths / ${o.lengthScale}, arrival shape kept`,
