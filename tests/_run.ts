@@ -45,7 +45,9 @@ const elapsed = () => {
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
 };
 const progress = () => {
-  const line = `[${elapsed()}] ${tests} tests run, ${failedSoFar} failed`;
+  const s = Math.round((performance.now() - started) / 1000);
+  const clock = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  const line = `[${clock}] ${tests} tests and steps run, ${failedSoFar} failed`;
   if (tty) say(`\r\x1b[2K${line}`);
   else if (performance.now() - lastLine >= 30_000) {
     lastLine = performance.now();

@@ -86,6 +86,7 @@ export {
   wordPool,
 } from "./text_prompt.ts";
 export {
+  assertPromptsPossible,
   planPrompts,
   PromptLengthError,
   type PromptPlan,

@@ -98,6 +98,39 @@ export function planPrompts(
     };
   }
   const missing = requests.filter((r) => !r.prompt).length;
+  assertPromptsPossible(requests, { ...opts, tokenizer: false });
+  const out = synthesizePrompts(requests, { kind: "text", seed: opts.seed })
+    .map((r, i) => requests[i].prompt ? r : { ...r, approximateLengths: true });
+  return {
+    requests: out,
+    kind,
+    lengths: missing + approxGiven > 0 ? "approximate" : "verified",
+    approximateRequests: missing + approxGiven,
+  };
+}
+
+/**
+ * Throws the {@linkcode PromptLengthError} {@linkcode planPrompts} would throw, without building
+ * any prompt: text prompts to synthesize, no tokenizer, and approximation not allowed. The CLI
+ * calls it before it contacts a server, so a hopeless run fails first with the reason.
+ *
+ * @example
+ * ```ts
+ * import { assertPromptsPossible } from "./prompt_plan.ts";
+ * const reqs = [{ id: "0", arrivalMs: 0, inputTokens: 4, outputTokens: 1 }];
+ * assertPromptsPossible(reqs, { api: "completions", kind: "token_ids", tokenizer: false });
+ * console.log("ok"); // ok
+ * ```
+ */
+export function assertPromptsPossible(
+  requests: readonly TraceRequest[],
+  opts: Pick<PromptPlanOptions, "api" | "kind" | "allowApproximate"> & {
+    tokenizer: boolean;
+  },
+): void {
+  const kind = opts.api === "chat" ? "text" : opts.kind;
+  if (kind === "token_ids" || opts.tokenizer) return;
+  const missing = requests.filter((r) => !r.prompt).length;
   if (missing > 0 && !opts.allowApproximate) {
     throw new PromptLengthError(
       `${missing} request(s) need a synthesized text prompt (${
@@ -112,12 +145,4 @@ export function planPrompts(
           : ""),
     );
   }
-  const out = synthesizePrompts(requests, { kind: "text", seed: opts.seed })
-    .map((r, i) => requests[i].prompt ? r : { ...r, approximateLengths: true });
-  return {
-    requests: out,
-    kind,
-    lengths: missing + approxGiven > 0 ? "approximate" : "verified",
-    approximateRequests: missing + approxGiven,
-  };
 }

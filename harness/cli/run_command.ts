@@ -16,6 +16,7 @@ import {
 } from "../../adapters/webgpu/mod.ts";
 import { type EngineFlags, parseEngineFlags } from "./engine_flags.ts";
 import {
+  assertPromptsPossible,
   fitContext,
   loadWorkload,
   MIN_FREE_IDS,
@@ -252,7 +253,14 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
       `Workload "${cfg.trace}" has no requests after the window, filters and limits: widen --window, the length bounds or --max-requests`,
     );
   }
-  // The server first: the model it serves says which ids and lengths it accepts.
+  // Refuse prompts that cannot be made before contacting anyone.
+  assertPromptsPossible(loaded.requests, {
+    api: cfg.api,
+    kind: cfg.prompt,
+    tokenizer: cfg.tokenizer !== undefined,
+    allowApproximate: cfg.allowApproximate,
+  });
+  // Then the server: the model it serves says which ids and lengths it accepts.
   let clock: RunClock;
   let backend: Backend;
   let served: ServedModel | undefined;
