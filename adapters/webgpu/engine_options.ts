@@ -5,7 +5,16 @@
  * @module
  */
 import type { EngineDevice } from "./device.ts";
-import { GEOMETRY, type StorageDtype } from "./kernels/geometry.ts";
+import {
+  GEOMETRY,
+  hybridShape,
+  type StorageDtype,
+} from "./kernels/geometry.ts";
+import {
+  checkLoopBudget,
+  loopPasses,
+  maxHybridKeys,
+} from "./kernels/loop_passes.ts";
 import { PAGE_SIZE, type StepLimits } from "./step_batch.ts";
 import type { WeightSource } from "./weights.ts";
 
@@ -43,6 +52,8 @@ export interface ResolvedEngineOptions {
   limits: StepLimits;
   attention: AttentionMode;
   targetItems: number;
+  /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
+  maxItemKeys: number;
 }
 
 /**
@@ -118,5 +129,49 @@ export function resolveEngineOptions(
     );
   }
   const targetItems = opts.attnTargetItems ?? (gpu.isFallback ? 4 : 512);
-  return { dtype, limits, attention, targetItems };
+  const maxItemKeys = checkKernelLoops(gpu, src, maxContext);
+  return { dtype, limits, attention, targetItems, maxItemKeys };
+}
+
+/**
+ * Refuses a model whose kernels would need more loop passes per invocation than the adapter's
+ * budget (kernels/loop_passes.ts) and returns the most keys one attention item may cover.
+ */
+function checkKernelLoops(
+  gpu: EngineDevice,
+  src: WeightSource,
+  maxContext: number,
+): number {
+  const { hidden: C, headDim: D, numHeads: H, numKvHeads: G } = src.config;
+  const { intermediate: I, vocab: V } = src.config;
+  const budget = gpu.loopBudget;
+  const at = `model ${src.name} on ${gpu.description}`;
+  for (
+    const [name, K] of [["hidden_size", C], ["heads * head_dim", H * D], [
+      "intermediate_size",
+      I,
+    ]] as const
+  ) {
+    const what = `(${at}, ${name} K = ${K})`;
+    checkLoopBudget(budget, `linear_gemv.wgsl ${what}`, loopPasses.gemv(K));
+    checkLoopBudget(budget, `linear_tiled.wgsl ${what}`, loopPasses.tiled(K));
+  }
+  checkLoopBudget(
+    budget,
+    `rmsnorm.wgsl (${at}, hidden_size C = ${C})`,
+    loopPasses.rmsnorm(C),
+  );
+  checkLoopBudget(
+    budget,
+    `sample.wgsl (${at}, vocab_size V = ${V})`,
+    loopPasses.sample(V),
+  );
+  const shape = hybridShape(H, G, D);
+  const maxItemKeys = maxHybridKeys(shape, D, budget);
+  checkLoopBudget(
+    budget,
+    `attention_merge.wgsl (${at}, maxContext ${maxContext}, head_dim ${D})`,
+    loopPasses.merge(Math.ceil(maxContext / shape.kb), D),
+  );
+  return maxItemKeys;
 }

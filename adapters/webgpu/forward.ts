@@ -30,6 +30,7 @@ import {
 import {
   type AttentionCaps,
   attentionCaps,
+  type AttentionSplit,
   attentionWords,
   planAttention,
 } from "./attention_plan.ts";
@@ -96,7 +97,7 @@ export class ForwardEngine {
     private readonly attn: {
       shape: HybridShape;
       caps: AttentionCaps;
-      targetItems: number;
+      split: AttentionSplit;
       metaTotal: number;
     },
     private readonly kernels: Kernels,
@@ -135,13 +136,11 @@ export class ForwardEngine {
     const { numLayers: L, hidden: C, numHeads: H, numKvHeads: G, headDim: D } =
       cfg;
     const { intermediate: I, vocab: V } = cfg;
-    const { dtype, limits, attention, targetItems } = resolveEngineOptions(
-      gpu,
-      src,
-      opts,
-    );
+    const { dtype, limits, attention, targetItems, maxItemKeys } =
+      resolveEngineOptions(gpu, src, opts);
     const shape = hybridShape(H, G, D);
-    const caps = attentionCaps(H, G, shape, limits, targetItems);
+    const split = { targetItems, maxItemKeys };
+    const caps = attentionCaps(H, G, shape, limits, split);
     const metaTotal = metaWords(limits) + attentionWords(caps);
     const { maxTokens, maxSeqs, numPages } = limits;
     const device = gpu.device;
@@ -411,7 +410,7 @@ export class ForwardEngine {
       dtype,
       limits,
       attention,
-      { shape, caps, targetItems, metaTotal },
+      { shape, caps, split, metaTotal },
       kernels,
       b,
       owned,
@@ -434,7 +433,7 @@ export class ForwardEngine {
       this.config.numKvHeads,
       this.attn.shape,
       this.attn.caps,
-      this.attn.targetItems,
+      this.attn.split,
     );
     this.gpu.device.queue.writeBuffer(this.buffers.meta, 0, meta);
     return { ...packed, meta, attention: plan };

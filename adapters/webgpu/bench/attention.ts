@@ -28,6 +28,11 @@ import {
   attentionMergeParams,
   attentionParams,
 } from "../kernels/params.ts";
+import {
+  checkLoopBudget,
+  loopPasses,
+  maxHybridKeys,
+} from "../kernels/loop_passes.ts";
 import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
 import { fillUniform, PRESET_CONFIGS } from "../presets.ts";
 import {
@@ -65,7 +70,10 @@ export async function benchAttention(
   const cfg = parseModelConfig(PRESET_CONFIGS[preset], `preset ${preset}`);
   const { numHeads: H, numKvHeads: G, headDim: D } = cfg;
   const shape = hybridShape(H, G, D);
-  const targetItems = gpu.isFallback ? 4 : 512;
+  const split = {
+    targetItems: gpu.isFallback ? 4 : 512,
+    maxItemKeys: maxHybridKeys(shape, D, gpu.loopBudget),
+  };
   const maxB = gpu.limits.maxStorageBufferBindingSize;
   const out: AttentionPoint[] = [];
   for (const ctx of grid.ctxs) {
@@ -102,10 +110,15 @@ export async function benchAttention(
           });
         }
         const packed = packStep({ seqs, logBase: 0 }, lim);
-        const caps = attentionCaps(H, G, shape, lim, targetItems);
+        checkLoopBudget(
+          gpu.loopBudget,
+          `attention.wgsl (part-1 kernel, ctx ${ctx}, D ${D})`,
+          loopPasses.attention(ctx, D),
+        );
+        const caps = attentionCaps(H, G, shape, lim, split);
         const meta = new Uint32Array(metaWords(lim) + attentionWords(caps));
         meta.set(packed.meta);
-        const plan = planAttention(meta, lim, G, shape, caps, targetItems);
+        const plan = planAttention(meta, lim, G, shape, caps, split);
         const T = packed.numTokens;
         const buf = (label: string, bytes: number) =>
           storageBuffer(device, label, bytes, maxB);

@@ -18,7 +18,8 @@
 // scores key block + i), the block's max and sum are tree-reduced, and invocation i accumulates
 // output dims i, i + ATTN_WG, ... < D. Every workgroup writes all D outputs of its (t, h).
 // Host asserts: D <= ATTN_MAX_D; H % G == 0; K/V of positions <= p written (rope_kv.wgsl runs
-// first in the same pass; earlier positions in earlier steps).
+// first in the same pass; earlier positions in earlier steps); loop passes per invocation
+// (loop_passes.ts attention(p + 1, D)) within the adapter's loop budget.
 
 struct Params {
   H: u32,

@@ -28,7 +28,8 @@
 // writes every output it owns (rows with no valid key write 0 / l = 0).
 // Host asserts (hybridShape, planAttention): H % G == 0, nq * hg <= rowsMax, rowsMax * D <=
 // HYB_WG * HYB_OUT, P.kb * D <= HYB_ELEMS, P.kb <= HYB_KB, k1 <= p + 1 of the item's last token,
-// pages cover k1 positions, out_base + rows <= partialRows.
+// pages cover k1 positions, out_base + rows <= partialRows; k1 - k0 <= maxHybridKeys (loop
+// passes per invocation, loop_passes.ts hybridItem, within the adapter's loop budget).
 
 struct Params {
   H: u32,

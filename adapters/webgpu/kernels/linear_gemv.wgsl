@@ -16,7 +16,8 @@
 // Invocation (r, lane) = (lid / GEMV_LANES, lid % GEMV_LANES) of workgroup wx accumulates, for
 // column n = wx * GEMV_ROWS + r and every row m < M, the vec4 dot products k4 = lane, lane +
 // GEMV_LANES, ...; a tree reduction over the lanes follows, and lane m (< M) writes y[m, n].
-// Host asserts: M <= GEMV_MB; K % 4 == 0; XS % 4 == 0.
+// Host asserts: M <= GEMV_MB; K % 4 == 0; XS % 4 == 0; loop passes per invocation (loop_passes.ts
+// gemv(K)) within the adapter's loop budget.
 
 const BIAS: u32 = 1u;
 const RESIDUAL: u32 = 2u;

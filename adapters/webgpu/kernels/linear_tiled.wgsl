@@ -16,7 +16,8 @@
 // staging TILE_K-wide slices of a and W in workgroup memory (zero-padded past M, N and K);
 // invocation (tx, ty) = (lid % 16, lid / 16) owns the 4 x 4 outputs at rows ty * 4 + i and
 // columns tx * 4 + j of the block and writes those inside M x N.
-// Host asserts: K % 4 == 0; XS % 4 == 0; TILE_M == TILE_N == 64; TILE_K == 16.
+// Host asserts: K % 4 == 0; XS % 4 == 0; TILE_M == TILE_N == 64; TILE_K == 16; loop passes per
+// invocation (loop_passes.ts tiled(K)) within the adapter's loop budget.
 
 const BIAS: u32 = 1u;
 const RESIDUAL: u32 = 2u;

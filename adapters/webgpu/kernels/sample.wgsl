@@ -22,7 +22,8 @@
 // draw, invocation i owns the contiguous chunk [i * ceil(V / SAMPLE_WG), ...) of the vocabulary,
 // invocation 0 scans the chunk masses and the owning invocation scans its chunk. Invocation 0
 // writes both outputs of the row.
-// Host asserts: temperature >= 0, 0 < top_p <= 1, log_index < logSize, slot < maxSeqs (packStep).
+// Host asserts: temperature >= 0, 0 < top_p <= 1, log_index < logSize, slot < maxSeqs (packStep);
+// loop passes per invocation (loop_passes.ts sample(V)) within the adapter's loop budget.
 
 struct Params {
   V: u32,

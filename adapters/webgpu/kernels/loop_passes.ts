@@ -1,0 +1,132 @@
+/**
+ * Loop passes per invocation of every kernel, as functions of the sizes its loops run over, and
+ * the check that refuses sizes past the adapter's loop budget (`EngineDevice.loopBudget`,
+ * loop_budget.ts).
+ *
+ * Why: Mesa's llvmpipe gives all loops of one shader invocation ONE shared budget of 65,535
+ * passes; once it is spent every loop stops after one more pass, and the kernel's remaining
+ * outputs are silently never written (measured by loop_probe.wgsl). A pass is one trip through a
+ * loop body or the trip that exits, so a `for` loop of n iterations costs n + 1, and a loop nested
+ * in another costs that much on every outer iteration. The counts below mirror each kernel's
+ * loops with every lane taking the longest trip count, i.e. they are upper bounds: a kernel whose
+ * count is within the budget writes every output. Each `.wgsl` header names its function here.
+ *
+ * @module
+ */
+import { GEOMETRY, type HybridShape } from "./geometry.ts";
+
+const g = GEOMETRY;
+const cdiv = (a: number, b: number) => Math.ceil(a / b);
+/** Passes of one `for` loop of n iterations: n bodies and the exit. */
+const loop = (n: number) => n + 1;
+const log2 = (n: number) => Math.round(Math.log2(n));
+
+/** Upper bounds of the loop passes of one invocation, by kernel. */
+export const loopPasses = {
+  /** linear_tiled.wgsl over K inputs: accumulator init, K / TILE_K slices, the 4 x 4 outputs. */
+  tiled: (K: number): number => {
+    const slices = cdiv(K / 4, g.TILE_K / 4);
+    return loop(4) + loop(slices) + slices * (loop(4) + loop(g.TILE_K)) +
+      loop(4) + 4 * loop(4);
+  },
+  /** linear_gemv.wgsl over K inputs: K / (4 GEMV_LANES) vec4 steps of GEMV_MB rows, the reduction. */
+  gemv: (K: number): number => {
+    const steps = cdiv(K / 4, g.GEMV_LANES);
+    const mb = loop(g.GEMV_MB);
+    return mb + loop(steps) + steps * mb + mb +
+      loop(log2(g.GEMV_LANES)) + log2(g.GEMV_LANES) * mb;
+  },
+  /** rmsnorm.wgsl over C channels: two strided passes and the tree reduction. */
+  rmsnorm: (C: number): number =>
+    2 * loop(cdiv(C, g.NORM_WG)) + loop(log2(g.NORM_WG)),
+  /** sample.wgsl over V logits, temperature and top-p on (the longest path). */
+  sample: (V: number): number => {
+    const n = cdiv(V, g.SAMPLE_WG);
+    const red = loop(log2(g.SAMPLE_WG));
+    const massAbove = loop(n) + red;
+    return loop(n) + red + (1 + g.SAMPLE_BISECT) * massAbove +
+      loop(g.SAMPLE_BISECT) + loop(n) + 2 * loop(g.SAMPLE_WG) + loop(n);
+  },
+  /** attention_merge.wgsl merging n partials of D dims. */
+  merge: (n: number, D: number): number =>
+    2 * loop(n) + loop(cdiv(D, g.MERGE_WG)) + cdiv(D, g.MERGE_WG) * loop(n),
+  /** attention.wgsl (the part-1 kernel) over `keys` keys of D dims. */
+  attention: (keys: number, D: number): number => {
+    const dpt = g.ATTN_MAX_D / g.ATTN_WG;
+    const blocks = cdiv(keys, g.ATTN_WG);
+    const red = loop(log2(g.ATTN_WG));
+    const block = loop(D) + 2 * red + loop(dpt) + dpt * loop(g.ATTN_WG);
+    return loop(cdiv(D, g.ATTN_WG)) + 2 * loop(dpt) + loop(blocks) +
+      blocks * block;
+  },
+  /** attention_hybrid.wgsl, one block of `shape.kb` keys (any rows up to shape.rowsMax). */
+  hybridBlock: (shape: HybridShape, D: number): number => {
+    const scoreIters = (g.HYB_ROWS * g.HYB_KB) / g.HYB_WG;
+    return 1 + loop(cdiv(shape.kb * D, g.HYB_WG)) + loop(scoreIters) +
+      scoreIters * loop(D) + 2 * loop(shape.kb) + loop(g.HYB_OUT) +
+      g.HYB_OUT * loop(shape.kb);
+  },
+  /** attention_hybrid.wgsl, one work item over `keys` keys. */
+  hybridItem: (shape: HybridShape, D: number, keys: number): number =>
+    2 * loop(g.HYB_OUT) + 1 +
+    cdiv(keys, shape.kb) * loopPasses.hybridBlock(shape, D),
+};
+
+/**
+ * The most keys one attention_hybrid.wgsl work item may cover within `budget` loop passes
+ * (a multiple of the key block), or Infinity when the adapter has no budget.
+ *
+ * @example
+ * ```ts
+ * import { hybridShape } from "./geometry.ts";
+ * import { maxHybridKeys } from "./loop_passes.ts";
+ * console.log(maxHybridKeys(hybridShape(32, 8, 64), 64, 65535)); // 448
+ * console.log(maxHybridKeys(hybridShape(32, 8, 64), 64, null)); // Infinity
+ * ```
+ */
+export function maxHybridKeys(
+  shape: HybridShape,
+  D: number,
+  budget: number | null,
+): number {
+  if (budget === null) return Infinity;
+  const fixed = loopPasses.hybridItem(shape, D, 0);
+  const blocks = Math.floor(
+    (budget - fixed) / loopPasses.hybridBlock(shape, D),
+  );
+  if (blocks < 1) {
+    throw new Error(
+      `Kernel attention_hybrid.wgsl (D ${D}, ${shape.kb} keys per block): one key block needs ${
+        fixed + loopPasses.hybridBlock(shape, D)
+      } loop passes per invocation, more than the adapter's loop budget of ${budget}`,
+    );
+  }
+  return blocks * shape.kb;
+}
+
+/**
+ * Refuses a kernel launch whose invocations need more loop passes than the adapter's budget
+ * (null: no budget), naming the kernel, what sets its loops and both numbers.
+ *
+ * @example
+ * ```ts
+ * import { checkLoopBudget, loopPasses } from "./loop_passes.ts";
+ * checkLoopBudget(65535, "linear_tiled.wgsl (K 8192)", loopPasses.tiled(8192));
+ * try {
+ *   checkLoopBudget(65535, "linear_tiled.wgsl (K 65536)", loopPasses.tiled(65536));
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("Kernel linear_tiled.wgsl (K 65536)")); // true
+ * }
+ * ```
+ */
+export function checkLoopBudget(
+  budget: number | null,
+  what: string,
+  passes: number,
+): void {
+  if (budget !== null && passes > budget) {
+    throw new Error(
+      `Kernel ${what}: needs ${passes} loop passes per invocation, more than the adapter's loop budget of ${budget}`,
+    );
+  }
+}

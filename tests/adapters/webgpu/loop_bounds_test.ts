@@ -1,0 +1,358 @@
+// Kernels whose loops grow with the model or the context, at the sizes where the test adapter's
+// loop budget (llvmpipe: 65,535 passes per invocation, loop_budget_test.ts) bites: every output
+// starts as a sentinel (NaN, or 0xffffffff for ids) and must be written and equal the reference.
+import assert from "node:assert/strict";
+import { parseModelConfig } from "../../../adapters/webgpu/config.ts";
+import { resolveEngineOptions } from "../../../adapters/webgpu/engine_options.ts";
+import { uniformBuffer } from "../../../adapters/webgpu/gpu_buffers.ts";
+import {
+  grids,
+  hybridShape,
+} from "../../../adapters/webgpu/kernels/geometry.ts";
+import {
+  loopPasses,
+  maxHybridKeys,
+} from "../../../adapters/webgpu/kernels/loop_passes.ts";
+import {
+  linearParams,
+  rmsnormParams,
+  sampleParams,
+} from "../../../adapters/webgpu/kernels/params.ts";
+import {
+  compileKernels,
+  type Kernels,
+} from "../../../adapters/webgpu/kernels/pipelines.ts";
+import {
+  PRESET_CONFIGS,
+  presetSource,
+} from "../../../adapters/webgpu/presets.ts";
+import {
+  linearRef,
+  rmsnormRef,
+  sampleRef,
+} from "../../../adapters/webgpu/reference_kernels.ts";
+import {
+  HDR,
+  packStep,
+  type StepLimits,
+} from "../../../adapters/webgpu/step_batch.ts";
+import {
+  bufferOf,
+  randomF32,
+  readF32,
+  readU32,
+  relErr,
+  runKernels,
+  testDevice,
+} from "./_gpu.ts";
+import { runHybridStep, unwritten } from "./_attention.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+let compiled: Promise<Kernels> | null = null;
+async function kernels() {
+  const gpu = await testDevice();
+  compiled ??= compileKernels(gpu.device, "f32");
+  return { gpu, device: gpu.device, k: await compiled };
+}
+
+/** One sequence: a prefill chunk of `n` tokens at `start` over `start + n` keys. */
+function prefill(start: number, n: number, lim: StepLimits) {
+  const pages = Array.from(
+    { length: Math.ceil((start + n) / 16) },
+    (_, i) => (i * 5) % lim.numPages,
+  );
+  return packStep({
+    seqs: [{
+      slot: 0,
+      start,
+      tokens: Array.from({ length: n }, (_, i) => i % 7),
+      pages,
+      sample: null,
+    }],
+    logBase: 0,
+  }, lim);
+}
+
+Deno.test({
+  name:
+    "attention_hybrid.wgsl writes every output of prefills over >= 1,024 keys within the loop budget",
+  ...opts,
+  fn: async (t) => {
+    const gpu = await testDevice();
+    const cases: { hgd: [number, number, number]; start: number; n: number }[] =
+      [
+        { hgd: [2, 1, 64], start: 0, n: 1040 }, // a whole 1,040-token prompt, head_dim 64
+        { hgd: [4, 2, 32], start: 1984, n: 64 }, // the last chunk of a 2,048-token prompt
+        { hgd: [2, 2, 128], start: 1008, n: 32 }, // head_dim 128: 16-key blocks
+      ];
+    for (const { hgd, start, n } of cases) {
+      const keys = start + n;
+      const lim: StepLimits = {
+        maxTokens: n,
+        maxSeqs: 1,
+        numPages: Math.ceil(keys / 16) + 3,
+        vocab: 16,
+        maxContext: keys,
+        logSize: 4,
+      };
+      const shape = hybridShape(...hgd);
+      const maxItemKeys = maxHybridKeys(shape, hgd[2], gpu.loopBudget);
+      await t.step(
+        `H G D = ${
+          hgd.join(" ")
+        }, ${n} tokens at ${start} (items of at most ${maxItemKeys} keys)`,
+        async () => {
+          const r = await runHybridStep(prefill(start, n, lim), lim, hgd, {
+            targetItems: 4,
+            maxItemKeys,
+          });
+          assert.deepEqual(unwritten(r.got), []);
+          const err = relErr(r.got, r.want);
+          assert.ok(err < 1e-5, `relative error ${err}`);
+          if (gpu.loopBudget !== null) {
+            assert.ok(r.plan.splitKeys > 0 && r.plan.splitKeys <= maxItemKeys);
+          }
+        },
+      );
+    }
+    if (gpu.loopBudget !== null) {
+      await t.step(
+        "the same 1,040-token prompt in unsplit items leaves outputs unwritten on this adapter",
+        async () => {
+          const lim: StepLimits = {
+            maxTokens: 1040,
+            maxSeqs: 1,
+            numPages: 68,
+            vocab: 16,
+            maxContext: 1040,
+            logSize: 4,
+          };
+          const r = await runHybridStep(
+            prefill(0, 1040, lim),
+            lim,
+            [2, 1, 64],
+            {
+              targetItems: 4,
+              maxItemKeys: Infinity,
+            },
+          );
+          assert.equal(r.plan.splitKeys, 0);
+          assert.notDeepEqual(unwritten(r.got), []);
+        },
+      );
+    }
+  },
+});
+
+/** The largest K (a multiple of 16) whose passes fit `budget`, or `fallback` without a budget. */
+function largestK(
+  passes: (K: number) => number,
+  budget: number | null,
+  fallback: number,
+): number {
+  if (budget === null) return fallback;
+  let K = 16;
+  while (passes(K + 16) <= budget) K += 16;
+  return K;
+}
+
+Deno.test({
+  name:
+    "linear_tiled.wgsl and linear_gemv.wgsl write every output at the largest K the loop budget allows",
+  ...opts,
+  fn: async (t) => {
+    const { gpu, device, k } = await kernels();
+    const cases = [
+      {
+        kernel: k.linear_tiled,
+        M: 24,
+        N: 72,
+        K: largestK(loopPasses.tiled, gpu.loopBudget, 45056),
+      },
+      {
+        kernel: k.linear_gemv,
+        M: 8,
+        N: 24,
+        K: Math.min(
+          largestK(loopPasses.gemv, gpu.loopBudget, 1 << 18),
+          1 << 18,
+        ),
+      },
+    ];
+    for (const { kernel, M, N, K } of cases) {
+      await t.step(`${kernel.name} M=${M} N=${N} K=${K}`, async () => {
+        const x = randomF32(M * K, 11, 1);
+        const w = randomF32(N * K, 12, 0.5);
+        const meta = new Uint32Array(16);
+        meta[HDR.T] = M;
+        const y = bufferOf(device, "y", new Float32Array(M * N).fill(NaN));
+        await runKernels(device, [{
+          kernel,
+          buffers: [
+            uniformBuffer(device, "p", linearParams(N, K, K, 0, HDR.T)),
+            bufferOf(device, "meta", meta),
+            bufferOf(device, "x", x),
+            bufferOf(device, "w", w),
+            bufferOf(device, "bias", new Float32Array(4)),
+            y,
+          ],
+          grid: M <= 8 ? grids.gemv(N) : grids.tiled(M, N),
+        }]);
+        const got = await readF32(device, y, M * N);
+        assert.deepEqual(unwritten(got), []);
+        const err = relErr(got, linearRef(x, w, M, N, K));
+        assert.ok(err < 1e-5, `relative error ${err}`);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "rmsnorm.wgsl writes every channel of rows of C = 2^21",
+  ...opts,
+  fn: async () => {
+    const { device, k } = await kernels();
+    const C = 1 << 21;
+    const M = 2;
+    const x = randomF32(M * C, 21, 2);
+    const g = randomF32(C, 22, 1);
+    const meta = new Uint32Array(16);
+    const y = bufferOf(device, "y", new Float32Array(M * C).fill(NaN));
+    await runKernels(device, [{
+      kernel: k.rmsnorm,
+      buffers: [
+        uniformBuffer(device, "p", rmsnormParams(C, false, 1e-5)),
+        bufferOf(device, "meta", meta),
+        bufferOf(device, "x", x),
+        bufferOf(device, "g", g),
+        y,
+      ],
+      grid: grids.rmsnorm(M),
+    }]);
+    const got = await readF32(device, y, M * C);
+    assert.deepEqual(unwritten(got), []);
+    assert.ok(relErr(got, rmsnormRef(x, g, C, 1e-5)) < 1e-6);
+  },
+});
+
+Deno.test({
+  name:
+    "sample.wgsl picks over a 128,256-token vocabulary (Llama 3) exactly as sampleRef",
+  ...opts,
+  fn: async () => {
+    const { device, k } = await kernels();
+    const V = 128256;
+    const lim: StepLimits = {
+      maxTokens: 8,
+      maxSeqs: 4,
+      numPages: 4,
+      vocab: V,
+      maxContext: 16,
+      logSize: 8,
+    };
+    const cases = [
+      { temperature: 0, topP: 1, plant: V - 1 }, // argmax in the last chunk of the vocabulary
+      { temperature: 0, topP: 1, plant: 77_777 },
+      { temperature: 0.8, topP: 0.9, plant: -1 },
+      { temperature: 1, topP: 1, plant: -1 },
+    ];
+    const packed = packStep({
+      seqs: cases.map((c, i) => ({
+        slot: i,
+        start: 0,
+        tokens: [i + 1],
+        pages: [i],
+        sample: { temperature: c.temperature, topP: c.topP, seed: 40 + i },
+      })),
+      logBase: 2,
+    }, lim);
+    const logits = randomF32(cases.length * V, 31, 3);
+    cases.forEach((c, r) => {
+      if (c.plant >= 0) logits[r * V + c.plant] = 10;
+    });
+    const last = bufferOf(device, "last", new Uint32Array(4).fill(0xffffffff));
+    const log = bufferOf(device, "log", new Uint32Array(8).fill(0xffffffff));
+    await runKernels(device, [{
+      kernel: k.sample,
+      buffers: [
+        uniformBuffer(device, "p", sampleParams(V)),
+        bufferOf(device, "meta", packed.meta),
+        bufferOf(device, "logits", logits),
+        last,
+        log,
+      ],
+      grid: grids.sample(cases.length),
+    }]);
+    const want = cases.map((c, r) =>
+      sampleRef(
+        logits.subarray(r * V, (r + 1) * V),
+        Math.fround(c.temperature),
+        Math.fround(c.topP),
+        40 + r,
+        1, // the position of the sampled token
+      )
+    );
+    assert.equal(want[0], V - 1);
+    assert.equal(want[1], 77_777);
+    assert.deepEqual(Array.from(await readU32(device, last, 4)), want);
+    assert.deepEqual(
+      Array.from(await readU32(device, log, 8)),
+      [0xffffffff, 0xffffffff, ...want, 0xffffffff, 0xffffffff],
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "resolveEngineOptions() refuses a model whose kernel loops exceed the adapter's loop budget",
+  ...opts,
+  fn: async (t) => {
+    const gpu = { ...(await testDevice()), loopBudget: 65535 };
+    const withConfig = (extra: Record<string, unknown>) =>
+      presetSource(
+        "tiny",
+        0,
+        parseModelConfig({ ...PRESET_CONFIGS.tiny, ...extra }, "test config"),
+      );
+    await t.step("intermediate_size 46,080: linear_tiled over K", () => {
+      const I = 46080;
+      assert.throws(
+        () =>
+          resolveEngineOptions(gpu, withConfig({ intermediate_size: I }), {}),
+        new Error(
+          `Kernel linear_tiled.wgsl (model preset:tiny on ${gpu.description}, intermediate_size K = ${I}): needs ${
+            loopPasses.tiled(I)
+          } loop passes per invocation, more than the adapter's loop budget of 65535`,
+        ),
+      );
+    });
+    await t.step("vocab_size 1,048,576: sample over V", () => {
+      const V = 1 << 20;
+      assert.throws(
+        () => resolveEngineOptions(gpu, withConfig({ vocab_size: V }), {}),
+        new Error(
+          `Kernel sample.wgsl (model preset:tiny on ${gpu.description}, vocab_size V = ${V}): needs ${
+            loopPasses.sample(V)
+          } loop passes per invocation, more than the adapter's loop budget of 65535`,
+        ),
+      );
+    });
+    await t.step(
+      "Llama-3.2-1B shapes fit, with attention items of <= 448 keys",
+      () => {
+        const r = resolveEngineOptions(gpu, presetSource("llama-3.2-1b"), {
+          maxSeqs: 1,
+        });
+        assert.equal(r.maxItemKeys, 448);
+      },
+    );
+    await t.step("no budget: no bound", () => {
+      const r = resolveEngineOptions(
+        { ...gpu, loopBudget: null },
+        presetSource("tiny"),
+        {},
+      );
+      assert.equal(r.maxItemKeys, Infinity);
+    });
+  },
+});
