@@ -148,12 +148,12 @@ export class ForwardEngine {
     const kernels = await compileKernels(device, dtype);
     const QKV = (H + 2 * G) * D;
     const f32 = 4;
+    // One KV buffer per layer: each binds on its own, so the cache is bounded by the adapter's
+    // binding size per layer (2 GiB on the H200: 65,536 pages at G 8, D 64, f16), not in all.
     const kvLayer = numPages * 2 * G * PAGE_SIZE * D; // elements per layer
-    if (L * kvLayer >= 2 ** 32) {
+    if (kvLayer >= 2 ** 32) {
       throw new Error(
-        `KV cache of ${
-          L * kvLayer
-        } elements exceeds u32 indexing; lower numPages`,
+        `KV cache layer of ${kvLayer} elements (${numPages} pages) exceeds u32 indexing; expected < 2^32, lower numPages`,
       );
     }
     const owned: GPUBuffer[] = [];
@@ -208,12 +208,6 @@ export class ForwardEngine {
         maxSeqs * V * f32,
         maxB,
       ),
-      kv: storageBuffer(
-        device,
-        `kv [L, pages, 2, G, ${PAGE_SIZE}, D] ${dtype}`,
-        L * kvLayer * dtypeBytes(dtype),
-        maxB,
-      ),
       invFreq: uploadF32(
         device,
         "inv_freq [D/2] f32",
@@ -252,8 +246,15 @@ export class ForwardEngine {
       attn: [] as number[],
       attnDecode: [] as number[],
     };
+    const kvBuffers: GPUBuffer[] = [];
     for (let l = 0; l < L; l++) {
-      const base = l * kvLayer;
+      kvBuffers.push(storageBuffer(
+        device,
+        `L${l}.kv [pages, 2, G, ${PAGE_SIZE}, D] ${dtype}`,
+        kvLayer * dtypeBytes(dtype),
+        maxB,
+      ));
+      const base = 0; // each layer's cache is its own buffer
       p.rope.push(arena.add(ropeKvParams(H, G, D, base)));
       p.attn.push(
         arena.add(attentionHybridParams(H, G, D, base, shape.kb, 0)),
@@ -263,7 +264,7 @@ export class ForwardEngine {
       );
     }
     const P = arena.finish(device, "params (uniform slots)");
-    owned.push(P[0].buffer);
+    owned.push(P[0].buffer, ...kvBuffers);
     const layers: LayerGroups[] = [];
     const k = kernels;
     const bind = bindKernel.bind(null, device);
@@ -280,6 +281,7 @@ export class ForwardEngine {
       const wo = up(`o [C, H D] ${dtype}`, w.o);
       const wgu = up(`gate_up [2I, C] ${dtype}`, w.gateUp);
       const wdown = up(`down [C, I] ${dtype}`, w.down);
+      const kv = kvBuffers[l];
       layers.push({
         norm1: bind(k.rmsnorm, `L${l}.norm1`, [
           P[p.norm],
@@ -301,13 +303,13 @@ export class ForwardEngine {
           b.meta,
           b.invFreq,
           b.qkv,
-          b.kv,
+          kv,
         ]),
         attn: bind(k.attention_hybrid, `L${l}.attention_hybrid`, [
           P[p.attn[l]],
           b.meta,
           b.qkv,
-          b.kv,
+          kv,
           b.attn,
           b.part,
         ]),
@@ -315,7 +317,7 @@ export class ForwardEngine {
           P[p.attnDecode[l]],
           b.meta,
           b.qkv,
-          b.kv,
+          kv,
           b.attn,
           b.part,
         ]),
