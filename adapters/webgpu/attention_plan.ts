@@ -155,7 +155,7 @@ export function planAttention(
   }
   const tiles = [...pre, ...dec];
   const base = tiles.length * G;
-  const minSplit = 2 * shape.kb;
+  const minSplit = shape.kb;
   const wanted = base >= targetItems ? Infinity : Math.max(
     minSplit,
     Math.ceil(keySum * G / targetItems / shape.kb) * shape.kb,

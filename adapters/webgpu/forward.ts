@@ -145,7 +145,7 @@ export class ForwardEngine {
     const { maxTokens, maxSeqs, numPages } = limits;
     const device = gpu.device;
     const maxB = gpu.limits.maxStorageBufferBindingSize;
-    const kernels = await compileKernels(device, dtype);
+    const kernels = await compileKernels(device, dtype, D);
     const QKV = (H + 2 * G) * D;
     const f32 = 4;
     // One KV buffer per layer: each binds on its own, so the cache is bounded by the adapter's

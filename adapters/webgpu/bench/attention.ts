@@ -66,7 +66,7 @@ export async function benchAttention(
 ): Promise<AttentionPoint[]> {
   const device = gpu.device;
   const dtype: StorageDtype = gpu.f16 ? "f16" : "f32";
-  const k = await compileKernels(device, dtype);
+  const k = await compileKernels(device, dtype, D);
   const cfg = parseModelConfig(PRESET_CONFIGS[preset], `preset ${preset}`);
   const { numHeads: H, numKvHeads: G, headDim: D } = cfg;
   const shape = hybridShape(H, G, D);

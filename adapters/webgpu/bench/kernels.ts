@@ -53,8 +53,10 @@ const runs = Number(args.runs ?? (cpu ? 3 : 20));
 const cfg = parseModelConfig(PRESET_CONFIGS[preset], `preset ${preset}`);
 const dtype: StorageDtype = gpu.f16 ? "f16" : "f32";
 const wb = dtypeBytes(dtype);
-const k = await compileKernels(device, dtype);
-const k32 = dtype === "f32" ? k : await compileKernels(device, "f32");
+const k = await compileKernels(device, dtype, cfg.headDim);
+const k32 = dtype === "f32"
+  ? k
+  : await compileKernels(device, "f32", cfg.headDim);
 const maxB = gpu.limits.maxStorageBufferBindingSize;
 const {
   hidden: C,

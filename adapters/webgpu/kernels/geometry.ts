@@ -27,15 +27,18 @@ export const GEOMETRY = {
   ATTN_WG: 64,
   ATTN_MAX_D: 256,
   /**
-   * attention_hybrid.wgsl: one workgroup of HYB_WG per work item; at most HYB_ROWS query rows
-   * (tokens x GQA heads of one kv head) and HYB_KB keys per block, K and V blocks of at most
-   * HYB_ELEMS f32 each, HYB_OUT outputs per invocation (rows x D <= HYB_WG x HYB_OUT).
+   * attention_hybrid.wgsl: one workgroup of HYB_WG per work item. Prefill tiles: one query row
+   * (token x GQA head) per invocation, at most HYB_ROWS rows, K and V blocks of at most
+   * HYB_ELEMS f32 each in workgroup memory (kb = keys per block, a power of two <= HYB_KB),
+   * online softmax in sub-blocks of HYB_SUB keys. Decode items: one key per invocation per block
+   * of HYB_WG keys, at most HYB_MAX_HG query heads per kv head, hg * D / 4 <= HYB_WG.
    */
-  HYB_WG: 64,
-  HYB_ROWS: 64,
-  HYB_KB: 32,
+  HYB_WG: 128,
+  HYB_ROWS: 128,
+  HYB_KB: 64,
   HYB_ELEMS: 2048,
-  HYB_OUT: 64,
+  HYB_SUB: 8,
+  HYB_MAX_HG: 16,
   /** attention_hybrid.wgsl: u32 words per work item; attention_merge.wgsl: words per entry. */
   WORK_WORDS: 8,
   MERGE_WORDS: 4,
@@ -87,11 +90,11 @@ export const grids = {
 export interface HybridShape {
   /** Query heads per kv head (H / G). */
   hg: number;
-  /** Query rows per work item: min(HYB_ROWS, HYB_WG * HYB_OUT / D). */
+  /** Query rows per prefill tile: HYB_ROWS. */
   rowsMax: number;
   /** Tokens per prefill tile: floor(rowsMax / hg). */
   qt: number;
-  /** Keys per block: min(HYB_KB, HYB_ELEMS / D). */
+  /** Keys per block of a prefill tile: the largest power of two <= min(HYB_KB, HYB_ELEMS / D). */
   kb: number;
 }
 
@@ -102,17 +105,23 @@ export interface HybridShape {
  * @example
  * ```ts
  * import { hybridShape } from "./geometry.ts";
- * console.log(hybridShape(32, 8, 64)); // { hg: 4, rowsMax: 64, qt: 16, kb: 32 }
+ * console.log(hybridShape(32, 8, 64)); // { hg: 4, rowsMax: 128, qt: 32, kb: 32 }
  * ```
  */
 export function hybridShape(H: number, G: number, D: number): HybridShape {
   const g = GEOMETRY;
   const hg = H / G;
-  const rowsMax = Math.min(g.HYB_ROWS, Math.floor((g.HYB_WG * g.HYB_OUT) / D));
-  const kb = Math.min(g.HYB_KB, Math.floor(g.HYB_ELEMS / D));
-  if (!Number.isInteger(hg) || hg > rowsMax || kb < 1) {
+  const rowsMax = g.HYB_ROWS;
+  const fit = Math.min(g.HYB_KB, Math.floor(g.HYB_ELEMS / D));
+  const kb = fit >= 1 ? 2 ** Math.floor(Math.log2(fit)) : 0;
+  if (
+    !Number.isInteger(hg) || hg > g.HYB_MAX_HG || (hg * D) / 4 > g.HYB_WG ||
+    D % 4 !== 0 || kb < g.HYB_SUB
+  ) {
     throw new Error(
-      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0 and H / G <= ${rowsMax}`,
+      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0, H / G <= ${g.HYB_MAX_HG}, (H / G) * D / 4 <= ${g.HYB_WG}, D % 4 == 0 and D <= ${
+        g.HYB_ELEMS / g.HYB_SUB
+      }`,
     );
   }
   return { hg, rowsMax, qt: Math.floor(rowsMax / hg), kb };
@@ -123,18 +132,21 @@ export type StorageDtype = "f16" | "f32";
 
 /**
  * WGSL text put before every kernel: `enable f16` when needed, the `WT`/`WT4` storage aliases,
- * the metadata layout constants and the geometry constants.
+ * `HEAD_D` (the model's head_dim: attention kernels keep q and the output row in registers, so
+ * they are compiled per head size; the host asserts P.D == HEAD_D), the metadata layout constants
+ * and the geometry constants.
  *
  * @example
  * ```ts
  * import { shaderPrelude } from "./geometry.ts";
- * console.log(shaderPrelude("f32").includes("alias WT = f32;")); // true
+ * console.log(shaderPrelude("f32", 64).includes("alias WT = f32;")); // true
  * ```
  */
-export function shaderPrelude(dtype: StorageDtype): string {
+export function shaderPrelude(dtype: StorageDtype, headDim: number): string {
   const lines = dtype === "f16"
     ? ["enable f16;", "alias WT = f16;"]
     : ["alias WT = f32;"];
+  lines.push(`const HEAD_D: u32 = ${headDim}u;`);
   lines.push("alias WT4 = vec4<WT>;");
   lines.push(`const PAGE_SIZE: u32 = ${PAGE_SIZE}u;`);
   lines.push(`const TOK_FROM_SLOT: u32 = ${TOK_FROM_SLOT}u;`);

@@ -59,17 +59,31 @@ export const loopPasses = {
     return loop(cdiv(D, g.ATTN_WG)) + 2 * loop(dpt) + loop(blocks) +
       blocks * block;
   },
-  /** attention_hybrid.wgsl, one block of `shape.kb` keys (any rows up to shape.rowsMax). */
-  hybridBlock: (shape: HybridShape, D: number): number => {
-    const scoreIters = (g.HYB_ROWS * g.HYB_KB) / g.HYB_WG;
-    return 1 + loop(cdiv(shape.kb * D, g.HYB_WG)) + loop(scoreIters) +
-      scoreIters * loop(D) + 2 * loop(shape.kb) + loop(g.HYB_OUT) +
-      g.HYB_OUT * loop(shape.kb);
+  /** attention_hybrid.wgsl, a prefill tile over `keys` keys (blocks of shape.kb keys). */
+  hybridTile: (shape: HybridShape, D: number, keys: number): number => {
+    const d4 = D / 4;
+    const sub = loop(g.HYB_SUB) + g.HYB_SUB * loop(d4);
+    const subBlocks = shape.kb / g.HYB_SUB;
+    const block = loop(cdiv(shape.kb * d4, g.HYB_WG)) + loop(subBlocks) +
+      subBlocks * (2 * sub + loop(d4));
+    const blocks = cdiv(keys, shape.kb);
+    return 3 * loop(d4) + loop(blocks) + blocks * block;
   },
-  /** attention_hybrid.wgsl, one work item over `keys` keys. */
+  /** attention_hybrid.wgsl, a decode item over `keys` keys (blocks of HYB_WG keys). */
+  hybridDecode: (shape: HybridShape, D: number, keys: number): number => {
+    const d4 = D / 4;
+    const phases = Math.floor(g.HYB_WG / (shape.hg * d4));
+    const block = loop(d4) + loop(shape.hg) + shape.hg * loop(d4) +
+      loop(g.HYB_WG) + loop(cdiv(g.HYB_WG, phases));
+    const blocks = cdiv(keys, g.HYB_WG);
+    return loop(blocks) + blocks * block + loop(phases);
+  },
+  /** attention_hybrid.wgsl, one work item over `keys` keys (either path). */
   hybridItem: (shape: HybridShape, D: number, keys: number): number =>
-    2 * loop(g.HYB_OUT) + 1 +
-    cdiv(keys, shape.kb) * loopPasses.hybridBlock(shape, D),
+    Math.max(
+      loopPasses.hybridTile(shape, D, keys),
+      loopPasses.hybridDecode(shape, D, keys),
+    ),
 };
 
 /**
@@ -80,7 +94,7 @@ export const loopPasses = {
  * ```ts
  * import { hybridShape } from "./geometry.ts";
  * import { maxHybridKeys } from "./loop_passes.ts";
- * console.log(maxHybridKeys(hybridShape(32, 8, 64), 64, 65535)); // 448
+ * console.log(maxHybridKeys(hybridShape(32, 8, 64), 64, 65535)); // 1664
  * console.log(maxHybridKeys(hybridShape(32, 8, 64), 64, null)); // Infinity
  * ```
  */
@@ -90,14 +104,14 @@ export function maxHybridKeys(
   budget: number | null,
 ): number {
   if (budget === null) return Infinity;
-  const fixed = loopPasses.hybridItem(shape, D, 0);
-  const blocks = Math.floor(
-    (budget - fixed) / loopPasses.hybridBlock(shape, D),
-  );
+  let blocks = 0;
+  while (
+    loopPasses.hybridItem(shape, D, (blocks + 1) * shape.kb) <= budget
+  ) blocks++;
   if (blocks < 1) {
     throw new Error(
       `Kernel attention_hybrid.wgsl (D ${D}, ${shape.kb} keys per block): one key block needs ${
-        fixed + loopPasses.hybridBlock(shape, D)
+        loopPasses.hybridItem(shape, D, shape.kb)
       } loop passes per invocation, more than the adapter's loop budget of ${budget}`,
     );
   }

@@ -48,7 +48,8 @@ export async function kernelSource(name: KernelName): Promise<string> {
 }
 
 /**
- * Compiles every kernel for `dtype`; a WGSL error names the kernel and the compiler message.
+ * Compiles every kernel for `dtype` and a model's `headDim` (the attention kernels' HEAD_D); a
+ * WGSL error names the kernel and the compiler message.
  * `linear_gemv` and `linear_tiled` share one bind group layout, so one bind group serves both.
  *
  * @example
@@ -56,7 +57,7 @@ export async function kernelSource(name: KernelName): Promise<string> {
  * import { requestEngineDevice } from "../device.ts";
  * import { compileKernels } from "./pipelines.ts";
  * const gpu = await requestEngineDevice();
- * const k = await compileKernels(gpu.device, "f32");
+ * const k = await compileKernels(gpu.device, "f32", 64);
  * console.log(k.rmsnorm.name); // rmsnorm
  * gpu.device.destroy();
  * ```
@@ -64,8 +65,9 @@ export async function kernelSource(name: KernelName): Promise<string> {
 export async function compileKernels(
   device: GPUDevice,
   dtype: StorageDtype,
+  headDim: number,
 ): Promise<Kernels> {
-  const prelude = shaderPrelude(dtype);
+  const prelude = shaderPrelude(dtype, headDim);
   const layouts = new Map<string, GPUBindGroupLayout>();
   const out: Partial<Kernels> = {};
   for (const name of Object.keys(KERNEL_BINDINGS) as KernelName[]) {
@@ -108,7 +110,7 @@ export async function compileKernels(
         `line ${m.lineNum}: ${m.message}`
       ).join("; ") ||
         err?.message;
-      throw new Error(`Kernel ${name}.wgsl (${dtype}): ${msg}`);
+      throw new Error(`Kernel ${name}.wgsl (${dtype}, D ${headDim}): ${msg}`);
     }
     out[name] = { name, pipeline, layout };
   }

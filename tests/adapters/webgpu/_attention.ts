@@ -46,7 +46,7 @@ import {
   testDevice,
 } from "./_gpu.ts";
 
-let kernels: Promise<Kernels> | null = null;
+const kernels = new Map<number, Promise<Kernels>>();
 
 /** What {@link runHybridStep} returns: [T, H * D] outputs of the kernels and the reference. */
 export interface HybridRun {
@@ -68,8 +68,8 @@ export async function runHybridStep(
 ): Promise<HybridRun> {
   const gpu = await testDevice();
   const device = gpu.device;
-  kernels ??= compileKernels(device, "f32");
-  const k = await kernels;
+  if (!kernels.has(D)) kernels.set(D, compileKernels(device, "f32", D));
+  const k = await kernels.get(D)!;
   const shape = hybridShape(H, G, D);
   const caps = attentionCaps(H, G, shape, lim, split);
   const meta = new Uint32Array(metaWords(lim) + attentionWords(caps));

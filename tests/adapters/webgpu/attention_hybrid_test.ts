@@ -106,7 +106,7 @@ Deno.test({
 });
 
 Deno.test("planAttention() puts prefill tiles first and splits only when items are few", async (t) => {
-  const shape = hybridShape(4, 2, 16); // qt 32 tokens, kb 32 keys
+  const shape = hybridShape(4, 2, 16); // qt 64 tokens, kb 64 keys
   const split = (targetItems: number) => ({
     targetItems,
     maxItemKeys: Infinity,

@@ -54,7 +54,7 @@ async function kernels(
 ): Promise<{ device: GPUDevice; k: Kernels }> {
   const gpu = await testDevice();
   if (!kernelCache.has(dtype)) {
-    kernelCache.set(dtype, compileKernels(gpu.device, dtype));
+    kernelCache.set(dtype, compileKernels(gpu.device, dtype, 16));
   }
   return { device: gpu.device, k: await kernelCache.get(dtype)! };
 }
