@@ -84,15 +84,19 @@ export function resolveEngineOptions(
       `Storage dtype f16: the adapter ${gpu.description} lacks shader-f16`,
     );
   }
+  // Linear layers read weights 8 at a time (W8); attention reads head vectors as vec4.
+  const H = cfg.numHeads;
   for (
-    const [name, v] of [["hidden_size", C], ["intermediate_size", I], [
-      "head_dim",
-      D,
-    ]]
+    const [name, v, mult] of [
+      ["hidden_size", C, 8],
+      ["intermediate_size", I, 8],
+      ["num_attention_heads * head_dim", H * D, 8],
+      ["head_dim", D, 4],
+    ] as const
   ) {
-    if ((v as number) % 4 !== 0) {
+    if (v % mult !== 0) {
       throw new Error(
-        `Model ${src.name}: ${name} must be a multiple of 4, got ${v}`,
+        `Model ${src.name}: ${name} must be a multiple of ${mult}, got ${v}`,
       );
     }
   }

@@ -3,9 +3,10 @@
  * of one hybrid step (prefill chunks + decode tokens) into ONE compute pass.
  *
  * Per step, with T query tokens and R sample rows (shape letters in config.ts):
- * embed, then per layer [rmsnorm, qkv, rope_kv, attention, o (+residual), rmsnorm, gate_up,
- * down (silu-mul input, +residual)], then rmsnorm of the R sample rows, LM head, sample:
- * 8 L + 4 dispatches. Bind groups and uniforms are built once; a step only writes its metadata.
+ * embed, then per layer [rmsnorm, qkv, rope_kv, attention (+ merge of KV splits), o (+residual),
+ * rmsnorm, gate_up, down (silu-mul input, +residual)], then rmsnorm of the R sample rows, LM head,
+ * sample. With at most GEMV_MB rows each rmsnorm is fused into the GEMV after it (6-7 L + 3
+ * dispatches), else 8-9 L + 4. Bind groups and uniforms are built once; a step only writes its metadata.
  *
  * @module
  */
@@ -60,11 +61,14 @@ import { HDR, metaWords, packStep, PAGE_SIZE } from "./step_batch.ts";
 import type { PackedStep, StepBatch, StepLimits } from "./step_batch.ts";
 import { readGlobals, readLayer, type WeightSource } from "./weights.ts";
 
-const { BIAS, RESIDUAL, SILU_MUL } = LINEAR_FLAGS;
+const { BIAS, RESIDUAL, SILU_MUL, NORM, GATHER } = LINEAR_FLAGS;
 
 interface LayerGroups {
   norm1: GPUBindGroup;
+  /** qkv over xn (linear_tiled, after norm1). */
   qkv: GPUBindGroup;
+  /** qkv over x with norm1 fused (linear_gemv, M <= GEMV_MB). */
+  qkvNorm: GPUBindGroup;
   rope: GPUBindGroup;
   /** attention_hybrid over items from 0 (fused, or the serial prefill dispatch). */
   attn: GPUBindGroup;
@@ -74,6 +78,8 @@ interface LayerGroups {
   o: GPUBindGroup;
   norm2: GPUBindGroup;
   gateUp: GPUBindGroup;
+  /** gate_up over x with norm2 fused (linear_gemv). */
+  gateUpNorm: GPUBindGroup;
   down: GPUBindGroup;
 }
 
@@ -105,7 +111,7 @@ export class ForwardEngine {
     private readonly owned: GPUBuffer[],
     private readonly layers: LayerGroups[],
     private readonly globals: Record<
-      "embed" | "finalNorm" | "lmHead" | "sample",
+      "embed" | "finalNorm" | "lmHead" | "lmHeadNorm" | "sample",
       GPUBindGroup
     >,
   ) {
@@ -217,23 +223,26 @@ export class ForwardEngine {
       dummy: storageBuffer(device, "no-bias [4] f32", 16, maxB),
     };
     const arena = new ParamArena();
+    const eps = cfg.rmsNormEps;
     const lin = (
       N: number,
       K: number,
       XS: number,
       flags: number,
       mHdr: number,
-    ) => arena.add(linearParams(N, K, XS, flags, mHdr));
-    const eps = cfg.rmsNormEps;
+    ) => arena.add(linearParams(N, K, XS, flags, mHdr, eps));
     const p = {
       embed: arena.add(embedParams(C)),
       norm: arena.add(rmsnormParams(C, false, eps)),
       finalNorm: arena.add(rmsnormParams(C, true, eps)),
       lmHead: lin(V, C, C, 0, HDR.R),
+      lmHeadNorm: lin(V, C, C, NORM | GATHER, HDR.R),
       sample: arena.add(sampleParams(V)),
       qkv: lin(QKV, C, C, cfg.qkvBias ? BIAS : 0, HDR.T),
+      qkvNorm: lin(QKV, C, C, NORM | (cfg.qkvBias ? BIAS : 0), HDR.T),
       o: lin(C, H * D, H * D, RESIDUAL | (cfg.oBias ? BIAS : 0), HDR.T),
       gateUp: lin(2 * I, C, C, cfg.mlpBias ? BIAS : 0, HDR.T),
+      gateUpNorm: lin(2 * I, C, C, NORM | (cfg.mlpBias ? BIAS : 0), HDR.T),
       down: lin(
         C,
         I,
@@ -282,6 +291,8 @@ export class ForwardEngine {
       const wgu = up(`gate_up [2I, C] ${dtype}`, w.gateUp);
       const wdown = up(`down [C, I] ${dtype}`, w.down);
       const kv = kvBuffers[l];
+      const qkvBias = upF("qkv_bias [(H+2G)D]", w.qkvBias);
+      const gateUpBias = upF("gate_up_bias [2I]", w.gateUpBias);
       layers.push({
         norm1: bind(k.rmsnorm, `L${l}.norm1`, [
           P[p.norm],
@@ -295,7 +306,17 @@ export class ForwardEngine {
           b.meta,
           b.xn,
           wqkv,
-          upF("qkv_bias [(H+2G)D]", w.qkvBias),
+          qkvBias,
+          b.dummy,
+          b.qkv,
+        ]),
+        qkvNorm: bind(k.linear_gemv, `L${l}.qkv+norm1`, [
+          P[p.qkvNorm],
+          b.meta,
+          b.x,
+          wqkv,
+          qkvBias,
+          ln1,
           b.qkv,
         ]),
         rope: bind(k.rope_kv, `L${l}.rope_kv`, [
@@ -333,6 +354,7 @@ export class ForwardEngine {
           b.attn,
           wo,
           upF("o_bias [C]", w.oBias),
+          b.dummy,
           b.x,
         ]),
         norm2: bind(k.rmsnorm, `L${l}.norm2`, [
@@ -347,7 +369,17 @@ export class ForwardEngine {
           b.meta,
           b.xn,
           wgu,
-          upF("gate_up_bias [2I]", w.gateUpBias),
+          gateUpBias,
+          b.dummy,
+          b.gu,
+        ]),
+        gateUpNorm: bind(k.linear_gemv, `L${l}.gate_up+norm2`, [
+          P[p.gateUpNorm],
+          b.meta,
+          b.x,
+          wgu,
+          gateUpBias,
+          ln2,
           b.gu,
         ]),
         down: bind(k.linear_gemv, `L${l}.down`, [
@@ -356,6 +388,7 @@ export class ForwardEngine {
           b.gu,
           wdown,
           upF("down_bias [C]", w.downBias),
+          b.dummy,
           b.x,
         ]),
       });
@@ -395,6 +428,16 @@ export class ForwardEngine {
         b.xn,
         lmHead,
         b.dummy,
+        b.dummy,
+        b.logits,
+      ]),
+      lmHeadNorm: bind(k.linear_gemv, "lm_head+final_norm", [
+        P[p.lmHeadNorm],
+        b.meta,
+        b.x,
+        lmHead,
+        b.dummy,
+        norm,
         b.logits,
       ]),
       sample: bind(k.sample, "sample", [
@@ -486,9 +529,15 @@ export class ForwardEngine {
     }
     const serial = this.attention === "serial" && plan.prefillItems > 0 &&
       plan.prefillItems < plan.items;
+    // Few rows: the norms are fused into the GEMV that follows them (NORM); else rmsnorm + tiled.
+    const fuse = T <= GEOMETRY.GEMV_MB;
     for (const g of this.layers) {
-      dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
-      dispatch(pass, lin(T), g.qkv, lgrid(T, QKV));
+      if (fuse) {
+        dispatch(pass, k.linear_gemv, g.qkvNorm, grids.gemv(QKV));
+      } else {
+        dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
+        dispatch(pass, k.linear_tiled, g.qkv, grids.tiled(T, QKV));
+      }
       dispatch(pass, k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
       if (serial) {
         const a = grids.attnHybrid(plan.prefillItems);
@@ -512,13 +561,22 @@ export class ForwardEngine {
         );
       }
       dispatch(pass, lin(T), g.o, lgrid(T, C));
-      dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
-      dispatch(pass, lin(T), g.gateUp, lgrid(T, 2 * I));
+      if (fuse) {
+        dispatch(pass, k.linear_gemv, g.gateUpNorm, grids.gemv(2 * I));
+      } else {
+        dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
+        dispatch(pass, k.linear_tiled, g.gateUp, grids.tiled(T, 2 * I));
+      }
       dispatch(pass, lin(T), g.down, lgrid(T, C));
     }
     if (R > 0) {
-      dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
-      dispatch(pass, lin(R), this.globals.lmHead, lgrid(R, this.config.vocab));
+      const V = this.config.vocab;
+      if (R <= GEOMETRY.GEMV_MB) {
+        dispatch(pass, k.linear_gemv, this.globals.lmHeadNorm, grids.gemv(V));
+      } else {
+        dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
+        dispatch(pass, k.linear_tiled, this.globals.lmHead, grids.tiled(R, V));
+      }
       dispatch(pass, k.sample, this.globals.sample, grids.sample(R));
     }
     pass.end();

@@ -13,14 +13,24 @@ export const GEOMETRY = {
   EMBED_WG: 64,
   /** rmsnorm.wgsl: one workgroup per row. */
   NORM_WG: 256,
-  /** linear_gemv.wgsl: GEMV_ROWS output columns x GEMV_LANES lanes; at most GEMV_MB rows. */
+  /**
+   * linear_gemv.wgsl: GEMV_ROWS output columns x GEMV_LANES lanes, GEMV_UNROLL weight loads in
+   * flight per lane; at most GEMV_MB rows.
+   */
   GEMV_ROWS: 8,
   GEMV_LANES: 32,
   GEMV_MB: 8,
-  /** linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of 16 x 16, 4 x 4 each. */
+  GEMV_UNROLL: 4,
+  /**
+   * linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of TILE_WG =
+   * (TILE_M / TILE_RM) * (TILE_N / TILE_RN), TILE_RM x TILE_RN each, K in slices of TILE_K.
+   */
   TILE_M: 64,
   TILE_N: 64,
   TILE_K: 16,
+  TILE_RM: 4,
+  TILE_RN: 4,
+  TILE_WG: 256,
   /** rope_kv.wgsl: one invocation per (token, rotary pair or V pair). */
   ROPE_WG: 64,
   /** attention.wgsl: one workgroup per (query head, token); keys in blocks of ATTN_WG. */
@@ -51,10 +61,39 @@ export const GEOMETRY = {
   COPY_WG: 256,
 } as const;
 
-/** Threads of a linear_gemv / linear_tiled workgroup. */
+/** The launch geometry: {@link GEOMETRY}, or a variant of it (the benchmark's sweeps). */
+export type Geometry = { readonly [K in keyof typeof GEOMETRY]: number };
+
+/** Threads of a linear_gemv workgroup. */
 export const GEMV_WG = GEOMETRY.GEMV_ROWS * GEOMETRY.GEMV_LANES;
-/** Threads of a linear_tiled workgroup (16 x 16). */
-export const TILE_WG = 256;
+
+/**
+ * Refuses a tiled-matmul geometry the kernel cannot run (TILE_WG must equal the thread tiles,
+ * slices whole W8 units, thread tiles whole vec4s).
+ *
+ * @example
+ * ```ts
+ * import { checkTileGeometry, GEOMETRY } from "./geometry.ts";
+ * checkTileGeometry(GEOMETRY);
+ * try {
+ *   checkTileGeometry({ ...GEOMETRY, TILE_WG: 128 });
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("Tile geometry")); // true
+ * }
+ * ```
+ */
+export function checkTileGeometry(geo: Geometry): void {
+  const threads = (geo.TILE_M / geo.TILE_RM) * (geo.TILE_N / geo.TILE_RN);
+  if (
+    threads !== geo.TILE_WG || geo.TILE_K % 8 !== 0 || geo.TILE_RM % 4 !== 0 ||
+    geo.TILE_RN % 4 !== 0 || geo.TILE_M % geo.TILE_RM !== 0 ||
+    geo.TILE_N % geo.TILE_RN !== 0
+  ) {
+    throw new Error(
+      `Tile geometry ${geo.TILE_M}x${geo.TILE_N}x${geo.TILE_K}, thread tile ${geo.TILE_RM}x${geo.TILE_RN}, TILE_WG ${geo.TILE_WG}: expected TILE_WG == (TILE_M / TILE_RM) * (TILE_N / TILE_RN) = ${threads}, TILE_K % 8 == 0, TILE_RM and TILE_RN multiples of 4`,
+    );
+  }
+}
 
 /** A dispatch grid in workgroups. */
 export type Grid = readonly [number, number, number];
@@ -65,11 +104,16 @@ const cdiv = (a: number, b: number) => Math.ceil(a / b);
 export const grids = {
   embed: (T: number, C: number): Grid => [cdiv(C / 4, GEOMETRY.EMBED_WG), T, 1],
   rmsnorm: (M: number): Grid => [M, 1, 1],
-  gemv: (N: number): Grid => [cdiv(N, GEOMETRY.GEMV_ROWS), 1, 1],
-  tiled: (
-    M: number,
-    N: number,
-  ): Grid => [cdiv(N, GEOMETRY.TILE_N), cdiv(M, GEOMETRY.TILE_M), 1],
+  gemv: (N: number, geo: Geometry = GEOMETRY): Grid => [
+    cdiv(N, geo.GEMV_ROWS),
+    1,
+    1,
+  ],
+  tiled: (M: number, N: number, geo: Geometry = GEOMETRY): Grid => [
+    cdiv(N, geo.TILE_N),
+    cdiv(M, geo.TILE_M),
+    1,
+  ],
   ropeKv: (T: number, H: number, G: number, D: number): Grid => [
     cdiv((H + G) * (D / 2) + G * (D / 2), GEOMETRY.ROPE_WG),
     T,
@@ -127,12 +171,27 @@ export function hybridShape(H: number, G: number, D: number): HybridShape {
   return { hg, rowsMax, qt: Math.floor(rowsMax / hg), kb };
 }
 
+/**
+ * Weights are read 8 at a time as a `W8`: 16 bytes of f16 as vec4<u32> (unpack2x16float, one
+ * 16-byte load), or two vec4<f32>; `w8_lo` / `w8_hi` give elements 0-3 and 4-7 as vec4<f32>.
+ */
+const W8_F16 = [
+  "alias W8 = vec4<u32>;",
+  "fn w8_lo(v: W8) -> vec4<f32> { return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y)); }",
+  "fn w8_hi(v: W8) -> vec4<f32> { return vec4<f32>(unpack2x16float(v.z), unpack2x16float(v.w)); }",
+];
+const W8_F32 = [
+  "struct W8 { lo: vec4<f32>, hi: vec4<f32> }",
+  "fn w8_lo(v: W8) -> vec4<f32> { return v.lo; }",
+  "fn w8_hi(v: W8) -> vec4<f32> { return v.hi; }",
+];
+
 /** Storage dtype of weights and KV cache. Activations and accumulation are always f32. */
 export type StorageDtype = "f16" | "f32";
 
 /**
  * WGSL text put before every kernel: `enable f16` when needed, the `WT`/`WT4` storage aliases,
- * `HEAD_D` (the model's head_dim: attention kernels keep q and the output row in registers, so
+ * the `W8` weight unit, `HEAD_D` (the model's head_dim: attention kernels keep q and the output row in registers, so
  * they are compiled per head size; the host asserts P.D == HEAD_D), the metadata layout constants
  * and the geometry constants.
  *
@@ -142,10 +201,14 @@ export type StorageDtype = "f16" | "f32";
  * console.log(shaderPrelude("f32", 64).includes("alias WT = f32;")); // true
  * ```
  */
-export function shaderPrelude(dtype: StorageDtype, headDim: number): string {
+export function shaderPrelude(
+  dtype: StorageDtype,
+  headDim: number,
+  geo: Geometry = GEOMETRY,
+): string {
   const lines = dtype === "f16"
-    ? ["enable f16;", "alias WT = f16;"]
-    : ["alias WT = f32;"];
+    ? ["enable f16;", "alias WT = f16;", ...W8_F16]
+    : ["alias WT = f32;", ...W8_F32];
   lines.push(`const HEAD_D: u32 = ${headDim}u;`);
   lines.push("alias WT4 = vec4<WT>;");
   lines.push(`const PAGE_SIZE: u32 = ${PAGE_SIZE}u;`);
@@ -154,7 +217,7 @@ export function shaderPrelude(dtype: StorageDtype, headDim: number): string {
   for (const [k, v] of Object.entries(HDR)) {
     lines.push(`const HDR_${k}: u32 = ${v}u;`);
   }
-  for (const [k, v] of Object.entries(GEOMETRY)) {
+  for (const [k, v] of Object.entries(geo)) {
     lines.push(`const ${k}: u32 = ${v}u;`);
   }
   return lines.join("\n") + "\n";

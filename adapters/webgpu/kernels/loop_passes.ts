@@ -7,34 +7,51 @@
  * passes; once it is spent every loop stops after one more pass, and the kernel's remaining
  * outputs are silently never written (measured by loop_probe.wgsl). A pass is one trip through a
  * loop body or the trip that exits, so a `for` loop of n iterations costs n + 1, and a loop nested
- * in another costs that much on every outer iteration. The counts below mirror each kernel's
- * loops with every lane taking the longest trip count, i.e. they are upper bounds: a kernel whose
- * count is within the budget writes every output. Each `.wgsl` header names its function here.
+ * in another costs that much on every outer iteration. Loops with a constant trip count of at
+ * most UNROLLED_TRIPS are unrolled by llvmpipe's compiler and cost nothing (seen: the 4-trip
+ * loops of linear_tiled.wgsl took no passes, its 16-trip loop 17 per K slice); longer constant
+ * loops are counted in full. The counts mirror each kernel's loops with every lane taking the
+ * longest trip count, i.e. they are upper bounds on llvmpipe: a kernel whose count is within the
+ * budget writes every output (tests/adapters/webgpu/loop_bounds_test.ts runs kernels at the
+ * largest size each bound allows, with sentinel-filled outputs). Each `.wgsl` header names its
+ * function here.
  *
  * @module
  */
-import { GEOMETRY, type HybridShape } from "./geometry.ts";
+import { GEOMETRY, type Geometry, type HybridShape } from "./geometry.ts";
 
 const g = GEOMETRY;
 const cdiv = (a: number, b: number) => Math.ceil(a / b);
 /** Passes of one `for` loop of n iterations: n bodies and the exit. */
 const loop = (n: number) => n + 1;
+/** Constant trip counts up to this are unrolled by the compiler (no loop left to count). */
+export const UNROLLED_TRIPS = 4;
+/** Passes of a loop with the constant trip count n (its body still runs n times). */
+const cloop = (n: number) => (n <= UNROLLED_TRIPS ? 0 : n + 1);
 const log2 = (n: number) => Math.round(Math.log2(n));
 
 /** Upper bounds of the loop passes of one invocation, by kernel. */
 export const loopPasses = {
-  /** linear_tiled.wgsl over K inputs: accumulator init, K / TILE_K slices, the 4 x 4 outputs. */
-  tiled: (K: number): number => {
-    const slices = cdiv(K / 4, g.TILE_K / 4);
-    return loop(4) + loop(slices) + slices * (loop(4) + loop(g.TILE_K)) +
-      loop(4) + 4 * loop(4);
+  /** linear_tiled.wgsl over K inputs with tile geometry `geo`. */
+  tiled: (K: number, geo: Geometry = GEOMETRY): number => {
+    const slices = cdiv(K, geo.TILE_K);
+    const aLoads = cdiv((geo.TILE_M * geo.TILE_K) / 4, geo.TILE_WG);
+    const wLoads = cdiv((geo.TILE_N * geo.TILE_K) / 8, geo.TILE_WG);
+    const rm4 = geo.TILE_RM / 4;
+    const rn4 = geo.TILE_RN / 4;
+    const k = cloop(rm4) + cloop(rn4) + cloop(geo.TILE_RM) +
+      geo.TILE_RM * cloop(rn4);
+    const slice = cloop(aLoads) + aLoads * cloop(4) + cloop(wLoads) +
+      wLoads * cloop(4) + cloop(geo.TILE_K) + geo.TILE_K * k;
+    return loop(slices) + slices * slice + cloop(geo.TILE_RM) +
+      geo.TILE_RM * cloop(geo.TILE_RN);
   },
-  /** linear_gemv.wgsl over K inputs: K / (4 GEMV_LANES) vec4 steps of GEMV_MB rows, the reduction. */
-  gemv: (K: number): number => {
-    const steps = cdiv(K / 4, g.GEMV_LANES);
-    const mb = loop(g.GEMV_MB);
-    return mb + loop(steps) + steps * mb + mb +
-      loop(log2(g.GEMV_LANES)) + log2(g.GEMV_LANES) * mb;
+  /** linear_gemv.wgsl over K inputs: K / (8 GEMV_LANES GEMV_UNROLL) steps of GEMV_MB rows. */
+  gemv: (K: number, geo: Geometry = GEOMETRY): number => {
+    const steps = cdiv(K / 8, geo.GEMV_LANES * geo.GEMV_UNROLL);
+    const mb = cloop(geo.GEMV_MB);
+    const step = 2 * cloop(geo.GEMV_UNROLL) + geo.GEMV_UNROLL * mb;
+    return mb + loop(steps) + steps * step + 2 * mb + cloop(geo.GEMV_LANES);
   },
   /** rmsnorm.wgsl over C channels: two strided passes and the tree reduction. */
   rmsnorm: (C: number): number =>
@@ -62,18 +79,18 @@ export const loopPasses = {
   /** attention_hybrid.wgsl, a prefill tile over `keys` keys (blocks of shape.kb keys). */
   hybridTile: (shape: HybridShape, D: number, keys: number): number => {
     const d4 = D / 4;
-    const sub = loop(g.HYB_SUB) + g.HYB_SUB * loop(d4);
-    const subBlocks = shape.kb / g.HYB_SUB;
-    const block = loop(cdiv(shape.kb * d4, g.HYB_WG)) + loop(subBlocks) +
-      subBlocks * (2 * sub + loop(d4));
+    const sub = cloop(g.HYB_SUB) + g.HYB_SUB * cloop(d4);
+    const block = loop(cdiv(shape.kb * d4, g.HYB_WG)) +
+      loop(shape.kb / g.HYB_SUB) +
+      (shape.kb / g.HYB_SUB) * (2 * sub + cloop(d4));
     const blocks = cdiv(keys, shape.kb);
-    return 3 * loop(d4) + loop(blocks) + blocks * block;
+    return 3 * cloop(d4) + loop(blocks) + blocks * block;
   },
   /** attention_hybrid.wgsl, a decode item over `keys` keys (blocks of HYB_WG keys). */
   hybridDecode: (shape: HybridShape, D: number, keys: number): number => {
     const d4 = D / 4;
     const phases = Math.floor(g.HYB_WG / (shape.hg * d4));
-    const block = loop(d4) + loop(shape.hg) + shape.hg * loop(d4) +
+    const block = cloop(d4) + loop(shape.hg) + shape.hg * cloop(d4) +
       loop(g.HYB_WG) + loop(cdiv(g.HYB_WG, phases));
     const blocks = cdiv(keys, g.HYB_WG);
     return loop(blocks) + blocks * block + loop(phases);

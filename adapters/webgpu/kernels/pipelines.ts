@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { type Grid, shaderPrelude, type StorageDtype } from "./geometry.ts";
+import {
+  checkTileGeometry,
+  GEOMETRY,
+  type Geometry,
+  type Grid,
+  shaderPrelude,
+  type StorageDtype,
+} from "./geometry.ts";
 
 /** Binding kinds of a kernel, in binding order. */
 type Slot = "uniform" | "read" | "rw";
@@ -13,8 +20,8 @@ type Slot = "uniform" | "read" | "rw";
 export const KERNEL_BINDINGS = {
   embed: ["uniform", "read", "read", "read", "rw"],
   rmsnorm: ["uniform", "read", "read", "read", "rw"],
-  linear_gemv: ["uniform", "read", "read", "read", "read", "rw"],
-  linear_tiled: ["uniform", "read", "read", "read", "read", "rw"],
+  linear_gemv: ["uniform", "read", "read", "read", "read", "read", "rw"],
+  linear_tiled: ["uniform", "read", "read", "read", "read", "read", "rw"],
   rope_kv: ["uniform", "read", "read", "rw", "rw"],
   attention: ["uniform", "read", "read", "read", "rw"],
   attention_hybrid: ["uniform", "read", "read", "read", "rw", "rw"],
@@ -48,8 +55,9 @@ export async function kernelSource(name: KernelName): Promise<string> {
 }
 
 /**
- * Compiles every kernel for `dtype` and a model's `headDim` (the attention kernels' HEAD_D); a
- * WGSL error names the kernel and the compiler message.
+ * Compiles every kernel for `dtype` and a model's `headDim` (the attention kernels' HEAD_D), with
+ * the launch geometry `geo` (default {@link GEOMETRY}; the benchmark compiles variants); a WGSL
+ * error names the kernel and the compiler message.
  * `linear_gemv` and `linear_tiled` share one bind group layout, so one bind group serves both.
  *
  * @example
@@ -66,8 +74,10 @@ export async function compileKernels(
   device: GPUDevice,
   dtype: StorageDtype,
   headDim: number,
+  geo: Geometry = GEOMETRY,
 ): Promise<Kernels> {
-  const prelude = shaderPrelude(dtype, headDim);
+  checkTileGeometry(geo);
+  const prelude = shaderPrelude(dtype, headDim, geo);
   const layouts = new Map<string, GPUBindGroupLayout>();
   const out: Partial<Kernels> = {};
   for (const name of Object.keys(KERNEL_BINDINGS) as KernelName[]) {

@@ -143,50 +143,65 @@ Deno.test({
     "linear_gemv.wgsl and linear_tiled.wgsl equal linearRef for every flag, both dtypes",
   ...opts,
   fn: async (t) => {
+    const { BIAS, RESIDUAL, SILU_MUL, NORM, GATHER } = LINEAR_FLAGS;
     for (const dtype of await dtypes()) {
       const { device, k } = await kernels(dtype);
       for (const M of [1, 3, 8, 9, 70]) {
-        for (
-          const flags of [
-            0,
-            LINEAR_FLAGS.BIAS,
-            LINEAR_FLAGS.RESIDUAL | LINEAR_FLAGS.SILU_MUL | LINEAR_FLAGS.BIAS,
-          ]
-        ) {
+        const gemv = M <= 8;
+        const flagSets = [0, BIAS, RESIDUAL | SILU_MUL | BIAS];
+        if (gemv) flagSets.push(NORM | BIAS, NORM | GATHER | RESIDUAL);
+        for (const flags of flagSets) {
           const N = 70;
-          const K = 44;
-          const silu = (flags & LINEAR_FLAGS.SILU_MUL) !== 0;
+          const K = 56; // 7 W8 units: not a whole tiled slice of 16
+          const silu = (flags & SILU_MUL) !== 0;
           const XS = silu ? 2 * K : K;
-          const kernel = M <= 8 ? k.linear_gemv : k.linear_tiled;
+          const kernel = gemv ? k.linear_gemv : k.linear_tiled;
           await t.step(
             `${dtype} ${kernel.name} M=${M} flags=${flags}`,
             async () => {
-              const x = randomF32(M * XS, M + 10 * flags, 2);
+              // GATHER reads input row rows[m] (of 2M rows), here in reverse order.
+              const rows = Array.from({ length: M }, (_, m) => 2 * (M - m) - 1);
+              const xRows = flags & GATHER ? 2 * M : M;
+              const x = randomF32(xRows * XS, M + 10 * flags, 2);
               const w = roundToStorage(randomF32(N * K, 77 + M, 0.5), dtype);
               const bias = randomF32(N, 5, 1);
+              const g = randomF32(K, 8, 1);
               const y0 = randomF32(M * N, 6, 1);
-              const meta = new Uint32Array(16);
+              const meta = new Uint32Array(16 + 8 * M);
               meta[HDR.T] = M;
+              meta[HDR.R] = M;
+              meta[HDR.ROWS] = 16;
+              rows.forEach((row, m) => meta[16 + 8 * m] = row);
               const y = bufferOf(device, "y", y0);
+              const eps = 1e-5;
               await runKernels(device, [{
                 kernel,
                 buffers: [
                   uniformBuffer(
                     device,
                     "p",
-                    linearParams(N, K, XS, flags, HDR.T),
+                    linearParams(N, K, XS, flags, HDR.T, eps),
                   ),
                   bufferOf(device, "meta", meta),
                   bufferOf(device, "x", x),
                   bufferOf(device, "w", toStorageBytes(w, dtype)),
                   bufferOf(device, "bias", bias),
+                  bufferOf(device, "g", g),
                   y,
                 ],
-                grid: M <= 8 ? grids.gemv(N) : grids.tiled(M, N),
+                grid: gemv ? grids.gemv(N) : grids.tiled(M, N),
               }]);
-              const want = linearRef(x, w, M, N, K, {
-                bias: flags & LINEAR_FLAGS.BIAS ? bias : null,
-                residual: flags & LINEAR_FLAGS.RESIDUAL ? y0 : null,
+              let input: ArrayLike<number> = flags & GATHER
+                ? Float32Array.from(
+                  rows.flatMap((row) =>
+                    Array.from(x.subarray(row * XS, row * XS + XS))
+                  ),
+                )
+                : x;
+              if (flags & NORM) input = rmsnormRef(input, g, K, eps);
+              const want = linearRef(input, w, M, N, K, {
+                bias: flags & BIAS ? bias : null,
+                residual: flags & RESIDUAL ? y0 : null,
                 siluMul: silu,
               });
               const err = relErr(await readF32(device, y, M * N), want);

@@ -171,6 +171,7 @@ Deno.test({
             bufferOf(device, "x", x),
             bufferOf(device, "w", w),
             bufferOf(device, "bias", new Float32Array(4)),
+            bufferOf(device, "g", new Float32Array(4)),
             y,
           ],
           grid: M <= 8 ? grids.gemv(N) : grids.tiled(M, N),
@@ -291,8 +292,8 @@ Deno.test({
         0,
         parseModelConfig({ ...PRESET_CONFIGS.tiny, ...extra }, "test config"),
       );
-    await t.step("intermediate_size 46,080: linear_tiled over K", () => {
-      const I = 46080;
+    await t.step("intermediate_size 65,536: linear_tiled over K", () => {
+      const I = 65536;
       assert.throws(
         () =>
           resolveEngineOptions(gpu, withConfig({ intermediate_size: I }), {}),
