@@ -100,6 +100,12 @@ export function resolveEngineOptions(
       );
     }
   }
+  const maxV = GEOMETRY.SAMPLE_WG * GEOMETRY.SAMPLE_BLOCK;
+  if (V > maxV) {
+    throw new Error(
+      `Model ${src.name}: vocab_size must be <= ${maxV} (sample.wgsl merges ${GEOMETRY.SAMPLE_WG} blocks of ${GEOMETRY.SAMPLE_BLOCK}), got ${V}`,
+    );
+  }
   if (D > GEOMETRY.ATTN_MAX_D) {
     throw new Error(
       `Model ${src.name}: head_dim must be <= ${GEOMETRY.ATTN_MAX_D}, got ${D}`,
@@ -169,6 +175,11 @@ function checkKernelLoops(
     budget,
     `sample.wgsl (${at}, vocab_size V = ${V})`,
     loopPasses.sample(V),
+  );
+  checkLoopBudget(
+    budget,
+    `sample_blocks.wgsl (${at})`,
+    loopPasses.sampleBlocks(),
   );
   const shape = hybridShape(H, G, D);
   const maxItemKeys = maxHybridKeys(shape, D, budget);

@@ -111,7 +111,12 @@ export class ForwardEngine {
     private readonly owned: GPUBuffer[],
     private readonly layers: LayerGroups[],
     private readonly globals: Record<
-      "embed" | "finalNorm" | "lmHead" | "lmHeadNorm" | "sample",
+      | "embed"
+      | "finalNorm"
+      | "lmHead"
+      | "lmHeadNorm"
+      | "sampleBlocks"
+      | "sample",
       GPUBindGroup
     >,
   ) {
@@ -212,6 +217,12 @@ export class ForwardEngine {
         device,
         "logits [R, V] f32",
         maxSeqs * V * f32,
+        maxB,
+      ),
+      samplePart: storageBuffer(
+        device,
+        "sample block partials [R, NB, 4] f32",
+        maxSeqs * Math.ceil(V / GEOMETRY.SAMPLE_BLOCK) * 4 * f32,
         maxB,
       ),
       invFreq: uploadF32(
@@ -440,10 +451,17 @@ export class ForwardEngine {
         norm,
         b.logits,
       ]),
+      sampleBlocks: bind(k.sample_blocks, "sample_blocks", [
+        P[p.sample],
+        b.meta,
+        b.logits,
+        b.samplePart,
+      ]),
       sample: bind(k.sample, "sample", [
         P[p.sample],
         b.meta,
         b.logits,
+        b.samplePart,
         b.lastTok,
         b.tokenLog,
       ]),
@@ -577,6 +595,12 @@ export class ForwardEngine {
         dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
         dispatch(pass, k.linear_tiled, this.globals.lmHead, grids.tiled(R, V));
       }
+      dispatch(
+        pass,
+        k.sample_blocks,
+        this.globals.sampleBlocks,
+        grids.sampleBlocks(V, R),
+      );
       dispatch(pass, k.sample, this.globals.sample, grids.sample(R));
     }
     pass.end();

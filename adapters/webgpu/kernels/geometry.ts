@@ -54,8 +54,12 @@ export const GEOMETRY = {
   MERGE_WORDS: 4,
   /** attention_merge.wgsl: one workgroup per merged (token, head) row. */
   MERGE_WG: 64,
-  /** sample.wgsl: one workgroup per sample row. */
+  /**
+   * sample_blocks.wgsl: one workgroup per (block of SAMPLE_BLOCK logits, sample row);
+   * sample.wgsl: one workgroup per sample row (NB = ceil(V / SAMPLE_BLOCK) <= SAMPLE_WG).
+   */
   SAMPLE_WG: 256,
+  SAMPLE_BLOCK: 4096,
   SAMPLE_BISECT: 24,
   /** copy.wgsl (benchmark ceiling): one vec4 per invocation. */
   COPY_WG: 256,
@@ -125,6 +129,12 @@ export const grids = {
   /** n merge entries. */
   attnMerge: (n: number): Grid => [n, 1, 1],
   sample: (R: number): Grid => [R, 1, 1],
+  /** sample_blocks.wgsl over V logits of R rows. */
+  sampleBlocks: (V: number, R: number): Grid => [
+    cdiv(V, GEOMETRY.SAMPLE_BLOCK),
+    R,
+    1,
+  ],
   copy: (
     n4: number,
   ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), 65535), 1, 1],

@@ -56,13 +56,18 @@ export const loopPasses = {
   /** rmsnorm.wgsl over C channels: two strided passes and the tree reduction. */
   rmsnorm: (C: number): number =>
     2 * loop(cdiv(C, g.NORM_WG)) + loop(log2(g.NORM_WG)),
-  /** sample.wgsl over V logits, temperature and top-p on (the longest path). */
+  /** sample_blocks.wgsl: one block of SAMPLE_BLOCK logits (two strided passes, two trees). */
+  sampleBlocks: (): number =>
+    2 * loop(cdiv(g.SAMPLE_BLOCK, g.SAMPLE_WG)) +
+    2 * loop(log2(g.SAMPLE_WG)),
+  /** sample.wgsl over V logits: the top-p path (the longest; top_p == 1 scans one block). */
   sample: (V: number): number => {
     const n = cdiv(V, g.SAMPLE_WG);
     const red = loop(log2(g.SAMPLE_WG));
     const massAbove = loop(n) + red;
-    return loop(n) + red + (1 + g.SAMPLE_BISECT) * massAbove +
-      loop(g.SAMPLE_BISECT) + loop(n) + 2 * loop(g.SAMPLE_WG) + loop(n);
+    const draw = 2 * loop(n) + 2 * cloop(g.SAMPLE_WG);
+    return red + (1 + g.SAMPLE_BISECT) * massAbove + cloop(g.SAMPLE_BISECT) +
+      draw;
   },
   /** attention_merge.wgsl merging n partials of D dims. */
   merge: (n: number, D: number): number =>

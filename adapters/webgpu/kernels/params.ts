@@ -5,6 +5,8 @@
  * @module
  */
 
+import { GEOMETRY } from "./geometry.ts";
+
 /** A `Params` struct: u32 words, or `{ f32 }` for float fields. */
 export type ParamWords = (number | { f32: number })[];
 
@@ -76,8 +78,13 @@ export const attentionParams = (
   layerBase: number,
 ): ParamWords => [H, G, D, layerBase, { f32: 1 / Math.sqrt(D) }, 0, 0, 0];
 
-/** sample.wgsl: `{ V }`. */
-export const sampleParams = (V: number): ParamWords => [V, 0, 0, 0];
+/** sample.wgsl and sample_blocks.wgsl: `{ V, NB }`, NB = ceil(V / SAMPLE_BLOCK) vocabulary blocks. */
+export const sampleParams = (V: number): ParamWords => [
+  V,
+  Math.ceil(V / GEOMETRY.SAMPLE_BLOCK),
+  0,
+  0,
+];
 
 /**
  * attention_hybrid.wgsl: `{ H, G, D, layer_base, scale, kb, hg, base_hdr }`; `baseHdr` is 0 (items

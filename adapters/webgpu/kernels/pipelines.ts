@@ -26,7 +26,8 @@ export const KERNEL_BINDINGS = {
   attention: ["uniform", "read", "read", "read", "rw"],
   attention_hybrid: ["uniform", "read", "read", "read", "rw", "rw"],
   attention_merge: ["uniform", "read", "read", "rw"],
-  sample: ["uniform", "read", "read", "rw", "rw"],
+  sample_blocks: ["uniform", "read", "read", "rw"],
+  sample: ["uniform", "read", "read", "read", "rw", "rw"],
   copy: ["read", "rw"],
 } as const satisfies Record<string, readonly Slot[]>;
 

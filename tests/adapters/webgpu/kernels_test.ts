@@ -17,7 +17,6 @@ import {
   linearParams,
   rmsnormParams,
   ropeKvParams,
-  sampleParams,
 } from "../../../adapters/webgpu/kernels/params.ts";
 import {
   compileKernels,
@@ -37,11 +36,11 @@ import {
   packStep,
   type StepBatch,
 } from "../../../adapters/webgpu/step_batch.ts";
+import { runSample } from "./_sample.ts";
 import {
   bufferOf,
   randomF32,
   readF32,
-  readU32,
   relErr,
   runKernels,
   testDevice,
@@ -368,19 +367,7 @@ Deno.test({
         const packed = packStep(batch, LIM);
         const R = packed.numRows;
         const logits = randomF32(R * V, 100 + seed, 4);
-        const last = bufferOf(device, "last", new Uint32Array(4));
-        const log = bufferOf(device, "log", new Uint32Array(16));
-        await runKernels(device, [{
-          kernel: k.sample,
-          buffers: [
-            uniformBuffer(device, "p", sampleParams(V)),
-            bufferOf(device, "meta", packed.meta),
-            bufferOf(device, "logits", logits),
-            last,
-            log,
-          ],
-          grid: grids.sample(R),
-        }]);
+        const got = await runSample(device, k, packed, logits, V, 4, 16);
         const want = cases.map((c, r) =>
           sampleRef(
             logits.subarray(r * V, (r + 1) * V),
@@ -390,11 +377,13 @@ Deno.test({
             2,
           )
         );
-        assert.deepEqual(Array.from(await readU32(device, last, 4)), want);
-        assert.deepEqual(
-          Array.from(await readU32(device, log, 16)).slice(10, 14),
-          want,
-        );
+        assert.deepEqual(got.lastTok, want);
+        assert.deepEqual(got.log, [
+          ...Array(10).fill(0xffffffff),
+          ...want,
+          0xffffffff,
+          0xffffffff,
+        ]);
       });
     }
   },

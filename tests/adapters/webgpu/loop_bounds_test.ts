@@ -16,7 +16,6 @@ import {
 import {
   linearParams,
   rmsnormParams,
-  sampleParams,
 } from "../../../adapters/webgpu/kernels/params.ts";
 import {
   compileKernels,
@@ -40,12 +39,12 @@ import {
   bufferOf,
   randomF32,
   readF32,
-  readU32,
   relErr,
   runKernels,
   testDevice,
 } from "./_gpu.ts";
 import { runHybridStep, unwritten } from "./_attention.ts";
+import { runSample } from "./_sample.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 let compiled: Promise<Kernels> | null = null;
@@ -222,17 +221,21 @@ Deno.test({
     const V = 128256;
     const lim: StepLimits = {
       maxTokens: 8,
-      maxSeqs: 4,
-      numPages: 4,
+      maxSeqs: 8,
+      numPages: 8,
       vocab: V,
       maxContext: 16,
-      logSize: 8,
+      logSize: 12,
     };
     const cases = [
-      { temperature: 0, topP: 1, plant: V - 1 }, // argmax in the last chunk of the vocabulary
+      { temperature: 0, topP: 1, plant: V - 1 }, // argmax in the last block of the vocabulary
       { temperature: 0, topP: 1, plant: 77_777 },
-      { temperature: 0.8, topP: 0.9, plant: -1 },
-      { temperature: 1, topP: 1, plant: -1 },
+      { temperature: 0.8, topP: 0.9, plant: -1 }, // top-p: bisection over all V
+      { temperature: 1, topP: 1, plant: -1 }, // temperature: the draw scans one block
+      { temperature: 2, topP: 1, plant: -1 },
+      { temperature: 0.5, topP: 1, plant: 128_000 },
+      { temperature: 0.7, topP: 1, plant: -1 },
+      { temperature: 1.5, topP: 1, plant: -1 },
     ];
     const packed = packStep({
       seqs: cases.map((c, i) => ({
@@ -248,19 +251,7 @@ Deno.test({
     cases.forEach((c, r) => {
       if (c.plant >= 0) logits[r * V + c.plant] = 10;
     });
-    const last = bufferOf(device, "last", new Uint32Array(4).fill(0xffffffff));
-    const log = bufferOf(device, "log", new Uint32Array(8).fill(0xffffffff));
-    await runKernels(device, [{
-      kernel: k.sample,
-      buffers: [
-        uniformBuffer(device, "p", sampleParams(V)),
-        bufferOf(device, "meta", packed.meta),
-        bufferOf(device, "logits", logits),
-        last,
-        log,
-      ],
-      grid: grids.sample(cases.length),
-    }]);
+    const got = await runSample(device, k, packed, logits, V, 8, 12);
     const want = cases.map((c, r) =>
       sampleRef(
         logits.subarray(r * V, (r + 1) * V),
@@ -272,11 +263,16 @@ Deno.test({
     );
     assert.equal(want[0], V - 1);
     assert.equal(want[1], 77_777);
-    assert.deepEqual(Array.from(await readU32(device, last, 4)), want);
-    assert.deepEqual(
-      Array.from(await readU32(device, log, 8)),
-      [0xffffffff, 0xffffffff, ...want, 0xffffffff, 0xffffffff],
-    );
+    // The draws land in different blocks of the vocabulary.
+    assert.ok(new Set(want.slice(3).map((v) => Math.floor(v / 4096))).size > 2);
+    assert.deepEqual(got.lastTok, want);
+    assert.deepEqual(got.log, [
+      0xffffffff,
+      0xffffffff,
+      ...want,
+      0xffffffff,
+      0xffffffff,
+    ]);
   },
 });
 
