@@ -79,39 +79,44 @@ export async function timePass(
   return samples[Math.floor(samples.length / 2)];
 }
 
-/** One benchmark line. */
+/** One measured line: the lower of two independent medians (see `measure` in _gpu.ts). */
 export interface BenchRow {
   kernel: string;
   shape: string;
   dtype: string;
-  /** Median seconds per dispatch (or per step). */
+  /** Seconds per dispatch (or per step). */
   seconds: number;
+  /** |a - b| / min(a, b) of the two medians: how well the row repeats. */
+  spread: number;
   /** Bytes that must move (compulsory traffic), or 0. */
   bytes: number;
   /** Floating-point operations, or 0. */
   flops: number;
 }
 
-/** Renders rows as a Markdown table with GB/s and GFLOP/s beside the measured ceilings. */
+/**
+ * Renders rows as a Markdown table with GB/s and GFLOP/s beside the measured ceilings (copy
+ * bandwidth, FMA peak of the row's arithmetic).
+ */
 export function renderTable(
   rows: BenchRow[],
   copyGBs: number,
-  matmulGFs: number,
+  peakGFs: number,
 ): string {
   const head =
-    "| kernel | shape | dtype | median us | GB/s | % copy BW | GFLOP/s | % matmul |";
-  const out = [head, "|---|---|---|---:|---:|---:|---:|---:|"];
+    "| kernel | shape | dtype | us | repeat | GB/s | % copy BW | GFLOP/s | % FMA peak |";
+  const out = [head, "|---|---|---|---:|---:|---:|---:|---:|---:|"];
   for (const r of rows) {
     const gbs = r.bytes / r.seconds / 1e9;
     const gfs = r.flops / r.seconds / 1e9;
     out.push(
       `| ${r.kernel} | ${r.shape} | ${r.dtype} | ${
         (r.seconds * 1e6).toFixed(1)
-      } | ${r.bytes ? gbs.toFixed(1) : "-"} | ${
-        r.bytes ? ((100 * gbs) / copyGBs).toFixed(0) + "%" : "-"
-      } | ${r.flops ? gfs.toFixed(1) : "-"} | ${
-        r.flops ? ((100 * gfs) / matmulGFs).toFixed(0) + "%" : "-"
-      } |`,
+      } | ${(100 * r.spread).toFixed(1)}% | ${
+        r.bytes ? gbs.toFixed(1) : "-"
+      } | ${r.bytes ? ((100 * gbs) / copyGBs).toFixed(0) + "%" : "-"} | ${
+        r.flops ? gfs.toFixed(1) : "-"
+      } | ${r.flops ? ((100 * gfs) / peakGFs).toFixed(0) + "%" : "-"} |`,
     );
   }
   return out.join("\n");

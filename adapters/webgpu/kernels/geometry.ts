@@ -68,6 +68,33 @@ export const GEOMETRY = {
 /** The launch geometry: {@link GEOMETRY}, or a variant of it (the benchmark's sweeps). */
 export type Geometry = { readonly [K in keyof typeof GEOMETRY]: number };
 
+/**
+ * Launch-geometry variants of the linear kernels that the benchmark sweeps (and the tests check
+ * against the reference): GEMV rows x lanes x unroll, and tiled matmul tiles.
+ */
+export const GEMV_VARIANTS: Record<string, Partial<Geometry>> = {
+  "r8 l32 u4": {},
+  "r4 l64 u4": { GEMV_ROWS: 4, GEMV_LANES: 64 },
+  "r8 l32 u2": { GEMV_UNROLL: 2 },
+  "r16 l16 u4": { GEMV_ROWS: 16, GEMV_LANES: 16 },
+  "r2 l128 u2": { GEMV_ROWS: 2, GEMV_LANES: 128, GEMV_UNROLL: 2 },
+};
+/** See {@link GEMV_VARIANTS}. */
+export const TILE_VARIANTS: Record<string, Partial<Geometry>> = {
+  "64x64x16 4x4": {},
+  "32x64x16 4x4": { TILE_M: 32, TILE_WG: 128 },
+  "64x128x16 4x8": { TILE_N: 128, TILE_RN: 8 },
+  "128x64x16 8x4": { TILE_M: 128, TILE_RM: 8 },
+  "128x128x8 8x8": {
+    TILE_M: 128,
+    TILE_N: 128,
+    TILE_K: 8,
+    TILE_RM: 8,
+    TILE_RN: 8,
+  },
+  "128x128x16 8x8": { TILE_M: 128, TILE_N: 128, TILE_RM: 8, TILE_RN: 8 },
+};
+
 /** Threads of a linear_gemv workgroup. */
 export const GEMV_WG = GEOMETRY.GEMV_ROWS * GEOMETRY.GEMV_LANES;
 

@@ -32,7 +32,7 @@ const log2 = (n: number) => Math.round(Math.log2(n));
 
 /** Upper bounds of the loop passes of one invocation, by kernel. */
 export const loopPasses = {
-  /** linear_tiled.wgsl over K inputs with tile geometry `geo`. */
+  /** linear_tiled.wgsl and linear_tiled_h.wgsl over K inputs with tile geometry `geo`. */
   tiled: (K: number, geo: Geometry = GEOMETRY): number => {
     const slices = cdiv(K, geo.TILE_K);
     const aLoads = cdiv((geo.TILE_M * geo.TILE_K) / 4, geo.TILE_WG);
@@ -41,8 +41,10 @@ export const loopPasses = {
     const rn4 = geo.TILE_RN / 4;
     const k = cloop(rm4) + cloop(rn4) + cloop(geo.TILE_RM) +
       geo.TILE_RM * cloop(rn4);
+    // + the f16 flush of linear_tiled_h.wgsl (counted for both kernels).
     const slice = cloop(aLoads) + aLoads * cloop(4) + cloop(wLoads) +
-      wLoads * cloop(4) + cloop(geo.TILE_K) + geo.TILE_K * k;
+      wLoads * cloop(4) + cloop(geo.TILE_K) + geo.TILE_K * k +
+      2 * cloop(geo.TILE_RM * rn4);
     return loop(slices) + slices * slice + cloop(geo.TILE_RM) +
       geo.TILE_RM * cloop(geo.TILE_RN);
   },

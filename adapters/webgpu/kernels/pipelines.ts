@@ -22,6 +22,7 @@ export const KERNEL_BINDINGS = {
   rmsnorm: ["uniform", "read", "read", "read", "rw"],
   linear_gemv: ["uniform", "read", "read", "read", "read", "read", "rw"],
   linear_tiled: ["uniform", "read", "read", "read", "read", "read", "rw"],
+  linear_tiled_h: ["uniform", "read", "read", "read", "read", "read", "rw"],
   rope_kv: ["uniform", "read", "read", "rw", "rw"],
   attention: ["uniform", "read", "read", "read", "rw"],
   attention_hybrid: ["uniform", "read", "read", "read", "rw", "rw"],
@@ -41,8 +42,13 @@ export interface Kernel {
   layout: GPUBindGroupLayout;
 }
 
-/** All compiled kernels of one storage dtype. */
-export type Kernels = Record<KernelName, Kernel>;
+/** Kernels compiled only with f16 storage (they do f16 arithmetic). */
+export const F16_ONLY: readonly KernelName[] = ["linear_tiled_h"];
+
+/** All compiled kernels of one storage dtype (`linear_tiled_h` with f16 only). */
+export type Kernels =
+  & Record<Exclude<KernelName, "linear_tiled_h">, Kernel>
+  & { linear_tiled_h?: Kernel };
 
 /** Reads a kernel's WGSL source (a file beside this module). */
 export async function kernelSource(name: KernelName): Promise<string> {
@@ -57,8 +63,9 @@ export async function kernelSource(name: KernelName): Promise<string> {
 
 /**
  * Compiles every kernel for `dtype` and a model's `headDim` (the attention kernels' HEAD_D), with
- * the launch geometry `geo` (default {@link GEOMETRY}; the benchmark compiles variants); a WGSL
- * error names the kernel and the compiler message.
+ * the launch geometry `geo` (default {@link GEOMETRY}; the benchmark compiles variants), all of
+ * them or `only` those named (the others are then absent); a WGSL error names the kernel and the
+ * compiler message.
  * `linear_gemv` and `linear_tiled` share one bind group layout, so one bind group serves both.
  *
  * @example
@@ -76,12 +83,14 @@ export async function compileKernels(
   dtype: StorageDtype,
   headDim: number,
   geo: Geometry = GEOMETRY,
+  only?: readonly KernelName[],
 ): Promise<Kernels> {
   checkTileGeometry(geo);
   const prelude = shaderPrelude(dtype, headDim, geo);
   const layouts = new Map<string, GPUBindGroupLayout>();
   const out: Partial<Kernels> = {};
-  for (const name of Object.keys(KERNEL_BINDINGS) as KernelName[]) {
+  for (const name of only ?? Object.keys(KERNEL_BINDINGS) as KernelName[]) {
+    if (dtype === "f32" && F16_ONLY.includes(name)) continue;
     const slots = KERNEL_BINDINGS[name];
     const key = slots.join(",");
     let layout = layouts.get(key);

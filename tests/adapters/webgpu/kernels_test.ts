@@ -7,8 +7,10 @@ import {
   uniformBuffer,
 } from "../../../adapters/webgpu/gpu_buffers.ts";
 import {
+  GEOMETRY,
   grids,
   type StorageDtype,
+  TILE_VARIANTS,
 } from "../../../adapters/webgpu/kernels/geometry.ts";
 import {
   attentionParams,
@@ -207,6 +209,64 @@ Deno.test({
               assert.ok(err < 1e-5, `relative error ${err}`);
             },
           );
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "linear_tiled.wgsl at every swept tile geometry equals linearRef; linear_tiled_h within f16 rounding",
+  ...opts,
+  fn: async (t) => {
+    const gpu = await testDevice();
+    const { SILU_MUL, RESIDUAL } = LINEAR_FLAGS;
+    const [M, N, K] = [150, 136, 72];
+    for (const dtype of await dtypes()) {
+      for (const [variant, over] of Object.entries(TILE_VARIANTS)) {
+        const geo = { ...GEOMETRY, ...over };
+        const k = await compileKernels(gpu.device, dtype, 16, geo, [
+          "linear_tiled",
+          "linear_tiled_h",
+        ]);
+        for (const kernel of [k.linear_tiled, k.linear_tiled_h]) {
+          if (!kernel) continue;
+          await t.step(`${dtype} ${kernel.name} ${variant}`, async () => {
+            const device = gpu.device;
+            const flags = SILU_MUL | RESIDUAL;
+            const x = randomF32(M * 2 * K, 3, 2);
+            const w = roundToStorage(randomF32(N * K, 4, 0.5), dtype);
+            const y0 = randomF32(M * N, 5, 1);
+            const meta = new Uint32Array(16);
+            meta[HDR.T] = M;
+            const y = bufferOf(device, "y", y0);
+            await runKernels(device, [{
+              kernel,
+              buffers: [
+                uniformBuffer(
+                  device,
+                  "p",
+                  linearParams(N, K, 2 * K, flags, HDR.T),
+                ),
+                bufferOf(device, "meta", meta),
+                bufferOf(device, "x", x),
+                bufferOf(device, "w", toStorageBytes(w, dtype)),
+                bufferOf(device, "bias", new Float32Array(4)),
+                bufferOf(device, "g", new Float32Array(4)),
+                y,
+              ],
+              grid: grids.tiled(M, N, geo),
+            }]);
+            const want = linearRef(x, w, M, N, K, {
+              residual: y0,
+              siluMul: true,
+            });
+            const err = relErr(await readF32(device, y, M * N), want);
+            // f16 arithmetic: activations and partial sums rounded to f16 (2^-11 relative).
+            const tol = kernel.name === "linear_tiled_h" ? 2e-3 : 1e-5;
+            assert.ok(err < tol, `relative error ${err}`);
+          });
         }
       }
     }
