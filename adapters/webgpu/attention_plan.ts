@@ -83,7 +83,8 @@ export function attentionCaps(
       65535,
       2 * tiles * G * forced + 2 * split.targetItems,
     ),
-    merges: lim.maxTokens * H,
+    // One merge workgroup per entry: at most 65,535 of them (the dispatch limit per dimension).
+    merges: Math.min(65535, lim.maxTokens * H),
     partialRows: 2 * split.targetItems * shape.rowsMax + forcedRows,
   };
 }

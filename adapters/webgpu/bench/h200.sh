@@ -15,6 +15,8 @@ shift 4 2>/dev/null || shift $#
 mkdir -p "$OUT"
 for f in "$GL"/*.deb; do dpkg -x "$f" /; done
 ldconfig
+NV_ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$NV_ICD" ] && export VK_DRIVER_FILES=$NV_ICD
 mkdir -p /tmp/deno && tar xzf "$TGZ" -C /tmp/deno
 DENO=/tmp/deno/package/deno
 chmod +x "$DENO"
