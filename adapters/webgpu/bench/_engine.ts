@@ -15,7 +15,8 @@ import type { StorageDtype } from "../kernels/geometry.ts";
 import { presetSource } from "../presets.ts";
 import type { Policy } from "../scheduler.ts";
 import { PAGE_SIZE, type StepSequence } from "../step_batch.ts";
-import { StepTimer } from "../step_timer.ts";
+import type { PackedStep } from "../step_batch.ts";
+import { encodeHeat } from "./_timing.ts";
 
 /** The same work the peer runs (make_workload.py's workload.json). */
 export interface Workload {
@@ -132,11 +133,10 @@ export async function benchEngine(
     logSize: Math.max((stepsInFlight + 2) * maxSeqs, 2 * PER_READBACK),
   });
   const loadS = (performance.now() - t0) / 1000;
-  const timer = new StepTimer(engine);
   const timeStep = async (seqs: StepSequence[], n: number) => {
     const packed = engine.prepareStep({ seqs, logBase: 0 });
     const ms: number[] = [];
-    for (let i = 0; i < n; i++) ms.push(await timer.timeMs(packed));
+    for (let i = 0; i < n; i++) ms.push(await timeHot(engine, packed));
     ms.sort((a, b) => a - b);
     return ms[Math.floor(ms.length / 2)];
   };
@@ -223,7 +223,6 @@ export async function benchEngine(
     }], 10),
   };
   engine.pages.free(pp);
-  timer.destroy();
   // The workload through the serving loop, every request queued at once.
   const workload: WorkloadRun[] = [];
   for (const run of opts.runs) {
@@ -231,6 +230,57 @@ export async function benchEngine(
   }
   engine.destroy();
   return { loadS, batch1, decodeSteps, prefillStep, workload };
+}
+
+let stamps: { qs: GPUQuerySet; res: GPUBuffer; rd: GPUBuffer } | null = null;
+
+/**
+ * GPU milliseconds of one step by timestamp queries, with the registered heat (bench/_timing.ts)
+ * before and after it in the same submission, so the clocks stay up through the readback.
+ */
+async function timeHot(
+  engine: ForwardEngine,
+  packed: PackedStep,
+): Promise<number> {
+  const device = engine.gpu.device;
+  if (!engine.gpu.timestamps) {
+    throw new Error(
+      `Step timing: the adapter ${engine.gpu.description} lacks timestamp-query`,
+    );
+  }
+  stamps ??= {
+    qs: device.createQuerySet({
+      label: "step stamps",
+      type: "timestamp",
+      count: 2,
+    }),
+    res: device.createBuffer({
+      label: "step stamps resolve [2] u64",
+      size: 16,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    }),
+    rd: device.createBuffer({
+      label: "step stamps readback [2] u64",
+      size: 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    }),
+  };
+  const { qs, res, rd } = stamps;
+  const enc = device.createCommandEncoder({ label: "timed step" });
+  encodeHeat(enc);
+  engine.encodeStep(enc, packed, {
+    querySet: qs,
+    beginningOfPassWriteIndex: 0,
+    endOfPassWriteIndex: 1,
+  });
+  enc.resolveQuerySet(qs, 0, 2, res, 0);
+  enc.copyBufferToBuffer(res, 0, rd, 0, 16);
+  encodeHeat(enc);
+  device.queue.submit([enc.finish()]);
+  await rd.mapAsync(GPUMapMode.READ);
+  const t = new BigUint64Array(rd.getMappedRange().slice(0));
+  rd.unmap();
+  return Number(t[1] - t[0]) / 1e6;
 }
 
 async function runWorkload(

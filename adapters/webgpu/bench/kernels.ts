@@ -21,7 +21,7 @@ import { packStep } from "../step_batch.ts";
 import { type AttentionPoint, benchAttention } from "./attention.ts";
 import { fmaPeak, measure, randomBuffer, warmGpu } from "./_gpu.ts";
 import { benchLinear, bestPoints, type LinearPoint } from "./_linear.ts";
-import { type BenchRow, renderTable } from "./_timing.ts";
+import { type BenchRow, renderTable, useHeater } from "./_timing.ts";
 
 /** What {@link benchKernels} measured. */
 export interface KernelBench {
@@ -65,6 +65,18 @@ export async function benchKernels(
     group: copyGroup,
     grid: copyGrid[0],
   }, cpu ? 200 : 3000);
+  // Heat for the timed passes: ~6 ms of copies (0.25 GiB each way) before and after each one.
+  if (!cpu) {
+    const hs = randomBuffer(gpu, "heat src", 1 << 28);
+    const hd = storageBuffer(device, "heat dst", 1 << 28, 1 << 30);
+    const hg = bindKernel(device, k32.copy, "heat", [hs, hd]);
+    const hgrid = grids.copy((1 << 28) / 16);
+    useHeater((enc) => {
+      const pass = enc.beginComputePass({ label: "heat" });
+      for (let i = 0; i < 48; i++) dispatch(pass, k32.copy, hg, hgrid);
+      pass.end();
+    });
+  }
   const copyRow = await measure(
     gpu,
     {
