@@ -166,7 +166,7 @@ export async function benchLinear(
       row,
     });
   };
-  const gemvVariants = cpu ? { "r8 l32 u4": {} } : GEMV_VARIANTS;
+  const gemvVariants = cpu ? { "r8 l32": {} } : GEMV_VARIANTS;
   const tileVariants = cpu
     ? { "64x64x16 4x4": {}, "32x64x16 4x4": TILE_VARIANTS["32x64x16 4x4"] }
     : TILE_VARIANTS;
@@ -190,9 +190,9 @@ export async function benchLinear(
   ) {
     for (const M of sweep) {
       if (M <= GEOMETRY.GEMV_MB) {
-        const kernel = await kernelOf("linear_gemv", "r8 l32 u4", GEOMETRY);
+        const kernel = await kernelOf("linear_gemv", "r8 l32", GEOMETRY);
         if (M !== 1 && M !== GEOMETRY.GEMV_MB) {
-          await one(s, M, kernel, "r8 l32 u4", GEOMETRY);
+          await one(s, M, kernel, "r8 l32", GEOMETRY);
         }
         continue;
       }

@@ -22,10 +22,11 @@
 // Workgroup HYB_WG; grid (items, 1, 1) (geometry.ts grids.attnHybrid). Workgroup w runs item
 // base + w, base = 0, or step[P.base_hdr] when P.base_hdr != 0 (the serial baseline's decode
 // dispatch starts after the prefill items). The item's nq picks the path (uniform per workgroup):
-//   nq > 1, a prefill tile: invocation r < R = nq * hg owns row r: q (D/4 vec4) and the output
-//     accumulator in registers. Per block of P.kb keys all invocations load K and V into
-//     workgroup memory (f32), then each row scores HYB_SUB keys at a time against the broadcast
-//     K rows, rescales once per sub-block and accumulates p * V.
+//   nq > 1, a prefill tile: invocation r < R = nq * hg owns row r: q and the output accumulator
+//     in registers (HV: D/4 vec4 fields, helpers generated per head size by head_vec.ts and
+//     appended to this file). Per block of P.kb keys all invocations load K and V into
+//     workgroup memory (f32), then each row scores its visible keys one at a time against the
+//     broadcast K rows (rescaling only when its running max rises) and accumulates p * V.
 //   nq == 1, a decode item (R = hg rows of one token): q of the hg heads in workgroup memory; per
 //     block of HYB_WG keys invocation i scores key kb0 + i for every head; then invocation
 //     i = phase * NO + o (NO = hg * D / 4 vec4 outputs, KS = HYB_WG / NO key phases) owns vec4
@@ -33,7 +34,7 @@
 //     with the block's max; the KS phases are summed at the end.
 // Every row r < R of the item is written (out or part); invocations own no other outputs.
 // Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= HYB_MAX_HG,
-// hg * D / 4 <= HYB_WG, nq * hg <= HYB_ROWS, P.kb * D <= HYB_ELEMS, P.kb % HYB_SUB == 0,
+// hg * D / 4 <= HYB_WG, nq * hg <= HYB_ROWS, P.kb * D <= HYB_ELEMS,
 // k1 <= p + 1 of the item's last token, pages cover k1 positions, out_base + R <= partialRows,
 // k1 - k0 <= maxHybridKeys (loop passes per invocation, loop_passes.ts hybridItem, within the
 // adapter's loop budget).
@@ -123,19 +124,13 @@ fn prefill_tile(it: Item, lid: u32, page_list: u32) {
   let hg = P.hg;
   let R = it.nq * hg;
   let W4 = (P.H + 2u * P.G) * D4;
-  var q: array<vec4<f32>, D4>;
-  var acc: array<vec4<f32>, D4>;
+  var q = HV();
+  var acc = HV();
   var row_lim = 0u; // keys below it are visible to this row
   if (lid < R) {
     let t = it.t0 + lid / hg;
-    let qb = t * W4 + (it.g * hg + lid % hg) * D4;
-    for (var d = 0u; d < D4; d++) {
-      q[d] = qkv[qb + d] * P.scale;
-    }
+    q = hv_qkv(t * W4 + (it.g * hg + lid % hg) * D4, P.scale);
     row_lim = min(it.k1, step[step[HDR_POS] + t] + 1u);
-  }
-  for (var d = 0u; d < D4; d++) {
-    acc[d] = vec4<f32>(0.0);
   }
   var m = NEG;
   var l = 0.0;
@@ -155,43 +150,28 @@ fn prefill_tile(it: Item, lid: u32, page_list: u32) {
       kv_s[V_AT + e] = vv;
     }
     workgroupBarrier();
-    for (var sb = 0u; sb < nk; sb += HYB_SUB) {
-      var s: array<f32, HYB_SUB>;
-      var bm = NEG;
-      for (var jj = 0u; jj < HYB_SUB; jj++) {
-        let j = sb + jj;
-        var dotv = 0.0;
-        for (var d = 0u; d < D4; d++) {
-          dotv += dot(q[d], kv_s[j * D4 + d]);
-        }
-        let valid = j < nk && kb0 + j < row_lim;
-        s[jj] = select(NEG, dotv, valid);
-        bm = max(bm, s[jj]);
-      }
-      if (bm > NEG) {
-        let m_new = max(m, bm);
-        let corr = exp(m - m_new);
+    // This row's visible keys of the block, one at a time: the output is rescaled only when the
+    // running max rises (rarely after the first keys).
+    var nv = 0u;
+    if (row_lim > kb0) {
+      nv = min(nk, row_lim - kb0);
+    }
+    for (var j = 0u; j < nv; j++) {
+      let s = hv_dot(q, hv_smem(j * D4));
+      if (s > m) {
+        let corr = exp(m - s);
+        acc = hv_scale(acc, corr);
         l *= corr;
-        for (var d = 0u; d < D4; d++) {
-          acc[d] *= corr;
-        }
-        for (var jj = 0u; jj < HYB_SUB; jj++) {
-          let p = select(0.0, exp(s[jj] - m_new), s[jj] > NEG);
-          l += p;
-          let vb = V_AT + (sb + jj) * D4;
-          for (var d = 0u; d < D4; d++) {
-            acc[d] += p * kv_s[vb + d];
-          }
-        }
-        m = m_new;
+        m = s;
       }
+      let p = exp(s - m);
+      l += p;
+      acc = hv_axpy(acc, p, hv_smem(V_AT + j * D4));
     }
     workgroupBarrier();
   }
   if (lid < R) {
-    for (var d = 0u; d < D4; d++) {
-      write_row(it, lid, d, acc[d], m, l);
-    }
+    hv_write(it, lid, acc, m, l);
   }
 }
 
@@ -215,18 +195,10 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
     let nk = min(HYB_WG, it.k1 - kb0);
     // Scores of key kb0 + lid for every head.
     if (lid < nk) {
-      var k: array<vec4<f32>, D4>;
-      let at = kv_at(page_list, kb0 + lid, 0u, it.g, 0u);
-      for (var d = 0u; d < D4; d++) {
-        k[d] = vec4<f32>(kv[at + d]);
-      }
+      let k = hv_kv(kv_at(page_list, kb0 + lid, 0u, it.g, 0u));
       for (var hh = 0u; hh < hg; hh++) {
-        var dotv = 0.0;
-        for (var d = 0u; d < D4; d++) {
-          dotv += dot(kv_s[hh * D4 + d], k[d]);
-        }
         let si = hh * HYB_WG + lid;
-        kv_s[SC_AT + si / 4u][si % 4u] = dotv;
+        kv_s[SC_AT + si / 4u][si % 4u] = hv_dot(hv_smem(hh * D4), k);
       }
     }
     workgroupBarrier();

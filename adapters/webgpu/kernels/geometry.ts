@@ -13,14 +13,10 @@ export const GEOMETRY = {
   EMBED_WG: 64,
   /** rmsnorm.wgsl: one workgroup per row. */
   NORM_WG: 256,
-  /**
-   * linear_gemv.wgsl: GEMV_ROWS output columns x GEMV_LANES lanes, GEMV_UNROLL weight loads in
-   * flight per lane; at most GEMV_MB rows.
-   */
+  /** linear_gemv.wgsl: GEMV_ROWS output columns x GEMV_LANES lanes; at most GEMV_MB rows. */
   GEMV_ROWS: 8,
   GEMV_LANES: 32,
-  GEMV_MB: 8,
-  GEMV_UNROLL: 4,
+  GEMV_MB: 16,
   /**
    * linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of TILE_WG =
    * (TILE_M / TILE_RM) * (TILE_N / TILE_RN), TILE_RM x TILE_RN each, K in slices of TILE_K.
@@ -39,15 +35,14 @@ export const GEOMETRY = {
   /**
    * attention_hybrid.wgsl: one workgroup of HYB_WG per work item. Prefill tiles: one query row
    * (token x GQA head) per invocation, at most HYB_ROWS rows, K and V blocks of at most
-   * HYB_ELEMS f32 each in workgroup memory (kb = keys per block, a power of two <= HYB_KB),
-   * online softmax in sub-blocks of HYB_SUB keys. Decode items: one key per invocation per block
+   * HYB_ELEMS f32 each in workgroup memory (kb = keys per block, a power of two <= HYB_KB).
+   * Decode items: one key per invocation per block
    * of HYB_WG keys, at most HYB_MAX_HG query heads per kv head, hg * D / 4 <= HYB_WG.
    */
   HYB_WG: 128,
   HYB_ROWS: 128,
   HYB_KB: 64,
   HYB_ELEMS: 2048,
-  HYB_SUB: 8,
   HYB_MAX_HG: 16,
   /** attention_hybrid.wgsl: u32 words per work item; attention_merge.wgsl: words per entry. */
   WORK_WORDS: 8,
@@ -73,18 +68,16 @@ export type Geometry = { readonly [K in keyof typeof GEOMETRY]: number };
  * against the reference): GEMV rows x lanes x unroll, and tiled matmul tiles.
  */
 export const GEMV_VARIANTS: Record<string, Partial<Geometry>> = {
-  "r8 l32 u4": {},
-  "r4 l64 u4": { GEMV_ROWS: 4, GEMV_LANES: 64 },
-  "r8 l32 u2": { GEMV_UNROLL: 2 },
-  "r16 l16 u4": { GEMV_ROWS: 16, GEMV_LANES: 16 },
-  "r2 l128 u2": { GEMV_ROWS: 2, GEMV_LANES: 128, GEMV_UNROLL: 2 },
+  "r8 l32": {},
+  "r4 l64": { GEMV_ROWS: 4, GEMV_LANES: 64 },
+  "r16 l16": { GEMV_ROWS: 16, GEMV_LANES: 16 },
+  "r2 l128": { GEMV_ROWS: 2, GEMV_LANES: 128 },
 };
 /** See {@link GEMV_VARIANTS}. */
 export const TILE_VARIANTS: Record<string, Partial<Geometry>> = {
   "64x64x16 4x4": {},
   "32x64x16 4x4": { TILE_M: 32, TILE_WG: 128 },
-  "64x128x16 4x8": { TILE_N: 128, TILE_RN: 8 },
-  "128x64x16 8x4": { TILE_M: 128, TILE_RM: 8 },
+  "128x128x16 8x8": { TILE_M: 128, TILE_N: 128, TILE_RM: 8, TILE_RN: 8 },
   "128x128x8 8x8": {
     TILE_M: 128,
     TILE_N: 128,
@@ -92,7 +85,18 @@ export const TILE_VARIANTS: Record<string, Partial<Geometry>> = {
     TILE_RM: 8,
     TILE_RN: 8,
   },
-  "128x128x16 8x8": { TILE_M: 128, TILE_N: 128, TILE_RM: 8, TILE_RN: 8 },
+  "64x128x16 8x8": {
+    TILE_N: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_WG: 128,
+  },
+  "128x64x16 8x8": {
+    TILE_M: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_WG: 128,
+  },
 };
 
 /** Threads of a linear_gemv workgroup. */
@@ -116,12 +120,12 @@ export const GEMV_WG = GEOMETRY.GEMV_ROWS * GEOMETRY.GEMV_LANES;
 export function checkTileGeometry(geo: Geometry): void {
   const threads = (geo.TILE_M / geo.TILE_RM) * (geo.TILE_N / geo.TILE_RN);
   if (
-    threads !== geo.TILE_WG || geo.TILE_K % 8 !== 0 || geo.TILE_RM % 4 !== 0 ||
-    geo.TILE_RN % 4 !== 0 || geo.TILE_M % geo.TILE_RM !== 0 ||
-    geo.TILE_N % geo.TILE_RN !== 0
+    threads !== geo.TILE_WG || geo.TILE_K % 8 !== 0 ||
+    geo.TILE_RM !== geo.TILE_RN || ![4, 8].includes(geo.TILE_RM) ||
+    geo.TILE_M % geo.TILE_RM !== 0 || geo.TILE_N % geo.TILE_RN !== 0
   ) {
     throw new Error(
-      `Tile geometry ${geo.TILE_M}x${geo.TILE_N}x${geo.TILE_K}, thread tile ${geo.TILE_RM}x${geo.TILE_RN}, TILE_WG ${geo.TILE_WG}: expected TILE_WG == (TILE_M / TILE_RM) * (TILE_N / TILE_RN) = ${threads}, TILE_K % 8 == 0, TILE_RM and TILE_RN multiples of 4`,
+      `Tile geometry ${geo.TILE_M}x${geo.TILE_N}x${geo.TILE_K}, thread tile ${geo.TILE_RM}x${geo.TILE_RN}, TILE_WG ${geo.TILE_WG}: expected TILE_WG == (TILE_M / TILE_RM) * (TILE_N / TILE_RN) = ${threads}, TILE_K % 8 == 0, TILE_RM == TILE_RN in {4, 8}`,
     );
   }
 }
@@ -197,12 +201,10 @@ export function hybridShape(H: number, G: number, D: number): HybridShape {
   const kb = fit >= 1 ? 2 ** Math.floor(Math.log2(fit)) : 0;
   if (
     !Number.isInteger(hg) || hg > g.HYB_MAX_HG || (hg * D) / 4 > g.HYB_WG ||
-    D % 4 !== 0 || kb < g.HYB_SUB
+    D % 4 !== 0 || kb < 1
   ) {
     throw new Error(
-      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0, H / G <= ${g.HYB_MAX_HG}, (H / G) * D / 4 <= ${g.HYB_WG}, D % 4 == 0 and D <= ${
-        g.HYB_ELEMS / g.HYB_SUB
-      }`,
+      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0, H / G <= ${g.HYB_MAX_HG}, (H / G) * D / 4 <= ${g.HYB_WG}, D % 4 == 0 and D <= ${g.HYB_ELEMS}`,
     );
   }
   return { hg, rowsMax, qt: Math.floor(rowsMax / hg), kb };

@@ -18,11 +18,12 @@
 //   6 y    storage, read_write [M, N] f32             output (read first when RESIDUAL)
 // Workgroup GEMV_ROWS * GEMV_LANES; grid (ceil(N / GEMV_ROWS), 1, 1) (geometry.ts grids.gemv).
 // Invocation (r, lane) = (lid / GEMV_LANES, lid % GEMV_LANES) of workgroup wx accumulates, for
-// column n = wx * GEMV_ROWS + r and every row m < M, the dot products over W8 units k8 = lane,
-// lane + GEMV_LANES, ... (GEMV_UNROLL loads in flight), and with NORM the squares of x; the
-// lanes' partial sums meet in workgroup memory and invocation (r, m) (m < M) writes y[m, n].
-// Host asserts: M <= GEMV_MB <= GEMV_LANES; K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL not
-// together; loop passes per invocation (loop_passes.ts gemv(K)) within the adapter's loop budget.
+// column n = wx * GEMV_ROWS + r and every row m < M (in groups of 4 rows, vec4 registers), the
+// dot products over W8 units k8 = lane, lane + GEMV_LANES, ... (two loads in flight), and with
+// NORM the squares of x; the lanes' partial sums meet in workgroup memory and invocation (r, m)
+// (m < M) writes y[m, n].
+// Host asserts: M <= GEMV_MB == 16 <= GEMV_LANES; K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL
+// not together; loop passes per invocation (loop_passes.ts gemv(K)) within the loop budget.
 
 const BIAS: u32 = 1u;
 const RESIDUAL: u32 = 2u;
@@ -52,66 +53,140 @@ struct Params {
 var<workgroup> red: array<f32, GEMV_ROWS * GEMV_MB * GEMV_LANES>;
 var<workgroup> red_ss: array<f32, GEMV_MB * GEMV_LANES>;
 
+// vec4 offsets of input rows 4 q .. 4 q + 3 (rows past M read row 0: their sums are dropped).
+fn rows4(q: u32, M: u32) -> vec4<u32> {
+  var o = vec4<u32>(0u);
+  for (var i = 0u; i < 4u; i++) {
+    let m = 4u * q + i;
+    var row = 0u;
+    if (m < M) {
+      row = m;
+      if ((P.flags & GATHER) != 0u) {
+        row = step[step[HDR_ROWS] + m * ROW_WORDS];
+      }
+    }
+    o[i] = row * P.XS4;
+  }
+  return o;
+}
+
+// The input a(m, k8 * 8 .. + 7) of one row at vec4 offset `at`, as (elements 0-3, 4-7).
+fn input8(at: u32, k8: u32, ga: vec4<f32>, gb: vec4<f32>) -> mat2x4<f32> {
+  var xa = x[at + 2u * k8];
+  var xb = x[at + 2u * k8 + 1u];
+  if ((P.flags & SILU_MUL) != 0u) {
+    xa = xa / (1.0 + exp(-xa)) * x[at + 2u * P.K8 + 2u * k8];
+    xb = xb / (1.0 + exp(-xb)) * x[at + 2u * P.K8 + 2u * k8 + 1u];
+  }
+  return mat2x4<f32>(xa, xb);
+}
+
+// Dot products of one W8 (lo, hi) with the inputs of 4 rows, and their squares (for NORM).
+struct Dots {
+  d: vec4<f32>,
+  s: vec4<f32>,
+}
+
+fn dots4(rows: vec4<u32>, k8: u32, lo: vec4<f32>, hi: vec4<f32>, ga: vec4<f32>, gb: vec4<f32>) -> Dots {
+  let i0 = input8(rows.x, k8, ga, gb);
+  let i1 = input8(rows.y, k8, ga, gb);
+  let i2 = input8(rows.z, k8, ga, gb);
+  let i3 = input8(rows.w, k8, ga, gb);
+  let wa = lo * ga;
+  let wb = hi * gb;
+  return Dots(
+    vec4<f32>(
+      dot(wa, i0[0]) + dot(wb, i0[1]),
+      dot(wa, i1[0]) + dot(wb, i1[1]),
+      dot(wa, i2[0]) + dot(wb, i2[1]),
+      dot(wa, i3[0]) + dot(wb, i3[1]),
+    ),
+    vec4<f32>(
+      dot(i0[0], i0[0]) + dot(i0[1], i0[1]),
+      dot(i1[0], i1[0]) + dot(i1[1], i1[1]),
+      dot(i2[0], i2[0]) + dot(i2[1], i2[1]),
+      dot(i3[0], i3[0]) + dot(i3[1], i3[1]),
+    ),
+  );
+}
+
 @compute @workgroup_size(GEMV_ROWS * GEMV_LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % GEMV_LANES;
   let r = lid / GEMV_LANES;
   let n = wid.x * GEMV_ROWS + r;
   let M = step[P.m_hdr];
-  let silu = (P.flags & SILU_MUL) != 0u;
   let norm = (P.flags & NORM) != 0u;
-  var xrow: array<u32, GEMV_MB>; // vec4 offset of each input row
-  for (var m = 0u; m < GEMV_MB; m++) {
-    var row = m;
-    if ((P.flags & GATHER) != 0u && m < M) {
-      row = step[step[HDR_ROWS] + m * ROW_WORDS];
-    }
-    xrow[m] = row * P.XS4;
-  }
-  var acc: array<f32, GEMV_MB>;
-  var ss: array<f32, GEMV_MB>;
-  let nn = min(n, P.N - 1u); // rows past N compute a copy of the last row and write nothing
+  // Up to GEMV_MB = 16 rows in four groups of 4 (vec4 accumulators: no private arrays, which
+  // NVIDIA's Vulkan compiler would put in local memory).
+  let rw0 = rows4(0u, M);
+  let rw1 = rows4(1u, M);
+  let rw2 = rows4(2u, M);
+  let rw3 = rows4(3u, M);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var ss0 = vec4<f32>(0.0);
+  var ss1 = vec4<f32>(0.0);
+  var ss2 = vec4<f32>(0.0);
+  var ss3 = vec4<f32>(0.0);
+  let nn = min(n, P.N - 1u); // columns past N compute a copy of the last one and write nothing
   let wrow = nn * P.K8;
-  for (var k0 = lane; k0 < P.K8; k0 += GEMV_LANES * GEMV_UNROLL) {
-    var wv: array<W8, GEMV_UNROLL>;
-    for (var u = 0u; u < GEMV_UNROLL; u++) {
-      let k8 = min(k0 + u * GEMV_LANES, P.K8 - 1u);
-      wv[u] = w[wrow + k8];
-    }
-    for (var u = 0u; u < GEMV_UNROLL; u++) {
-      let k8 = k0 + u * GEMV_LANES;
+  for (var k0 = lane; k0 < P.K8; k0 += 2u * GEMV_LANES) {
+    // Two weight loads in flight per lane.
+    let k1 = k0 + GEMV_LANES;
+    let w0 = w[wrow + k0];
+    let w1 = w[wrow + min(k1, P.K8 - 1u)];
+    for (var u = 0u; u < 2u; u++) {
+      var k8 = k0;
+      var wv = w0;
+      if (u == 1u) {
+        k8 = k1;
+        wv = w1;
+      }
       if (k8 < P.K8) {
-        let lo = w8_lo(wv[u]);
-        let hi = w8_hi(wv[u]);
+        let lo = w8_lo(wv);
+        let hi = w8_hi(wv);
         var ga = vec4<f32>(1.0);
         var gb = vec4<f32>(1.0);
         if (norm) {
           ga = g[2u * k8];
           gb = g[2u * k8 + 1u];
         }
-        for (var m = 0u; m < GEMV_MB; m++) {
-          if (m < M) {
-            var xa = x[xrow[m] + 2u * k8];
-            var xb = x[xrow[m] + 2u * k8 + 1u];
-            if (silu) {
-              xa = xa / (1.0 + exp(-xa)) * x[xrow[m] + P.K8 * 2u + 2u * k8];
-              xb = xb / (1.0 + exp(-xb)) * x[xrow[m] + P.K8 * 2u + 2u * k8 + 1u];
-            }
-            if (norm) {
-              ss[m] += dot(xa, xa) + dot(xb, xb);
-            }
-            acc[m] += dot(lo, xa * ga) + dot(hi, xb * gb);
-          }
+        let d0 = dots4(rw0, k8, lo, hi, ga, gb);
+        acc0 += d0.d;
+        ss0 += d0.s;
+        if (M > 4u) {
+          let d1 = dots4(rw1, k8, lo, hi, ga, gb);
+          acc1 += d1.d;
+          ss1 += d1.s;
+        }
+        if (M > 8u) {
+          let d2 = dots4(rw2, k8, lo, hi, ga, gb);
+          acc2 += d2.d;
+          ss2 += d2.s;
+        }
+        if (M > 12u) {
+          let d3 = dots4(rw3, k8, lo, hi, ga, gb);
+          acc3 += d3.d;
+          ss3 += d3.s;
         }
       }
     }
   }
-  for (var m = 0u; m < GEMV_MB; m++) {
-    red[(r * GEMV_MB + m) * GEMV_LANES + lane] = acc[m];
-  }
-  if (r == 0u) {
-    for (var m = 0u; m < GEMV_MB; m++) {
-      red_ss[m * GEMV_LANES + lane] = ss[m];
+  // Lanes' partial sums: red[r][m][lane] (m < 16), squares red_ss[m][lane] (from r == 0).
+  let rb = r * GEMV_MB * GEMV_LANES + lane;
+  for (var i = 0u; i < 4u; i++) {
+    red[rb + i * GEMV_LANES] = acc0[i];
+    red[rb + (4u + i) * GEMV_LANES] = acc1[i];
+    red[rb + (8u + i) * GEMV_LANES] = acc2[i];
+    red[rb + (12u + i) * GEMV_LANES] = acc3[i];
+    if (r == 0u) {
+      red_ss[i * GEMV_LANES + lane] = ss0[i];
+      red_ss[(4u + i) * GEMV_LANES + lane] = ss1[i];
+      red_ss[(8u + i) * GEMV_LANES + lane] = ss2[i];
+      red_ss[(12u + i) * GEMV_LANES + lane] = ss3[i];
     }
   }
   workgroupBarrier();

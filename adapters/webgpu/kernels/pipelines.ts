@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { headVecWgsl } from "./head_vec.ts";
 import {
   checkTileGeometry,
   GEOMETRY,
@@ -111,7 +112,8 @@ export async function compileKernels(
       });
       layouts.set(key, layout);
     }
-    const code = prelude + (await kernelSource(name));
+    const code = prelude + (await kernelSource(name)) +
+      (name === "attention_hybrid" ? headVecWgsl(headDim) : "");
     device.pushErrorScope("validation");
     const module = device.createShaderModule({ label: `${name}.wgsl`, code });
     const info = await module.getCompilationInfo();

@@ -147,8 +147,8 @@ Deno.test({
     const { BIAS, RESIDUAL, SILU_MUL, NORM, GATHER } = LINEAR_FLAGS;
     for (const dtype of await dtypes()) {
       const { device, k } = await kernels(dtype);
-      for (const M of [1, 3, 8, 9, 70]) {
-        const gemv = M <= 8;
+      for (const M of [1, 3, 8, 13, 16, 17, 70]) {
+        const gemv = M <= GEOMETRY.GEMV_MB;
         const flagSets = [0, BIAS, RESIDUAL | SILU_MUL | BIAS];
         if (gemv) flagSets.push(NORM | BIAS, NORM | GATHER | RESIDUAL);
         for (const flags of flagSets) {

@@ -10,6 +10,7 @@ import {
   hybridShape,
 } from "../../../adapters/webgpu/kernels/geometry.ts";
 import {
+  HYBRID_MARGIN,
   loopPasses,
   maxHybridKeys,
 } from "../../../adapters/webgpu/kernels/loop_passes.ts";
@@ -78,13 +79,20 @@ Deno.test({
   ...opts,
   fn: async (t) => {
     const gpu = await testDevice();
+    // Past the bound where there is one: a chunk and a decode over more keys than one item may
+    // cover (on llvmpipe, D 64: the items are cut, e.g. at 53k keys).
+    const past = (hgd: [number, number, number]) =>
+      Math.min(
+        maxHybridKeys(hybridShape(...hgd), hgd[2], gpu.loopBudget),
+        60000,
+      ) + 500;
     const cases: { hgd: [number, number, number]; start: number; n: number }[] =
       [
         { hgd: [2, 1, 64], start: 0, n: 1040 }, // a whole 1,040-token prompt, head_dim 64
-        { hgd: [2, 1, 64], start: 3300, n: 32 }, // a chunk over 3,332 keys
+        { hgd: [2, 1, 64], start: past([2, 1, 64]), n: 16 }, // a chunk past the bound
         { hgd: [4, 2, 32], start: 6000, n: 64 }, // head_dim 32, 64-key blocks
-        { hgd: [2, 2, 128], start: 1008, n: 32 }, // head_dim 128: 16-key blocks
-        { hgd: [8, 1, 64], start: 4000, n: 1 }, // a decode over 4,001 keys, 8 GQA heads
+        { hgd: [2, 2, 128], start: past([2, 2, 128]), n: 16 }, // head_dim 128, 16-key blocks
+        { hgd: [8, 1, 64], start: past([8, 1, 64]), n: 1 }, // a decode, 8 GQA heads
       ];
     for (const { hgd, start, n } of cases) {
       const keys = start + n;
@@ -109,8 +117,10 @@ Deno.test({
             maxItemKeys,
           });
           assert.deepEqual(unwritten(r.got), []);
+          // f32 sums over `keys` terms: rounding grows with the number of keys.
           const err = relErr(r.got, r.want);
-          assert.ok(err < 2e-5, `relative error ${err}`);
+          const tol = keys > 8192 ? 2e-4 : 2e-5;
+          assert.ok(err < tol, `relative error ${err}`);
           if (forced) {
             assert.ok(r.plan.splitKeys > 0 && r.plan.splitKeys <= maxItemKeys);
           } else assert.equal(r.plan.splitKeys, 0);
@@ -318,9 +328,12 @@ Deno.test({
           maxSeqs: 1,
         });
         const shape = hybridShape(32, 8, 64);
-        assert.equal(r.maxItemKeys, 1664);
-        assert.ok(loopPasses.hybridItem(shape, 64, 1664) <= 65535);
-        assert.ok(loopPasses.hybridItem(shape, 64, 1664 + shape.kb) > 65535);
+        assert.equal(r.maxItemKeys, maxHybridKeys(shape, 64, 65535));
+        const usable = 65535 / HYBRID_MARGIN;
+        assert.ok(loopPasses.hybridItem(shape, 64, r.maxItemKeys) <= usable);
+        assert.ok(
+          loopPasses.hybridItem(shape, 64, r.maxItemKeys + shape.kb) > usable,
+        );
       },
     );
     await t.step("no budget: no bound", () => {
