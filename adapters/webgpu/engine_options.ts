@@ -6,7 +6,9 @@
  */
 import type { EngineDevice } from "./device.ts";
 import {
+  checkTileGeometry,
   GEOMETRY,
+  type Geometry,
   hybridShape,
   type StorageDtype,
 } from "./kernels/geometry.ts";
@@ -39,6 +41,12 @@ export interface EngineOptions {
   attention?: AttentionMode;
   /** Work items splitting aims at per step (default 4 on a software adapter, else 512). */
   attnTargetItems?: number;
+  /**
+   * Linear kernels: a launch geometry over {@link GEOMETRY} (default none: GEOMETRY itself), and
+   * `tiledF16` to run rows past GEMV_MB through linear_tiled_h.wgsl (f16 arithmetic per TILE_K
+   * slice, f32 across slices; f16 storage only; default false).
+   */
+  linear?: { geometry?: Partial<Geometry>; tiledF16?: boolean };
 }
 
 /** Attention dispatch modes. */
@@ -54,6 +62,8 @@ export interface ResolvedEngineOptions {
   targetItems: number;
   /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
   maxItemKeys: number;
+  /** The linear kernels' geometry (checked) and whether large M uses f16 arithmetic. */
+  linear: { geo: Geometry; tiledF16: boolean };
 }
 
 /**
@@ -139,8 +149,23 @@ export function resolveEngineOptions(
     );
   }
   const targetItems = opts.attnTargetItems ?? (gpu.isFallback ? 4 : 512);
-  const maxItemKeys = checkKernelLoops(gpu, src, maxContext);
-  return { dtype, limits, attention, targetItems, maxItemKeys };
+  const geo: Geometry = { ...GEOMETRY, ...opts.linear?.geometry };
+  checkTileGeometry(geo);
+  const tiledF16 = opts.linear?.tiledF16 ?? false;
+  if (tiledF16 && dtype !== "f16") {
+    throw new Error(
+      `linear.tiledF16: f16 arithmetic needs f16 storage, got dtype ${dtype}`,
+    );
+  }
+  const maxItemKeys = checkKernelLoops(gpu, src, maxContext, geo);
+  return {
+    dtype,
+    limits,
+    attention,
+    targetItems,
+    maxItemKeys,
+    linear: { geo, tiledF16 },
+  };
 }
 
 /**
@@ -151,6 +176,7 @@ function checkKernelLoops(
   gpu: EngineDevice,
   src: WeightSource,
   maxContext: number,
+  geo: Geometry,
 ): number {
   const { hidden: C, headDim: D, numHeads: H, numKvHeads: G } = src.config;
   const { intermediate: I, vocab: V } = src.config;
@@ -163,8 +189,16 @@ function checkKernelLoops(
     ]] as const
   ) {
     const what = `(${at}, ${name} K = ${K})`;
-    checkLoopBudget(budget, `linear_gemv.wgsl ${what}`, loopPasses.gemv(K));
-    checkLoopBudget(budget, `linear_tiled.wgsl ${what}`, loopPasses.tiled(K));
+    checkLoopBudget(
+      budget,
+      `linear_gemv.wgsl ${what}`,
+      loopPasses.gemv(K, geo),
+    );
+    checkLoopBudget(
+      budget,
+      `linear_tiled.wgsl ${what}`,
+      loopPasses.tiled(K, geo),
+    );
   }
   checkLoopBudget(
     budget,

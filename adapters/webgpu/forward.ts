@@ -23,6 +23,7 @@ import {
 } from "./gpu_buffers.ts";
 import {
   GEOMETRY,
+  type Geometry,
   grids,
   type HybridShape,
   hybridShape,
@@ -99,6 +100,8 @@ export class ForwardEngine {
     readonly limits: StepLimits,
     /** Hybrid attention dispatch: one fused dispatch or the two-dispatch baseline. */
     readonly attention: AttentionMode,
+    /** Launch geometry of the linear kernels, and whether large M runs linear_tiled_h. */
+    readonly linear: { geo: Geometry; tiledF16: boolean },
     /** How attention tiles the heads, and the work-list capacities. */
     private readonly attn: {
       shape: HybridShape;
@@ -147,7 +150,7 @@ export class ForwardEngine {
     const { numLayers: L, hidden: C, numHeads: H, numKvHeads: G, headDim: D } =
       cfg;
     const { intermediate: I, vocab: V } = cfg;
-    const { dtype, limits, attention, targetItems, maxItemKeys } =
+    const { dtype, limits, attention, targetItems, maxItemKeys, linear } =
       resolveEngineOptions(gpu, src, opts);
     const shape = hybridShape(H, G, D);
     const split = { targetItems, maxItemKeys };
@@ -156,7 +159,7 @@ export class ForwardEngine {
     const { maxTokens, maxSeqs, numPages } = limits;
     const device = gpu.device;
     const maxB = gpu.limits.maxStorageBufferBindingSize;
-    const kernels = await compileKernels(device, dtype, D);
+    const kernels = await compileKernels(device, dtype, D, linear.geo);
     const QKV = (H + 2 * G) * D;
     const f32 = 4;
     // One KV buffer per layer: each binds on its own, so the cache is bounded by the adapter's
@@ -473,6 +476,7 @@ export class ForwardEngine {
       dtype,
       limits,
       attention,
+      linear,
       { shape, caps, split, metaTotal },
       kernels,
       b,
@@ -529,11 +533,11 @@ export class ForwardEngine {
     const T = packed.numTokens;
     const R = packed.numRows;
     const k = this.kernels;
-    const lin = (
-      M: number,
-    ) => (M <= GEOMETRY.GEMV_MB ? k.linear_gemv : k.linear_tiled);
+    const geo = this.linear.geo;
+    const tiled = this.linear.tiledF16 ? k.linear_tiled_h! : k.linear_tiled;
+    const lin = (M: number) => (M <= geo.GEMV_MB ? k.linear_gemv : tiled);
     const lgrid = (M: number, N: number) =>
-      M <= GEOMETRY.GEMV_MB ? grids.gemv(N) : grids.tiled(M, N);
+      M <= geo.GEMV_MB ? grids.gemv(N, geo) : grids.tiled(M, N, geo);
     const pass = enc.beginComputePass({
       label: `step T=${T} R=${R}`,
       timestampWrites,
@@ -548,13 +552,13 @@ export class ForwardEngine {
     const serial = this.attention === "serial" && plan.prefillItems > 0 &&
       plan.prefillItems < plan.items;
     // Few rows: the norms are fused into the GEMV that follows them (NORM); else rmsnorm + tiled.
-    const fuse = T <= GEOMETRY.GEMV_MB;
+    const fuse = T <= geo.GEMV_MB;
     for (const g of this.layers) {
       if (fuse) {
-        dispatch(pass, k.linear_gemv, g.qkvNorm, grids.gemv(QKV));
+        dispatch(pass, k.linear_gemv, g.qkvNorm, grids.gemv(QKV, geo));
       } else {
         dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
-        dispatch(pass, k.linear_tiled, g.qkv, grids.tiled(T, QKV));
+        dispatch(pass, tiled, g.qkv, grids.tiled(T, QKV, geo));
       }
       dispatch(pass, k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
       if (serial) {
@@ -580,20 +584,25 @@ export class ForwardEngine {
       }
       dispatch(pass, lin(T), g.o, lgrid(T, C));
       if (fuse) {
-        dispatch(pass, k.linear_gemv, g.gateUpNorm, grids.gemv(2 * I));
+        dispatch(pass, k.linear_gemv, g.gateUpNorm, grids.gemv(2 * I, geo));
       } else {
         dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
-        dispatch(pass, k.linear_tiled, g.gateUp, grids.tiled(T, 2 * I));
+        dispatch(pass, tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
       }
       dispatch(pass, lin(T), g.down, lgrid(T, C));
     }
     if (R > 0) {
       const V = this.config.vocab;
-      if (R <= GEOMETRY.GEMV_MB) {
-        dispatch(pass, k.linear_gemv, this.globals.lmHeadNorm, grids.gemv(V));
+      if (R <= geo.GEMV_MB) {
+        dispatch(
+          pass,
+          k.linear_gemv,
+          this.globals.lmHeadNorm,
+          grids.gemv(V, geo),
+        );
       } else {
         dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
-        dispatch(pass, k.linear_tiled, this.globals.lmHead, grids.tiled(R, V));
+        dispatch(pass, tiled, this.globals.lmHead, grids.tiled(R, V, geo));
       }
       dispatch(
         pass,

@@ -9,6 +9,7 @@
  */
 import type { EngineDevice } from "../device.ts";
 import { EngineLoop, type SeqEvent } from "../engine_loop.ts";
+import type { EngineOptions } from "../engine_options.ts";
 import { ForwardEngine } from "../forward.ts";
 import { generate, GREEDY } from "../generate.ts";
 import type { StorageDtype } from "../kernels/geometry.ts";
@@ -42,6 +43,10 @@ export interface EngineBenchOptions {
   decodeCtx?: number;
   /** New tokens of the timed batch-1 generation (default 256). */
   batch1Tokens?: number;
+  /** Linear-kernel choice of the engine (EngineOptions.linear). */
+  linear?: EngineOptions["linear"];
+  /** Seconds after which a workload run cancels its unfinished requests (default none). */
+  workloadDeadlineS?: number;
 }
 
 /** Percentiles (nearest rank) of a sample, with its count; null when empty. */
@@ -71,6 +76,8 @@ export interface WorkloadRun {
   policy: Policy;
   tokenBudget: number;
   requests: number;
+  /** Requests cancelled at the deadline (their tokens so far are counted). */
+  cancelled: number;
   outputTokens: number;
   promptTokens: number;
   wallS: number;
@@ -131,6 +138,7 @@ export async function benchEngine(
     maxContext,
     maxTokens,
     logSize: Math.max((stepsInFlight + 2) * maxSeqs, 2 * PER_READBACK),
+    linear: opts.linear,
   });
   const loadS = (performance.now() - t0) / 1000;
   const timeStep = async (seqs: StepSequence[], n: number) => {
@@ -226,7 +234,9 @@ export async function benchEngine(
   // The workload through the serving loop, every request queued at once.
   const workload: WorkloadRun[] = [];
   for (const run of opts.runs) {
-    workload.push(await runWorkload(engine, wl, run, stepsInFlight));
+    workload.push(
+      await runWorkload(engine, wl, run, stepsInFlight, opts.workloadDeadlineS),
+    );
   }
   engine.destroy();
   return { loadS, batch1, decodeSteps, prefillStep, workload };
@@ -288,6 +298,7 @@ async function runWorkload(
   wl: Workload,
   run: { policy: Policy; tokenBudget: number },
   stepsInFlight: number,
+  deadlineS?: number,
 ): Promise<WorkloadRun> {
   const loop = await EngineLoop.create(engine, {
     policy: run.policy,
@@ -315,10 +326,15 @@ async function runWorkload(
       }),
     };
   });
+  let cancelled = 0;
+  const timer = deadlineS === undefined ? undefined : setTimeout(() => {
+    for (let i = 0; i < wl.prompts.length; i++) loop.cancel(`r${i}`);
+  }, deadlineS * 1000);
   await Promise.all(streams.map(async ({ submitted, events }) => {
     let last: bigint | null = null;
     for await (const e of events as AsyncIterable<SeqEvent>) {
       if (e.kind === "error") throw new Error(`Workload request: ${e.message}`);
+      if (e.kind === "done" && e.finishReason === "cancelled") cancelled++;
       if (e.kind !== "token") continue;
       outputTokens++;
       if (e.index === 0) {
@@ -331,12 +347,14 @@ async function runWorkload(
       if (e.deliveredNs > end) end = e.deliveredNs;
     }
   }));
+  clearTimeout(timer);
   const wallS = Number(end - start) / 1e9;
   const promptTokens = wl.prompts.reduce((a, p) => a + p.length, 0);
   const out: WorkloadRun = {
     policy: run.policy,
     tokenBudget: run.tokenBudget,
     requests: wl.prompts.length,
+    cancelled,
     outputTokens,
     promptTokens,
     wallS,

@@ -68,8 +68,11 @@ export interface LinearBenchOptions {
   cfg: ModelConfig;
   dtype: StorageDtype;
   runs: number;
-  /** Rows of the sweep (default 1 .. 2048 on a GPU, a few on a software adapter). */
+  /** Rows of the sweep (default 4 .. 2048 on a GPU, a few on a software adapter). */
   sweepM?: number[];
+  /** Names of GEMV_VARIANTS / TILE_VARIANTS to run (default all). */
+  gemvVariants?: string[];
+  tileVariants?: string[];
 }
 
 /** Runs the GEMV decode shapes and the M sweep; every variant's point is returned. */
@@ -166,10 +169,14 @@ export async function benchLinear(
       row,
     });
   };
-  const gemvVariants = cpu ? { "r8 l32": {} } : GEMV_VARIANTS;
+  const pick = <T>(all: Record<string, T>, names: string[]) =>
+    Object.fromEntries(names.map((n) => [n, all[n]]));
+  const gemvVariants = cpu
+    ? { "r8 l32": {} }
+    : pick(GEMV_VARIANTS, opts.gemvVariants ?? Object.keys(GEMV_VARIANTS));
   const tileVariants = cpu
     ? { "64x64x16 4x4": {}, "32x64x16 4x4": TILE_VARIANTS["32x64x16 4x4"] }
-    : TILE_VARIANTS;
+    : pick(TILE_VARIANTS, opts.tileVariants ?? Object.keys(TILE_VARIANTS));
   // GEMV at the decode shapes, M = 1 and GEMV_MB.
   for (const [variant, over] of Object.entries(gemvVariants)) {
     const geo = { ...GEOMETRY, ...over };
@@ -210,6 +217,31 @@ export async function benchLinear(
   }
   for (const b of [x, y, dummy, ...weights.values()]) b.destroy();
   return points;
+}
+
+/**
+ * The tiled kernel and geometry with the least time over the swept shapes at row count M (the
+ * engine's choice for large steps), or null when none ran there.
+ */
+export function bestTiled(
+  points: LinearPoint[],
+  M: number,
+): { kernel: LinearPoint["kernel"]; variant: string; seconds: number } | null {
+  const sums = new Map<string, number>();
+  for (const p of points) {
+    if (p.M !== M || p.kernel === "linear_gemv") continue;
+    const key = `${p.kernel}|${p.variant}`;
+    sums.set(key, (sums.get(key) ?? 0) + p.row.seconds);
+  }
+  let best: [string, number] | null = null;
+  for (const e of sums) if (!best || e[1] < best[1]) best = e;
+  if (!best) return null;
+  const [kernel, variant] = best[0].split("|");
+  return {
+    kernel: kernel as LinearPoint["kernel"],
+    variant,
+    seconds: best[1],
+  };
 }
 
 /** The fastest variant at each (kernel, shape, M). */

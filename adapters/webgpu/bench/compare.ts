@@ -119,9 +119,9 @@ const bestHf = Math.max(...cb.map((c) => c.call ?? 0)) || null;
 for (const w of e.workload) {
   target(
     `${w.requests} requests, ${w.policy}, budget ${w.tokenBudget}: output tok/s`,
-    `${f(w.outputTokPerS, 0)} (${
-      f(w.wallS)
-    } s, ${w.steps} steps; TTFT p50/p99 ${f(w.ttftMs.p50, 0)}/${
+    `${f(w.outputTokPerS, 0)} (${f(w.wallS)} s, ${w.steps} steps${
+      w.cancelled ? `, ${w.cancelled} requests cancelled at the deadline` : ""
+    }; TTFT p50/p99 ${f(w.ttftMs.p50, 0)}/${
       f(w.ttftMs.p99, 0)
     } ms, TBT p50/p99 ${f(w.tbtMs.p50)}/${
       f(w.tbtMs.p99)

@@ -6,7 +6,8 @@
  * to `<out>/tokentrace.json` and prints the tables.
  *
  * Usage: deno run -A adapters/webgpu/bench/device_run.ts --workload workload.json --out DIR
- *        [--preset llama-3.2-1b] [--budgets 512,2048] [--quick] (a tiny CPU smoke run)
+ *        [--preset llama-3.2-1b] [--budgets 512,2048] [--deadline S] (cancel a workload
+ *        run's unfinished requests after S seconds) [--quick] (a tiny CPU smoke run)
  *
  * @module
  */
@@ -20,6 +21,8 @@ import {
 } from "./attention.ts";
 import { benchEngine, type Workload } from "./_engine.ts";
 import { benchKernels } from "./kernels.ts";
+import { bestTiled } from "./_linear.ts";
+import { TILE_VARIANTS } from "../kernels/geometry.ts";
 import { renderTable } from "./_timing.ts";
 
 const { values: args } = parseArgs({
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     budgets: { type: "string" },
     policies: { type: "string" },
     quick: { type: "boolean", default: false },
+    deadline: { type: "string" },
   },
 });
 if (!args.workload || !args.out) {
@@ -59,12 +63,24 @@ const log = (s: string) =>
   );
 
 log(`adapter ${gpu.description}, ${dtype}, preset ${preset}`);
-const kernels = await benchKernels(gpu, preset, quick ? 2 : 10);
+const kernels = await benchKernels(gpu, preset, quick ? 2 : 5, {
+  gemvVariants: ["r8 l32", "r4 l64", "r16 l16"],
+  tileVariants: [
+    "64x64x16 4x4",
+    "32x64x16 4x4",
+    "128x128x16 8x8",
+    "64x128x16 8x8",
+  ],
+  sweepM: quick ? undefined : [4, 12, 16, 32, 64, 256, 512, 2048],
+});
 log("kernels done");
+// The engine's matmul for large steps: the fastest tiled kernel and geometry at the largest M.
+const tiledChoice = bestTiled(kernels.linear, quick ? 64 : 2048);
+log(`tiled choice ${JSON.stringify(tiledChoice)}`);
 const grid = await benchAttention(gpu, {
   preset,
   grid: quick ? { chunks: [16], batches: [2], ctxs: [64] } : ATTENTION_GRID,
-  runs: quick ? 2 : 10,
+  runs: quick ? 2 : 5,
   reps: quick ? 1 : 10,
 });
 log("attention grid done");
@@ -83,6 +99,13 @@ const engine = await benchEngine(gpu, {
   decodeBatches: quick ? [1, 2] : undefined,
   decodeCtx: quick ? 60 : undefined,
   batch1Tokens: quick ? 32 : 256,
+  linear: tiledChoice
+    ? {
+      geometry: TILE_VARIANTS[tiledChoice.variant],
+      tiledF16: tiledChoice.kernel === "linear_tiled_h",
+    }
+    : undefined,
+  workloadDeadlineS: args.deadline ? Number(args.deadline) : undefined,
 });
 log("engine done");
 const result = {
@@ -93,6 +116,7 @@ const result = {
   dtype,
   timing:
     "GPU time by timestamp queries around one compute pass; GPU warmed with copies before the ceilings; each kernel row timed twice",
+  tiledChoice,
   kernels,
   attentionGrid: grid,
   engine,

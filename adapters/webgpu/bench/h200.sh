@@ -5,7 +5,8 @@
 # PEER_DIR holds make_workload.py and transformers_peer.py (../shared/peers/, not in this repo);
 # GL_DIR the Vulkan loader .debs (default .gl), DENO_TGZ the npm tarball of @deno/linux-x64-glibc
 # (default .deno-pkg/deno-linux-x64-glibc-2.9.6.tgz). nvidia-smi samples clocks every 500 ms
-# into OUT_DIR/clocks.csv, so the warm-up and the clocks under load are on record.
+# into OUT_DIR/clocks.csv, so the warm-up and the clocks under load are on record. Env:
+# PEER_CB (generate_batch configs, default the peer's), PEER_A_TIMEOUT, PEER_B_TIMEOUT (seconds).
 set -uo pipefail
 PEER=$(cd "$1" && pwd)
 OUT=$2
@@ -28,11 +29,15 @@ SMI=$!
 echo "== tokentrace"
 "$DENO" run -A --no-config adapters/webgpu/bench/device_run.ts \
   --workload "$PEER/workload.json" --out "$OUT" "$@" 2>&1 | tee "$OUT/tokentrace.log"
-echo "== transformers peer, part a"
-python3 "$PEER/transformers_peer.py" --part a --out "$OUT/peer_a.json" ${PEER_CB:+--cb "$PEER_CB"} \
-  2>&1 | tail -n 20
+# The peer after tokentrace: part b (static cache + compile: the batch-1 comparison), then part
+# a (roofline, dynamic-cache batch-1, generate_batch). Each writes its JSON after every section,
+# so a time limit (PEER_B_TIMEOUT, PEER_A_TIMEOUT seconds) keeps what was measured.
 echo "== transformers peer, part b"
-python3 "$PEER/transformers_peer.py" --part b --out "$OUT/peer_b.json" 2>&1 | tail -n 8
+timeout "${PEER_B_TIMEOUT:-600}" python3 "$PEER/transformers_peer.py" --part b \
+  --out "$OUT/peer_b.json" 2>&1 | tail -n 8
+echo "== transformers peer, part a"
+timeout "${PEER_A_TIMEOUT:-900}" python3 "$PEER/transformers_peer.py" --part a \
+  --out "$OUT/peer_a.json" ${PEER_CB:+--cb "$PEER_CB"} 2>&1 | tail -n 20
 kill "$SMI" 2>/dev/null
 echo "== ratios"
 "$DENO" run -A --no-config adapters/webgpu/bench/compare.ts "$OUT"

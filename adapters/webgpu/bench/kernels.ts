@@ -20,7 +20,12 @@ import { PRESET_CONFIGS } from "../presets.ts";
 import { packStep } from "../step_batch.ts";
 import { type AttentionPoint, benchAttention } from "./attention.ts";
 import { fmaPeak, measure, randomBuffer, warmGpu } from "./_gpu.ts";
-import { benchLinear, bestPoints, type LinearPoint } from "./_linear.ts";
+import {
+  benchLinear,
+  bestPoints,
+  type LinearBenchOptions,
+  type LinearPoint,
+} from "./_linear.ts";
 import { type BenchRow, renderTable, useHeater } from "./_timing.ts";
 
 /** What {@link benchKernels} measured. */
@@ -40,6 +45,7 @@ export async function benchKernels(
   gpu: EngineDevice,
   preset: string,
   runs: number,
+  linearOpts: Partial<LinearBenchOptions> = {},
 ): Promise<KernelBench> {
   const device = gpu.device;
   const cpu = gpu.isFallback;
@@ -103,7 +109,7 @@ export async function benchKernels(
     fmaF16GFs: f16 ? f16.flops / f16.seconds / 1e9 : null,
   };
   // Linear layers.
-  const linear = await benchLinear(gpu, { cfg, dtype, runs });
+  const linear = await benchLinear(gpu, { cfg, dtype, runs, ...linearOpts });
   rows.push(...bestPoints(linear).map((p) => p.row));
   // Decode attention: KV read bandwidth at long contexts (one layer).
   const decodeAttention = await benchAttention(gpu, {
