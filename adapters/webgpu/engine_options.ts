@@ -11,6 +11,7 @@ import {
   type Geometry,
   hybridShape,
   type StorageDtype,
+  TILE_VARIANTS,
 } from "./kernels/geometry.ts";
 import {
   checkLoopBudget,
@@ -42,9 +43,10 @@ export interface EngineOptions {
   /** Work items splitting aims at per step (default 4 on a software adapter, else 512). */
   attnTargetItems?: number;
   /**
-   * Linear kernels: a launch geometry over {@link GEOMETRY} (default none: GEOMETRY itself), and
-   * `tiledF16` to run rows past GEMV_MB through linear_tiled_h.wgsl (f16 arithmetic per TILE_K
-   * slice, f32 across slices; f16 storage only; default false).
+   * Linear kernels: a launch geometry over {@link GEOMETRY}, and `tiledF16` to run rows past
+   * GEMV_MB through linear_tiled_h.wgsl (f16 arithmetic per TILE_K slice, f32 across slices; f16
+   * storage only). Defaults: on a GPU the 128x128x16 8x8 tiles and f16 arithmetic with f16
+   * storage (fastest on the H200); on a software adapter GEOMETRY and f32 arithmetic.
    */
   linear?: { geometry?: Partial<Geometry>; tiledF16?: boolean };
 }
@@ -149,9 +151,17 @@ export function resolveEngineOptions(
     );
   }
   const targetItems = opts.attnTargetItems ?? (gpu.isFallback ? 4 : 512);
-  const geo: Geometry = { ...GEOMETRY, ...opts.linear?.geometry };
+  // Default on a GPU: the matmul measured fastest for large steps on the H200 (2026-12-01,
+  // docs/perf.md): 128 x 128 tiles of 8 x 8 per invocation, f16 arithmetic with f16 storage.
+  // On a software adapter: GEOMETRY and f32 arithmetic (the loop budget is checked against it).
+  const gpuDefault = !gpu.isFallback;
+  const geo: Geometry = {
+    ...GEOMETRY,
+    ...(opts.linear?.geometry ??
+      (gpuDefault ? TILE_VARIANTS["128x128x16 8x8"] : {})),
+  };
   checkTileGeometry(geo);
-  const tiledF16 = opts.linear?.tiledF16 ?? false;
+  const tiledF16 = opts.linear?.tiledF16 ?? (gpuDefault && dtype === "f16");
   if (tiledF16 && dtype !== "f16") {
     throw new Error(
       `linear.tiledF16: f16 arithmetic needs f16 storage, got dtype ${dtype}`,
