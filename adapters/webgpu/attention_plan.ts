@@ -6,8 +6,11 @@
  * tile of one token); a tile becomes one item per kv head (its hg GQA query heads together).
  * When the step has fewer items than `targetItems` (a small decode batch, a short chunk over a
  * long context), tiles are split along the keys into ranges of `splitKeys` (a multiple of the key
- * block), whose partials the merge pass combines. Items of prefill tiles (sequences with more
- * than one query token) come first: the serial baseline dispatches them, then the rest.
+ * block), whose partials the merge pass combines. Independently of the target, no item covers
+ * more than `maxItemKeys` keys: on an adapter with a loop budget (llvmpipe) a longer item would
+ * spend its invocations' budget and leave outputs unwritten (kernels/loop_passes.ts). Items of
+ * prefill tiles (sequences with more than one query token) come first: the serial baseline
+ * dispatches them, then the rest.
  *
  * @module
  */
@@ -16,6 +19,17 @@ import { HDR, metaWords, type StepLimits } from "./step_batch.ts";
 
 /** Output of a work item written straight to the attention output (no split). */
 export const DIRECT = 0xffffffff;
+
+/** How a step's tiles are split along the keys. */
+export interface AttentionSplit {
+  /** Work items splitting aims at per step (splits only when the tiles give fewer). */
+  targetItems: number;
+  /**
+   * Most keys one item may cover, a multiple of the key block, or Infinity (no bound):
+   * `maxHybridKeys(shape, D, gpu.loopBudget)`.
+   */
+  maxItemKeys: number;
+}
 
 /** Capacities of the work list, merge list and partial rows (buffers are sized by them). */
 export interface AttentionCaps {
@@ -39,14 +53,15 @@ export interface AttentionPlan {
 }
 
 /**
- * Capacities for a model shape and step limits, with `targetItems` the item count splitting
- * aims at.
+ * Capacities for a model shape and step limits under `split`: room for splitting towards the
+ * target, and for every tile cut into ranges of `maxItemKeys` keys up to `maxContext`.
  *
  * @example
  * ```ts
  * import { attentionCaps } from "./attention_plan.ts";
  * import { hybridShape } from "./kernels/geometry.ts";
- * const caps = attentionCaps(32, 8, hybridShape(32, 8, 64), { maxTokens: 512, maxSeqs: 64 }, 512);
+ * const lim = { maxTokens: 512, maxSeqs: 64, maxContext: 2048 };
+ * const caps = attentionCaps(32, 8, hybridShape(32, 8, 64), lim, { targetItems: 512, maxItemKeys: Infinity });
  * console.log(caps.merges); // 16384
  * ```
  */
@@ -54,14 +69,23 @@ export function attentionCaps(
   H: number,
   G: number,
   shape: HybridShape,
-  lim: Pick<StepLimits, "maxTokens" | "maxSeqs">,
-  targetItems: number,
+  lim: Pick<StepLimits, "maxTokens" | "maxSeqs" | "maxContext">,
+  split: AttentionSplit,
 ): AttentionCaps {
   const tiles = Math.ceil(lim.maxTokens / shape.qt) + lim.maxSeqs;
+  // Splits forced by maxItemKeys: at most this many ranges per tile.
+  const forced = Number.isFinite(split.maxItemKeys)
+    ? Math.ceil(lim.maxContext / split.maxItemKeys)
+    : 1;
+  const forcedRows = forced > 1 ? lim.maxTokens * H * forced : 0;
   return {
-    items: Math.min(65535, 2 * tiles * G + 2 * targetItems),
-    merges: lim.maxTokens * H,
-    partialRows: 2 * targetItems * shape.rowsMax,
+    items: Math.min(
+      65535,
+      2 * tiles * G * forced + 2 * split.targetItems,
+    ),
+    // One merge workgroup per entry: at most 65,535 of them (the dispatch limit per dimension).
+    merges: Math.min(65535, lim.maxTokens * H),
+    partialRows: 2 * split.targetItems * shape.rowsMax + forcedRows,
   };
 }
 
@@ -82,14 +106,15 @@ export function attentionWords(caps: AttentionCaps): number {
  * import { metaWords, packStep } from "./step_batch.ts";
  * const lim = { maxTokens: 16, maxSeqs: 2, numPages: 8, vocab: 32, maxContext: 64, logSize: 4 };
  * const shape = hybridShape(4, 2, 16);
- * const caps = attentionCaps(4, 2, shape, lim, 4);
+ * const split = { targetItems: 4, maxItemKeys: Infinity };
+ * const caps = attentionCaps(4, 2, shape, lim, split);
  * const p = packStep({ seqs: [
  *   { slot: 0, start: 0, tokens: [1, 2, 3], pages: [0], sample: null },
  *   { slot: 1, start: 40, tokens: null, pages: [1, 2, 3], sample: { temperature: 0, topP: 1, seed: 0 } },
  * ], logBase: 0 }, lim);
  * const meta = new Uint32Array(metaWords(lim) + attentionWords(caps));
  * meta.set(p.meta);
- * const plan = planAttention(meta, lim, 2, shape, caps, 4);
+ * const plan = planAttention(meta, lim, 2, shape, caps, split);
  * console.log(plan.prefillItems, plan.items); // 2 4
  * ```
  */
@@ -99,8 +124,17 @@ export function planAttention(
   G: number,
   shape: HybridShape,
   caps: AttentionCaps,
-  targetItems: number,
+  split: AttentionSplit,
 ): AttentionPlan {
+  const { targetItems, maxItemKeys } = split;
+  if (
+    maxItemKeys !== Infinity &&
+    !(maxItemKeys >= shape.kb && maxItemKeys % shape.kb === 0)
+  ) {
+    throw new Error(
+      `Attention plan: maxItemKeys must be Infinity or a positive multiple of the key block ${shape.kb}, got ${maxItemKeys}`,
+    );
+  }
   const S = meta[HDR.S];
   const H = shape.hg * G;
   const workOff = metaWords(lim);
@@ -122,11 +156,12 @@ export function planAttention(
   }
   const tiles = [...pre, ...dec];
   const base = tiles.length * G;
-  const minSplit = 2 * shape.kb;
-  let splitKeys = base >= targetItems ? Infinity : Math.max(
+  const minSplit = shape.kb;
+  const wanted = base >= targetItems ? Infinity : Math.max(
     minSplit,
     Math.ceil(keySum * G / targetItems / shape.kb) * shape.kb,
   );
+  let splitKeys = Math.min(wanted, maxItemKeys);
   for (;;) {
     const r = tryPlan(
       meta,
@@ -147,13 +182,14 @@ export function planAttention(
       meta[HDR.MERGE] = mergeOff;
       return r;
     }
-    if (splitKeys === Infinity) {
+    if (splitKeys >= maxItemKeys) {
       throw new Error(
-        `Attention plan: ${base} items exceed the capacity of ${caps.items}`,
+        `Attention plan: the step's tiles (${base} items unsplit, ranges of at most ${maxItemKeys} keys) exceed the capacity of ${caps.items} items or ${caps.partialRows} partial rows`,
       );
     }
     splitKeys *= 2;
     if (splitKeys > (lim.maxContext + shape.kb) * 2) splitKeys = Infinity;
+    splitKeys = Math.min(splitKeys, maxItemKeys);
   }
 }
 

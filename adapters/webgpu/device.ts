@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { probeLoopBudget } from "./loop_budget.ts";
 
 import { ensureRuntimeDir } from "./gpu_env.ts";
 
@@ -26,6 +27,12 @@ export interface EngineDevice {
   f16: boolean;
   /** `timestamp-query` enabled on the device. */
   timestamps: boolean;
+  /**
+   * Loop passes one shader invocation gets in all its loops, or null when there is no such limit
+   * (measured by loop_probe.wgsl when the device is created: 65,535 on Mesa llvmpipe, none on an
+   * NVIDIA H200; loop_budget.ts). Kernels are sized or refused against it (kernels/loop_passes.ts).
+   */
+  loopBudget: number | null;
   /** The limits the device was created with (the adapter's own). */
   limits: {
     maxStorageBufferBindingSize: number;
@@ -38,13 +45,14 @@ export interface EngineDevice {
 
 /**
  * Requests an adapter and a device with the adapter's own buffer and workgroup limits, and the
- * `shader-f16` and `timestamp-query` features when the adapter has them.
+ * `shader-f16` and `timestamp-query` features when the adapter has them; measures the adapter's
+ * loop budget (one probe dispatch and readback).
  *
  * @example
  * ```ts
  * import { requestEngineDevice } from "./device.ts";
  * const gpu = await requestEngineDevice();
- * console.log(typeof gpu.description, gpu.f16 ? "f16" : "f32");
+ * console.log(typeof gpu.description, gpu.f16 ? "f16" : "f32", gpu.loopBudget);
  * gpu.device.destroy();
  * ```
  */
@@ -89,6 +97,7 @@ export async function requestEngineDevice(
     },
   });
   const info = adapter.info;
+  const loopBudget = await probeLoopBudget(device);
   return {
     device,
     description: info.description || info.device || info.vendor ||
@@ -97,6 +106,7 @@ export async function requestEngineDevice(
       (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
     f16,
     timestamps,
+    loopBudget,
     limits,
   };
 }

@@ -5,7 +5,19 @@
  * @module
  */
 import type { EngineDevice } from "./device.ts";
-import { GEOMETRY, type StorageDtype } from "./kernels/geometry.ts";
+import {
+  checkTileGeometry,
+  GEOMETRY,
+  type Geometry,
+  hybridShape,
+  type StorageDtype,
+  TILE_VARIANTS,
+} from "./kernels/geometry.ts";
+import {
+  checkLoopBudget,
+  loopPasses,
+  maxHybridKeys,
+} from "./kernels/loop_passes.ts";
 import { PAGE_SIZE, type StepLimits } from "./step_batch.ts";
 import type { WeightSource } from "./weights.ts";
 
@@ -30,6 +42,13 @@ export interface EngineOptions {
   attention?: AttentionMode;
   /** Work items splitting aims at per step (default 4 on a software adapter, else 512). */
   attnTargetItems?: number;
+  /**
+   * Linear kernels: a launch geometry over {@link GEOMETRY}, and `tiledF16` to run rows past
+   * GEMV_MB through linear_tiled_h.wgsl (f16 arithmetic per TILE_K slice, f32 across slices; f16
+   * storage only). Defaults: on a GPU the 128x128x16 8x8 tiles and f16 arithmetic with f16
+   * storage (fastest on the H200); on a software adapter GEOMETRY and f32 arithmetic.
+   */
+  linear?: { geometry?: Partial<Geometry>; tiledF16?: boolean };
 }
 
 /** Attention dispatch modes. */
@@ -43,6 +62,10 @@ export interface ResolvedEngineOptions {
   limits: StepLimits;
   attention: AttentionMode;
   targetItems: number;
+  /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
+  maxItemKeys: number;
+  /** The linear kernels' geometry (checked) and whether large M uses f16 arithmetic. */
+  linear: { geo: Geometry; tiledF16: boolean };
 }
 
 /**
@@ -73,17 +96,27 @@ export function resolveEngineOptions(
       `Storage dtype f16: the adapter ${gpu.description} lacks shader-f16`,
     );
   }
+  // Linear layers read weights 8 at a time (W8); attention reads head vectors as vec4.
+  const H = cfg.numHeads;
   for (
-    const [name, v] of [["hidden_size", C], ["intermediate_size", I], [
-      "head_dim",
-      D,
-    ]]
+    const [name, v, mult] of [
+      ["hidden_size", C, 8],
+      ["intermediate_size", I, 8],
+      ["num_attention_heads * head_dim", H * D, 8],
+      ["head_dim", D, 4],
+    ] as const
   ) {
-    if ((v as number) % 4 !== 0) {
+    if (v % mult !== 0) {
       throw new Error(
-        `Model ${src.name}: ${name} must be a multiple of 4, got ${v}`,
+        `Model ${src.name}: ${name} must be a multiple of ${mult}, got ${v}`,
       );
     }
+  }
+  const maxV = GEOMETRY.SAMPLE_WG * GEOMETRY.SAMPLE_BLOCK;
+  if (V > maxV) {
+    throw new Error(
+      `Model ${src.name}: vocab_size must be <= ${maxV} (sample.wgsl merges ${GEOMETRY.SAMPLE_WG} blocks of ${GEOMETRY.SAMPLE_BLOCK}), got ${V}`,
+    );
   }
   if (D > GEOMETRY.ATTN_MAX_D) {
     throw new Error(
@@ -118,5 +151,86 @@ export function resolveEngineOptions(
     );
   }
   const targetItems = opts.attnTargetItems ?? (gpu.isFallback ? 4 : 512);
-  return { dtype, limits, attention, targetItems };
+  // Default on a GPU: the matmul measured fastest for large steps on the H200 (2026-12-01,
+  // docs/perf.md): 128 x 128 tiles of 8 x 8 per invocation, f16 arithmetic with f16 storage.
+  // On a software adapter: GEOMETRY and f32 arithmetic (the loop budget is checked against it).
+  const gpuDefault = !gpu.isFallback;
+  const geo: Geometry = {
+    ...GEOMETRY,
+    ...(opts.linear?.geometry ??
+      (gpuDefault ? TILE_VARIANTS["128x128x16 8x8"] : {})),
+  };
+  checkTileGeometry(geo);
+  const tiledF16 = opts.linear?.tiledF16 ?? (gpuDefault && dtype === "f16");
+  if (tiledF16 && dtype !== "f16") {
+    throw new Error(
+      `linear.tiledF16: f16 arithmetic needs f16 storage, got dtype ${dtype}`,
+    );
+  }
+  const maxItemKeys = checkKernelLoops(gpu, src, maxContext, geo);
+  return {
+    dtype,
+    limits,
+    attention,
+    targetItems,
+    maxItemKeys,
+    linear: { geo, tiledF16 },
+  };
+}
+
+/**
+ * Refuses a model whose kernels would need more loop passes per invocation than the adapter's
+ * budget (kernels/loop_passes.ts) and returns the most keys one attention item may cover.
+ */
+function checkKernelLoops(
+  gpu: EngineDevice,
+  src: WeightSource,
+  maxContext: number,
+  geo: Geometry,
+): number {
+  const { hidden: C, headDim: D, numHeads: H, numKvHeads: G } = src.config;
+  const { intermediate: I, vocab: V } = src.config;
+  const budget = gpu.loopBudget;
+  const at = `model ${src.name} on ${gpu.description}`;
+  for (
+    const [name, K] of [["hidden_size", C], ["heads * head_dim", H * D], [
+      "intermediate_size",
+      I,
+    ]] as const
+  ) {
+    const what = `(${at}, ${name} K = ${K})`;
+    checkLoopBudget(
+      budget,
+      `linear_gemv.wgsl ${what}`,
+      loopPasses.gemv(K, geo),
+    );
+    checkLoopBudget(
+      budget,
+      `linear_tiled.wgsl ${what}`,
+      loopPasses.tiled(K, geo),
+    );
+  }
+  checkLoopBudget(
+    budget,
+    `rmsnorm.wgsl (${at}, hidden_size C = ${C})`,
+    loopPasses.rmsnorm(C),
+  );
+  checkLoopBudget(
+    budget,
+    `sample.wgsl (${at}, vocab_size V = ${V})`,
+    loopPasses.sample(V),
+  );
+  checkLoopBudget(
+    budget,
+    `sample_blocks.wgsl (${at})`,
+    loopPasses.sampleBlocks(),
+  );
+  const shape = hybridShape(H, G, D);
+  const maxItemKeys = maxHybridKeys(shape, D, budget);
+  checkLoopBudget(
+    budget,
+    `attention_merge.wgsl (${at}, maxContext ${maxContext}, head_dim ${D})`,
+    loopPasses.merge(Math.ceil(maxContext / shape.kb), D),
+  );
+  return maxItemKeys;
 }

@@ -3,25 +3,20 @@
  * of one hybrid step (prefill chunks + decode tokens) into ONE compute pass.
  *
  * Per step, with T query tokens and R sample rows (shape letters in config.ts):
- * embed, then per layer [rmsnorm, qkv, rope_kv, attention, o (+residual), rmsnorm, gate_up,
- * down (silu-mul input, +residual)], then rmsnorm of the R sample rows, LM head, sample:
- * 8 L + 4 dispatches. Bind groups and uniforms are built once; a step only writes its metadata.
+ * embed, then per layer [rmsnorm, qkv, rope_kv, attention (+ merge of KV splits), o (+residual),
+ * rmsnorm, gate_up, down (silu-mul input, +residual)], then rmsnorm of the R sample rows, LM head,
+ * sample. With at most GEMV_MB rows each rmsnorm is fused into the GEMV after it (6-7 L + 3
+ * dispatches), else 8-9 L + 4. Bind groups and uniforms are built once; a step only writes its metadata.
  *
  * @module
  */
 import type { ModelConfig } from "./config.ts";
 import { ropeInvFreq } from "./config.ts";
 import type { EngineDevice } from "./device.ts";
-import {
-  dtypeBytes,
-  ParamArena,
-  readBuffer,
-  storageBuffer,
-  uploadF32,
-  uploadTensor,
-} from "./gpu_buffers.ts";
+import { readBuffer, storageBuffer, uploadF32 } from "./gpu_buffers.ts";
 import {
   GEOMETRY,
+  type Geometry,
   grids,
   type HybridShape,
   hybridShape,
@@ -30,51 +25,25 @@ import {
 import {
   type AttentionCaps,
   attentionCaps,
+  type AttentionSplit,
   attentionWords,
   planAttention,
 } from "./attention_plan.ts";
-import {
-  attentionHybridParams,
-  attentionMergeParams,
-  embedParams,
-  LINEAR_FLAGS,
-  linearParams,
-  rmsnormParams,
-  ropeKvParams,
-  sampleParams,
-} from "./kernels/params.ts";
-import {
-  bindKernel,
-  compileKernels,
-  dispatch,
-  type Kernels,
-} from "./kernels/pipelines.ts";
+import { compileKernels, dispatch, type Kernels } from "./kernels/pipelines.ts";
 import {
   type AttentionMode,
   type EngineOptions,
   resolveEngineOptions,
 } from "./engine_options.ts";
 import { PagePool } from "./kv_pages.ts";
-import { HDR, metaWords, packStep, PAGE_SIZE } from "./step_batch.ts";
+import {
+  bindModel,
+  type LayerGroups,
+  type ModelGlobals,
+} from "./_forward_bind.ts";
+import { metaWords, packStep, PAGE_SIZE } from "./step_batch.ts";
 import type { PackedStep, StepBatch, StepLimits } from "./step_batch.ts";
-import { readGlobals, readLayer, type WeightSource } from "./weights.ts";
-
-const { BIAS, RESIDUAL, SILU_MUL } = LINEAR_FLAGS;
-
-interface LayerGroups {
-  norm1: GPUBindGroup;
-  qkv: GPUBindGroup;
-  rope: GPUBindGroup;
-  /** attention_hybrid over items from 0 (fused, or the serial prefill dispatch). */
-  attn: GPUBindGroup;
-  /** attention_hybrid over items from HDR.NWP (the serial decode dispatch). */
-  attnDecode: GPUBindGroup;
-  merge: GPUBindGroup;
-  o: GPUBindGroup;
-  norm2: GPUBindGroup;
-  gateUp: GPUBindGroup;
-  down: GPUBindGroup;
-}
+import type { WeightSource } from "./weights.ts";
 
 /** One model on one device, ready to run hybrid steps. */
 export class ForwardEngine {
@@ -92,21 +61,20 @@ export class ForwardEngine {
     readonly limits: StepLimits,
     /** Hybrid attention dispatch: one fused dispatch or the two-dispatch baseline. */
     readonly attention: AttentionMode,
+    /** Launch geometry of the linear kernels, and whether large M runs linear_tiled_h. */
+    readonly linear: { geo: Geometry; tiledF16: boolean },
     /** How attention tiles the heads, and the work-list capacities. */
     private readonly attn: {
       shape: HybridShape;
       caps: AttentionCaps;
-      targetItems: number;
+      split: AttentionSplit;
       metaTotal: number;
     },
     private readonly kernels: Kernels,
     private readonly buffers: Record<string, GPUBuffer>,
     private readonly owned: GPUBuffer[],
     private readonly layers: LayerGroups[],
-    private readonly globals: Record<
-      "embed" | "finalNorm" | "lmHead" | "sample",
-      GPUBindGroup
-    >,
+    private readonly globals: ModelGlobals,
   ) {
     this.pages = new PagePool(limits.numPages);
   }
@@ -132,29 +100,26 @@ export class ForwardEngine {
     opts: EngineOptions = {},
   ): Promise<ForwardEngine> {
     const cfg = src.config;
-    const { numLayers: L, hidden: C, numHeads: H, numKvHeads: G, headDim: D } =
-      cfg;
+    const { hidden: C, numHeads: H, numKvHeads: G, headDim: D } = cfg;
     const { intermediate: I, vocab: V } = cfg;
-    const { dtype, limits, attention, targetItems } = resolveEngineOptions(
-      gpu,
-      src,
-      opts,
-    );
+    const { dtype, limits, attention, targetItems, maxItemKeys, linear } =
+      resolveEngineOptions(gpu, src, opts);
     const shape = hybridShape(H, G, D);
-    const caps = attentionCaps(H, G, shape, limits, targetItems);
+    const split = { targetItems, maxItemKeys };
+    const caps = attentionCaps(H, G, shape, limits, split);
     const metaTotal = metaWords(limits) + attentionWords(caps);
     const { maxTokens, maxSeqs, numPages } = limits;
     const device = gpu.device;
     const maxB = gpu.limits.maxStorageBufferBindingSize;
-    const kernels = await compileKernels(device, dtype);
+    const kernels = await compileKernels(device, dtype, D, linear.geo);
     const QKV = (H + 2 * G) * D;
     const f32 = 4;
+    // One KV buffer per layer: each binds on its own, so the cache is bounded by the adapter's
+    // binding size per layer (2 GiB on the H200: 65,536 pages at G 8, D 64, f16), not in all.
     const kvLayer = numPages * 2 * G * PAGE_SIZE * D; // elements per layer
-    if (L * kvLayer >= 2 ** 32) {
+    if (kvLayer >= 2 ** 32) {
       throw new Error(
-        `KV cache of ${
-          L * kvLayer
-        } elements exceeds u32 indexing; lower numPages`,
+        `KV cache layer of ${kvLayer} elements (${numPages} pages) exceeds u32 indexing; expected < 2^32, lower numPages`,
       );
     }
     const owned: GPUBuffer[] = [];
@@ -209,10 +174,10 @@ export class ForwardEngine {
         maxSeqs * V * f32,
         maxB,
       ),
-      kv: storageBuffer(
+      samplePart: storageBuffer(
         device,
-        `kv [L, pages, 2, G, ${PAGE_SIZE}, D] ${dtype}`,
-        L * kvLayer * dtypeBytes(dtype),
+        "sample block partials [R, NB, 4] f32",
+        maxSeqs * Math.ceil(V / GEOMETRY.SAMPLE_BLOCK) * 4 * f32,
         maxB,
       ),
       invFreq: uploadF32(
@@ -223,187 +188,16 @@ export class ForwardEngine {
       ),
       dummy: storageBuffer(device, "no-bias [4] f32", 16, maxB),
     };
-    const arena = new ParamArena();
-    const lin = (
-      N: number,
-      K: number,
-      XS: number,
-      flags: number,
-      mHdr: number,
-    ) => arena.add(linearParams(N, K, XS, flags, mHdr));
-    const eps = cfg.rmsNormEps;
-    const p = {
-      embed: arena.add(embedParams(C)),
-      norm: arena.add(rmsnormParams(C, false, eps)),
-      finalNorm: arena.add(rmsnormParams(C, true, eps)),
-      lmHead: lin(V, C, C, 0, HDR.R),
-      sample: arena.add(sampleParams(V)),
-      qkv: lin(QKV, C, C, cfg.qkvBias ? BIAS : 0, HDR.T),
-      o: lin(C, H * D, H * D, RESIDUAL | (cfg.oBias ? BIAS : 0), HDR.T),
-      gateUp: lin(2 * I, C, C, cfg.mlpBias ? BIAS : 0, HDR.T),
-      down: lin(
-        C,
-        I,
-        2 * I,
-        RESIDUAL | SILU_MUL | (cfg.mlpBias ? BIAS : 0),
-        HDR.T,
-      ),
-      merge: arena.add(attentionMergeParams(D)),
-      rope: [] as number[],
-      attn: [] as number[],
-      attnDecode: [] as number[],
-    };
-    for (let l = 0; l < L; l++) {
-      const base = l * kvLayer;
-      p.rope.push(arena.add(ropeKvParams(H, G, D, base)));
-      p.attn.push(
-        arena.add(attentionHybridParams(H, G, D, base, shape.kb, 0)),
-      );
-      p.attnDecode.push(
-        arena.add(attentionHybridParams(H, G, D, base, shape.kb, HDR.NWP)),
-      );
-    }
-    const P = arena.finish(device, "params (uniform slots)");
-    owned.push(P[0].buffer);
-    const layers: LayerGroups[] = [];
-    const k = kernels;
-    const bind = bindKernel.bind(null, device);
-    for (let l = 0; l < L; l++) {
-      const w = await readLayer(src, l);
-      const keep = (buf: GPUBuffer) => (owned.push(buf), buf);
-      const up = (n: string, a: Float32Array) =>
-        keep(uploadTensor(device, `L${l}.${n}`, a, dtype, maxB));
-      const upF = (n: string, a: Float32Array | null) =>
-        a ? keep(uploadF32(device, `L${l}.${n} f32`, a, maxB)) : b.dummy;
-      const ln1 = upF("ln1 [C]", w.ln1);
-      const ln2 = upF("ln2 [C]", w.ln2);
-      const wqkv = up(`qkv [(H+2G)D, C] ${dtype}`, w.qkv);
-      const wo = up(`o [C, H D] ${dtype}`, w.o);
-      const wgu = up(`gate_up [2I, C] ${dtype}`, w.gateUp);
-      const wdown = up(`down [C, I] ${dtype}`, w.down);
-      layers.push({
-        norm1: bind(k.rmsnorm, `L${l}.norm1`, [
-          P[p.norm],
-          b.meta,
-          b.x,
-          ln1,
-          b.xn,
-        ]),
-        qkv: bind(k.linear_gemv, `L${l}.qkv`, [
-          P[p.qkv],
-          b.meta,
-          b.xn,
-          wqkv,
-          upF("qkv_bias [(H+2G)D]", w.qkvBias),
-          b.qkv,
-        ]),
-        rope: bind(k.rope_kv, `L${l}.rope_kv`, [
-          P[p.rope[l]],
-          b.meta,
-          b.invFreq,
-          b.qkv,
-          b.kv,
-        ]),
-        attn: bind(k.attention_hybrid, `L${l}.attention_hybrid`, [
-          P[p.attn[l]],
-          b.meta,
-          b.qkv,
-          b.kv,
-          b.attn,
-          b.part,
-        ]),
-        attnDecode: bind(k.attention_hybrid, `L${l}.attention_hybrid decode`, [
-          P[p.attnDecode[l]],
-          b.meta,
-          b.qkv,
-          b.kv,
-          b.attn,
-          b.part,
-        ]),
-        merge: bind(k.attention_merge, `L${l}.attention_merge`, [
-          P[p.merge],
-          b.meta,
-          b.part,
-          b.attn,
-        ]),
-        o: bind(k.linear_gemv, `L${l}.o`, [
-          P[p.o],
-          b.meta,
-          b.attn,
-          wo,
-          upF("o_bias [C]", w.oBias),
-          b.x,
-        ]),
-        norm2: bind(k.rmsnorm, `L${l}.norm2`, [
-          P[p.norm],
-          b.meta,
-          b.x,
-          ln2,
-          b.xn,
-        ]),
-        gateUp: bind(k.linear_gemv, `L${l}.gate_up`, [
-          P[p.gateUp],
-          b.meta,
-          b.xn,
-          wgu,
-          upF("gate_up_bias [2I]", w.gateUpBias),
-          b.gu,
-        ]),
-        down: bind(k.linear_gemv, `L${l}.down`, [
-          P[p.down],
-          b.meta,
-          b.gu,
-          wdown,
-          upF("down_bias [C]", w.downBias),
-          b.x,
-        ]),
-      });
-    }
-    const gw = await readGlobals(src);
-    const embed = uploadTensor(
-      device,
-      `embed [V, C] ${dtype}`,
-      gw.embed,
+    const { layers, globals } = await bindModel({
+      gpu,
+      src,
       dtype,
-      maxB,
-    );
-    const lmHead = cfg.tieWordEmbeddings
-      ? embed
-      : uploadTensor(device, `lm_head [V, C] ${dtype}`, gw.lmHead, dtype, maxB);
-    const norm = uploadF32(device, "norm [C] f32", gw.norm, maxB);
-    owned.push(embed, norm);
-    if (lmHead !== embed) owned.push(lmHead);
-    const globals = {
-      embed: bind(k.embed, "embed", [
-        P[p.embed],
-        b.meta,
-        b.lastTok,
-        embed,
-        b.x,
-      ]),
-      finalNorm: bind(k.rmsnorm, "final_norm", [
-        P[p.finalNorm],
-        b.meta,
-        b.x,
-        norm,
-        b.xn,
-      ]),
-      lmHead: bind(k.linear_gemv, "lm_head", [
-        P[p.lmHead],
-        b.meta,
-        b.xn,
-        lmHead,
-        b.dummy,
-        b.logits,
-      ]),
-      sample: bind(k.sample, "sample", [
-        P[p.sample],
-        b.meta,
-        b.logits,
-        b.lastTok,
-        b.tokenLog,
-      ]),
-    };
+      kernels,
+      b,
+      shape,
+      kvLayer,
+      owned,
+    });
     await device.queue.onSubmittedWorkDone();
     return new ForwardEngine(
       gpu,
@@ -411,7 +205,8 @@ export class ForwardEngine {
       dtype,
       limits,
       attention,
-      { shape, caps, targetItems, metaTotal },
+      linear,
+      { shape, caps, split, metaTotal },
       kernels,
       b,
       owned,
@@ -434,7 +229,7 @@ export class ForwardEngine {
       this.config.numKvHeads,
       this.attn.shape,
       this.attn.caps,
-      this.attn.targetItems,
+      this.attn.split,
     );
     this.gpu.device.queue.writeBuffer(this.buffers.meta, 0, meta);
     return { ...packed, meta, attention: plan };
@@ -467,11 +262,11 @@ export class ForwardEngine {
     const T = packed.numTokens;
     const R = packed.numRows;
     const k = this.kernels;
-    const lin = (
-      M: number,
-    ) => (M <= GEOMETRY.GEMV_MB ? k.linear_gemv : k.linear_tiled);
+    const geo = this.linear.geo;
+    const tiled = this.linear.tiledF16 ? k.linear_tiled_h! : k.linear_tiled;
+    const lin = (M: number) => (M <= geo.GEMV_MB ? k.linear_gemv : tiled);
     const lgrid = (M: number, N: number) =>
-      M <= GEOMETRY.GEMV_MB ? grids.gemv(N) : grids.tiled(M, N);
+      M <= geo.GEMV_MB ? grids.gemv(N, geo) : grids.tiled(M, N, geo);
     const pass = enc.beginComputePass({
       label: `step T=${T} R=${R}`,
       timestampWrites,
@@ -485,9 +280,15 @@ export class ForwardEngine {
     }
     const serial = this.attention === "serial" && plan.prefillItems > 0 &&
       plan.prefillItems < plan.items;
+    // Few rows: the norms are fused into the GEMV that follows them (NORM); else rmsnorm + tiled.
+    const fuse = T <= geo.GEMV_MB;
     for (const g of this.layers) {
-      dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
-      dispatch(pass, lin(T), g.qkv, lgrid(T, QKV));
+      if (fuse) {
+        dispatch(pass, k.linear_gemv, g.qkvNorm, grids.gemv(QKV, geo));
+      } else {
+        dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
+        dispatch(pass, tiled, g.qkv, grids.tiled(T, QKV, geo));
+      }
       dispatch(pass, k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
       if (serial) {
         const a = grids.attnHybrid(plan.prefillItems);
@@ -511,13 +312,33 @@ export class ForwardEngine {
         );
       }
       dispatch(pass, lin(T), g.o, lgrid(T, C));
-      dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
-      dispatch(pass, lin(T), g.gateUp, lgrid(T, 2 * I));
+      if (fuse) {
+        dispatch(pass, k.linear_gemv, g.gateUpNorm, grids.gemv(2 * I, geo));
+      } else {
+        dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
+        dispatch(pass, tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
+      }
       dispatch(pass, lin(T), g.down, lgrid(T, C));
     }
     if (R > 0) {
-      dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
-      dispatch(pass, lin(R), this.globals.lmHead, lgrid(R, this.config.vocab));
+      const V = this.config.vocab;
+      if (R <= geo.GEMV_MB) {
+        dispatch(
+          pass,
+          k.linear_gemv,
+          this.globals.lmHeadNorm,
+          grids.gemv(V, geo),
+        );
+      } else {
+        dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
+        dispatch(pass, tiled, this.globals.lmHead, grids.tiled(R, V, geo));
+      }
+      dispatch(
+        pass,
+        k.sample_blocks,
+        this.globals.sampleBlocks,
+        grids.sampleBlocks(V, R),
+      );
       dispatch(pass, k.sample, this.globals.sample, grids.sample(R));
     }
     pass.end();

@@ -1,5 +1,5 @@
 /**
- * The correctness oracle format of `../shared/models/<name>/expected.json` (made with Hugging
+ * The correctness oracle format of `tests/fixtures/models/<name>/expected.json` (made with Hugging
  * Face transformers): per prompt, the last-position logits, the argmax at every position and a
  * greedy continuation. Parsing and the error measures live here.
  *

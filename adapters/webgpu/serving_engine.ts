@@ -109,8 +109,9 @@ export async function openServingEngine(
   const maxContext = opts.maxContext ??
     Math.min(cfg.maxPositionEmbeddings, 2048);
   const dtype = opts.dtype ?? (gpu.f16 ? "f16" : "f32");
-  const blockBytes = cfg.numLayers * 2 * cfg.numKvHeads * PAGE_SIZE *
-    cfg.headDim * dtypeBytes(dtype);
+  // Each layer's KV cache is its own binding (forward.ts): a block's bytes in one layer.
+  const blockBytes = 2 * cfg.numKvHeads * PAGE_SIZE * cfg.headDim *
+    dtypeBytes(dtype);
   const fitBinding = Math.floor(
     gpu.limits.maxStorageBufferBindingSize / blockBytes,
   );

@@ -7,6 +7,27 @@
  */
 import type { EngineDevice } from "../device.ts";
 
+/**
+ * Work that keeps the GPU's clocks up around each timed pass. Measured 2026-12-01 on the H200:
+ * with one ~11 ms readback per timed pass of ~1 ms, utilization fell to 16-42 % and the SM clock
+ * to 480-600 MHz (nvidia-smi), so every short row was timed at a third of the clock. With
+ * heat encoded before and after the timed pass (in the same command buffer) the GPU stays busy
+ * through the readback poll. Null (none) on a software adapter.
+ */
+let heater: ((enc: GPUCommandEncoder) => void) | null = null;
+
+/** Registers the heat encoded around every timed pass (see `heater`); null disables it. */
+export function useHeater(
+  heat: ((enc: GPUCommandEncoder) => void) | null,
+): void {
+  heater = heat;
+}
+
+/** Encodes the registered heat, if any, into `enc`. */
+export function encodeHeat(enc: GPUCommandEncoder): void {
+  heater?.(enc);
+}
+
 /** Median seconds of one repetition of `body`, over `runs` passes of `reps` repetitions. */
 export async function timePass(
   gpu: EngineDevice,
@@ -43,6 +64,7 @@ export async function timePass(
     });
     for (let r = 0; r < runs; r++) {
       const enc = device.createCommandEncoder();
+      encodeHeat(enc);
       const pass = enc.beginComputePass({
         timestampWrites: {
           querySet: qs,
@@ -54,6 +76,7 @@ export async function timePass(
       pass.end();
       enc.resolveQuerySet(qs, 0, 2, resolve, 0);
       enc.copyBufferToBuffer(resolve, 0, read, 0, 16);
+      encodeHeat(enc);
       device.queue.submit([enc.finish()]);
       await read.mapAsync(GPUMapMode.READ);
       const t = new BigUint64Array(read.getMappedRange().slice(0));
@@ -79,39 +102,44 @@ export async function timePass(
   return samples[Math.floor(samples.length / 2)];
 }
 
-/** One benchmark line. */
+/** One measured line: the lower of two independent medians (see `measure` in _gpu.ts). */
 export interface BenchRow {
   kernel: string;
   shape: string;
   dtype: string;
-  /** Median seconds per dispatch (or per step). */
+  /** Seconds per dispatch (or per step). */
   seconds: number;
+  /** |a - b| / min(a, b) of the two medians: how well the row repeats. */
+  spread: number;
   /** Bytes that must move (compulsory traffic), or 0. */
   bytes: number;
   /** Floating-point operations, or 0. */
   flops: number;
 }
 
-/** Renders rows as a Markdown table with GB/s and GFLOP/s beside the measured ceilings. */
+/**
+ * Renders rows as a Markdown table with GB/s and GFLOP/s beside the measured ceilings (copy
+ * bandwidth, FMA peak of the row's arithmetic).
+ */
 export function renderTable(
   rows: BenchRow[],
   copyGBs: number,
-  matmulGFs: number,
+  peakGFs: number,
 ): string {
   const head =
-    "| kernel | shape | dtype | median us | GB/s | % copy BW | GFLOP/s | % matmul |";
-  const out = [head, "|---|---|---|---:|---:|---:|---:|---:|"];
+    "| kernel | shape | dtype | us | repeat | GB/s | % copy BW | GFLOP/s | % FMA peak |";
+  const out = [head, "|---|---|---|---:|---:|---:|---:|---:|---:|"];
   for (const r of rows) {
     const gbs = r.bytes / r.seconds / 1e9;
     const gfs = r.flops / r.seconds / 1e9;
     out.push(
       `| ${r.kernel} | ${r.shape} | ${r.dtype} | ${
         (r.seconds * 1e6).toFixed(1)
-      } | ${r.bytes ? gbs.toFixed(1) : "-"} | ${
-        r.bytes ? ((100 * gbs) / copyGBs).toFixed(0) + "%" : "-"
-      } | ${r.flops ? gfs.toFixed(1) : "-"} | ${
-        r.flops ? ((100 * gfs) / matmulGFs).toFixed(0) + "%" : "-"
-      } |`,
+      } | ${(100 * r.spread).toFixed(1)}% | ${
+        r.bytes ? gbs.toFixed(1) : "-"
+      } | ${r.bytes ? ((100 * gbs) / copyGBs).toFixed(0) + "%" : "-"} | ${
+        r.flops ? gfs.toFixed(1) : "-"
+      } | ${r.flops ? ((100 * gfs) / peakGFs).toFixed(0) + "%" : "-"} |`,
     );
   }
   return out.join("\n");

@@ -11,14 +11,15 @@
 //   0 P    uniform             Params
 //   1 step storage, read       [metaWords] u32                       packed step (seq, pos, CSR pages)
 //   2 qkv  storage, read       [T, (H + 2G) * D] f32                 q after RoPE (rope_kv.wgsl)
-//   3 kv   storage, read       [L, pages, 2, G, PAGE_SIZE, D] WT     paged KV cache
+//   3 kv   storage, read       [pages, 2, G, PAGE_SIZE, D] WT        paged KV cache (one layer, or all at layer_base)
 //   4 out  storage, read_write [T, H * D] f32                        attention output
 // Workgroup ATTN_WG; grid (H, T, 1) (geometry.ts grids.attention).
 // Workgroup (h, t) computes out[t, h, :]: keys are scored in blocks of ATTN_WG (invocation i
 // scores key block + i), the block's max and sum are tree-reduced, and invocation i accumulates
 // output dims i, i + ATTN_WG, ... < D. Every workgroup writes all D outputs of its (t, h).
 // Host asserts: D <= ATTN_MAX_D; H % G == 0; K/V of positions <= p written (rope_kv.wgsl runs
-// first in the same pass; earlier positions in earlier steps).
+// first in the same pass; earlier positions in earlier steps); loop passes per invocation
+// (loop_passes.ts attention(p + 1, D)) within the adapter's loop budget.
 
 struct Params {
   H: u32,

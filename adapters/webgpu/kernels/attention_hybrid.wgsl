@@ -3,43 +3,70 @@
 //
 //   Work item (attention_plan.ts): kv head g, query tokens t0 .. t0 + nq - 1 (of one sequence),
 //   keys k0 .. k1 - 1, output `out_base`. Its rows are r = i * hg + j (token t = t0 + i, query
-//   head h = g * hg + j, hg = H / G: the GQA heads of one kv head share each K/V block load).
+//   head h = g * hg + j, hg = H / G: the GQA heads of one kv head share each K/V load).
 //   For row r at position p = step.pos[t], keys j in [k0, min(k1, p + 1)):
 //     s_j = scale * q[t, h] . K[j, g]       m = max_j s_j     l = sum_j exp(s_j - m)
 //     o   = sum_j exp(s_j - m) * V[j, g]
-//   out_base == DIRECT:  out[t, h, :] = o / l
+//   out_base == DIRECT:  out[t, h, :] = o / l   (0 when the row saw no key)
 //   otherwise (a split): part[out_base + r] = (o[0 .. D), m, l), merged by attention_merge.wgsl.
-//   K[j, g] = kv[layer][page(j), 0, g, j % 16, :] with page(j) = step.pages[indptr[s] + j / 16]
-//   (V likewise with index 1). Online softmax over key blocks of P.kb keys, f32 throughout.
+//   K[j, g] = kv[page(j), 0, g, j % 16, :] with page(j) = step.pages[indptr[s] + j / 16]
+//   (V likewise with index 1). Online softmax, f32 throughout.
 //
 // Bindings (group 0):
 //   0 P    uniform             Params
-//   1 step storage, read       [metaWords] u32                    packed step + work list (HDR_WORK)
-//   2 qkv  storage, read       [T, (H + 2G) * D] f32              q after RoPE (rope_kv.wgsl)
-//   3 kv   storage, read       [L, pages, 2, G, PAGE_SIZE, D] WT  paged KV cache
-//   4 out  storage, read_write [T, H * D] f32                     attention output (direct items)
-//   5 part storage, read_write [partialRows, D + 2] f32           split partials (o, m, l)
+//   1 step storage, read       [metaWords] u32                 packed step + work list (HDR_WORK)
+//   2 qkv  storage, read       [T, (H + 2G) * D] f32           q after RoPE (rope_kv.wgsl)
+//   3 kv   storage, read       [pages, 2, G, PAGE_SIZE, D/4] vec4<WT>  this layer's paged cache
+//   4 out  storage, read_write [T, H * D] f32                  attention output (direct items)
+//   5 part storage, read_write [partialRows, D + 2] f32        split partials (o, m, l)
 // Workgroup HYB_WG; grid (items, 1, 1) (geometry.ts grids.attnHybrid). Workgroup w runs item
 // base + w, base = 0, or step[P.base_hdr] when P.base_hdr != 0 (the serial baseline's decode
-// dispatch starts after the prefill items).
-// Per block: invocation i loads K/V elements i, i + HYB_WG, ...; computes scores e = i + HYB_WG k
-// (row e / kb, key e % kb); invocation r < rows runs row r's online softmax; invocation i owns
-// outputs f = i + HYB_WG k (row f / D, dim f % D), HYB_OUT of them at most. Every invocation
-// writes every output it owns (rows with no valid key write 0 / l = 0).
-// Host asserts (hybridShape, planAttention): H % G == 0, nq * hg <= rowsMax, rowsMax * D <=
-// HYB_WG * HYB_OUT, P.kb * D <= HYB_ELEMS, P.kb <= HYB_KB, k1 <= p + 1 of the item's last token,
-// pages cover k1 positions, out_base + rows <= partialRows.
+// dispatch starts after the prefill items). The item's nq picks the path (uniform per workgroup):
+//   nq > 1, a prefill tile: invocation r < R = nq * hg owns row r: q and the output accumulator
+//     in registers (HV: D/4 vec4 fields, helpers generated per head size by head_vec.ts and
+//     appended to this file). Per block of P.kb keys all invocations load K and V into
+//     workgroup memory (f32), then each row scores its visible keys one at a time against the
+//     broadcast K rows (rescaling only when its running max rises) and accumulates p * V.
+//   nq == 1, a decode item (R = hg rows of one token): q of the hg heads in workgroup memory; per
+//     block of HYB_WG keys invocation i scores key kb0 + i for every head; then invocation
+//     i = phase * NO + o (NO = hg * D / 4 vec4 outputs, KS = HYB_WG / NO key phases) owns vec4
+//     output o (head o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ...
+//     with the block's max; the KS phases are summed at the end.
+// Every row r < R of the item is written (out or part); invocations own no other outputs.
+// Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= HYB_MAX_HG,
+// hg * D / 4 <= HYB_WG, nq * hg <= HYB_ROWS, P.kb * D <= HYB_ELEMS,
+// k1 <= p + 1 of the item's last token, pages cover k1 positions, out_base + R <= partialRows,
+// k1 - k0 <= maxHybridKeys (loop passes per invocation, loop_passes.ts hybridItem, within the
+// adapter's loop budget).
 
 struct Params {
   H: u32,
   G: u32,
   D: u32,
-  layer_base: u32, // element offset of this layer in kv
+  layer_base: u32, // element offset of this layer in kv (0: one buffer per layer)
   scale: f32,      // 1 / sqrt(D)
-  kb: u32,         // keys per block (hybridShape)
+  kb: u32,         // keys per block of a prefill tile (hybridShape)
   hg: u32,         // H / G
   base_hdr: u32,   // 0, or the header word holding the first item of this dispatch
 }
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> step: array<u32>;
+@group(0) @binding(2) var<storage, read> qkv: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> kv: array<WT4>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
+
+const DIRECT: u32 = 0xffffffffu;
+const D4: u32 = HEAD_D / 4u;
+const NEG: f32 = -3.0e38;
+const V_AT: u32 = HYB_ELEMS / 4u; // V block after the K block in kv_s
+
+// Prefill: K block [kb][D4] then V block [kb][D4]. Decode: q [hg][D4] at 0, scores [hg][HYB_WG]
+// (as f32 in vec4s) at SC_AT, then the phase partials (acc at 0, l at L_AT).
+var<workgroup> kv_s: array<vec4<f32>, 2u * HYB_ELEMS / 4u>;
+const SC_AT: u32 = HYB_WG;
+const L_AT: u32 = HYB_WG;
 
 struct Item {
   g: u32,
@@ -50,151 +77,176 @@ struct Item {
   out_base: u32,
 }
 
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> step: array<u32>;
-@group(0) @binding(2) var<storage, read> qkv: array<f32>;
-@group(0) @binding(3) var<storage, read> kv: array<WT>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<storage, read_write> part: array<f32>;
+fn read_item(wid: u32) -> Item {
+  var base = 0u;
+  if (P.base_hdr != 0u) {
+    base = step[P.base_hdr];
+  }
+  let w = step[HDR_WORK] + (base + wid) * WORK_WORDS;
+  return Item(step[w + 1u], step[w + 2u], step[w + 3u], step[w + 4u], step[w + 5u], step[w + 6u]);
+}
 
-const DIRECT: u32 = 0xffffffffu;
-const SCORE_ITERS: u32 = HYB_ROWS * HYB_KB / HYB_WG;
-const S_STRIDE: u32 = HYB_KB + 1u; // padded row stride of the score block
+// vec4 index of K (kind 0) or V (kind 1) of key `key`, dims 4 d4 .., of kv head g.
+fn kv_at(page_list: u32, key: u32, kind: u32, g: u32, d4: u32) -> u32 {
+  let page = step[page_list + key / PAGE_SIZE];
+  return P.layer_base / 4u + (((page * 2u + kind) * P.G + g) * PAGE_SIZE + key % PAGE_SIZE) * D4 + d4;
+}
 
-var<workgroup> item_w: Item;
-var<workgroup> k_s: array<f32, HYB_ELEMS>; // [D][kb], transposed: scores read consecutive keys
-var<workgroup> v_s: array<f32, HYB_ELEMS>; // [kb][D]
-var<workgroup> s_s: array<f32, HYB_ROWS * S_STRIDE>; // scores, then probabilities [rows][kb]
-var<workgroup> alpha_s: array<f32, HYB_ROWS>;
-var<workgroup> m_s: array<f32, HYB_ROWS>;
-var<workgroup> l_s: array<f32, HYB_ROWS>;
+// Writes row r's result: out[t, h, 4 d4 ..] = acc / l, or the partial (acc, m, l).
+fn write_row(it: Item, r: u32, d4: u32, acc: vec4<f32>, m: f32, l: f32) {
+  let D = HEAD_D;
+  if (it.out_base == DIRECT) {
+    let t = it.t0 + r / P.hg;
+    let h = it.g * P.hg + r % P.hg;
+    var o = vec4<f32>(0.0);
+    if (l > 0.0) {
+      o = acc / l;
+    }
+    let ob = (t * P.H + h) * D + d4 * 4u;
+    out[ob] = o.x;
+    out[ob + 1u] = o.y;
+    out[ob + 2u] = o.z;
+    out[ob + 3u] = o.w;
+  } else {
+    let pb = (it.out_base + r) * (D + 2u);
+    part[pb + d4 * 4u] = acc.x;
+    part[pb + d4 * 4u + 1u] = acc.y;
+    part[pb + d4 * 4u + 2u] = acc.z;
+    part[pb + d4 * 4u + 3u] = acc.w;
+    if (d4 == 0u) {
+      part[pb + D] = m;
+      part[pb + D + 1u] = l;
+    }
+  }
+}
+
+fn prefill_tile(it: Item, lid: u32, page_list: u32) {
+  let hg = P.hg;
+  let R = it.nq * hg;
+  let W4 = (P.H + 2u * P.G) * D4;
+  var q = HV();
+  var acc = HV();
+  var row_lim = 0u; // keys below it are visible to this row
+  if (lid < R) {
+    let t = it.t0 + lid / hg;
+    q = hv_qkv(t * W4 + (it.g * hg + lid % hg) * D4, P.scale);
+    row_lim = min(it.k1, step[step[HDR_POS] + t] + 1u);
+  }
+  var m = NEG;
+  var l = 0.0;
+  let kb = P.kb;
+  for (var kb0 = it.k0; kb0 < it.k1; kb0 += kb) {
+    let nk = min(kb, it.k1 - kb0);
+    for (var e = lid; e < kb * D4; e += HYB_WG) {
+      let j = e / D4;
+      var kk = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
+      if (j < nk) {
+        let at = kv_at(page_list, kb0 + j, 0u, it.g, e % D4);
+        kk = vec4<f32>(kv[at]);
+        vv = vec4<f32>(kv[at + P.G * PAGE_SIZE * D4]);
+      }
+      kv_s[e] = kk;
+      kv_s[V_AT + e] = vv;
+    }
+    workgroupBarrier();
+    // This row's visible keys of the block, one at a time: the output is rescaled only when the
+    // running max rises (rarely after the first keys).
+    var nv = 0u;
+    if (row_lim > kb0) {
+      nv = min(nk, row_lim - kb0);
+    }
+    for (var j = 0u; j < nv; j++) {
+      let s = hv_dot(q, hv_smem(j * D4));
+      if (s > m) {
+        let corr = exp(m - s);
+        acc = hv_scale(acc, corr);
+        l *= corr;
+        m = s;
+      }
+      let p = exp(s - m);
+      l += p;
+      acc = hv_axpy(acc, p, hv_smem(V_AT + j * D4));
+    }
+    workgroupBarrier();
+  }
+  if (lid < R) {
+    hv_write(it, lid, acc, m, l);
+  }
+}
+
+fn decode_item(it: Item, lid: u32, page_list: u32) {
+  let hg = P.hg;
+  let W4 = (P.H + 2u * P.G) * D4;
+  let NO = hg * D4;               // vec4 outputs of the item
+  let KS = HYB_WG / NO;           // key phases (>= 1, hybridShape)
+  let o = lid % NO;
+  let phase = lid / NO;
+  let h = o / D4;
+  let d4 = o % D4;
+  if (lid < NO) {
+    kv_s[lid] = qkv[it.t0 * W4 + (it.g * hg + h) * D4 + d4] * P.scale;
+  }
+  workgroupBarrier();
+  var acc = vec4<f32>(0.0);
+  var m = NEG;
+  var l = 0.0;
+  for (var kb0 = it.k0; kb0 < it.k1; kb0 += HYB_WG) {
+    let nk = min(HYB_WG, it.k1 - kb0);
+    // Scores of key kb0 + lid for every head.
+    if (lid < nk) {
+      let k = hv_kv(kv_at(page_list, kb0 + lid, 0u, it.g, 0u));
+      for (var hh = 0u; hh < hg; hh++) {
+        let si = hh * HYB_WG + lid;
+        kv_s[SC_AT + si / 4u][si % 4u] = hv_dot(hv_smem(hh * D4), k);
+      }
+    }
+    workgroupBarrier();
+    if (phase < KS) {
+      let sc = SC_AT + h * (HYB_WG / 4u);
+      var bm = NEG;
+      for (var j = 0u; j < nk; j++) {
+        bm = max(bm, kv_s[sc + j / 4u][j % 4u]);
+      }
+      let m_new = max(m, bm);
+      let corr = exp(m - m_new);
+      acc *= corr;
+      l *= corr;
+      for (var j = phase; j < nk; j += KS) {
+        let p = exp(kv_s[sc + j / 4u][j % 4u] - m_new);
+        l += p;
+        acc += p * vec4<f32>(kv[kv_at(page_list, kb0 + j, 1u, it.g, d4)]);
+      }
+      m = m_new;
+    }
+    workgroupBarrier();
+  }
+  // Sum the KS phases (all share m): phase partials to workgroup memory, phase 0 adds them.
+  if (phase < KS) {
+    kv_s[lid] = acc;
+    kv_s[L_AT + lid / 4u][lid % 4u] = l;
+  }
+  workgroupBarrier();
+  if (lid < NO) {
+    var a = vec4<f32>(0.0);
+    var ls = 0.0;
+    for (var k = 0u; k < KS; k++) {
+      let i = k * NO + lid;
+      a += kv_s[i];
+      ls += kv_s[L_AT + i / 4u][i % 4u];
+    }
+    write_row(it, h, d4, a, m, ls);
+  }
+}
 
 @compute @workgroup_size(HYB_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  if (lid == 0u) {
-    var base = 0u;
-    if (P.base_hdr != 0u) {
-      base = step[P.base_hdr];
-    }
-    let w = step[HDR_WORK] + (base + wid.x) * WORK_WORDS;
-    item_w = Item(step[w + 1u], step[w + 2u], step[w + 3u], step[w + 4u], step[w + 5u], step[w + 6u]);
-  }
-  let it = workgroupUniformLoad(&item_w);
-  let D = P.D;
-  let hg = P.hg;
-  let kb = P.kb;
-  let R = it.nq * hg;
-  let RD = R * D;
-  let W = (P.H + 2u * P.G) * D;
+  let it = read_item(wid.x);
   let s = step[step[HDR_SEQ] + it.t0];
   let page_list = step[HDR_PAGES] + step[step[HDR_INDPTR] + s];
-  let v_off = P.G * PAGE_SIZE * D; // V follows K within a page
-  var m = -3.0e38;
-  var l = 0.0;
-  var row_lim = 0u; // keys below it are visible to row lid
-  if (lid < R) {
-    let t = it.t0 + lid / hg;
-    row_lim = min(it.k1, step[step[HDR_POS] + t] + 1u);
-  }
-  var acc: array<f32, HYB_OUT>;
-  for (var i = 0u; i < HYB_OUT; i++) {
-    acc[i] = 0.0;
-  }
-  for (var kb0 = it.k0; kb0 < it.k1; kb0 += kb) {
-    let nk = min(kb, it.k1 - kb0);
-    for (var e = lid; e < kb * D; e += HYB_WG) {
-      let j = e / D;
-      let d = e % D;
-      var kk = 0.0;
-      var vv = 0.0;
-      if (j < nk) {
-        let key = kb0 + j;
-        let page = step[page_list + key / PAGE_SIZE];
-        let kbase = P.layer_base + ((page * 2u * P.G + it.g) * PAGE_SIZE + key % PAGE_SIZE) * D;
-        kk = f32(kv[kbase + d]);
-        vv = f32(kv[kbase + v_off + d]);
-      }
-      k_s[d * kb + j] = kk;
-      v_s[j * D + d] = vv;
-    }
-    workgroupBarrier();
-    for (var i = 0u; i < SCORE_ITERS; i++) {
-      let e = lid + i * HYB_WG;
-      if (e < R * kb) {
-        let r = e / kb;
-        let j = e % kb;
-        let qb = (it.t0 + r / hg) * W + (it.g * hg + r % hg) * D;
-        var dotv = 0.0;
-        for (var d = 0u; d < D; d++) {
-          dotv += qkv[qb + d] * k_s[d * kb + j];
-        }
-        s_s[r * S_STRIDE + j] = dotv * P.scale;
-      }
-    }
-    workgroupBarrier();
-    if (lid < R) {
-      var bm = -3.0e38;
-      for (var j = 0u; j < nk; j++) {
-        if (kb0 + j < row_lim) {
-          bm = max(bm, s_s[lid * S_STRIDE + j]);
-        }
-      }
-      let m_new = max(m, bm);
-      var sum = 0.0;
-      for (var j = 0u; j < kb; j++) {
-        var p = 0.0;
-        if (j < nk && kb0 + j < row_lim) {
-          p = exp(s_s[lid * S_STRIDE + j] - m_new);
-        }
-        s_s[lid * S_STRIDE + j] = p;
-        sum += p;
-      }
-      let a = exp(m - m_new);
-      l = l * a + sum;
-      m = m_new;
-      alpha_s[lid] = a;
-    }
-    workgroupBarrier();
-    for (var i = 0u; i < HYB_OUT; i++) {
-      let f = lid + i * HYB_WG;
-      if (f < RD) {
-        let r = f / D;
-        let d = f % D;
-        var a = acc[i] * alpha_s[r];
-        for (var j = 0u; j < nk; j++) {
-          a += s_s[r * S_STRIDE + j] * v_s[j * D + d];
-        }
-        acc[i] = a;
-      }
-    }
-    workgroupBarrier();
-  }
-  if (lid < R) {
-    m_s[lid] = m;
-    l_s[lid] = l;
-  }
-  workgroupBarrier();
-  for (var i = 0u; i < HYB_OUT; i++) {
-    let f = lid + i * HYB_WG;
-    if (f < RD) {
-      let r = f / D;
-      let d = f % D;
-      if (it.out_base == DIRECT) {
-        let t = it.t0 + r / hg;
-        let h = it.g * hg + r % hg;
-        var o = 0.0;
-        if (l_s[r] > 0.0) {
-          o = acc[i] / l_s[r];
-        }
-        out[(t * P.H + h) * D + d] = o;
-      } else {
-        let pb = (it.out_base + r) * (D + 2u);
-        part[pb + d] = acc[i];
-        if (d == 0u) {
-          part[pb + D] = m_s[r];
-          part[pb + D + 1u] = l_s[r];
-        }
-      }
-    }
+  if (it.nq > 1u) {
+    prefill_tile(it, lid, page_list);
+  } else {
+    decode_item(it, lid, page_list);
   }
 }

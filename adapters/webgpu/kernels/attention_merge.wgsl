@@ -14,7 +14,8 @@
 // Workgroup MERGE_WG; grid (entries, 1, 1) (geometry.ts grids.attnMerge). Workgroup e merges
 // entry e: every invocation reduces M and the denominator (n is small), invocation i writes dims
 // i, i + MERGE_WG, ... < D. Every dim of the row is written (0 if no partial saw a key).
-// Host asserts (planAttention): p0 + (n - 1) * stride < partialRows; o < T * H.
+// Host asserts (planAttention): p0 + (n - 1) * stride < partialRows; o < T * H; loop passes per
+// invocation (loop_passes.ts merge(n, D)) within the adapter's loop budget.
 
 struct Params {
   D: u32,

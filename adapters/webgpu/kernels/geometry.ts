@@ -16,42 +16,119 @@ export const GEOMETRY = {
   /** linear_gemv.wgsl: GEMV_ROWS output columns x GEMV_LANES lanes; at most GEMV_MB rows. */
   GEMV_ROWS: 8,
   GEMV_LANES: 32,
-  GEMV_MB: 8,
-  /** linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of 16 x 16, 4 x 4 each. */
+  GEMV_MB: 16,
+  /**
+   * linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of TILE_WG =
+   * (TILE_M / TILE_RM) * (TILE_N / TILE_RN), TILE_RM x TILE_RN each, K in slices of TILE_K.
+   */
   TILE_M: 64,
   TILE_N: 64,
   TILE_K: 16,
+  TILE_RM: 4,
+  TILE_RN: 4,
+  TILE_WG: 256,
   /** rope_kv.wgsl: one invocation per (token, rotary pair or V pair). */
   ROPE_WG: 64,
   /** attention.wgsl: one workgroup per (query head, token); keys in blocks of ATTN_WG. */
   ATTN_WG: 64,
   ATTN_MAX_D: 256,
   /**
-   * attention_hybrid.wgsl: one workgroup of HYB_WG per work item; at most HYB_ROWS query rows
-   * (tokens x GQA heads of one kv head) and HYB_KB keys per block, K and V blocks of at most
-   * HYB_ELEMS f32 each, HYB_OUT outputs per invocation (rows x D <= HYB_WG x HYB_OUT).
+   * attention_hybrid.wgsl: one workgroup of HYB_WG per work item. Prefill tiles: one query row
+   * (token x GQA head) per invocation, at most HYB_ROWS rows, K and V blocks of at most
+   * HYB_ELEMS f32 each in workgroup memory (kb = keys per block, a power of two <= HYB_KB).
+   * Decode items: one key per invocation per block
+   * of HYB_WG keys, at most HYB_MAX_HG query heads per kv head, hg * D / 4 <= HYB_WG.
    */
-  HYB_WG: 64,
-  HYB_ROWS: 64,
-  HYB_KB: 32,
+  HYB_WG: 128,
+  HYB_ROWS: 128,
+  HYB_KB: 64,
   HYB_ELEMS: 2048,
-  HYB_OUT: 64,
+  HYB_MAX_HG: 16,
   /** attention_hybrid.wgsl: u32 words per work item; attention_merge.wgsl: words per entry. */
   WORK_WORDS: 8,
   MERGE_WORDS: 4,
   /** attention_merge.wgsl: one workgroup per merged (token, head) row. */
   MERGE_WG: 64,
-  /** sample.wgsl: one workgroup per sample row. */
+  /**
+   * sample_blocks.wgsl: one workgroup per (block of SAMPLE_BLOCK logits, sample row);
+   * sample.wgsl: one workgroup per sample row (NB = ceil(V / SAMPLE_BLOCK) <= SAMPLE_WG).
+   */
   SAMPLE_WG: 256,
+  SAMPLE_BLOCK: 4096,
   SAMPLE_BISECT: 24,
   /** copy.wgsl (benchmark ceiling): one vec4 per invocation. */
   COPY_WG: 256,
 } as const;
 
-/** Threads of a linear_gemv / linear_tiled workgroup. */
+/** The launch geometry: {@link GEOMETRY}, or a variant of it (the benchmark's sweeps). */
+export type Geometry = { readonly [K in keyof typeof GEOMETRY]: number };
+
+/**
+ * Launch-geometry variants of the linear kernels that the benchmark sweeps (and the tests check
+ * against the reference): GEMV rows x lanes x unroll, and tiled matmul tiles.
+ */
+export const GEMV_VARIANTS: Record<string, Partial<Geometry>> = {
+  "r8 l32": {},
+  "r4 l64": { GEMV_ROWS: 4, GEMV_LANES: 64 },
+  "r16 l16": { GEMV_ROWS: 16, GEMV_LANES: 16 },
+  "r2 l128": { GEMV_ROWS: 2, GEMV_LANES: 128 },
+};
+/** See {@link GEMV_VARIANTS}. */
+export const TILE_VARIANTS: Record<string, Partial<Geometry>> = {
+  "64x64x16 4x4": {},
+  "32x64x16 4x4": { TILE_M: 32, TILE_WG: 128 },
+  "128x128x16 8x8": { TILE_M: 128, TILE_N: 128, TILE_RM: 8, TILE_RN: 8 },
+  "128x128x8 8x8": {
+    TILE_M: 128,
+    TILE_N: 128,
+    TILE_K: 8,
+    TILE_RM: 8,
+    TILE_RN: 8,
+  },
+  "64x128x16 8x8": {
+    TILE_N: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_WG: 128,
+  },
+  "128x64x16 8x8": {
+    TILE_M: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_WG: 128,
+  },
+};
+
+/** Threads of a linear_gemv workgroup. */
 export const GEMV_WG = GEOMETRY.GEMV_ROWS * GEOMETRY.GEMV_LANES;
-/** Threads of a linear_tiled workgroup (16 x 16). */
-export const TILE_WG = 256;
+
+/**
+ * Refuses a tiled-matmul geometry the kernel cannot run (TILE_WG must equal the thread tiles,
+ * slices whole W8 units, thread tiles whole vec4s).
+ *
+ * @example
+ * ```ts
+ * import { checkTileGeometry, GEOMETRY } from "./geometry.ts";
+ * checkTileGeometry(GEOMETRY);
+ * try {
+ *   checkTileGeometry({ ...GEOMETRY, TILE_WG: 128 });
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("Tile geometry")); // true
+ * }
+ * ```
+ */
+export function checkTileGeometry(geo: Geometry): void {
+  const threads = (geo.TILE_M / geo.TILE_RM) * (geo.TILE_N / geo.TILE_RN);
+  if (
+    threads !== geo.TILE_WG || geo.TILE_K % 8 !== 0 ||
+    geo.TILE_RM !== geo.TILE_RN || ![4, 8].includes(geo.TILE_RM) ||
+    geo.TILE_M % geo.TILE_RM !== 0 || geo.TILE_N % geo.TILE_RN !== 0
+  ) {
+    throw new Error(
+      `Tile geometry ${geo.TILE_M}x${geo.TILE_N}x${geo.TILE_K}, thread tile ${geo.TILE_RM}x${geo.TILE_RN}, TILE_WG ${geo.TILE_WG}: expected TILE_WG == (TILE_M / TILE_RM) * (TILE_N / TILE_RN) = ${threads}, TILE_K % 8 == 0, TILE_RM == TILE_RN in {4, 8}`,
+    );
+  }
+}
 
 /** A dispatch grid in workgroups. */
 export type Grid = readonly [number, number, number];
@@ -62,11 +139,16 @@ const cdiv = (a: number, b: number) => Math.ceil(a / b);
 export const grids = {
   embed: (T: number, C: number): Grid => [cdiv(C / 4, GEOMETRY.EMBED_WG), T, 1],
   rmsnorm: (M: number): Grid => [M, 1, 1],
-  gemv: (N: number): Grid => [cdiv(N, GEOMETRY.GEMV_ROWS), 1, 1],
-  tiled: (
-    M: number,
-    N: number,
-  ): Grid => [cdiv(N, GEOMETRY.TILE_N), cdiv(M, GEOMETRY.TILE_M), 1],
+  gemv: (N: number, geo: Geometry = GEOMETRY): Grid => [
+    cdiv(N, geo.GEMV_ROWS),
+    1,
+    1,
+  ],
+  tiled: (M: number, N: number, geo: Geometry = GEOMETRY): Grid => [
+    cdiv(N, geo.TILE_N),
+    cdiv(M, geo.TILE_M),
+    1,
+  ],
   ropeKv: (T: number, H: number, G: number, D: number): Grid => [
     cdiv((H + G) * (D / 2) + G * (D / 2), GEOMETRY.ROPE_WG),
     T,
@@ -78,6 +160,12 @@ export const grids = {
   /** n merge entries. */
   attnMerge: (n: number): Grid => [n, 1, 1],
   sample: (R: number): Grid => [R, 1, 1],
+  /** sample_blocks.wgsl over V logits of R rows. */
+  sampleBlocks: (V: number, R: number): Grid => [
+    cdiv(V, GEOMETRY.SAMPLE_BLOCK),
+    R,
+    1,
+  ],
   copy: (
     n4: number,
   ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), 65535), 1, 1],
@@ -87,11 +175,11 @@ export const grids = {
 export interface HybridShape {
   /** Query heads per kv head (H / G). */
   hg: number;
-  /** Query rows per work item: min(HYB_ROWS, HYB_WG * HYB_OUT / D). */
+  /** Query rows per prefill tile: HYB_ROWS. */
   rowsMax: number;
   /** Tokens per prefill tile: floor(rowsMax / hg). */
   qt: number;
-  /** Keys per block: min(HYB_KB, HYB_ELEMS / D). */
+  /** Keys per block of a prefill tile: the largest power of two <= min(HYB_KB, HYB_ELEMS / D). */
   kb: number;
 }
 
@@ -102,39 +190,65 @@ export interface HybridShape {
  * @example
  * ```ts
  * import { hybridShape } from "./geometry.ts";
- * console.log(hybridShape(32, 8, 64)); // { hg: 4, rowsMax: 64, qt: 16, kb: 32 }
+ * console.log(hybridShape(32, 8, 64)); // { hg: 4, rowsMax: 128, qt: 32, kb: 32 }
  * ```
  */
 export function hybridShape(H: number, G: number, D: number): HybridShape {
   const g = GEOMETRY;
   const hg = H / G;
-  const rowsMax = Math.min(g.HYB_ROWS, Math.floor((g.HYB_WG * g.HYB_OUT) / D));
-  const kb = Math.min(g.HYB_KB, Math.floor(g.HYB_ELEMS / D));
-  if (!Number.isInteger(hg) || hg > rowsMax || kb < 1) {
+  const rowsMax = g.HYB_ROWS;
+  const fit = Math.min(g.HYB_KB, Math.floor(g.HYB_ELEMS / D));
+  const kb = fit >= 1 ? 2 ** Math.floor(Math.log2(fit)) : 0;
+  if (
+    !Number.isInteger(hg) || hg > g.HYB_MAX_HG || (hg * D) / 4 > g.HYB_WG ||
+    D % 4 !== 0 || kb < 1
+  ) {
     throw new Error(
-      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0 and H / G <= ${rowsMax}`,
+      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0, H / G <= ${g.HYB_MAX_HG}, (H / G) * D / 4 <= ${g.HYB_WG}, D % 4 == 0 and D <= ${g.HYB_ELEMS}`,
     );
   }
   return { hg, rowsMax, qt: Math.floor(rowsMax / hg), kb };
 }
+
+/**
+ * Weights are read 8 at a time as a `W8`: 16 bytes of f16 as vec4<u32> (unpack2x16float, one
+ * 16-byte load), or two vec4<f32>; `w8_lo` / `w8_hi` give elements 0-3 and 4-7 as vec4<f32>.
+ */
+const W8_F16 = [
+  "alias W8 = vec4<u32>;",
+  "fn w8_lo(v: W8) -> vec4<f32> { return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y)); }",
+  "fn w8_hi(v: W8) -> vec4<f32> { return vec4<f32>(unpack2x16float(v.z), unpack2x16float(v.w)); }",
+];
+const W8_F32 = [
+  "struct W8 { lo: vec4<f32>, hi: vec4<f32> }",
+  "fn w8_lo(v: W8) -> vec4<f32> { return v.lo; }",
+  "fn w8_hi(v: W8) -> vec4<f32> { return v.hi; }",
+];
 
 /** Storage dtype of weights and KV cache. Activations and accumulation are always f32. */
 export type StorageDtype = "f16" | "f32";
 
 /**
  * WGSL text put before every kernel: `enable f16` when needed, the `WT`/`WT4` storage aliases,
- * the metadata layout constants and the geometry constants.
+ * the `W8` weight unit, `HEAD_D` (the model's head_dim: attention kernels keep q and the output row in registers, so
+ * they are compiled per head size; the host asserts P.D == HEAD_D), the metadata layout constants
+ * and the geometry constants.
  *
  * @example
  * ```ts
  * import { shaderPrelude } from "./geometry.ts";
- * console.log(shaderPrelude("f32").includes("alias WT = f32;")); // true
+ * console.log(shaderPrelude("f32", 64).includes("alias WT = f32;")); // true
  * ```
  */
-export function shaderPrelude(dtype: StorageDtype): string {
+export function shaderPrelude(
+  dtype: StorageDtype,
+  headDim: number,
+  geo: Geometry = GEOMETRY,
+): string {
   const lines = dtype === "f16"
-    ? ["enable f16;", "alias WT = f16;"]
-    : ["alias WT = f32;"];
+    ? ["enable f16;", "alias WT = f16;", ...W8_F16]
+    : ["alias WT = f32;", ...W8_F32];
+  lines.push(`const HEAD_D: u32 = ${headDim}u;`);
   lines.push("alias WT4 = vec4<WT>;");
   lines.push(`const PAGE_SIZE: u32 = ${PAGE_SIZE}u;`);
   lines.push(`const TOK_FROM_SLOT: u32 = ${TOK_FROM_SLOT}u;`);
@@ -142,7 +256,7 @@ export function shaderPrelude(dtype: StorageDtype): string {
   for (const [k, v] of Object.entries(HDR)) {
     lines.push(`const HDR_${k}: u32 = ${v}u;`);
   }
-  for (const [k, v] of Object.entries(GEOMETRY)) {
+  for (const [k, v] of Object.entries(geo)) {
     lines.push(`const ${k}: u32 = ${v}u;`);
   }
   return lines.join("\n") + "\n";

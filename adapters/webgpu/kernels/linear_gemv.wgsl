@@ -1,54 +1,113 @@
 // linear_gemv.wgsl: linear layer for few rows (decode-heavy steps), weight-bandwidth bound.
 //
-//   y[m, n] = (P.flags & RESIDUAL ? y[m, n] : 0) + sum_k a(m, k) * W[n, k] + (P.flags & BIAS ? bias[n] : 0)
-//   a(m, k) = x[m, k]                                  (plain)
-//           = silu(x[m, k]) * x[m, K + k]              (P.flags & SILU_MUL: gate | up rows of x)
+//   y[m, n] = (RESIDUAL ? y[m, n] : 0) + s(m) * sum_k a(m, k) * W[n, k] + (BIAS ? bias[n] : 0)
+//   a(m, k) = x[row(m), k]                          (plain)
+//           = silu(x[row(m), k]) * x[row(m), K + k] (SILU_MUL: gate | up halves of the input row)
+//           = x[row(m), k] * g[k]                   (NORM: the RMSNorm of the input, fused)
+//   s(m)    = 1 / sqrt(mean_k x[row(m), k]^2 + eps) with NORM, else 1
+//   row(m)  = step.rows[m].token_row with GATHER (the sample rows), else m
 //   for m < M = step[P.m_hdr] (T or R rows), n < N, k < K.
 //
 // Bindings (group 0):
 //   0 P    uniform             Params
-//   1 step storage, read       [metaWords] u32        packed step (gives M)
-//   2 x    storage, read       [M, XS/4] vec4<f32>    input rows, row stride XS (K, or 2K for SILU_MUL)
-//   3 w    storage, read       [N, K/4] vec4<WT>      weight, nn.Linear layout [out, in]
-//   4 bias storage, read       [N] f32                (a 4-byte dummy when BIAS is off)
-//   5 y    storage, read_write [M, N] f32             output (read first when RESIDUAL)
+//   1 step storage, read       [metaWords] u32        packed step (gives M; rows with GATHER)
+//   2 x    storage, read       [rows, XS/4] vec4<f32> input rows, row stride XS (K, or 2K for SILU_MUL)
+//   3 w    storage, read       [N, K/8] W8            weight, nn.Linear layout [out, in], 8 per W8
+//   4 bias storage, read       [N] f32                (a 16-byte dummy when BIAS is off)
+//   5 g    storage, read       [K] f32                RMSNorm weight (dummy when NORM is off)
+//   6 y    storage, read_write [M, N] f32             output (read first when RESIDUAL)
 // Workgroup GEMV_ROWS * GEMV_LANES; grid (ceil(N / GEMV_ROWS), 1, 1) (geometry.ts grids.gemv).
 // Invocation (r, lane) = (lid / GEMV_LANES, lid % GEMV_LANES) of workgroup wx accumulates, for
-// column n = wx * GEMV_ROWS + r and every row m < M, the vec4 dot products k4 = lane, lane +
-// GEMV_LANES, ...; a tree reduction over the lanes follows, and lane m (< M) writes y[m, n].
-// Host asserts: M <= GEMV_MB; K % 4 == 0; XS % 4 == 0.
+// column n = wx * GEMV_ROWS + r and every row m < M (in groups of 4 rows, vec4 registers), the
+// dot products over W8 units k8 = lane, lane + GEMV_LANES, ... (two loads in flight), and with
+// NORM the squares of x; the lanes' partial sums meet in workgroup memory and invocation (r, m)
+// (m < M) writes y[m, n].
+// Host asserts: M <= GEMV_MB == 16 <= GEMV_LANES; K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL
+// not together; loop passes per invocation (loop_passes.ts gemv(K)) within the loop budget.
 
 const BIAS: u32 = 1u;
 const RESIDUAL: u32 = 2u;
 const SILU_MUL: u32 = 4u;
+const NORM: u32 = 8u;
+const GATHER: u32 = 16u;
 
 struct Params {
   N: u32,
-  K4: u32,    // K / 4
+  K8: u32,    // K / 8
   XS4: u32,   // row stride of x / 4
-  flags: u32, // BIAS | RESIDUAL | SILU_MUL
+  flags: u32, // BIAS | RESIDUAL | SILU_MUL | NORM | GATHER
   m_hdr: u32, // header word holding M: HDR_T or HDR_R
+  eps: f32,   // RMSNorm epsilon (NORM)
   _pad0: u32,
   _pad1: u32,
-  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> step: array<u32>;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> w: array<WT4>;
+@group(0) @binding(3) var<storage, read> w: array<W8>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> g: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
 var<workgroup> red: array<f32, GEMV_ROWS * GEMV_MB * GEMV_LANES>;
+var<workgroup> red_ss: array<f32, GEMV_MB * GEMV_LANES>;
 
-fn load_a(m: u32, k4: u32) -> vec4<f32> {
-  let v = x[m * P.XS4 + k4];
-  if ((P.flags & SILU_MUL) != 0u) {
-    let up = x[m * P.XS4 + P.K4 + k4];
-    return v / (1.0 + exp(-v)) * up;
+// vec4 offsets of input rows 4 q .. 4 q + 3 (rows past M read row 0: their sums are dropped).
+fn rows4(q: u32, M: u32) -> vec4<u32> {
+  var o = vec4<u32>(0u);
+  for (var i = 0u; i < 4u; i++) {
+    let m = 4u * q + i;
+    var row = 0u;
+    if (m < M) {
+      row = m;
+      if ((P.flags & GATHER) != 0u) {
+        row = step[step[HDR_ROWS] + m * ROW_WORDS];
+      }
+    }
+    o[i] = row * P.XS4;
   }
-  return v;
+  return o;
+}
+
+// The input a(m, k8 * 8 .. + 7) of one row at vec4 offset `at`, as (elements 0-3, 4-7).
+fn input8(at: u32, k8: u32, ga: vec4<f32>, gb: vec4<f32>) -> mat2x4<f32> {
+  var xa = x[at + 2u * k8];
+  var xb = x[at + 2u * k8 + 1u];
+  if ((P.flags & SILU_MUL) != 0u) {
+    xa = xa / (1.0 + exp(-xa)) * x[at + 2u * P.K8 + 2u * k8];
+    xb = xb / (1.0 + exp(-xb)) * x[at + 2u * P.K8 + 2u * k8 + 1u];
+  }
+  return mat2x4<f32>(xa, xb);
+}
+
+// Dot products of one W8 (lo, hi) with the inputs of 4 rows, and their squares (for NORM).
+struct Dots {
+  d: vec4<f32>,
+  s: vec4<f32>,
+}
+
+fn dots4(rows: vec4<u32>, k8: u32, lo: vec4<f32>, hi: vec4<f32>, ga: vec4<f32>, gb: vec4<f32>) -> Dots {
+  let i0 = input8(rows.x, k8, ga, gb);
+  let i1 = input8(rows.y, k8, ga, gb);
+  let i2 = input8(rows.z, k8, ga, gb);
+  let i3 = input8(rows.w, k8, ga, gb);
+  let wa = lo * ga;
+  let wb = hi * gb;
+  return Dots(
+    vec4<f32>(
+      dot(wa, i0[0]) + dot(wb, i0[1]),
+      dot(wa, i1[0]) + dot(wb, i1[1]),
+      dot(wa, i2[0]) + dot(wb, i2[1]),
+      dot(wa, i3[0]) + dot(wb, i3[1]),
+    ),
+    vec4<f32>(
+      dot(i0[0], i0[0]) + dot(i0[1], i0[1]),
+      dot(i1[0], i1[0]) + dot(i1[1], i1[1]),
+      dot(i2[0], i2[0]) + dot(i2[1], i2[1]),
+      dot(i3[0], i3[0]) + dot(i3[1], i3[1]),
+    ),
+  );
 }
 
 @compute @workgroup_size(GEMV_ROWS * GEMV_LANES)
@@ -57,36 +116,91 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let r = lid / GEMV_LANES;
   let n = wid.x * GEMV_ROWS + r;
   let M = step[P.m_hdr];
-  var acc: array<f32, GEMV_MB>;
-  for (var m = 0u; m < GEMV_MB; m++) {
-    acc[m] = 0.0;
-  }
-  if (n < P.N) {
-    for (var k4 = lane; k4 < P.K4; k4 += GEMV_LANES) {
-      let wv = vec4<f32>(w[n * P.K4 + k4]);
-      for (var m = 0u; m < GEMV_MB; m++) {
-        if (m < M) {
-          acc[m] += dot(wv, load_a(m, k4));
+  let norm = (P.flags & NORM) != 0u;
+  // Up to GEMV_MB = 16 rows in four groups of 4 (vec4 accumulators: no private arrays, which
+  // NVIDIA's Vulkan compiler would put in local memory).
+  let rw0 = rows4(0u, M);
+  let rw1 = rows4(1u, M);
+  let rw2 = rows4(2u, M);
+  let rw3 = rows4(3u, M);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var ss0 = vec4<f32>(0.0);
+  var ss1 = vec4<f32>(0.0);
+  var ss2 = vec4<f32>(0.0);
+  var ss3 = vec4<f32>(0.0);
+  let nn = min(n, P.N - 1u); // columns past N compute a copy of the last one and write nothing
+  let wrow = nn * P.K8;
+  for (var k0 = lane; k0 < P.K8; k0 += 2u * GEMV_LANES) {
+    // Two weight loads in flight per lane.
+    let k1 = k0 + GEMV_LANES;
+    let w0 = w[wrow + k0];
+    let w1 = w[wrow + min(k1, P.K8 - 1u)];
+    for (var u = 0u; u < 2u; u++) {
+      var k8 = k0;
+      var wv = w0;
+      if (u == 1u) {
+        k8 = k1;
+        wv = w1;
+      }
+      if (k8 < P.K8) {
+        let lo = w8_lo(wv);
+        let hi = w8_hi(wv);
+        var ga = vec4<f32>(1.0);
+        var gb = vec4<f32>(1.0);
+        if (norm) {
+          ga = g[2u * k8];
+          gb = g[2u * k8 + 1u];
+        }
+        let d0 = dots4(rw0, k8, lo, hi, ga, gb);
+        acc0 += d0.d;
+        ss0 += d0.s;
+        if (M > 4u) {
+          let d1 = dots4(rw1, k8, lo, hi, ga, gb);
+          acc1 += d1.d;
+          ss1 += d1.s;
+        }
+        if (M > 8u) {
+          let d2 = dots4(rw2, k8, lo, hi, ga, gb);
+          acc2 += d2.d;
+          ss2 += d2.s;
+        }
+        if (M > 12u) {
+          let d3 = dots4(rw3, k8, lo, hi, ga, gb);
+          acc3 += d3.d;
+          ss3 += d3.s;
         }
       }
     }
   }
-  for (var m = 0u; m < GEMV_MB; m++) {
-    red[(r * GEMV_MB + m) * GEMV_LANES + lane] = acc[m];
+  // Lanes' partial sums: red[r][m][lane] (m < 16), squares red_ss[m][lane] (from r == 0).
+  let rb = r * GEMV_MB * GEMV_LANES + lane;
+  for (var i = 0u; i < 4u; i++) {
+    red[rb + i * GEMV_LANES] = acc0[i];
+    red[rb + (4u + i) * GEMV_LANES] = acc1[i];
+    red[rb + (8u + i) * GEMV_LANES] = acc2[i];
+    red[rb + (12u + i) * GEMV_LANES] = acc3[i];
+    if (r == 0u) {
+      red_ss[i * GEMV_LANES + lane] = ss0[i];
+      red_ss[(4u + i) * GEMV_LANES + lane] = ss1[i];
+      red_ss[(8u + i) * GEMV_LANES + lane] = ss2[i];
+      red_ss[(12u + i) * GEMV_LANES + lane] = ss3[i];
+    }
   }
   workgroupBarrier();
-  for (var s = GEMV_LANES / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) {
-      for (var m = 0u; m < GEMV_MB; m++) {
-        let i = (r * GEMV_MB + m) * GEMV_LANES + lane;
-        red[i] += red[i + s];
-      }
-    }
-    workgroupBarrier();
-  }
   let m = lane;
-  if (n < P.N && m < M && m < GEMV_MB) {
-    var v = red[(r * GEMV_MB + m) * GEMV_LANES];
+  if (n < P.N && m < M) {
+    var v = 0.0;
+    var sq = 0.0;
+    for (var i = 0u; i < GEMV_LANES; i++) {
+      v += red[(r * GEMV_MB + m) * GEMV_LANES + i];
+      sq += red_ss[m * GEMV_LANES + i];
+    }
+    if (norm) {
+      v *= inverseSqrt(sq / f32(8u * P.K8) + P.eps);
+    }
     if ((P.flags & BIAS) != 0u) {
       v += bias[n];
     }

@@ -1,22 +1,33 @@
-// linear_tiled.wgsl: linear layer for many rows (prefill chunks), a shared-memory tiled matmul.
+// linear_tiled.wgsl: linear layer for many rows (prefill chunks, large decode batches), a
+// register-blocked matmul staged through workgroup memory.
 //
-//   y[m, n] = (P.flags & RESIDUAL ? y[m, n] : 0) + sum_k a(m, k) * W[n, k] + (P.flags & BIAS ? bias[n] : 0)
+//   y[m, n] = (RESIDUAL ? y[m, n] : 0) + sum_k a(m, k) * W[n, k] + (BIAS ? bias[n] : 0)
 //   a(m, k) = x[m, k], or silu(x[m, k]) * x[m, K + k] with SILU_MUL
-//   for m < M = step[P.m_hdr], n < N, k < K.  (Same contract as linear_gemv.wgsl.)
+//   for m < M = step[P.m_hdr], n < N, k < K.  (linear_gemv.wgsl's contract without NORM/GATHER.)
 //
 // Bindings (group 0), identical to linear_gemv.wgsl so that one bind group serves both:
 //   0 P    uniform             Params
 //   1 step storage, read       [metaWords] u32      packed step (gives M)
 //   2 x    storage, read       [M, XS/4] vec4<f32>  input rows
-//   3 w    storage, read       [N, K/4] vec4<WT>    weight [out, in]
+//   3 w    storage, read       [N, K/8] W8          weight [out, in], 8 per W8
 //   4 bias storage, read       [N] f32              (dummy when BIAS is off)
-//   5 y    storage, read_write [M, N] f32           output
-// Workgroup 16 x 16 = 256; grid (ceil(N / TILE_N), ceil(M / TILE_M), 1) (geometry.ts grids.tiled).
-// Workgroup (bx, by) computes the TILE_M x TILE_N block at rows by * TILE_M, columns bx * TILE_N,
-// staging TILE_K-wide slices of a and W in workgroup memory (zero-padded past M, N and K);
-// invocation (tx, ty) = (lid % 16, lid / 16) owns the 4 x 4 outputs at rows ty * 4 + i and
-// columns tx * 4 + j of the block and writes those inside M x N.
-// Host asserts: K % 4 == 0; XS % 4 == 0; TILE_M == TILE_N == 64; TILE_K == 16.
+//   5 g    storage, read       [4] f32              unused (linear_gemv's NORM weight slot)
+//   6 y    storage, read_write [M, N] f32           output
+// Workgroup TILE_WG = (TILE_M / TILE_RM) * (TILE_N / TILE_RN); grid (ceil(N / TILE_N),
+// ceil(M / TILE_M), 1) (geometry.ts grids.tiled). Workgroup (bx, by) computes the TILE_M x
+// TILE_N block at rows by * TILE_M, columns bx * TILE_N, staging TILE_K-wide slices of a and W
+// (f32, transposed: [k][m], [k][n]) in workgroup memory, zero past M, N and K. Invocation
+// (tx, ty) = (lid % (TILE_N / TILE_RN), lid / (TILE_N / TILE_RN)) owns the TILE_RM x TILE_RN
+// (4 x 4 or 8 x 8) outputs at rows ty * TILE_RM + i, columns tx * TILE_RN + j of the block, held
+// in mat4x4<f32> registers (no private arrays: a dynamically indexed array would live in local
+// memory on NVIDIA's Vulkan compiler), and writes those inside M x N.
+// Host asserts: K % 8 == 0; XS % 4 == 0; flags without NORM and GATHER; checkTileGeometry
+// (TILE_RM == TILE_RN in {4, 8}, TILE_K % 8 == 0); loop passes per invocation (loop_passes.ts
+// tiled(K)) within the adapter's loop budget.
+
+alias VS4 = vec4<f32>; // workgroup staging
+alias MS = mat4x4<f32>; // per-slice accumulators
+fn ST(v: f32) -> f32 { return v; }
 
 const BIAS: u32 = 1u;
 const RESIDUAL: u32 = 2u;
@@ -24,96 +35,164 @@ const SILU_MUL: u32 = 4u;
 
 struct Params {
   N: u32,
-  K4: u32,
+  K8: u32,
   XS4: u32,
   flags: u32,
   m_hdr: u32,
+  eps: f32,
   _pad0: u32,
   _pad1: u32,
-  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> step: array<u32>;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> w: array<WT4>;
+@group(0) @binding(3) var<storage, read> w: array<W8>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> g: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
-var<workgroup> a_s: array<vec4<f32>, TILE_K * TILE_M / 4u>; // [TILE_K][TILE_M / 4]
-var<workgroup> w_s: array<vec4<f32>, TILE_K * TILE_N / 4u>; // [TILE_K][TILE_N / 4]
+const TWX: u32 = TILE_N / TILE_RN;   // invocations along n
+const TM4: u32 = TILE_M / 4u;
+const TN4: u32 = TILE_N / 4u;
+const RM4: u32 = TILE_RM / 4u;       // 1 or 2
+const RN4: u32 = TILE_RN / 4u;
+const A_ELEMS: u32 = TILE_M * TILE_K / 4u; // vec4 of x per slice
+const W_ELEMS: u32 = TILE_N * TILE_K / 8u; // W8 per slice
+const A_LOADS: u32 = (A_ELEMS + TILE_WG - 1u) / TILE_WG; // per invocation
+const W_LOADS: u32 = (W_ELEMS + TILE_WG - 1u) / TILE_WG;
+const BIG: bool = TILE_RM == 8u; // 8 x 8 outputs per invocation (four 4 x 4 blocks), else 4 x 4
+
+var<workgroup> a_s: array<VS4, TILE_K * TM4>; // [TILE_K][TILE_M / 4]
+var<workgroup> w_s: array<VS4, TILE_K * TN4>; // [TILE_K][TILE_N / 4]
 
 fn load_a(m: u32, k4: u32) -> vec4<f32> {
   let v = x[m * P.XS4 + k4];
   if ((P.flags & SILU_MUL) != 0u) {
-    let up = x[m * P.XS4 + P.K4 + k4];
+    let up = x[m * P.XS4 + 2u * P.K8 + k4];
     return v / (1.0 + exp(-v)) * up;
   }
   return v;
 }
 
-fn put(buf: u32, k: u32, i: u32, v: f32) {
-  // Scalar store into the transposed [k][i] tile (i = row or column within the block).
-  if (buf == 0u) {
-    a_s[k * (TILE_M / 4u) + i / 4u][i % 4u] = v;
-  } else {
-    w_s[k * (TILE_N / 4u) + i / 4u][i % 4u] = v;
+// acc + the outer product a b^T as a 4 x 4 block (column i of the matrix holds output row i).
+fn outer4(acc: MS, a: VS4, b: VS4) -> MS {
+  return MS(
+    fma(VS4(a.x), b, acc[0]),
+    fma(VS4(a.y), b, acc[1]),
+    fma(VS4(a.z), b, acc[2]),
+    fma(VS4(a.w), b, acc[3]),
+  );
+}
+
+// Writes columns n .. n + 3 of row m (inside M x N) with bias and residual.
+fn store4(m: u32, M: u32, n: u32, v: vec4<f32>) {
+  if (m >= M) {
+    return;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j < P.N) {
+      var o = v[j];
+      if ((P.flags & BIAS) != 0u) {
+        o += bias[n + j];
+      }
+      if ((P.flags & RESIDUAL) != 0u) {
+        o += y[m * P.N + n + j];
+      }
+      y[m * P.N + n + j] = o;
+    }
   }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(TILE_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let M = step[P.m_hdr];
   let m0 = wid.y * TILE_M;
   let n0 = wid.x * TILE_N;
-  let tx = lid % 16u;
-  let ty = lid / 16u;
-  // Loader mapping: 64 rows x 4 vec4 along k.
-  let lr = lid / 4u;
-  let lk = lid % 4u;
-  var acc: array<vec4<f32>, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    acc[i] = vec4<f32>(0.0);
-  }
-  for (var k0 = 0u; k0 < P.K4; k0 += TILE_K / 4u) {
-    let k4 = k0 + lk;
-    var av = vec4<f32>(0.0);
-    if (m0 + lr < M && k4 < P.K4) {
-      av = load_a(m0 + lr, k4);
+  let tx = lid % TWX;
+  let ty = lid / TWX;
+  // Accumulators: c00 rows 0-3 x cols 0-3 of the invocation's block; c01 cols 4-7, c10 rows 4-7.
+  var c00 = mat4x4<f32>();
+  var c01 = mat4x4<f32>();
+  var c10 = mat4x4<f32>();
+  var c11 = mat4x4<f32>();
+  for (var k0 = 0u; k0 < P.K8 * 8u; k0 += TILE_K) {
+    // Stage a: TILE_M x TILE_K as vec4 along k, stored transposed.
+    for (var u = 0u; u < A_LOADS; u++) {
+      let e = lid + u * TILE_WG;
+      let mi = e / (TILE_K / 4u);
+      let kq = e % (TILE_K / 4u);
+      let k4 = k0 / 4u + kq;
+      var v = vec4<f32>(0.0);
+      if (e < A_ELEMS && m0 + mi < M && k4 < 2u * P.K8) {
+        v = load_a(m0 + mi, k4);
+      }
+      if (e < A_ELEMS) {
+        let at = kq * 4u * TM4 + mi / 4u;
+        a_s[at][mi % 4u] = ST(v.x);
+        a_s[at + TM4][mi % 4u] = ST(v.y);
+        a_s[at + 2u * TM4][mi % 4u] = ST(v.z);
+        a_s[at + 3u * TM4][mi % 4u] = ST(v.w);
+      }
     }
-    var wv = vec4<f32>(0.0);
-    if (n0 + lr < P.N && k4 < P.K4) {
-      wv = vec4<f32>(w[(n0 + lr) * P.K4 + k4]);
-    }
-    for (var j = 0u; j < 4u; j++) {
-      put(0u, lk * 4u + j, lr, av[j]);
-      put(1u, lk * 4u + j, lr, wv[j]);
+    // Stage W: TILE_N x TILE_K as W8 along k, stored transposed.
+    for (var u = 0u; u < W_LOADS; u++) {
+      let e = lid + u * TILE_WG;
+      let ni = e / (TILE_K / 8u);
+      let ko = e % (TILE_K / 8u);
+      let k8 = k0 / 8u + ko;
+      var lo = vec4<f32>(0.0);
+      var hi = vec4<f32>(0.0);
+      if (e < W_ELEMS && n0 + ni < P.N && k8 < P.K8) {
+        let wv = w[(n0 + ni) * P.K8 + k8];
+        lo = w8_lo(wv);
+        hi = w8_hi(wv);
+      }
+      if (e < W_ELEMS) {
+        let at = ko * 8u * TN4 + ni / 4u;
+        w_s[at][ni % 4u] = ST(lo.x);
+        w_s[at + TN4][ni % 4u] = ST(lo.y);
+        w_s[at + 2u * TN4][ni % 4u] = ST(lo.z);
+        w_s[at + 3u * TN4][ni % 4u] = ST(lo.w);
+        w_s[at + 4u * TN4][ni % 4u] = ST(hi.x);
+        w_s[at + 5u * TN4][ni % 4u] = ST(hi.y);
+        w_s[at + 6u * TN4][ni % 4u] = ST(hi.z);
+        w_s[at + 7u * TN4][ni % 4u] = ST(hi.w);
+      }
     }
     workgroupBarrier();
     for (var k = 0u; k < TILE_K; k++) {
-      let a4 = a_s[k * (TILE_M / 4u) + ty];
-      let b4 = w_s[k * (TILE_N / 4u) + tx];
-      acc[0] += a4[0] * b4;
-      acc[1] += a4[1] * b4;
-      acc[2] += a4[2] * b4;
-      acc[3] += a4[3] * b4;
+      let a0 = a_s[k * TM4 + ty * RM4];
+      let b0 = w_s[k * TN4 + tx * RN4];
+      c00 = outer4(c00, a0, b0);
+      if (BIG) {
+        let a1 = a_s[k * TM4 + ty * RM4 + 1u];
+        let b1 = w_s[k * TN4 + tx * RN4 + 1u];
+        c01 = outer4(c01, a0, b1);
+        c10 = outer4(c10, a1, b0);
+        c11 = outer4(c11, a1, b1);
+      }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + ty * 4u + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + tx * 4u + j;
-      if (m < M && n < P.N) {
-        var v = acc[i][j];
-        if ((P.flags & BIAS) != 0u) {
-          v += bias[n];
-        }
-        if ((P.flags & RESIDUAL) != 0u) {
-          v += y[m * P.N + n];
-        }
-        y[m * P.N + n] = v;
-      }
-    }
+  let r = m0 + ty * TILE_RM;
+  let c = n0 + tx * TILE_RN;
+  store4(r, M, c, c00[0]);
+  store4(r + 1u, M, c, c00[1]);
+  store4(r + 2u, M, c, c00[2]);
+  store4(r + 3u, M, c, c00[3]);
+  if (BIG) {
+    store4(r, M, c + 4u, c01[0]);
+    store4(r + 1u, M, c + 4u, c01[1]);
+    store4(r + 2u, M, c + 4u, c01[2]);
+    store4(r + 3u, M, c + 4u, c01[3]);
+    store4(r + 4u, M, c, c10[0]);
+    store4(r + 5u, M, c, c10[1]);
+    store4(r + 6u, M, c, c10[2]);
+    store4(r + 7u, M, c, c10[3]);
+    store4(r + 4u, M, c + 4u, c11[0]);
+    store4(r + 5u, M, c + 4u, c11[1]);
+    store4(r + 6u, M, c + 4u, c11[2]);
+    store4(r + 7u, M, c + 4u, c11[3]);
   }
 }

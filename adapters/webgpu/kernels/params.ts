@@ -5,11 +5,22 @@
  * @module
  */
 
+import { GEOMETRY } from "./geometry.ts";
+
 /** A `Params` struct: u32 words, or `{ f32 }` for float fields. */
 export type ParamWords = (number | { f32: number })[];
 
-/** linear_gemv.wgsl / linear_tiled.wgsl `flags` bits. */
-export const LINEAR_FLAGS = { BIAS: 1, RESIDUAL: 2, SILU_MUL: 4 } as const;
+/**
+ * linear_gemv.wgsl / linear_tiled.wgsl `flags` bits. NORM (the input's RMSNorm, fused) and
+ * GATHER (input rows are the step's sample rows) are linear_gemv's only.
+ */
+export const LINEAR_FLAGS = {
+  BIAS: 1,
+  RESIDUAL: 2,
+  SILU_MUL: 4,
+  NORM: 8,
+  GATHER: 16,
+} as const;
 
 /** embed.wgsl: `{ C4 }`. */
 export const embedParams = (C: number): ParamWords => [C / 4, 0, 0, 0];
@@ -27,13 +38,14 @@ export const rmsnormParams = (
 ];
 
 /**
- * linear_*.wgsl: `{ N, K4, XS4, flags, m_hdr }`; XS is the input row stride (2K with SILU_MUL),
- * m_hdr the header word holding M (HDR.T or HDR.R).
+ * linear_*.wgsl: `{ N, K8, XS4, flags, m_hdr, eps }`; XS is the input row stride (2K with
+ * SILU_MUL), m_hdr the header word holding M (HDR.T or HDR.R), eps the RMSNorm epsilon used with
+ * NORM (default 0).
  *
  * @example
  * ```ts
  * import { linearParams, LINEAR_FLAGS } from "./params.ts";
- * console.log(linearParams(8, 16, 32, LINEAR_FLAGS.SILU_MUL, 0)); // [8, 4, 8, 4, 0, 0, 0, 0]
+ * console.log(linearParams(8, 16, 32, LINEAR_FLAGS.SILU_MUL, 0)); // [8, 2, 8, 4, 0, { f32: 0 }, 0, 0]
  * ```
  */
 export const linearParams = (
@@ -42,7 +54,8 @@ export const linearParams = (
   XS: number,
   flags: number,
   mHdr: number,
-): ParamWords => [N, K / 4, XS / 4, flags, mHdr, 0, 0, 0];
+  eps = 0,
+): ParamWords => [N, K / 8, XS / 4, flags, mHdr, { f32: eps }, 0, 0];
 
 /** rope_kv.wgsl: `{ H, G, D, layer_base }`. */
 export const ropeKvParams = (
@@ -65,8 +78,13 @@ export const attentionParams = (
   layerBase: number,
 ): ParamWords => [H, G, D, layerBase, { f32: 1 / Math.sqrt(D) }, 0, 0, 0];
 
-/** sample.wgsl: `{ V }`. */
-export const sampleParams = (V: number): ParamWords => [V, 0, 0, 0];
+/** sample.wgsl and sample_blocks.wgsl: `{ V, NB }`, NB = ceil(V / SAMPLE_BLOCK) vocabulary blocks. */
+export const sampleParams = (V: number): ParamWords => [
+  V,
+  Math.ceil(V / GEOMETRY.SAMPLE_BLOCK),
+  0,
+  0,
+];
 
 /**
  * attention_hybrid.wgsl: `{ H, G, D, layer_base, scale, kb, hg, base_hdr }`; `baseHdr` is 0 (items

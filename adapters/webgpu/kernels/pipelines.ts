@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { type Grid, shaderPrelude, type StorageDtype } from "./geometry.ts";
+import { headVecWgsl } from "./head_vec.ts";
+import {
+  checkTileGeometry,
+  GEOMETRY,
+  type Geometry,
+  type Grid,
+  shaderPrelude,
+  type StorageDtype,
+} from "./geometry.ts";
 
 /** Binding kinds of a kernel, in binding order. */
 type Slot = "uniform" | "read" | "rw";
@@ -13,13 +21,15 @@ type Slot = "uniform" | "read" | "rw";
 export const KERNEL_BINDINGS = {
   embed: ["uniform", "read", "read", "read", "rw"],
   rmsnorm: ["uniform", "read", "read", "read", "rw"],
-  linear_gemv: ["uniform", "read", "read", "read", "read", "rw"],
-  linear_tiled: ["uniform", "read", "read", "read", "read", "rw"],
+  linear_gemv: ["uniform", "read", "read", "read", "read", "read", "rw"],
+  linear_tiled: ["uniform", "read", "read", "read", "read", "read", "rw"],
+  linear_tiled_h: ["uniform", "read", "read", "read", "read", "read", "rw"],
   rope_kv: ["uniform", "read", "read", "rw", "rw"],
   attention: ["uniform", "read", "read", "read", "rw"],
   attention_hybrid: ["uniform", "read", "read", "read", "rw", "rw"],
   attention_merge: ["uniform", "read", "read", "rw"],
-  sample: ["uniform", "read", "read", "rw", "rw"],
+  sample_blocks: ["uniform", "read", "read", "rw"],
+  sample: ["uniform", "read", "read", "read", "rw", "rw"],
   copy: ["read", "rw"],
 } as const satisfies Record<string, readonly Slot[]>;
 
@@ -33,8 +43,13 @@ export interface Kernel {
   layout: GPUBindGroupLayout;
 }
 
-/** All compiled kernels of one storage dtype. */
-export type Kernels = Record<KernelName, Kernel>;
+/** Kernels compiled only with f16 storage (they do f16 arithmetic). */
+export const F16_ONLY: readonly KernelName[] = ["linear_tiled_h"];
+
+/** All compiled kernels of one storage dtype (`linear_tiled_h` with f16 only). */
+export type Kernels =
+  & Record<Exclude<KernelName, "linear_tiled_h">, Kernel>
+  & { linear_tiled_h?: Kernel };
 
 /** Reads a kernel's WGSL source (a file beside this module). */
 export async function kernelSource(name: KernelName): Promise<string> {
@@ -48,7 +63,10 @@ export async function kernelSource(name: KernelName): Promise<string> {
 }
 
 /**
- * Compiles every kernel for `dtype`; a WGSL error names the kernel and the compiler message.
+ * Compiles every kernel for `dtype` and a model's `headDim` (the attention kernels' HEAD_D), with
+ * the launch geometry `geo` (default {@link GEOMETRY}; the benchmark compiles variants), all of
+ * them or `only` those named (the others are then absent); a WGSL error names the kernel and the
+ * compiler message.
  * `linear_gemv` and `linear_tiled` share one bind group layout, so one bind group serves both.
  *
  * @example
@@ -56,7 +74,7 @@ export async function kernelSource(name: KernelName): Promise<string> {
  * import { requestEngineDevice } from "../device.ts";
  * import { compileKernels } from "./pipelines.ts";
  * const gpu = await requestEngineDevice();
- * const k = await compileKernels(gpu.device, "f32");
+ * const k = await compileKernels(gpu.device, "f32", 64);
  * console.log(k.rmsnorm.name); // rmsnorm
  * gpu.device.destroy();
  * ```
@@ -64,11 +82,16 @@ export async function kernelSource(name: KernelName): Promise<string> {
 export async function compileKernels(
   device: GPUDevice,
   dtype: StorageDtype,
+  headDim: number,
+  geo: Geometry = GEOMETRY,
+  only?: readonly KernelName[],
 ): Promise<Kernels> {
-  const prelude = shaderPrelude(dtype);
+  checkTileGeometry(geo);
+  const prelude = shaderPrelude(dtype, headDim, geo);
   const layouts = new Map<string, GPUBindGroupLayout>();
   const out: Partial<Kernels> = {};
-  for (const name of Object.keys(KERNEL_BINDINGS) as KernelName[]) {
+  for (const name of only ?? Object.keys(KERNEL_BINDINGS) as KernelName[]) {
+    if (dtype === "f32" && F16_ONLY.includes(name)) continue;
     const slots = KERNEL_BINDINGS[name];
     const key = slots.join(",");
     let layout = layouts.get(key);
@@ -89,7 +112,8 @@ export async function compileKernels(
       });
       layouts.set(key, layout);
     }
-    const code = prelude + (await kernelSource(name));
+    const code = prelude + (await kernelSource(name)) +
+      (name === "attention_hybrid" ? headVecWgsl(headDim) : "");
     device.pushErrorScope("validation");
     const module = device.createShaderModule({ label: `${name}.wgsl`, code });
     const info = await module.getCompilationInfo();
@@ -108,7 +132,7 @@ export async function compileKernels(
         `line ${m.lineNum}: ${m.message}`
       ).join("; ") ||
         err?.message;
-      throw new Error(`Kernel ${name}.wgsl (${dtype}): ${msg}`);
+      throw new Error(`Kernel ${name}.wgsl (${dtype}, D ${headDim}): ${msg}`);
     }
     out[name] = { name, pipeline, layout };
   }

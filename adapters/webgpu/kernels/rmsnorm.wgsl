@@ -13,7 +13,8 @@
 // Workgroup NORM_WG; grid (M, 1, 1) (geometry.ts grids.rmsnorm).
 // Workgroup r computes row r: each invocation sums the squares of a strided slice of the row,
 // a tree reduction gives the mean, then each invocation writes its strided slice of y[r].
-// Host asserts: M <= rows of y; NORM_WG is a power of two.
+// Host asserts: M <= rows of y; NORM_WG is a power of two; loop passes per invocation
+// (loop_passes.ts rmsnorm(C)) within the adapter's loop budget.
 
 struct Params {
   C: u32,

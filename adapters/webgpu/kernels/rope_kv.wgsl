@@ -12,7 +12,7 @@
 //   1 step     storage, read       [metaWords] u32          packed step (pos, kvslot)
 //   2 inv_freq storage, read       [D/2] f32                RoPE inverse frequencies (config.ts)
 //   3 qkv      storage, read_write [T, (H + 2G) * D] f32    fused q | k | v projections
-//   4 kv       storage, read_write [L, pages, 2, G, PAGE_SIZE, D] WT   paged KV cache
+//   4 kv       storage, read_write [pages, 2, G, PAGE_SIZE, D] WT      this layer's paged KV cache (at layer_base)
 // Workgroup ROPE_WG; grid (ceil(((H + G) * D/2 + G * D/2) / ROPE_WG), T, 1) (grids.ropeKv).
 // Invocation (j, t): j < (H + G) * D/2 rotates pair i = j % (D/2) of q/k head j / (D/2);
 // otherwise it copies the V pair (2 elements) number j - (H + G) * D/2 into the cache.

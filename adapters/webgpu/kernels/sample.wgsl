@@ -1,5 +1,5 @@
 // sample.wgsl: next-token selection on the GPU (greedy, or temperature + top-p with a seed), fed
-// back as the next step's input without a readback.
+// back as the next step's input without a readback. The second pass after sample_blocks.wgsl.
 //
 //   Row r (step.rows[r] = token_row, slot, temperature, top_p, seed, counter, log_index):
 //   temperature == 0:  tok = argmax_v logits[r, v]  (lowest v on ties)
@@ -12,36 +12,42 @@
 //   Outputs: last_tok[slot] = tok (read by embed.wgsl next step); token_log[log_index] = tok.
 //
 // Bindings (group 0):
-//   0 P         uniform             Params
+//   0 P         uniform             Params { V, NB }
 //   1 step      storage, read       [metaWords] u32   packed step (rows)
 //   2 logits    storage, read       [R, V] f32        LM head output of the sample rows
-//   3 last_tok  storage, read_write [maxSeqs] u32     last sampled id per slot
-//   4 token_log storage, read_write [logSize] u32     sampled ids, read back in batches
+//   3 part      storage, read       [R, NB, 4] f32    block partials (m_b, a_b, s_b, 0) of sample_blocks.wgsl
+//   4 last_tok  storage, read_write [maxSeqs] u32     last sampled id per slot
+//   5 token_log storage, read_write [logSize] u32     sampled ids, read back in batches
 // Workgroup SAMPLE_WG; grid (R, 1, 1) (geometry.ts grids.sample).
-// Workgroup r handles row r: strided passes reduce the max / argmax and the masses; for the
-// draw, invocation i owns the contiguous chunk [i * ceil(V / SAMPLE_WG), ...) of the vocabulary,
-// invocation 0 scans the chunk masses and the owning invocation scans its chunk. Invocation 0
-// writes both outputs of the row.
-// Host asserts: temperature >= 0, 0 < top_p <= 1, log_index < logSize, slot < maxSeqs (packStep).
+// Workgroup r handles row r. The max and argmax come from the NB block partials (one invocation
+// per block, a tree). top_p == 1: block b's mass is s_b exp((m_b - max) / temperature); invocation
+// 0 picks the block holding u, then the draw scans that block alone. top_p < 1 (not parallel over
+// the vocabulary): SAMPLE_BISECT strided passes over all V logits find tau, and the draw scans
+// all V. The draw over a range: invocation i owns a contiguous chunk of it, invocation 0 scans
+// the chunk masses and the owning invocation scans its chunk. Invocation 0 writes both outputs.
+// Host asserts: temperature >= 0, 0 < top_p <= 1, log_index < logSize, slot < maxSeqs (packStep);
+// NB = ceil(V / SAMPLE_BLOCK) <= SAMPLE_WG; loop passes per invocation (loop_passes.ts
+// sample(V)) within the adapter's loop budget.
 
 struct Params {
   V: u32,
+  NB: u32,
   _pad0: u32,
   _pad1: u32,
-  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> step: array<u32>;
 @group(0) @binding(2) var<storage, read> logits: array<f32>;
-@group(0) @binding(3) var<storage, read_write> last_tok: array<u32>;
-@group(0) @binding(4) var<storage, read_write> token_log: array<u32>;
+@group(0) @binding(3) var<storage, read> part: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> last_tok: array<u32>;
+@group(0) @binding(5) var<storage, read_write> token_log: array<u32>;
 
 var<workgroup> red_f: array<f32, SAMPLE_WG>;
 var<workgroup> red_i: array<u32, SAMPLE_WG>;
 var<workgroup> temp_s: f32;
 var<workgroup> top_p_s: f32;
-var<workgroup> chosen_chunk: u32;
+var<workgroup> chosen: u32;
 var<workgroup> target_s: f32;
 var<workgroup> tok_s: u32;
 
@@ -65,7 +71,7 @@ fn sum_all(lid: u32, v: f32) -> f32 {
   return r;
 }
 
-// Mass of the probabilities >= tau (strided pass).
+// Mass of the probabilities >= tau (strided pass over all V).
 fn mass_above(lid: u32, base: u32, mx: f32, inv_t: f32, tau: f32) -> f32 {
   var acc = 0.0;
   for (var v = lid; v < P.V; v += SAMPLE_WG) {
@@ -77,20 +83,94 @@ fn mass_above(lid: u32, base: u32, mx: f32, inv_t: f32, tau: f32) -> f32 {
   return sum_all(lid, acc);
 }
 
+// Invocation 0: the first non-empty entry i of red_f[0 .. n) whose running sum passes u; sets
+// `chosen` = i and `target_s` = u minus the mass before it (or the last non-empty entry, all of
+// its mass, when rounding leaves u past the total).
+fn pick_entry(n: u32, u: f32) {
+  var prefix = 0.0;
+  var c = 0u;
+  var last_nonempty = 0u;
+  var found = false;
+  for (var i = 0u; i < n; i++) {
+    if (red_f[i] > 0.0) {
+      last_nonempty = i;
+      if (!found && u < prefix + red_f[i]) {
+        c = i;
+        found = true;
+        target_s = u - prefix;
+      }
+    }
+    prefix += red_f[i];
+  }
+  if (!found) {
+    c = last_nonempty;
+    target_s = red_f[c];
+  }
+  chosen = c;
+}
+
+// The draw within [v0, v1): the smallest v with sum_{v0 <= w <= v, p_w >= tau} p_w > u, where
+// invocation 0 computes u from the range's mass (draw_u) or is given it (u_given >= 0).
+fn draw_range(lid: u32, base: u32, v0: u32, v1: u32, mx: f32, inv_t: f32, tau: f32,
+              row: u32, u_given: f32) -> u32 {
+  let chunk = (v1 - v0 + SAMPLE_WG - 1u) / SAMPLE_WG;
+  let c0 = min(v0 + lid * chunk, v1);
+  let c1 = min(c0 + chunk, v1);
+  var cm = 0.0;
+  for (var v = c0; v < c1; v++) {
+    let p = exp((logits[base + v] - mx) * inv_t);
+    if (p >= tau) {
+      cm += p;
+    }
+  }
+  red_f[lid] = cm;
+  workgroupBarrier();
+  if (lid == 0u) {
+    var u = u_given;
+    if (u < 0.0) {
+      var total = 0.0;
+      for (var i = 0u; i < SAMPLE_WG; i++) {
+        total += red_f[i];
+      }
+      let h = pcg(step[row + 4u] ^ pcg(step[row + 5u]));
+      u = f32(h >> 8u) * (1.0 / 16777216.0) * total;
+    }
+    pick_entry(SAMPLE_WG, u);
+  }
+  workgroupBarrier();
+  if (lid == chosen) {
+    let t = target_s;
+    var acc = 0.0;
+    var pick = c0;
+    var done = false;
+    for (var v = c0; v < c1; v++) {
+      let p = exp((logits[base + v] - mx) * inv_t);
+      if (p >= tau && !done) {
+        pick = v;
+        acc += p;
+        if (acc > t) {
+          done = true;
+        }
+      }
+    }
+    tok_s = pick;
+  }
+  workgroupBarrier();
+  return tok_s;
+}
+
 @compute @workgroup_size(SAMPLE_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let r = wid.x;
   let row = step[HDR_ROWS] + r * ROW_WORDS;
   let base = r * P.V;
-  // Argmax, lowest index on ties.
+  // Max and argmax of the row from its block partials, lowest index on ties.
   var best = -3.4e38;
-  var best_i = 0u;
-  for (var v = lid; v < P.V; v += SAMPLE_WG) {
-    let x = logits[base + v];
-    if (x > best) {
-      best = x;
-      best_i = v;
-    }
+  var best_i = 0xffffffffu;
+  if (lid < P.NB) {
+    let pb = part[r * P.NB + lid];
+    best = pb.x;
+    best_i = bitcast<u32>(pb.y);
   }
   red_f[lid] = best;
   red_i[lid] = best_i;
@@ -118,7 +198,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var tok = argmax;
   if (temperature > 0.0) {
     let inv_t = 1.0 / temperature;
-    var tau = 0.0;
     if (top_p < 1.0) {
       let goal = top_p * mass_above(lid, base, mx, inv_t, 0.0);
       var lo = 0.0;
@@ -131,68 +210,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           hi = mid;
         }
       }
-      tau = lo;
-    }
-    // Chunk masses of the kept probabilities, in vocabulary order.
-    let chunk = (P.V + SAMPLE_WG - 1u) / SAMPLE_WG;
-    let v0 = min(lid * chunk, P.V);
-    let v1 = min(v0 + chunk, P.V);
-    var cm = 0.0;
-    for (var v = v0; v < v1; v++) {
-      let p = exp((logits[base + v] - mx) * inv_t);
-      if (p >= tau) {
-        cm += p;
+      tok = draw_range(lid, base, 0u, P.V, mx, inv_t, lo, row, -1.0);
+    } else {
+      // Block masses relative to the row max; invocation 0 picks the block holding u.
+      var w = 0.0;
+      if (lid < P.NB) {
+        let pb = part[r * P.NB + lid];
+        w = pb.z * exp((pb.x - mx) * inv_t);
       }
-    }
-    red_f[lid] = cm;
-    workgroupBarrier();
-    if (lid == 0u) {
-      var total = 0.0;
-      for (var i = 0u; i < SAMPLE_WG; i++) {
-        total += red_f[i];
-      }
-      let h = pcg(step[row + 4u] ^ pcg(step[row + 5u]));
-      let u = f32(h >> 8u) * (1.0 / 16777216.0) * total;
-      var prefix = 0.0;
-      var c = 0u;
-      var last_nonempty = 0u;
-      var found = false;
-      for (var i = 0u; i < SAMPLE_WG; i++) {
-        if (red_f[i] > 0.0) {
-          last_nonempty = i;
-          if (!found && u < prefix + red_f[i]) {
-            c = i;
-            found = true;
-            target_s = u - prefix;
-          }
+      red_f[lid] = w;
+      workgroupBarrier();
+      if (lid == 0u) {
+        var total = 0.0;
+        for (var i = 0u; i < P.NB; i++) {
+          total += red_f[i];
         }
-        prefix += red_f[i];
+        let h = pcg(step[row + 4u] ^ pcg(step[row + 5u]));
+        pick_entry(P.NB, f32(h >> 8u) * (1.0 / 16777216.0) * total);
       }
-      if (!found) {
-        c = last_nonempty;
-        target_s = red_f[c];
-      }
-      chosen_chunk = c;
+      workgroupBarrier();
+      let c = workgroupUniformLoad(&chosen);
+      let u = workgroupUniformLoad(&target_s);
+      let v0 = c * SAMPLE_BLOCK;
+      tok = draw_range(lid, base, v0, min(P.V, v0 + SAMPLE_BLOCK), mx, inv_t, 0.0, row, u);
     }
-    workgroupBarrier();
-    if (lid == chosen_chunk) {
-      var acc = 0.0;
-      var pick = v0;
-      var done = false;
-      for (var v = v0; v < v1; v++) {
-        let p = exp((logits[base + v] - mx) * inv_t);
-        if (p >= tau && !done) {
-          pick = v;
-          acc += p;
-          if (acc > target_s) {
-            done = true;
-          }
-        }
-      }
-      tok_s = pick;
-    }
-    workgroupBarrier();
-    tok = tok_s;
   }
   if (lid == 0u) {
     last_tok[step[row + 1u]] = tok;

@@ -21,6 +21,10 @@ import {
   type ModelWeights,
 } from "../../../adapters/webgpu/weights.ts";
 import { testDevice } from "./_gpu.ts";
+import {
+  type Geometry,
+  TILE_VARIANTS,
+} from "../../../adapters/webgpu/kernels/geometry.ts";
 import { skip, webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -205,7 +209,11 @@ const exoticConfig = parseModelConfig({
   rope_theta: 500,
 }, "exotic");
 
-async function compareWithReference(dtype: "f32" | "f16", tol: number) {
+async function compareWithReference(
+  dtype: "f32" | "f16",
+  tol: number,
+  linear?: { geometry?: Partial<Geometry>; tiledF16?: boolean },
+) {
   const src = presetSource("exotic", 3, exoticConfig);
   const host = await loadHostWeights(src);
   const rounded: ModelWeights = {
@@ -225,7 +233,9 @@ async function compareWithReference(dtype: "f32" | "f16", tol: number) {
     maxTokens: 32,
     maxSeqs: 2,
     maxContext: 64,
+    linear,
   });
+  // 21 tokens: past GEMV_MB, so the prompt runs through the tiled matmul.
   const prompt = Array.from({ length: 21 }, (_, i) => (i * 37 + 5) % 96);
   const ref = new ReferenceSequence(exoticConfig, rounded);
   const want = ref.forward(prompt);
@@ -287,6 +297,19 @@ webgpuTest({
   ignore: skip.f16,
   fn: async () => {
     await compareWithReference("f16", 1e-2);
+  },
+});
+
+webgpuTest({
+  name:
+    "ForwardEngine f16 storage with f16-arithmetic matmul (8x8 tiles) stays within 1e-2 of the CPU reference",
+  ...opts,
+  ignore: skip.f16,
+  fn: async () => {
+    await compareWithReference("f16", 1e-2, {
+      geometry: TILE_VARIANTS["64x128x16 8x8"],
+      tiledF16: true,
+    });
   },
 });
 

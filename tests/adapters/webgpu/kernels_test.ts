@@ -1,4 +1,5 @@
-// Every WGSL kernel against its TypeScript reference on random inputs, f32 and f16 storage.
+// The WGSL kernels against their TypeScript references on random inputs, f32 and f16 storage
+// (the linear kernels: linear_test.ts).
 import assert from "node:assert/strict";
 import {
   readBuffer,
@@ -13,18 +14,14 @@ import {
 import {
   attentionParams,
   embedParams,
-  LINEAR_FLAGS,
-  linearParams,
   rmsnormParams,
   ropeKvParams,
-  sampleParams,
 } from "../../../adapters/webgpu/kernels/params.ts";
 import {
   compileKernels,
   type Kernels,
 } from "../../../adapters/webgpu/kernels/pipelines.ts";
 import {
-  linearRef,
   rmsnormRef,
   ropeKvAttentionRef,
   sampleRef,
@@ -32,16 +29,15 @@ import {
 } from "../../../adapters/webgpu/reference_kernels.ts";
 import { ropeInvFreq } from "../../../adapters/webgpu/config.ts";
 import {
-  HDR,
   type PackedStep,
   packStep,
   type StepBatch,
 } from "../../../adapters/webgpu/step_batch.ts";
+import { runSample } from "./_sample.ts";
 import {
   bufferOf,
   randomF32,
   readF32,
-  readU32,
   relErr,
   runKernels,
   testDevice,
@@ -55,7 +51,7 @@ async function kernels(
 ): Promise<{ device: GPUDevice; k: Kernels }> {
   const gpu = await testDevice();
   if (!kernelCache.has(dtype)) {
-    kernelCache.set(dtype, compileKernels(gpu.device, dtype));
+    kernelCache.set(dtype, compileKernels(gpu.device, dtype, 16));
   }
   return { device: gpu.device, k: await kernelCache.get(dtype)! };
 }
@@ -135,67 +131,6 @@ webgpuTest({
         const want = rmsnormRef(x, g, C, 1e-5, rows);
         assert.ok(relErr(await readF32(device, y, M * C), want) < 1e-6);
       });
-    }
-  },
-});
-
-webgpuTest({
-  name:
-    "linear_gemv.wgsl and linear_tiled.wgsl equal linearRef for every flag, both dtypes",
-  ...opts,
-  fn: async (t) => {
-    for (const dtype of await dtypes()) {
-      const { device, k } = await kernels(dtype);
-      for (const M of [1, 3, 8, 9, 70]) {
-        for (
-          const flags of [
-            0,
-            LINEAR_FLAGS.BIAS,
-            LINEAR_FLAGS.RESIDUAL | LINEAR_FLAGS.SILU_MUL | LINEAR_FLAGS.BIAS,
-          ]
-        ) {
-          const N = 70;
-          const K = 44;
-          const silu = (flags & LINEAR_FLAGS.SILU_MUL) !== 0;
-          const XS = silu ? 2 * K : K;
-          const kernel = M <= 8 ? k.linear_gemv : k.linear_tiled;
-          await t.step(
-            `${dtype} ${kernel.name} M=${M} flags=${flags}`,
-            async () => {
-              const x = randomF32(M * XS, M + 10 * flags, 2);
-              const w = roundToStorage(randomF32(N * K, 77 + M, 0.5), dtype);
-              const bias = randomF32(N, 5, 1);
-              const y0 = randomF32(M * N, 6, 1);
-              const meta = new Uint32Array(16);
-              meta[HDR.T] = M;
-              const y = bufferOf(device, "y", y0);
-              await runKernels(device, [{
-                kernel,
-                buffers: [
-                  uniformBuffer(
-                    device,
-                    "p",
-                    linearParams(N, K, XS, flags, HDR.T),
-                  ),
-                  bufferOf(device, "meta", meta),
-                  bufferOf(device, "x", x),
-                  bufferOf(device, "w", toStorageBytes(w, dtype)),
-                  bufferOf(device, "bias", bias),
-                  y,
-                ],
-                grid: M <= 8 ? grids.gemv(N) : grids.tiled(M, N),
-              }]);
-              const want = linearRef(x, w, M, N, K, {
-                bias: flags & LINEAR_FLAGS.BIAS ? bias : null,
-                residual: flags & LINEAR_FLAGS.RESIDUAL ? y0 : null,
-                siluMul: silu,
-              });
-              const err = relErr(await readF32(device, y, M * N), want);
-              assert.ok(err < 1e-5, `relative error ${err}`);
-            },
-          );
-        }
-      }
     }
   },
 });
@@ -354,19 +289,7 @@ webgpuTest({
         const packed = packStep(batch, LIM);
         const R = packed.numRows;
         const logits = randomF32(R * V, 100 + seed, 4);
-        const last = bufferOf(device, "last", new Uint32Array(4));
-        const log = bufferOf(device, "log", new Uint32Array(16));
-        await runKernels(device, [{
-          kernel: k.sample,
-          buffers: [
-            uniformBuffer(device, "p", sampleParams(V)),
-            bufferOf(device, "meta", packed.meta),
-            bufferOf(device, "logits", logits),
-            last,
-            log,
-          ],
-          grid: grids.sample(R),
-        }]);
+        const got = await runSample(device, k, packed, logits, V, 4, 16);
         const want = cases.map((c, r) =>
           sampleRef(
             logits.subarray(r * V, (r + 1) * V),
@@ -376,11 +299,13 @@ webgpuTest({
             2,
           )
         );
-        assert.deepEqual(Array.from(await readU32(device, last, 4)), want);
-        assert.deepEqual(
-          Array.from(await readU32(device, log, 16)).slice(10, 14),
-          want,
-        );
+        assert.deepEqual(got.lastTok, want);
+        assert.deepEqual(got.log, [
+          ...Array(10).fill(0xffffffff),
+          ...want,
+          0xffffffff,
+          0xffffffff,
+        ]);
       });
     }
   },

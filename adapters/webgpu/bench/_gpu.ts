@@ -1,0 +1,161 @@
+/**
+ * Helpers of the benchmark scripts: random device buffers, a metadata header, bench-only kernels
+ * (the FMA peak), GPU warm-up, and a timed row that is measured twice (the spread says whether
+ * rows repeat).
+ *
+ * @module
+ */
+import type { EngineDevice } from "../device.ts";
+import { storageBuffer, uniformBuffer } from "../gpu_buffers.ts";
+import type { StorageDtype } from "../kernels/geometry.ts";
+import { fillUniform } from "../presets.ts";
+import { HDR } from "../step_batch.ts";
+import { type BenchRow, timePass } from "./_timing.ts";
+
+/** A storage buffer of `bytes` filled with a repeated random f32 (or f16) pattern in [-1, 1). */
+export function randomBuffer(
+  gpu: EngineDevice,
+  label: string,
+  bytes: number,
+  as: StorageDtype = "f32",
+): GPUBuffer {
+  const device = gpu.device;
+  const buf = storageBuffer(
+    device,
+    label,
+    bytes,
+    gpu.limits.maxStorageBufferBindingSize,
+  );
+  const pattern = fillUniform(new Float32Array(1 << 20), bytes, 0, 1);
+  const chunk = new Uint8Array(
+    as === "f16"
+      ? Float16Array.from(pattern).buffer
+      : pattern.buffer as ArrayBuffer,
+  );
+  for (let at = 0; at < buf.size; at += chunk.byteLength) {
+    device.queue.writeBuffer(
+      buf,
+      at,
+      chunk,
+      0,
+      Math.min(chunk.byteLength, buf.size - at),
+    );
+  }
+  return buf;
+}
+
+/** A 16-word metadata header holding T and R (enough for the linear kernels). */
+export function metaHeader(gpu: EngineDevice, T: number, R: number): GPUBuffer {
+  const m = new Uint32Array(16);
+  m[HDR.T] = T;
+  m[HDR.R] = R;
+  const buf = storageBuffer(gpu.device, "bench meta header", 64, 1 << 30);
+  gpu.device.queue.writeBuffer(buf, 0, m);
+  return buf;
+}
+
+/** Times `body` twice (each the median of `runs` passes of `reps`) and returns the row. */
+export async function measure(
+  gpu: EngineDevice,
+  row: Omit<BenchRow, "seconds" | "spread">,
+  body: (pass: GPUComputePassEncoder) => void,
+  reps: number,
+  runs: number,
+): Promise<BenchRow> {
+  const a = await timePass(gpu, body, reps, runs);
+  const b = await timePass(gpu, body, reps, runs);
+  return {
+    ...row,
+    seconds: Math.min(a, b),
+    spread: Math.abs(a - b) / Math.min(a, b),
+  };
+}
+
+/** Compiles a bench-only kernel (one storage binding after a uniform) from kernels/`file`. */
+export async function benchKernel(
+  gpu: EngineDevice,
+  file: string,
+  prelude: string,
+): Promise<GPUComputePipeline> {
+  const code = prelude +
+    await (await fetch(new URL(`../kernels/${file}`, import.meta.url))).text();
+  return gpu.device.createComputePipeline({
+    label: file,
+    layout: "auto",
+    compute: {
+      module: gpu.device.createShaderModule({ label: file, code }),
+      entryPoint: "main",
+    },
+  });
+}
+
+/**
+ * Keeps the GPU busy with copies for `ms` milliseconds (clocks ramp up within ~1 s and drop to
+ * idle within 1-2 s, ENGINE.md); returns the number of copy dispatches run.
+ */
+export async function warmGpu(
+  gpu: EngineDevice,
+  copy: { pipeline: GPUComputePipeline; group: GPUBindGroup; grid: number },
+  ms: number,
+): Promise<number> {
+  const device = gpu.device;
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < ms) {
+    const enc = device.createCommandEncoder({ label: "warm-up" });
+    const pass = enc.beginComputePass();
+    pass.setPipeline(copy.pipeline);
+    pass.setBindGroup(0, copy.group);
+    for (let i = 0; i < 20; i++) pass.dispatchWorkgroups(copy.grid);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    n += 20;
+  }
+  return n;
+}
+
+/** The FMA peak (GFLOP/s) of `ft` arithmetic: f32, or f16 where shader-f16 exists. */
+export async function fmaPeak(
+  gpu: EngineDevice,
+  ft: "f32" | "f16",
+  runs: number,
+): Promise<BenchRow> {
+  const pipeline = await benchKernel(
+    gpu,
+    "fma_peak.wgsl",
+    ft === "f16" ? "enable f16;\nalias FT = f16;\n" : "alias FT = f32;\n",
+  );
+  const groups = gpu.isFallback ? 64 : 132 * 64;
+  const iters = gpu.isFallback ? 256 : 4096;
+  const out = storageBuffer(gpu.device, "fma out", groups * 256 * 4, 1 << 30);
+  const group = gpu.device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      {
+        binding: 0,
+        resource: {
+          buffer: uniformBuffer(gpu.device, "fma p", [iters, 0, 0, 0]),
+        },
+      },
+      { binding: 1, resource: { buffer: out } },
+    ],
+  });
+  return measure(
+    gpu,
+    {
+      kernel: `fma peak ${ft} (ceiling)`,
+      shape: `${groups} x 256 x ${iters} x 8 vec4`,
+      dtype: ft,
+      bytes: 0,
+      flops: 2 * 4 * 8 * iters * groups * 256,
+    },
+    (pass) => {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(groups);
+    },
+    gpu.isFallback ? 1 : 5,
+    runs,
+  );
+}

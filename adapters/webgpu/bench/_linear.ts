@@ -1,0 +1,256 @@
+/**
+ * Linear-layer benchmarks: the GEMV at every decode shape of a preset (M = 1 and 8, each
+ * launch-geometry variant) against the copy bandwidth, and the row sweep M = 1 .. 2048 of the
+ * gate_up and down shapes (GEMV up to GEMV_MB rows, every tiled variant above) against the FMA
+ * peak: the cliff, if any, shows as a jump in microseconds from one M to the next.
+ *
+ * @module
+ */
+import type { ModelConfig } from "../config.ts";
+import type { EngineDevice } from "../device.ts";
+import { dtypeBytes, storageBuffer, uniformBuffer } from "../gpu_buffers.ts";
+import {
+  GEMV_VARIANTS,
+  GEOMETRY,
+  type Geometry,
+  grids,
+  type StorageDtype,
+  TILE_VARIANTS,
+} from "../kernels/geometry.ts";
+import { LINEAR_FLAGS, linearParams } from "../kernels/params.ts";
+import {
+  bindKernel,
+  compileKernels,
+  dispatch,
+  type Kernel,
+} from "../kernels/pipelines.ts";
+import { HDR } from "../step_batch.ts";
+import { measure, metaHeader, randomBuffer } from "./_gpu.ts";
+import type { BenchRow } from "./_timing.ts";
+
+/** A linear shape of the model: N outputs, K inputs, flags (SILU_MUL doubles the input row). */
+interface Shape {
+  name: string;
+  N: number;
+  K: number;
+  flags: number;
+}
+
+/** The preset's linear shapes (decode order). */
+export function linearShapes(cfg: ModelConfig): Shape[] {
+  const { hidden: C, numHeads: H, numKvHeads: G, headDim: D } = cfg;
+  const { SILU_MUL, RESIDUAL } = LINEAR_FLAGS;
+  return [
+    { name: "qkv", N: (H + 2 * G) * D, K: C, flags: 0 },
+    { name: "o (+res)", N: C, K: H * D, flags: RESIDUAL },
+    { name: "gate_up", N: 2 * cfg.intermediate, K: C, flags: 0 },
+    {
+      name: "down (silu-mul, +res)",
+      N: C,
+      K: cfg.intermediate,
+      flags: SILU_MUL | RESIDUAL,
+    },
+    { name: "lm_head", N: cfg.vocab, K: C, flags: 0 },
+  ];
+}
+
+/** One variant's result at one (shape, M). */
+export interface LinearPoint {
+  shape: string;
+  M: number;
+  kernel: "linear_gemv" | "linear_tiled" | "linear_tiled_h";
+  variant: string;
+  row: BenchRow;
+}
+
+/** Options of {@link benchLinear}. */
+export interface LinearBenchOptions {
+  cfg: ModelConfig;
+  dtype: StorageDtype;
+  runs: number;
+  /** Rows of the sweep (default 4 .. 2048 on a GPU, a few on a software adapter). */
+  sweepM?: number[];
+  /** Names of GEMV_VARIANTS / TILE_VARIANTS to run (default all). */
+  gemvVariants?: string[];
+  tileVariants?: string[];
+}
+
+/** Runs the GEMV decode shapes and the M sweep; every variant's point is returned. */
+export async function benchLinear(
+  gpu: EngineDevice,
+  opts: LinearBenchOptions,
+): Promise<LinearPoint[]> {
+  const { cfg, dtype, runs } = opts;
+  const cpu = gpu.isFallback;
+  const wb = dtypeBytes(dtype);
+  const compiled = new Map<string, Kernel>();
+  const kernelOf = async (
+    name: "linear_gemv" | "linear_tiled" | "linear_tiled_h",
+    variant: string,
+    geo: Geometry,
+  ) => {
+    const key = `${name} ${variant}`;
+    if (!compiled.has(key)) {
+      const k = await compileKernels(gpu.device, dtype, cfg.headDim, geo, [
+        name,
+      ]);
+      compiled.set(key, k[name]!);
+    }
+    return compiled.get(key)!;
+  };
+  const shapes = linearShapes(cfg);
+  const maxK = Math.max(...shapes.map((s) => s.K));
+  const maxM = 2048;
+  const x = randomBuffer(gpu, "x", maxM * 2 * maxK * 4);
+  const sweepN = Math.max(
+    ...shapes.filter((s) => s.name !== "lm_head").map((s) => s.N),
+  );
+  const y = storageBuffer(
+    gpu.device,
+    "y",
+    Math.max(cfg.vocab * GEOMETRY.GEMV_MB, sweepN * maxM) * 4,
+    gpu.limits.maxStorageBufferBindingSize,
+  );
+  const dummy = storageBuffer(gpu.device, "dummy", 16, 1 << 30);
+  const weights = new Map<string, GPUBuffer>();
+  const points: LinearPoint[] = [];
+  const one = async (
+    s: Shape,
+    M: number,
+    kernel: Kernel,
+    variant: string,
+    geo: Geometry,
+  ) => {
+    if (!weights.has(s.name)) {
+      weights.set(
+        s.name,
+        randomBuffer(gpu, `w ${s.name}`, s.N * s.K * wb, dtype),
+      );
+    }
+    const XS = s.flags & LINEAR_FLAGS.SILU_MUL ? 2 * s.K : s.K;
+    const group = bindKernel(gpu.device, kernel, `${s.name} M=${M}`, [
+      uniformBuffer(
+        gpu.device,
+        "p",
+        linearParams(s.N, s.K, XS, s.flags, HDR.T),
+      ),
+      metaHeader(gpu, M, 0),
+      x,
+      weights.get(s.name)!,
+      dummy,
+      dummy,
+      y,
+    ]);
+    const gemv = kernel.name === "linear_gemv";
+    const grid = gemv ? grids.gemv(s.N, geo) : grids.tiled(M, s.N, geo);
+    const flops = 2 * M * s.N * s.K;
+    const reps = cpu
+      ? 1
+      : Math.max(2, Math.min(50, Math.round(2e9 / (flops + 1e8))));
+    const row = await measure(
+      gpu,
+      {
+        kernel: `${kernel.name} ${s.name}`,
+        shape: `M=${M} N=${s.N} K=${s.K} [${variant}]`,
+        dtype,
+        bytes: s.N * s.K * wb + M * XS * 4 +
+          M * s.N * 4 * (s.flags & LINEAR_FLAGS.RESIDUAL ? 2 : 1),
+        flops,
+      },
+      (pass) => dispatch(pass, kernel, group, grid),
+      reps,
+      runs,
+    );
+    points.push({
+      shape: s.name,
+      M,
+      kernel: kernel.name as LinearPoint["kernel"],
+      variant,
+      row,
+    });
+  };
+  const pick = <T>(all: Record<string, T>, names: string[]) =>
+    Object.fromEntries(names.map((n) => [n, all[n]]));
+  const gemvVariants = cpu
+    ? { "r8 l32": {} }
+    : pick(GEMV_VARIANTS, opts.gemvVariants ?? Object.keys(GEMV_VARIANTS));
+  const tileVariants = cpu
+    ? { "64x64x16 4x4": {}, "32x64x16 4x4": TILE_VARIANTS["32x64x16 4x4"] }
+    : pick(TILE_VARIANTS, opts.tileVariants ?? Object.keys(TILE_VARIANTS));
+  // GEMV at the decode shapes, M = 1 and GEMV_MB.
+  for (const [variant, over] of Object.entries(gemvVariants)) {
+    const geo = { ...GEOMETRY, ...over };
+    const kernel = await kernelOf("linear_gemv", variant, geo);
+    for (const s of cpu ? shapes.slice(0, 2) : shapes) {
+      for (const M of [1, GEOMETRY.GEMV_MB]) {
+        await one(s, M, kernel, variant, geo);
+      }
+    }
+  }
+  // The M sweep of gate_up and down: GEMV up to GEMV_MB, every tiled variant above.
+  const sweep = opts.sweepM ??
+    (cpu ? [4, 16, 64] : [4, 12, 16, 32, 64, 128, 256, 512, 2048]);
+  for (
+    const s of shapes.filter((s) =>
+      s.name.startsWith("gate_up") || s.name.startsWith("down")
+    )
+  ) {
+    for (const M of sweep) {
+      if (M <= GEOMETRY.GEMV_MB) {
+        const kernel = await kernelOf("linear_gemv", "r8 l32", GEOMETRY);
+        if (M !== 1 && M !== GEOMETRY.GEMV_MB) {
+          await one(s, M, kernel, "r8 l32", GEOMETRY);
+        }
+        continue;
+      }
+      for (const [variant, over] of Object.entries(tileVariants)) {
+        const geo = { ...GEOMETRY, ...over };
+        for (
+          const name of dtype === "f16"
+            ? ["linear_tiled", "linear_tiled_h"] as const
+            : ["linear_tiled"] as const
+        ) {
+          await one(s, M, await kernelOf(name, variant, geo), variant, geo);
+        }
+      }
+    }
+  }
+  for (const b of [x, y, dummy, ...weights.values()]) b.destroy();
+  return points;
+}
+
+/**
+ * The tiled kernel and geometry with the least time over the swept shapes at row count M (the
+ * engine's choice for large steps), or null when none ran there.
+ */
+export function bestTiled(
+  points: LinearPoint[],
+  M: number,
+): { kernel: LinearPoint["kernel"]; variant: string; seconds: number } | null {
+  const sums = new Map<string, number>();
+  for (const p of points) {
+    if (p.M !== M || p.kernel === "linear_gemv") continue;
+    const key = `${p.kernel}|${p.variant}`;
+    sums.set(key, (sums.get(key) ?? 0) + p.row.seconds);
+  }
+  let best: [string, number] | null = null;
+  for (const e of sums) if (!best || e[1] < best[1]) best = e;
+  if (!best) return null;
+  const [kernel, variant] = best[0].split("|");
+  return {
+    kernel: kernel as LinearPoint["kernel"],
+    variant,
+    seconds: best[1],
+  };
+}
+
+/** The fastest variant at each (kernel, shape, M). */
+export function bestPoints(points: LinearPoint[]): LinearPoint[] {
+  const best = new Map<string, LinearPoint>();
+  for (const p of points) {
+    const key = `${p.kernel} ${p.shape} ${p.M}`;
+    const b = best.get(key);
+    if (!b || p.row.seconds < b.row.seconds) best.set(key, p);
+  }
+  return [...best.values()];
+}

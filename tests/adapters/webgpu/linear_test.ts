@@ -1,0 +1,185 @@
+// The linear kernels (linear_gemv.wgsl, linear_tiled.wgsl, linear_tiled_h.wgsl) against
+// linearRef on random inputs: every flag, both storage dtypes, every swept tile geometry.
+import assert from "node:assert/strict";
+import {
+  roundToStorage,
+  toStorageBytes,
+  uniformBuffer,
+} from "../../../adapters/webgpu/gpu_buffers.ts";
+import {
+  GEOMETRY,
+  grids,
+  type StorageDtype,
+  TILE_VARIANTS,
+} from "../../../adapters/webgpu/kernels/geometry.ts";
+import {
+  LINEAR_FLAGS,
+  linearParams,
+} from "../../../adapters/webgpu/kernels/params.ts";
+import {
+  compileKernels,
+  type Kernels,
+} from "../../../adapters/webgpu/kernels/pipelines.ts";
+import {
+  linearRef,
+  rmsnormRef,
+} from "../../../adapters/webgpu/reference_kernels.ts";
+import { HDR } from "../../../adapters/webgpu/step_batch.ts";
+import {
+  bufferOf,
+  randomF32,
+  readF32,
+  relErr,
+  runKernels,
+  testDevice,
+} from "./_gpu.ts";
+import { webgpuTest } from "../../_system.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const kernelCache = new Map<StorageDtype, Promise<Kernels>>();
+async function kernels(
+  dtype: StorageDtype,
+): Promise<{ device: GPUDevice; k: Kernels }> {
+  const gpu = await testDevice();
+  if (!kernelCache.has(dtype)) {
+    kernelCache.set(dtype, compileKernels(gpu.device, dtype, 16));
+  }
+  return { device: gpu.device, k: await kernelCache.get(dtype)! };
+}
+const dtypes = async (): Promise<
+  StorageDtype[]
+> => ((await testDevice()).f16 ? ["f32", "f16"] : ["f32"]);
+
+webgpuTest({
+  name:
+    "linear_gemv.wgsl and linear_tiled.wgsl equal linearRef for every flag, both dtypes",
+  ...opts,
+  fn: async (t) => {
+    const { BIAS, RESIDUAL, SILU_MUL, NORM, GATHER } = LINEAR_FLAGS;
+    for (const dtype of await dtypes()) {
+      const { device, k } = await kernels(dtype);
+      for (const M of [1, 3, 8, 13, 16, 17, 70]) {
+        const gemv = M <= GEOMETRY.GEMV_MB;
+        const flagSets = [0, BIAS, RESIDUAL | SILU_MUL | BIAS];
+        if (gemv) flagSets.push(NORM | BIAS, NORM | GATHER | RESIDUAL);
+        for (const flags of flagSets) {
+          const N = 70;
+          const K = 56; // 7 W8 units: not a whole tiled slice of 16
+          const silu = (flags & SILU_MUL) !== 0;
+          const XS = silu ? 2 * K : K;
+          const kernel = gemv ? k.linear_gemv : k.linear_tiled;
+          await t.step(
+            `${dtype} ${kernel.name} M=${M} flags=${flags}`,
+            async () => {
+              // GATHER reads input row rows[m] (of 2M rows), here in reverse order.
+              const rows = Array.from({ length: M }, (_, m) => 2 * (M - m) - 1);
+              const xRows = flags & GATHER ? 2 * M : M;
+              const x = randomF32(xRows * XS, M + 10 * flags, 2);
+              const w = roundToStorage(randomF32(N * K, 77 + M, 0.5), dtype);
+              const bias = randomF32(N, 5, 1);
+              const g = randomF32(K, 8, 1);
+              const y0 = randomF32(M * N, 6, 1);
+              const meta = new Uint32Array(16 + 8 * M);
+              meta[HDR.T] = M;
+              meta[HDR.R] = M;
+              meta[HDR.ROWS] = 16;
+              rows.forEach((row, m) => meta[16 + 8 * m] = row);
+              const y = bufferOf(device, "y", y0);
+              const eps = 1e-5;
+              await runKernels(device, [{
+                kernel,
+                buffers: [
+                  uniformBuffer(
+                    device,
+                    "p",
+                    linearParams(N, K, XS, flags, HDR.T, eps),
+                  ),
+                  bufferOf(device, "meta", meta),
+                  bufferOf(device, "x", x),
+                  bufferOf(device, "w", toStorageBytes(w, dtype)),
+                  bufferOf(device, "bias", bias),
+                  bufferOf(device, "g", g),
+                  y,
+                ],
+                grid: gemv ? grids.gemv(N) : grids.tiled(M, N),
+              }]);
+              let input: ArrayLike<number> = flags & GATHER
+                ? Float32Array.from(
+                  rows.flatMap((row) =>
+                    Array.from(x.subarray(row * XS, row * XS + XS))
+                  ),
+                )
+                : x;
+              if (flags & NORM) input = rmsnormRef(input, g, K, eps);
+              const want = linearRef(input, w, M, N, K, {
+                bias: flags & BIAS ? bias : null,
+                residual: flags & RESIDUAL ? y0 : null,
+                siluMul: silu,
+              });
+              const err = relErr(await readF32(device, y, M * N), want);
+              assert.ok(err < 1e-5, `relative error ${err}`);
+            },
+          );
+        }
+      }
+    }
+  },
+});
+
+webgpuTest({
+  name:
+    "linear_tiled.wgsl at every swept tile geometry equals linearRef; linear_tiled_h within f16 rounding",
+  ...opts,
+  fn: async (t) => {
+    const gpu = await testDevice();
+    const { SILU_MUL, RESIDUAL } = LINEAR_FLAGS;
+    const [M, N, K] = [150, 136, 72];
+    for (const dtype of await dtypes()) {
+      for (const [variant, over] of Object.entries(TILE_VARIANTS)) {
+        const geo = { ...GEOMETRY, ...over };
+        const k = await compileKernels(gpu.device, dtype, 16, geo, [
+          "linear_tiled",
+          "linear_tiled_h",
+        ]);
+        for (const kernel of [k.linear_tiled, k.linear_tiled_h]) {
+          if (!kernel) continue;
+          await t.step(`${dtype} ${kernel.name} ${variant}`, async () => {
+            const device = gpu.device;
+            const flags = SILU_MUL | RESIDUAL;
+            const x = randomF32(M * 2 * K, 3, 2);
+            const w = roundToStorage(randomF32(N * K, 4, 0.5), dtype);
+            const y0 = randomF32(M * N, 5, 1);
+            const meta = new Uint32Array(16);
+            meta[HDR.T] = M;
+            const y = bufferOf(device, "y", y0);
+            await runKernels(device, [{
+              kernel,
+              buffers: [
+                uniformBuffer(
+                  device,
+                  "p",
+                  linearParams(N, K, 2 * K, flags, HDR.T),
+                ),
+                bufferOf(device, "meta", meta),
+                bufferOf(device, "x", x),
+                bufferOf(device, "w", toStorageBytes(w, dtype)),
+                bufferOf(device, "bias", new Float32Array(4)),
+                bufferOf(device, "g", new Float32Array(4)),
+                y,
+              ],
+              grid: grids.tiled(M, N, geo),
+            }]);
+            const want = linearRef(x, w, M, N, K, {
+              residual: y0,
+              siluMul: true,
+            });
+            const err = relErr(await readF32(device, y, M * N), want);
+            // f16 arithmetic: activations and partial sums rounded to f16 (2^-11 relative).
+            const tol = kernel.name === "linear_tiled_h" ? 2e-3 : 1e-5;
+            assert.ok(err < tol, `relative error ${err}`);
+          });
+        }
+      }
+    }
+  },
+});
