@@ -55,6 +55,8 @@ export async function checkReachable(
  */
 export interface ServedModel {
   id: string;
+  /** `owned_by` as listed (vLLM says `vllm`, SGLang `sglang`, tokentrace serve `tokentrace`). */
+  ownedBy?: string;
   maxModelLen?: number;
   vocabSize?: number;
 }
@@ -141,6 +143,7 @@ function modelList(body: string): ServedModel[] {
       ? e.meta as Record<string, unknown>
       : {};
     const model: ServedModel = { id: e.id };
+    if (typeof e.owned_by === "string") model.ownedBy = e.owned_by;
     const len = positiveInt(e.max_model_len);
     const vocab = positiveInt(e.vocab_size) ?? positiveInt(meta.n_vocab);
     if (len !== undefined) model.maxModelLen = len;

@@ -127,8 +127,8 @@ export function buildProgram(exit: (code: number) => void): Command {
     )
     .option(
       "--endpoint-kind <kind>",
-      "vllm | sglang | openai (vllm/sglang add ignore_eos, min_tokens)",
-      "openai",
+      "auto | vllm | sglang | openai (vllm/sglang add ignore_eos, min_tokens); auto: from /v1/models owned_by (vllm, sglang and tokentrace serve take the extras), else openai",
+      "auto",
     )
     .option(
       "--transport <kind>",

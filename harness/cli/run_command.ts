@@ -107,7 +107,8 @@ export interface RunConfig extends LoadConfig {
   url: string;
   api: "completions" | "chat";
   model?: string;
-  endpointKind: "vllm" | "sglang" | "openai";
+  /** `auto`: from the served model's `owned_by` (see {@linkcode endpointKindFor}). */
+  endpointKind: "auto" | "vllm" | "sglang" | "openai";
   apiKeyEnv: string;
   /** How requests are sent (adapters/openai/options.ts `transport`). */
   transport: "auto" | "h1" | "fetch";
@@ -192,7 +193,7 @@ export function parseRunConfig(f: RunFlags): RunConfig {
     endpointKind: oneOf(
       "--endpoint-kind",
       f.endpointKind,
-      ["vllm", "sglang", "openai"] as const,
+      ["auto", "vllm", "sglang", "openai"] as const,
     ),
     apiKeyEnv: f.apiKeyEnv,
     transport: oneOf(
@@ -283,7 +284,9 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
       baseUrl: cfg.url,
       api: cfg.api,
       model: cfg.model ?? models[0]?.id,
-      endpointKind: cfg.endpointKind,
+      endpointKind: cfg.endpointKind === "auto"
+        ? endpointKindFor(served)
+        : cfg.endpointKind,
       apiKey,
       timeoutMs: cfg.timeoutMs,
       transport: cfg.transport,
@@ -359,6 +362,26 @@ async function prepareRequests(
       requests: requests.length,
     },
   };
+}
+
+/**
+ * The endpoint kind for `--endpoint-kind auto`: `vllm` for servers that list their models as
+ * owned by vLLM or tokentrace (both take `ignore_eos` and `min_tokens`, so outputs have the
+ * planned length), `sglang` for SGLang, else plain `openai` (standard fields only).
+ *
+ * @example
+ * ```ts
+ * import { endpointKindFor } from "./run_command.ts";
+ * console.log(endpointKindFor({ id: "m", ownedBy: "tokentrace" }), endpointKindFor(undefined)); // vllm openai
+ * ```
+ */
+export function endpointKindFor(
+  served: ServedModel | undefined,
+): "vllm" | "sglang" | "openai" {
+  const owner = served?.ownedBy?.toLowerCase();
+  if (owner === "vllm" || owner === "tokentrace") return "vllm";
+  if (owner === "sglang") return "sglang";
+  return "openai";
 }
 
 /**
