@@ -51,6 +51,13 @@ webgpuTest(
           [w.prompt.vocabSize, w.prompt.vocabFrom, w.fitContext],
           [256, "/v1/models", { maxModelLen: 129, adjusted: 4 }],
         );
+        // --endpoint-kind auto: tokentrace serve lists its model as owned by tokentrace, so the
+        // vLLM extras (ignore_eos, min_tokens) are sent and every output has its planned length.
+        const info = JSON.parse(
+          (await store.query("select backend_info from runs"))[0]
+            .backend_info as string,
+        );
+        assert.equal(info.endpointKind, "vllm");
       } finally {
         store.close();
       }
