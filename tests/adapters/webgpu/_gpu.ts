@@ -8,11 +8,16 @@ import {
   requestEngineDevice,
 } from "../../../adapters/webgpu/device.ts";
 import { fillUniform } from "../../../adapters/webgpu/presets.ts";
-import type { Grid } from "../../../adapters/webgpu/kernels/geometry.ts";
+import type {
+  Grid,
+  StorageDtype,
+} from "../../../adapters/webgpu/kernels/geometry.ts";
 import {
   bindKernel,
+  compileKernels,
   dispatch,
   type Kernel,
+  type Kernels,
 } from "../../../adapters/webgpu/kernels/pipelines.ts";
 import {
   readBuffer,
@@ -20,11 +25,33 @@ import {
 } from "../../../adapters/webgpu/gpu_buffers.ts";
 
 let shared: Promise<EngineDevice> | null = null;
+const kernelCache = new Map<string, Promise<Kernels>>();
 
 /** One device per test process (creating devices is slow on llvmpipe). */
 export function testDevice(): Promise<EngineDevice> {
   shared ??= requestEngineDevice();
   return shared;
+}
+
+/**
+ * The engine's kernels compiled once per process for `dtype` and work-group block `block`,
+ * with the test device.
+ */
+export async function testKernels(
+  dtype: StorageDtype,
+  block = 16,
+): Promise<{ gpu: EngineDevice; device: GPUDevice; k: Kernels }> {
+  const gpu = await testDevice();
+  const key = `${dtype}/${block}`;
+  if (!kernelCache.has(key)) {
+    kernelCache.set(key, compileKernels(gpu.device, dtype, block));
+  }
+  return { gpu, device: gpu.device, k: await kernelCache.get(key)! };
+}
+
+/** The storage dtypes the test device runs: f32, and f16 where it has `shader-f16`. */
+export async function testDtypes(): Promise<StorageDtype[]> {
+  return (await testDevice()).f16 ? ["f32", "f16"] : ["f32"];
 }
 
 /** A storage buffer holding `data` (at least 16 bytes). */

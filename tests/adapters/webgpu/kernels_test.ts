@@ -18,10 +18,6 @@ import {
   ropeKvParams,
 } from "../../../adapters/webgpu/kernels/params.ts";
 import {
-  compileKernels,
-  type Kernels,
-} from "../../../adapters/webgpu/kernels/pipelines.ts";
-import {
   rmsnormRef,
   ropeKvAttentionRef,
   sampleRef,
@@ -40,24 +36,14 @@ import {
   readF32,
   relErr,
   runKernels,
-  testDevice,
+  testDtypes,
+  testKernels,
 } from "./_gpu.ts";
 import { webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const kernelCache = new Map<StorageDtype, Promise<Kernels>>();
-async function kernels(
-  dtype: StorageDtype,
-): Promise<{ device: GPUDevice; k: Kernels }> {
-  const gpu = await testDevice();
-  if (!kernelCache.has(dtype)) {
-    kernelCache.set(dtype, compileKernels(gpu.device, dtype, 16));
-  }
-  return { device: gpu.device, k: await kernelCache.get(dtype)! };
-}
-const dtypes = async (): Promise<
-  StorageDtype[]
-> => ((await testDevice()).f16 ? ["f32", "f16"] : ["f32"]);
+const kernels = (dtype: StorageDtype) => testKernels(dtype);
+const dtypes = testDtypes;
 const LIM = {
   maxTokens: 64,
   maxSeqs: 4,

@@ -16,10 +16,7 @@ import {
   LINEAR_FLAGS,
   linearParams,
 } from "../../../adapters/webgpu/kernels/params.ts";
-import {
-  compileKernels,
-  type Kernels,
-} from "../../../adapters/webgpu/kernels/pipelines.ts";
+import { compileKernels } from "../../../adapters/webgpu/kernels/pipelines.ts";
 import {
   linearRef,
   rmsnormRef,
@@ -32,23 +29,14 @@ import {
   relErr,
   runKernels,
   testDevice,
+  testDtypes,
+  testKernels,
 } from "./_gpu.ts";
 import { webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const kernelCache = new Map<StorageDtype, Promise<Kernels>>();
-async function kernels(
-  dtype: StorageDtype,
-): Promise<{ device: GPUDevice; k: Kernels }> {
-  const gpu = await testDevice();
-  if (!kernelCache.has(dtype)) {
-    kernelCache.set(dtype, compileKernels(gpu.device, dtype, 16));
-  }
-  return { device: gpu.device, k: await kernelCache.get(dtype)! };
-}
-const dtypes = async (): Promise<
-  StorageDtype[]
-> => ((await testDevice()).f16 ? ["f32", "f16"] : ["f32"]);
+const kernels = (dtype: StorageDtype) => testKernels(dtype);
+const dtypes = testDtypes;
 
 webgpuTest({
   name:

@@ -19,10 +19,6 @@ import {
   rmsnormParams,
 } from "../../../adapters/webgpu/kernels/params.ts";
 import {
-  compileKernels,
-  type Kernels,
-} from "../../../adapters/webgpu/kernels/pipelines.ts";
-import {
   PRESET_CONFIGS,
   presetSource,
 } from "../../../adapters/webgpu/presets.ts";
@@ -43,18 +39,14 @@ import {
   relErr,
   runKernels,
   testDevice,
+  testKernels,
 } from "./_gpu.ts";
 import { runHybridStep, unwritten } from "./_attention.ts";
 import { runSample } from "./_sample.ts";
 import { webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-let compiled: Promise<Kernels> | null = null;
-async function kernels() {
-  const gpu = await testDevice();
-  compiled ??= compileKernels(gpu.device, "f32", 64);
-  return { gpu, device: gpu.device, k: await compiled };
-}
+const kernels = () => testKernels("f32", 64);
 
 /** One sequence: `n` query tokens at `start` over `start + n` keys (n = 1: a decode). */
 function oneSeq(start: number, n: number, lim: StepLimits) {
