@@ -106,8 +106,9 @@ export function benchPool(
 
 /**
  * The requests of one point: the first `rps x seconds` requests of the pool (at least
- * {@linkcode MIN_POINT_REQUESTS}, at most {@linkcode MAX_POINT_REQUESTS}), their arrival shape
- * kept and scaled so that their own mean rate is `rps`, with prompts of their own `seed`.
+ * {@linkcode MIN_POINT_REQUESTS} unless that would take more than `2 x seconds`, at most
+ * {@linkcode MAX_POINT_REQUESTS}), their arrival shape kept and scaled so that their own mean
+ * rate is `rps`, with prompts of their own `seed`.
  *
  * @example
  * ```ts
@@ -123,10 +124,20 @@ export function pointRequests(
   seconds: number,
   seed: number,
 ): TraceRequest[] {
-  const n = Math.min(
-    pool.length,
-    MAX_POINT_REQUESTS,
-    Math.max(MIN_POINT_REQUESTS, Math.round(rps * seconds) + 1),
+  // At least MIN requests, but never more than twice the point's time in arrivals (a slow
+  // machine gets fewer requests per point, which the verdict flags, not a bench of hours).
+  const wanted = Math.max(
+    MIN_POINT_REQUESTS,
+    Math.round(rps * seconds) + 1,
+  );
+  const n = Math.max(
+    2,
+    Math.min(
+      pool.length,
+      MAX_POINT_REQUESTS,
+      wanted,
+      Math.round(rps * 2 * seconds) + 1,
+    ),
   );
   const slice = rebase(pool.slice(0, n));
   return synthesizePrompts(targetRate(slice, rps), { kind: "token_ids", seed });
