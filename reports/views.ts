@@ -56,6 +56,8 @@ export const VIEW_FILES: readonly ViewFile[] = [
   { name: "sweep_attainment", kind: "macro" },
   { name: "sweep_capacity", kind: "macro" },
   { name: "bootstrap_compare", kind: "macro" },
+  { name: "run_statistics", kind: "macro" },
+  { name: "between_run_compare", kind: "macro" },
 ];
 
 /** What {@linkcode installViews} did. */
@@ -80,7 +82,7 @@ export interface InstalledViews {
  * await Deno.remove(path);
  * const store = await Store.open(path);
  * const installed = await installViews(store);
- * console.log(installed.names.length, installed.temporary); // 23 false
+ * console.log(installed.names.length, installed.temporary); // 25 false
  * console.log(await store.query("select count(*) as n from request_metrics"));
  * store.close();
  * ```
