@@ -50,6 +50,9 @@ export const VIEW_FILES: readonly ViewFile[] = [
   { name: "request_length_drift", kind: "view" },
   { name: "run_fidelity", kind: "view" },
   { name: "metric_samples", kind: "view" },
+  { name: "run_errors", kind: "view" },
+  { name: "run_length_summary", kind: "view" },
+  { name: "request_token_times", kind: "view" },
   { name: "failure_policy_name", kind: "macro" },
   { name: "request_slo", kind: "macro" },
   { name: "slo_attainment", kind: "macro" },
@@ -82,7 +85,7 @@ export interface InstalledViews {
  * await Deno.remove(path);
  * const store = await Store.open(path);
  * const installed = await installViews(store);
- * console.log(installed.names.length, installed.temporary); // 25 false
+ * console.log(installed.names.length, installed.temporary); // 28 false
  * console.log(await store.query("select count(*) as n from request_metrics"));
  * store.close();
  * ```
