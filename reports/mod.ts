@@ -55,6 +55,7 @@ export {
   type LatencyRow,
   type MeasurementWindow,
   type RequestCounts,
+  type RunGroupInfo,
   type RunInfo,
   type RunSummary,
   type SloSummary,
@@ -63,10 +64,30 @@ export {
   type Throughput,
 } from "./summary.ts";
 export {
+  type FidelityCheck,
+  type FidelityVerdict,
+  fidelityVerdict,
+  readFidelity,
+} from "./fidelity.ts";
+export {
+  type FailureCount,
+  type FailureSummary,
+  NO_FAILURES,
+  readFailures,
+} from "./failures.ts";
+export {
+  fidelityText,
+  headline,
+  headlineOf,
+  type HeadlineParts,
+  runHeadline,
+} from "./render/headline.ts";
+export {
   type AnchorRow,
   type CdfPoint,
   collectRunReport,
-  type FidelityCheck,
+  type LengthRow,
+  type RunConfiguration,
   type RunReport,
   type RunReportOptions,
   type TimelineRequest,
@@ -97,11 +118,12 @@ export {
 } from "./gate.ts";
 export { renderTerminal, type TerminalOptions } from "./render/terminal.ts";
 export {
+  type FailureCountJson,
   renderFullJson,
   renderJson,
   REPORT_SCHEMA,
-  type ReportJsonV1,
-  type ReportLatencyRowV1,
+  type ReportJsonV2,
+  type ReportLatencyRowV2,
   toFullReportJson,
   toReportJson,
 } from "./render/json.ts";
