@@ -76,11 +76,14 @@ export {
   readFailures,
 } from "./failures.ts";
 export {
+  comparisonHeadlines,
+  comparisonVerdict,
   fidelityText,
   headline,
   headlineOf,
   type HeadlineParts,
   runHeadline,
+  sideHeadline,
 } from "./render/headline.ts";
 export {
   type AnchorRow,
@@ -106,16 +109,31 @@ export {
 export {
   type CompareOptions,
   compareRuns,
+  compareSides,
   type Comparison,
   type ComparisonRow,
+  type ComparisonSide,
+  type SideTrust,
+  SINGLE_RUN_CAVEAT,
 } from "./compare.ts";
 export {
+  DEFAULT_GATES,
   evaluateGates,
   type Gate,
   type GateResult,
   type GateVerdict,
   parseGates,
+  trustNote,
 } from "./gate.ts";
+export { type ComparedSide, resolveSide } from "./resolve_group.ts";
+export {
+  ABSENT,
+  refusalMessage,
+  runSettings,
+  type SettingDifference,
+  settingDifferences,
+  sideDifferences,
+} from "./like_with_like.ts";
 export { renderTerminal, type TerminalOptions } from "./render/terminal.ts";
 export {
   type FailureCountJson,

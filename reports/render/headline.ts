@@ -6,7 +6,9 @@
  *
  * @module
  */
+import type { Comparison } from "../compare.ts";
 import type { FidelityVerdict } from "../fidelity.ts";
+import { type GateResult, trustNote } from "../gate.ts";
 import { formatSlo, type Slo } from "../slo.ts";
 import type { RunSummary } from "../summary.ts";
 import { formatCount, formatDecimal, formatPercent, MISSING } from "./_text.ts";
@@ -92,4 +94,88 @@ export function headline(p: HeadlineParts): string {
  */
 export function runHeadline(summary: RunSummary): string {
   return headline(headlineOf(summary));
+}
+
+/**
+ * The headline of one side of a comparison: `baseline "main" (3 runs): goodput 9.358 req/s,
+ * attainment 98.0% .. 100.0% over runs for SLO ttft<=500ms, fidelity OK`. Goodput is the
+ * comparison's value (a group's geometric mean of per-run goodput).
+ *
+ * @example
+ * ```ts ignore
+ * for (const line of comparisonHeadlines(comparison, gates)) console.log(line);
+ * ```
+ */
+export function sideHeadline(
+  role: "baseline" | "candidate",
+  c: Comparison,
+): string {
+  const side = c[role];
+  const goodput = c.rows.find((r) => r.metric === "goodput_rps")?.[role] ??
+    null;
+  const known = side.attainment.filter((a): a is number => a !== null);
+  const runs = side.runIds.length;
+  const attainment = known.length === 0
+    ? MISSING
+    : runs === 1
+    ? formatPercent(known[0])
+    : `${formatPercent(Math.min(...known))} .. ${
+      formatPercent(Math.max(...known))
+    } over runs`;
+  const fidelity = side.trust.flaggedRuns === 0
+    ? "fidelity OK"
+    : `fidelity FLAGGED (${side.trust.reasons.join("; ")})`;
+  const slo = Object.keys(c.slo).length === 0
+    ? "no SLO (every completed request is good)"
+    : `SLO ${formatSlo(c.slo)}`;
+  return `${role} "${side.name}" (${runs} run${
+    runs === 1 ? "" : "s"
+  }): goodput ${
+    goodput === null ? MISSING : `${formatDecimal(goodput)} req/s`
+  }, attainment ${attainment} for ${slo}, ${fidelity}`;
+}
+
+/**
+ * The overall verdict of a comparison's gates and its trust: `verdict: pass, trusted` or
+ * `verdict: FAIL (1 of 5 gates), UNTRUSTED (candidate fidelity FLAGGED: ...)`.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(comparisonVerdict(comparison, gates));
+ * ```
+ */
+export function comparisonVerdict(
+  c: Comparison,
+  gates: readonly GateResult[],
+): string {
+  const failed = gates.filter((g) => g.verdict === "fail").length;
+  const verdict = gates.length === 0
+    ? "verdict: no gates"
+    : failed === 0
+    ? `verdict: pass (${gates.length} gate${gates.length === 1 ? "" : "s"})`
+    : `verdict: FAIL (${failed} of ${gates.length} gates)`;
+  const trust = c.trusted ? "trusted" : `UNTRUSTED (${trustNote(c)})`;
+  const optimistic = c.optimistic
+    ? ", intervals optimistic (1 run per side)"
+    : "";
+  return `${verdict}, ${trust}${optimistic}`;
+}
+
+/**
+ * The headline lines of a comparison: the verdict, then each side's headline.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(comparisonHeadlines(comparison, gates).join("\n"));
+ * ```
+ */
+export function comparisonHeadlines(
+  c: Comparison,
+  gates: readonly GateResult[],
+): string[] {
+  return [
+    comparisonVerdict(c, gates),
+    sideHeadline("baseline", c),
+    sideHeadline("candidate", c),
+  ];
 }
