@@ -41,6 +41,7 @@ const IGNORED_OPTIONS = new Set([
   "suiteFailurePolicy",
   "repeat",
   "maxErrorRate",
+  "summary",
   "grouping",
   "html",
 ]);

@@ -49,6 +49,7 @@ export {
   parseFailurePolicy,
 } from "./failure_policy.ts";
 export { type ResolvedRun, resolveRun, type RunMatch } from "./resolve_run.ts";
+export { runFailure } from "./run_outcome.ts";
 export { recordedSlo, sweepRunIds } from "./recorded.ts";
 export {
   type LatencyMetric,

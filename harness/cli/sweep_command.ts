@@ -353,6 +353,7 @@ const NOT_INHERITED = new Set([
   "speedup",
   "rate",
   "concurrency",
+  "repeat",
 ]);
 
 /**

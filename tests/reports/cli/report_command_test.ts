@@ -23,12 +23,13 @@ Deno.test("reportCommand() renders every format", async (t) => {
       const json = JSON.parse(
         (await report("--format", "json", "--run", "baseline")).stdout,
       );
-      assert.equal(json.schema, "tokentrace.report/v1");
+      assert.equal(json.schema, "tokentrace.report/v2");
       assert.equal(json.anchors.length, 14);
-      assert.equal(json.fidelity.length, 9);
+      assert.equal(json.fidelity.checks.length, 10);
+      assert.equal(json.fidelity.ok, false);
       const junit = await report("--format", "junit", "--run", "baseline");
       assert.ok(
-        junit.stdout.includes('<testsuite name="fidelity baseline" tests="9"'),
+        junit.stdout.includes('<testsuite name="fidelity baseline" tests="10"'),
       );
     });
 
