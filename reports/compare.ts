@@ -19,7 +19,12 @@ import {
   DEFAULT_FAILURE_POLICY,
   type FailurePolicy,
 } from "./failure_policy.ts";
-import { fidelityVerdict, readFidelity } from "./fidelity.ts";
+import {
+  type FidelityCheck,
+  fidelityVerdict,
+  groupReasons,
+  readFidelity,
+} from "./fidelity.ts";
 import type { SettingDifference } from "./like_with_like.ts";
 import type { ComparedSide } from "./resolve_group.ts";
 import type { Slo } from "./slo.ts";
@@ -59,7 +64,7 @@ export interface SideTrust {
   runs: number;
   /** Runs with a flagged fidelity check. */
   flaggedRuns: number;
-  /** Each distinct reason with the number of runs it flagged, e.g. `failed 3% > 1% (2 of 3 runs)`. */
+  /** One reason per flagged check, e.g. `failed 3% > 1% in 2 of 3 runs (worst shown)`. */
   reasons: string[];
 }
 
@@ -243,12 +248,12 @@ async function sideOf(
   side: ComparedSide,
   bounds: DuckDBValue[],
 ): Promise<ComparisonSide> {
-  const reasons = new Map<string, number>();
+  const checks: FidelityCheck[][] = [];
   let flaggedRuns = 0;
   for (const runId of side.runIds) {
-    const v = fidelityVerdict(await readFidelity(source, runId));
-    if (!v.ok) flaggedRuns++;
-    for (const r of v.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    const c = await readFidelity(source, runId);
+    if (!fidelityVerdict(c).ok) flaggedRuns++;
+    checks.push(c);
   }
   const n = side.runIds.length;
   const attainmentRows = await source.query(
@@ -265,9 +270,7 @@ async function sideOf(
     trust: {
       runs: n,
       flaggedRuns,
-      reasons: [...reasons].map(([r, k]) =>
-        n === 1 ? r : `${r} (${k} of ${n} runs)`
-      ),
+      reasons: groupReasons(checks),
     },
     attainment: side.runIds.map((id) => byRun.get(id) ?? null),
   };

@@ -119,6 +119,42 @@ export function fidelityVerdict(
   return { ok: reasons.length === 0, reasons };
 }
 
+/**
+ * The reasons of a group of runs: one per check flagged in any of them, worded with its worst
+ * value and in how many runs it was flagged, e.g. `schedule lag p99 46.6 ms > 10 ms in 2 of 3
+ * runs (worst shown)`. With one run, the plain reasons of {@linkcode fidelityVerdict}.
+ *
+ * @example
+ * ```ts
+ * import { groupReasons } from "./fidelity.ts";
+ * const lag = (value: number) => [{ name: "schedule_lag_p99_ms", value, unit: "ms",
+ *   threshold: 10, n: 60, flagged: value > 10, description: "" }];
+ * console.log(groupReasons([lag(3), lag(38.2), lag(12)]));
+ * // [ "schedule lag p99 38.2 ms > 10 ms in 2 of 3 runs (worst shown)" ]
+ * ```
+ */
+export function groupReasons(
+  runs: readonly (readonly FidelityCheck[])[],
+): string[] {
+  if (runs.length === 1) return fidelityVerdict(runs[0]).reasons;
+  const flagged = new Map<string, FidelityCheck[]>();
+  for (const checks of runs) {
+    for (const c of checks) {
+      if (c.flagged === true) {
+        flagged.set(c.name, [...flagged.get(c.name) ?? [], c]);
+      }
+    }
+  }
+  return [...flagged.values()].map((list) => {
+    const worst = list.reduce((a, b) =>
+      (b.value ?? 0) > (a.value ?? 0) ? b : a
+    );
+    return `${reason(worst)} in ${list.length} of ${runs.length} runs${
+      list.length > 1 ? " (worst shown)" : ""
+    }`;
+  });
+}
+
 /** One flagged check in words: what, the value seen and the threshold. */
 function reason(c: FidelityCheck): string {
   const name = REASON_NAMES[c.name] ?? c.name;

@@ -140,13 +140,13 @@ Deno.test("evaluateGates() fails only when the bound is exceeded beyond the inte
     () => {
       const [r] = evaluateGates(
         gate,
-        comparison({}, ["failed 5% > 1% (2 of 3 runs)"]),
+        comparison({}, ["failed 5% > 1% in 2 of 3 runs (worst shown)"]),
       );
       assert.equal(r.verdict, "fail");
       assert.equal(r.untrusted, true);
       assert.ok(
         r.message.endsWith(
-          "[untrusted: candidate fidelity FLAGGED: failed 5% > 1% (2 of 3 runs)]",
+          "[untrusted: candidate fidelity FLAGGED: failed 5% > 1% in 2 of 3 runs (worst shown)]",
         ),
         r.message,
       );

@@ -136,8 +136,8 @@ Deno.test("compare on groups of repeated runs", async (t) => {
         assert.equal(plain.code, 0, plain.stdout + plain.stderr);
         assert.ok(
           plain.stdout.startsWith(
-            "== verdict: pass (5 gates), UNTRUSTED (candidate fidelity FLAGGED: failed 2.5% > 1% (1 " +
-              "of 3 runs))",
+            "== verdict: pass (5 gates), UNTRUSTED (candidate fidelity FLAGGED: failed 2.5% > 1% in 1 " +
+              "of 3 runs)",
           ),
           plain.stdout,
         );
