@@ -50,6 +50,11 @@ export {
 } from "./failure_policy.ts";
 export { type ResolvedRun, resolveRun, type RunMatch } from "./resolve_run.ts";
 export { runFailure } from "./run_outcome.ts";
+export {
+  exportRequestsCsv,
+  exportTokensParquet,
+  type RequestExportOptions,
+} from "./export.ts";
 export { recordedSlo, sweepRunIds } from "./recorded.ts";
 export {
   type LatencyMetric,

@@ -61,6 +61,7 @@ export const VIEW_FILES: readonly ViewFile[] = [
   { name: "bootstrap_compare", kind: "macro" },
   { name: "run_statistics", kind: "macro" },
   { name: "between_run_compare", kind: "macro" },
+  { name: "request_export", kind: "macro" },
 ];
 
 /** What {@linkcode installViews} did. */
@@ -85,7 +86,7 @@ export interface InstalledViews {
  * await Deno.remove(path);
  * const store = await Store.open(path);
  * const installed = await installViews(store);
- * console.log(installed.names.length, installed.temporary); // 28 false
+ * console.log(installed.names.length, installed.temporary); // 29 false
  * console.log(await store.query("select count(*) as n from request_metrics"));
  * store.close();
  * ```

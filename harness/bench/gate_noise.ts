@@ -34,7 +34,8 @@ const { values } = parseArgs({
 const pairs = Number(values.pairs);
 const repeat = Number(values.repeat);
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-const dir = values.out ?? await Deno.makeTempDir({ prefix: "tokentrace-gates-" });
+const dir = values.out ??
+  await Deno.makeTempDir({ prefix: "tokentrace-gates-" });
 await Deno.mkdir(dir, { recursive: true });
 const db = `${dir}/gates.duckdb`;
 const synthetic =
@@ -49,7 +50,9 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
   if (out.code !== 0 && out.code !== 1) {
-    throw new Error(`tokentrace ${args.join(" ")} exited ${out.code}: ${stderr}`);
+    throw new Error(
+      `tokentrace ${args.join(" ")} exited ${out.code}: ${stderr}`,
+    );
   }
   return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
 }
@@ -81,7 +84,11 @@ interface Compared {
   p50Ttft: string;
 }
 
-async function compare(baseline: string, candidate: string, name: string): Promise<Compared> {
+async function compare(
+  baseline: string,
+  candidate: string,
+  name: string,
+): Promise<Compared> {
   const r = await cli([
     "compare",
     "--db",
@@ -102,9 +109,13 @@ async function compare(baseline: string, candidate: string, name: string): Promi
   return {
     failed: r.code === 1,
     trusted: j.trusted,
-    failedGates: j.gates.filter((g: { verdict: string }) => g.verdict === "fail")
+    failedGates: j.gates.filter((g: { verdict: string }) =>
+      g.verdict === "fail"
+    )
       .map((g: { gate: string }) => g.gate),
-    p50Ttft: `${pct(row.delta_pct)} [${pct(row.ci_low_pct)}, ${pct(row.ci_high_pct)}]`,
+    p50Ttft: `${pct(row.delta_pct)} [${pct(row.ci_low_pct)}, ${
+      pct(row.ci_high_pct)
+    }]`,
   };
 }
 
@@ -117,7 +128,12 @@ function busyLoops(): Deno.ChildProcess[] {
     }).spawn());
 }
 
-const normal = await startScriptedProcess(["--ttft-ms", "20", "--itl-ms", "10"]);
+const normal = await startScriptedProcess([
+  "--ttft-ms",
+  "20",
+  "--itl-ms",
+  "10",
+]);
 const slowed = await startScriptedProcess([
   "--ttft-ms",
   "20",
@@ -153,11 +169,13 @@ try {
     console.log(
       `pair ${String(k).padStart(2)} ${busy ? "busy" : "idle"} ${
         ((performance.now() - t0) / 1000).toFixed(0)
-      } s | A/A ${aa.failed ? "FAIL" : "pass"}${aa.trusted ? "" : " (untrusted)"} p50 TTFT ${
-        aa.p50Ttft
-      }${aa.failed ? ` ${aa.failedGates.join(",")}` : ""} | +20% TTFT ${
-        power.failed ? "caught" : "MISSED"
-      }${power.trusted ? "" : " (untrusted)"} p50 TTFT ${power.p50Ttft}`,
+      } s | A/A ${aa.failed ? "FAIL" : "pass"}${
+        aa.trusted ? "" : " (untrusted)"
+      } p50 TTFT ${aa.p50Ttft}${
+        aa.failed ? ` ${aa.failedGates.join(",")}` : ""
+      } | +20% TTFT ${power.failed ? "caught" : "MISSED"}${
+        power.trusted ? "" : " (untrusted)"
+      } p50 TTFT ${power.p50Ttft}`,
     );
   }
 } finally {
@@ -172,15 +190,23 @@ const of = (busy: boolean | null, pick: (r: typeof results[0]) => boolean) =>
   rate(results.filter((r) => busy === null || r.busy === busy).map(pick));
 console.log(
   `A/A false alarms (default gate failed): ${of(null, (r) => r.aa.failed)} ` +
-    `(idle ${of(false, (r) => r.aa.failed)}, busy ${of(true, (r) => r.aa.failed)})`,
+    `(idle ${of(false, (r) => r.aa.failed)}, busy ${
+      of(true, (r) => r.aa.failed)
+    })`,
 );
 console.log(
   `power (+20% TTFT caught): ${of(null, (r) => r.power.failed)} ` +
-    `(idle ${of(false, (r) => r.power.failed)}, busy ${of(true, (r) => r.power.failed)})`,
+    `(idle ${of(false, (r) => r.power.failed)}, busy ${
+      of(true, (r) => r.power.failed)
+    })`,
 );
 console.log(
   `untrusted comparisons: A/A ${of(null, (r) => !r.aa.trusted)}, power ${
     of(null, (r) => !r.power.trusted)
   }`,
 );
-console.log(`took ${((performance.now() - started) / 60000).toFixed(1)} min; JSON in ${dir}`);
+console.log(
+  `took ${
+    ((performance.now() - started) / 60000).toFixed(1)
+  } min; JSON in ${dir}`,
+);

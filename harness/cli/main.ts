@@ -270,7 +270,11 @@ export function buildProgram(exit: (code: number) => void): Command {
       "--failure-policy <p>",
       "which requests count toward attainment: count-errors (default) | exclude-errors | count-all",
     )
-    .option("--format <fmt>", "table | md | json | junit | html", "table")
+    .option(
+      "--format <fmt>",
+      "table | md | json | junit | html | csv (a row per request) | parquet (a row per token, --out)",
+      "table",
+    )
     .option("--out <file>", "write the report to this file instead of stdout")
     .action(async (opts) => {
       await reportCommand(opts);
