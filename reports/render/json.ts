@@ -36,7 +36,9 @@
  *                      capacity: { capacity_rps, capacity_rps_per_gpu, gpus, bound, lower_load_rps,
  *                                  lower_attainment, upper_load_rps, upper_attainment },
  *                      points: [{ run_id, label, value, offered_rps, load_rps, n_counted, n_met,
- *                                 attainment, goodput_rps, request_throughput_rps }] }
+ *                                 attainment, goodput_rps, request_throughput_rps,
+ *                                 ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms,
+ *                                 e2e_p50_ms, e2e_p99_ms }] }
  * }
  * ```
  *
@@ -248,6 +250,12 @@ export interface ReportJsonV2 {
       attainment: number | null;
       goodput_rps: number | null;
       request_throughput_rps: number | null;
+      ttft_p50_ms: number | null;
+      ttft_p99_ms: number | null;
+      tpot_p50_ms: number | null;
+      tpot_p99_ms: number | null;
+      e2e_p50_ms: number | null;
+      e2e_p99_ms: number | null;
     }[];
   };
 }
@@ -530,6 +538,12 @@ export function toFullReportJson(report: RunReport): ReportJsonV2 {
         attainment: p.attainment,
         goodput_rps: p.goodputRps,
         request_throughput_rps: p.throughputRps,
+        ttft_p50_ms: p.ttftP50Ms,
+        ttft_p99_ms: p.ttftP99Ms,
+        tpot_p50_ms: p.tpotP50Ms,
+        tpot_p99_ms: p.tpotP99Ms,
+        e2e_p50_ms: p.e2eP50Ms,
+        e2e_p99_ms: p.e2eP99Ms,
       })),
     },
   };

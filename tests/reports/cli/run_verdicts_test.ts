@@ -280,10 +280,9 @@ Deno.test({
         ),
         JSON.stringify(j.fidelity.reasons),
       );
-      assert.ok(
-        j.headline.includes("fidelity FLAGGED (0 ms chunk gaps "),
-        j.headline,
-      );
+      // other checks may flag too on a busy machine (schedule lag): the reason is listed anyway
+      assert.ok(j.headline.includes("fidelity FLAGGED ("), j.headline);
+      assert.ok(j.headline.includes("0 ms chunk gaps "), j.headline);
     } finally {
       await server.shutdown();
       await Deno.remove(db.replace(/\/results\.duckdb$/, ""), {

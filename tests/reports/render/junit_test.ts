@@ -91,6 +91,12 @@ Deno.test("renderFidelityJunit()", async (t) => {
     await t.step("one case per check: flagged fail, unknown skipped", () => {
       assert.ok(xml.includes('tests="10" failures="3" errors="0" skipped="2"'));
       assert.ok(xml.includes('name="send_rate_deviation"'));
+      assert.ok(
+        xml.includes(
+          '<properties><property name="headline" value="goodput —, attainment — (no SLO given',
+        ),
+        xml,
+      );
     });
   } finally {
     snapshot.close();
