@@ -31,6 +31,7 @@ import { executeRun, type ExecuteRunOptions } from "../run_session.ts";
 import { Store } from "../store.ts";
 import {
   FlagError,
+  fraction,
   integerAtLeast,
   oneOf,
   positiveNumber,
@@ -222,14 +223,6 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       ? undefined
       : fraction("--max-error-rate", f.maxErrorRate),
   };
-}
-
-function fraction(flag: string, value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !(n >= 0 && n <= 1)) {
-    throw new FlagError(flag, value, "a fraction from 0 to 1, e.g. 0.05");
-  }
-  return n;
 }
 
 /** What a finished `run` command produced. */
