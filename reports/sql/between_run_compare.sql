@@ -80,12 +80,13 @@ side_stats as (
     statistic,
     count(value) as k,
     coalesce(sum(n) filter (where value is not null), 0)::bigint as n,
-    avg(value) as mean_value,
-    coalesce(var_samp(value), 0) as var_value,
+    -- ordered aggregates add in run order: the same runs give the same bits
+    avg(value order by run_id) as mean_value,
+    coalesce(var_samp(value order by run_id), 0) as var_value,
     coalesce(bool_and(value > 0), false) as all_positive,
     coalesce(bool_and(value >= 0), false) as all_non_negative,
-    avg(case when value > 0 then ln(value) end) as mean_log,
-    coalesce(var_samp(case when value > 0 then ln(value) end), 0) as var_log
+    avg(case when value > 0 then ln(value) end order by run_id) as mean_log,
+    coalesce(var_samp(case when value > 0 then ln(value) end order by run_id), 0) as var_log
   from per_run
   group by side, row_order, metric, statistic
 ),

@@ -151,9 +151,10 @@ intervals as (
     statistic,
     count(*) as n_replicates,
     coalesce(bool_and(c_value > 0 and b_value > 0), false) as replicates_positive,
-    stddev_samp(case when c_value > 0 and b_value > 0 then ln(c_value / b_value) end)
-      as sd_log_ratio,
-    stddev_samp(c_value - b_value) as sd_delta
+    -- ordered aggregates add in replicate order, so the same seed gives the same bits
+    stddev_samp(case when c_value > 0 and b_value > 0 then ln(c_value / b_value) end
+      order by b) as sd_log_ratio,
+    stddev_samp(c_value - b_value order by b) as sd_delta
   from replicate_pairs
   group by metric, statistic
 ),
