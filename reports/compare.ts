@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { type DuckDBValue, listValue } from "@duckdb/node-api";
+import type { DuckDBValue } from "@duckdb/node-api";
 import {
   DEFAULT_FAILURE_POLICY,
   type FailurePolicy,
@@ -174,8 +174,8 @@ export async function compareSides(
       ],
     )
     : await source.query(
-      `select * from between_run_compare($1::varchar[], $2::varchar[], $3, $4, $5,
-         itl_ms_max := $6, failure_policy := $7)
+      `select * from between_run_compare(string_split($1, chr(31)),
+         string_split($2, chr(31)), $3, $4, $5, itl_ms_max := $6, failure_policy := $7)
        order by row_order`,
       [listLiteral(baseline.runIds), listLiteral(candidate.runIds), ...bounds],
     );
@@ -259,7 +259,7 @@ async function sideOf(
   const attainmentRows = await source.query(
     `select run_id, attainment
      from slo_attainment($1, $2, $3, itl_ms_max := $4, failure_policy := $5)
-     where list_contains($6::varchar[], run_id)`,
+     where list_contains(string_split($6, chr(31)), run_id)`,
     [...bounds, listLiteral(side.runIds)],
   );
   const byRun = new Map(
@@ -276,9 +276,13 @@ async function sideOf(
   };
 }
 
-/** A list parameter of run ids. */
-function listLiteral(ids: readonly string[]): DuckDBValue {
-  return listValue([...ids]);
+/**
+ * Run ids as one text parameter, split in SQL by `string_split($n, chr(31))` (the ASCII unit
+ * separator, which no id holds): plain text binds, where a LIST parameter would need a native
+ * list value per call.
+ */
+function listLiteral(ids: readonly string[]): string {
+  return ids.join("\u001f");
 }
 
 function num(v: DuckDBValue): number | null {
