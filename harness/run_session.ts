@@ -47,8 +47,11 @@ export interface ExecuteRunOptions {
   recorder?: RecorderOptions;
   /** Run id; a random UUID when absent. */
   runId?: string;
-  /** Sweep, suite and measurement-trim fields stored on the `runs` row (see `NewRun`). */
-  grouping?: Pick<NewRun, "sweep" | "suite" | "warmupNs" | "cooldownNs">;
+  /** Sweep, suite, group and measurement-trim fields stored on the `runs` row (`NewRun`). */
+  grouping?: Pick<
+    NewRun,
+    "sweep" | "suite" | "group" | "warmupNs" | "cooldownNs"
+  >;
 }
 
 /** How a run ended. */

@@ -185,6 +185,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `alter table calibrations add column workers integer`,
     ],
   },
+  {
+    version: 6,
+    description:
+      "reports: groups of repeated runs (run --repeat, suite repeats)",
+    statements: [
+      // N runs of one configuration, recorded one after another so that comparisons can see
+      // run-to-run variation (reports/sql/between_run_compare.sql).
+      `create table run_groups (
+        group_id varchar primary key,
+        label varchar,
+        created_at timestamptz not null,
+        kind varchar not null check (kind in ('repeat','suite')),
+        repeats integer not null              -- runs planned; fewer when it was stopped
+      )`,
+      `alter table runs add column group_id varchar`,
+      `alter table runs add column group_index integer`, // 0-based position in the group
+    ],
+  },
 ];
 
 /** The schema version this build writes and reads. */

@@ -43,6 +43,8 @@ export interface NewRun {
   /** Measurement window trims in nanoseconds (see reports/sql/run_window.sql). Default 0. */
   warmupNs?: bigint;
   cooldownNs?: bigint;
+  /** The group of repeated runs this run is one of (`run --repeat`), and its 0-based index. */
+  group?: { groupId: string; index: number };
 }
 
 /** A row as plain JSON values (bigints as strings? no: numbers where they fit, else bigint). */
@@ -181,9 +183,9 @@ export class Store {
     await this.conn.run(
       `insert into runs (run_id, label, started_at, status, backend, backend_info, workload,
          options, tool_version, git_rev, host, clock_origin_unix_ns, sweep_id, sweep_axis,
-         sweep_value, suite, scenario, warmup_ns, cooldown_ns)
+         sweep_value, suite, scenario, warmup_ns, cooldown_ns, group_id, group_index)
        values ($1, $2, make_timestamptz($3::bigint // 1000), 'running', $4, $5::json, $6::json,
-         $7::json, $8, $9, $10::json, $11, $12, $13, $14, $15, $16, $17, $18)`,
+         $7::json, $8, $9, $10::json, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
       [
         r.runId,
         r.label ?? null,
@@ -203,7 +205,23 @@ export class Store {
         r.suite?.scenario ?? null,
         r.warmupNs ?? null,
         r.cooldownNs ?? null,
+        r.group?.groupId ?? null,
+        r.group?.index ?? null,
       ],
+    );
+  }
+
+  /** Inserts the `run_groups` row of a group of `repeats` runs (`run --repeat`, suites). */
+  async createGroup(g: {
+    groupId: string;
+    label?: string;
+    kind: "repeat" | "suite";
+    repeats: number;
+  }): Promise<void> {
+    await this.conn.run(
+      `insert into run_groups (group_id, label, created_at, kind, repeats)
+       values ($1, $2, now(), $3, $4)`,
+      [g.groupId, g.label ?? null, g.kind, g.repeats],
     );
   }
 

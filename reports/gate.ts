@@ -2,9 +2,16 @@
  * Regression gates: `--gate "p99_ttft:+10%,goodput:-5%"` parsed into bounds and judged against
  * a {@linkcode Comparison}.
  *
- * A gate fails only when the change is beyond its bound AND outside the noise (the bootstrap
- * 95 % interval of the change excludes 0 on the bad side); a change beyond the bound that the
- * interval cannot tell from noise is reported as `noise`, which does not fail.
+ * A gate fails only when its bound is exceeded beyond the noise: the whole 95 % interval of the
+ * change lies past the bound (for `+10%`, the interval's low end is above +10 %). A change whose
+ * estimate is past the bound but whose interval reaches back within it is reported as `noise`,
+ * which does not fail. With groups of repeated runs the interval comes from the variation
+ * between runs (`between_run_compare`), so an A/A comparison of identical configurations fails
+ * rarely (docs/regression.md measures how rarely).
+ *
+ * When a run of either side has a flagged fidelity check the comparison is not trusted: every
+ * verdict is marked `untrusted` (its numbers may be the harness's or the machine's, not the
+ * server's); `compare --fail-on-untrusted` fails on that alone.
  *
  * @module
  */
@@ -31,6 +38,8 @@ export type GateVerdict = "pass" | "fail" | "noise" | "no_data";
 export interface GateResult {
   gate: Gate;
   verdict: GateVerdict;
+  /** A side's fidelity is flagged: read the verdict with care (see the module documentation). */
+  untrusted: boolean;
   row: ComparisonRow | undefined;
   /** One sentence with the numbers behind the verdict. */
   message: string;
@@ -43,6 +52,13 @@ const METRICS: Record<string, string> = {
   e2e: "e2e_ms",
 };
 const EXAMPLE = "p99_ttft:+10%,goodput:-5%";
+
+/**
+ * The gates `compare` applies when neither `--gate` nor the suite names any: the medians of
+ * TTFT and TPOT may not grow by 10 %, their p99s by 20 %, goodput may not fall by 5 %.
+ */
+export const DEFAULT_GATES =
+  "p50_ttft:+10%,p99_ttft:+20%,p50_tpot:+10%,p99_tpot:+20%,goodput:-5%";
 
 /**
  * Parses a gate list `name:<+|-><pct>%[,...]`. Names: `p50_<m>` / `p99_<m>` with m in ttft,
@@ -102,20 +118,26 @@ export function parseGates(spec: string): Gate[] {
  * ```ts
  * import { evaluateGates, parseGates } from "./gate.ts";
  * import type { Comparison } from "./compare.ts";
+ * const side = { name: "a", groupId: null, runIds: ["a"], attainment: [],
+ *   trust: { runs: 1, flaggedRuns: 0, reasons: [] } };
  * const comparison: Comparison = {
- *   baselineRunId: "a", candidateRunId: "b", slo: {}, failurePolicy: "x", replicates: 200, seed: 0,
- *   ciMethod: "percentile bootstrap",
- *   rows: [{ metric: "ttft_ms", statistic: "p99", nBaseline: 100, nCandidate: 100, baseline: 100,
- *     candidate: 130, delta: 30, deltaPct: 30, ciLow: 20, ciHigh: 40, ciLowPct: 20, ciHighPct: 40,
- *     significant: true }],
+ *   baseline: side, candidate: { ...side, name: "b", runIds: ["b"] }, slo: {}, failurePolicy: "x",
+ *   method: "between_runs", optimistic: false, replicates: 200, seed: 0, ciMethod: "t",
+ *   caveat: null, trusted: true, differences: [],
+ *   rows: [{ metric: "ttft_ms", statistic: "p99", nBaseline: 100, nCandidate: 100,
+ *     runsBaseline: 3, runsCandidate: 3, baseline: 100, candidate: 130, delta: 30, deltaPct: 30,
+ *     ciLow: 20, ciHigh: 40, ciLowPct: 20, ciHighPct: 40, significant: true, scale: "log_ratio" }],
  * };
- * console.log(evaluateGates(parseGates("p99_ttft:+10%"), comparison)[0].verdict); // fail
+ * console.log(evaluateGates(parseGates("p99_ttft:+10%"), comparison)[0].verdict); // fail (20 % > 10 %)
+ * console.log(evaluateGates(parseGates("p99_ttft:+25%"), comparison)[0].verdict); // noise
  * ```
  */
 export function evaluateGates(
   gates: readonly Gate[],
   comparison: Comparison,
 ): GateResult[] {
+  const untrusted = !comparison.trusted;
+  const distrust = untrusted ? ` [untrusted: ${trustNote(comparison)}]` : "";
   return gates.map((gate) => {
     const row = comparison.rows.find((r) =>
       r.metric === gate.metric && r.statistic === gate.statistic
@@ -130,36 +152,65 @@ export function evaluateGates(
       return {
         gate,
         verdict: "no_data",
+        untrusted,
         row,
-        message: `${what}: no value on one side (baseline n=${
+        message: `${what}: no value or no interval on one side (baseline n=${
           row?.nBaseline ?? 0
-        }, candidate n=${row?.nCandidate ?? 0}), gate not judged`,
+        }, candidate n=${row?.nCandidate ?? 0}), gate not judged${distrust}`,
       };
     }
     const sign = gate.direction === "+" ? 1 : -1;
-    const change = sign * row.deltaPct;
-    const beyond = change > gate.boundPct;
-    // outside the noise: the whole interval lies on the bad side of 0
-    const outsideNoise = gate.direction === "+"
-      ? row.ciLowPct > 0
-      : row.ciHighPct < 0;
+    const beyond = sign * row.deltaPct > gate.boundPct;
+    // the near end of the interval (the end closest to no change) is past the bound too
+    const nearEnd = gate.direction === "+" ? row.ciLowPct : -row.ciHighPct;
+    const beyondNoise = nearEnd > gate.boundPct;
     const numbers = `${fmt(row.baseline)} -> ${fmt(row.candidate)} (${
       signed(row.deltaPct)
     }%, 95% CI ${signed(row.ciLowPct)}% .. ${
       signed(row.ciHighPct)
     }%), bound ${gate.direction}${gate.boundPct}%`;
-    const verdict: GateVerdict = !beyond
-      ? "pass"
-      : outsideNoise
+    const verdict: GateVerdict = beyondNoise
       ? "fail"
-      : "noise";
+      : beyond
+      ? "noise"
+      : "pass";
     const why = verdict === "pass"
       ? "within bound"
       : verdict === "fail"
-      ? "beyond bound and outside the noise"
-      : "beyond bound but within the noise (the interval includes no change)";
-    return { gate, verdict, row, message: `${what}: ${numbers}: ${why}` };
+      ? "beyond the bound by more than the noise (the whole interval is past it)"
+      : "beyond the bound, but the interval reaches back within it: not shown beyond the noise";
+    return {
+      gate,
+      verdict,
+      untrusted,
+      row,
+      message: `${what}: ${numbers}: ${why}${distrust}`,
+    };
   });
+}
+
+/**
+ * Why a comparison is not trusted, e.g. `candidate fidelity FLAGGED: failed 5% > 1% (2 of 3
+ * runs)`; `""` for a trusted one.
+ *
+ * @example
+ * ```ts ignore
+ * if (!comparison.trusted) console.log(trustNote(comparison));
+ * ```
+ */
+export function trustNote(comparison: Comparison): string {
+  const parts: string[] = [];
+  for (
+    const [name, side] of [
+      ["baseline", comparison.baseline],
+      ["candidate", comparison.candidate],
+    ] as const
+  ) {
+    if (side.trust.flaggedRuns > 0) {
+      parts.push(`${name} fidelity FLAGGED: ${side.trust.reasons.join("; ")}`);
+    }
+  }
+  return parts.join("; ");
 }
 
 function fmt(v: number | null): string {

@@ -49,12 +49,19 @@ export {
   parseFailurePolicy,
 } from "./failure_policy.ts";
 export { type ResolvedRun, resolveRun, type RunMatch } from "./resolve_run.ts";
+export { runFailure } from "./run_outcome.ts";
+export {
+  exportRequestsCsv,
+  exportTokensParquet,
+  type RequestExportOptions,
+} from "./export.ts";
 export { recordedSlo, sweepRunIds } from "./recorded.ts";
 export {
   type LatencyMetric,
   type LatencyRow,
   type MeasurementWindow,
   type RequestCounts,
+  type RunGroupInfo,
   type RunInfo,
   type RunSummary,
   type SloSummary,
@@ -63,10 +70,33 @@ export {
   type Throughput,
 } from "./summary.ts";
 export {
+  type FidelityCheck,
+  type FidelityVerdict,
+  fidelityVerdict,
+  readFidelity,
+} from "./fidelity.ts";
+export {
+  type FailureCount,
+  type FailureSummary,
+  NO_FAILURES,
+  readFailures,
+} from "./failures.ts";
+export {
+  comparisonHeadlines,
+  comparisonVerdict,
+  fidelityText,
+  headline,
+  headlineOf,
+  type HeadlineParts,
+  runHeadline,
+  sideHeadline,
+} from "./render/headline.ts";
+export {
   type AnchorRow,
   type CdfPoint,
   collectRunReport,
-  type FidelityCheck,
+  type LengthRow,
+  type RunConfiguration,
   type RunReport,
   type RunReportOptions,
   type TimelineRequest,
@@ -85,23 +115,39 @@ export {
 export {
   type CompareOptions,
   compareRuns,
+  compareSides,
   type Comparison,
   type ComparisonRow,
+  type ComparisonSide,
+  type SideTrust,
+  SINGLE_RUN_CAVEAT,
 } from "./compare.ts";
 export {
+  DEFAULT_GATES,
   evaluateGates,
   type Gate,
   type GateResult,
   type GateVerdict,
   parseGates,
+  trustNote,
 } from "./gate.ts";
+export { type ComparedSide, resolveSide } from "./resolve_group.ts";
+export {
+  ABSENT,
+  refusalMessage,
+  runSettings,
+  type SettingDifference,
+  settingDifferences,
+  sideDifferences,
+} from "./like_with_like.ts";
 export { renderTerminal, type TerminalOptions } from "./render/terminal.ts";
 export {
+  type FailureCountJson,
   renderFullJson,
   renderJson,
   REPORT_SCHEMA,
-  type ReportJsonV1,
-  type ReportLatencyRowV1,
+  type ReportJsonV2,
+  type ReportLatencyRowV2,
   toFullReportJson,
   toReportJson,
 } from "./render/json.ts";

@@ -12,6 +12,7 @@ import type { FailurePolicy } from "./failure_policy.ts";
 import type { Slo } from "./slo.ts";
 import type { ReportSource } from "./snapshot.ts";
 import { type RunSummary, summarizeRun } from "./summary.ts";
+import type { FidelityCheck } from "./fidelity.ts";
 import { readSweep, type SweepReport } from "./sweep.ts";
 
 /** One row of `run_anchor_latency_summary` (ms; `null` statistics when `n` is 0). */
@@ -55,19 +56,6 @@ export interface TimeseriesRow {
   scheduleLagMaxMs: number | null;
 }
 
-/** One check of `run_fidelity`. */
-export interface FidelityCheck {
-  name: string;
-  value: number | null;
-  unit: string;
-  threshold: number | null;
-  n: number;
-  /** `null` = unknown (no data or no threshold). */
-  flagged: boolean | null;
-  /** What the check measures, in words. */
-  description: string;
-}
-
 /** One request of the per-request timeline; seconds since the run's first send. */
 export interface TimelineRequest {
   reqId: string;
@@ -78,11 +66,38 @@ export interface TimelineRequest {
   endS: number | null;
 }
 
+/** One row of `run_length_summary` (tokens; `null` statistics when `n` is 0). */
+export interface LengthRow {
+  metric: string;
+  n: number;
+  mean: number | null;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+/** The configuration a run recorded (`runs` JSON columns), as parsed JSON. */
+export interface RunConfiguration {
+  /** The workload record: source (path, sha256, ...), transforms, seed, prompts. */
+  workload: unknown;
+  /** The command's validated options. */
+  options: unknown;
+  /** What the backend said about itself (model, server arguments, engine settings). */
+  backendInfo: unknown;
+  /** The machine that ran it. */
+  host: unknown;
+}
+
 /** Options of {@linkcode collectRunReport}. */
 export interface RunReportOptions {
   slo?: Slo;
   failurePolicy?: FailurePolicy;
-  /** Runs with at most this many requests get a per-request timeline. Default 200. */
+  /**
+   * The per-request timeline shows at most this many requests; a larger run shows every k-th
+   * request by send time (k = ceil(requests / limit)), and says so. Default 200.
+   */
   timelineLimit?: number;
 }
 
@@ -93,31 +108,19 @@ export interface RunReport {
   cdf: CdfPoint[];
   timeseries: TimeseriesRow[];
   fidelity: FidelityCheck[];
-  /** `null` when the run has more requests than the limit. */
-  timeline: TimelineRequest[] | null;
+  /** Planned and realized input/output lengths. */
+  lengths: LengthRow[];
+  /** Requests by send time: all, or every `timelineStep`-th when there are more than the limit. */
+  timeline: TimelineRequest[];
   timelineLimit: number;
+  /** 1 when every request is shown, else k (every k-th request by send time). */
+  timelineStep: number;
+  /** Sent requests in all (the timeline shows `timeline.length` of them). */
+  timelineTotal: number;
+  config: RunConfiguration;
   /** The sweep the run is a point of, else `null`. */
   sweep: SweepReport | null;
 }
-
-const FIDELITY_TEXT: Record<string, string> = {
-  run_status: "the run did not complete (aborted, failed or still running)",
-  schedule_lag_p99_ms:
-    "p99 of send time minus planned time: the pacer kept the schedule",
-  send_rate_deviation:
-    "achieved send rate vs the schedule's rate (|ratio - 1|)",
-  input_length_mismatch_share:
-    "completed requests whose server-reported prompt length differs from the plan",
-  output_length_mismatch_share:
-    "completed requests whose output length differs from the plan",
-  usage_vs_stream_mismatch_share:
-    "completed requests whose reported completion tokens differ from the tokens streamed",
-  failed_share: "sent requests that ended in error or timeout",
-  cached_prompt_share:
-    "prompt tokens the server reported as cached (the reuse implied by the trace is not recorded)",
-  harness_floor_ttft_p50_ms:
-    "harness floor against a zero-latency backend: not measured per run (docs/perf.md)",
-};
 
 /**
  * Reads the full report of `runId`.
@@ -133,7 +136,7 @@ const FIDELITY_TEXT: Record<string, string> = {
  * await store.createRun({ runId: "r1", backend: "openai", toolVersion: "0", clockOriginUnixNs: 0n });
  * const snapshot = await openSnapshot(store);
  * const report = await collectRunReport(snapshot, "r1", { slo: { ttftMs: 200 } });
- * console.log(report.fidelity.length, report.timeline); // 9 []
+ * console.log(report.fidelity.length, report.timeline); // 10 []
  * snapshot.close();
  * store.close();
  * ```
@@ -189,30 +192,38 @@ export async function collectRunReport(
     tpotP99Ms: num(r.tpot_p99_ms),
     scheduleLagMaxMs: num(r.schedule_lag_max_ms),
   }));
-  const fidelity = (await source.query(
-    `select check_name, value, unit, threshold, n, flagged from run_fidelity
-     where run_id = $1 order by check_order`,
+  const lengths = (await source.query(
+    `select metric, n, mean_tokens, p50_tokens, p90_tokens, p99_tokens, min_tokens, max_tokens
+     from run_length_summary where run_id = $1 order by metric_order`,
     [runId],
-  )).map((r): FidelityCheck => ({
-    name: r.check_name as string,
-    value: num(r.value),
-    unit: r.unit as string,
-    threshold: num(r.threshold),
+  )).map((r): LengthRow => ({
+    metric: r.metric as string,
     n: num(r.n)!,
-    flagged: r.flagged === null ? null : r.flagged === true,
-    description: FIDELITY_TEXT[r.check_name as string] ?? "",
+    mean: num(r.mean_tokens),
+    p50: num(r.p50_tokens),
+    p90: num(r.p90_tokens),
+    p99: num(r.p99_tokens),
+    min: num(r.min_tokens),
+    max: num(r.max_tokens),
   }));
   const timelineLimit = options.timelineLimit ?? 200;
-  const nRequests = summary.counts.total + summary.counts.outsideWindow;
-  const timeline = nRequests > timelineLimit ? null : (await source.query(
+  const sent = Number(
+    (await source.query(
+      `select count(*) as n from requests where run_id = $1 and sent_ns is not null`,
+      [runId],
+    ))[0].n,
+  );
+  const timelineStep = Math.max(1, Math.ceil(sent / timelineLimit));
+  const timeline = (await source.query(
     `select m.req_id, m.status,
        (m.sent_ns - w.first_sent_ns) / 1e9 as sent_s,
        (m.first_token_ns - w.first_sent_ns) / 1e9 as first_token_s,
        (m.completion_ns - w.first_sent_ns) / 1e9 as end_s
      from request_metrics as m join run_window as w on w.run_id = m.run_id
      where m.run_id = $1 and m.sent_ns is not null
+     qualify (row_number() over (order by m.sent_ns, m.req_id) - 1) % $2 = 0
      order by m.sent_ns, m.req_id`,
-    [runId],
+    [runId, timelineStep],
   )).map((r): TimelineRequest => ({
     reqId: r.req_id as string,
     status: r.status as string,
@@ -220,6 +231,19 @@ export async function collectRunReport(
     firstTokenS: num(r.first_token_s),
     endS: num(r.end_s),
   }));
+  const c = (await source.query(
+    `select workload::varchar as workload, options::varchar as options,
+       backend_info::varchar as backend_info, host::varchar as host
+     from runs where run_id = $1`,
+    [runId],
+  ))[0];
+  const parsed = (v: DuckDBValue) => v === null ? null : JSON.parse(String(v));
+  const config: RunConfiguration = {
+    workload: parsed(c.workload),
+    options: parsed(c.options),
+    backendInfo: parsed(c.backend_info),
+    host: parsed(c.host),
+  };
   const sweep = summary.run.sweepId === null
     ? null
     : await readSweep(source, summary.run.sweepId).catch(() => null);
@@ -228,9 +252,13 @@ export async function collectRunReport(
     anchors,
     cdf,
     timeseries,
-    fidelity,
+    fidelity: summary.fidelity,
+    lengths,
     timeline,
     timelineLimit,
+    timelineStep,
+    timelineTotal: sent,
+    config,
     sweep,
   };
 }

@@ -17,6 +17,14 @@ import {
 import type { Slo } from "./slo.ts";
 import type { ReportSource } from "./snapshot.ts";
 import { type CalibrationFloor, latestCalibration } from "./calibration.ts";
+import { explain } from "./_notes.ts";
+import {
+  type FidelityCheck,
+  type FidelityVerdict,
+  fidelityVerdict,
+  readFidelity,
+} from "./fidelity.ts";
+import { type FailureSummary, readFailures } from "./failures.ts";
 
 /** Who a run is and how it ended. */
 export interface RunInfo {
@@ -40,6 +48,18 @@ export interface RunInfo {
   /** Suite label and scenario of a scheduled regression run, else `null`. */
   suite: string | null;
   scenario: string | null;
+  /** The group of repeated runs this run is one of (`run --repeat`), else `null`. */
+  group: RunGroupInfo | null;
+}
+
+/** A run's place in its group of repeated runs (table `run_groups`). */
+export interface RunGroupInfo {
+  groupId: string;
+  label: string | null;
+  /** 0-based position of the run in the group. */
+  index: number;
+  /** Runs the group planned. */
+  repeats: number;
 }
 
 /** The measurement window (view `run_window`); times on the run clock. */
@@ -140,6 +160,12 @@ export interface RunSummary {
    * read the latencies against; null when none was run (absent in hand-built summaries).
    */
   calibration?: CalibrationFloor | null;
+  /** The checks of view `run_fidelity`, in check order. */
+  fidelity: FidelityCheck[];
+  /** `fidelity OK` or FLAGGED with the reasons (the headline's last part). */
+  verdict: FidelityVerdict;
+  /** Why requests failed (view `run_errors`). */
+  failures: FailureSummary;
 }
 
 /** Options of {@linkcode summarizeRun}. */
@@ -183,8 +209,10 @@ export async function summarizeRun(
   const runRows = await store.query(
     `select run_id, label, backend, status, epoch_ms(started_at) as started_at_ms,
        epoch_ms(finished_at) as finished_at_ms, end_reason, tool_version, git_rev,
-       clock_origin_unix_ns, sweep_id, suite, scenario
-     from runs where run_id = $1`,
+       clock_origin_unix_ns, sweep_id, suite, scenario, group_id, group_index,
+       (select label from run_groups as g where g.group_id = r.group_id) as group_label,
+       (select repeats from run_groups as g where g.group_id = r.group_id) as group_repeats
+     from runs as r where run_id = $1`,
     [runId],
   );
   if (runRows.length === 0) {
@@ -209,6 +237,12 @@ export async function summarizeRun(
     sweepId: str(r.sweep_id),
     suite: str(r.suite),
     scenario: str(r.scenario),
+    group: r.group_id === null ? null : {
+      groupId: String(r.group_id),
+      label: str(r.group_label),
+      index: num(r.group_index) ?? 0,
+      repeats: num(r.group_repeats) ?? 1,
+    },
   };
 
   const w = await viewRow(
@@ -309,6 +343,7 @@ export async function summarizeRun(
     };
   }
 
+  const fidelity = await readFidelity(store, runId);
   return {
     run,
     window,
@@ -319,90 +354,10 @@ export async function summarizeRun(
     slo: sloSummary,
     notes: explain(run, window, counts, latency, sloSummary),
     calibration: await latestCalibration(store),
+    fidelity,
+    verdict: fidelityVerdict(fidelity),
+    failures: await readFailures(store, runId),
   };
-}
-
-/** Notes on empty or partial results, in the order a reader meets them. */
-function explain(
-  run: RunInfo,
-  window: MeasurementWindow,
-  counts: RequestCounts,
-  latency: LatencyRow[],
-  slo: SloSummary | null,
-): string[] {
-  const notes: string[] = [];
-  const reason = run.endReason === null ? "" : ` (${run.endReason})`;
-  if (run.status === "running") {
-    notes.push(
-      "run status is running: it has not finished or its process died; the numbers cover " +
-        "only the rows recorded so far",
-    );
-  } else if (run.status === "aborted") {
-    notes.push(
-      `run was aborted${reason}: the numbers cover only the rows recorded before it stopped`,
-    );
-  } else if (run.status === "failed") {
-    notes.push(`run failed${reason}: the numbers cover only the rows recorded`);
-  }
-  if (counts.total === 0 && counts.outsideWindow === 0) {
-    notes.push(
-      "no requests recorded: window, throughput, latency and SLO results are empty",
-    );
-    return notes;
-  }
-  if (window.warmupS > 0 || window.cooldownS > 0) {
-    notes.push(
-      `measurement window trimmed by ${window.warmupS} s warm-up and ${window.cooldownS} s ` +
-        `cool-down: ${counts.outsideWindow} request(s) outside it are left out of every number`,
-    );
-  }
-  if (window.seconds === null) {
-    notes.push(
-      "no measurement window: no request was sent or none finished or streamed a token; " +
-        "rates are empty",
-    );
-  } else if (window.seconds === 0) {
-    notes.push("measurement window has zero length: rates are empty");
-  }
-  if (counts.ok === 0) {
-    notes.push(
-      counts.total === 0
-        ? "no request inside the measurement window: latency statistics are empty (n = 0)"
-        : `no completed requests (status ok; ${counts.error} error, ${counts.timeout} ` +
-          `timeout, ${counts.cancelled} cancelled): latency statistics are empty (n = 0)`,
-    );
-  } else {
-    const n = (m: LatencyMetric) => latency.find((l) => l.metric === m)?.n ?? 0;
-    if (n("tpot_ms") === 0) {
-      notes.push(
-        "no completed request has >= 2 output tokens: tpot_ms is empty",
-      );
-    }
-    if (n("itl_ms") === 0) {
-      notes.push(
-        "no completed request has >= 2 token-bearing chunks: itl_ms is empty",
-      );
-    }
-  }
-  if (slo !== null) {
-    if (slo.counted === 0) {
-      notes.push(
-        "no request counts toward the SLO under the failure policy: attainment is empty",
-      );
-    }
-    if (slo.excludedCancelled > 0) {
-      notes.push(
-        `${slo.excludedCancelled} cancelled request(s) excluded from SLO attainment`,
-      );
-    }
-    if (slo.excludedFailed > 0) {
-      notes.push(
-        `${slo.excludedFailed} errored or timed-out request(s) excluded from SLO attainment ` +
-          `by the failure policy`,
-      );
-    }
-  }
-  return notes;
 }
 
 /** Reads the single row a per-run view has for the run; its absence means the views are stale. */

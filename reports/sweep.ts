@@ -33,6 +33,13 @@ export interface SweepPoint {
   attainment: number | null;
   goodputRps: number | null;
   throughputRps: number | null;
+  /** Latency percentiles of the point's completed requests (ms; `null` without samples). */
+  ttftP50Ms: number | null;
+  ttftP99Ms: number | null;
+  tpotP50Ms: number | null;
+  tpotP99Ms: number | null;
+  e2eP50Ms: number | null;
+  e2eP99Ms: number | null;
 }
 
 /** How a capacity was found (see `reports/sql/sweep_capacity.sql`). */
@@ -136,6 +143,12 @@ export async function readSweep(
     attainment: num(p.attainment),
     goodputRps: num(p.goodput_rps),
     throughputRps: num(p.request_throughput_rps),
+    ttftP50Ms: num(p.ttft_p50_ms),
+    ttftP99Ms: num(p.ttft_p99_ms),
+    tpotP50Ms: num(p.tpot_p50_ms),
+    tpotP99Ms: num(p.tpot_p99_ms),
+    e2eP50Ms: num(p.e2e_p50_ms),
+    e2eP99Ms: num(p.e2e_p99_ms),
   }));
   const c = (await source.query(
     `select * from sweep_capacity($7, $1, $2, $3, itl_ms_max := $4, failure_policy := $5,

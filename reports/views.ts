@@ -50,12 +50,18 @@ export const VIEW_FILES: readonly ViewFile[] = [
   { name: "request_length_drift", kind: "view" },
   { name: "run_fidelity", kind: "view" },
   { name: "metric_samples", kind: "view" },
+  { name: "run_errors", kind: "view" },
+  { name: "run_length_summary", kind: "view" },
+  { name: "request_token_times", kind: "view" },
   { name: "failure_policy_name", kind: "macro" },
   { name: "request_slo", kind: "macro" },
   { name: "slo_attainment", kind: "macro" },
   { name: "sweep_attainment", kind: "macro" },
   { name: "sweep_capacity", kind: "macro" },
   { name: "bootstrap_compare", kind: "macro" },
+  { name: "run_statistics", kind: "macro" },
+  { name: "between_run_compare", kind: "macro" },
+  { name: "request_export", kind: "macro" },
 ];
 
 /** What {@linkcode installViews} did. */
@@ -80,7 +86,7 @@ export interface InstalledViews {
  * await Deno.remove(path);
  * const store = await Store.open(path);
  * const installed = await installViews(store);
- * console.log(installed.names.length, installed.temporary); // 23 false
+ * console.log(installed.names.length, installed.temporary); // 29 false
  * console.log(await store.query("select count(*) as n from request_metrics"));
  * store.close();
  * ```

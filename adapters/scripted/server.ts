@@ -31,6 +31,18 @@ export interface ScriptedServerOptions {
   failWhen?: (ordinal: number, requestId: string | undefined) => boolean;
   /** Answers HTTP 500 to every `failEvery`-th request (ordinals k-1, 2k-1, ...); serializable. */
   failEvery?: number;
+  /** The HTTP status of the failures above. Default 500. */
+  failStatus?: number;
+  /**
+   * Multiplies the time to first token (base + per-prompt-token part): 1.2 injects a +20 % TTFT
+   * regression, for checking that regression gates catch it. Default 1.
+   */
+  ttftScale?: number;
+  /**
+   * Sends this many token chunks in one write, at the time of the last of them, as a server
+   * that batches its output would (the client then reads them together: 0 ms gaps). Default 1.
+   */
+  chunksPerWrite?: number;
   /** Keep the send times of every request in `sendLog`. Default true. */
   recordSends?: boolean;
   /** Wait this long before answering with headers, in ms (to provoke connect timeouts). */
@@ -130,9 +142,13 @@ export function createScriptedApp(
       (ordinal + 1) % opts.failEvery === 0;
     if (failByCount || opts.failWhen?.(ordinal, requestId)) {
       stats.failed++;
+      const status = (opts.failStatus ?? 500) as 500;
       return c.json({
-        error: { message: "Scripted failure", type: "server_error" },
-      }, 500);
+        error: {
+          message: `Scripted failure (HTTP ${status})`,
+          type: status < 500 ? "invalid_request_error" : "server_error",
+        },
+      }, status);
     }
     const maxTokens = Number(body.max_tokens ?? 16);
     if (!Number.isInteger(maxTokens) || maxTokens < 1) {
@@ -158,7 +174,10 @@ export function createScriptedApp(
     const id = `${chat ? "chatcmpl" : "cmpl"}-${ordinal}`;
     const created = Math.floor(Date.now() / 1000);
     const object = chat ? "chat.completion.chunk" : "text_completion";
-    const ttft = timing.ttftBaseMs + timing.ttftPerInputTokenMs * promptTokens;
+    const ttft = (opts.ttftScale ?? 1) *
+      (timing.ttftBaseMs + timing.ttftPerInputTokenMs * promptTokens);
+    const perWrite = Math.max(1, Math.floor(opts.chunksPerWrite ?? 1));
+    let pending: Uint8Array[] = [];
     let cancelled = false;
     let wakeStalled = () => {};
 
@@ -202,10 +221,17 @@ export function createScriptedApp(
             }
             : { index: 0, text, finish_reason: last ? "length" : null };
           // Encoded before the wait, so the recorded send time is right before the write.
-          const bytes = chunk(choice);
+          pending.push(chunk(choice));
+          if (pending.length < perWrite && !last) continue;
+          const bytes = pending.length === 1 ? pending[0] : concat(pending);
+          const count = pending.length;
+          pending = [];
           await sleepUntilPerf(arrived + ttft + k * timing.itlMs);
           if (cancelled) return;
-          if (recordSends) times.push(performance.now());
+          if (recordSends) {
+            const t = performance.now();
+            for (let i = 0; i < count; i++) times.push(t);
+          }
           ctl.enqueue(bytes);
           stats.chunks++;
         }
@@ -273,6 +299,16 @@ function countPromptTokens(
   const p = body.prompt;
   if (Array.isArray(p)) return p.length;
   return words(p);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 async function sleepUntilPerf(targetMs: number): Promise<void> {

@@ -218,7 +218,7 @@ export async function capacityBench(
         slo: o.slo,
         json: false,
         quiet: false,
-        summary: false,
+        summary: "none",
         keepBackend: true,
       },
       backend as Backend,

@@ -1,29 +1,40 @@
 /**
- * `tokentrace compare`: a candidate run against a baseline (deltas with bootstrap 95 % CIs for
- * p50/p99 of each latency metric and goodput), regression gates, JUnit XML; or, with `--suite`,
- * every scenario of a suite's latest run against the previous run of the same scenario.
+ * `tokentrace compare`: a candidate against a baseline, each a run or a group of repeated runs
+ * (`run --repeat N`): p50/p99 of each latency metric and goodput with 95 % intervals (between
+ * runs for groups, within the run for single runs, said so), regression gates, JUnit XML; or,
+ * with `--suite`, every scenario's latest run (or group) against its previous one.
  *
- * Exit status 1 when a gate fails (beyond its bound and outside the noise), else 0.
+ * Like with like: sides whose workload, backend or load settings differ are refused with the
+ * differences listed, unless `--allow-different` (then the differences are printed with it).
+ *
+ * Exit status 1 when a gate fails (its bound exceeded beyond the interval), or, with
+ * `--fail-on-untrusted`, when a side's fidelity is flagged; else 0.
  *
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
 import {
-  compareRuns,
+  type ComparedSide,
+  compareSides,
   type Comparison,
+  DEFAULT_GATES,
   evaluateGates,
   type FailurePolicy,
+  formatSlo,
   type GateResult,
   openSnapshot,
   parseFailurePolicy,
   parseGates,
   parseSlo,
   recordedSlo,
+  refusalMessage,
   renderComparisonJson,
   renderComparisonMarkdown,
   renderComparisonText,
   renderGatesJunit,
-  resolveRun,
+  resolveSide,
+  type SettingDifference,
+  sideDifferences,
   type Slo,
 } from "../../reports/mod.ts";
 import { Store } from "../store.ts";
@@ -43,6 +54,12 @@ export interface CompareFlags {
   out?: string;
   replicates: string;
   seed: string;
+  /** Compare sides whose settings differ (the differences are printed with the result). */
+  allowDifferent?: boolean;
+  /** Exit 1 when either side's fidelity is flagged. */
+  failOnUntrusted?: boolean;
+  /** Compare the named runs alone, not the groups they belong to. */
+  singleRun?: boolean;
 }
 
 /** One compared pair and its gate verdicts. */
@@ -65,7 +82,11 @@ export interface CompareResult {
 export async function compareCommand(f: CompareFlags): Promise<CompareResult> {
   const format = oneOf("--format", f.format, ["table", "md", "json"] as const);
   const flagSlo = f.slo ? parseSlo(f.slo) : undefined;
-  const flagGates = f.gate ? parseGates(f.gate) : undefined;
+  const flagGates = f.gate === undefined
+    ? undefined
+    : f.gate.trim() === "none"
+    ? []
+    : parseGates(f.gate);
   const policy = f.failurePolicy === undefined
     ? undefined
     : parseFailurePolicy(f.failurePolicy);
@@ -82,8 +103,8 @@ export async function compareCommand(f: CompareFlags): Promise<CompareResult> {
   try {
     const plan: {
       scenario: string | null;
-      baseline: string;
-      candidate: string;
+      baseline: ComparedSide;
+      candidate: ComparedSide;
     }[] = [];
     if (f.suite !== undefined) {
       const found = await suitePairs(store, f.suite);
@@ -92,20 +113,51 @@ export async function compareCommand(f: CompareFlags): Promise<CompareResult> {
     } else {
       plan.push({
         scenario: null,
-        baseline: (await resolveRun(store, f.baseline)).runId,
-        candidate: (await resolveRun(store, f.candidate)).runId,
+        baseline: await resolveSide(store, f.baseline!, f.singleRun ?? false),
+        candidate: await resolveSide(store, f.candidate!, f.singleRun ?? false),
       });
     }
     for (const p of plan) {
-      const recorded = await recordedSuiteSettings(store, p.candidate);
-      const slo: Slo = flagSlo ?? recorded.slo ??
-        (await recordedSlo(store, p.candidate)) ?? {};
-      const gates = flagGates ?? recorded.gates ?? [];
+      const recorded = await recordedSuiteSettings(
+        store,
+        p.candidate.runIds[0],
+      );
+      const baseSlo = await recordedSlo(store, p.baseline.runIds[0]);
+      const candSlo = await recordedSlo(store, p.candidate.runIds[0]);
+      const differences: SettingDifference[] = await sideDifferences(
+        store,
+        p.baseline.runIds,
+        p.candidate.runIds,
+      );
+      if (
+        flagSlo === undefined && baseSlo !== undefined &&
+        candSlo !== undefined &&
+        formatSlo(baseSlo) !== formatSlo(candSlo)
+      ) {
+        // goodput would depend on which side's SLO judges both: say so instead of choosing
+        differences.push({
+          path: "slo (recorded; --slo sets one for both)",
+          baseline: formatSlo(baseSlo),
+          candidate: formatSlo(candSlo),
+        });
+      }
+      if (differences.length > 0 && !f.allowDifferent) {
+        const message = refusalMessage(
+          p.baseline.name,
+          p.candidate.name,
+          differences,
+        );
+        throw new Error(
+          p.scenario === null ? message : `Scenario ${p.scenario}: ${message}`,
+        );
+      }
+      const slo: Slo = flagSlo ?? baseSlo ?? candSlo ?? {};
+      const gates = flagGates ?? recorded.gates ?? parseGates(DEFAULT_GATES);
       const snapshot = await openSnapshot(store, {
-        runIds: [p.baseline, p.candidate],
+        runIds: [...p.baseline.runIds, ...p.candidate.runIds],
       });
       try {
-        const comparison = await compareRuns(
+        const comparison = await compareSides(
           snapshot,
           p.baseline,
           p.candidate,
@@ -114,6 +166,7 @@ export async function compareCommand(f: CompareFlags): Promise<CompareResult> {
             failurePolicy: policy ?? recorded.failurePolicy,
             replicates,
             seed,
+            differences,
           },
         );
         pairs.push({
@@ -159,7 +212,17 @@ export async function compareCommand(f: CompareFlags): Promise<CompareResult> {
     await Deno.writeTextFile(f.junit, renderGatesJunit(name, results));
   }
   const failed = pairs.some((p) => p.gates.some((g) => g.verdict === "fail"));
-  return { pairs, skipped, exitCode: failed ? 1 : 0 };
+  const untrusted = pairs.some((p) => !p.comparison.trusted);
+  if (untrusted && f.failOnUntrusted) {
+    console.error(
+      "compare: a side's fidelity is flagged (see the headline): failing as --fail-on-untrusted asks",
+    );
+  }
+  return {
+    pairs,
+    skipped,
+    exitCode: failed || (untrusted && f.failOnUntrusted) ? 1 : 0,
+  };
 }
 
 /**
@@ -170,13 +233,25 @@ export async function suitePairs(
   store: Store,
   label: string,
 ): Promise<{
-  pairs: { scenario: string; baseline: string; candidate: string }[];
+  pairs: {
+    scenario: string;
+    baseline: ComparedSide;
+    candidate: ComparedSide;
+  }[];
   skipped: string[];
 }> {
+  // A unit is a group of repeated runs, or a run without a group.
   const rows = await store.query(
-    `select scenario, run_id,
-       row_number() over (partition by scenario order by started_at desc, run_id desc) as k
-     from runs where suite = $1 and scenario is not null
+    `with units as (
+       select scenario, coalesce(group_id, run_id) as unit, any_value(group_id) as group_id,
+         list(run_id order by group_index, started_at, run_id) as run_ids,
+         max(started_at) as last_started
+       from runs where suite = $1 and scenario is not null
+       group by scenario, coalesce(group_id, run_id)
+     )
+     select scenario, unit, group_id, run_ids,
+       row_number() over (partition by scenario order by last_started desc, unit desc) as k
+     from units
      qualify k <= 2
      order by scenario, k`,
     [label],
@@ -191,17 +266,26 @@ export async function suitePairs(
       }`,
     );
   }
-  const byScenario = new Map<string, string[]>();
+  const byScenario = new Map<string, ComparedSide[]>();
   for (const r of rows) {
     const list = byScenario.get(r.scenario as string) ?? [];
-    list.push(r.run_id as string);
+    const runIds = (r.run_ids as unknown as { items: unknown[] }).items.map(
+      String,
+    );
+    list.push({
+      name: `${label}/${r.scenario}${
+        r.group_id === null ? "" : ` group ${r.group_id}`
+      }`,
+      groupId: r.group_id === null ? null : String(r.group_id),
+      runIds,
+    });
     byScenario.set(r.scenario as string, list);
   }
   const pairs = [];
   const skipped = [];
-  for (const [scenario, ids] of byScenario) {
-    if (ids.length < 2) skipped.push(scenario);
-    else pairs.push({ scenario, candidate: ids[0], baseline: ids[1] });
+  for (const [scenario, units] of byScenario) {
+    if (units.length < 2) skipped.push(scenario);
+    else pairs.push({ scenario, candidate: units[0], baseline: units[1] });
   }
   return { pairs, skipped };
 }
@@ -237,7 +321,7 @@ export function addCompareCommand(
 ): void {
   program.command("compare")
     .description(
-      "candidate vs baseline run: p50/p99 deltas with bootstrap 95% CIs, regression gates (exit 1 on failure)",
+      "candidate vs baseline (runs or groups of repeated runs): p50/p99 changes with 95% intervals, regression gates (exit 1 on failure)",
     )
     .option("--db <path>", "result database", "results.duckdb")
     .option("--baseline <run|label>", "the reference run")
@@ -253,7 +337,20 @@ export function addCompareCommand(
     )
     .option(
       "--gate <spec>",
-      'fail on e.g. "p99_ttft:+10%,goodput:-5%" (beyond bound and outside the noise)',
+      `fail on e.g. "p99_ttft:+10%,goodput:-5%" when the whole interval is past the bound; ` +
+        `"none" for no gate (default: the suite's, else ${DEFAULT_GATES})`,
+    )
+    .option(
+      "--allow-different",
+      "compare sides whose workload, backend or load settings differ (the differences are printed)",
+    )
+    .option(
+      "--fail-on-untrusted",
+      "exit 1 when a run of either side has a flagged fidelity check",
+    )
+    .option(
+      "--single-run",
+      "compare the named runs alone, not the groups of repeated runs they belong to",
     )
     .option("--junit <file>", "write one JUnit test case per gate")
     .option("--format <fmt>", "table | md | json", "table")

@@ -89,3 +89,20 @@ export function windowSpec(
   }
   return { startMs: Number(m[1]) * 1000, durationMs: Number(m[2]) * 1000 };
 }
+
+/**
+ * Parses a fraction from 0 to 1 inclusive.
+ *
+ * @example
+ * ```ts
+ * import { fraction } from "./flags.ts";
+ * console.log(fraction("--max-error-rate", "0.05")); // 0.05
+ * ```
+ */
+export function fraction(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !(n >= 0 && n <= 1)) {
+    throw new FlagError(flag, value, "a fraction from 0 to 1, e.g. 0.05");
+  }
+  return n;
+}

@@ -18,7 +18,7 @@ import { reportCommand } from "./report_command.ts";
 import { suiteRunCommand } from "./suite_command.ts";
 import { addSweepCommand, runFlagsFrom } from "./sweep_command.ts";
 import { parseRunConfig, runCommand } from "./run_command.ts";
-import { scriptedServerCommand } from "./scripted_server_command.ts";
+import { addScriptedServerCommand } from "./scripted_server_command.ts";
 import { addWorkloadsCommands } from "./workloads_command.ts";
 
 /** Builds the program; `exit` receives the process exit code of a command. */
@@ -222,8 +222,19 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option("--db <path>", "result database", "results.duckdb")
     .option("--label <name>", "a name to find this run by")
     .option("--slo <spec>", "SLO for the summary, e.g. ttft=500,tpot=50 (ms)")
-    .option("--json", "print the summary as JSON")
+    .option(
+      "--json",
+      "print the report as JSON (exactly report --format json)",
+    )
     .option("--quiet", "no progress line and no summary")
+    .option(
+      "--repeat <n>",
+      "record n runs of this configuration as one group (compare uses their spread)",
+    )
+    .option(
+      "--max-error-rate <x>",
+      "exit 1 when more than this fraction of sent requests failed (always when none succeeded)",
+    )
     .option(
       "--warmup <s>",
       "measurement window: leave out requests that end in the first s seconds (recorded)",
@@ -267,7 +278,11 @@ export function buildProgram(exit: (code: number) => void): Command {
       "--failure-policy <p>",
       "which requests count toward attainment: count-errors (default) | exclude-errors | count-all",
     )
-    .option("--format <fmt>", "table | md | json | junit | html", "table")
+    .option(
+      "--format <fmt>",
+      "table | md | json | junit | html | csv (a row per request) | parquet (a row per token, --out)",
+      "table",
+    )
     .option("--out <file>", "write the report to this file instead of stdout")
     .action(async (opts) => {
       await reportCommand(opts);
@@ -348,41 +363,7 @@ export function buildProgram(exit: (code: number) => void): Command {
       exit(0);
     });
 
-  program.command("scripted-server")
-    .description(
-      "serve the scripted streaming server (known send times) until Ctrl-C",
-    )
-    .option("--host <addr>", "address to bind", "127.0.0.1")
-    .option(
-      "--port <n>",
-      "port (0 picks a free one); the URL is printed on stdout",
-      "0",
-    )
-    .option("--ttft-ms <ms>", "fixed part of the time to first token", "20")
-    .option(
-      "--ttft-per-token-ms <ms>",
-      "time to first token added per prompt token",
-      "0.02",
-    )
-    .option("--itl-ms <ms>", "gap between tokens", "10")
-    .option("--fail-every <k>", "answer HTTP 500 to every k-th request")
-    .option(
-      "--send-log",
-      "record send times and serve them at GET /_tokentrace/send_log",
-    )
-    .option(
-      "--http <impl>",
-      "raw: own HTTP/1.1 over TCP, a chunk's send time taken just before its socket write; deno: Deno.serve",
-      "raw",
-    )
-    .option(
-      "--nice <n>",
-      "run the serving thread at this nice value (0-19), to yield cores to a client on the same machine",
-    )
-    .action(async (opts) => {
-      await scriptedServerCommand(opts);
-      exit(0);
-    });
+  addScriptedServerCommand(program, exit);
 
   return program;
 }

@@ -1,11 +1,14 @@
 /**
  * `tokentrace report`: the report of a recorded run, from the SQL views, as a terminal table,
- * Markdown, JSON, JUnit XML (fidelity checks) or a single-file HTML page with charts.
+ * Markdown, JSON, JUnit XML (fidelity checks), a single-file HTML page with charts, CSV (one row
+ * per request, every metric) or Parquet (one row per token chunk, for big runs; needs --out).
  *
  * @module
  */
 import {
   collectRunReport,
+  exportRequestsCsv,
+  exportTokensParquet,
   openSnapshot,
   parseFailurePolicy,
   parseSlo,
@@ -20,7 +23,7 @@ import {
   sweepRunIds,
 } from "../../reports/mod.ts";
 import { Store } from "../store.ts";
-import { oneOf } from "./flags.ts";
+import { FlagError, oneOf } from "./flags.ts";
 
 /** Raw `report` flags. */
 export interface ReportFlags {
@@ -33,7 +36,15 @@ export interface ReportFlags {
 }
 
 /** The report formats. */
-export const REPORT_FORMATS = ["table", "md", "json", "junit", "html"] as const;
+export const REPORT_FORMATS = [
+  "table",
+  "md",
+  "json",
+  "junit",
+  "html",
+  "csv",
+  "parquet",
+] as const;
 
 /**
  * Renders the report of one run (the latest when `--run` is absent) to stdout or `--out`.
@@ -45,6 +56,13 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   const failurePolicy = f.failurePolicy === undefined
     ? undefined
     : parseFailurePolicy(f.failurePolicy);
+  if (format === "parquet" && f.out === undefined) {
+    throw new FlagError(
+      "--out",
+      "",
+      "a file to write with --format parquet (binary: not for the terminal), e.g. --out tokens.parquet",
+    );
+  }
   const store = await Store.open(f.db, { readOnly: true });
   let text: string;
   try {
@@ -53,7 +71,25 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
     const runIds = await sweepRunIds(store, run.runId);
     const snapshot = await openSnapshot(store, { runIds });
     try {
-      if (format === "table") {
+      if (format === "parquet") {
+        const n = await exportTokensParquet(snapshot, run.runId, f.out!);
+        console.error(
+          `Wrote ${n} token chunks of run ${run.runId} to ${f.out}`,
+        );
+        return;
+      }
+      if (format === "csv") {
+        const tmp = await Deno.makeTempFile({ suffix: ".csv" });
+        try {
+          await exportRequestsCsv(snapshot, run.runId, tmp, {
+            slo,
+            failurePolicy,
+          });
+          text = await Deno.readTextFile(tmp);
+        } finally {
+          await Deno.remove(tmp).catch(() => {});
+        }
+      } else if (format === "table") {
         text = renderTerminal(
           await summarizeRun(snapshot, run.runId, slo, { failurePolicy }),
         );

@@ -27,17 +27,21 @@ import {
   installViews,
   openSnapshot,
   parseSlo,
-  renderJson,
   renderTerminal,
+  runFailure,
+  runHeadline,
   type Slo,
   summarizeRun,
 } from "../../reports/mod.ts";
+import { reportCommand } from "./report_command.ts";
+import { runRepeated } from "./repeat_runs.ts";
 import { RunClock } from "../clock.ts";
 import { autoWorkers } from "../parallel.ts";
 import { executeRun, type ExecuteRunOptions } from "../run_session.ts";
 import { Store } from "../store.ts";
 import {
   FlagError,
+  fraction,
   integerAtLeast,
   oneOf,
   positiveNumber,
@@ -88,6 +92,10 @@ export interface RunFlags
   cooldown?: string;
   /** A suite file: run its scenarios instead (harness/cli/suite_command.ts). */
   suite?: string;
+  /** Runs of the same configuration, recorded as one group. */
+  repeat?: string;
+  /** Exit 1 when a larger fraction of sent requests failed. */
+  maxErrorRate?: string;
 }
 
 /** The validated configuration of a run. */
@@ -129,8 +137,14 @@ export interface RunConfig extends LoadConfig {
   /** Measurement window trims in seconds, recorded with the run (0 = none). */
   warmupS: number;
   cooldownS: number;
-  /** Sweep or suite the run belongs to (set by `sweep` and `run --suite`). */
+  /** Sweep, suite or group the run belongs to (set by `sweep`, `run --suite`, `--repeat`). */
   grouping?: ExecuteRunOptions["grouping"];
+  /** Runs of this configuration to record as one group (`--repeat`, default 1). */
+  repeat: number;
+  /** Exit 1 when more than this fraction of sent requests failed (`--max-error-rate`). */
+  maxErrorRate?: number;
+  /** What to print after the run: the full summary (default), only its headline, or nothing. */
+  summary?: "full" | "headline" | "none";
 }
 
 /**
@@ -230,6 +244,10 @@ export function parseRunConfig(f: RunFlags): RunConfig {
     quiet: f.quiet ?? false,
     warmupS: f.warmup ? positiveNumber("--warmup", f.warmup) : 0,
     cooldownS: f.cooldown ? positiveNumber("--cooldown", f.cooldown) : 0,
+    repeat: f.repeat ? integerAtLeast("--repeat", f.repeat, 1) : 1,
+    maxErrorRate: f.maxErrorRate === undefined
+      ? undefined
+      : fraction("--max-error-rate", f.maxErrorRate),
   };
 }
 
@@ -245,6 +263,9 @@ export interface RunCommandResult {
  * SIGINT/SIGTERM stop sending, cancel requests in flight, flush and mark the run `aborted`.
  */
 export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
+  if (cfg.repeat > 1 && cfg.grouping?.group === undefined) {
+    return await runRepeated(cfg, runCommand);
+  }
   const loaded = await loadWorkload(cfg.workload);
   if (!cfg.quiet) {
     for (const note of workloadNotes(loaded)) console.error(note);
@@ -408,11 +429,18 @@ export async function recordRun(
   cfg:
     & Pick<RunConfig, "db" | "label" | "slo" | "json" | "quiet">
     & Partial<
-      Pick<RunConfig, "warmupS" | "cooldownS" | "grouping" | "load" | "workers">
+      Pick<
+        RunConfig,
+        | "warmupS"
+        | "cooldownS"
+        | "grouping"
+        | "load"
+        | "workers"
+        | "maxErrorRate"
+        | "summary"
+      >
     >
     & {
-      /** Print the run's summary (default: unless quiet; always with json). */
-      summary?: boolean;
       /** Leave the backend open for more runs (default: close it at the end). */
       keepBackend?: boolean;
     },
@@ -478,26 +506,38 @@ export async function recordRun(
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
     if (!cfg.keepBackend) await backend.close();
   }
-  if (cfg.json || (cfg.summary ?? !cfg.quiet)) {
-    const store = await Store.open(cfg.db);
+  // The summary decides the exit code too (no request succeeded, --max-error-rate).
+  const store = await Store.open(cfg.db);
+  let summary;
+  try {
+    await installViews(store);
+    // A snapshot evaluates the views once over this run (fast on long runs: docs/perf.md).
+    const snapshot = await openSnapshot(store, { runIds: [result.runId] });
     try {
-      await installViews(store);
-      // A snapshot evaluates the views once over this run (fast on long runs: docs/perf.md).
-      const snapshot = await openSnapshot(store, { runIds: [result.runId] });
-      let summary;
-      try {
-        summary = await summarizeRun(snapshot, result.runId, cfg.slo);
-      } finally {
-        snapshot.close();
-      }
-      console.log(cfg.json ? renderJson(summary) : renderTerminal(summary));
+      summary = await summarizeRun(snapshot, result.runId, cfg.slo);
     } finally {
-      store.close();
+      snapshot.close();
     }
+  } finally {
+    store.close();
   }
+  if (cfg.json) {
+    // exactly what `report --run <id> --format json` prints
+    await reportCommand({ db: cfg.db, run: result.runId, format: "json" });
+  } else if (!cfg.quiet && cfg.summary !== "none") {
+    console.log(
+      cfg.summary === "headline"
+        ? `run ${result.runId}: ${runHeadline(summary)}`
+        : renderTerminal(summary),
+    );
+  }
+  const failure = result.status === "completed"
+    ? runFailure(summary, cfg.maxErrorRate)
+    : null;
+  if (failure !== null) console.error(failure);
   const bySignal = ac.signal.aborted;
   const exitCode = result.status === "completed"
-    ? 0
+    ? failure === null ? 0 : 1
     : !bySignal
     ? 1
     : String(ac.signal.reason) === "SIGTERM"

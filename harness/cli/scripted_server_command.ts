@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Command } from "@commander-js/extra-typings";
 import { createScriptedApp } from "../../adapters/scripted/mod.ts";
 import { serveRawHttp } from "../../adapters/scripted/raw_http.ts";
 import { lowerThreadPriority } from "../../adapters/thread_priority.ts";
@@ -17,6 +18,11 @@ export interface ScriptedServerFlags {
   ttftPerTokenMs: string;
   itlMs: string;
   failEvery?: string;
+  failStatus?: string;
+  /** Multiplies the time to first token (an injected regression). */
+  ttftScale?: string;
+  /** Token chunks per socket write (a batching server). */
+  chunksPerWrite?: string;
   sendLog?: boolean;
   /** `raw` (default): adapters/scripted/raw_http.ts; `deno`: `Deno.serve`. */
   http?: string;
@@ -39,6 +45,13 @@ export async function scriptedServerCommand(
     failEvery: f.failEvery
       ? integerAtLeast("--fail-every", f.failEvery, 1)
       : undefined,
+    failStatus: f.failStatus
+      ? integerAtLeast("--fail-status", f.failStatus, 400)
+      : undefined,
+    ttftScale: f.ttftScale ? positiveNumber("--ttft-scale", f.ttftScale) : 1,
+    chunksPerWrite: f.chunksPerWrite
+      ? integerAtLeast("--chunks-per-write", f.chunksPerWrite, 1)
+      : 1,
     recordSends: f.sendLog ?? false,
     exposeSendLog: f.sendLog ?? false,
   });
@@ -75,4 +88,55 @@ export async function scriptedServerCommand(
   await server.finished;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
+}
+
+/** Registers `tokentrace scripted-server` on `program`. */
+export function addScriptedServerCommand(
+  program: Command,
+  exit: (code: number) => void,
+): void {
+  program.command("scripted-server")
+    .description(
+      "serve the scripted streaming server (known send times) until Ctrl-C",
+    )
+    .option("--host <addr>", "address to bind", "127.0.0.1")
+    .option(
+      "--port <n>",
+      "port (0 picks a free one); the URL is printed on stdout",
+      "0",
+    )
+    .option("--ttft-ms <ms>", "fixed part of the time to first token", "20")
+    .option(
+      "--ttft-per-token-ms <ms>",
+      "time to first token added per prompt token",
+      "0.02",
+    )
+    .option("--itl-ms <ms>", "gap between tokens", "10")
+    .option("--fail-every <k>", "answer HTTP 500 to every k-th request")
+    .option("--fail-status <code>", "... with this HTTP status instead of 500")
+    .option(
+      "--ttft-scale <x>",
+      "multiply the time to first token (1.2 injects a +20% TTFT regression)",
+    )
+    .option(
+      "--chunks-per-write <k>",
+      "write k token chunks per socket write (a batching server: 0 ms gaps)",
+    )
+    .option(
+      "--send-log",
+      "record send times and serve them at GET /_tokentrace/send_log",
+    )
+    .option(
+      "--http <impl>",
+      "raw: own HTTP/1.1 over TCP, a chunk's send time taken just before its socket write; deno: Deno.serve",
+      "raw",
+    )
+    .option(
+      "--nice <n>",
+      "run the serving thread at this nice value (0-19), to yield cores to a client on the same machine",
+    )
+    .action(async (opts) => {
+      await scriptedServerCommand(opts);
+      exit(0);
+    });
 }

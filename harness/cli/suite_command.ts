@@ -18,6 +18,8 @@
  *     failure_policy: count-errors
  *     warmup: 5                  # seconds
  *     cooldown: 5
+ *     repeat: 3                  # runs recorded as one group (default: the suite's, else 1)
+ * repeat: 3                      # for every scenario (compare --suite uses their spread)
  * ```
  *
  * @module
@@ -52,6 +54,7 @@ const RESERVED = [
   "slo",
   "warmup",
   "cooldown",
+  "repeat",
 ];
 
 const ScenarioSchema = z.object({
@@ -65,11 +68,13 @@ const ScenarioSchema = z.object({
   failure_policy: z.string().optional(),
   warmup: z.number().nonnegative().optional(),
   cooldown: z.number().nonnegative().optional(),
+  repeat: z.number().int().min(1).optional(),
 }).strict();
 
 const SuiteSchema = z.object({
   suite: z.string().min(1),
   defaults: OptionMap.default({}),
+  repeat: z.number().int().min(1).optional(),
   scenarios: z.array(ScenarioSchema).min(1),
 }).strict();
 
@@ -127,7 +132,7 @@ export function parseSuite(text: string, file: string): Suite {
       if (RESERVED.includes(key)) {
         throw new Error(
           `${at}.run.${key}: set by the suite (db, label and quiet come from the command line; ` +
-            `slo, warmup and cooldown are scenario fields), got ${
+            `slo, warmup, cooldown and repeat are scenario fields), got ${
               JSON.stringify(s.run[key])
             }`,
         );
@@ -216,6 +221,7 @@ export async function suiteRunCommand(
         slo: s.slo,
         warmup: s.warmup ? String(s.warmup) : undefined,
         cooldown: s.cooldown ? String(s.cooldown) : undefined,
+        repeat: String(s.repeat ?? suite.repeat ?? 1),
       };
       const cfg = {
         ...parseRunConfig(flags),
@@ -241,7 +247,9 @@ export async function suiteRunCommand(
     runs.push({ scenario: scenario.name, result });
     if (result.exitCode !== 0) {
       exitCode = result.exitCode;
-      break; // an aborted scenario (Ctrl-C) stops the suite
+      // an aborted scenario (Ctrl-C) stops the suite; a failed one (no request succeeded,
+      // --max-error-rate) does not stop the others
+      if (result.status !== "completed") break;
     }
   }
   return { suite: suite.suite, runs, exitCode };

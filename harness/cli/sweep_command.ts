@@ -380,6 +380,7 @@ const NOT_INHERITED = new Set([
   "speedup",
   "rate",
   "concurrency",
+  "repeat",
 ]);
 
 /**

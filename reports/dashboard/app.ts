@@ -19,9 +19,12 @@
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
 import type { Store } from "../../harness/store.ts";
-import { compareRuns } from "../compare.ts";
+import { compareSides } from "../compare.ts";
+import { DEFAULT_GATES, evaluateGates, parseGates } from "../gate.ts";
+import { refusalMessage, sideDifferences } from "../like_with_like.ts";
 import { recordedSlo, sweepRunIds } from "../recorded.ts";
 import { renderComparisonMarkdown } from "../render/comparison.ts";
+import { resolveSide } from "../resolve_group.ts";
 import { renderReportBody } from "../render/html.ts";
 import { resolveRun } from "../resolve_run.ts";
 import { collectRunReport } from "../run_report.ts";
@@ -29,13 +32,14 @@ import { parseSlo } from "../slo.ts";
 import { openSnapshot } from "../snapshot.ts";
 import { ASSET_NAMES, type AssetName } from "./assets.ts";
 import {
+  type CompareChoices,
   comparePage,
   errorPage,
   page,
-  type RunListRow,
   runsPage,
   sqlPage,
 } from "./pages.ts";
+import { runOverview, SORT_KEYS, type SortKey, sortRuns } from "./overview.ts";
 import {
   CONSOLE_TABLES,
   consoleSchema,
@@ -147,24 +151,13 @@ export function createApp(deps: DashboardDeps): Hono {
   );
 
   app.get("/", async (c) => {
-    const rows = await store.query(
-      `select r.run_id, r.label, r.status, strftime(timezone('UTC', r.started_at),
-         '%Y-%m-%d %H:%M:%S') as started, r.backend, r.sweep_id, r.suite, r.scenario,
-         (select count(*) from requests as q where q.run_id = r.run_id) as n
-       from runs as r order by r.started_at desc, r.run_id`,
-    );
-    const list: RunListRow[] = rows.map((r) => ({
-      runId: r.run_id as string,
-      label: r.label === null ? null : String(r.label),
-      status: r.status as string,
-      startedAt: r.started as string,
-      backend: r.backend as string,
-      requests: Number(r.n),
-      sweepId: r.sweep_id === null ? null : String(r.sweep_id),
-      suite: r.suite === null ? null : String(r.suite),
-      scenario: r.scenario === null ? null : String(r.scenario),
-    }));
-    return c.html(runsPage(list));
+    const key =
+      (SORT_KEYS as readonly string[]).includes(c.req.query("sort") ?? "")
+        ? c.req.query("sort") as SortKey
+        : "started";
+    const dir = c.req.query("dir") === "asc" ? "asc" : "desc";
+    const rows = sortRuns(await runOverview(store), key, dir);
+    return c.html(runsPage(rows, { key, dir }));
   });
 
   app.get("/runs/:ref", async (c) => {
@@ -202,17 +195,46 @@ ${await renderReportBody(report)}`,
     const baseline = c.req.query("baseline");
     const candidate = c.req.query("candidate");
     const sloParam = c.req.query("slo");
-    const values = { baseline, candidate, slo: sloParam };
-    if (!baseline || !candidate) return c.html(comparePage(values, ""));
+    const gateParam = c.req.query("gate");
+    const allowDifferent = c.req.query("allow_different") === "1";
+    const values = {
+      baseline,
+      candidate,
+      slo: sloParam,
+      gate: gateParam,
+      allowDifferent,
+    };
+    const choices = await compareChoices(store);
+    if (!baseline || !candidate) {
+      return c.html(comparePage(values, choices, ""));
+    }
     let result: string;
     try {
-      const b = (await resolveRun(store, baseline)).runId;
-      const k = (await resolveRun(store, candidate)).runId;
-      const slo = sloParam ? parseSlo(sloParam) : await recordedSlo(store, k);
-      const snapshot = await openSnapshot(store, { runIds: [b, k] });
+      const b = await resolveSide(store, baseline);
+      const k = await resolveSide(store, candidate);
+      const slo = sloParam
+        ? parseSlo(sloParam)
+        : (await recordedSlo(store, b.runIds[0])) ??
+          await recordedSlo(store, k.runIds[0]);
+      const gates = parseGates(gateParam || DEFAULT_GATES);
+      const differences = await sideDifferences(store, b.runIds, k.runIds);
+      if (differences.length > 0 && !allowDifferent) {
+        throw new Error(refusalMessage(baseline, candidate, differences));
+      }
+      const snapshot = await openSnapshot(store, {
+        runIds: [...b.runIds, ...k.runIds],
+      });
       try {
-        const comparison = await compareRuns(snapshot, b, k, { slo });
-        result = markdownTable(renderComparisonMarkdown(comparison));
+        const comparison = await compareSides(snapshot, b, k, {
+          slo,
+          differences,
+        });
+        result = markdownTable(
+          renderComparisonMarkdown(
+            comparison,
+            evaluateGates(gates, comparison),
+          ),
+        );
       } finally {
         snapshot.close();
       }
@@ -220,12 +242,15 @@ ${await renderReportBody(report)}`,
       return c.html(
         comparePage(
           values,
-          `<p class="banner">${esc((e as Error).message)}</p>`,
+          choices,
+          `<p class="banner" style="white-space:pre-wrap">${
+            esc((e as Error).message)
+          }</p>`,
         ),
         400,
       );
     }
-    return c.html(comparePage(values, result));
+    return c.html(comparePage(values, choices, result));
   });
 
   app.get("/sql", async (c) => {
@@ -308,6 +333,28 @@ ${await renderReportBody(report)}`,
   return app;
 }
 
+/** The runs and groups the compare form offers, newest first. */
+async function compareChoices(store: Store): Promise<CompareChoices> {
+  const runs = (await store.query(
+    `select run_id, label, strftime(timezone('UTC', started_at), '%Y-%m-%d %H:%M') as started
+     from runs order by started_at desc, run_id`,
+  )).map((r) => ({
+    runId: r.run_id as string,
+    label: r.label === null ? null : String(r.label),
+    startedAt: r.started as string,
+  }));
+  const groups = (await store.query(
+    `select g.group_id, g.label, count(r.run_id) as n
+     from run_groups as g join runs as r using (group_id)
+     group by g.group_id, g.label order by max(r.started_at) desc`,
+  )).map((r) => ({
+    groupId: r.group_id as string,
+    label: r.label === null ? null : String(r.label),
+    runs: Number(r.n),
+  }));
+  return { runs, groups };
+}
+
 /** The Markdown tables of a comparison as HTML tables (the dashboard's compare view). */
 function markdownTable(md: string): string {
   const out: string[] = [];
@@ -330,7 +377,13 @@ function markdownTable(md: string): string {
       if (inTable) out.push("</table>");
       inTable = false;
       if (line.startsWith("# ")) out.push(`<h2>${esc(line.slice(2))}</h2>`);
-      else if (line.trim() !== "") out.push(`<p>${esc(line)}</p>`);
+      else if (line.startsWith("**") && line.endsWith("**")) {
+        out.push(
+          `<p class="headline" id="verdict">${esc(line.slice(2, -2))}</p>`,
+        );
+      } else if (line.startsWith("- ")) {
+        out.push(`<p>${esc(line.slice(2))}</p>`);
+      } else if (line.trim() !== "") out.push(`<p>${esc(line)}</p>`);
     }
   }
   if (inTable) out.push("</table>");

@@ -14,7 +14,9 @@ const statusLine = document.getElementById("status");
 const results = document.getElementById("results");
 const input = document.getElementById("sql");
 const button = document.getElementById("run");
+const download = document.getElementById("download");
 const MAX_ROWS = 1000;
+let lastTable = null;
 
 function setStatus(text, failed = false) {
   statusLine.textContent = text;
@@ -31,6 +33,31 @@ function cell(v) {
     );
   }
   return String(v);
+}
+
+// One CSV field: quoted when it holds a comma, quote or line break (RFC 4180); NULL is empty.
+function csvField(v) {
+  if (v === null || v === undefined) return "";
+  const s = cell(v);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+// Every row of the last result (not only the rows shown) as a CSV file download.
+function downloadCsv() {
+  if (lastTable === null) return;
+  const names = lastTable.schema.fields.map((f) => f.name);
+  const lines = [names.map(csvField).join(",")];
+  for (const r of lastTable.toArray()) {
+    lines.push(names.map((n) => csvField(r[n])).join(","));
+  }
+  const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = "tokentrace-query.csv";
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
 function renderTable(table) {
@@ -101,6 +128,8 @@ async function main() {
     try {
       const table = await conn.query(input.value);
       const shown = renderTable(table);
+      lastTable = table;
+      download.disabled = false;
       setStatus(
         `${shown.rows} row(s), ${shown.columns} column(s) in ${
           (performance.now() - t0).toFixed(0)
@@ -109,12 +138,16 @@ async function main() {
       root.dataset.rows = String(shown.rows);
     } catch (e) {
       results.replaceChildren();
+      lastTable = null;
+      download.disabled = true;
+      // the status keeps the message's line breaks (white-space: pre-wrap)
       setStatus(`Error: ${e.message}`, true);
     } finally {
       button.disabled = false;
     }
   }
   button.addEventListener("click", runQuery);
+  download.addEventListener("click", downloadCsv);
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) runQuery();
   });

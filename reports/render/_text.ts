@@ -34,6 +34,17 @@ export function formatDecimal(v: number | null): string {
   return groupThousands(v.toFixed(digits));
 }
 
+/**
+ * A latency in milliseconds for a table whose unit is ms: {@linkcode formatDecimal} below 10 s,
+ * else seconds with the unit written, e.g. `12.35 s` (so long latencies stay readable).
+ */
+export function formatLatencyMs(v: number | null): string {
+  if (v === null) return MISSING;
+  return Math.abs(v) >= 10_000
+    ? `${formatDecimal(v / 1000)} s`
+    : formatDecimal(v);
+}
+
 /** An integer count with "," thousands separators. */
 export function formatCount(n: number): string {
   return groupThousands(n.toFixed(0));

@@ -8,18 +8,21 @@
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import type {
-  CdfPoint,
-  TimelineRequest,
-  TimeseriesRow,
-} from "../run_report.ts";
+import type { TimelineRequest, TimeseriesRow } from "../run_report.ts";
 import type { SweepReport } from "../sweep.ts";
+export {
+  type CdfChartOptions,
+  latencyCdfChart,
+  latencyOverTimeChart,
+  latencyThroughputChart,
+} from "./latency_charts.ts";
 
 /** A vega-lite specification (top level). */
 export type ChartSpec = vl.TopLevelSpec;
 
-const WIDTH = 560;
-const HEIGHT = 220;
+/** Width and height of a single-panel chart, in pixels. */
+export const WIDTH = 560;
+export const HEIGHT = 220;
 const CONFIG = {
   font: "system-ui, sans-serif",
   axis: { labelFontSize: 11, titleFontSize: 12 },
@@ -50,92 +53,6 @@ export async function renderSvg(spec: ChartSpec): Promise<string> {
   } finally {
     view.finalize();
   }
-}
-
-/**
- * Empirical CDFs of TTFT, TPOT, ITL and E2E (one line each, log x), from `run_latency_cdf`;
- * `null` when no metric has a sample.
- *
- * @example
- * ```ts
- * import { latencyCdfChart } from "./charts.ts";
- * console.log(latencyCdfChart([{ metric: "ttft_ms", fraction: 0, valueMs: 10, n: 1 }]) !== null);
- * ```
- */
-export function latencyCdfChart(cdf: readonly CdfPoint[]): ChartSpec | null {
-  const values = cdf.filter((p) => p.valueMs !== null && p.valueMs > 0).map((
-    p,
-  ) => ({ metric: p.metric, value_ms: p.valueMs, fraction: p.fraction }));
-  if (values.length === 0) return null;
-  return {
-    title: "Latency CDFs (completed requests in the window)",
-    width: WIDTH,
-    height: HEIGHT,
-    data: { values },
-    mark: { type: "line", interpolate: "step-after" },
-    encoding: {
-      x: {
-        field: "value_ms",
-        type: "quantitative",
-        scale: { type: "log" },
-        title: "latency (ms, log scale)",
-      },
-      y: {
-        field: "fraction",
-        type: "quantitative",
-        title: "fraction of samples <= x",
-      },
-      color: { field: "metric", type: "nominal", title: "metric" },
-    },
-  };
-}
-
-/**
- * TTFT and TPOT p50/p99 per second of send time, two panels, from `run_timeseries`; `null` when
- * no bin has a latency sample.
- *
- * @example
- * ```ts
- * import { latencyOverTimeChart } from "./charts.ts";
- * console.log(latencyOverTimeChart([])); // null
- * ```
- */
-export function latencyOverTimeChart(
-  rows: readonly TimeseriesRow[],
-): ChartSpec | null {
-  const values: Record<string, unknown>[] = [];
-  for (const r of rows) {
-    const add = (panel: string, series: string, v: number | null) => {
-      if (v !== null) {
-        values.push({ t_s: r.binStartS, panel, series, value_ms: v });
-      }
-    };
-    add("TTFT", "p50", r.ttftP50Ms);
-    add("TTFT", "p99", r.ttftP99Ms);
-    add("TPOT", "p50", r.tpotP50Ms);
-    add("TPOT", "p99", r.tpotP99Ms);
-  }
-  if (values.length === 0) return null;
-  return {
-    title: "TTFT and TPOT over time (requests by second sent)",
-    data: { values },
-    facet: { row: { field: "panel", type: "nominal", title: null } },
-    resolve: { scale: { y: "independent" } },
-    spec: {
-      width: WIDTH,
-      height: 150,
-      mark: { type: "line", point: true },
-      encoding: {
-        x: {
-          field: "t_s",
-          type: "quantitative",
-          title: "seconds since first send",
-        },
-        y: { field: "value_ms", type: "quantitative", title: "ms" },
-        color: { field: "series", type: "nominal", title: "percentile" },
-      },
-    },
-  };
 }
 
 /**
@@ -258,6 +175,7 @@ export function attainmentChart(sweep: SweepReport): ChartSpec | null {
  */
 export function timelineChart(
   requests: readonly TimelineRequest[],
+  title = "Per-request timeline",
 ): ChartSpec | null {
   if (requests.length === 0) return null;
   const values = requests.flatMap((r, i) => {
@@ -286,7 +204,7 @@ export function timelineChart(
     return bars;
   });
   return {
-    title: "Per-request timeline",
+    title,
     width: WIDTH,
     height: Math.min(600, Math.max(80, requests.length * 6)),
     data: { values },

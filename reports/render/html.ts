@@ -9,12 +9,20 @@ import type { RunReport } from "../run_report.ts";
 import { formatSlo } from "../slo.ts";
 import type { SweepReport } from "../sweep.ts";
 import { escapeMarkup as esc } from "./_escape.ts";
-import { formatCount, formatDecimal, formatPercent, MISSING } from "./_text.ts";
+import {
+  formatCount,
+  formatDecimal,
+  formatLatencyMs,
+  formatPercent,
+  MISSING,
+} from "./_text.ts";
+import { runHeadline } from "./headline.ts";
 import {
   attainmentChart,
   type ChartSpec,
   latencyCdfChart,
   latencyOverTimeChart,
+  latencyThroughputChart,
   renderSvg,
   scheduleLagChart,
   throughputChart,
@@ -30,6 +38,8 @@ table{border-collapse:collapse;background:#fff;margin:6px 0;font-variant-numeric
 th,td{border:1px solid #d8dce3;padding:3px 8px;text-align:right}th{background:#eef1f5}
 td:first-child,th:first-child{text-align:left}
 .kv td{text-align:left}.banner{background:#fde2e1;border:1px solid #e0a3a0;padding:8px 12px;margin:10px 0}
+.headline{font-size:16px;font-weight:600;padding:8px 12px;margin:8px 0;border:1px solid #d8dce3;background:#fff}
+.headline.flagged{background:#fde2e1;border-color:#e0a3a0}.headline.trusted{background:#e6f4ea;border-color:#a8d5b5}
 .note{color:#5b6472}.flag{color:#b3261e;font-weight:600}.ok{color:#1e7b34}
 .chart{background:#fff;border:1px solid #d8dce3;margin:8px 0;padding:6px;overflow-x:auto}
 nav a{margin-right:14px}code{background:#eef1f5;padding:0 3px}
@@ -83,6 +93,11 @@ export async function renderReportBody(report: RunReport): Promise<string> {
   const { run, window, counts, throughput: tp, slo } = summary;
   const parts: string[] = [];
   parts.push(`<h1>Run ${esc(run.label ?? run.runId)}</h1>`);
+  parts.push(
+    `<p class="headline ${
+      summary.verdict.ok ? "trusted" : "flagged"
+    }" id="headline">${esc(runHeadline(summary))}</p>`,
+  );
   if (run.incomplete) {
     parts.push(
       `<div class="banner"><b>Incomplete run</b>: status ${esc(run.status)}${
@@ -137,6 +152,25 @@ export async function renderReportBody(report: RunReport): Promise<string> {
     ],
   ];
   if (slo !== null) kv.push(["failure policy", slo.failurePolicyText]);
+  const f = summary.failures;
+  if (f.failed > 0) {
+    const counts = (rows: typeof f.kinds) =>
+      rows.map((r) => `${r.key} ${formatCount(r.n)}`).join(", ");
+    kv.push([
+      "failures",
+      `${formatCount(f.failed)} failed: ${counts(f.kinds)}; ${
+        counts(f.httpStatuses)
+      }`,
+    ]);
+  }
+  if (run.group !== null) {
+    kv.push([
+      "repeat",
+      `run ${
+        run.group.index + 1
+      } of ${run.group.repeats} of group ${run.group.groupId}`,
+    ]);
+  }
   if (run.sweepId !== null) kv.push(["sweep", run.sweepId]);
   if (run.suite !== null) {
     kv.push(["suite / scenario", `${run.suite} / ${run.scenario}`]);
@@ -147,6 +181,18 @@ export async function renderReportBody(report: RunReport): Promise<string> {
         .join("")
     }</table>`,
   );
+  if (f.failed > 0) {
+    parts.push(
+      `<h2>Most frequent failure messages</h2>`,
+      table(
+        ["requests", "message"],
+        f.messages.map((m) => [
+          formatCount(m.n),
+          m.key === "" ? "(no message)" : m.key,
+        ]),
+      ).replace("<table>", '<table id="failure-messages">'),
+    );
+  }
   if (summary.notes.length > 0) {
     parts.push(
       `<h2>Notes</h2><ul>${
@@ -156,7 +202,7 @@ export async function renderReportBody(report: RunReport): Promise<string> {
   }
 
   parts.push(
-    `<h2>Latency (ms; completed requests in the window; percentiles by ${
+    `<h2>Latency (ms, 10 s and more in s; completed requests in the window; percentiles by ${
       esc(summary.percentileMethod)
     })</h2>`,
   );
@@ -166,15 +212,35 @@ export async function renderReportBody(report: RunReport): Promise<string> {
       l.metric,
       formatCount(l.n),
       ...[l.meanMs, l.p50Ms, l.p90Ms, l.p95Ms, l.p99Ms, l.p999Ms, l.maxMs].map(
-        formatDecimal,
+        formatLatencyMs,
       ),
     ]),
   ));
-  parts.push(await chart(latencyCdfChart(report.cdf), "No latency samples."));
+  const zeroGaps = report.fidelity.find((c) =>
+    c.name === "coalesced_chunk_share"
+  );
+  parts.push(
+    await chart(
+      latencyCdfChart(report.cdf, {
+        slo: slo?.bounds ?? null,
+        zeroGapShare: zeroGaps?.value ?? null,
+      }),
+      "No latency samples.",
+    ),
+  );
+  parts.push(`<h2>Lengths (tokens)</h2>`);
+  parts.push(table(
+    ["metric", "n", "mean", "p50", "p90", "p99", "min", "max"],
+    report.lengths.map((l) => [
+      l.metric,
+      formatCount(l.n),
+      ...[l.mean, l.p50, l.p90, l.p99, l.min, l.max].map(formatDecimal),
+    ]),
+  ));
   parts.push(`<h2>Over time</h2>`);
   parts.push(
     await chart(
-      latencyOverTimeChart(report.timeseries),
+      latencyOverTimeChart(report.timeseries, slo?.bounds ?? null),
       "No completed request: no latency over time.",
     ),
   );
@@ -199,6 +265,13 @@ export async function renderReportBody(report: RunReport): Promise<string> {
 
   parts.push(`<h2>Fidelity</h2>`);
   parts.push(
+    `<p class="${summary.verdict.ok ? "ok" : "flag"}">${
+      summary.verdict.ok
+        ? "No check flagged."
+        : `FLAGGED: ${esc(summary.verdict.reasons.join("; "))}.`
+    }</p>`,
+  );
+  parts.push(
     `<table><tr><th>check</th><th>value</th><th>threshold</th><th>n</th><th>flagged</th><th>what</th></tr>${
       report.fidelity.map((f) =>
         `<tr><td>${esc(f.name)}</td><td>${esc(formatDecimal(f.value))} ${
@@ -222,15 +295,27 @@ export async function renderReportBody(report: RunReport): Promise<string> {
   if (report.sweep !== null) parts.push(await sweepSection(report.sweep));
 
   parts.push(`<h2>Per-request timeline</h2>`);
-  if (report.timeline === null) {
+  const sampled = report.timelineStep > 1;
+  if (sampled) {
     parts.push(
-      `<p class="note">Shown for runs of at most ${report.timelineLimit} requests.</p>`,
-    );
-  } else {
-    parts.push(
-      await chart(timelineChart(report.timeline), "No request was sent."),
+      `<p class="note" id="timeline-sampled">A sample: every ${report.timelineStep}th request by send time, ${
+        formatCount(report.timeline.length)
+      } of ${formatCount(report.timelineTotal)} sent.</p>`,
     );
   }
+  parts.push(
+    await chart(
+      timelineChart(
+        report.timeline,
+        sampled
+          ? `Per-request timeline (every ${report.timelineStep}th of ${
+            formatCount(report.timelineTotal)
+          } requests)`
+          : "Per-request timeline",
+      ),
+      "No request was sent.",
+    ),
+  );
   return parts.join("\n");
 }
 
@@ -259,6 +344,10 @@ export async function sweepSection(sweep: SweepReport): Promise<string> {
       attainmentChart(sweep),
       "No point has both an offered rate and an attainment.",
     ),
+    await chart(
+      latencyThroughputChart(sweep),
+      "No point has both a throughput and a latency.",
+    ),
     table(
       [
         "point",
@@ -268,6 +357,9 @@ export async function sweepSection(sweep: SweepReport): Promise<string> {
         "attainment",
         "goodput req/s",
         "throughput req/s",
+        "TTFT p50 / p99",
+        "TPOT p50 / p99",
+        "E2E p50 / p99",
         "run",
       ],
       sweep.points.map((p) => [
@@ -278,6 +370,9 @@ export async function sweepSection(sweep: SweepReport): Promise<string> {
         formatPercent(p.attainment),
         formatDecimal(p.goodputRps),
         formatDecimal(p.throughputRps),
+        `${formatLatencyMs(p.ttftP50Ms)} / ${formatLatencyMs(p.ttftP99Ms)}`,
+        `${formatLatencyMs(p.tpotP50Ms)} / ${formatLatencyMs(p.tpotP99Ms)}`,
+        `${formatLatencyMs(p.e2eP50Ms)} / ${formatLatencyMs(p.e2eP99Ms)}`,
         p.label ?? p.runId,
       ]),
     ),

@@ -1,13 +1,15 @@
 /**
- * Renders a {@linkcode RunSummary} as the versioned JSON report `tokentrace.report/v1`.
+ * Renders a {@linkcode RunSummary} as the versioned JSON report `tokentrace.report/v2`.
  *
  * Shape (field names follow the SQL views: snake_case with units in the name):
  *
  * ```text
  * {
- *   "schema": "tokentrace.report/v1",
+ *   "schema": "tokentrace.report/v2",
+ *   "headline": string,   // goodput, attainment, SLO, "fidelity OK" | "fidelity FLAGGED (...)"
  *   "run": { run_id, label, backend, status, incomplete, started_at, finished_at, end_reason,
- *            tool_version, git_rev, clock_origin_unix_ns, sweep_id, suite, scenario },
+ *            tool_version, git_rev, clock_origin_unix_ns, sweep_id, suite, scenario,
+ *            group: null | { group_id, label, index, repeats } },
  *   "window": { start_ns, end_ns, seconds, policy, warmup_s, cooldown_s, requests_outside },
  *   "requests": { total, ok, error, timeout, cancelled },   // inside the window
  *   "throughput": { request_throughput_rps, output_tokens_per_s, total_tokens_per_s,
@@ -19,9 +21,14 @@
  *                   n_excluded_failed, n_outside_window, attainment, goodput_rps,
  *                   token_goodput_tokens_per_s },
  *   "notes": [string],
- *   // only in full reports (`report --format json`, from collectRunReport):
+ *   "fidelity": { ok, reasons: [string],          // ok: no check flagged (run_fidelity)
+ *                 checks: [{ check, value, unit, threshold, n, flagged, description }] },
+ *   "failures": { failed, kinds: [{ key, n, share }], http_statuses: [...], messages: [...],
+ *                 distinct_messages },             // run_errors; messages: the 3 commonest
+ *   // only in full reports (`report --format json` and `run --json`, from collectRunReport):
  *   "anchors"?: [{ tool, metric, same_as, n, mean_ms, p50_ms, p90_ms, p99_ms, max_ms }],
- *   "fidelity"?: [{ check, value, unit, threshold, n, flagged, description }],
+ *   "lengths"?: [{ metric, n, mean, p50, p90, p99, min, max }],      // tokens, run_length_summary
+ *   "config"?: { workload, options, backend_info, host },           // as the run recorded them
  *   "timeseries"?: [{ bin_start_s, in_window, n_sent, n_completed, n_failed, output_tokens_per_s,
  *                     in_flight_at_bin_end, n_latency, ttft_p50_ms, ttft_p99_ms, tpot_p50_ms,
  *                     tpot_p99_ms, schedule_lag_max_ms }],
@@ -29,7 +36,9 @@
  *                      capacity: { capacity_rps, capacity_rps_per_gpu, gpus, bound, lower_load_rps,
  *                                  lower_attainment, upper_load_rps, upper_attainment },
  *                      points: [{ run_id, label, value, offered_rps, load_rps, n_counted, n_met,
- *                                 attainment, goodput_rps, request_throughput_rps }] }
+ *                                 attainment, goodput_rps, request_throughput_rps,
+ *                                 ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms,
+ *                                 e2e_p50_ms, e2e_p99_ms }] }
  * }
  * ```
  *
@@ -41,165 +50,27 @@
  * Value rules, the same everywhere: every `*_ns` field is a decimal string (an exact int64:
  * Unix-epoch nanoseconds exceed 2^53); every other number is a JSON number; a missing value
  * (SQL NULL, an absent SLO bound) is `null`, never 0; times of day are ISO 8601 UTC strings.
- * A change that removes or retypes a field bumps the version; adding fields does not.
+ * A change that removes or retypes a field bumps the version; adding fields does not. v2 (issue
+ * 12) made `fidelity` an object with `ok` and `reasons` (v1: the list of checks, now
+ * `fidelity.checks`) and added `headline`, `failures`, `run.group`, `lengths` and `config`.
  *
  * @module
  */
 import type { RunReport } from "../run_report.ts";
 import type { RunSummary } from "../summary.ts";
+import { runHeadline } from "./headline.ts";
+import type { ReportJsonV2 } from "./report_json_v2.ts";
+export type {
+  FailureCountJson,
+  ReportJsonV2,
+  ReportLatencyRowV2,
+} from "./report_json_v2.ts";
 
 /** The schema id written into every report of this shape. */
-export const REPORT_SCHEMA = "tokentrace.report/v1";
-
-/** One latency row of {@linkcode ReportJsonV1}. */
-export interface ReportLatencyRowV1 {
-  metric: string;
-  n: number;
-  mean_ms: number | null;
-  p50_ms: number | null;
-  p90_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  p999_ms: number | null;
-  max_ms: number | null;
-}
-
-/** The JSON report, version 1 (see the module documentation for the rules). */
-export interface ReportJsonV1 {
-  schema: typeof REPORT_SCHEMA;
-  run: {
-    run_id: string;
-    label: string | null;
-    backend: string;
-    status: string;
-    incomplete: boolean;
-    started_at: string;
-    finished_at: string | null;
-    end_reason: string | null;
-    tool_version: string | null;
-    git_rev: string | null;
-    clock_origin_unix_ns: string;
-    sweep_id: string | null;
-    suite: string | null;
-    scenario: string | null;
-  };
-  window: {
-    start_ns: string | null;
-    end_ns: string | null;
-    seconds: number | null;
-    policy: string;
-    warmup_s: number;
-    cooldown_s: number;
-    /** Requests the warm-up / cool-down trims left out (not in `requests`). */
-    requests_outside: number;
-  };
-  requests: {
-    total: number;
-    ok: number;
-    error: number;
-    timeout: number;
-    cancelled: number;
-  };
-  throughput: {
-    request_throughput_rps: number | null;
-    output_tokens_per_s: number | null;
-    total_tokens_per_s: number | null;
-    max_output_tokens_per_s_1s_bin: number | null;
-    output_tokens: number;
-    input_tokens: number;
-  };
-  latency: {
-    unit: "ms";
-    population: "status ok";
-    percentile_method: string;
-    rows: ReportLatencyRowV1[];
-  };
-  slo: null | {
-    bounds: {
-      ttft_ms: number | null;
-      tpot_ms: number | null;
-      e2e_ms: number | null;
-      itl_ms: number | null;
-    };
-    inclusive: true;
-    failure_policy: string;
-    failure_policy_text: string;
-    n_counted: number;
-    n_met: number;
-    n_excluded_cancelled: number;
-    n_excluded_failed: number;
-    n_outside_window: number;
-    attainment: number | null;
-    goodput_rps: number | null;
-    token_goodput_tokens_per_s: number | null;
-  };
-  /** The harness's error floor from the newest `tokentrace calibrate` in the database (ms). */
-  calibration?: {
-    created_at: string;
-    rate_rps: number;
-    streams: number;
-    workers: number;
-    ttft_err_p99_ms: number | null;
-    token_err_p99_ms: number | null;
-    gap_err_p99_ms: number | null;
-    schedule_lag_p99_ms: number | null;
-  } | null;
-  notes: string[];
-  anchors?: {
-    tool: string;
-    metric: string;
-    same_as: string | null;
-    n: number;
-    mean_ms: number | null;
-    p50_ms: number | null;
-    p90_ms: number | null;
-    p99_ms: number | null;
-    max_ms: number | null;
-  }[];
-  fidelity?: {
-    check: string;
-    value: number | null;
-    unit: string;
-    threshold: number | null;
-    n: number;
-    flagged: boolean | null;
-    description: string;
-  }[];
-  timeseries?: Record<string, number | boolean | null>[];
-  sweep?: null | {
-    sweep_id: string;
-    label: string | null;
-    axis: string;
-    target_attainment: number;
-    failure_policy: string;
-    stop_reason: string | null;
-    capacity: {
-      capacity_rps: number | null;
-      capacity_rps_per_gpu: number | null;
-      gpus: number;
-      bound: string;
-      lower_load_rps: number | null;
-      lower_attainment: number | null;
-      upper_load_rps: number | null;
-      upper_attainment: number | null;
-    };
-    points: {
-      run_id: string;
-      label: string | null;
-      value: number;
-      offered_rps: number | null;
-      load_rps: number | null;
-      n_counted: number;
-      n_met: number;
-      attainment: number | null;
-      goodput_rps: number | null;
-      request_throughput_rps: number | null;
-    }[];
-  };
-}
+export const REPORT_SCHEMA = "tokentrace.report/v2";
 
 /**
- * Converts a summary to the {@linkcode ReportJsonV1} object (plain JSON values, no bigint).
+ * Converts a summary to the {@linkcode ReportJsonV2} object (plain JSON values, no bigint).
  *
  * @example
  * ```ts
@@ -210,7 +81,7 @@ export interface ReportJsonV1 {
  *     runId: "r1", label: null, backend: "openai", status: "running", incomplete: true,
  *     startedAt: "2026-11-20T10:00:00.000Z", finishedAt: null, endReason: null,
  *     toolVersion: "0.1.0", gitRev: null, clockOriginUnixNs: 1_795_000_000_000_000_000n,
- *     sweepId: null, suite: null, scenario: null,
+ *     sweepId: null, suite: null, scenario: null, group: null,
  *   },
  *   window: {
  *     startNs: null, endNs: null, seconds: null, policy: "first_sent_to_last_completion",
@@ -225,11 +96,14 @@ export interface ReportJsonV1 {
  *   percentileMethod: "quantile_cont",
  *   slo: null,
  *   notes: ["no requests recorded"],
+ *   fidelity: [],
+ *   verdict: { ok: true, reasons: [] },
+ *   failures: { failed: 0, kinds: [], httpStatuses: [], messages: [], distinctMessages: 0 },
  * };
  * console.log(toReportJson(summary).run.clock_origin_unix_ns); // "1795000000000000000"
  * ```
  */
-export function toReportJson(summary: RunSummary): ReportJsonV1 {
+export function toReportJson(summary: RunSummary): ReportJsonV2 {
   const { run, window, counts, throughput: tp, slo } = summary;
   const c = summary.calibration;
   const calibration = c === undefined ? {} : {
@@ -244,8 +118,11 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
       schedule_lag_p99_ms: c.scheduleLagP99Ms,
     },
   };
+  const counted = (rows: RunSummary["failures"]["kinds"]) =>
+    rows.map((r) => ({ key: r.key, n: r.n, share: r.share }));
   return {
     schema: REPORT_SCHEMA,
+    headline: runHeadline(summary),
     run: {
       run_id: run.runId,
       label: run.label,
@@ -261,6 +138,12 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
       sweep_id: run.sweepId,
       suite: run.suite,
       scenario: run.scenario,
+      group: run.group === null ? null : {
+        group_id: run.group.groupId,
+        label: run.group.label,
+        index: run.group.index,
+        repeats: run.group.repeats,
+      },
     },
     window: {
       start_ns: nsString(window.startNs),
@@ -322,6 +205,26 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
       token_goodput_tokens_per_s: slo.tokenGoodputPerS,
     },
     notes: [...summary.notes],
+    fidelity: {
+      ok: summary.verdict.ok,
+      reasons: [...summary.verdict.reasons],
+      checks: summary.fidelity.map((f) => ({
+        check: f.name,
+        value: f.value,
+        unit: f.unit,
+        threshold: f.threshold,
+        n: f.n,
+        flagged: f.flagged,
+        description: f.description,
+      })),
+    },
+    failures: {
+      failed: summary.failures.failed,
+      kinds: counted(summary.failures.kinds),
+      http_statuses: counted(summary.failures.httpStatuses),
+      messages: counted(summary.failures.messages),
+      distinct_messages: summary.failures.distinctMessages,
+    },
     ...calibration,
   };
 }
@@ -338,7 +241,7 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
  *     runId: "r1", label: null, backend: "openai", status: "completed", incomplete: false,
  *     startedAt: "2026-11-20T10:00:00.000Z", finishedAt: null, endReason: null,
  *     toolVersion: null, gitRev: null, clockOriginUnixNs: 0n,
- *     sweepId: null, suite: null, scenario: null,
+ *     sweepId: null, suite: null, scenario: null, group: null,
  *   },
  *   window: {
  *     startNs: null, endNs: null, seconds: null, policy: "first_sent_to_last_completion",
@@ -353,8 +256,11 @@ export function toReportJson(summary: RunSummary): ReportJsonV1 {
  *   percentileMethod: "quantile_cont",
  *   slo: null,
  *   notes: [],
+ *   fidelity: [],
+ *   verdict: { ok: true, reasons: [] },
+ *   failures: { failed: 0, kinds: [], httpStatuses: [], messages: [], distinctMessages: 0 },
  * };
- * console.log(JSON.parse(renderJson(summary)).schema); // tokentrace.report/v1
+ * console.log(JSON.parse(renderJson(summary)).schema); // tokentrace.report/v2
  * ```
  */
 export function renderJson(summary: RunSummary): string {
@@ -374,7 +280,7 @@ function nsString(v: bigint | null): string | null {
  * const json = toFullReportJson(await collectRunReport(snapshot, runId));
  * ```
  */
-export function toFullReportJson(report: RunReport): ReportJsonV1 {
+export function toFullReportJson(report: RunReport): ReportJsonV2 {
   const sweep = report.sweep;
   return {
     ...toReportJson(report.summary),
@@ -389,15 +295,13 @@ export function toFullReportJson(report: RunReport): ReportJsonV1 {
       p99_ms: a.p99Ms,
       max_ms: a.maxMs,
     })),
-    fidelity: report.fidelity.map((f) => ({
-      check: f.name,
-      value: f.value,
-      unit: f.unit,
-      threshold: f.threshold,
-      n: f.n,
-      flagged: f.flagged,
-      description: f.description,
-    })),
+    lengths: report.lengths.map((l) => ({ ...l })),
+    config: {
+      workload: report.config.workload,
+      options: report.config.options,
+      backend_info: report.config.backendInfo,
+      host: report.config.host,
+    },
     timeseries: report.timeseries.map((t) => ({
       bin_start_s: t.binStartS,
       in_window: t.inWindow,
@@ -441,6 +345,12 @@ export function toFullReportJson(report: RunReport): ReportJsonV1 {
         attainment: p.attainment,
         goodput_rps: p.goodputRps,
         request_throughput_rps: p.throughputRps,
+        ttft_p50_ms: p.ttftP50Ms,
+        ttft_p99_ms: p.ttftP99Ms,
+        tpot_p50_ms: p.tpotP50Ms,
+        tpot_p99_ms: p.tpotP99Ms,
+        e2e_p50_ms: p.e2eP50Ms,
+        e2e_p99_ms: p.e2eP99Ms,
       })),
     },
   };

@@ -7,6 +7,7 @@
 import type { GateResult } from "../gate.ts";
 import type { RunReport } from "../run_report.ts";
 import { escapeMarkup } from "./_escape.ts";
+import { runHeadline } from "./headline.ts";
 
 interface Case {
   name: string;
@@ -15,7 +16,7 @@ interface Case {
   output: string;
 }
 
-function suiteXml(name: string, cases: Case[]): string {
+function suiteXml(name: string, cases: Case[], headline?: string): string {
   const failures = cases.filter((c) => c.failure !== undefined).length;
   const skipped = cases.filter((c) => c.skipped !== undefined).length;
   const lines = [
@@ -25,6 +26,13 @@ function suiteXml(name: string, cases: Case[]): string {
       escapeMarkup(name)
     }" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}">`,
   ];
+  if (headline !== undefined) {
+    lines.push(
+      `    <properties><property name="headline" value="${
+        escapeMarkup(headline)
+      }"/></properties>`,
+    );
+  }
   for (const c of cases) {
     lines.push(
       `    <testcase classname="${escapeMarkup(name)}" name="${
@@ -97,5 +105,6 @@ export function renderFidelityJunit(report: RunReport): string {
         output: text,
       };
     }),
+    runHeadline(report.summary),
   );
 }

@@ -8,7 +8,14 @@ import type { RunReport } from "../run_report.ts";
 import { formatSlo } from "../slo.ts";
 import type { SweepReport } from "../sweep.ts";
 import { escapeCell } from "./_escape.ts";
-import { formatCount, formatDecimal, formatPercent, MISSING } from "./_text.ts";
+import {
+  formatCount,
+  formatDecimal,
+  formatLatencyMs,
+  formatPercent,
+  MISSING,
+} from "./_text.ts";
+import { runHeadline } from "./headline.ts";
 
 /**
  * Formats the report as Markdown text with a trailing newline. Missing values show as "—".
@@ -23,6 +30,8 @@ export function renderMarkdown(report: RunReport): string {
   const { run, window, counts, throughput: tp, slo } = summary;
   const out: string[] = [];
   out.push(`# tokentrace run ${run.label === null ? run.runId : run.label}`);
+  out.push("");
+  out.push(`**${runHeadline(summary)}**`);
   out.push("");
   if (run.incomplete) {
     out.push(
@@ -43,6 +52,14 @@ export function renderMarkdown(report: RunReport): string {
   if (run.sweepId !== null) row("sweep", run.sweepId);
   if (run.suite !== null) {
     row("suite / scenario", `${run.suite} / ${run.scenario}`);
+  }
+  if (run.group !== null) {
+    row(
+      "repeat",
+      `run ${
+        run.group.index + 1
+      } of ${run.group.repeats} of group ${run.group.groupId}`,
+    );
   }
   row(
     "window",
@@ -75,9 +92,32 @@ export function renderMarkdown(report: RunReport): string {
     );
     row("failure policy", slo.failurePolicyText);
   }
+  const f = summary.failures;
+  if (f.failed > 0) {
+    const counts = (rows: typeof f.kinds) =>
+      rows.map((r) => `${r.key} ${formatCount(r.n)}`).join(", ");
+    row(
+      "failures",
+      `${formatCount(f.failed)} failed: ${counts(f.kinds)}; ${
+        counts(f.httpStatuses)
+      }`,
+    );
+  }
   out.push("");
+  if (f.failed > 0) {
+    out.push("## Most frequent failure messages", "");
+    out.push("| requests | message |", "|---:|---|");
+    for (const m of f.messages) {
+      out.push(
+        `| ${formatCount(m.n)} | ${
+          escapeCell(m.key === "" ? "(no message)" : m.key.replace(/\s+/g, " "))
+        } |`,
+      );
+    }
+    out.push("");
+  }
   out.push(
-    `## Latency (ms, completed requests in the window; percentiles: ${summary.percentileMethod})`,
+    `## Latency (ms, 10 s and more in s; completed requests in the window; percentiles: ${summary.percentileMethod})`,
   );
   out.push("");
   out.push(
@@ -88,8 +128,24 @@ export function renderMarkdown(report: RunReport): string {
     out.push(
       `| ${l.metric} | ${formatCount(l.n)} | ${
         [l.meanMs, l.p50Ms, l.p90Ms, l.p95Ms, l.p99Ms, l.p999Ms, l.maxMs].map(
-          formatDecimal,
+          formatLatencyMs,
         ).join(" | ")
+      } |`,
+    );
+  }
+  out.push("");
+  out.push("## Lengths (tokens)");
+  out.push("");
+  out.push(
+    "| metric | n | mean | p50 | p90 | p99 | min | max |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  for (const l of report.lengths) {
+    out.push(
+      `| ${l.metric} | ${formatCount(l.n)} | ${
+        [l.mean, l.p50, l.p90, l.p99, l.min, l.max].map(formatDecimal).join(
+          " | ",
+        )
       } |`,
     );
   }
@@ -111,6 +167,12 @@ export function renderMarkdown(report: RunReport): string {
   }
   out.push("");
   out.push("## Fidelity");
+  out.push("");
+  out.push(
+    summary.verdict.ok
+      ? "No check flagged."
+      : `**FLAGGED**: ${summary.verdict.reasons.join("; ")}.`,
+  );
   out.push("");
   out.push(
     "| check | value | threshold | n | flagged | what |",
@@ -158,16 +220,20 @@ export function sweepMarkdown(sweep: SweepReport): string[] {
     }; ${sweep.failurePolicyText}.` +
     (sweep.stopReason === null ? "" : ` Stopped: ${sweep.stopReason}.`),
     "",
-    `| point | ${sweep.axis} | offered req/s | load req/s | attainment | goodput req/s | throughput req/s |`,
-    "|---:|---:|---:|---:|---:|---:|---:|",
+    `| point | ${sweep.axis} | offered req/s | load req/s | attainment | goodput req/s | throughput req/s | TTFT p50 / p99 ms | TPOT p50 / p99 ms | E2E p50 / p99 ms |`,
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
+  const pair = (a: number | null, b: number | null) =>
+    `${formatLatencyMs(a)} / ${formatLatencyMs(b)}`;
   for (const p of sweep.points) {
     out.push(
       `| ${p.pointOrder} | ${p.value} | ${formatDecimal(p.offeredRps)} | ${
         formatDecimal(p.loadRps)
       } | ${formatPercent(p.attainment)} | ${formatDecimal(p.goodputRps)} | ${
         formatDecimal(p.throughputRps)
-      } |`,
+      } | ${pair(p.ttftP50Ms, p.ttftP99Ms)} | ${
+        pair(p.tpotP50Ms, p.tpotP99Ms)
+      } | ${pair(p.e2eP50Ms, p.e2eP99Ms)} |`,
     );
   }
   return out;

@@ -8,12 +8,15 @@ import { formatSlo } from "../slo.ts";
 import {
   formatCount,
   formatDecimal,
+  formatLatencyMs,
   formatPercent,
   MISSING,
   padEnd,
   padStart,
   wrap,
 } from "./_text.ts";
+import { runHeadline } from "./headline.ts";
+import type { FailureSummary } from "../failures.ts";
 
 /** Options of {@linkcode renderTerminal}. */
 export interface TerminalOptions {
@@ -48,7 +51,7 @@ const COLUMNS: { title: string; value: (r: LatencyRow) => number | null }[] = [
  *     runId: "r1", label: "demo", backend: "openai", status: "completed", incomplete: false,
  *     startedAt: "2026-11-20T10:00:00.000Z", finishedAt: "2026-11-20T10:01:00.000Z",
  *     endReason: null, toolVersion: "0.1.0", gitRev: null, clockOriginUnixNs: 0n,
- *     sweepId: null, suite: null, scenario: null,
+ *     sweepId: null, suite: null, scenario: null, group: null,
  *   },
  *   window: {
  *     startNs: 0n, endNs: 1_000_000_000n, seconds: 1, policy: "first_sent_to_last_completion",
@@ -66,6 +69,9 @@ const COLUMNS: { title: string; value: (r: LatencyRow) => number | null }[] = [
  *   percentileMethod: "quantile_cont",
  *   slo: null,
  *   notes: [],
+ *   fidelity: [],
+ *   verdict: { ok: true, reasons: [] },
+ *   failures: { failed: 0, kinds: [], httpStatuses: [], messages: [], distinctMessages: 0 },
  * };
  * console.log(renderTerminal(summary));
  * ```
@@ -84,9 +90,18 @@ export function renderTerminal(
   const field = (label: string, value: string) =>
     lines.push(...wrap(value, maxWidth, padEnd(label, LABEL_WIDTH)));
 
+  lines.push(...wrap(runHeadline(summary), maxWidth, "== ", "   "));
   field("run", run.runId + (run.label === null ? "" : ` label "${run.label}"`));
   field("backend", run.backend);
   if (group !== "") field("group", group);
+  if (run.group !== null) {
+    field(
+      "repeat",
+      `run ${
+        run.group.index + 1
+      } of ${run.group.repeats} of group ${run.group.groupId}`,
+    );
+  }
   field(
     "status",
     `${run.status} (started ${run.startedAt}, finished ${
@@ -121,11 +136,14 @@ export function renderTerminal(
         ? `; ${formatCount(counts.outsideWindow)} outside the window`
         : ""),
   );
+  if (summary.failures.failed > 0) {
+    lines.push(...failureLines(summary.failures, maxWidth));
+  }
   lines.push("");
 
   lines.push(
     ...wrap(
-      `latency in ms over completed requests (percentiles: ${summary.percentileMethod})`,
+      `latency in ms (10 s and more in s) over completed requests (percentiles: ${summary.percentileMethod})`,
       maxWidth,
     ),
   );
@@ -136,7 +154,7 @@ export function renderTerminal(
   for (const row of summary.latency) {
     lines.push(
       padEnd(row.metric, METRIC_WIDTH) + padStart(formatCount(row.n), N_WIDTH) +
-        COLUMNS.map((c) => padStart(formatDecimal(c.value(row)), VALUE_WIDTH))
+        COLUMNS.map((c) => padStart(formatLatencyMs(c.value(row)), VALUE_WIDTH))
           .join(""),
     );
   }
@@ -194,4 +212,41 @@ export function renderTerminal(
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The failure lines of a summary: counts by kind and HTTP status, then the commonest messages
+ * (whitespace folded to one space, cut to the line).
+ */
+function failureLines(f: FailureSummary, maxWidth: number): string[] {
+  const counts = (rows: FailureSummary["kinds"]) =>
+    rows.map((r) => `${r.key} ${formatCount(r.n)}`).join(", ");
+  const out = wrap(
+    `${formatCount(f.failed)} failed: ${counts(f.kinds)}; ${
+      counts(f.httpStatuses)
+    }`,
+    maxWidth,
+    padEnd("failures", LABEL_WIDTH),
+  );
+  const indent = " ".repeat(LABEL_WIDTH);
+  for (const m of f.messages) {
+    const prefix = `${indent}${formatCount(m.n)}x `;
+    const room = maxWidth - prefix.length - 2;
+    const text = m.key === ""
+      ? "(no message)"
+      : m.key.replace(/\s+/g, " ").trim();
+    const cut = [...text].length > room
+      ? [...text].slice(0, room - 3).join("") + "..."
+      : text;
+    out.push(m.key === "" ? prefix + cut : `${prefix}"${cut}"`);
+  }
+  if (f.distinctMessages > f.messages.length) {
+    out.push(
+      `${indent}(${
+        f.distinctMessages - f.messages.length
+      } more distinct messages: ` +
+        "select * from run_errors)",
+    );
+  }
+  return out;
 }

@@ -1,8 +1,10 @@
 -- bootstrap_compare(baseline_run_id, candidate_run_id, ttft_ms_max, tpot_ms_max, e2e_ms_max,
 -- itl_ms_max := NULL, failure_policy := ..., replicates := 200, seed := 0, max_samples := 5000):
--- candidate minus baseline for p50 / p99 of each latency metric and for goodput, with percentile
--- bootstrap 95 % confidence intervals (METRICS.md: "Comparisons carry bootstrap confidence
--- intervals").
+-- candidate minus baseline for p50 / p99 of each latency metric and for goodput, with bootstrap
+-- 95 % confidence intervals over the requests of ONE run per side (METRICS.md: "Comparisons
+-- carry bootstrap confidence intervals"). Such an interval covers within-run sampling only,
+-- not the variation between runs, so it is optimistic: compare groups of repeated runs with
+-- between_run_compare instead when there are any.
 --
 -- Grain: one row per (metric, statistic): (ttft_ms|tpot_ms|itl_ms|e2e_ms, p50|p99) and
 -- (goodput_rps, value); key (metric, statistic); sort by row_order.
@@ -11,14 +13,20 @@
 -- metric_samples (the numbers of run_latency_summary) and, for goodput, slo_attainment's
 -- goodput_rps (met / window_s) under the given SLO and failure policy.
 --   delta = candidate_value - baseline_value;  delta_pct = 100 * delta / baseline_value
--- Confidence interval: each side is resampled independently, `replicates` times, with
--- replacement, to its own size; replicate b's delta = candidate*_b - baseline*_b; ci_low_pct /
--- ci_high_pct are the 2.5th / 97.5th percentiles (quantile_cont) of 100 * delta_b /
--- baseline_value (ci_low / ci_high the same in the metric's unit). Goodput resamples the counted
--- requests (met = 1, else 0) over the fixed window: goodput*_b = SUM(met*) / window_s.
--- Reproducible: draws are hash(seed, side, metric, b, j) mod size, not random(). A side with
--- more than max_samples samples is first thinned to about max_samples by a fixed hash of
--- sample_key (the point estimate still uses all); n_* report the full counts.
+-- Replicates: each side is resampled independently, `replicates` times, with replacement, to
+-- its own size; goodput resamples the counted requests (met = 1, else 0) over the fixed window:
+-- goodput*_b = SUM(met*) / window_s. Reproducible: draws are hash(seed, side, metric, b, j) mod
+-- size, not random(). A side with more than max_samples samples is first thinned to about
+-- max_samples by a fixed hash of sample_key (the point estimate still uses all); n_* report the
+-- full counts.
+-- Interval (normal approximation around the point estimate, so the estimate is always inside):
+--   scale 'log_ratio' when both point values and every replicate value are > 0:
+--     [exp(ln(c/b) - 1.96 sd), exp(ln(c/b) + 1.96 sd)] - 1, in percent of b, where sd is the
+--     standard deviation of ln(c*_b / b*_b) over the replicates: a ratio, so > -100 %;
+--   scale 'difference' otherwise: delta -+ 1.96 sd(c*_b - b*_b), the low end clamped at
+--     -baseline_value when both sides are >= 0 (nothing falls by more than all of it).
+-- (A percentile interval can exclude its own point estimate when the statistic's bootstrap
+-- distribution is skewed, e.g. a p50 ITL over many 0 ms gaps.)
 -- significant = the interval excludes 0 (the change is outside the noise).
 --
 -- Edge cases: a side without samples (or without a window, for goodput) gives NULL values,
@@ -130,16 +138,24 @@ points as (
   union all
   select side, 'goodput_rps', 'value', goodput_rps, n_counted from goodput_point
 ),
-replicate_deltas as (
-  select c.metric, c.statistic, c.b, c.value - b.value as delta
+replicate_pairs as (
+  select c.metric, c.statistic, c.b, c.value as c_value, b.value as b_value
   from replicate_stats as c
   join replicate_stats as b
     on b.metric = c.metric and b.statistic = c.statistic and b.b = c.b
   where c.side = 'candidate' and b.side = 'baseline'
 ),
 intervals as (
-  select metric, statistic, quantile_cont(delta, [0.025, 0.975]) as ci, count(*) as n_replicates
-  from replicate_deltas
+  select
+    metric,
+    statistic,
+    count(*) as n_replicates,
+    coalesce(bool_and(c_value > 0 and b_value > 0), false) as replicates_positive,
+    -- ordered aggregates add in replicate order, so the same seed gives the same bits
+    stddev_samp(case when c_value > 0 and b_value > 0 then ln(c_value / b_value) end
+      order by b) as sd_log_ratio,
+    stddev_samp(c_value - b_value order by b) as sd_delta
+  from replicate_pairs
   group by metric, statistic
 ),
 assembled as (
@@ -151,7 +167,10 @@ assembled as (
     pc.value as candidate_value,
     coalesce(pb.n, 0) as n_baseline,
     coalesce(pc.n, 0) as n_candidate,
-    case when pb.value is not null and pc.value is not null then i.ci end as ci,
+    pb.value > 0 and pc.value > 0 and coalesce(i.replicates_positive, false) as on_log,
+    pb.value >= 0 and pc.value >= 0 as non_negative,
+    i.sd_log_ratio,
+    i.sd_delta,
     coalesce(i.n_replicates, 0) as n_replicates
   from wanted as w
   left join points as pb on pb.side = 'baseline' and pb.metric = w.metric
@@ -159,6 +178,25 @@ assembled as (
   left join points as pc on pc.side = 'candidate' and pc.metric = w.metric
     and pc.statistic = w.statistic
   left join intervals as i on i.metric = w.metric and i.statistic = w.statistic
+),
+bounded as (
+  select
+    *,
+    case
+      when baseline_value is null or candidate_value is null then null
+      when on_log then baseline_value
+        * (exp(ln(candidate_value / baseline_value) - 1.96 * coalesce(sd_log_ratio, 0)) - 1)
+      when non_negative then greatest(
+        candidate_value - baseline_value - 1.96 * coalesce(sd_delta, 0), -baseline_value)
+      else candidate_value - baseline_value - 1.96 * coalesce(sd_delta, 0)
+    end as ci_low,
+    case
+      when baseline_value is null or candidate_value is null then null
+      when on_log then baseline_value
+        * (exp(ln(candidate_value / baseline_value) + 1.96 * coalesce(sd_log_ratio, 0)) - 1)
+      else candidate_value - baseline_value + 1.96 * coalesce(sd_delta, 0)
+    end as ci_high
+  from assembled
 )
 select
   row_order,
@@ -170,12 +208,14 @@ select
   candidate_value,
   candidate_value - baseline_value as delta,
   100 * (candidate_value - baseline_value) / nullif(baseline_value, 0) as delta_pct,
-  ci[1] as ci_low,
-  ci[2] as ci_high,
-  100 * ci[1] / nullif(baseline_value, 0) as ci_low_pct,
-  100 * ci[2] / nullif(baseline_value, 0) as ci_high_pct,
-  case when ci is null then null else ci[1] > 0 or ci[2] < 0 end as significant,
+  ci_low,
+  ci_high,
+  100 * ci_low / nullif(baseline_value, 0) as ci_low_pct,
+  100 * ci_high / nullif(baseline_value, 0) as ci_high_pct,
+  case when ci_low is null then null else ci_low > 0 or ci_high < 0 end as significant,
   n_replicates,
-  'percentile bootstrap, 95 %, independent resampling of each run' as ci_method,
+  case when on_log then 'log_ratio' else 'difference' end as scale,
+  'bootstrap over requests of one run per side, normal interval, 95 %; within-run sampling '
+    || 'only (optimistic)' as ci_method,
   failure_policy_name(failure_policy) as failure_policy
-from assembled
+from bounded

@@ -23,6 +23,10 @@
 --                                 reuse implied by the trace's block hashes is not recorded
 --   9 harness_floor_ttft_p50_ms   not measured per run (see docs/perf.md for the harness floor
 --                                 against the scripted zero-work server): value NULL
+--  10 coalesced_chunk_share       share of the chunk gaps of status 'ok' requests that are
+--                                 exactly 0 ns: chunks read from the socket together get one
+--                                 time, so their own arrival times (and the ITL between them)
+--                                 are lost (fraction)                    value > 0.05
 -- n is the number of samples the value came from.
 --
 -- Edge cases: a value without samples is NULL and then flagged is NULL (unknown), never FALSE.
@@ -38,7 +42,8 @@ thresholds (check_order, check_name, unit, threshold) as (
     (6, 'usage_vs_stream_mismatch_share', 'fraction', 0.01),
     (7, 'failed_share', 'fraction', 0.01),
     (8, 'cached_prompt_share', 'fraction', null),
-    (9, 'harness_floor_ttft_p50_ms', 'ms', null)
+    (9, 'harness_floor_ttft_p50_ms', 'ms', null),
+    (10, 'coalesced_chunk_share', 'fraction', 0.05)
 ),
 lag_stats as (
   select run_id, count(schedule_lag_ms) as n, quantile_cont(schedule_lag_ms, 0.99) as p99
@@ -69,6 +74,16 @@ failure_stats as (
   from request_metrics
   group by run_id
 ),
+gap_stats as (
+  select
+    k.run_id,
+    count(*) as n_gaps,
+    count(*) filter (where c.t_ns = c.prev_t_ns) as n_zero
+  from token_chunks as c
+  join request_keys as k on k.request_key = c.request_key
+  where c.prev_t_ns is not null and k.status = 'ok'
+  group by k.run_id
+),
 measured as (
   select r.run_id, 1 as check_order, (r.status <> 'completed')::int::double as value,
     1::bigint as n
@@ -97,6 +112,9 @@ measured as (
   union all
   select r.run_id, 9, null::double, 0::bigint
   from runs as r
+  union all
+  select r.run_id, 10, g.n_zero / nullif(g.n_gaps, 0), coalesce(g.n_gaps, 0)
+  from runs as r left join gap_stats as g on g.run_id = r.run_id
 )
 select
   m.run_id,

@@ -246,7 +246,7 @@ Deno.test("tokentrace run: HTTP 500 on some requests is recorded per request and
   await server.close();
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
-  assert.equal(report.schema, "tokentrace.report/v1");
+  assert.equal(report.schema, "tokentrace.report/v2");
   const store = await Store.open(`${dir}/r.duckdb`, { readOnly: true });
   const rows = await store.query(
     `select status, http_status, error_kind, count(*)::int as n from requests

@@ -21,6 +21,7 @@ Deno.test("Store.open() creates a new file at the current schema version", async
     "engine_steps",
     "engine_tokens",
     "requests",
+    "run_groups",
     "runs",
     "sweeps",
     "token_events",
@@ -235,4 +236,50 @@ Deno.test("MIGRATIONS are numbered 1..N without gaps or repeats", () => {
     Array.from({ length: versions.length }, (_, i) => i + 1),
   );
   assert.equal(SCHEMA_VERSION, versions.length);
+});
+
+Deno.test("Store.createGroup() records a group and createRun() its runs", async () => {
+  const path = await tempDbPath();
+  const store = await Store.open(path);
+  try {
+    await store.createGroup({
+      groupId: "g1",
+      label: "base",
+      kind: "repeat",
+      repeats: 2,
+    });
+    for (const index of [0, 1]) {
+      await store.createRun({
+        runId: `r${index}`,
+        backend: "openai",
+        toolVersion: "0",
+        clockOriginUnixNs: 0n,
+        group: { groupId: "g1", index },
+      });
+    }
+    assert.deepStrictEqual(
+      await store.query(
+        `select g.label, g.kind, g.repeats, r.run_id, r.group_index
+         from runs as r join run_groups as g using (group_id) order by r.group_index`,
+      ),
+      [
+        {
+          label: "base",
+          kind: "repeat",
+          repeats: 2,
+          run_id: "r0",
+          group_index: 0,
+        },
+        {
+          label: "base",
+          kind: "repeat",
+          repeats: 2,
+          run_id: "r1",
+          group_index: 1,
+        },
+      ],
+    );
+  } finally {
+    store.close();
+  }
 });

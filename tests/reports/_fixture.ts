@@ -66,6 +66,12 @@ export interface FixtureRun {
     value: number;
   };
   suite?: { suite: string; scenario: string };
+  /** A group of repeated runs (runs.group_id) and the run's 0-based place in it. */
+  group?: { id: string; index: number };
+  /** The runs' JSON columns as a run would record them; absent = NULL. */
+  workload?: unknown;
+  options?: unknown;
+  backendInfo?: unknown;
   requests: FixtureRequest[];
 }
 
@@ -409,9 +415,10 @@ export async function insertRun(store: Store, run: FixtureRun): Promise<void> {
   await store.exec(
     `insert into runs (run_id, label, started_at, finished_at, status, backend, tool_version,
        clock_origin_unix_ns, end_reason, warmup_ns, cooldown_ns, sweep_id, sweep_axis,
-       sweep_value, suite, scenario)
+       sweep_value, suite, scenario, group_id, group_index, workload, options, backend_info)
      values ($1, $2, $3::timestamptz, $4::timestamptz, $5, $6, '0.1.0',
-       epoch_ns($3::timestamptz), $7, $8, $9, $10, $11, $12, $13, $14)`,
+       epoch_ns($3::timestamptz), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::json,
+       $18::json, $19::json)`,
     [
       run.runId,
       run.label,
@@ -427,6 +434,11 @@ export async function insertRun(store: Store, run: FixtureRun): Promise<void> {
       run.sweep?.value ?? null,
       run.suite?.suite ?? null,
       run.suite?.scenario ?? null,
+      run.group?.id ?? null,
+      run.group?.index ?? null,
+      run.workload === undefined ? null : JSON.stringify(run.workload),
+      run.options === undefined ? null : JSON.stringify(run.options),
+      run.backendInfo === undefined ? null : JSON.stringify(run.backendInfo),
     ],
   );
   for (const r of run.requests) {

@@ -20,6 +20,7 @@ export interface GeneratedRunOptions {
   itlMs?: number;
   sweep?: FixtureRun["sweep"];
   suite?: FixtureRun["suite"];
+  group?: FixtureRun["group"];
   startedAt?: string;
 }
 
@@ -64,6 +65,7 @@ export function generatedRun(o: GeneratedRunOptions): FixtureRun {
     endReason: null,
     sweep: o.sweep,
     suite: o.suite,
+    group: o.group,
     requests,
   };
 }

@@ -45,11 +45,26 @@ Deno.test("collectRunReport()", async (t) => {
       ]);
     });
 
-    await t.step("no timeline above the limit", async () => {
-      const r = await collectRunReport(snapshot, "big", { timelineLimit: 10 });
-      assert.equal(r.timeline, null);
-      assert.equal(r.timelineLimit, 10);
-    });
+    await t.step(
+      "above the limit, every k-th request by send time, and said so",
+      async () => {
+        const r = await collectRunReport(snapshot, "big", {
+          timelineLimit: 10,
+        });
+        const all = await collectRunReport(snapshot, "big", {
+          timelineLimit: 1000,
+        });
+        const k = Math.ceil(all.timeline.length / 10);
+        assert.equal(r.timelineStep, k);
+        assert.equal(r.timelineTotal, all.timeline.length);
+        assert.deepStrictEqual(
+          r.timeline,
+          all.timeline.filter((_, i) => i % k === 0),
+        );
+        assert.ok(r.timeline.length <= 10);
+        assert.equal(all.timelineStep, 1);
+      },
+    );
 
     await t.step(
       "a run with no completed requests still reports and explains",

@@ -59,7 +59,32 @@ Deno.test("summarizeRun()", async (t) => {
           tpotMs: 15,
           e2eMs: 90,
         });
-        const { latency: _latency, ...rest } = s;
+        const {
+          latency: _latency,
+          fidelity: _fidelity,
+          verdict,
+          failures,
+          ...rest
+        } = s;
+        assert.deepStrictEqual(verdict, {
+          ok: false,
+          reasons: [
+            "send rate off by 5.7% > 5%",
+            "usage vs stream differ in 33.3% > 1%",
+            "failed 33.3% > 1%",
+          ],
+        });
+        const half = (key: string) => ({ key, n: 1, share: 0.5 });
+        assert.deepStrictEqual(failures, {
+          failed: 2,
+          kinds: [half("error"), half("timeout")],
+          httpStatuses: [half("HTTP 500"), half("no HTTP status")],
+          messages: [
+            half("HTTP 500: internal server error"),
+            half("timed out after 200 ms"),
+          ],
+          distinctMessages: 2,
+        });
         assert.deepStrictEqual(rest, {
           run: {
             runId: RUN_A.runId,
@@ -76,6 +101,7 @@ Deno.test("summarizeRun()", async (t) => {
             sweepId: null,
             suite: null,
             scenario: null,
+            group: null,
           },
           window: {
             startNs: ms(2),

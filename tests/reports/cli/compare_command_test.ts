@@ -45,8 +45,8 @@ Deno.test("compareCommand() gates exit 1 only beyond bound and outside noise", a
           junit,
         );
         assert.equal(r.code, 1, r.stderr);
-        assert.ok(r.stdout.includes("FAIL  p99_ttft:+10%"), r.stdout);
-        assert.ok(r.stdout.includes("ok    p50_tpot:+10%"), r.stdout);
+        assert.ok(r.stdout.includes("FAIL p99_ttft:+10%"), r.stdout);
+        assert.ok(r.stdout.includes("ok p50_tpot:+10%"), r.stdout);
         assert.ok(r.stdout.includes("verdict: FAIL (1 of 2 gates)"), r.stdout);
         const xml = await Deno.readTextFile(junit);
         assert.ok(xml.includes('tests="2" failures="1"'), xml);
@@ -59,12 +59,33 @@ Deno.test("compareCommand() gates exit 1 only beyond bound and outside noise", a
       assert.ok(r.stdout.includes("verdict: pass"));
     });
 
-    await t.step("JSON output is the versioned comparison", async () => {
-      const r = await compare("--format", "json");
+    await t.step(
+      "without --gate the default gates judge: a 50 % slower TTFT fails them",
+      async () => {
+        const r = await compare("--format", "json");
+        assert.equal(r.code, 1, r.stderr);
+        const j = JSON.parse(r.stdout);
+        assert.equal(j.schema, "tokentrace.compare/v2");
+        assert.equal(j.rows[1].metric, "ttft_ms");
+        assert.deepStrictEqual(
+          j.gates.map((g: { gate: string }) => g.gate),
+          [
+            "p50_ttft:+10%",
+            "p99_ttft:+20%",
+            "p50_tpot:+10%",
+            "p99_tpot:+20%",
+            "goodput:-5%",
+          ],
+        );
+        assert.equal(j.method, "within_run");
+        assert.equal(j.optimistic, true);
+      },
+    );
+
+    await t.step("--gate none judges nothing: exit 0", async () => {
+      const r = await compare("--gate", "none");
       assert.equal(r.code, 0, r.stderr);
-      const j = JSON.parse(r.stdout);
-      assert.equal(j.schema, "tokentrace.compare/v1");
-      assert.equal(j.rows[1].metric, "ttft_ms");
+      assert.ok(r.stdout.startsWith("== verdict: no gates, trusted"), r.stdout);
     });
 
     await t.step("an unknown run lists close matches", async () => {

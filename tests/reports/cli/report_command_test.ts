@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Store } from "../../../harness/store.ts";
 import { runCli } from "../../harness/_cli.ts";
 import { createFixtureStore, RUN_A, RUN_C } from "../_fixture.ts";
 
@@ -23,14 +24,76 @@ Deno.test("reportCommand() renders every format", async (t) => {
       const json = JSON.parse(
         (await report("--format", "json", "--run", "baseline")).stdout,
       );
-      assert.equal(json.schema, "tokentrace.report/v1");
+      assert.equal(json.schema, "tokentrace.report/v2");
       assert.equal(json.anchors.length, 14);
-      assert.equal(json.fidelity.length, 9);
+      assert.equal(json.fidelity.checks.length, 10);
+      assert.equal(json.fidelity.ok, false);
       const junit = await report("--format", "junit", "--run", "baseline");
       assert.ok(
-        junit.stdout.includes('<testsuite name="fidelity baseline" tests="9"'),
+        junit.stdout.includes('<testsuite name="fidelity baseline" tests="10"'),
       );
     });
+
+    await t.step("csv: one row per request with every metric", async () => {
+      const r = await report(
+        "--format",
+        "csv",
+        "--run",
+        "baseline",
+        "--slo",
+        "ttft=40",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n");
+      assert.equal(lines.length, 7); // header + 6 requests
+      const head = lines[0].split(",");
+      for (
+        const col of [
+          "req_id",
+          "ttft_ms",
+          "tpot_ms",
+          "e2e_ms",
+          "meets_slo",
+          "error",
+        ]
+      ) {
+        assert.ok(head.includes(col), col);
+      }
+      assert.ok(lines[1].includes(",r1,"), lines[1]);
+    });
+
+    await t.step(
+      "parquet: one row per token chunk, to --out only",
+      async () => {
+        const out = `${fx.dir}/tokens.parquet`;
+        const r = await report(
+          "--format",
+          "parquet",
+          "--run",
+          "baseline",
+          "--out",
+          out,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(r.stderr.includes("Wrote 10 token chunks of run "), r.stderr);
+        const store = await Store.open(fx.path, { readOnly: true });
+        try {
+          const rows = await store.query(
+            `select count(*)::int as n, sum(gap_ms) as gaps from read_parquet('${out}')`,
+          );
+          assert.deepStrictEqual(rows, [{ n: 10, gaps: 242 }]);
+        } finally {
+          store.close();
+        }
+        const none = await report("--format", "parquet", "--run", "baseline");
+        assert.equal(none.code, 2);
+        assert.ok(
+          none.stderr.includes(
+            "Option --out: expected a file to write with --format parquet",
+          ),
+        );
+      },
+    );
 
     await t.step("html to a file: one offline page with charts", async () => {
       const out = `${fx.dir}/report.html`;
@@ -65,7 +128,7 @@ Deno.test("reportCommand() renders every format", async (t) => {
       assert.equal(r.code, 2);
       assert.equal(
         r.stderr.trim().split("\n").at(-1),
-        'tokentrace: error: Option --format: expected one of table, md, json, junit, html, got "pdf"',
+        'tokentrace: error: Option --format: expected one of table, md, json, junit, html, csv, parquet, got "pdf"',
       );
     });
 

@@ -39,7 +39,7 @@ scenarios:
     [
       "s.yaml",
       "suite: x\nscenarios:\n  - name: a\n    run: { db: other.duckdb }\n",
-      'Suite file "s.yaml", scenarios[0].run.db: set by the suite (db, label and quiet come from the command line; slo, warmup and cooldown are scenario fields), got "other.duckdb"',
+      'Suite file "s.yaml", scenarios[0].run.db: set by the suite (db, label and quiet come from the command line; slo, warmup, cooldown and repeat are scenario fields), got "other.duckdb"',
     ],
     [
       "s.yaml",
@@ -169,6 +169,79 @@ scenarios:
         ),
         unknown.stderr,
       );
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "run --suite with repeat: each scenario a group; compare --suite compares groups",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = await startScriptedWorker({
+      timing: { ttftBaseMs: 5, itlMs: 10 },
+      recordSends: false,
+    });
+    const dir = await Deno.makeTempDir({ prefix: "tokentrace-suite-" });
+    const db = `${dir}/r.duckdb`;
+    const suite = `${dir}/nightly.yaml`;
+    await Deno.writeTextFile(
+      suite,
+      `suite: nightly
+repeat: 2
+defaults:
+  url: ${server.url}
+scenarios:
+  - name: short
+    run: { synthetic: "n=6,arrival=constant:30,input=fixed:8,output=fixed:3" }
+    gates: p50_ttft:+400%
+`,
+    );
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await runCli([
+          "run",
+          "--suite",
+          suite,
+          "--db",
+          db,
+          "--quiet",
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const store = await Store.open(db, { readOnly: true });
+      try {
+        const groups = await store.query(
+          `select any_value(g.kind) as kind, any_value(g.repeats) as repeats,
+             count(*)::int as runs
+           from runs as r join run_groups as g using (group_id)
+           group by g.group_id order by min(r.started_at)`,
+        );
+        assert.deepStrictEqual(groups, [
+          { kind: "suite", repeats: 2, runs: 2 },
+          { kind: "suite", repeats: 2, runs: 2 },
+        ]);
+      } finally {
+        store.close();
+      }
+      const c = await runCli([
+        "compare",
+        "--suite",
+        "nightly",
+        "--db",
+        db,
+        "--format",
+        "json",
+      ]);
+      assert.equal(c.code, 0, c.stdout + c.stderr);
+      const j = JSON.parse(c.stdout.slice(c.stdout.indexOf("{")));
+      assert.equal(j.method, "between_runs");
+      assert.equal(j.baseline.run_ids.length, 2);
+      assert.equal(j.candidate.run_ids.length, 2);
     } finally {
       await server.close();
       await Deno.remove(dir, { recursive: true });

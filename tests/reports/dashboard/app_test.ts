@@ -16,6 +16,78 @@ Deno.test("createApp() pages", async (t) => {
     });
 
     await t.step(
+      "the runs list shows goodput, attainment, p99s and fidelity, sortable",
+      async () => {
+        const html = await (await d.app.request("/?sort=ttft_p99&dir=desc"))
+          .text();
+        const order = [...html.matchAll(/<tr data-run="([^"]+)">/g)].map((m) =>
+          m[1]
+        );
+        // p99 TTFT: B 496 ms, A 49.6 ms, C none (empty values sort last)
+        assert.deepStrictEqual(order, [RUN_B.runId, RUN_A.runId, RUN_C.runId]);
+        assert.ok(
+          html.includes(
+            '<a href="/?sort=ttft_p99&amp;dir=asc" class="sorted">',
+          ),
+        );
+        for (
+          const col of [
+            "goodput",
+            "attainment",
+            "p99 TTFT",
+            "p99 TPOT",
+            "fidelity",
+          ]
+        ) {
+          assert.ok(html.includes(`>${col}`), col);
+        }
+        assert.ok(
+          html.includes('<span class="flag" title="run_status, failed_share'),
+          html,
+        );
+        const asc = await (await d.app.request("/?sort=ttft_p99&dir=asc"))
+          .text();
+        const ascOrder = [...asc.matchAll(/<tr data-run="([^"]+)">/g)].map((
+          m,
+        ) => m[1]);
+        assert.deepStrictEqual(ascOrder, [
+          RUN_A.runId,
+          RUN_B.runId,
+          RUN_C.runId,
+        ]);
+      },
+    );
+
+    await t.step(
+      "the compare page picks runs from lists and takes a gate",
+      async () => {
+        const form = await (await d.app.request("/compare")).text();
+        assert.ok(form.includes('<select name="baseline">'));
+        assert.ok(
+          form.includes(`<option value="${RUN_A.runId}">baseline (run,`),
+          form,
+        );
+        const res = await d.app.request(
+          `/compare?baseline=${RUN_A.runId}&candidate=${RUN_B.runId}&slo=ttft%3D100` +
+            "&gate=p99_ttft%3A%2B10%25",
+        );
+        assert.equal(res.status, 200);
+        const html = await res.text();
+        assert.ok(
+          html.includes(
+            '<p class="headline" id="verdict">verdict: FAIL (1 of 1 gates), UNTRUSTED',
+          ),
+          html,
+        );
+        assert.ok(
+          html.includes("<td>p99_ttft:+10%</td><td>FAIL (untrusted)</td>"),
+          html,
+        );
+        assert.ok(html.includes(`<option value="${RUN_A.runId}" selected>`));
+      },
+    );
+
+    await t.step(
       "run detail renders the report with charts, by label",
       async () => {
         const res = await d.app.request("/runs/baseline?slo=ttft%3D30");

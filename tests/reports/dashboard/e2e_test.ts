@@ -94,6 +94,38 @@ Deno.test({
       });
 
       await t.step(
+        "the console downloads every result row as CSV",
+        async () => {
+          const [download] = await Promise.all([
+            page.waitForEvent("download"),
+            page.click("#download"),
+          ]);
+          const text = await Deno.readTextFile((await download.path())!);
+          const lines = text.trimEnd().split("\r\n");
+          assert.equal(lines[0], "metric,n,p50_ms");
+          assert.equal(lines[1], "ttft_ms,3,30");
+          assert.equal(lines.length, 9); // header + 8 metrics
+        },
+      );
+
+      await t.step("an error keeps its line breaks", async () => {
+        await page.fill("#sql", "select nope\nfrom run_latency_summary");
+        await page.click("#run");
+        await page.waitForSelector("#status.flag");
+        const status = await page.locator("#status").textContent();
+        assert.ok(status!.startsWith("Error: "), status!);
+        assert.ok(status!.includes("\n"), status!);
+        const whiteSpace = await page.locator("#status").evaluate((el) =>
+          // runs in the page: the browser's getComputedStyle
+          (globalThis as unknown as {
+            getComputedStyle(e: unknown): { whiteSpace: string };
+          }).getComputedStyle(el).whiteSpace
+        );
+        assert.equal(whiteSpace, "pre-wrap");
+        assert.ok(await page.locator("#download").isDisabled());
+      });
+
+      await t.step(
         "nothing was fetched from anywhere but the dashboard",
         () => {
           assert.deepStrictEqual(offsite, []);

@@ -31,12 +31,28 @@ Deno.test("renderComparisonText() and friends", async (t) => {
     await t.step("terminal: a row per statistic, then verdicts", () => {
       const text = renderComparisonText(c, gates);
       assert.ok(text.includes("p99 ttft_ms"));
-      assert.ok(text.includes("FAIL  p99_ttft:+10%"));
-      assert.ok(text.endsWith("verdict: FAIL (2 of 2 gates)\n"), text);
+      assert.ok(text.includes("FAIL p99_ttft:+10%"));
+      assert.ok(
+        text.startsWith(
+          "== verdict: FAIL (2 of 2 gates), trusted, intervals optimistic",
+        ),
+      );
+      assert.ok(
+        text.includes(
+          "caveat      1 run per side: the intervals cover only the sampling",
+        ),
+      );
+      assert.ok(
+        text.endsWith(
+          "verdict: FAIL (2 of 2 gates), trusted, intervals optimistic (1 run per side)\n",
+        ),
+        text,
+      );
+      for (const line of text.split("\n")) assert.ok(line.length <= 100, line);
     });
     await t.step("markdown table with gates", () => {
       const md = renderComparisonMarkdown(c, gates);
-      assert.ok(md.includes("| p50 ttft_ms | 60 | 60 |"));
+      assert.ok(md.includes("| p50 ttft_ms | 1/1 | 60 | 60 |"));
       assert.ok(md.includes("| p99_ttft:+10% | **FAIL** |"));
     });
     await t.step("versioned JSON", () => {

@@ -61,6 +61,19 @@ Deno.test("renderHtml()", async (t) => {
       },
     );
 
+    await t.step("the headline comes first, flagged, before any table", () => {
+      const at = html.indexOf(
+        '<p class="headline flagged" id="headline">goodput 8.000 req/s',
+      );
+      assert.ok(at > 0, "headline");
+      assert.ok(at < html.indexOf("<table"), "before the first table");
+      assert.ok(
+        html.includes("fidelity FLAGGED (send rate off by 5.7% &gt; 5%;"),
+      );
+      assert.ok(html.includes('<table id="failure-messages">'));
+      assert.ok(html.includes("<h2>Lengths (tokens)</h2>"));
+    });
+
     await t.step("tables: latency, anchors, fidelity; values escaped", () => {
       for (
         const s of [

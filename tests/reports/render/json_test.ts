@@ -25,7 +25,10 @@ Deno.test("toReportJson()", async (t) => {
           max_ms: null,
         };
         assert.deepStrictEqual(toReportJson(s), {
-          schema: "tokentrace.report/v1",
+          schema: "tokentrace.report/v2",
+          headline:
+            "goodput —, attainment — (no SLO given: pass --slo ttft=..,tpot=..), " +
+            "fidelity FLAGGED (run not completed)",
           run: {
             run_id: RUN_D.runId,
             label: null,
@@ -41,6 +44,7 @@ Deno.test("toReportJson()", async (t) => {
             sweep_id: null,
             suite: null,
             scenario: null,
+            group: null,
           },
           window: {
             start_ns: null,
@@ -83,6 +87,26 @@ Deno.test("toReportJson()", async (t) => {
           },
           slo: null,
           notes: s.notes,
+          fidelity: {
+            ok: false,
+            reasons: ["run not completed"],
+            checks: s.fidelity.map((f) => ({
+              check: f.name,
+              value: f.value,
+              unit: f.unit,
+              threshold: f.threshold,
+              n: f.n,
+              flagged: f.flagged,
+              description: f.description,
+            })),
+          },
+          failures: {
+            failed: 0,
+            kinds: [],
+            http_statuses: [],
+            messages: [],
+            distinct_messages: 0,
+          },
           calibration: null, // no tokentrace calibrate in the fixture database
         });
       },
@@ -119,6 +143,17 @@ Deno.test("toReportJson()", async (t) => {
           goodput_rps: 0,
           token_goodput_tokens_per_s: 0,
         });
+        // fidelity.ok and the reasons, failures with their HTTP statuses
+        assert.equal(j.fidelity.ok, false);
+        assert.deepStrictEqual(j.fidelity.reasons, [
+          "send rate off by 5.7% > 5%",
+          "usage vs stream differ in 33.3% > 1%",
+          "failed 33.3% > 1%",
+        ]);
+        assert.deepStrictEqual(j.failures.http_statuses, [
+          { key: "HTTP 500", n: 1, share: 0.5 },
+          { key: "no HTTP status", n: 1, share: 0.5 },
+        ]);
       },
     );
   } finally {

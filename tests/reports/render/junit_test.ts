@@ -9,19 +9,33 @@ import { collectRunReport } from "../../../reports/run_report.ts";
 import { openSnapshot } from "../../../reports/snapshot.ts";
 import { createFixtureStore, RUN_A } from "../_fixture.ts";
 
+const SIDE = {
+  name: "a",
+  groupId: null,
+  runIds: ["a"],
+  attainment: [],
+  trust: { runs: 1, flaggedRuns: 0, reasons: [] },
+};
 const COMPARISON: Comparison = {
-  baselineRunId: "a",
-  candidateRunId: "b",
+  baseline: SIDE,
+  candidate: { ...SIDE, name: "b", runIds: ["b"] },
   slo: {},
   failurePolicy: "x",
+  method: "within_run",
+  optimistic: true,
   replicates: 200,
   seed: 0,
   ciMethod: "m",
+  caveat: null,
+  trusted: true,
+  differences: [],
   rows: [{
     metric: "ttft_ms",
     statistic: "p99",
     nBaseline: 10,
     nCandidate: 10,
+    runsBaseline: 1,
+    runsCandidate: 1,
     baseline: 100,
     candidate: 150,
     delta: 50,
@@ -31,6 +45,7 @@ const COMPARISON: Comparison = {
     ciLowPct: 40,
     ciHighPct: 60,
     significant: true,
+    scale: "log_ratio",
   }],
 };
 
@@ -59,7 +74,9 @@ Deno.test("renderGatesJunit()", async (t) => {
       xml.includes('<failure message="p99 ttft_ms: 100.0 -&gt; 150.0 (+50.0%'),
     );
     assert.ok(
-      xml.includes('<skipped message="p50 e2e_ms: no value on one side'),
+      xml.includes(
+        '<skipped message="p50 e2e_ms: no value or no interval on one side',
+      ),
     );
   });
 });
@@ -72,8 +89,14 @@ Deno.test("renderFidelityJunit()", async (t) => {
       await collectRunReport(snapshot, RUN_A.runId),
     );
     await t.step("one case per check: flagged fail, unknown skipped", () => {
-      assert.ok(xml.includes('tests="9" failures="3" errors="0" skipped="2"'));
+      assert.ok(xml.includes('tests="10" failures="3" errors="0" skipped="2"'));
       assert.ok(xml.includes('name="send_rate_deviation"'));
+      assert.ok(
+        xml.includes(
+          '<properties><property name="headline" value="goodput —, attainment — (no SLO given',
+        ),
+        xml,
+      );
     });
   } finally {
     snapshot.close();

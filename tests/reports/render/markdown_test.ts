@@ -11,8 +11,26 @@ Deno.test("renderMarkdown()", async (t) => {
     const md = renderMarkdown(
       await collectRunReport(snapshot, RUN_A.runId, { slo: { ttftMs: 30 } }),
     );
-    await t.step("title, summary rows and sections", () => {
+    await t.step("title, headline, summary rows and sections", () => {
       assert.ok(md.startsWith("# tokentrace run baseline\n"));
+      assert.equal(
+        md.split("\n")[2],
+        "**goodput 8.000 req/s, attainment 40.0% (2 of 5) for SLO ttft<=30ms, fidelity FLAGGED " +
+          "(send rate off by 5.7% > 5%; usage vs stream differ in 33.3% > 1%; failed 33.3% > 1%)**",
+      );
+      assert.ok(
+        md.includes(
+          "| failures | 2 failed: error 1, timeout 1; HTTP 500 1, no HTTP status 1 |",
+        ),
+      );
+      assert.ok(md.includes("| 1 | HTTP 500: internal server error |"));
+      assert.ok(md.includes("## Lengths (tokens)"));
+      assert.ok(
+        md.includes(
+          "| output_tokens | 3 | 3.333 | 4.000 | 4.800 | 4.980 | 1.000 | 5.000 |",
+        ),
+        md,
+      );
       assert.ok(
         md.includes(
           "| goodput | 8.000 req/s; attainment 40.0% (2 of 5) for ttft<=30ms |",

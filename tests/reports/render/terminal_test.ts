@@ -4,13 +4,18 @@ import { summarizeRun } from "../../../reports/summary.ts";
 import { createFixtureStore, RUN_A, RUN_C, RUN_D } from "../_fixture.ts";
 
 const EXPECTED_A = `\
+== goodput 8.000 req/s, attainment 40.0% (2 of 5) for SLO ttft<=30ms tpot<=15ms e2e<=90ms, fidelity
+   FLAGGED (send rate off by 5.7% > 5%; usage vs stream differ in 33.3% > 1%; failed 33.3% > 1%)
 run         a1b2c3d4-0000-4000-8000-00000000000a label "baseline"
 backend     openai
 status      completed (started 2026-11-20T10:00:00.000Z, finished 2026-11-20T10:00:01.000Z)
 window      0.250 s (first_sent_to_last_completion)
 requests    6 total: 3 ok, 1 error, 1 timeout, 1 cancelled
+failures    2 failed: error 1, timeout 1; HTTP 500 1, no HTTP status 1
+            1x "HTTP 500: internal server error"
+            1x "timed out after 200 ms"
 
-latency in ms over completed requests (percentiles: quantile_cont)
+latency in ms (10 s and more in s) over completed requests (percentiles: quantile_cont)
 metric                                 n      mean       p50       p90       p99       max
 ttft_ms                                3     33.33     30.00     46.00     49.60     50.00
 ttft_incl_queue_ms                     3     35.67     30.00     47.60     51.56     52.00
@@ -73,7 +78,7 @@ Deno.test("renderTerminal()", async (t) => {
     await t.step("incomplete runs are flagged loudly", () => {
       const lines = renderTerminal(c).split("\n");
       assert.equal(
-        lines[3],
+        lines[5],
         "!! INCOMPLETE RUN: status aborted, results are partial (see notes) !!",
       );
       assert.ok(
@@ -98,6 +103,44 @@ Deno.test("renderTerminal()", async (t) => {
       assert.ok(lines.includes(
         "goodput     — req/s, — output tok/s; attainment — (0 of 0 counted met)",
       ));
+    });
+
+    await t.step(
+      "the headline comes first: goodput, attainment, SLO, fidelity",
+      () => {
+        assert.deepStrictEqual(renderTerminal(c).split("\n").slice(0, 2), [
+          "== goodput —, attainment — (no SLO given: pass --slo ttft=..,tpot=..), fidelity FLAGGED (run not",
+          "   completed; failed 66.7% > 1%)",
+        ]);
+      },
+    );
+
+    await t.step("failures list kinds, HTTP statuses and messages", () => {
+      const lines = renderTerminal(c).split("\n");
+      const at = lines.findIndex((l) => l.startsWith("failures"));
+      assert.deepStrictEqual(lines.slice(at, at + 3), [
+        "failures    2 failed: error 1, timeout 1; HTTP 503 1, no HTTP status 1",
+        "            1x (no message)",
+        '            1x "HTTP 503: overloaded"',
+      ]);
+    });
+
+    await t.step("latencies of 10 s and more are shown in seconds", () => {
+      const slow = {
+        ...a,
+        latency: a.latency.map((l) => ({
+          ...l,
+          p99Ms: 12_345,
+          maxMs: 9_999.4,
+        })),
+      };
+      const row = renderTerminal(slow).split("\n").find((l) =>
+        l.startsWith("ttft_ms")
+      );
+      assert.equal(
+        row,
+        "ttft_ms                                3     33.33     30.00     46.00   12.35 s     9,999",
+      );
     });
 
     await t.step("without an SLO, goodput says how to ask for one", () => {

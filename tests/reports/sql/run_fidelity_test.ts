@@ -1,6 +1,20 @@
 import assert from "node:assert/strict";
 import { assertRowsClose } from "../_assert.ts";
 import { createFixtureStore, RUN_A, RUN_D } from "../_fixture.ts";
+import { generatedRun } from "../_runs.ts";
+
+// Two requests of 4 one-token chunks: q0000's chunks arrive 10 ms apart, q0001's all at once
+// (3 gaps of 0 ms): 3 of 6 gaps are 0 ms.
+const COALESCED = generatedRun({
+  runId: "coalesced",
+  schedMs: [0, 100],
+  ttftMs: [20, 20],
+  tokens: 4,
+});
+COALESCED.requests[1].events = COALESCED.requests[1].events.map((
+  [seq, , n],
+) => [seq, 120, n]);
+COALESCED.requests[1].doneMs = 120;
 
 function check(
   check_order: number,
@@ -23,7 +37,7 @@ function check(
 }
 
 Deno.test("run_fidelity view", async (t) => {
-  const fx = await createFixtureStore([RUN_A, RUN_D]);
+  const fx = await createFixtureStore([RUN_A, RUN_D, COALESCED]);
   const rowsOf = (runId: string) =>
     fx.store.query(
       `select * exclude (run_id) from run_fidelity where run_id = $1 order by check_order`,
@@ -55,8 +69,20 @@ Deno.test("run_fidelity view", async (t) => {
         // no server reported cached tokens: unknown, not 0
         check(8, "cached_prompt_share", null, "fraction", null, 2, null),
         check(9, "harness_floor_ttft_p50_ms", null, "ms", null, 0, null),
+        // gaps of ok requests: r2 20, 10, 30 ms; r6 30 ms (its 0-token chunk is no chunk)
+        check(10, "coalesced_chunk_share", 0, "fraction", 0.05, 4, false),
       ]);
     });
+
+    await t.step(
+      "chunks that arrive together flag coalesced_chunk_share",
+      async () => {
+        const rows = await rowsOf("coalesced");
+        assertRowsClose(rows.filter((r) => r.check_order === 10), [
+          check(10, "coalesced_chunk_share", 3 / 6, "fraction", 0.05, 6, true),
+        ]);
+      },
+    );
 
     await t.step(
       "a run without requests: values and flags unknown",
@@ -74,6 +100,7 @@ Deno.test("run_fidelity view", async (t) => {
             ["failed_share", null, null],
             ["cached_prompt_share", null, null],
             ["harness_floor_ttft_p50_ms", null, null],
+            ["coalesced_chunk_share", null, null],
           ],
         );
       },

@@ -77,6 +77,22 @@ Deno.test("sweep_attainment()", async (t) => {
       ]);
     });
 
+    await t.step("each point carries its latency percentiles", async () => {
+      // p2: TTFTs 50 and 150 -> p50 100, p99 149; 3 tokens 10 ms apart: TPOT 10, E2E 70 / 170
+      const rows = await fx.store.query(
+        `select ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms, e2e_p50_ms, e2e_p99_ms
+         from sweep_attainment(100, null, null) where run_id = 'p2'`,
+      );
+      assertRowsClose(rows, [{
+        ttft_p50_ms: 100,
+        ttft_p99_ms: 149,
+        tpot_p50_ms: 10,
+        tpot_p99_ms: 10,
+        e2e_p50_ms: 120,
+        e2e_p99_ms: 169,
+      }]);
+    });
+
     await t.step(
       "a concurrency sweep is placed by achieved throughput",
       async () => {
