@@ -70,13 +70,20 @@ export class WebGPUBackend implements Backend {
   private closing: Promise<void> | undefined;
   private closedWaiter: (() => void) | undefined;
 
+  /** The current run clock's origin (`performance.now()` ms of this thread). */
+  private runOriginMs: number;
+  /** Engine-clock ns minus run-clock ns: what to subtract from the engine's times. */
+  private shiftNs = 0n;
+
   private constructor(
     private readonly worker: Worker,
     /** What the engine says about itself (model, adapter, policy, sizes). */
     readonly info: EngineInfo,
     private readonly gpuClockOffsetNs: string | null,
-    private readonly nowNs: () => bigint,
+    /** The origin of the clock the engine's thread times everything on. */
+    private readonly engineOriginMs: number,
   ) {
+    this.runOriginMs = engineOriginMs;
     worker.onmessage = (e: MessageEvent<FromEngine>) => this.onMessage(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
@@ -88,8 +95,6 @@ export class WebGPUBackend implements Backend {
   static open(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
     const { clockOriginMs, nice, ...engineOpts } = opts;
     const originMs = clockOriginMs ?? performance.now();
-    const nowNs = () =>
-      BigInt(Math.round((performance.now() - originMs) * 1e6));
     const worker = new Worker(
       new URL("./_engine_worker.ts", import.meta.url),
       { type: "module" },
@@ -104,7 +109,7 @@ export class WebGPUBackend implements Backend {
         const m = e.data;
         if (m.op === "opened") {
           resolve(
-            new WebGPUBackend(worker, m.info, m.gpuClockOffsetNs, nowNs),
+            new WebGPUBackend(worker, m.info, m.gpuClockOffsetNs, originMs),
           );
         } else if (m.op === "error") {
           worker.terminate();
@@ -120,6 +125,20 @@ export class WebGPUBackend implements Backend {
         } satisfies ToEngine,
       );
     });
+  }
+
+  /**
+   * Times the next runs on a clock with this origin (`RunClock.originMs`), for one engine
+   * serving several runs, each with its own clock: the engine keeps its own clock and this
+   * backend shifts every time it reports by the difference.
+   */
+  setClockOrigin(originMs: number): void {
+    this.runOriginMs = originMs;
+    this.shiftNs = BigInt(Math.round((originMs - this.engineOriginMs) * 1e6));
+  }
+
+  private nowNs(): bigint {
+    return BigInt(Math.round((performance.now() - this.runOriginMs) * 1e6));
   }
 
   /** Sends every step and sampled token to the run's engine tables. */
@@ -144,7 +163,7 @@ export class WebGPUBackend implements Backend {
     req: TraceRequest,
     signal: AbortSignal,
   ): AsyncGenerator<StreamEvent, void, undefined> {
-    const t = this.nowNs;
+    const t = () => this.nowNs();
     let ids: number[];
     const p = req.prompt;
     if (!p) {
@@ -256,11 +275,27 @@ export class WebGPUBackend implements Backend {
 
   private onMessage(m: FromEngine): void {
     if (m.op === "events") {
-      for (const ev of m.events) this.live.get(ev.id)?.push(ev);
+      const d = this.shiftNs;
+      for (const ev of m.events) {
+        if (ev.kind === "token" && d !== 0n) ev.tNs -= d;
+        this.live.get(ev.id)?.push(ev);
+      }
       if (this.sink) {
         try {
-          for (const r of m.steps) this.sink.engineStep(r);
-          for (const r of m.tokens) this.sink.engineToken(r);
+          for (const r of m.steps) {
+            if (d !== 0n) {
+              r.tSchedNs -= d;
+              r.tSubmitNs -= d;
+              r.tReadbackNs -= d;
+              if (r.tGpuStartNs !== null) r.tGpuStartNs -= d;
+              if (r.tGpuEndNs !== null) r.tGpuEndNs -= d;
+            }
+            this.sink.engineStep(r);
+          }
+          for (const r of m.tokens) {
+            if (d !== 0n) r.tDeliveredNs -= d;
+            this.sink.engineToken(r);
+          }
         } catch {
           // The run's recorder has finished (an aborted run): later records have nowhere to go.
           this.sink = undefined;
