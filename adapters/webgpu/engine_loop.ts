@@ -230,6 +230,11 @@ export class EngineLoop {
     return loop;
   }
 
+  /** The loop's clock (ns; the clock of every event's `gpuNs` and `deliveredNs`). */
+  nowNs(): bigint {
+    return this.now();
+  }
+
   /** Requests waiting, running (holding a slot) and sequences in flight. */
   get load(): { waiting: number; running: number; live: number } {
     return {

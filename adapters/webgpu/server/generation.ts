@@ -1,12 +1,26 @@
 /**
  * One completion on the engine, shaped as an OpenAI response: a JSON body, or a Server-Sent
- * Events stream of chunks (`data: {...}` per token, a usage chunk when asked, `data: [DONE]`).
- * A stream cancelled by the client (disconnect) cancels the sequence, which frees its blocks.
+ * Events stream of chunks (`data: {...}` per piece of text, a usage chunk when asked,
+ * `data: [DONE]`). A stream cancelled by the client (disconnect) cancels the sequence, which
+ * frees its blocks.
+ *
+ * Chunks and tokens: a chunk is sent as soon as a token completes some text, and it carries the
+ * text of every token since the previous chunk (a character split over several byte tokens, or
+ * text held back because it could start a stop string, arrives with the token that completes
+ * it). With `stream_options.continuous_usage_stats` (vLLM's extension) every chunk carries the
+ * usage so far, so a client can count the tokens each chunk stands for.
+ *
+ * The last chunk (and a JSON response) carries `timings` in llama.cpp's shape, from the engine's
+ * own times: `prompt_ms` = arrival to the GPU end of the step that sampled the first token
+ * (waiting included), `predicted_ms` = GPU end of the first token's step to the last token's
+ * (so the time per output token is `predicted_ms / (predicted_n - 1)`), both from the delivery
+ * times when the adapter has no timestamp queries.
  *
  * @module
  */
 import type { EngineLoop, EngineRequest, SeqEvent } from "../engine_loop.ts";
-import { ByteTextDecoder } from "../tokenizer.ts";
+import type { TextCodec } from "../text/codec.ts";
+import type { ServeStats } from "./serve_stats.ts";
 import { StopText } from "./stop_text.ts";
 
 /** What kind of response the chunks are. */
@@ -19,8 +33,18 @@ export interface Generation {
   request: EngineRequest;
   stop: string[];
   includeUsage: boolean;
+  /** Usage in every chunk (vLLM `continuous_usage_stats`). */
+  continuousUsage: boolean;
   /** Unix seconds for `created`. */
   created: number;
+  /** Text out. */
+  codec: TextCodec;
+  /** Leave special tokens out of the text (default of the API: true). */
+  skipSpecial: boolean;
+  /** When the request arrived (the loop's clock). */
+  arrivalNs: bigint;
+  /** Receives the request's latencies. */
+  stats: ServeStats;
 }
 
 const enc = new TextEncoder();
@@ -32,6 +56,9 @@ interface Acc {
   promptTokens: number;
   cachedTokens: number;
   finishReason: string | null;
+  /** Run-clock ns of the first and last token (GPU time, else delivery). */
+  firstNs: bigint | null;
+  lastNs: bigint | null;
 }
 
 /**
@@ -42,9 +69,9 @@ async function drive(
   loop: EngineLoop,
   events: AsyncIterable<SeqEvent>,
   g: Generation,
-  emit: (text: string) => void,
+  emit: (text: string, a: Acc) => void,
 ): Promise<Acc> {
-  const dec = new ByteTextDecoder();
+  const dec = g.codec.detokenizer(g.request.prompt, g.skipSpecial);
   const stops = new StopText(g.stop);
   const acc: Acc = {
     text: "",
@@ -52,15 +79,31 @@ async function drive(
     promptTokens: g.request.prompt.length,
     cachedTokens: 0,
     finishReason: null,
+    firstNs: null,
+    lastNs: null,
   };
+  let lastDelivered: bigint | null = null;
+  const s = g.stats;
+  s.promptTokens += g.request.prompt.length;
   for await (const ev of events) {
     if (ev.kind === "token") {
       acc.completionTokens = ev.index + 1;
+      s.generationTokens++;
+      const t = ev.gpuNs ?? ev.deliveredNs;
+      if (acc.lastNs === null) {
+        s.ttft.observe(Number(ev.deliveredNs - g.arrivalNs) / 1e9);
+      } else {
+        s.engineItl.observe(Number(t - acc.lastNs) / 1e9);
+        s.itl.observe(Number(ev.deliveredNs - lastDelivered!) / 1e9);
+      }
+      acc.firstNs ??= t;
+      acc.lastNs = t;
+      lastDelivered = ev.deliveredNs;
       const piece = ev.stop ? dec.flush() : dec.push(ev.id);
       const out = stops.push(piece);
       if (out) {
         acc.text += out;
-        emit(out);
+        emit(out, acc);
       }
       if (stops.stopped) {
         acc.finishReason = "stop";
@@ -73,7 +116,7 @@ async function drive(
         const tail = stops.push(dec.flush()) + stops.flush();
         if (tail) {
           acc.text += tail;
-          emit(tail);
+          emit(tail, acc);
         }
       }
       acc.cachedTokens = ev.cachedTokens;
@@ -81,6 +124,7 @@ async function drive(
       throw new Error(ev.message);
     }
   }
+  s.e2e.observe(Number(loop.nowNs() - g.arrivalNs) / 1e9);
   return acc;
 }
 
@@ -90,6 +134,24 @@ function usage(a: Acc) {
     completion_tokens: a.completionTokens,
     total_tokens: a.promptTokens + a.completionTokens,
     prompt_tokens_details: { cached_tokens: a.cachedTokens },
+  };
+}
+
+/** llama.cpp's `timings` object, from the engine's times (see the module doc). */
+function timings(a: Acc, g: Generation) {
+  const ms = (ns: bigint) => Number(ns) / 1e6;
+  const promptMs = a.firstNs === null ? 0 : ms(a.firstNs - g.arrivalNs);
+  const predictedMs = a.firstNs === null ? 0 : ms(a.lastNs! - a.firstNs);
+  const n = a.completionTokens;
+  return {
+    prompt_n: a.promptTokens - a.cachedTokens,
+    prompt_ms: promptMs,
+    prompt_per_token_ms: a.promptTokens > 0 ? promptMs / a.promptTokens : 0,
+    cache_n: a.cachedTokens,
+    predicted_n: n,
+    predicted_ms: predictedMs,
+    predicted_per_token_ms: n > 0 ? predictedMs / n : 0,
+    predicted_per_second: predictedMs > 0 ? (n * 1000) / predictedMs : 0,
   };
 }
 
@@ -112,6 +174,7 @@ export async function completeJson(
         finish_reason: a.finishReason,
       }],
       usage: usage(a),
+      timings: timings(a, g),
     };
   }
   return {
@@ -124,6 +187,7 @@ export async function completeJson(
       finish_reason: a.finishReason,
     }],
     usage: usage(a),
+    timings: timings(a, g),
   };
 }
 
@@ -136,8 +200,8 @@ export function completeStream(
   const base = { id: g.request.id, created: g.created, model: g.model };
   const chat = g.api === "chat";
   const object = chat ? "chat.completion.chunk" : "text_completion";
-  const chunk = (text: string | null, finish: string | null) =>
-    chat
+  const chunk = (text: string | null, finish: string | null, a: Acc) => {
+    const c: Record<string, unknown> = chat
       ? {
         ...base,
         object,
@@ -158,6 +222,10 @@ export function completeStream(
           finish_reason: finish,
         }],
       };
+    if (g.continuousUsage) c.usage = usage(a);
+    if (finish !== null) c.timings = timings(a, g);
+    return c;
+  };
   let closed = false;
   return new ReadableStream<Uint8Array>({
     start(ctrl) {
@@ -176,9 +244,9 @@ export function completeStream(
           }],
         }));
       }
-      drive(loop, events, g, (text) => put(sse(chunk(text, null))))
+      drive(loop, events, g, (text, a) => put(sse(chunk(text, null, a))))
         .then((a) => {
-          put(sse(chunk(chat ? null : "", a.finishReason)));
+          put(sse(chunk(chat ? null : "", a.finishReason, a)));
           if (g.includeUsage) {
             put(sse({ ...base, object, choices: [], usage: usage(a) }));
           }
