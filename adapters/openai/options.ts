@@ -4,7 +4,8 @@
  * @module
  */
 import { apiRoot } from "./endpoint.ts";
-import type { EndpointKind, OpenAIApi } from "./request_body.ts";
+import { ENDPOINT_KINDS, type EndpointKind } from "./endpoint_kinds.ts";
+import type { OpenAIApi } from "./request_body.ts";
 
 /** Options of `OpenAIBackend`. */
 export interface OpenAIBackendOptions {
@@ -14,7 +15,7 @@ export interface OpenAIBackendOptions {
   api?: OpenAIApi;
   /** Model name; when absent, `OpenAIBackend.init()` takes the first id of `GET /v1/models`. */
   model?: string;
-  /** Server family: `vllm` and `sglang` add `ignore_eos: true` and `min_tokens`. Default: `"openai"`. */
+  /** Server family: which extra fields are sent (endpoint_kinds.ts). Default: `"openai"`. */
   endpointKind?: EndpointKind;
   /** Sent as `Authorization: Bearer <apiKey>` (see `apiKeyFromEnv`). Default: none. */
   apiKey?: string;
@@ -90,14 +91,11 @@ export function resolveOptions(
     );
   }
   const endpointKind = opts.endpointKind ?? "openai";
-  if (
-    endpointKind !== "vllm" && endpointKind !== "sglang" &&
-    endpointKind !== "openai"
-  ) {
+  if (!ENDPOINT_KINDS.includes(endpointKind)) {
     throw new Error(
-      `OpenAIBackend option "endpointKind": expected "vllm", "sglang" or "openai", got ${
-        JSON.stringify(endpointKind)
-      }`,
+      `OpenAIBackend option "endpointKind": expected one of ${
+        ENDPOINT_KINDS.join(", ")
+      }, got ${JSON.stringify(endpointKind)}`,
     );
   }
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
