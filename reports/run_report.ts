@@ -146,9 +146,12 @@ export async function collectRunReport(
   const summary = await summarizeRun(source, runId, options.slo, {
     failurePolicy: options.failurePolicy,
   });
+  // The server's own timings (when it sent them) are listed with the other tools' definitions.
   const anchors = (await source.query(
-    `select tool, metric, same_as, n, mean_ms, p50_ms, p90_ms, p99_ms, max_ms
-     from run_anchor_latency_summary where run_id = $1 order by metric_order`,
+    `select tool, metric, same_as, n, mean_ms, p50_ms, p90_ms, p99_ms, max_ms from (
+       select * from run_anchor_latency_summary
+       union all by name select * from run_server_latency_summary
+     ) where run_id = $1 order by metric_order`,
     [runId],
   )).map((r): AnchorRow => ({
     tool: r.tool as string,

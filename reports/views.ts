@@ -48,6 +48,8 @@ export const VIEW_FILES: readonly ViewFile[] = [
   { name: "run_timeseries", kind: "view" },
   { name: "run_offered_load", kind: "view" },
   { name: "request_length_drift", kind: "view" },
+  { name: "request_server_timings", kind: "view" },
+  { name: "run_server_latency_summary", kind: "view" },
   { name: "run_fidelity", kind: "view" },
   { name: "metric_samples", kind: "view" },
   { name: "failure_policy_name", kind: "macro" },
