@@ -117,6 +117,10 @@ const FIDELITY_TEXT: Record<string, string> = {
     "prompt tokens the server reported as cached (the reuse implied by the trace is not recorded)",
   harness_floor_ttft_p50_ms:
     "harness floor against a zero-latency backend: not measured per run (docs/perf.md)",
+  steps_in_flight:
+    "steps the engine keeps in flight: with more than one, tokens reach the client in bursts",
+  itl_burst_share:
+    "chunk gaps under 1 ms: tokens delivered in bursts make ITL percentiles bimodal",
 };
 
 /**
@@ -133,7 +137,7 @@ const FIDELITY_TEXT: Record<string, string> = {
  * await store.createRun({ runId: "r1", backend: "openai", toolVersion: "0", clockOriginUnixNs: 0n });
  * const snapshot = await openSnapshot(store);
  * const report = await collectRunReport(snapshot, "r1", { slo: { ttftMs: 200 } });
- * console.log(report.fidelity.length, report.timeline); // 9 []
+ * console.log(report.fidelity.length, report.timeline); // 11 []
  * snapshot.close();
  * store.close();
  * ```

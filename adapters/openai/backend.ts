@@ -181,6 +181,9 @@ export class OpenAIBackend implements Backend {
     };
     if (this.#models !== undefined) info.models = this.#models;
     if (this.#o.extraBody !== undefined) info.extraBody = this.#o.extraBody;
+    if (this.#given.servedModel !== undefined) {
+      info.servedModel = this.#given.servedModel;
+    }
     const version = this.#o.endpointKind === "openai"
       ? undefined
       : await serverVersion(this.apiRoot, this.#o.apiKey, this.#o.headers);

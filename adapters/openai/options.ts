@@ -31,6 +31,11 @@ export interface OpenAIBackendOptions {
   nowNs?: () => bigint;
   /** Merged last into every request body. Default: none. */
   extraBody?: Record<string, unknown>;
+  /**
+   * What `GET /v1/models` said about the model (context, vocabulary, steps in flight), stored
+   * with the run by `describe()`. Default: none.
+   */
+  servedModel?: Record<string, unknown>;
   /** Extra headers on every call (may override `authorization`). Default: none. */
   headers?: Record<string, string>;
   /**

@@ -295,6 +295,7 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
       apiKey,
       timeoutMs: cfg.timeoutMs,
       transport: cfg.transport,
+      servedModel: served === undefined ? undefined : { ...served },
       ...cfg.timeouts,
       nowNs: () => c.nowNs(),
     });

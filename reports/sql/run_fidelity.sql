@@ -23,6 +23,11 @@
 --                                 reuse implied by the trace's block hashes is not recorded
 --   9 harness_floor_ttft_p50_ms   not measured per run (see docs/perf.md for the harness floor
 --                                 against the scripted zero-work server): value NULL
+--  10 steps_in_flight             the engine's steps in flight (run_token_delivery; count)
+--                                 never flagged: it states why ITL may be bursty (NULL when the
+--                                 backend does not say)
+--  11 itl_burst_share             share of chunk gaps under 1 ms (run_token_delivery.burst_share):
+--                                 tokens delivered in bursts make ITL bimodal   value > 0.25
 -- n is the number of samples the value came from.
 --
 -- Edge cases: a value without samples is NULL and then flagged is NULL (unknown), never FALSE.
@@ -38,7 +43,9 @@ thresholds (check_order, check_name, unit, threshold) as (
     (6, 'usage_vs_stream_mismatch_share', 'fraction', 0.01),
     (7, 'failed_share', 'fraction', 0.01),
     (8, 'cached_prompt_share', 'fraction', null),
-    (9, 'harness_floor_ttft_p50_ms', 'ms', null)
+    (9, 'harness_floor_ttft_p50_ms', 'ms', null),
+    (10, 'steps_in_flight', 'count', null),
+    (11, 'itl_burst_share', 'fraction', 0.25)
 ),
 lag_stats as (
   select run_id, count(schedule_lag_ms) as n, quantile_cont(schedule_lag_ms, 0.99) as p99
@@ -97,6 +104,12 @@ measured as (
   union all
   select r.run_id, 9, null::double, 0::bigint
   from runs as r
+  union all
+  select run_id, 10, steps_in_flight::double, (steps_in_flight is not null)::int::bigint
+  from run_token_delivery
+  union all
+  select run_id, 11, burst_share, n_gaps
+  from run_token_delivery
 )
 select
   m.run_id,

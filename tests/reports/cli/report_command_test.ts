@@ -25,10 +25,10 @@ Deno.test("reportCommand() renders every format", async (t) => {
       );
       assert.equal(json.schema, "tokentrace.report/v1");
       assert.equal(json.anchors.length, 14);
-      assert.equal(json.fidelity.length, 9);
+      assert.equal(json.fidelity.length, 11);
       const junit = await report("--format", "junit", "--run", "baseline");
       assert.ok(
-        junit.stdout.includes('<testsuite name="fidelity baseline" tests="9"'),
+        junit.stdout.includes('<testsuite name="fidelity baseline" tests="11"'),
       );
     });
 

@@ -55,6 +55,10 @@ Deno.test("run_fidelity view", async (t) => {
         // no server reported cached tokens: unknown, not 0
         check(8, "cached_prompt_share", null, "fraction", null, 2, null),
         check(9, "harness_floor_ttft_p50_ms", null, "ms", null, 0, null),
+        // the fixture's backend states no steps in flight
+        check(10, "steps_in_flight", null, "count", null, 0, null),
+        // ok gaps: r2 20, 10, 30 ms; r6 30 ms (its 0-token chunk is not one): none under 1 ms
+        check(11, "itl_burst_share", 0, "fraction", 0.25, 4, false),
       ]);
     });
 
@@ -74,6 +78,8 @@ Deno.test("run_fidelity view", async (t) => {
             ["failed_share", null, null],
             ["cached_prompt_share", null, null],
             ["harness_floor_ttft_p50_ms", null, null],
+            ["steps_in_flight", null, null],
+            ["itl_burst_share", null, null],
           ],
         );
       },
