@@ -36,6 +36,11 @@ export interface OpenAIBackendOptions {
    * with the run by `describe()`. Default: none.
    */
   servedModel?: Record<string, unknown>;
+  /**
+   * The served model's `tokenizer.json` (path): chunks that do not say how many tokens they
+   * carry are counted with it (`chunkTokenCounter`). Default: none (1 token per chunk).
+   */
+  tokenizer?: string;
   /** Extra headers on every call (may override `authorization`). Default: none. */
   headers?: Record<string, string>;
   /**

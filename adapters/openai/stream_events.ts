@@ -25,6 +25,11 @@ export interface StreamEventsOptions {
   /** The response's `content-type`, named when the body ends without tokens. Default: unknown. */
   contentType?: string | null;
   /**
+   * Counts the tokens of a chunk's text when the chunk does not carry the server's running
+   * count (one counter per stream: `chunkTokenCounter`). Default: 1 token per chunk and channel.
+   */
+  countTokens?: (text: string) => number;
+  /**
    * Builds the terminal event when a read fails (`tokenChunks` token events were yielded before).
    * Default: an error of kind `network` with the failure's message.
    */
@@ -42,7 +47,7 @@ export interface StreamEventsOptions {
  * Tokens per chunk: a chunk that carries the server's running output count (usage per chunk,
  * vLLM's `continuous_usage_stats`; llama.cpp's `timings.predicted_n` with `timings_per_token`)
  * counts as the growth of that count since the previous one (at least 1); any other chunk
- * counts 1 token per channel.
+ * counts by `countTokens` when given (the served model's tokenizer), else 1 token per channel.
  *
  * Every event parsed from one read gets the timestamp taken right after that read resolved, before
  * parsing. `[DONE]` ends with `done` and the last `finish_reason` (`"unknown"` when none came); an
@@ -118,6 +123,10 @@ export async function* streamEvents(
           toks[0].count = running - served;
         }
         served = Math.max(served, running);
+      } else if (opts.countTokens !== undefined) {
+        for (const i of items) {
+          if (i.kind === "tokens") i.count = opts.countTokens(i.text);
+        }
       }
       for (const item of items) {
         switch (item.kind) {

@@ -296,6 +296,7 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
       timeoutMs: cfg.timeoutMs,
       transport: cfg.transport,
       servedModel: served === undefined ? undefined : { ...served },
+      tokenizer: cfg.tokenizer,
       ...cfg.timeouts,
       nowNs: () => c.nowNs(),
     });

@@ -1,19 +1,27 @@
 // tokentrace run against scripted servers that put several tokens in one chunk: the tokens each
 // chunk stands for come from the server's running count (vLLM-style usage per chunk, llama.cpp's
 // per-token timings), so per-token ITL differs from per-chunk ITL, and the server's own timings
-// are stored beside the client's times. The endpoint kind comes from /v1/models' owned_by.
+// are stored beside the client's times; a server that says nothing is counted with the served
+// model's tokenizer (--tokenizer). The endpoint kind comes from /v1/models' owned_by.
 import assert from "node:assert/strict";
 import { Store } from "../../harness/store.ts";
 import { installViews } from "../../reports/views.ts";
+import { fixturePath } from "../_fixtures.ts";
 import { runCli, writeAzureTrace } from "./_cli.ts";
 
 const enc = new TextEncoder();
-/** Tokens per chunk the servers send, for every request. */
+/** Tokens per chunk the servers send, for every request... */
 const CHUNKS = [1, 3, 2];
+/** ...and their text: 1, 3 and 2 tokens for the tiny-sp256 tokenizer, each after the one before. */
+const TEXTS = ["an", " to the so", " is it"];
+const TOKENIZER = fixturePath("tokenizers/tiny-sp256");
 
-/** A server whose /v1/models says `owner`; `perChunk` puts the running count in each chunk. */
+/**
+ * A server whose /v1/models says `owner`: `vllm` puts usage in every chunk, `llamacpp` its
+ * per-token timings, `plain` neither.
+ */
 function multiTokenServer(
-  owner: "vllm" | "llamacpp",
+  owner: "vllm" | "llamacpp" | "plain",
   bodies: Record<string, unknown>[],
 ) {
   return Deno.serve(
@@ -42,7 +50,7 @@ function multiTokenServer(
             const chunk: Record<string, unknown> = {
               choices: [{
                 index: 0,
-                text: "w".repeat(k),
+                text: TEXTS[i],
                 finish_reason: i === CHUNKS.length - 1 ? "length" : null,
               }],
             };
@@ -52,12 +60,14 @@ function multiTokenServer(
                 completion_tokens: n,
                 total_tokens: 8 + n,
               };
-            } else {chunk.timings = {
+            } else if (owner === "llamacpp") {
+              chunk.timings = {
                 prompt_n: 8,
                 prompt_ms: 12.5,
                 predicted_n: n,
                 predicted_ms: 4 * (n - 1),
-              };}
+              };
+            }
             put(chunk);
           }
           put({
@@ -79,7 +89,7 @@ function multiTokenServer(
   );
 }
 
-for (const owner of ["vllm", "llamacpp"] as const) {
+for (const owner of ["vllm", "llamacpp", "plain"] as const) {
   Deno.test(`tokentrace run: multi-token chunks counted from the server's running count (${owner})`, async () => {
     const bodies: Record<string, unknown>[] = [];
     const server = multiTokenServer(owner, bodies);
@@ -95,6 +105,7 @@ for (const owner of ["vllm", "llamacpp"] as const) {
         "--db",
         `${dir}/r.duckdb`,
         "--quiet",
+        ...(owner === "plain" ? ["--tokenizer", TOKENIZER] : []),
       ]);
       assert.equal(r.code, 0, r.stderr);
       // auto picked the kind from owned_by: its fields were sent.
@@ -103,7 +114,7 @@ for (const owner of ["vllm", "llamacpp"] as const) {
           include_usage: true,
           continuous_usage_stats: true,
         });
-      } else {
+      } else if (owner === "llamacpp") {
         assert.equal(bodies[0].timings_per_token, true);
         assert.equal(bodies[0].ignore_eos, true);
         assert.equal(bodies[0].min_tokens, undefined);
