@@ -10,8 +10,8 @@ import {
 } from "../../adapters/openai/reachable.ts";
 import { apiKeyFromEnv } from "../../adapters/openai/api_key.ts";
 import {
-  type EndpointKind,
   ENDPOINT_KINDS,
+  type EndpointKind,
   kindFromOwner,
 } from "../../adapters/openai/endpoint_kinds.ts";
 import type { Backend } from "../../adapters/backend.ts";
