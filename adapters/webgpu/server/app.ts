@@ -248,6 +248,9 @@ export function createServeApp(opts: ServeAppOptions): Hono {
       continuousUsage: b.stream_options?.continuous_usage_stats ?? false,
       codec,
       skipSpecial: b.skip_special_tokens ?? true,
+      logprobs: api === "chat"
+        ? (b as { logprobs?: boolean | null }).logprobs === true
+        : typeof (b as { logprobs?: number | null }).logprobs === "number",
       arrivalNs,
       stats,
       request: {

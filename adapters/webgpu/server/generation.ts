@@ -20,6 +20,7 @@
  */
 import type { EngineLoop, EngineRequest, SeqEvent } from "../engine_loop.ts";
 import type { TextCodec } from "../text/codec.ts";
+import { logprobsObject, type TokenLogprob } from "./logprobs.ts";
 import type { ServeStats } from "./serve_stats.ts";
 import { StopText } from "./stop_text.ts";
 
@@ -41,6 +42,8 @@ export interface Generation {
   codec: TextCodec;
   /** Leave special tokens out of the text (default of the API: true). */
   skipSpecial: boolean;
+  /** Return the log-probability of each sampled token (logprobs.ts). */
+  logprobs: boolean;
   /** When the request arrived (the loop's clock). */
   arrivalNs: bigint;
   /** Receives the request's latencies. */
@@ -59,6 +62,8 @@ interface Acc {
   /** Run-clock ns of the first and last token (GPU time, else delivery). */
   firstNs: bigint | null;
   lastNs: bigint | null;
+  /** Every sampled token with its log-probability (kept when asked for). */
+  logprobs: TokenLogprob[];
 }
 
 /**
@@ -81,6 +86,7 @@ async function drive(
     finishReason: null,
     firstNs: null,
     lastNs: null,
+    logprobs: [],
   };
   let lastDelivered: bigint | null = null;
   const s = g.stats;
@@ -98,6 +104,7 @@ async function drive(
       }
       acc.firstNs ??= t;
       acc.lastNs = t;
+      if (g.logprobs) acc.logprobs.push({ id: ev.id, logprob: ev.logprob });
       lastDelivered = ev.deliveredNs;
       const piece = ev.stop ? dec.flush() : dec.push(ev.id);
       const out = stops.push(piece);
@@ -170,7 +177,9 @@ export async function completeJson(
       choices: [{
         index: 0,
         text: a.text,
-        logprobs: null,
+        logprobs: g.logprobs
+          ? logprobsObject("completions", g.codec, a.logprobs, 0)
+          : null,
         finish_reason: a.finishReason,
       }],
       usage: usage(a),
@@ -183,7 +192,9 @@ export async function completeJson(
     choices: [{
       index: 0,
       message: { role: "assistant", content: a.text },
-      logprobs: null,
+      logprobs: g.logprobs
+        ? logprobsObject("chat", g.codec, a.logprobs, 0)
+        : null,
       finish_reason: a.finishReason,
     }],
     usage: usage(a),
@@ -200,7 +211,23 @@ export function completeStream(
   const base = { id: g.request.id, created: g.created, model: g.model };
   const chat = g.api === "chat";
   const object = chat ? "chat.completion.chunk" : "text_completion";
+  // The log-probabilities not yet sent, and where the text of the next chunk starts.
+  let sentLogprobs = 0;
+  let textStart = 0;
+  const chunkLogprobs = (a: Acc) => {
+    if (!g.logprobs) return null;
+    const l = logprobsObject(
+      g.api,
+      g.codec,
+      a.logprobs.slice(sentLogprobs),
+      textStart,
+    );
+    sentLogprobs = a.logprobs.length;
+    return l;
+  };
   const chunk = (text: string | null, finish: string | null, a: Acc) => {
+    const logprobs = chunkLogprobs(a);
+    textStart += text?.length ?? 0;
     const c: Record<string, unknown> = chat
       ? {
         ...base,
@@ -208,7 +235,7 @@ export function completeStream(
         choices: [{
           index: 0,
           delta: text === null ? {} : { content: text },
-          logprobs: null,
+          logprobs,
           finish_reason: finish,
         }],
       }
@@ -218,7 +245,7 @@ export function completeStream(
         choices: [{
           index: 0,
           text: text ?? "",
-          logprobs: null,
+          logprobs,
           finish_reason: finish,
         }],
       };

@@ -30,6 +30,7 @@ const common = {
 /** `POST /v1/completions`: a text prompt or one prompt of token ids. */
 export const CompletionBody = z.looseObject({
   ...common,
+  logprobs: z.number().int().min(0).max(20).nullish(),
   prompt: z.union([
     z.string().min(1),
     z.array(z.number().int().min(0)).min(1),
@@ -57,6 +58,8 @@ export const ChatMessageBody = z.looseObject({
 export const ChatBody = z.looseObject({
   ...common,
   max_completion_tokens: z.number().int().min(1).nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
   messages: z.array(ChatMessageBody).min(1),
 });
 

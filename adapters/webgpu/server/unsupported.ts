@@ -4,7 +4,9 @@
  * asked for penalties or log-probabilities and got neither would measure something else).
  *
  * Fields set to their "off" value (`logprobs: null`, `best_of: 1`, `presence_penalty: 0`,
- * `top_k: -1`, ...) are accepted, as clients such as vLLM's benchmark send them. Fields that do
+ * `top_k: -1`, ...) are accepted, as clients such as vLLM's benchmark send them. Log-probabilities
+ * of the sampled tokens are computed (chat `logprobs: true`, completions `logprobs: 0`), ranked
+ * alternatives are not (`top_logprobs` >= 1, completions `logprobs` >= 1). Fields that do
  * not change the output (`user`, `metadata`, `store`, ...) are accepted and ignored. Any other
  * field the server does not know is refused too.
  *
@@ -49,6 +51,8 @@ const KNOWN = new Set([
   "skip_special_tokens",
   "add_special_tokens",
   "n",
+  "logprobs",
+  "top_logprobs",
 ]);
 
 type Off = (v: unknown) => boolean;
@@ -62,15 +66,6 @@ const empty: Off = (v) =>
 
 /** Known fields the engine cannot honour, with their accepted "off" values and why. */
 const REFUSED: Record<string, { off: Off; why: string }> = {
-  logprobs: {
-    off: (v) => nil(v) || v === false || v === 0,
-    why:
-      "log-probabilities are not computed (sampling runs on the GPU and only the sampled ids are read back)",
-  },
-  top_logprobs: {
-    off: zero,
-    why: "log-probabilities are not computed",
-  },
   echo: { off: isFalse, why: "the prompt is not echoed" },
   best_of: { off: one, why: "one candidate is generated per choice" },
   suffix: { off: empty, why: "insertion (suffix) is not supported" },
@@ -129,7 +124,7 @@ const REFUSED: Record<string, { off: Off; why: string }> = {
  * @example
  * ```ts
  * import { unsupportedField } from "./unsupported.ts";
- * console.log(unsupportedField({ prompt: "hi", best_of: 1, logprobs: null })); // null
+ * console.log(unsupportedField({ prompt: "hi", best_of: 1, logprobs: 0 })); // null
  * console.log(unsupportedField({ prompt: "hi", presence_penalty: 0.5 })?.param); // presence_penalty
  * ```
  */
@@ -153,6 +148,22 @@ export function unsupportedField(
       message: `Field "${key}": not a parameter tokentrace serve knows (got ${
         show(value)
       }); leave it out`,
+    };
+  }
+  const top = body.top_logprobs;
+  if (typeof top === "number" && top > 0) {
+    return {
+      param: "top_logprobs",
+      message:
+        `Field "top_logprobs": got ${top}, but tokentrace serve cannot honour it: alternatives are not ranked (the log-probability of each sampled token is computed); send 0 or leave it out`,
+    };
+  }
+  const lp = body.logprobs;
+  if ("prompt" in body && typeof lp === "number" && lp > 0) {
+    return {
+      param: "logprobs",
+      message:
+        `Field "logprobs": got ${lp}, but tokentrace serve cannot honour it: alternatives are not ranked; send 0 for the log-probability of each sampled token`,
     };
   }
   const n = body.n;

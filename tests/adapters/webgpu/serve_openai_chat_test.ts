@@ -1,6 +1,7 @@
 // The official `openai` npm client against tokentrace serve on 127.0.0.1 (port 0, the app on
-// Deno.serve) with the checkpoint's tokenizer: content parts and the developer role stream, and
-// logprobs, which the engine does not compute, is refused with a 400 the client surfaces.
+// Deno.serve) with the checkpoint's tokenizer: content parts and the developer role stream,
+// logprobs come back per sampled token, and top_logprobs (not ranked) is a 400 the client
+// surfaces.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { createServeApp } from "../../../adapters/webgpu/server/app.ts";
@@ -11,7 +12,7 @@ import { webgpuTest } from "../../_system.ts";
 
 webgpuTest({
   name:
-    "tokentrace serve answers the official openai client: content parts, developer role, logprobs refused",
+    "tokentrace serve answers the official openai client: content parts, developer role, logprobs",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
@@ -76,7 +77,24 @@ webgpuTest({
           assert.equal(typeof text, "string");
         },
       );
-      await t.step("logprobs: a 400 naming the field", async () => {
+      await t.step("logprobs: one entry per sampled token", async () => {
+        const r = await client.chat.completions.create({
+          model: "tiny",
+          messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }],
+          max_completion_tokens: 4,
+          temperature: 0,
+          logprobs: true,
+          top_logprobs: 0,
+        });
+        const content = r.choices[0].logprobs?.content ?? [];
+        assert.equal(content.length, r.usage?.completion_tokens);
+        for (const e of content) {
+          assert.ok(Number.isFinite(e.logprob) && e.logprob <= 0);
+          assert.deepEqual(e.top_logprobs, []);
+          assert.ok(Array.isArray(e.bytes));
+        }
+      });
+      await t.step("top_logprobs: a 400 naming the field", async () => {
         const err = await client.chat.completions.create({
           model: "tiny",
           messages: [{ role: "user", content: "hi" }],
@@ -86,10 +104,10 @@ webgpuTest({
         }).then(() => null, (x) => x);
         assert.ok(err instanceof OpenAI.BadRequestError, String(err));
         assert.equal(err.status, 400);
-        assert.equal(err.param, "logprobs");
+        assert.equal(err.param, "top_logprobs");
         assert.match(
           err.message,
-          /Field "logprobs": got true, but tokentrace serve cannot honour it/,
+          /Field "top_logprobs": got 2, but tokentrace serve cannot honour it/,
         );
       });
       await t.step("an unknown model: 404 model_not_found", async () => {

@@ -9,6 +9,7 @@ import {
   type ServingEngine,
 } from "../../../adapters/webgpu/serving_engine.ts";
 import { openCodec } from "../../../adapters/webgpu/text/codec.ts";
+import { logprobRef } from "../../../adapters/webgpu/reference_kernels.ts";
 import { ChatTemplate } from "../../../workloads/chat_template.ts";
 import { loadTokenizer } from "../../../workloads/tokenizer.ts";
 import { fixturePath, modelDir } from "../../_fixtures.ts";
@@ -101,7 +102,13 @@ webgpuTest({
     const a = await app();
     const cases: [string, string, Record<string, unknown>, number, string][] = [
       ["/v1/completions", "logprobs", { logprobs: 2 }, 400, "logprobs"],
-      ["/v1/chat/completions", "logprobs", { logprobs: true }, 400, "logprobs"],
+      [
+        "/v1/chat/completions",
+        "top_logprobs",
+        { logprobs: true, top_logprobs: 2 },
+        400,
+        "top_logprobs",
+      ],
       [
         "/v1/completions",
         "presence_penalty",
@@ -324,5 +331,66 @@ webgpuTest({
     assert.match(text, /^tokentrace_prompt_tokens_total 3$/m);
     assert.match(text, /^tokentrace_generation_tokens_total 4$/m);
     assert.match(text, /^tokentrace_engine_steps_in_flight 4$/m);
+  },
+});
+
+webgpuTest({
+  name:
+    "POST /v1/completions logprobs: 0 returns the sampled tokens' log-probabilities (transformers' logits as the oracle)",
+  ...opts,
+  fn: async (t) => {
+    const a = await app();
+    const oracle = JSON.parse(
+      await Deno.readTextFile(`${modelDir("tiny-llama-f32")}/expected.json`),
+    );
+    for (const [i, c] of oracle.cases.entries()) {
+      if (c.prompt.length > 40) continue;
+      await t.step(`case ${i}: first greedy token`, async () => {
+        const j = await (await a.request(
+          "/v1/completions",
+          post({
+            prompt: c.prompt,
+            max_tokens: 1,
+            temperature: 0,
+            logprobs: 0,
+            ignore_eos: true,
+          }),
+        )).json();
+        const lp = j.choices[0].logprobs;
+        const want = logprobRef(c.last_logits, c.greedy[0]);
+        assert.equal(lp.token_logprobs.length, 1);
+        assert.ok(
+          Math.abs(lp.token_logprobs[0] - want) < 1e-3,
+          `${lp.token_logprobs[0]} vs ${want}`,
+        );
+        assert.deepEqual(lp.text_offset, [0]);
+      });
+    }
+    await t.step(
+      "streamed: one entry per token, the same as the JSON answer",
+      async () => {
+        const body = {
+          prompt: "so it is",
+          max_tokens: 12,
+          temperature: 0,
+          ignore_eos: true,
+          logprobs: 0,
+        };
+        const json = await (await a.request("/v1/completions", post(body)))
+          .json();
+        const res = await a.request(
+          "/v1/completions",
+          post({ ...body, stream: true }),
+        );
+        const chunks = sseData(await res.text()).filter((d) => d !== "[DONE]")
+          .map((d) => JSON.parse(d));
+        const streamed = chunks.flatMap((c) =>
+          c.choices[0]?.logprobs?.token_logprobs ?? []
+        );
+        assert.equal(streamed.length, 12);
+        assert.deepEqual(streamed, json.choices[0].logprobs.token_logprobs);
+        assert.ok(streamed.every((v: number) => Number.isFinite(v) && v <= 0));
+      },
+    );
   },
 });
