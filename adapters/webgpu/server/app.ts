@@ -27,11 +27,15 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { EngineInfo } from "../serving_engine.ts";
 import { type EngineLoop, QueueFullError } from "../engine_loop.ts";
-import { ChatTemplateError } from "../../../workloads/chat_template.ts";
 import { byteCodec, type TextCodec } from "../text/codec.ts";
-import { templateMessages } from "./chat.ts";
-import { completeJson, completeStream, type Generation } from "./generation.ts";
+import {
+  type Choice,
+  completeJson,
+  completeStream,
+  type Generation,
+} from "./generation.ts";
 import { type HttpCounters, renderMetrics } from "./metrics.ts";
+import { bodyPrompts } from "./prompts.ts";
 import { ChatBody, CompletionBody, parseBody } from "./schemas.ts";
 import { ServeStats } from "./serve_stats.ts";
 import { addTokenizeRoutes } from "./tokenize.ts";
@@ -182,7 +186,6 @@ export function createServeApp(opts: ServeAppOptions): Hono {
       );
     }
     const arrivalNs = loop.nowNs();
-    let prompt: number[];
     let b;
     if (api === "completions") {
       const r = parseBody(CompletionBody, json);
@@ -210,78 +213,75 @@ export function createServeApp(opts: ServeAppOptions): Hono {
         "model_not_found",
       );
     }
-    if ("prompt" in b) {
-      const p = b.prompt as string | number[];
-      prompt = typeof p === "string"
-        ? codec.encode(p, b.add_special_tokens ?? true)
-        : p;
-    } else {
-      const m = templateMessages((b as { messages: [] }).messages);
-      if (!m.ok) return invalid(c, 400, m.message, m.param);
-      try {
-        const text = codec.chatText(m.messages);
-        prompt = b.add_special_tokens
-          ? codec.encode(text, true)
-          : codec.encodeChat(text);
-      } catch (e) {
-        if (!(e instanceof ChatTemplateError)) throw e;
-        return invalid(c, 400, `Field "messages": ${e.message}`, "messages");
-      }
-    }
-    const left = maxModelLen - prompt.length;
+    const parsed = bodyPrompts(b, codec);
+    if (!parsed.ok) return invalid(c, 400, parsed.message, parsed.param);
+    const prompts = parsed.prompts;
+    const n = b.n ?? 1;
+    const left = maxModelLen - Math.max(...prompts.map((p) => p.length));
     const maxTokens = b.max_tokens ??
       (api === "completions" ? Math.min(16, left) : Math.min(256, left));
     const temperature = b.temperature ?? 1;
     const id = `${api === "chat" ? "chatcmpl" : "cmpl"}-${++serial}-${
       crypto.randomUUID().slice(0, 8)
     }`;
-    const g: Generation = {
-      api,
-      model,
-      created: nowS(),
-      stop: b.stop === undefined || b.stop === null
-        ? []
-        : typeof b.stop === "string"
-        ? [b.stop]
-        : b.stop,
-      includeUsage: b.stream_options?.include_usage ?? false,
-      continuousUsage: b.stream_options?.continuous_usage_stats ?? false,
-      codec,
-      skipSpecial: b.skip_special_tokens ?? true,
-      logprobs: api === "chat"
-        ? (b as { logprobs?: boolean | null }).logprobs === true
-        : typeof (b as { logprobs?: number | null }).logprobs === "number",
-      arrivalNs,
-      stats,
-      request: {
-        id,
-        prompt,
-        maxTokens,
-        minTokens: b.min_tokens ?? 0,
-        ignoreEos: b.ignore_eos ?? false,
-        stopTokenIds: b.stop_token_ids ?? undefined,
-        sampling: {
-          temperature,
-          topP: b.top_p ?? 1,
-          seed: b.seed ?? crypto.getRandomValues(new Uint32Array(1))[0],
-        },
-      },
-    };
-    let events;
-    try {
-      events = loop.submit(g.request, c.req.raw.signal);
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (e instanceof QueueFullError) {
-        http.rejected++;
-        return openAiError(c, 429, msg, "rate_limit_error");
+    const seed = b.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+    const created = nowS();
+    // One choice per prompt and sample, index = prompt * n + sample (as vLLM numbers them).
+    const choices: Choice[] = [];
+    const one = prompts.length * n === 1;
+    for (const [i, prompt] of prompts.entries()) {
+      for (let k = 0; k < n; k++) {
+        const g: Generation = {
+          api,
+          model,
+          created,
+          stop: b.stop == null
+            ? []
+            : typeof b.stop === "string"
+            ? [b.stop]
+            : b.stop,
+          includeUsage: b.stream_options?.include_usage ?? false,
+          continuousUsage: b.stream_options?.continuous_usage_stats ?? false,
+          codec,
+          skipSpecial: b.skip_special_tokens ?? true,
+          logprobs: api === "chat"
+            ? (b as { logprobs?: boolean | null }).logprobs === true
+            : typeof (b as { logprobs?: number | null }).logprobs === "number",
+          arrivalNs,
+          stats,
+          request: {
+            id: one ? id : `${id}-${i * n + k}`,
+            prompt,
+            maxTokens,
+            minTokens: b.min_tokens ?? 0,
+            ignoreEos: b.ignore_eos ?? false,
+            stopTokenIds: b.stop_token_ids ?? undefined,
+            // Samples of one prompt differ by their seed; the draw depends on (seed, position).
+            sampling: {
+              temperature,
+              topP: b.top_p ?? 1,
+              seed: (seed + k) >>> 0,
+            },
+          },
+        };
+        try {
+          const events = loop.submit(g.request, c.req.raw.signal);
+          choices.push({ g, events, countsPrompt: k === 0 });
+        } catch (e) {
+          for (const done of choices) loop.cancel(done.g.request.id);
+          const msg = (e as Error).message;
+          if (e instanceof QueueFullError) {
+            http.rejected++;
+            return openAiError(c, 429, msg, "rate_limit_error");
+          }
+          http.invalid++;
+          const param = /max_tokens/.test(msg) ? "max_tokens" : "prompt";
+          return openAiError(c, 400, msg, "invalid_request_error", param);
+        }
       }
-      http.invalid++;
-      const param = /max_tokens/.test(msg) ? "max_tokens" : "prompt";
-      return openAiError(c, 400, msg, "invalid_request_error", param);
     }
     if (b.stream) {
-      return new Response(completeStream(loop, events, g), {
+      return new Response(completeStream(loop, id, choices), {
         headers: {
           "content-type": "text/event-stream",
           "cache-control": "no-cache",
@@ -289,7 +289,7 @@ export function createServeApp(opts: ServeAppOptions): Hono {
       });
     }
     try {
-      return c.json(await completeJson(loop, events, g));
+      return c.json(await completeJson(loop, id, choices));
     } catch (e) {
       return openAiError(c, 500, (e as Error).message, "server_error");
     }

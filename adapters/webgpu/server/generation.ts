@@ -1,8 +1,9 @@
 /**
- * One completion on the engine, shaped as an OpenAI response: a JSON body, or a Server-Sent
- * Events stream of chunks (`data: {...}` per piece of text, a usage chunk when asked,
- * `data: [DONE]`). A stream cancelled by the client (disconnect) cancels the sequence, which
- * frees its blocks.
+ * One response on the engine, shaped as OpenAI's: a JSON body, or a Server-Sent Events stream
+ * of chunks (`data: {...}` per piece of text, a usage chunk when asked, `data: [DONE]`). A
+ * response has one choice per prompt and sample (`n` > 1, batch prompts), each its own engine
+ * sequence. A stream cancelled by the client (disconnect) cancels the sequences, which frees
+ * their blocks.
  *
  * Chunks and tokens: a chunk is sent as soon as a token completes some text, and it carries the
  * text of every token since the previous chunk (a character split over several byte tokens, or
@@ -135,12 +136,31 @@ async function drive(
   return acc;
 }
 
-function usage(a: Acc) {
+/** One choice of a response: its generation and the engine's events for it. */
+export interface Choice {
+  g: Generation;
+  events: AsyncIterable<SeqEvent>;
+  /** Its prompt counts in usage (false for the 2nd..nth copies of a prompt, `n` > 1). */
+  countsPrompt: boolean;
+}
+
+/** The usage of a response: prompts counted once each, outputs of every choice. */
+function usage(choices: readonly Choice[], accs: readonly (Acc | null)[]) {
+  let prompt = 0;
+  let cached = 0;
+  let completion = 0;
+  choices.forEach((c, k) => {
+    if (c.countsPrompt) {
+      prompt += c.g.request.prompt.length;
+      cached += accs[k]?.cachedTokens ?? 0;
+    }
+    completion += accs[k]?.completionTokens ?? 0;
+  });
   return {
-    prompt_tokens: a.promptTokens,
-    completion_tokens: a.completionTokens,
-    total_tokens: a.promptTokens + a.completionTokens,
-    prompt_tokens_details: { cached_tokens: a.cachedTokens },
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cached },
   };
 }
 
@@ -162,125 +182,135 @@ function timings(a: Acc, g: Generation) {
   };
 }
 
-/** Runs a generation to the end and returns the OpenAI response object. */
+/**
+ * Runs the choices of a response to the end and returns the OpenAI response object (`timings`
+ * when there is one choice: llama.cpp's shape has no room for more).
+ */
 export async function completeJson(
   loop: EngineLoop,
-  events: AsyncIterable<SeqEvent>,
-  g: Generation,
+  id: string,
+  choices: readonly Choice[],
 ): Promise<Record<string, unknown>> {
-  const a = await drive(loop, events, g, () => {});
-  const base = { id: g.request.id, created: g.created, model: g.model };
-  if (g.api === "completions") {
-    return {
-      ...base,
-      object: "text_completion",
-      choices: [{
-        index: 0,
-        text: a.text,
-        logprobs: g.logprobs
-          ? logprobsObject("completions", g.codec, a.logprobs, 0)
-          : null,
-        finish_reason: a.finishReason,
-      }],
-      usage: usage(a),
-      timings: timings(a, g),
-    };
-  }
-  return {
-    ...base,
-    object: "chat.completion",
-    choices: [{
-      index: 0,
-      message: { role: "assistant", content: a.text },
-      logprobs: g.logprobs
-        ? logprobsObject("chat", g.codec, a.logprobs, 0)
-        : null,
-      finish_reason: a.finishReason,
-    }],
-    usage: usage(a),
-    timings: timings(a, g),
+  const accs = await Promise.all(
+    choices.map((c) => drive(loop, c.events, c.g, () => {})),
+  );
+  const g0 = choices[0].g;
+  const out: Record<string, unknown> = {
+    id,
+    created: g0.created,
+    model: g0.model,
+    object: g0.api === "completions" ? "text_completion" : "chat.completion",
+    choices: accs.map((a, index) => {
+      const g = choices[index].g;
+      const logprobs = g.logprobs
+        ? logprobsObject(g.api, g.codec, a.logprobs, 0)
+        : null;
+      return g.api === "completions"
+        ? { index, text: a.text, logprobs, finish_reason: a.finishReason }
+        : {
+          index,
+          message: { role: "assistant", content: a.text },
+          logprobs,
+          finish_reason: a.finishReason,
+        };
+    }),
+    usage: usage(choices, accs),
   };
+  if (choices.length === 1) out.timings = timings(accs[0], g0);
+  return out;
 }
 
-/** The SSE body of a streamed generation; cancelling it cancels the sequence. */
+/**
+ * The SSE body of a streamed response: the chunks of every choice as they come (each names its
+ * `index`), then the usage chunk when asked and `[DONE]` once all have ended. Cancelling the
+ * body cancels every sequence.
+ */
 export function completeStream(
   loop: EngineLoop,
-  events: AsyncIterable<SeqEvent>,
-  g: Generation,
+  id: string,
+  choices: readonly Choice[],
 ): ReadableStream<Uint8Array> {
-  const base = { id: g.request.id, created: g.created, model: g.model };
-  const chat = g.api === "chat";
+  const g0 = choices[0].g;
+  const base = { id, created: g0.created, model: g0.model };
+  const chat = g0.api === "chat";
   const object = chat ? "chat.completion.chunk" : "text_completion";
-  // The log-probabilities not yet sent, and where the text of the next chunk starts.
-  let sentLogprobs = 0;
-  let textStart = 0;
-  const chunkLogprobs = (a: Acc) => {
-    if (!g.logprobs) return null;
-    const l = logprobsObject(
-      g.api,
-      g.codec,
-      a.logprobs.slice(sentLogprobs),
-      textStart,
-    );
-    sentLogprobs = a.logprobs.length;
-    return l;
-  };
-  const chunk = (text: string | null, finish: string | null, a: Acc) => {
-    const logprobs = chunkLogprobs(a);
-    textStart += text?.length ?? 0;
-    const c: Record<string, unknown> = chat
-      ? {
-        ...base,
-        object,
-        choices: [{
-          index: 0,
-          delta: text === null ? {} : { content: text },
-          logprobs,
-          finish_reason: finish,
-        }],
-      }
-      : {
-        ...base,
-        object,
-        choices: [{
-          index: 0,
-          text: text ?? "",
-          logprobs,
-          finish_reason: finish,
-        }],
-      };
-    if (g.continuousUsage) c.usage = usage(a);
-    if (finish !== null) c.timings = timings(a, g);
-    return c;
-  };
+  const accs: (Acc | null)[] = choices.map(() => null);
   let closed = false;
   return new ReadableStream<Uint8Array>({
     start(ctrl) {
       const put = (b: Uint8Array) => {
         if (!closed) ctrl.enqueue(b);
       };
-      if (chat) {
-        put(sse({
-          ...base,
-          object,
-          choices: [{
-            index: 0,
-            delta: { role: "assistant", content: "" },
-            logprobs: null,
-            finish_reason: null,
-          }],
-        }));
-      }
-      drive(loop, events, g, (text, a) => put(sse(chunk(text, null, a))))
-        .then((a) => {
+      const runChoice = (choice: Choice, index: number): Promise<void> => {
+        const g = choice.g;
+        // The log-probabilities not yet sent, and where the text of the next chunk starts.
+        let sentLogprobs = 0;
+        let textStart = 0;
+        const chunk = (text: string | null, finish: string | null, a: Acc) => {
+          accs[index] = a;
+          let logprobs = null;
+          if (g.logprobs) {
+            const entries = a.logprobs.slice(sentLogprobs);
+            logprobs = logprobsObject(g.api, g.codec, entries, textStart);
+            sentLogprobs = a.logprobs.length;
+          }
+          textStart += text?.length ?? 0;
+          const c: Record<string, unknown> = {
+            ...base,
+            object,
+            choices: [
+              chat
+                ? {
+                  index,
+                  delta: text === null ? {} : { content: text },
+                  logprobs,
+                  finish_reason: finish,
+                }
+                : { index, text: text ?? "", logprobs, finish_reason: finish },
+            ],
+          };
+          if (g.continuousUsage) c.usage = usage(choices, accs);
+          if (finish !== null) c.timings = timings(a, g);
+          return c;
+        };
+        if (chat) {
+          put(sse({
+            ...base,
+            object,
+            choices: [{
+              index,
+              delta: { role: "assistant", content: "" },
+              logprobs: null,
+              finish_reason: null,
+            }],
+          }));
+        }
+        return drive(
+          loop,
+          choice.events,
+          g,
+          (text, a) => put(sse(chunk(text, null, a))),
+        ).then((a) => {
           put(sse(chunk(chat ? null : "", a.finishReason, a)));
-          if (g.includeUsage) {
-            put(sse({ ...base, object, choices: [], usage: usage(a) }));
+        });
+      };
+      Promise.all(choices.map(runChoice))
+        .then(() => {
+          if (g0.includeUsage) {
+            put(
+              sse({
+                ...base,
+                object,
+                choices: [],
+                usage: usage(choices, accs),
+              }),
+            );
           }
           put(enc.encode("data: [DONE]\n\n"));
           if (!closed) ctrl.close();
         })
         .catch((e) => {
+          for (const c of choices) loop.cancel(c.g.request.id);
           put(
             sse({
               error: { message: (e as Error).message, type: "server_error" },
@@ -291,7 +321,7 @@ export function completeStream(
     },
     cancel() {
       closed = true;
-      loop.cancel(g.request.id);
+      for (const c of choices) loop.cancel(c.g.request.id);
     },
   });
 }

@@ -24,7 +24,7 @@ const common = {
   }).nullish(),
   skip_special_tokens: z.boolean().nullish(),
   add_special_tokens: z.boolean().nullish(),
-  n: z.number().int().min(1).nullish(),
+  n: z.number().int().min(1).max(16).nullish(),
 };
 
 /** `POST /v1/completions`: a text prompt or one prompt of token ids. */
@@ -34,9 +34,9 @@ export const CompletionBody = z.looseObject({
   prompt: z.union([
     z.string().min(1),
     z.array(z.number().int().min(0)).min(1),
-    // Batches are parsed so the refusal can name them (unsupported.ts).
-    z.array(z.string()).min(1),
-    z.array(z.array(z.number().int().min(0)).min(1)).min(1),
+    // A batch: one choice (or n) per prompt.
+    z.array(z.string().min(1)).min(1).max(64),
+    z.array(z.array(z.number().int().min(0)).min(1)).min(1).max(64),
   ]),
 });
 

@@ -166,24 +166,6 @@ export function unsupportedField(
         `Field "logprobs": got ${lp}, but tokentrace serve cannot honour it: alternatives are not ranked; send 0 for the log-probability of each sampled token`,
     };
   }
-  const n = body.n;
-  if (typeof n === "number" && n > 1) {
-    return {
-      param: "n",
-      message:
-        `Field "n": got ${n}, but tokentrace serve generates one choice per request; send n = 1 and repeat the request`,
-    };
-  }
-  const prompt = body.prompt;
-  if (
-    Array.isArray(prompt) && prompt.length > 0 && typeof prompt[0] !== "number"
-  ) {
-    return {
-      param: "prompt",
-      message:
-        `Field "prompt": got a batch of ${prompt.length} prompts, but tokentrace serve takes one prompt per request (text or token ids); send one request per prompt`,
-    };
-  }
   return null;
 }
 

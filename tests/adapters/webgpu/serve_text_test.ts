@@ -133,15 +133,8 @@ webgpuTest({
         400,
         "response_format",
       ],
-      ["/v1/completions", "n", { n: 2 }, 400, "n"],
       ["/v1/completions", "unknown field", { mystery: 1 }, 400, "mystery"],
-      [
-        "/v1/completions",
-        "batch prompts",
-        { prompt: ["a", "b"] },
-        400,
-        "prompt",
-      ],
+      ["/v1/completions", "n above 16", { n: 17 }, 400, "n"],
       ["/v1/completions", "unknown model", { model: "gpt-4" }, 404, "model"],
       [
         "/v1/chat/completions",
@@ -392,5 +385,78 @@ webgpuTest({
         assert.ok(streamed.every((v: number) => Number.isFinite(v) && v <= 0));
       },
     );
+  },
+});
+
+webgpuTest({
+  name:
+    "POST /v1/completions answers n > 1 and batch prompts with one choice each, usage counting each prompt once",
+  ...opts,
+  fn: async (t) => {
+    const a = await app();
+    const base = { max_tokens: 8, ignore_eos: true, seed: 5 };
+    await t.step("n = 3, greedy: three equal choices", async () => {
+      const j = await (await a.request(
+        "/v1/completions",
+        post({ ...base, prompt: "so it is", n: 3, temperature: 0 }),
+      )).json();
+      assert.deepEqual(j.choices.map((c: { index: number }) => c.index), [
+        0,
+        1,
+        2,
+      ]);
+      assert.equal(
+        new Set(j.choices.map((c: { text: string }) => c.text)).size,
+        1,
+      );
+      assert.deepEqual(
+        [j.usage.prompt_tokens, j.usage.completion_tokens],
+        [4, 24], // <s> ▁so ▁it ▁is once; 8 tokens per choice
+      );
+    });
+    await t.step("n = 3, sampled: seeds seed, seed + 1, seed + 2", async () => {
+      const j = await (await a.request(
+        "/v1/completions",
+        post({ ...base, prompt: "so it is", n: 3, temperature: 1 }),
+      )).json();
+      const texts = j.choices.map((c: { text: string }) => c.text);
+      // The first choice is the n = 1 answer with the same seed.
+      const single = await (await a.request(
+        "/v1/completions",
+        post({ ...base, prompt: "so it is", temperature: 1 }),
+      )).json();
+      assert.equal(texts[0], single.choices[0].text);
+      assert.ok(new Set(texts).size > 1, JSON.stringify(texts));
+    });
+    await t.step("a batch of two prompts, n = 2, streamed", async () => {
+      const res = await a.request(
+        "/v1/completions",
+        post({
+          ...base,
+          prompt: ["so", "an to"],
+          n: 2,
+          temperature: 0,
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
+      );
+      const chunks = sseData(await res.text()).filter((d) => d !== "[DONE]")
+        .map((d) => JSON.parse(d));
+      const finished = chunks.filter((c) => c.choices[0]?.finish_reason)
+        .map((c) => c.choices[0].index).sort();
+      assert.deepEqual(finished, [0, 1, 2, 3]);
+      const text = (i: number) =>
+        chunks.filter((c) => c.choices[0]?.index === i)
+          .map((c) => c.choices[0].text).join("");
+      assert.equal(text(0), text(1)); // greedy copies of prompt 0
+      assert.equal(text(2), text(3));
+      assert.deepEqual(
+        [
+          chunks.at(-1).usage.prompt_tokens,
+          chunks.at(-1).usage.completion_tokens,
+        ],
+        [2 + 3, 32], // <s> ▁so and <s> ▁an ▁to; 4 choices of 8 tokens
+      );
+    });
   },
 });
