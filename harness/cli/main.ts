@@ -95,7 +95,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option("--seed <n>", "seed of sampling, arrivals and prompts", "0")
     .option(
       "--tokenizer <path>",
-      "the served model's tokenizer.json: text prompts of verified length",
+      "the served model's tokenizer.json (tokenizer_config.json beside it for the chat template): text prompts of verified length, chat template counted; also counts the tokens of chunks that do not say how many they carry",
     )
     .option(
       "--allow-approx-length",
