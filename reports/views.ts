@@ -51,6 +51,7 @@ export const VIEW_FILES: readonly ViewFile[] = [
   { name: "request_server_timings", kind: "view" },
   { name: "run_server_latency_summary", kind: "view" },
   { name: "run_token_delivery", kind: "view" },
+  { name: "run_engine_token_delivery", kind: "view" },
   { name: "run_fidelity", kind: "view" },
   { name: "metric_samples", kind: "view" },
   { name: "failure_policy_name", kind: "macro" },

@@ -87,6 +87,19 @@ Deno.test({
           .allTextContents();
         // ttft_ms of run A: 3 samples, p50 30 (the same number as the server's view)
         assert.deepStrictEqual(cells, ["ttft_ms", "3", "30"]);
+        // The fidelity view, its delivery checks included, runs on the console's tables too.
+        await page.fill(
+          "#sql",
+          "select check_name from run_fidelity where check_order >= 10 order by check_order",
+        );
+        await page.click("#run");
+        await page.waitForSelector('#console[data-rows="2"]', {
+          timeout: 30_000,
+        });
+        assert.deepStrictEqual(
+          await page.locator("#result-table td").allTextContents(),
+          ["steps_in_flight", "itl_burst_share"],
+        );
         await page.screenshot({
           path: `${shots}/dashboard-sql.png`,
           fullPage: true,

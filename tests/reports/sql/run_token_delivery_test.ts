@@ -1,9 +1,10 @@
-// run_token_delivery: fixed rows. RUN_A (HTTP-like, no engine rows) and a run whose engine
-// delivered 3 tokens in one readback burst: chunk gaps 0, 0, 30 ms, GPU gaps 10 ms each.
+// run_token_delivery and run_engine_token_delivery: fixed rows. RUN_A (HTTP-like, no engine
+// rows), then engine rows for it: 4 tokens whose steps end 10 ms apart on the GPU, 3 of them
+// read back together (delivery gaps 0, 0, 30 ms), and a backend that states 4 steps in flight.
 import assert from "node:assert/strict";
 import { createFixtureStore, RUN_A } from "../_fixture.ts";
 
-Deno.test("run_token_delivery view", async (t) => {
+Deno.test("run_token_delivery and run_engine_token_delivery views", async (t) => {
   const fx = await createFixtureStore([RUN_A]);
   try {
     await t.step("RUN_A: no gap under 1 ms, no engine rows", async () => {
@@ -16,10 +17,11 @@ Deno.test("run_token_delivery view", async (t) => {
         n_burst_gaps: 0n,
         burst_share: 0,
         itl_p50_ms: 25, // gaps 10, 20, 30, 30
-        engine_n_gaps: 0n,
-        engine_gpu_itl_p50_ms: null,
-        engine_delivery_burst_share: null,
       }]);
+      assert.deepStrictEqual(
+        await fx.store.query("select * from run_engine_token_delivery"),
+        [],
+      );
     });
     await t.step(
       "a bursty engine run: client bursts, smooth GPU gaps",
@@ -44,15 +46,18 @@ Deno.test("run_token_delivery view", async (t) => {
           );
         }
         const [row] = await fx.store.query(
-          `select steps_in_flight, engine_n_gaps, engine_gpu_itl_p50_ms,
-           engine_delivery_burst_share from run_token_delivery`,
+          `select * exclude (run_id) from run_engine_token_delivery`,
         );
         assert.deepStrictEqual(row, {
-          steps_in_flight: 4,
           engine_n_gaps: 3n,
           engine_gpu_itl_p50_ms: 10,
-          engine_delivery_burst_share: 2 / 3,
+          delivery_itl_p50_ms: 0, // gaps 0, 0, 30 ms
+          delivery_burst_share: 2 / 3,
         });
+        const [d] = await fx.store.query(
+          "select steps_in_flight from run_token_delivery",
+        );
+        assert.equal(d.steps_in_flight, 4);
         const fid = await fx.store.query(
           `select value, n from run_fidelity where check_name = 'steps_in_flight'`,
         );
