@@ -131,7 +131,9 @@ export function synthesizeTextPrompts(
     const want = r.inputTokens - overhead;
     if (want < 0) {
       throw new Error(
-        `Request ${r.id}: planned ${r.inputTokens} input tokens, but the tokenizer adds ${overhead} special token(s): expected inputTokens >= ${overhead}`,
+        `Request ${r.id}: planned ${r.inputTokens} input tokens, but ${
+          opts.chat ? "the chat template takes" : "the tokenizer adds"
+        } ${overhead} special token(s): expected inputTokens >= ${overhead}`,
       );
     }
     const words: string[] = [];
