@@ -38,6 +38,19 @@ export type StreamEvent =
     completionTokens: number;
     cachedTokens?: number;
   }
+  | {
+    /**
+     * The server's own account of the request (llama.cpp's `timings`; tokentrace serve sends
+     * the same shape): prompt processing and generation times in ms and their token counts.
+     * The last one seen counts.
+     */
+    kind: "server_timings";
+    tNs: bigint;
+    promptTokens?: number;
+    promptMs?: number;
+    predictedTokens?: number;
+    predictedMs?: number;
+  }
   | { kind: "done"; tNs: bigint; finishReason: string }
   | {
     kind: "error";

@@ -265,6 +265,12 @@ function appendRequest(r: RequestRow): void {
   str(r.finishReason);
   big(r.releasedNs); // schema version 4
   int(r.attempt);
+  const dbl = (v: number | undefined) =>
+    v === undefined || v === null ? a.appendNull() : a.appendDouble(v);
+  int(r.serverPromptTokens); // schema version 6
+  dbl(r.serverPromptMs);
+  int(r.serverPredictedTokens);
+  dbl(r.serverPredictedMs);
   a.endRow();
 }
 

@@ -51,6 +51,11 @@ export interface RequestRow {
   releasedNs?: bigint;
   /** 0 for the first try, 1.. for retries. */
   attempt?: number;
+  /** The server's own timings (llama.cpp `timings`), when it sent them (schema version 6). */
+  serverPromptTokens?: number;
+  serverPromptMs?: number;
+  serverPredictedTokens?: number;
+  serverPredictedMs?: number;
 }
 
 /** Options for {@linkcode Recorder.start}. */

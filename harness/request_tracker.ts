@@ -78,6 +78,12 @@ export class RequestTracker {
         r.completionTokensReported = ev.completionTokens;
         r.cachedTokens = ev.cachedTokens;
         break;
+      case "server_timings":
+        r.serverPromptTokens = ev.promptTokens;
+        r.serverPromptMs = ev.promptMs;
+        r.serverPredictedTokens = ev.predictedTokens;
+        r.serverPredictedMs = ev.predictedMs;
+        break;
       case "done":
         if (this.ended) break;
         this.ended = true;

@@ -203,6 +203,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `alter table runs add column group_index integer`, // 0-based position in the group
     ],
   },
+  {
+    version: 7,
+    description:
+      "harness: requests keep the server's own timings (llama.cpp timings)",
+    statements: [
+      // What the server said about the request (llama-server's `timings`, also sent by
+      // tokentrace serve): prompt processing and generation, each a token count and ms.
+      // Null when the server sent none.
+      `alter table requests add column server_prompt_tokens integer`,
+      `alter table requests add column server_prompt_ms double`,
+      `alter table requests add column server_predicted_tokens integer`,
+      `alter table requests add column server_predicted_ms double`,
+    ],
+  },
 ];
 
 /** The schema version this build writes and reads. */

@@ -51,6 +51,10 @@ const DESCRIPTIONS: Record<string, string> = {
     "harness floor against a zero-latency backend: not measured per run (docs/perf.md)",
   coalesced_chunk_share:
     "chunk gaps of exactly 0 ms (chunks read together, so their own times are lost)",
+  steps_in_flight:
+    "steps the engine keeps in flight: with more than one, tokens reach the client in bursts",
+  itl_burst_share:
+    "chunk gaps under 1 ms: tokens delivered in bursts make ITL percentiles bimodal",
 };
 
 /** Short names used in reasons. */
@@ -63,6 +67,7 @@ const REASON_NAMES: Record<string, string> = {
   usage_vs_stream_mismatch_share: "usage vs stream differ in",
   failed_share: "failed",
   coalesced_chunk_share: "0 ms chunk gaps",
+  itl_burst_share: "chunk gaps under 1 ms",
 };
 
 /**

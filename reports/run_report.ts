@@ -136,7 +136,7 @@ export interface RunReport {
  * await store.createRun({ runId: "r1", backend: "openai", toolVersion: "0", clockOriginUnixNs: 0n });
  * const snapshot = await openSnapshot(store);
  * const report = await collectRunReport(snapshot, "r1", { slo: { ttftMs: 200 } });
- * console.log(report.fidelity.length, report.timeline); // 10 []
+ * console.log(report.fidelity.length, report.timeline); // 12 []
  * snapshot.close();
  * store.close();
  * ```
@@ -149,9 +149,12 @@ export async function collectRunReport(
   const summary = await summarizeRun(source, runId, options.slo, {
     failurePolicy: options.failurePolicy,
   });
+  // The server's own timings (when it sent them) are listed with the other tools' definitions.
   const anchors = (await source.query(
-    `select tool, metric, same_as, n, mean_ms, p50_ms, p90_ms, p99_ms, max_ms
-     from run_anchor_latency_summary where run_id = $1 order by metric_order`,
+    `select tool, metric, same_as, n, mean_ms, p50_ms, p90_ms, p99_ms, max_ms from (
+       select * from run_anchor_latency_summary
+       union all by name select * from run_server_latency_summary
+     ) where run_id = $1 order by metric_order`,
     [runId],
   )).map((r): AnchorRow => ({
     tool: r.tool as string,

@@ -85,11 +85,35 @@ export function planPrompts(
     };
   }
   if (opts.tokenizer) {
+    // Chat lengths count the model's chat template, as the server applies it; without one
+    // they count the content only, which is an estimate.
+    const chat = opts.api === "chat";
+    const noTemplate = chat && opts.tokenizer.chatTemplate === undefined;
+    if (noTemplate && !opts.allowApproximate) {
+      throw new PromptLengthError(
+        `Tokenizer "${opts.tokenizer.path}" has no chat template (tokenizer_config.json "chat_template"), ` +
+          "so chat prompt lengths cannot be counted as the server counts them: put the served model's " +
+          "tokenizer_config.json beside its tokenizer.json, or pass --allow-approx-length to count the " +
+          "message content only and report the length drift",
+      );
+    }
     const out = synthesizeTextPrompts(requests, {
       tokenizer: opts.tokenizer,
       blockSize: opts.blockSize,
       seed: opts.seed,
+      chat: chat && !noTemplate,
     });
+    if (noTemplate) {
+      const missing = requests.filter((r) => !r.prompt).length;
+      return {
+        requests: out.map((r, i) =>
+          requests[i].prompt ? r : { ...r, approximateLengths: true }
+        ),
+        kind,
+        lengths: "approximate",
+        approximateRequests: missing + approxGiven,
+      };
+    }
     return {
       requests: out,
       kind,

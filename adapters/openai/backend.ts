@@ -30,6 +30,11 @@ import {
 import { checkReachable, serverVersion } from "./reachable.ts";
 import { buildRequestBody } from "./request_body.ts";
 import { streamEvents, type TerminalEvent } from "./stream_events.ts";
+import {
+  loadTokenizer,
+  type TextTokenizer,
+} from "../../workloads/tokenizer.ts";
+import { chunkTokenCounter } from "./chunk_tokens.ts";
 
 type Terminal = TerminalEvent;
 type Stop = TimeoutKind | "cancelled";
@@ -113,6 +118,8 @@ export class OpenAIBackend implements Backend {
   /** Keep-alive connections of the `h1` transport. */
   readonly #h1: H1Pool | undefined;
   readonly #path: string;
+  /** The tokenizer that counts chunks, loaded on first use. */
+  #tokenizer: Promise<TextTokenizer> | undefined;
 
   /** @throws {Error} When an option is invalid; the message names the option and the value. */
   constructor(opts: OpenAIBackendOptions) {
@@ -123,6 +130,10 @@ export class OpenAIBackend implements Backend {
     this.#h1 = this.#o.transport === "h1" ? new H1Pool(url) : undefined;
     this.apiRoot = this.#o.apiRoot;
     this.#model = this.#o.model;
+    if (opts.tokenizer !== undefined) {
+      this.#tokenizer = loadTokenizer(opts.tokenizer);
+      this.#tokenizer.catch(() => {}); // reported by the first request
+    }
   }
 
   /**
@@ -181,6 +192,9 @@ export class OpenAIBackend implements Backend {
     };
     if (this.#models !== undefined) info.models = this.#models;
     if (this.#o.extraBody !== undefined) info.extraBody = this.#o.extraBody;
+    if (this.#given.servedModel !== undefined) {
+      info.servedModel = this.#given.servedModel;
+    }
     const version = this.#o.endpointKind === "openai"
       ? undefined
       : await serverVersion(this.apiRoot, this.#o.apiKey, this.#o.headers);
@@ -227,6 +241,21 @@ export class OpenAIBackend implements Backend {
     if (!built.ok) {
       yield fail(now(), "protocol", built.message);
       return;
+    }
+    let counter: TextTokenizer | undefined;
+    if (this.#tokenizer !== undefined) {
+      try {
+        counter = await this.#tokenizer; // loaded once, before anything is timed
+      } catch (e) {
+        yield fail(
+          now(),
+          "protocol",
+          `Request ${req.id}: cannot count chunk tokens: ${
+            (e as Error).message
+          }`,
+        );
+        return;
+      }
     }
     const payload = JSON.stringify(built.body);
     const headers = baseHeaders(this.#o.apiKey, this.#o.headers);
@@ -318,6 +347,7 @@ export class OpenAIBackend implements Backend {
       }
       const events = streamEvents(reader, {
         nowNs: now,
+        countTokens: counter && chunkTokenCounter(counter),
         label: `Request ${req.id}`,
         source: `POST ${this.#o.url}`,
         contentType: res.headers.get("content-type"),

@@ -12,29 +12,37 @@ import type { TokenChannel } from "../backend.ts";
  * - `done`: the `[DONE]` sentinel.
  * - `error`: `stream` for an error object the server sent mid-stream, `protocol` for a payload
  *   that is not a JSON object.
- * - `tokens`: one token-bearing delta on one channel. `count` is always 1: a chunk is assumed to
- *   carry one token per channel (what vLLM and SGLang send without speculative decoding); the
- *   server's `usage.completion_tokens` is the authoritative output length.
+ * - `tokens`: one token-bearing delta on one channel. `count` is 1 here: one chunk alone does not
+ *   say how many tokens it carries; `streamEvents` replaces it with the growth of the server's
+ *   running count when the chunk carries one (usage per chunk, llama.cpp's per-token timings).
  * - `usage`: the server's token accounting.
+ * - `timings`: llama.cpp's `timings` object (prompt and generation times and counts).
  * - `finish`: the choice's `finish_reason`.
  */
 export type ChunkItem =
   | { kind: "done" }
   | { kind: "error"; errorKind: "stream" | "protocol"; message: string }
-  | { kind: "tokens"; channel: TokenChannel; count: 1; text: string }
+  | { kind: "tokens"; channel: TokenChannel; count: number; text: string }
   | {
     kind: "usage";
     promptTokens: number;
     completionTokens: number;
     cachedTokens?: number;
   }
-  | { kind: "finish"; reason: string };
+  | { kind: "finish"; reason: string }
+  | {
+    kind: "timings";
+    promptTokens?: number;
+    promptMs?: number;
+    predictedTokens?: number;
+    predictedMs?: number;
+  };
 
 const SNIPPET_CHARS = 80;
 
 /**
  * Interprets one SSE `data` payload into zero or more {@linkcode ChunkItem}s, in the order
- * error, tokens (reasoning, content, tool), finish, usage.
+ * error, tokens (reasoning, content, tool), finish, usage, timings.
  *
  * Tokens come from `choices[0].text` (completions), `choices[0].delta.content`,
  * `delta.reasoning_content` or `delta.reasoning` (channel `reasoning`; counted once when both are
@@ -110,7 +118,27 @@ export function interpretChunk(data: string, eventIndex = 0): ChunkItem[] {
   if (typeof usage === "object" && usage !== null) {
     readUsage(usage as Record<string, unknown>, items);
   }
+  const timings = chunk.timings;
+  if (typeof timings === "object" && timings !== null) {
+    readTimings(timings as Record<string, unknown>, items);
+  }
   return items;
+}
+
+/** llama.cpp's `timings` (`prompt_n`, `prompt_ms`, `predicted_n`, `predicted_ms`). */
+function readTimings(t: Record<string, unknown>, items: ChunkItem[]): void {
+  const num = (v: unknown) =>
+    typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined;
+  const item: Extract<ChunkItem, { kind: "timings" }> = { kind: "timings" };
+  const promptTokens = num(t.prompt_n);
+  const promptMs = num(t.prompt_ms);
+  const predictedTokens = num(t.predicted_n);
+  const predictedMs = num(t.predicted_ms);
+  if (promptTokens !== undefined) item.promptTokens = promptTokens;
+  if (promptMs !== undefined) item.promptMs = promptMs;
+  if (predictedTokens !== undefined) item.predictedTokens = predictedTokens;
+  if (predictedMs !== undefined) item.predictedMs = predictedMs;
+  if (Object.keys(item).length > 1) items.push(item);
 }
 
 function readChoice(choice: Record<string, unknown>, items: ChunkItem[]): void {

@@ -53,3 +53,8 @@ export {
   type RequestBodyResult,
 } from "./request_body.ts";
 export { apiRoot, baseHeaders } from "./endpoint.ts";
+export {
+  addKindFields,
+  ENDPOINT_KINDS,
+  kindFromOwner,
+} from "./endpoint_kinds.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 import { apiRoot } from "./endpoint.ts";
-import type { EndpointKind, OpenAIApi } from "./request_body.ts";
+import { ENDPOINT_KINDS, type EndpointKind } from "./endpoint_kinds.ts";
+import type { OpenAIApi } from "./request_body.ts";
 
 /** Options of `OpenAIBackend`. */
 export interface OpenAIBackendOptions {
@@ -14,7 +15,7 @@ export interface OpenAIBackendOptions {
   api?: OpenAIApi;
   /** Model name; when absent, `OpenAIBackend.init()` takes the first id of `GET /v1/models`. */
   model?: string;
-  /** Server family: `vllm` and `sglang` add `ignore_eos: true` and `min_tokens`. Default: `"openai"`. */
+  /** Server family: which extra fields are sent (endpoint_kinds.ts). Default: `"openai"`. */
   endpointKind?: EndpointKind;
   /** Sent as `Authorization: Bearer <apiKey>` (see `apiKeyFromEnv`). Default: none. */
   apiKey?: string;
@@ -30,6 +31,16 @@ export interface OpenAIBackendOptions {
   nowNs?: () => bigint;
   /** Merged last into every request body. Default: none. */
   extraBody?: Record<string, unknown>;
+  /**
+   * What `GET /v1/models` said about the model (context, vocabulary, steps in flight), stored
+   * with the run by `describe()`. Default: none.
+   */
+  servedModel?: Record<string, unknown>;
+  /**
+   * The served model's `tokenizer.json` (path): chunks that do not say how many tokens they
+   * carry are counted with it (`chunkTokenCounter`). Default: none (1 token per chunk).
+   */
+  tokenizer?: string;
   /** Extra headers on every call (may override `authorization`). Default: none. */
   headers?: Record<string, string>;
   /**
@@ -90,14 +101,11 @@ export function resolveOptions(
     );
   }
   const endpointKind = opts.endpointKind ?? "openai";
-  if (
-    endpointKind !== "vllm" && endpointKind !== "sglang" &&
-    endpointKind !== "openai"
-  ) {
+  if (!ENDPOINT_KINDS.includes(endpointKind)) {
     throw new Error(
-      `OpenAIBackend option "endpointKind": expected "vllm", "sglang" or "openai", got ${
-        JSON.stringify(endpointKind)
-      }`,
+      `OpenAIBackend option "endpointKind": expected one of ${
+        ENDPOINT_KINDS.join(", ")
+      }, got ${JSON.stringify(endpointKind)}`,
     );
   }
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;

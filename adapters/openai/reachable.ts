@@ -59,6 +59,11 @@ export interface ServedModel {
   ownedBy?: string;
   maxModelLen?: number;
   vocabSize?: number;
+  /**
+   * Steps the engine keeps in flight ahead of their readback (tokentrace serve's
+   * `steps_in_flight`): with more than one, tokens reach clients in bursts.
+   */
+  stepsInFlight?: number;
 }
 
 /**
@@ -146,8 +151,10 @@ function modelList(body: string): ServedModel[] {
     if (typeof e.owned_by === "string") model.ownedBy = e.owned_by;
     const len = positiveInt(e.max_model_len);
     const vocab = positiveInt(e.vocab_size) ?? positiveInt(meta.n_vocab);
+    const steps = positiveInt(e.steps_in_flight);
     if (len !== undefined) model.maxModelLen = len;
     if (vocab !== undefined) model.vocabSize = vocab;
+    if (steps !== undefined) model.stepsInFlight = steps;
     out.push(model);
   }
   return out;

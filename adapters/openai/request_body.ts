@@ -4,23 +4,18 @@
  * @module
  */
 import type { TraceRequest } from "../../workloads/request.ts";
+import { addKindFields, type EndpointKind } from "./endpoint_kinds.ts";
 
 /** Which OpenAI endpoint to call: `/v1/completions` or `/v1/chat/completions`. */
 export type OpenAIApi = "completions" | "chat";
 
-/**
- * The server family, which decides the non-standard fields sent so that every request produces
- * exactly `outputTokens` tokens. `vllm` and `sglang` both accept `ignore_eos` and `min_tokens` on
- * completions and chat (vLLM `SamplingParams`; SGLang `CompletionRequest` /
- * `ChatCompletionRequest`); plain `openai` gets neither.
- */
-export type EndpointKind = "vllm" | "sglang" | "openai";
+export type { EndpointKind } from "./endpoint_kinds.ts";
 
 /** Options of {@linkcode buildRequestBody}. */
 export interface RequestBodyOptions {
   /** Which endpoint the body is for. */
   api: OpenAIApi;
-  /** Server family; `vllm` and `sglang` add `ignore_eos: true` and `min_tokens`. */
+  /** Server family: which extra fields are sent (endpoint_kinds.ts). */
   endpointKind: EndpointKind;
   /** The `model` field; omitted when undefined. */
   model?: string;
@@ -37,7 +32,7 @@ export type RequestBodyResult =
  * Builds the request body: `model`, the prompt (`prompt` as token ids or text for completions,
  * `messages` for chat; a text prompt on chat becomes one user message), `max_tokens` =
  * `req.outputTokens`, `stream: true`, `stream_options: {include_usage: true}`, the server family's
- * fields, then `extraBody`.
+ * fields (`addKindFields`), then `extraBody`.
  *
  * Returns `ok: false` with a message when the request has no prompt or its prompt does not fit
  * the API (token ids on chat, chat messages on completions).
@@ -94,10 +89,7 @@ export function buildRequestBody(
   body.max_tokens = req.outputTokens;
   body.stream = true;
   body.stream_options = { include_usage: true };
-  if (opts.endpointKind === "vllm" || opts.endpointKind === "sglang") {
-    body.ignore_eos = true;
-    body.min_tokens = req.outputTokens;
-  }
+  addKindFields(body, opts.endpointKind, opts.api, req.outputTokens);
   if (opts.extraBody !== undefined) Object.assign(body, opts.extraBody);
   return { ok: true, body };
 }

@@ -5,7 +5,7 @@
  */
 import type { StreamEvent } from "../backend.ts";
 import type { ChunkReader } from "./_http.ts";
-import { interpretChunk } from "./chunk.ts";
+import { type ChunkItem, interpretChunk } from "./chunk.ts";
 import { SseParser } from "./sse.ts";
 
 /** The event that ends a request: `done` or `error`. */
@@ -25,6 +25,11 @@ export interface StreamEventsOptions {
   /** The response's `content-type`, named when the body ends without tokens. Default: unknown. */
   contentType?: string | null;
   /**
+   * Counts the tokens of a chunk's text when the chunk does not carry the server's running
+   * count (one counter per stream: `chunkTokenCounter`). Default: 1 token per chunk and channel.
+   */
+  countTokens?: (text: string) => number;
+  /**
    * Builds the terminal event when a read fails (`tokenChunks` token events were yielded before).
    * Default: an error of kind `network` with the failure's message.
    */
@@ -36,8 +41,13 @@ export interface StreamEventsOptions {
 }
 
 /**
- * Reads an SSE response body to its end or to `[DONE]`, yielding `first_byte`, `tokens` and
- * `usage` events, and returns the terminal event (it does not yield it).
+ * Reads an SSE response body to its end or to `[DONE]`, yielding `first_byte`, `tokens`,
+ * `usage` and `server_timings` events, and returns the terminal event (it does not yield it).
+ *
+ * Tokens per chunk: a chunk that carries the server's running output count (usage per chunk,
+ * vLLM's `continuous_usage_stats`; llama.cpp's `timings.predicted_n` with `timings_per_token`)
+ * counts as the growth of that count since the previous one (at least 1); any other chunk
+ * counts by `countTokens` when given (the served model's tokenizer), else 1 token per channel.
  *
  * Every event parsed from one read gets the timestamp taken right after that read resolved, before
  * parsing. `[DONE]` ends with `done` and the last `finish_reason` (`"unknown"` when none came); an
@@ -68,6 +78,8 @@ export async function* streamEvents(
   const now = opts.nowNs;
   const sse = new SseParser();
   let tokens = 0;
+  /** The server's running count of output tokens, as of the last chunk that stated it. */
+  let served = 0;
   let bytes = 0;
   let finish: string | undefined;
   let head: Uint8Array | undefined;
@@ -103,7 +115,20 @@ export async function* streamEvents(
       events = sse.push(chunk.value);
     }
     for (const ev of events) {
-      for (const item of interpretChunk(ev.data, ev.index)) {
+      const items = interpretChunk(ev.data, ev.index);
+      const running = runningCount(items);
+      if (running !== undefined) {
+        const toks = items.filter((i) => i.kind === "tokens");
+        if (toks.length === 1 && running > served) {
+          toks[0].count = running - served;
+        }
+        served = Math.max(served, running);
+      } else if (opts.countTokens !== undefined) {
+        for (const i of items) {
+          if (i.kind === "tokens") i.count = opts.countTokens(i.text);
+        }
+      }
+      for (const item of items) {
         switch (item.kind) {
           case "tokens":
             tokens++;
@@ -115,6 +140,11 @@ export async function* streamEvents(
               text: item.text,
             };
             break;
+          case "timings": {
+            const { kind: _, ...t } = item;
+            yield { kind: "server_timings", tNs, ...t };
+            break;
+          }
           case "usage": {
             const { promptTokens, completionTokens, cachedTokens } = item;
             yield cachedTokens === undefined
@@ -161,4 +191,15 @@ export async function* streamEvents(
       };
     }
   }
+}
+
+/** The running output count a chunk states: usage's `completion_tokens`, else `predicted_n`. */
+function runningCount(items: readonly ChunkItem[]): number | undefined {
+  for (const i of items) if (i.kind === "usage") return i.completionTokens;
+  for (const i of items) {
+    if (i.kind === "timings" && i.predictedTokens !== undefined) {
+      return i.predictedTokens;
+    }
+  }
+  return undefined;
 }

@@ -315,6 +315,7 @@ export async function bindModel(
       b.samplePart,
       b.lastTok,
       b.tokenLog,
+      b.logprobLog,
     ]),
   };
   return { layers, globals };

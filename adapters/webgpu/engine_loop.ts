@@ -65,6 +65,8 @@ export type SeqEvent =
     id: number;
     /** 0-based index among the output tokens. */
     index: number;
+    /** Its log-probability under the raw logits (the model's distribution). */
+    logprob: number;
     step: number;
     /** GPU end of the step that sampled it (run clock), or null without timestamp queries. */
     gpuNs: bigint | null;
@@ -228,6 +230,11 @@ export class EngineLoop {
     const loop = new EngineLoop(engine, opts);
     await loop.calibrateClock();
     return loop;
+  }
+
+  /** The loop's clock (ns; the clock of every event's `gpuNs` and `deliveredNs`). */
+  nowNs(): bigint {
+    return this.now();
   }
 
   /** Requests waiting, running (holding a slot) and sequences in flight. */
@@ -395,7 +402,7 @@ export class EngineLoop {
     this.readback.encodeCopies(
       enc,
       slot,
-      engine.tokenLogBuffer,
+      { tokens: engine.tokenLogBuffer, logprobs: engine.logprobLogBuffer },
       logBase,
       packed.numRows,
     );
@@ -461,6 +468,7 @@ export class EngineLoop {
         kind: "token",
         id,
         index,
+        logprob: r.logprobs[i],
         step: f.step,
         gpuNs: gpuEnd,
         deliveredNs: now,
@@ -534,7 +542,16 @@ export class EngineLoop {
         timestampWrites: this.readback.timestampWrites(0),
       })
         .end();
-      this.readback.encodeCopies(enc, 0, this.engine.tokenLogBuffer, 0, 0);
+      this.readback.encodeCopies(
+        enc,
+        0,
+        {
+          tokens: this.engine.tokenLogBuffer,
+          logprobs: this.engine.logprobLogBuffer,
+        },
+        0,
+        0,
+      );
       const cmd = enc.finish();
       const t = this.now();
       device.queue.submit([cmd]);

@@ -148,6 +148,12 @@ export class ForwardEngine {
         limits.logSize * 4,
         maxB,
       ),
+      logprobLog: storageBuffer(
+        device,
+        "logprob_log [logSize] f32",
+        limits.logSize * 4,
+        maxB,
+      ),
       x: storageBuffer(device, "x [T, C] f32", maxTokens * C * f32, maxB),
       xn: storageBuffer(device, "xn [T, C] f32", maxTokens * C * f32, maxB),
       qkv: storageBuffer(
@@ -367,6 +373,11 @@ export class ForwardEngine {
   /** The token log buffer ([logSize] u32), for batched readback by the generator. */
   get tokenLogBuffer(): GPUBuffer {
     return this.buffers.tokenLog;
+  }
+
+  /** The log-probabilities of the logged tokens ([logSize] f32, raw logits, beside token_log). */
+  get logprobLogBuffer(): GPUBuffer {
+    return this.buffers.logprobLog;
   }
 
   /** Frees the engine's GPU buffers (the device stays). */

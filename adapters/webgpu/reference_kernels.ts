@@ -287,6 +287,24 @@ export function sampleRef(
   return last;
 }
 
+/**
+ * sample.wgsl's log-probability on the host: `logits[tok] - logsumexp(logits)` in f64 (raw
+ * logits: temperature 1, no top-p).
+ *
+ * @example
+ * ```ts
+ * import { logprobRef } from "./reference_kernels.ts";
+ * console.log(logprobRef([0, 0], 1).toFixed(4)); // -0.6931
+ * ```
+ */
+export function logprobRef(logits: ArrayLike<number>, tok: number): number {
+  let mx = -Infinity;
+  for (let v = 0; v < logits.length; v++) mx = Math.max(mx, logits[v]);
+  let z = 0;
+  for (let v = 0; v < logits.length; v++) z += Math.exp(logits[v] - mx);
+  return logits[tok] - (mx + Math.log(z));
+}
+
 /** Reads sample row r of a packed step: [token row, slot, temperature, top_p, seed, counter, log]. */
 export function sampleRow(meta: Uint32Array, r: number) {
   const base = meta[HDR.ROWS] + r * ROW_WORDS;

@@ -16,6 +16,8 @@ export interface StepReadout {
   endRaw: bigint | null;
   /** Sampled ids of the step's sample rows, in row order. */
   tokens: Uint32Array;
+  /** Their log-probabilities under the raw logits (sample.wgsl), in row order. */
+  logprobs: Float32Array;
 }
 
 /**
@@ -28,10 +30,12 @@ export interface StepReadout {
  * import { StepReadback } from "./step_readback.ts";
  * const gpu = await requestEngineDevice();
  * const rb = new StepReadback(gpu.device, gpu.timestamps, 2, 4);
- * const log = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+ * const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+ * const log = gpu.device.createBuffer({ size: 16, usage });
+ * const lp = gpu.device.createBuffer({ size: 16, usage });
  * const enc = gpu.device.createCommandEncoder();
  * enc.beginComputePass({ timestampWrites: rb.timestampWrites(0) }).end();
- * rb.encodeCopies(enc, 0, log, 0, 1);
+ * rb.encodeCopies(enc, 0, { tokens: log, logprobs: lp }, 0, 1);
  * gpu.device.queue.submit([enc.finish()]);
  * console.log((await rb.read(0, 1)).tokens.length); // 1
  * rb.destroy();
@@ -68,8 +72,8 @@ export class StepReadback {
       : null;
     this.staging = Array.from({ length: ring }, (_, i) =>
       device.createBuffer({
-        label: `step readback ${i} [2 u64 + ${maxRows} u32]`,
-        size: 16 + 4 * Math.max(1, maxRows),
+        label: `step readback ${i} [2 u64 + ${maxRows} u32 + ${maxRows} f32]`,
+        size: 16 + 8 * Math.max(1, maxRows),
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       }));
   }
@@ -84,11 +88,14 @@ export class StepReadback {
     };
   }
 
-  /** Records the copies of the step's timestamps and `rows` sampled ids at `logBase`. */
+  /**
+   * Records the copies of the step's timestamps and of `rows` sampled ids and their
+   * log-probabilities at `logBase` of the two logs.
+   */
   encodeCopies(
     enc: GPUCommandEncoder,
     slot: number,
-    tokenLog: GPUBuffer,
+    log: { tokens: GPUBuffer; logprobs: GPUBuffer },
     logBase: number,
     rows: number,
   ): void {
@@ -98,12 +105,14 @@ export class StepReadback {
       enc.copyBufferToBuffer(this.resolve, slot * 256, dst, 0, 16);
     }
     // At least one word, so the staging buffer is always used by this submission.
+    const n = 4 * Math.max(1, rows);
+    enc.copyBufferToBuffer(log.tokens, logBase * 4, dst, 16, n);
     enc.copyBufferToBuffer(
-      tokenLog,
+      log.logprobs,
       logBase * 4,
       dst,
-      16,
-      4 * Math.max(1, rows),
+      16 + 4 * Math.max(1, this.maxRows),
+      n,
     );
   }
 
@@ -118,6 +127,11 @@ export class StepReadback {
       startRaw: this.timestamps ? ts[0] : null,
       endRaw: this.timestamps ? ts[1] : null,
       tokens: new Uint32Array(bytes, 16, rows),
+      logprobs: new Float32Array(
+        bytes,
+        16 + 4 * Math.max(1, this.maxRows),
+        rows,
+      ),
     };
   }
 

@@ -95,7 +95,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option("--seed <n>", "seed of sampling, arrivals and prompts", "0")
     .option(
       "--tokenizer <path>",
-      "the served model's tokenizer.json: text prompts of verified length",
+      "the served model's tokenizer.json (tokenizer_config.json beside it for the chat template): text prompts of verified length, chat template counted; also counts the tokens of chunks that do not say how many they carry",
     )
     .option(
       "--allow-approx-length",
@@ -127,7 +127,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     )
     .option(
       "--endpoint-kind <kind>",
-      "auto | vllm | sglang | openai (vllm/sglang add ignore_eos, min_tokens); auto: from /v1/models owned_by (vllm, sglang and tokentrace serve take the extras), else openai",
+      "auto | vllm | sglang | llamacpp | transformers | openai | strict (vllm/sglang: ignore_eos, min_tokens, usage per chunk; llamacpp: ignore_eos, timings_per_token; transformers: generation_config; openai: standard fields; strict: reference fields only, max_completion_tokens on chat); auto: from /v1/models owned_by (vLLM and tokentrace serve: vllm; sglang; llamacpp), else openai",
       "auto",
     )
     .option(

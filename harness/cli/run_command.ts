@@ -9,6 +9,11 @@ import {
   servedModels,
 } from "../../adapters/openai/reachable.ts";
 import { apiKeyFromEnv } from "../../adapters/openai/api_key.ts";
+import {
+  ENDPOINT_KINDS,
+  type EndpointKind,
+  kindFromOwner,
+} from "../../adapters/openai/endpoint_kinds.ts";
 import type { Backend } from "../../adapters/backend.ts";
 import {
   type ServingEngineOptions,
@@ -116,7 +121,7 @@ export interface RunConfig extends LoadConfig {
   api: "completions" | "chat";
   model?: string;
   /** `auto`: from the served model's `owned_by` (see {@linkcode endpointKindFor}). */
-  endpointKind: "auto" | "vllm" | "sglang" | "openai";
+  endpointKind: "auto" | EndpointKind;
   apiKeyEnv: string;
   /** How requests are sent (adapters/openai/options.ts `transport`). */
   transport: "auto" | "h1" | "fetch";
@@ -207,7 +212,7 @@ export function parseRunConfig(f: RunFlags): RunConfig {
     endpointKind: oneOf(
       "--endpoint-kind",
       f.endpointKind,
-      ["auto", "vllm", "sglang", "openai"] as const,
+      ["auto", ...ENDPOINT_KINDS] as const,
     ),
     apiKeyEnv: f.apiKeyEnv,
     transport: oneOf(
@@ -311,6 +316,8 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
       apiKey,
       timeoutMs: cfg.timeoutMs,
       transport: cfg.transport,
+      servedModel: served === undefined ? undefined : { ...served },
+      tokenizer: cfg.tokenizer,
       ...cfg.timeouts,
       nowNs: () => c.nowNs(),
     });
@@ -386,9 +393,9 @@ async function prepareRequests(
 }
 
 /**
- * The endpoint kind for `--endpoint-kind auto`: `vllm` for servers that list their models as
- * owned by vLLM or tokentrace (both take `ignore_eos` and `min_tokens`, so outputs have the
- * planned length), `sglang` for SGLang, else plain `openai` (standard fields only).
+ * The endpoint kind for `--endpoint-kind auto`: from the served model's `owned_by`
+ * (`kindFromOwner`: `vllm` for vLLM and tokentrace serve, `sglang`, `llamacpp`), else plain
+ * `openai` (standard fields only).
  *
  * @example
  * ```ts
@@ -398,11 +405,8 @@ async function prepareRequests(
  */
 export function endpointKindFor(
   served: ServedModel | undefined,
-): "vllm" | "sglang" | "openai" {
-  const owner = served?.ownedBy?.toLowerCase();
-  if (owner === "vllm" || owner === "tokentrace") return "vllm";
-  if (owner === "sglang") return "sglang";
-  return "openai";
+): EndpointKind {
+  return kindFromOwner(served?.ownedBy);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   openServingEngine,
   type ServingEngineOptions,
 } from "../../adapters/webgpu/mod.ts";
+import { openCodec, type TextCodec } from "../../adapters/webgpu/text/codec.ts";
 import {
   ENGINE_FLAG_HELP,
   type EngineFlags,
@@ -24,6 +25,7 @@ export interface ServeFlags extends EngineFlags {
   apiKeyEnv?: string;
   servedModelName?: string;
   maxWaiting?: string;
+  tokenizer?: string;
 }
 
 /** The validated `serve` configuration. */
@@ -34,6 +36,8 @@ export interface ServeConfig {
   /** The bearer key, read from the environment variable `--api-key-env` names. */
   apiKey?: string;
   servedModelName?: string;
+  /** Where the tokenizer is: `--tokenizer`, else the checkpoint folder (byte-level without one). */
+  tokenizer?: string;
 }
 
 /**
@@ -70,15 +74,59 @@ export function parseServeConfig(
     port: integerAtLeast("--port", f.port, 0),
     apiKey,
     servedModelName: f.servedModelName,
+    tokenizer: f.tokenizer ?? engine.model,
   };
+}
+
+/**
+ * The codec `serve` uses: the tokenizer of `cfg.tokenizer` (a folder with `tokenizer.json`, or
+ * the file), byte-level when there is none; a tokenizer whose ids do not fit the model's
+ * vocabulary is refused.
+ */
+export async function serveCodec(
+  cfg: ServeConfig,
+  vocab: number,
+): Promise<TextCodec> {
+  let dir = cfg.tokenizer;
+  if (dir !== undefined) {
+    try {
+      await Deno.stat(dir);
+    } catch {
+      if (dir === cfg.engine.model) dir = undefined; // a preset name
+      else {
+        throw new FlagError(
+          "--tokenizer",
+          dir,
+          "a folder holding tokenizer.json (and tokenizer_config.json), or the tokenizer.json file",
+        );
+      }
+    }
+  }
+  const codec = await openCodec(dir);
+  if (codec.vocabSize > vocab) {
+    throw new FlagError(
+      "--tokenizer",
+      codec.source,
+      `a tokenizer whose ids fit the model's vocabulary of ${vocab} (it has ${codec.vocabSize})`,
+    );
+  }
+  return codec;
 }
 
 /** Opens the engine and serves until the process is stopped (SIGINT/SIGTERM close it). */
 export async function serveCommand(cfg: ServeConfig): Promise<void> {
   const engine = await openServingEngine(cfg.engine);
+  let codec: TextCodec;
+  try {
+    codec = await serveCodec(cfg, engine.info.vocab);
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
   const app = createServeApp({
     loop: engine.loop,
     info: engine.info,
+    codec,
     apiKey: cfg.apiKey,
     modelName: cfg.servedModelName,
   });
@@ -91,7 +139,10 @@ export async function serveCommand(cfg: ServeConfig): Promise<void> {
       const i = engine.info;
       console.error(
         `Engine: ${i.model} on ${i.adapter} (${i.dtype}), policy ${i.policy}, attention ${i.attention}, ` +
-          `token budget ${i.tokenBudget}, ${i.maxSeqs} sequences, ${i.kvBlocks} KV blocks; loaded in ${i.loadSeconds} s`,
+          `token budget ${i.tokenBudget}, ${i.maxSeqs} sequences, ${i.kvBlocks} KV blocks, ${i.stepsInFlight} steps in flight; ` +
+          `text ${
+            codec.kind === "bytes" ? "byte-level" : `by ${codec.source}`
+          }; loaded in ${i.loadSeconds} s`,
       );
       console.log(`http://${hostname}:${port}`);
     },
@@ -133,6 +184,10 @@ export function addServeCommand(
       "require Authorization: Bearer <key>, the key read from this environment variable",
     )
     .option("--served-model-name <name>", "model id of /v1/models")
+    .option(
+      "--tokenizer <dir>",
+      "tokenizer.json (+ tokenizer_config.json with the chat template) for text in and out; default: the checkpoint folder's own, else byte-level text",
+    )
     .option(
       "--max-waiting <n>",
       "waiting requests before answering 429",

@@ -27,6 +27,11 @@
 --                                 exactly 0 ns: chunks read from the socket together get one
 --                                 time, so their own arrival times (and the ITL between them)
 --                                 are lost (fraction)                    value > 0.05
+--  11 steps_in_flight             the engine's steps in flight (run_token_delivery; count)
+--                                 never flagged: it states why ITL may be bursty (NULL when the
+--                                 backend does not say)
+--  12 itl_burst_share             share of chunk gaps under 1 ms (run_token_delivery.burst_share):
+--                                 tokens delivered in bursts make ITL bimodal   value > 0.25
 -- n is the number of samples the value came from.
 --
 -- Edge cases: a value without samples is NULL and then flagged is NULL (unknown), never FALSE.
@@ -43,7 +48,9 @@ thresholds (check_order, check_name, unit, threshold) as (
     (7, 'failed_share', 'fraction', 0.01),
     (8, 'cached_prompt_share', 'fraction', null),
     (9, 'harness_floor_ttft_p50_ms', 'ms', null),
-    (10, 'coalesced_chunk_share', 'fraction', 0.05)
+    (10, 'coalesced_chunk_share', 'fraction', 0.05),
+    (11, 'steps_in_flight', 'count', null),
+    (12, 'itl_burst_share', 'fraction', 0.25)
 ),
 lag_stats as (
   select run_id, count(schedule_lag_ms) as n, quantile_cont(schedule_lag_ms, 0.99) as p99
@@ -115,6 +122,12 @@ measured as (
   union all
   select r.run_id, 10, g.n_zero / nullif(g.n_gaps, 0), coalesce(g.n_gaps, 0)
   from runs as r left join gap_stats as g on g.run_id = r.run_id
+  union all
+  select run_id, 11, steps_in_flight::double, (steps_in_flight is not null)::int::bigint
+  from run_token_delivery
+  union all
+  select run_id, 12, burst_share, n_gaps
+  from run_token_delivery
 )
 select
   m.run_id,

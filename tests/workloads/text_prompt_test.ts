@@ -104,11 +104,24 @@ Deno.test("planPrompts() picks exact, verified or approximate prompts per API", 
       "token_ids",
     ]);
   });
-  await t.step("chat + tokenizer: verified text", () => {
-    const p = planPrompts(reqs, { api: "chat", kind: "token_ids", tokenizer });
-    assert.deepEqual([p.kind, p.lengths], ["text", "verified"]);
-    assert.equal(tokenizer.encode(text(p.requests[1]), true).length, 8);
-  });
+  await t.step(
+    "chat + tokenizer without a chat template: refused, or approximate",
+    () => {
+      assert.throws(
+        () => planPrompts(reqs, { api: "chat", kind: "token_ids", tokenizer }),
+        (e: unknown) =>
+          e instanceof PromptLengthError &&
+          /has no chat template/.test(e.message),
+      );
+      const p = planPrompts(reqs, {
+        api: "chat",
+        kind: "text",
+        tokenizer,
+        allowApproximate: true,
+      });
+      assert.deepEqual([p.lengths, p.approximateRequests], ["approximate", 2]);
+    },
+  );
   await t.step("chat without tokenizer: refused", () => {
     assert.throws(
       () => planPrompts(reqs, { api: "chat", kind: "text" }),

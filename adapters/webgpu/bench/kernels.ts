@@ -153,6 +153,7 @@ export async function benchKernels(
     const part = storageBuffer(device, "part", R * 256 * 16, 1 << 30);
     const last = storageBuffer(device, "last", R * 4, 1 << 30);
     const log = storageBuffer(device, "log", R * 4, 1 << 30);
+    const lp = storageBuffer(device, "logprobs", R * 4, 1 << 30);
     const gB = bindKernel(device, k.sample_blocks, "sb", [
       p,
       meta,
@@ -166,6 +167,7 @@ export async function benchKernels(
       part,
       last,
       log,
+      lp,
     ]);
     rows.push(
       await measure(

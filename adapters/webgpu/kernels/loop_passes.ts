@@ -54,14 +54,17 @@ export const loopPasses = {
   sampleBlocks: (): number =>
     2 * loop(cdiv(g.SAMPLE_BLOCK, g.SAMPLE_WG)) +
     2 * loop(log2(g.SAMPLE_WG)),
-  /** sample.wgsl over V logits: the top-p path (the longest; top_p == 1 scans one block). */
+  /**
+   * sample.wgsl over V logits: the top-p path (the longest; top_p == 1 scans one block), then
+   * invocation 0's sum over the NB (<= SAMPLE_WG) block partials for the log-probability.
+   */
   sample: (V: number): number => {
     const n = cdiv(V, g.SAMPLE_WG);
     const red = loop(log2(g.SAMPLE_WG));
     const massAbove = loop(n) + red;
     const draw = 2 * loop(n) + 2 * cloop(g.SAMPLE_WG);
     return red + (1 + g.SAMPLE_BISECT) * massAbove + cloop(g.SAMPLE_BISECT) +
-      draw;
+      draw + cloop(g.SAMPLE_WG);
   },
   /** attention_merge.wgsl merging n partials of D dims. */
   merge: (n: number, D: number): number =>

@@ -29,7 +29,7 @@ export const KERNEL_BINDINGS = {
   attention_hybrid: ["uniform", "read", "read", "read", "rw", "rw"],
   attention_merge: ["uniform", "read", "read", "rw"],
   sample_blocks: ["uniform", "read", "read", "rw"],
-  sample: ["uniform", "read", "read", "read", "rw", "rw"],
+  sample: ["uniform", "read", "read", "read", "rw", "rw", "rw"],
   copy: ["read", "rw"],
 } as const satisfies Record<string, readonly Slot[]>;
 

@@ -9,22 +9,27 @@
 //                      u   = uniform(seed, counter) * sum_{p_v >= tau} p_v
 //                      tok = smallest v with sum_{w <= v, p_w >= tau} p_w > u
 //   uniform(seed, c) = (pcg(seed ^ pcg(c)) >> 8) / 2^24; the draw depends on (seed, position) only.
-//   Outputs: last_tok[slot] = tok (read by embed.wgsl next step); token_log[log_index] = tok.
+//   Outputs: last_tok[slot] = tok (read by embed.wgsl next step); token_log[log_index] = tok;
+//   logprob_log[log_index] = logits[r, tok] - LSE, the log-probability of tok under the raw
+//   logits (temperature 1, no top-p: the model's distribution, as vLLM reports it), where
+//   LSE = max + log(sum_b z_b exp(m_b - max)) over the block partials.
 //
 // Bindings (group 0):
 //   0 P         uniform             Params { V, NB }
 //   1 step      storage, read       [metaWords] u32   packed step (rows)
 //   2 logits    storage, read       [R, V] f32        LM head output of the sample rows
-//   3 part      storage, read       [R, NB, 4] f32    block partials (m_b, a_b, s_b, 0) of sample_blocks.wgsl
+//   3 part      storage, read       [R, NB, 4] f32    block partials (m_b, a_b, s_b, z_b) of sample_blocks.wgsl
 //   4 last_tok  storage, read_write [maxSeqs] u32     last sampled id per slot
 //   5 token_log storage, read_write [logSize] u32     sampled ids, read back in batches
+//   6 logprob_log storage, read_write [logSize] f32   their log-probabilities, beside them
 // Workgroup SAMPLE_WG; grid (R, 1, 1) (geometry.ts grids.sample).
 // Workgroup r handles row r. The max and argmax come from the NB block partials (one invocation
 // per block, a tree). top_p == 1: block b's mass is s_b exp((m_b - max) / temperature); invocation
 // 0 picks the block holding u, then the draw scans that block alone. top_p < 1 (not parallel over
 // the vocabulary): SAMPLE_BISECT strided passes over all V logits find tau, and the draw scans
 // all V. The draw over a range: invocation i owns a contiguous chunk of it, invocation 0 scans
-// the chunk masses and the owning invocation scans its chunk. Invocation 0 writes both outputs.
+// the chunk masses and the owning invocation scans its chunk. Invocation 0 sums the NB raw block
+// masses for LSE and writes all three outputs.
 // Host asserts: temperature >= 0, 0 < top_p <= 1, log_index < logSize, slot < maxSeqs (packStep);
 // NB = ceil(V / SAMPLE_BLOCK) <= SAMPLE_WG; loop passes per invocation (loop_passes.ts
 // sample(V)) within the adapter's loop budget.
@@ -42,6 +47,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> part: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> last_tok: array<u32>;
 @group(0) @binding(5) var<storage, read_write> token_log: array<u32>;
+@group(0) @binding(6) var<storage, read_write> logprob_log: array<f32>;
 
 var<workgroup> red_f: array<f32, SAMPLE_WG>;
 var<workgroup> red_i: array<u32, SAMPLE_WG>;
@@ -236,7 +242,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   if (lid == 0u) {
+    var z = 0.0;
+    for (var i = 0u; i < P.NB; i++) {
+      let pb = part[r * P.NB + i];
+      z += pb.w * exp(pb.x - mx);
+    }
     last_tok[step[row + 1u]] = tok;
     token_log[step[row + 6u]] = tok;
+    logprob_log[step[row + 6u]] = logits[base + tok] - (mx + log(z));
   }
 }

@@ -1,6 +1,15 @@
 /**
  * The engine's OpenAI-compatible HTTP app (hono): `/v1/models`, `/v1/completions`,
- * `/v1/chat/completions` (streaming or not), `/health` and `/metrics`.
+ * `/v1/chat/completions` (streaming or not), `/tokenize`, `/detokenize`, `/health` and
+ * `/metrics`.
+ *
+ * Requests: `model`, when given, must be the served name (404 otherwise); chat messages may
+ * carry content parts and the `developer` (as system) and `tool` roles; a field the engine
+ * cannot honour is a 400 naming it (unsupported.ts). Text goes through the codec: the
+ * checkpoint's tokenizer and chat template when it has them, else byte-level (text/codec.ts).
+ * `/v1/models` states `max_model_len` (prompt + output tokens accepted, the one limit every
+ * route applies), `vocab_size` and `steps_in_flight` (with more than one, tokens reach clients
+ * in bursts: see generation.ts and README "Benchmarking tokentrace serve").
  *
  * Security rules (each has a test named after it in tests/adapters/webgpu/serve_app_test.ts):
  * - with an API key, every `/v1/*` route needs `Authorization: Bearer <key>` (401 otherwise;
@@ -18,17 +27,30 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { EngineInfo } from "../serving_engine.ts";
 import { type EngineLoop, QueueFullError } from "../engine_loop.ts";
-import { chatPrompt, encodeText } from "../tokenizer.ts";
-import { completeJson, completeStream, type Generation } from "./generation.ts";
+import { byteCodec, type TextCodec } from "../text/codec.ts";
+import {
+  type Choice,
+  completeJson,
+  completeStream,
+  type Generation,
+} from "./generation.ts";
 import { type HttpCounters, renderMetrics } from "./metrics.ts";
+import { bodyPrompts } from "./prompts.ts";
 import { ChatBody, CompletionBody, parseBody } from "./schemas.ts";
+import { ServeStats } from "./serve_stats.ts";
+import { addTokenizeRoutes } from "./tokenize.ts";
+import { unsupportedField } from "./unsupported.ts";
 
 /** Dependencies and options of {@link createServeApp}. */
 export interface ServeAppOptions {
   /** The engine loop that runs the requests. */
   loop: EngineLoop;
   /** The engine's description (model, vocabulary, context). */
-  info: Pick<EngineInfo, "model" | "maxContext" | "vocab">;
+  info: Pick<EngineInfo, "model" | "maxContext" | "vocab"> & {
+    stepsInFlight?: number;
+  };
+  /** Text in and out (default byte-level). */
+  codec?: TextCodec;
   /** Model id served at `/v1/models` (default `info.model`). */
   modelName?: string;
   /** When set, `/v1/*` requires `Authorization: Bearer <apiKey>`. */
@@ -45,7 +67,8 @@ const openAiError = (
   message: string,
   type: string,
   param: string | null = null,
-) => c.json({ error: { message, type, param, code: null } }, status);
+  code: string | null = null,
+) => c.json({ error: { message, type, param, code } }, status);
 
 /** Constant-time string equality (for the API key). */
 function sameSecret(a: string, b: string): boolean {
@@ -79,13 +102,27 @@ export function createServeApp(opts: ServeAppOptions): Hono {
   const { loop, info } = opts;
   const model = opts.modelName ?? info.model;
   const nowS = opts.nowS ?? (() => Math.floor(Date.now() / 1000));
+  const codec = opts.codec ?? byteCodec();
   const http: HttpCounters = { rejected: 0, invalid: 0 };
+  const stats = new ServeStats();
   const app = new Hono();
   let serial = 0;
+  // Prompt + output tokens the engine accepts: the last token sampled needs no KV slot, so a
+  // context of maxContext positions holds maxContext + 1 tokens.
+  const maxModelLen = info.maxContext + 1;
+  const invalid = (
+    c: Context,
+    status: 400,
+    message: string,
+    param: string | null,
+  ) => {
+    http.invalid++;
+    return openAiError(c, status, message, "invalid_request_error", param);
+  };
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/metrics", (c) =>
-    c.body(renderMetrics(loop, http), 200, {
+    c.body(renderMetrics(loop, http, stats), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     }));
 
@@ -122,12 +159,18 @@ export function createServeApp(opts: ServeAppOptions): Hono {
         object: "model",
         created: 0,
         owned_by: "tokentrace",
-        // Prompt + output tokens the engine accepts: the last token sampled needs no KV slot,
-        // so a context of maxContext positions holds maxContext + 1 tokens.
-        max_model_len: info.maxContext + 1,
+        max_model_len: maxModelLen,
         vocab_size: info.vocab,
+        steps_in_flight: info.stepsInFlight ?? loop.stepsInFlight,
+        tokenizer: codec.kind === "bytes" ? "byte-level" : "checkpoint",
       }],
     }));
+  addTokenizeRoutes(app, {
+    codec,
+    maxModelLen,
+    vocab: info.vocab,
+    fail: invalid,
+  });
 
   const generate = (api: "completions" | "chat") => async (c: Context) => {
     let json: unknown;
@@ -142,71 +185,103 @@ export function createServeApp(opts: ServeAppOptions): Hono {
         "invalid_request_error",
       );
     }
-    let prompt: number[];
+    const arrivalNs = loop.nowNs();
     let b;
     if (api === "completions") {
       const r = parseBody(CompletionBody, json);
-      if (!r.ok) {
-        http.invalid++;
-        return openAiError(c, 400, r.message, "invalid_request_error", r.param);
-      }
+      if (!r.ok) return invalid(c, 400, r.message, r.param);
       b = r.value;
-      prompt = typeof b.prompt === "string" ? encodeText(b.prompt) : b.prompt;
     } else {
       const r = parseBody(ChatBody, json);
-      if (!r.ok) {
-        http.invalid++;
-        return openAiError(c, 400, r.message, "invalid_request_error", r.param);
-      }
+      if (!r.ok) return invalid(c, 400, r.message, r.param);
       b = r.value;
       b.max_tokens ??= r.value.max_completion_tokens;
-      prompt = encodeText(chatPrompt(r.value.messages));
     }
-    const left = info.maxContext + 1 - prompt.length;
+    const refused = unsupportedField(b);
+    if (refused) return invalid(c, 400, refused.message, refused.param);
+    if (b.model != null && b.model !== model) {
+      return openAiError(
+        c,
+        404,
+        `Field "model": the model ${
+          JSON.stringify(b.model)
+        } does not exist here; this server serves ${
+          JSON.stringify(model)
+        } (GET /v1/models)`,
+        "invalid_request_error",
+        "model",
+        "model_not_found",
+      );
+    }
+    const parsed = bodyPrompts(b, codec);
+    if (!parsed.ok) return invalid(c, 400, parsed.message, parsed.param);
+    const prompts = parsed.prompts;
+    const n = b.n ?? 1;
+    const left = maxModelLen - Math.max(...prompts.map((p) => p.length));
     const maxTokens = b.max_tokens ??
       (api === "completions" ? Math.min(16, left) : Math.min(256, left));
     const temperature = b.temperature ?? 1;
     const id = `${api === "chat" ? "chatcmpl" : "cmpl"}-${++serial}-${
       crypto.randomUUID().slice(0, 8)
     }`;
-    const g: Generation = {
-      api,
-      model,
-      created: nowS(),
-      stop: b.stop === undefined || b.stop === null
-        ? []
-        : typeof b.stop === "string"
-        ? [b.stop]
-        : b.stop,
-      includeUsage: b.stream_options?.include_usage ?? false,
-      request: {
-        id,
-        prompt,
-        maxTokens,
-        minTokens: b.min_tokens ?? 0,
-        ignoreEos: b.ignore_eos ?? false,
-        sampling: {
-          temperature,
-          topP: b.top_p ?? 1,
-          seed: b.seed ?? crypto.getRandomValues(new Uint32Array(1))[0],
-        },
-      },
-    };
-    let events;
-    try {
-      events = loop.submit(g.request, c.req.raw.signal);
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (e instanceof QueueFullError) {
-        http.rejected++;
-        return openAiError(c, 429, msg, "rate_limit_error");
+    const seed = b.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+    const created = nowS();
+    // One choice per prompt and sample, index = prompt * n + sample (as vLLM numbers them).
+    const choices: Choice[] = [];
+    const one = prompts.length * n === 1;
+    for (const [i, prompt] of prompts.entries()) {
+      for (let k = 0; k < n; k++) {
+        const g: Generation = {
+          api,
+          model,
+          created,
+          stop: b.stop == null
+            ? []
+            : typeof b.stop === "string"
+            ? [b.stop]
+            : b.stop,
+          includeUsage: b.stream_options?.include_usage ?? false,
+          continuousUsage: b.stream_options?.continuous_usage_stats ?? false,
+          codec,
+          skipSpecial: b.skip_special_tokens ?? true,
+          logprobs: api === "chat"
+            ? (b as { logprobs?: boolean | null }).logprobs === true
+            : typeof (b as { logprobs?: number | null }).logprobs === "number",
+          arrivalNs,
+          stats,
+          request: {
+            id: one ? id : `${id}-${i * n + k}`,
+            prompt,
+            maxTokens,
+            minTokens: b.min_tokens ?? 0,
+            ignoreEos: b.ignore_eos ?? false,
+            stopTokenIds: b.stop_token_ids ?? undefined,
+            // Samples of one prompt differ by their seed; the draw depends on (seed, position).
+            sampling: {
+              temperature,
+              topP: b.top_p ?? 1,
+              seed: (seed + k) >>> 0,
+            },
+          },
+        };
+        try {
+          const events = loop.submit(g.request, c.req.raw.signal);
+          choices.push({ g, events, countsPrompt: k === 0 });
+        } catch (e) {
+          for (const done of choices) loop.cancel(done.g.request.id);
+          const msg = (e as Error).message;
+          if (e instanceof QueueFullError) {
+            http.rejected++;
+            return openAiError(c, 429, msg, "rate_limit_error");
+          }
+          http.invalid++;
+          const param = /max_tokens/.test(msg) ? "max_tokens" : "prompt";
+          return openAiError(c, 400, msg, "invalid_request_error", param);
+        }
       }
-      http.invalid++;
-      const param = /max_tokens/.test(msg) ? "max_tokens" : "prompt";
-      return openAiError(c, 400, msg, "invalid_request_error", param);
     }
     if (b.stream) {
-      return new Response(completeStream(loop, events, g), {
+      return new Response(completeStream(loop, id, choices), {
         headers: {
           "content-type": "text/event-stream",
           "cache-control": "no-cache",
@@ -214,7 +289,7 @@ export function createServeApp(opts: ServeAppOptions): Hono {
       });
     }
     try {
-      return c.json(await completeJson(loop, events, g));
+      return c.json(await completeJson(loop, id, choices));
     } catch (e) {
       return openAiError(c, 500, (e as Error).message, "server_error");
     }

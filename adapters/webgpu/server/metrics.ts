@@ -5,6 +5,7 @@
  * @module
  */
 import type { EngineLoop } from "../engine_loop.ts";
+import type { ServeStats } from "./serve_stats.ts";
 
 /** Counters the HTTP layer keeps beside the engine's. */
 export interface HttpCounters {
@@ -15,14 +16,18 @@ export interface HttpCounters {
 }
 
 /**
- * Renders the metrics of `loop` and the HTTP counters.
+ * Renders the metrics of `loop`, the HTTP counters and the latency histograms.
  *
  * @example
  * ```ts ignore
- * const text = renderMetrics(loop, { rejected: 0, invalid: 0 });
+ * const text = renderMetrics(loop, { rejected: 0, invalid: 0 }, new ServeStats());
  * ```
  */
-export function renderMetrics(loop: EngineLoop, http: HttpCounters): string {
+export function renderMetrics(
+  loop: EngineLoop,
+  http: HttpCounters,
+  stats: ServeStats,
+): string {
   const c = loop.counters;
   const b = loop.blocks.stats();
   const load = loop.load;
@@ -123,5 +128,12 @@ export function renderMetrics(loop: EngineLoop, http: HttpCounters): string {
     "Prompt tokens served from the prefix cache.",
     b.prefixHitTokens,
   );
+  metric(
+    "engine_steps_in_flight",
+    "gauge",
+    "Steps submitted ahead of their readback (tokens reach clients in bursts of up to this many steps).",
+    loop.stepsInFlight,
+  );
+  lines.push(...stats.render());
   return lines.join("\n") + "\n";
 }

@@ -213,7 +213,7 @@ Deno.test("OpenAIBackend() rejects invalid options", async (t) => {
     [
       "bad endpointKind",
       { baseUrl: "http://h", endpointKind: "tgi" as EndpointKind },
-      'OpenAIBackend option "endpointKind": expected "vllm", "sglang" or "openai", got "tgi"',
+      'OpenAIBackend option "endpointKind": expected one of vllm, sglang, llamacpp, transformers, openai, strict, got "tgi"',
     ],
     [
       "bad timeout",

@@ -58,7 +58,7 @@ Deno.test("OpenAIBackend.generate() streams a completions request", async (t) =>
           prompt: [101, 102, 103, 104],
           max_tokens: 3,
           stream: true,
-          stream_options: { include_usage: true },
+          stream_options: { include_usage: true, continuous_usage_stats: true },
           ignore_eos: true,
           min_tokens: 3,
         });

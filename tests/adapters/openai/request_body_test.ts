@@ -27,13 +27,55 @@ Deno.test("buildRequestBody() builds the streaming body for each API and server 
           prompt: [5, 6],
           max_tokens: 8,
           stream: true,
-          stream_options: { include_usage: true },
+          stream_options: { include_usage: true, continuous_usage_stats: true },
           ignore_eos: true,
           min_tokens: 8,
         },
       },
     );
   });
+
+  const text = { ...base, prompt: { kind: "text" as const, text: "hi" } };
+  const fields = (
+    kind: "llamacpp" | "transformers" | "strict",
+    api: "chat" | "completions",
+  ) => {
+    const r = buildRequestBody(text, { api, endpointKind: kind });
+    assert.ok(r.ok);
+    const { messages: _m, prompt: _p, stream: _s, ...rest } = r.body;
+    return rest;
+  };
+  await t.step("llamacpp: ignore_eos and per-token timings", () => {
+    assert.deepEqual(fields("llamacpp", "chat"), {
+      max_tokens: 8,
+      stream_options: { include_usage: true },
+      ignore_eos: true,
+      timings_per_token: true,
+    });
+  });
+  await t.step(
+    "transformers: its generation_config field, nothing else",
+    () => {
+      assert.deepEqual(fields("transformers", "completions"), {
+        max_tokens: 8,
+        stream_options: { include_usage: true },
+        generation_config: '{"min_new_tokens":8,"max_new_tokens":8}',
+      });
+    },
+  );
+  await t.step(
+    "strict: chat sends max_completion_tokens, completions max_tokens",
+    () => {
+      assert.deepEqual(fields("strict", "chat"), {
+        stream_options: { include_usage: true },
+        max_completion_tokens: 8,
+      });
+      assert.deepEqual(fields("strict", "completions"), {
+        max_tokens: 8,
+        stream_options: { include_usage: true },
+      });
+    },
+  );
 
   await t.step("chat, text, openai, no model", () => {
     assert.deepEqual(

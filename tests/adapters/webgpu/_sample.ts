@@ -11,10 +11,14 @@ import type { Kernels } from "../../../adapters/webgpu/kernels/pipelines.ts";
 import type { PackedStep } from "../../../adapters/webgpu/step_batch.ts";
 import { bufferOf, readU32, runKernels } from "./_gpu.ts";
 
-/** What the two kernels wrote: last_tok [slots] and token_log [logSize], 0xffffffff elsewhere. */
+/**
+ * What the two kernels wrote: last_tok [slots] and token_log [logSize], 0xffffffff elsewhere,
+ * and logprob_log [logSize] (NaN elsewhere).
+ */
 export interface SampleRun {
   lastTok: number[];
   log: number[];
+  logprobs: number[];
 }
 
 /** Samples the rows of `packed` from `logits` ([R, V] f32). */
@@ -47,6 +51,11 @@ export async function runSample(
     "log",
     new Uint32Array(logSize).fill(0xffffffff),
   );
+  const lp = bufferOf(
+    device,
+    "logprobs",
+    new Float32Array(logSize).fill(NaN),
+  );
   await runKernels(device, [
     {
       kernel: k.sample_blocks,
@@ -55,12 +64,15 @@ export async function runSample(
     },
     {
       kernel: k.sample,
-      buffers: [p, meta, lg, part, last, log],
+      buffers: [p, meta, lg, part, last, log, lp],
       grid: grids.sample(R),
     },
   ]);
   return {
     lastTok: Array.from(await readU32(device, last, slots)),
     log: Array.from(await readU32(device, log, logSize)),
+    logprobs: Array.from(
+      new Float32Array((await readU32(device, lp, logSize)).buffer),
+    ),
   };
 }

@@ -18,6 +18,7 @@ import {
   ropeKvParams,
 } from "../../../adapters/webgpu/kernels/params.ts";
 import {
+  logprobRef,
   rmsnormRef,
   ropeKvAttentionRef,
   sampleRef,
@@ -249,7 +250,7 @@ webgpuTest({
 
 webgpuTest({
   name:
-    "sample.wgsl equals sampleRef (greedy, temperature, top-p) and feeds slot and log",
+    "sample.wgsl equals sampleRef (greedy, temperature, top-p), logprobRef, and feeds slot and logs",
   ...opts,
   fn: async (t) => {
     const { device, k } = await kernels("f32");
@@ -292,6 +293,15 @@ webgpuTest({
           0xffffffff,
           0xffffffff,
         ]);
+        // Log-probabilities of the sampled ids, written beside them (raw logits).
+        want.forEach((tok, r) => {
+          const ref = logprobRef(logits.subarray(r * V, (r + 1) * V), tok);
+          assert.ok(
+            Math.abs(got.logprobs[10 + r] - ref) < 1e-4,
+            `row ${r}: ${got.logprobs[10 + r]} vs ${ref}`,
+          );
+        });
+        assert.ok(got.logprobs.slice(0, 10).every(Number.isNaN));
       });
     }
   },

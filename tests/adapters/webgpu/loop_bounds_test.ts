@@ -24,6 +24,7 @@ import {
 } from "../../../adapters/webgpu/presets.ts";
 import {
   linearRef,
+  logprobRef,
   rmsnormRef,
   sampleRef,
 } from "../../../adapters/webgpu/reference_kernels.ts";
@@ -217,7 +218,7 @@ webgpuTest({
 
 webgpuTest({
   name:
-    "sample.wgsl picks over a 128,256-token vocabulary (Llama 3) exactly as sampleRef",
+    "sample.wgsl picks over a 128,256-token vocabulary (Llama 3) exactly as sampleRef, with its log-probability",
   ...opts,
   fn: async () => {
     const { device, k } = await kernels();
@@ -268,6 +269,14 @@ webgpuTest({
     assert.equal(want[1], 77_777);
     // The draws land in different blocks of the vocabulary.
     assert.ok(new Set(want.slice(3).map((v) => Math.floor(v / 4096))).size > 2);
+    // Their log-probabilities over all 128,256 logits (31 block partials summed).
+    want.forEach((tok, r) => {
+      const ref = logprobRef(logits.subarray(r * V, (r + 1) * V), tok);
+      assert.ok(
+        Math.abs(got.logprobs[2 + r] - ref) < 1e-3,
+        `row ${r}: ${got.logprobs[2 + r]} vs ${ref}`,
+      );
+    });
     assert.deepEqual(got.lastTok, want);
     assert.deepEqual(got.log, [
       0xffffffff,

@@ -87,6 +87,19 @@ Deno.test({
           .allTextContents();
         // ttft_ms of run A: 3 samples, p50 30 (the same number as the server's view)
         assert.deepStrictEqual(cells, ["ttft_ms", "3", "30"]);
+        // The fidelity view, its delivery checks included, runs on the console's tables too.
+        await page.fill(
+          "#sql",
+          "select check_name from run_fidelity where check_order >= 10 order by check_order",
+        );
+        await page.click("#run");
+        await page.waitForSelector('#console[data-rows="3"]', {
+          timeout: 30_000,
+        });
+        assert.deepStrictEqual(
+          await page.locator("#result-table td").allTextContents(),
+          ["coalesced_chunk_share", "steps_in_flight", "itl_burst_share"],
+        );
         await page.screenshot({
           path: `${shots}/dashboard-sql.png`,
           fullPage: true,
@@ -96,6 +109,14 @@ Deno.test({
       await t.step(
         "the console downloads every result row as CSV",
         async () => {
+          await page.fill(
+            "#sql",
+            "select metric, n, p50_ms from run_latency_summary order by metric_order",
+          );
+          await page.click("#run");
+          await page.waitForSelector('#console[data-rows="8"]', {
+            timeout: 30_000,
+          });
           const [download] = await Promise.all([
             page.waitForEvent("download"),
             page.click("#download"),

@@ -71,6 +71,10 @@ Deno.test("run_fidelity view", async (t) => {
         check(9, "harness_floor_ttft_p50_ms", null, "ms", null, 0, null),
         // gaps of ok requests: r2 20, 10, 30 ms; r6 30 ms (its 0-token chunk is no chunk)
         check(10, "coalesced_chunk_share", 0, "fraction", 0.05, 4, false),
+        // the fixture's backend states no steps in flight
+        check(11, "steps_in_flight", null, "count", null, 0, null),
+        // ok gaps: r2 20, 10, 30 ms; r6 30 ms (its 0-token chunk is not one): none under 1 ms
+        check(12, "itl_burst_share", 0, "fraction", 0.25, 4, false),
       ]);
     });
 
@@ -101,6 +105,8 @@ Deno.test("run_fidelity view", async (t) => {
             ["cached_prompt_share", null, null],
             ["harness_floor_ttft_p50_ms", null, null],
             ["coalesced_chunk_share", null, null],
+            ["steps_in_flight", null, null],
+            ["itl_burst_share", null, null],
           ],
         );
       },
