@@ -137,8 +137,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     )
     .option(
       "--api-key-env <var>",
-      "environment variable holding the API key",
-      "OPENAI_API_KEY",
+      "environment variable holding the API key (default: OPENAI_API_KEY when set; a named variable must be set)",
     )
     .option("--timeout <s>", "per-request timeout in seconds", "600")
     .option(
@@ -396,7 +395,13 @@ export function buildProgram(exit: (code: number) => void): Command {
 export async function main(args: string[]): Promise<never> {
   let code = 0;
   const program = buildProgram((c) => (code = c));
-  program.exitOverride();
+  // Every command, not only the program: commander's own errors in a subcommand (an unknown
+  // option, a missing value) would otherwise exit 1 by themselves.
+  const override = (c: Command) => {
+    c.exitOverride();
+    for (const sub of c.commands) override(sub as Command);
+  };
+  override(program);
   try {
     await program.parseAsync(args, { from: "user" });
   } catch (e) {

@@ -8,7 +8,10 @@ import {
   type ServedModel,
   servedModels,
 } from "../../adapters/openai/reachable.ts";
-import { apiKeyFromEnv } from "../../adapters/openai/api_key.ts";
+import {
+  apiKeyFromEnv,
+  DEFAULT_API_KEY_ENV,
+} from "../../adapters/openai/api_key.ts";
 import type { Backend } from "../../adapters/backend.ts";
 import {
   type ServingEngineOptions,
@@ -37,6 +40,7 @@ import { autoWorkers } from "../parallel.ts";
 import { executeRun, type ExecuteRunOptions } from "../run_session.ts";
 import { Store } from "../store.ts";
 import {
+  asFlagError,
   FlagError,
   integerAtLeast,
   oneOf,
@@ -67,7 +71,8 @@ export interface RunFlags
   model?: string;
   endpointKind: string;
   transport?: string;
-  apiKeyEnv: string;
+  /** The variable holding the API key; absent: `OPENAI_API_KEY` when set. */
+  apiKeyEnv?: string;
   timeout: string;
   speedup: string;
   window?: string;
@@ -139,7 +144,7 @@ export interface RunConfig extends LoadConfig {
  * ```ts
  * import { parseRunConfig } from "./run_command.ts";
  * const c = parseRunConfig({ trace: "t.csv", backend: "openai", url: "http://127.0.0.1:8000", api: "completions",
- *   endpointKind: "openai", apiKeyEnv: "OPENAI_API_KEY", timeout: "600", speedup: "1", prompt: "ids",
+ *   endpointKind: "openai", timeout: "600", speedup: "1", prompt: "ids",
  *   vocabSize: "32000", db: "results.duckdb" });
  * console.log(c.timeoutMs); // 600000
  * ```
@@ -153,6 +158,17 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       "--url",
       f.url ?? "",
       "the server's base URL, e.g. http://127.0.0.1:8000",
+    );
+  }
+  // A variable named on purpose must hold a key: an unset one would send no key at all.
+  if (
+    backend === "openai" && f.apiKeyEnv !== undefined &&
+    asFlagError(() => apiKeyFromEnv(f.apiKeyEnv)) === undefined
+  ) {
+    throw new FlagError(
+      "--api-key-env",
+      f.apiKeyEnv,
+      "the name of a set, non-empty environment variable holding the API key (leave the flag out to send no key unless OPENAI_API_KEY is set)",
     );
   }
   const api = oneOf("--api", f.api, ["completions", "chat"] as const);
@@ -194,7 +210,7 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       f.endpointKind,
       ["vllm", "sglang", "openai"] as const,
     ),
-    apiKeyEnv: f.apiKeyEnv,
+    apiKeyEnv: f.apiKeyEnv ?? DEFAULT_API_KEY_ENV,
     transport: oneOf(
       "--transport",
       f.transport ?? "auto",
@@ -224,7 +240,7 @@ export function parseRunConfig(f: RunFlags): RunConfig {
     ),
     db: f.db,
     label: f.label,
-    slo: f.slo ? parseSlo(f.slo) : undefined,
+    slo: f.slo ? asFlagError(() => parseSlo(f.slo!)) : undefined,
     json: f.json ?? false,
     quiet: f.quiet ?? false,
     warmupS: f.warmup ? positiveNumber("--warmup", f.warmup) : 0,
