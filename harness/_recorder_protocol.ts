@@ -35,6 +35,8 @@ export type ToWorker =
     path: string;
     run: NewRun;
     memoryLimitMb: number;
+    /** Open a file with tables tokentrace does not own. */
+    allowForeignTables?: boolean;
     /** Nice value of the database thread; default 10. */
     niceness?: number;
   }
@@ -44,6 +46,9 @@ export type ToWorker =
     newReqIds: string[];
     firstReqIdx: number;
     tokens: TokenBatch | null;
+    /** Rows of requests just sent (status `in_flight`), inserted before the tokens. */
+    sent: RequestRow[];
+    /** Final rows of requests that ended, replacing their in-flight rows. */
     requests: RequestRow[];
   }
   | { op: "backendInfo"; info: unknown }

@@ -23,7 +23,11 @@ import {
   type ToWorker,
 } from "./_recorder_protocol.ts";
 
-/** One `requests` row, written when the request has ended. */
+/**
+ * One `requests` row. Written twice: when the request is sent ({@linkcode Recorder.requestSent},
+ * status `in_flight`) and when it ends ({@linkcode Recorder.request}, its final status), so a
+ * crash leaves every sent request visible.
+ */
 export interface RequestRow {
   reqId: string;
   traceIndex?: number;
@@ -42,7 +46,7 @@ export interface RequestRow {
   cachedTokens?: number;
   outputChunks: number;
   outputTokensCounted: number;
-  status: "ok" | "error" | "timeout" | "cancelled";
+  status: "in_flight" | "ok" | "error" | "timeout" | "cancelled";
   httpStatus?: number;
   errorKind?: string;
   error?: string;
@@ -57,8 +61,14 @@ export interface RequestRow {
 export interface RecorderOptions {
   /** Post a batch when this many token rows are buffered. Default {@linkcode DEFAULT_BATCH_ROWS}. */
   batchRows?: number;
-  /** Post buffered rows at least this often, in ms. Default 250. */
+  /**
+   * Post buffered rows at least this often, in ms: with the commit that follows, the most
+   * events a kill -9 can lose (measured in docs/perf.md, "Crash loss window"). Default
+   * {@linkcode DEFAULT_FLUSH_INTERVAL_MS}.
+   */
   flushIntervalMs?: number;
+  /** Open a file holding tables tokentrace does not own (see `StoreOpenOptions`). */
+  allowForeignTables?: boolean;
   /**
    * DuckDB buffer pool of the recording thread, in MiB. Rows only pass through it, so a capped
    * pool keeps a long run's memory bounded. Measured over 10M events (docs/perf.md): RSS grew
@@ -76,6 +86,9 @@ export interface RecorderOptions {
  * per row); a batch in transit is ~3.3 MB.
  */
 export const DEFAULT_BATCH_ROWS = 131_072;
+
+/** How often buffered rows are posted to the database thread by default, in ms. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 100;
 
 /** Counters of what the recorder has committed. */
 export interface RecorderStats {
@@ -114,6 +127,8 @@ if (CHANNELS.some((c, i) => CHANNEL_CODE[c] !== i)) {
 export class Recorder {
   private batch: TokenBatch;
   private requests: RequestRow[] = [];
+  /** In-flight rows of requests sent since the last post. */
+  private sent: RequestRow[] = [];
   /** Request id -> index in the order first seen; ids are sent to the worker once. */
   private readonly reqIndex = new Map<string, number>();
   private newReqIds: string[] = [];
@@ -177,7 +192,7 @@ export class Recorder {
       port,
       runId,
       opts.batchRows ?? DEFAULT_BATCH_ROWS,
-      opts.flushIntervalMs ?? 250,
+      opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
     );
   }
 
@@ -228,7 +243,7 @@ export class Recorder {
               worker,
               run.runId,
               opts.batchRows ?? DEFAULT_BATCH_ROWS,
-              opts.flushIntervalMs ?? 250,
+              opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
             ),
           );
         } else if (e.data.op === "error") {
@@ -242,6 +257,7 @@ export class Recorder {
           path,
           run,
           memoryLimitMb: opts.memoryLimitMb ?? 128,
+          allowForeignTables: opts.allowForeignTables ?? false,
         } satisfies ToWorker,
       );
     });
@@ -272,7 +288,16 @@ export class Recorder {
     if (b.n === this.batchRows) this.post();
   }
 
-  /** Buffers one `requests` row. */
+  /**
+   * Buffers the `requests` row of a request just sent (status `in_flight`). It is committed
+   * with, or before, the request's first token rows, so no token row is ever without it.
+   */
+  requestSent(r: RequestRow): void {
+    this.assertOpen();
+    this.sent.push({ ...r, status: "in_flight" });
+  }
+
+  /** Buffers the final `requests` row of a request that ended (replacing its in-flight row). */
   request(r: RequestRow): void {
     this.assertOpen();
     this.requests.push(r);
@@ -386,13 +411,17 @@ export class Recorder {
 
   private post(force = false): void {
     const b = this.batch;
-    if (b.n === 0 && this.requests.length === 0 && !force) return;
+    if (
+      b.n === 0 && this.requests.length === 0 && this.sent.length === 0 &&
+      !force
+    ) return;
     const tokens = b.n > 0 ? trim(b) : null;
     const msg: ToWorker = {
       op: "batch",
       newReqIds: this.newReqIds,
       firstReqIdx: this.firstNewReqIdx,
       tokens,
+      sent: this.sent,
       requests: this.requests,
     };
     const transfer = tokens
@@ -411,6 +440,7 @@ export class Recorder {
     if (tokens === null || tokens !== b) b.n = 0;
     else this.batch = newBatch(this.batchRows);
     this.requests = [];
+    this.sent = [];
     this.firstNewReqIdx += this.newReqIds.length;
     this.newReqIds = [];
   }

@@ -185,6 +185,47 @@ export const MIGRATIONS: readonly Migration[] = [
       `alter table calibrations add column workers integer`,
     ],
   },
+  {
+    version: 6,
+    description:
+      "harness: request rows written when sent (status in_flight), completed when they end",
+    statements: [
+      // A request's row is inserted as it is sent and updated when it ends, so after a crash
+      // every sent request is visible and no token row lacks its request row. DuckDB cannot
+      // alter a CHECK constraint: the table is rebuilt with the same columns in the same order.
+      `alter table requests rename to requests_v5`,
+      `create table requests (
+        run_id varchar not null,
+        req_id varchar not null,
+        trace_index bigint,
+        session_id varchar,
+        turn integer,
+        scheduled_ns bigint,
+        sent_ns bigint,
+        first_byte_ns bigint,
+        first_token_ns bigint,
+        last_token_ns bigint,
+        done_ns bigint,
+        input_tokens_planned integer,
+        output_tokens_planned integer,
+        prompt_tokens_reported integer,
+        completion_tokens_reported integer,
+        cached_tokens integer,
+        output_chunks integer,
+        output_tokens_counted integer,
+        status varchar not null
+          check (status in ('in_flight','ok','error','timeout','cancelled')),
+        http_status integer,
+        error_kind varchar,
+        error varchar,
+        finish_reason varchar,
+        released_ns bigint,
+        attempt integer
+      )`,
+      `insert into requests select * from requests_v5`,
+      `drop table requests_v5`,
+    ],
+  },
 ];
 
 /** The schema version this build writes and reads. */

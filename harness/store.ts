@@ -14,7 +14,24 @@ import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 export interface StoreOpenOptions {
   /** Open without writing: no migration, no new runs. Default `false`. */
   readOnly?: boolean;
+  /**
+   * Write into a file that also holds tables tokentrace does not own (another program's
+   * database, or tables a user added). Default `false`: such a file is refused before anything
+   * is written to it (CLI: `--allow-foreign-db`).
+   */
+  allowForeignTables?: boolean;
 }
+
+/** The tables tokentrace creates: those of {@linkcode MIGRATIONS} and its version table. */
+export const OWNED_TABLES: ReadonlySet<string> = new Set([
+  "tokentrace_schema",
+  ...MIGRATIONS.flatMap((m) =>
+    m.statements.flatMap((s) => {
+      const t = /^\s*create\s+table\s+(?:if\s+not\s+exists\s+)?(\w+)/i.exec(s);
+      return t ? [t[1].toLowerCase()] : [];
+    })
+  ),
+]);
 
 /** A run's final state. `running` means the run has not ended (or its process died). */
 export type RunStatus = "running" | "completed" | "aborted" | "failed";
@@ -95,6 +112,7 @@ export class Store {
     const conn = await instance.connect();
     const store = new Store(path, instance, conn, readOnly);
     try {
+      if (!readOnly && !opts.allowForeignTables) await store.refuseForeign();
       await store.migrate();
     } catch (e) {
       store.close();
@@ -116,6 +134,25 @@ export class Store {
     return v[0].v as number;
   }
 
+  /** Throws, naming them, when the file holds tables tokentrace does not own. */
+  private async refuseForeign(): Promise<void> {
+    const rows = await this.query(
+      `select table_name as t from information_schema.tables
+       where table_schema = 'main' and table_type = 'BASE TABLE' order by table_name`,
+    );
+    const foreign = rows.map((r) => String(r.t)).filter((t) =>
+      !OWNED_TABLES.has(t.toLowerCase())
+    );
+    if (foreign.length === 0) return;
+    const shown = foreign.slice(0, 5).map((t) => `"${t}"`).join(", ") +
+      (foreign.length > 5 ? ` and ${foreign.length - 5} more` : "");
+    throw new Error(
+      `Result database "${this.path}" holds ${foreign.length} table(s) tokentrace does not own ` +
+        `(${shown}): it is not a tokentrace results file, or tables were added to it. Nothing was ` +
+        `written. Pass --db with another file, or (tokentrace run) --allow-foreign-db to write into this one anyway`,
+    );
+  }
+
   private async migrate(): Promise<void> {
     const current = await this.schemaVersion();
     if (current > SCHEMA_VERSION) {
@@ -131,31 +168,34 @@ export class Store {
           `open it once without read-only access to migrate it`,
       );
     }
-    if (current === 0) {
-      await this.conn.run(
-        `create table if not exists tokentrace_schema (
-           version integer primary key, description varchar, applied_at timestamptz)`,
-      );
-    }
-    // Applied in version order whatever the order of the list.
-    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
-      if (m.version <= current) continue;
-      await this.conn.run("begin transaction");
-      try {
+    // All or nothing: the version table and every pending migration in one transaction, so a
+    // failure (or a crash) leaves the file exactly as it was, at its old version.
+    let at = current;
+    await this.conn.run("begin transaction");
+    try {
+      if (current === 0) {
+        await this.conn.run(
+          `create table if not exists tokentrace_schema (
+             version integer primary key, description varchar, applied_at timestamptz)`,
+        );
+      }
+      // Applied in version order whatever the order of the list.
+      for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+        if (m.version <= current) continue;
+        at = m.version;
         for (const s of m.statements) await this.conn.run(s);
         await this.conn.run(
           "insert into tokentrace_schema values ($1, $2, now())",
           [m.version, m.description],
         );
-        await this.conn.run("commit");
-      } catch (e) {
-        await this.conn.run("rollback");
-        throw new Error(
-          `Migration of "${this.path}" to schema version ${m.version} failed: ${
-            (e as Error).message
-          }`,
-        );
       }
+      await this.conn.run("commit");
+    } catch (e) {
+      await this.conn.run("rollback");
+      throw new Error(
+        `Migration of "${this.path}" from schema version ${current} failed at version ${at}, ` +
+          `nothing was changed: ${(e as Error).message}`,
+      );
     }
   }
 

@@ -219,6 +219,10 @@ export function buildProgram(exit: (code: number) => void): Command {
       "scale",
     )
     .option("--db <path>", "result database", "results.duckdb")
+    .option(
+      "--allow-foreign-db",
+      "write into a --db file that holds tables tokentrace does not own (refused by default)",
+    )
     .option("--label <name>", "a name to find this run by")
     .option("--slo <spec>", "SLO for the summary, e.g. ttft=500,tpot=50 (ms)")
     .option("--json", "print the summary as JSON")

@@ -84,6 +84,8 @@ export interface RunFlags
   tokenizer?: string;
   allowApproxLength?: boolean;
   db: string;
+  /** Write into a `--db` file holding tables tokentrace does not own. */
+  allowForeignDb?: boolean;
   label?: string;
   slo?: string;
   json?: boolean;
@@ -126,6 +128,8 @@ export interface RunConfig extends LoadConfig {
   /** Shrink requests over the served context (`scale`) or send them as planned (`off`). */
   fitContext: "scale" | "off";
   db: string;
+  /** Write into a `--db` file holding tables tokentrace does not own. */
+  allowForeignDb: boolean;
   label?: string;
   slo?: Slo;
   json: boolean;
@@ -239,6 +243,7 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       ] as const,
     ),
     db: f.db,
+    allowForeignDb: f.allowForeignDb ?? false,
     label: f.label,
     slo: f.slo ? asFlagError(() => parseSlo(f.slo!)) : undefined,
     json: f.json ?? false,
@@ -401,7 +406,15 @@ export async function recordRun(
   cfg:
     & Pick<RunConfig, "db" | "label" | "slo" | "json" | "quiet">
     & Partial<
-      Pick<RunConfig, "warmupS" | "cooldownS" | "grouping" | "load" | "workers">
+      Pick<
+        RunConfig,
+        | "warmupS"
+        | "cooldownS"
+        | "grouping"
+        | "load"
+        | "workers"
+        | "allowForeignDb"
+      >
     >
     & {
       /** Print the run's summary (default: unless quiet; always with json). */
@@ -464,6 +477,7 @@ export async function recordRun(
       signal: ac.signal,
       load: cfg.load,
       workers,
+      recorder: { allowForeignTables: cfg.allowForeignDb },
       onProgress: (p) => progress?.update(p),
     });
     progress?.done(result.replay.progress);
@@ -472,7 +486,9 @@ export async function recordRun(
     if (!cfg.keepBackend) await backend.close();
   }
   if (cfg.json || (cfg.summary ?? !cfg.quiet)) {
-    const store = await Store.open(cfg.db);
+    const store = await Store.open(cfg.db, {
+      allowForeignTables: cfg.allowForeignDb,
+    });
     try {
       await installViews(store);
       // A snapshot evaluates the views once over this run (fast on long runs: docs/perf.md).
