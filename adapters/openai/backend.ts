@@ -61,9 +61,11 @@ const DRAIN_MS = 1000;
  * Per request it yields `sent` (timestamp taken just before `fetch`), `first_byte` (first body
  * bytes), then `tokens` / `usage` events and exactly one `done` or `error`. All SSE events parsed
  * from one network read share the timestamp taken right after that read resolved, before parsing.
- * Each token-bearing chunk counts as one token per channel (see `interpretChunk`); the server's
- * `usage.completion_tokens` is the authoritative output length. When the server reports usage
- * more than once (vLLM `continuous_usage_stats`), each report is yielded; the last one counts.
+ * Each token-bearing chunk counts as one token per channel (see `interpretChunk`): the output
+ * length is what was streamed, the server's `usage.completion_tokens` is kept beside it. When the
+ * server reports usage more than once (vLLM `continuous_usage_stats`), each report is yielded;
+ * the last one is kept. An impossible usage (a negative count, say) ends the request with
+ * `protocol`.
  *
  * Failures never throw: non-2xx gives `http` (message: the body, cut at 2 KiB); an error object
  * in the stream gives `stream`; a refused or broken connection gives `network`; `timeoutMs`

@@ -11,10 +11,11 @@ import type { TokenChannel } from "../backend.ts";
  *
  * - `done`: the `[DONE]` sentinel.
  * - `error`: `stream` for an error object the server sent mid-stream, `protocol` for a payload
- *   that is not a JSON object.
+ *   that is not a JSON object or a `usage` whose counts cannot be true.
  * - `tokens`: one token-bearing delta on one channel. `count` is always 1: a chunk is assumed to
- *   carry one token per channel (what vLLM and SGLang send without speculative decoding); the
- *   server's `usage.completion_tokens` is the authoritative output length.
+ *   carry one token per channel (what vLLM and SGLang send without speculative decoding). The
+ *   output length is what was streamed; the server's `usage.completion_tokens` is kept beside
+ *   it and a disagreement is a fidelity flag (reports/sql/run_fidelity.sql).
  * - `usage`: the server's token accounting.
  * - `finish`: the choice's `finish_reason`.
  */
@@ -32,9 +33,13 @@ export type ChunkItem =
 
 const SNIPPET_CHARS = 80;
 
+/** The largest token count a usage may state: what the `requests` columns (INTEGER) hold. */
+export const MAX_USAGE_TOKENS = 2 ** 31 - 1;
+
 /**
  * Interprets one SSE `data` payload into zero or more {@linkcode ChunkItem}s, in the order
- * error, tokens (reasoning, content, tool), finish, usage.
+ * error, tokens (reasoning, content, tool), finish, usage (or, for an impossible usage, an error
+ * last).
  *
  * Tokens come from `choices[0].text` (completions), `choices[0].delta.content`,
  * `delta.reasoning_content` or `delta.reasoning` (channel `reasoning`; counted once when both are
@@ -42,7 +47,9 @@ const SNIPPET_CHARS = 80;
  * function name when there are none). Role-only deltas, empty strings and chunks with empty
  * `choices` yield no tokens. Only `choices[0]` is read: the backend always asks for `n = 1`.
  * Usage is read from any chunk whose `usage` has numeric `prompt_tokens` and `completion_tokens`
- * (`prompt_tokens_details.cached_tokens` when present); other `usage` shapes are ignored. Error
+ * (`prompt_tokens_details.cached_tokens` when present); other `usage` shapes are ignored. A count
+ * that is negative, fractional or above {@linkcode MAX_USAGE_TOKENS}, or cached tokens above the
+ * prompt's, is an error of kind `protocol`: the server's accounting cannot be true. Error
  * objects are `{"error": {...}}` (or `{"error": "text"}`) and vLLM's `{"object": "error", ...}`.
  *
  * @param data The event's data, as `SseEvent.data` gives it.
@@ -108,9 +115,27 @@ export function interpretChunk(data: string, eventIndex = 0): ChunkItem[] {
   }
   const usage = chunk.usage;
   if (typeof usage === "object" && usage !== null) {
-    readUsage(usage as Record<string, unknown>, items);
+    const bad = readUsage(usage as Record<string, unknown>, items);
+    // The chunk's tokens were received: they are kept, and the request ends here.
+    if (bad !== undefined) {
+      items.push({
+        kind: "error",
+        errorKind: "protocol",
+        message: `Stream event ${eventIndex}: ${bad}`,
+      });
+    }
   }
   return items;
+}
+
+/** Why a usage count cannot be true, or undefined when it can. */
+function badCount(
+  field: string,
+  v: number,
+  max = MAX_USAGE_TOKENS,
+): string | undefined {
+  if (Number.isInteger(v) && v >= 0 && v <= max) return undefined;
+  return `usage.${field}: expected an integer token count in [0, ${max}], got ${v}`;
 }
 
 function readChoice(choice: Record<string, unknown>, items: ChunkItem[]): void {
@@ -155,7 +180,11 @@ function readChoice(choice: Record<string, unknown>, items: ChunkItem[]): void {
   }
 }
 
-function readUsage(usage: Record<string, unknown>, items: ChunkItem[]): void {
+/** Adds the usage item; returns why the usage is impossible instead, if it is. */
+function readUsage(
+  usage: Record<string, unknown>,
+  items: ChunkItem[],
+): string | undefined {
   const prompt = usage.prompt_tokens;
   const completion = usage.completion_tokens;
   if (typeof prompt !== "number" || typeof completion !== "number") return;
@@ -163,6 +192,12 @@ function readUsage(usage: Record<string, unknown>, items: ChunkItem[]): void {
   const cached = typeof details === "object" && details !== null
     ? (details as Record<string, unknown>).cached_tokens
     : undefined;
+  const bad = badCount("prompt_tokens", prompt) ??
+    badCount("completion_tokens", completion) ??
+    (typeof cached === "number"
+      ? badCount("prompt_tokens_details.cached_tokens", cached, prompt)
+      : undefined);
+  if (bad !== undefined) return bad;
   items.push(
     typeof cached === "number"
       ? {
@@ -173,6 +208,7 @@ function readUsage(usage: Record<string, unknown>, items: ChunkItem[]): void {
       }
       : { kind: "usage", promptTokens: prompt, completionTokens: completion },
   );
+  return undefined;
 }
 
 /** The error text of an error chunk, or undefined when the chunk is not an error. */
