@@ -117,6 +117,8 @@ const FIDELITY_TEXT: Record<string, string> = {
     "prompt tokens the server reported as cached (the reuse implied by the trace is not recorded)",
   harness_floor_ttft_p50_ms:
     "harness floor against a zero-latency backend: not measured per run (docs/perf.md)",
+  skipped_trace_rows:
+    "bad trace rows left out under --on-bad-row skip: the run did not replay the whole trace",
 };
 
 /**
@@ -133,7 +135,7 @@ const FIDELITY_TEXT: Record<string, string> = {
  * await store.createRun({ runId: "r1", backend: "openai", toolVersion: "0", clockOriginUnixNs: 0n });
  * const snapshot = await openSnapshot(store);
  * const report = await collectRunReport(snapshot, "r1", { slo: { ttftMs: 200 } });
- * console.log(report.fidelity.length, report.timeline); // 9 []
+ * console.log(report.fidelity.length, report.timeline); // 10 []
  * snapshot.close();
  * store.close();
  * ```

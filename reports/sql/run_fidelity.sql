@@ -23,6 +23,11 @@
 --                                 reuse implied by the trace's block hashes is not recorded
 --   9 harness_floor_ttft_p50_ms   not measured per run (see docs/perf.md for the harness floor
 --                                 against the scripted zero-work server): value NULL
+--  10 skipped_trace_rows          bad trace rows left out under --on-bad-row skip, from the
+--                                 run's workload record (runs.workload $.source.skipped.count;
+--                                 0 for a workload without a trace, NULL when no workload was
+--                                 recorded) (count)                      value > 0: the run did
+--                                 not replay the whole trace
 -- n is the number of samples the value came from.
 --
 -- Edge cases: a value without samples is NULL and then flagged is NULL (unknown), never FALSE.
@@ -38,7 +43,8 @@ thresholds (check_order, check_name, unit, threshold) as (
     (6, 'usage_vs_stream_mismatch_share', 'fraction', 0.01),
     (7, 'failed_share', 'fraction', 0.01),
     (8, 'cached_prompt_share', 'fraction', null),
-    (9, 'harness_floor_ttft_p50_ms', 'ms', null)
+    (9, 'harness_floor_ttft_p50_ms', 'ms', null),
+    (10, 'skipped_trace_rows', 'count', 0.0)
 ),
 lag_stats as (
   select run_id, count(schedule_lag_ms) as n, quantile_cont(schedule_lag_ms, 0.99) as p99
@@ -96,6 +102,13 @@ measured as (
   from runs as r left join length_stats as s on s.run_id = r.run_id
   union all
   select r.run_id, 9, null::double, 0::bigint
+  from runs as r
+  union all
+  select r.run_id, 10,
+    case when r.workload is not null
+      then coalesce(try_cast(r.workload ->> '$.source.skipped.count' as double), 0)
+    end,
+    (r.workload is not null)::int::bigint
   from runs as r
 )
 select

@@ -25,7 +25,7 @@ Deno.test("reportCommand() renders every format", async (t) => {
       );
       assert.equal(json.schema, "tokentrace.report/v1");
       assert.equal(json.anchors.length, 14);
-      assert.equal(json.fidelity.length, 9);
+      assert.equal(json.fidelity.length, 10);
       const junit = await report("--format", "junit", "--run", "baseline");
       assert.ok(
         junit.stdout.includes('<testsuite name="fidelity baseline" tests="9"'),

@@ -72,7 +72,7 @@ Deno.test("renderFidelityJunit()", async (t) => {
       await collectRunReport(snapshot, RUN_A.runId),
     );
     await t.step("one case per check: flagged fail, unknown skipped", () => {
-      assert.ok(xml.includes('tests="9" failures="4" errors="0" skipped="2"'));
+      assert.ok(xml.includes('tests="10" failures="4" errors="0" skipped="3"'));
       assert.ok(xml.includes('name="send_rate_deviation"'));
     });
   } finally {

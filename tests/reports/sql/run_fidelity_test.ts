@@ -64,6 +64,8 @@ Deno.test("run_fidelity view", async (t) => {
         // no server reported cached tokens: unknown, not 0
         check(8, "cached_prompt_share", null, "fraction", null, 2, null),
         check(9, "harness_floor_ttft_p50_ms", null, "ms", null, 0, null),
+        // the fixture records no workload: unknown
+        check(10, "skipped_trace_rows", null, "count", 0, 0, null),
       ]);
     });
 
@@ -83,6 +85,7 @@ Deno.test("run_fidelity view", async (t) => {
             ["failed_share", null, null],
             ["cached_prompt_share", null, null],
             ["harness_floor_ttft_p50_ms", null, null],
+            ["skipped_trace_rows", null, null],
           ],
         );
       },
