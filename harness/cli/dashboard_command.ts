@@ -8,10 +8,16 @@ import type { Command } from "@commander-js/extra-typings";
 import { createApp } from "../../reports/dashboard/app.ts";
 import { loadAssets, locateAssets } from "../../reports/dashboard/assets.ts";
 import { Store } from "../store.ts";
+import { serveHttp } from "../http_server.ts";
 import { integerAtLeast } from "./flags.ts";
+import {
+  parseServerFlags,
+  SERVER_FLAG_HELP,
+  type ServerFlags,
+} from "./server_flags.ts";
 
 /** Raw `dashboard` flags. */
-export interface DashboardFlags {
+export interface DashboardFlags extends ServerFlags {
   db: string;
   host: string;
   port: string;
@@ -37,9 +43,10 @@ export async function startDashboard(
   f: DashboardFlags,
 ): Promise<DashboardServer> {
   const port = integerAtLeast("--port", f.port, 0);
+  const limits = parseServerFlags(f);
   const store = await Store.open(f.db, { readOnly: true });
   const exportDir = await Deno.makeTempDir({ prefix: "tokentrace-dashboard-" });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: ReturnType<typeof serveHttp>;
   try {
     const assets = await loadAssets(locateAssets());
     const app = createApp({
@@ -48,10 +55,7 @@ export async function startDashboard(
       exportDir,
       allowedHosts: ["localhost", "127.0.0.1", "[::1]", f.host.toLowerCase()],
     });
-    server = Deno.serve(
-      { hostname: f.host, port, onListen() {} },
-      app.fetch,
-    );
+    server = serveHttp({ hostname: f.host, port, ...limits }, app.fetch);
   } catch (e) {
     store.close();
     await Deno.remove(exportDir, { recursive: true }).catch(() => {});
@@ -101,6 +105,9 @@ export function addDashboardCommand(
     .option("--db <path>", "result database", "results.duckdb")
     .option("--host <addr>", "address to bind", "127.0.0.1")
     .option("--port <n>", "port (0 picks a free one)", "8080")
+    .option("--max-connections <n>", SERVER_FLAG_HELP.maxConnections)
+    .option("--header-timeout <s>", SERVER_FLAG_HELP.headerTimeout)
+    .option("--keep-alive-timeout <s>", SERVER_FLAG_HELP.keepAliveTimeout)
     .action(async (opts) => {
       await dashboardCommand(opts);
       exit(0);

@@ -1,6 +1,7 @@
 /**
  * `tokentrace serve`: the built-in engine as an OpenAI-compatible server. The only place the
- * engine's app is passed to `Deno.serve`; it binds 127.0.0.1 unless `--host` says otherwise.
+ * engine's app is served (harness/http_server.ts: a connection limit and timeouts a hostile
+ * client cannot get around); it binds 127.0.0.1 unless `--host` says otherwise.
  *
  * @module
  */
@@ -16,9 +17,15 @@ import {
   parseEngineFlags,
 } from "./engine_flags.ts";
 import { FlagError, integerAtLeast } from "./flags.ts";
+import { type HttpLimits, serveHttp } from "../http_server.ts";
+import {
+  parseServerFlags,
+  SERVER_FLAG_HELP,
+  type ServerFlags,
+} from "./server_flags.ts";
 
 /** Raw `serve` flags. */
-export interface ServeFlags extends EngineFlags {
+export interface ServeFlags extends EngineFlags, ServerFlags {
   host: string;
   port: string;
   apiKeyEnv?: string;
@@ -34,6 +41,8 @@ export interface ServeConfig {
   /** The bearer key, read from the environment variable `--api-key-env` names. */
   apiKey?: string;
   servedModelName?: string;
+  /** Connection limit and timeouts of the HTTP server. */
+  limits: HttpLimits;
 }
 
 /**
@@ -70,6 +79,7 @@ export function parseServeConfig(
     port: integerAtLeast("--port", f.port, 0),
     apiKey,
     servedModelName: f.servedModelName,
+    limits: parseServerFlags(f),
   };
 }
 
@@ -82,21 +92,27 @@ export async function serveCommand(cfg: ServeConfig): Promise<void> {
     apiKey: cfg.apiKey,
     modelName: cfg.servedModelName,
   });
-  const ac = new AbortController();
-  const server = Deno.serve({
-    hostname: cfg.host,
-    port: cfg.port,
-    signal: ac.signal,
-    onListen: ({ hostname, port }) => {
-      const i = engine.info;
-      console.error(
-        `Engine: ${i.model} on ${i.adapter} (${i.dtype}), policy ${i.policy}, attention ${i.attention}, ` +
-          `token budget ${i.tokenBudget}, ${i.maxSeqs} sequences, ${i.kvBlocks} KV blocks; loaded in ${i.loadSeconds} s`,
-      );
-      console.log(`http://${hostname}:${port}`);
-    },
-  }, app.fetch);
-  const stop = () => ac.abort();
+  let server;
+  try {
+    server = serveHttp(
+      { hostname: cfg.host, port: cfg.port, ...cfg.limits },
+      app.fetch,
+    );
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+  const i = engine.info;
+  console.error(
+    `Engine: ${i.model} on ${i.adapter} (${i.dtype}), policy ${i.policy}, attention ${i.attention}, ` +
+      `token budget ${i.tokenBudget}, ${i.maxSeqs} sequences, ${i.kvBlocks} KV blocks; loaded in ${i.loadSeconds} s`,
+  );
+  const { hostname, port } = server.addr;
+  console.log(
+    `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+  );
+  const s = server;
+  const stop = () => void s.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   try {
@@ -133,6 +149,9 @@ export function addServeCommand(
       "require Authorization: Bearer <key>, the key read from this environment variable",
     )
     .option("--served-model-name <name>", "model id of /v1/models")
+    .option("--max-connections <n>", SERVER_FLAG_HELP.maxConnections)
+    .option("--header-timeout <s>", SERVER_FLAG_HELP.headerTimeout)
+    .option("--keep-alive-timeout <s>", SERVER_FLAG_HELP.keepAliveTimeout)
     .option(
       "--max-waiting <n>",
       "waiting requests before answering 429",
