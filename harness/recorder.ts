@@ -135,6 +135,8 @@ export class Recorder {
   private firstNewReqIdx = 0;
   private readonly timer: ReturnType<typeof setInterval>;
   private finished = false;
+  /** Ended by {@linkcode abandon}: rows still coming from requests in flight are dropped. */
+  private abandoned = false;
   private error: string | undefined;
   private posted = 0;
   private readonly flushWaiters: {
@@ -271,6 +273,7 @@ export class Recorder {
     nTokens: number,
     channel: TokenChannel,
   ): void {
+    if (this.abandoned) return;
     this.assertOpen();
     let idx = this.reqIndex.get(reqId);
     if (idx === undefined) {
@@ -293,12 +296,14 @@ export class Recorder {
    * with, or before, the request's first token rows, so no token row is ever without it.
    */
   requestSent(r: RequestRow): void {
+    if (this.abandoned) return;
     this.assertOpen();
     this.sent.push({ ...r, status: "in_flight" });
   }
 
   /** Buffers the final `requests` row of a request that ended (replacing its in-flight row). */
   request(r: RequestRow): void {
+    if (this.abandoned) return;
     this.assertOpen();
     this.requests.push(r);
   }
@@ -307,6 +312,11 @@ export class Recorder {
   setBackendInfo(info: unknown): void {
     this.assertOpen();
     this.worker.postMessage({ op: "backendInfo", info } satisfies ToWorker);
+  }
+
+  /** Whether {@linkcode finish}, {@linkcode detach} or {@linkcode abandon} ended the recorder. */
+  get ended(): boolean {
+    return this.finished;
   }
 
   /** Batches posted to the worker and not yet committed. */
@@ -368,6 +378,27 @@ export class Recorder {
     return { ...this.stats };
   }
 
+  /**
+   * Ends the run now, whatever is still running (a second Ctrl-C): commits what is buffered and
+   * marks the run `status`, without waiting for requests in flight (their rows stay
+   * `in_flight`). Resolves once the mark is committed, or after `timeoutMs` (default 5,000)
+   * if the database does not answer; never rejects. A no-op once the recorder has finished.
+   */
+  async abandon(
+    status: Exclude<RunStatus, "running">,
+    reason: string,
+    timeoutMs = 5_000,
+  ): Promise<void> {
+    if (this.finished || !(this.worker instanceof Worker)) return;
+    this.abandoned = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.finish(status, reason).catch(() => {}),
+      new Promise<void>((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
   // ---- Engine records (built-in engine only): engine_steps and engine_tokens rows ----
   // Buffered apart from the token path and posted as their own messages, in order with it.
 
@@ -377,6 +408,7 @@ export class Recorder {
 
   /** Buffers one `engine_steps` row (the engine's step sink). */
   engineStep(row: EngineStepRow): void {
+    if (this.abandoned) return;
     this.assertOpen();
     this.engineSteps.push(row);
     this.engineRowAdded();
@@ -384,6 +416,7 @@ export class Recorder {
 
   /** Buffers one `engine_tokens` row (the engine's token sink). */
   engineToken(row: EngineTokenRow): void {
+    if (this.abandoned) return;
     this.assertOpen();
     this.engineTokens.push(row);
     this.engineRowAdded();

@@ -35,6 +35,13 @@ export interface ExecuteRunOptions {
   options?: unknown;
   /** Aborting stops sending, cancels requests in flight and marks the run `aborted`. */
   signal?: AbortSignal;
+  /**
+   * Aborting (a second Ctrl-C) marks the run `aborted` at once, with what is buffered committed
+   * and without waiting for requests in flight (their rows stay `in_flight`); `onForced` is
+   * called then (the CLI exits there). The abort reason is stored as the run's end reason.
+   */
+  forceSignal?: AbortSignal;
+  onForced?: () => void;
   onProgress?: (p: ReplayProgress) => void;
   /** How load is offered and limited (default: open loop at the planned times). */
   load?: LoadOptions;
@@ -99,6 +106,13 @@ export async function executeRun(
   if (opts.signal?.aborted) onOuter();
   opts.signal?.addEventListener("abort", onOuter, { once: true });
   recorder.onError = (message) => stop.abort(message);
+  let forced: Promise<void> | undefined;
+  const onForce = () => {
+    forced = recorder.abandon("aborted", String(opts.forceSignal?.reason))
+      .finally(() => opts.onForced?.());
+  };
+  if (opts.forceSignal?.aborted) onForce();
+  opts.forceSignal?.addEventListener("abort", onForce, { once: true });
   let result: ReplayResult;
   try {
     recorder.setBackendInfo(await backend.describe());
@@ -121,13 +135,19 @@ export async function executeRun(
       })
       : await replay({ ...common, recorder });
   } catch (e) {
-    await recorder.finish("failed", (e as Error).message);
+    if (forced) await forced;
+    else if (!recorder.ended) {
+      await recorder.finish("failed", (e as Error).message);
+    }
     throw e;
   } finally {
     opts.signal?.removeEventListener("abort", onOuter);
+    opts.forceSignal?.removeEventListener("abort", onForce);
   }
   const status = result.status === "aborted" ? "aborted" : "completed";
-  await recorder.finish(status, result.reason);
+  // A forced end (forceSignal) marks the run itself.
+  if (forced) await forced;
+  else await recorder.finish(status, result.reason);
   return { runId, status, replay: result };
 }
 

@@ -20,6 +20,7 @@ import { addSweepCommand, runFlagsFrom } from "./sweep_command.ts";
 import { parseRunConfig, runCommand } from "./run_command.ts";
 import { scriptedServerCommand } from "./scripted_server_command.ts";
 import { addWorkloadsCommands } from "./workloads_command.ts";
+import { watchParent } from "./parent_watch.ts";
 
 /** Builds the program; `exit` receives the process exit code of a command. */
 export function buildProgram(exit: (code: number) => void): Command {
@@ -394,9 +395,11 @@ export function buildProgram(exit: (code: number) => void): Command {
  * Runs the CLI with `args` (without the program name) and exits the process.
  *
  * Bad flags and bad input exit with status 2 and a one-line message; an aborted run exits
- * with 130 (SIGINT) or 143 (SIGTERM).
+ * with 130 (SIGINT) or 143 (SIGTERM, also when the launching process exits).
  */
 export async function main(args: string[]): Promise<never> {
+  // The CLI ends when its launcher dies (a run is marked aborted): see parent_watch.ts.
+  watchParent();
   let code = 0;
   const program = buildProgram((c) => (code = c));
   // Every command, not only the program: commander's own errors in a subcommand (an unknown

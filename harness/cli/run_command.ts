@@ -48,6 +48,7 @@ import {
   windowSpec,
 } from "./flags.ts";
 import { ProgressLine } from "./progress.ts";
+import { launcherGone } from "./parent_watch.ts";
 import {
   type LoadConfig,
   type LoadFlags,
@@ -429,19 +430,30 @@ export async function recordRun(
   options: unknown = cfg,
 ): Promise<RunCommandResult> {
   const ac = new AbortController();
+  // A second signal: the run is marked aborted at once and the process exits.
+  const force = new AbortController();
+  let forcedCode = 130;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((sig) => {
     const h = () => {
+      const why = sig === "SIGTERM" && launcherGone()
+        ? "SIGTERM (the launching process exited)"
+        : sig;
       if (ac.signal.aborted) {
+        if (force.signal.aborted) return;
         console.error(
-          `\nSecond ${sig}: exiting now; rows flushed so far are kept`,
+          `\nSecond ${sig}: marking the run aborted and exiting now; requests in flight stay in_flight`,
         );
-        Deno.exit(sig === "SIGINT" ? 130 : 143);
+        forcedCode = sig === "SIGINT" ? 130 : 143;
+        force.abort(`${ac.signal.reason}; forced by a second ${sig}`);
+        // Should the database not answer, exit anyway: its committed rows are kept.
+        setTimeout(() => Deno.exit(forcedCode), 6_000);
+        return;
       }
       console.error(
         `\n${sig}: stopping, cancelling requests in flight and flushing (again to force)`,
       );
-      ac.abort(sig);
+      ac.abort(why);
     };
     Deno.addSignalListener(sig, h);
     return [sig, h] as const;
@@ -475,6 +487,8 @@ export async function recordRun(
         cooldownNs: BigInt(Math.round((cfg.cooldownS ?? 0) * 1e9)),
       },
       signal: ac.signal,
+      forceSignal: force.signal,
+      onForced: () => Deno.exit(forcedCode),
       load: cfg.load,
       workers,
       recorder: { allowForeignTables: cfg.allowForeignDb },
@@ -509,7 +523,7 @@ export async function recordRun(
     ? 0
     : !bySignal
     ? 1
-    : String(ac.signal.reason) === "SIGTERM"
+    : String(ac.signal.reason).startsWith("SIGTERM")
     ? 143
     : 130;
   if (result.status === "aborted" && !bySignal) {

@@ -81,3 +81,149 @@ Deno.test("tokentrace run: after kill -9 every sent request is in_flight and no 
     store.close();
   }
 });
+
+const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+
+/** The state letter of a process (`Z` for a zombie), or null once it is gone. */
+function procState(pid: number): string | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return null;
+  }
+}
+
+Deno.test({
+  name:
+    "tokentrace run: the CLI ends when its launcher dies and marks the run aborted",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const server = await startScriptedWorker({
+      timing: { ttftBaseMs: 10, ttftPerInputTokenMs: 0, itlMs: 50 },
+      recordSends: false,
+    });
+    const dir = await Deno.makeTempDir({ prefix: "tokentrace-orphan-" });
+    const db = `${dir}/r.duckdb`;
+    await writeAzureTrace(`${dir}/t.csv`, 12, 0, 8, 400);
+    const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+    // The launcher: a shell that starts the CLI, prints its pid and waits (as npx does).
+    const launcher = new Deno.Command("sh", {
+      args: [
+        "-c",
+        `${q(Deno.execPath())} run -A ${q(MOD)} run --trace ${
+          q(`${dir}/t.csv`)
+        } --url ${q(server.url)} --db ${q(db)} --quiet & echo $!; wait`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const out = launcher.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let pid = 0;
+    try {
+      pid = Number((await out.read()).value!.trim().split("\n")[0]);
+      await waitFor(
+        async () => (await server.stats()).chunks >= 24,
+        60_000,
+        "the run streaming",
+      );
+      launcher.kill("SIGKILL");
+      await launcher.status;
+      await waitFor(
+        () => {
+          const s = procState(pid);
+          return s === null || s === "Z";
+        },
+        60_000,
+        `the orphaned CLI (pid ${pid}) to exit`,
+      );
+    } finally {
+      if (pid > 0 && procState(pid) !== null) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch { /* gone */ }
+      }
+      await out.cancel();
+      await launcher.stderr.cancel();
+      await server.close();
+    }
+    const store = await Store.open(db, { readOnly: true });
+    try {
+      assert.deepEqual(
+        await store.query(
+          "select status, end_reason, finished_at is not null as ended from runs",
+        ),
+        [{
+          status: "aborted",
+          end_reason: "SIGTERM (the launching process exited)",
+          ended: true,
+        }],
+      );
+      assert.deepEqual(
+        await store.query(
+          "select count(*)::int as n from requests where status = 'in_flight'",
+        ),
+        [{ n: 0 }],
+      );
+    } finally {
+      store.close();
+    }
+  },
+});
+
+Deno.test("tokentrace run: a second Ctrl-C leaves the run aborted, not running", async () => {
+  const server = await startScriptedWorker({
+    timing: { ttftBaseMs: 10, ttftPerInputTokenMs: 0, itlMs: 50 },
+    recordSends: false,
+  });
+  const dir = await Deno.makeTempDir({ prefix: "tokentrace-ctrlc2-" });
+  const db = `${dir}/r.duckdb`;
+  await writeAzureTrace(`${dir}/t.csv`, 12, 0, 8, 400);
+  const child = cliCommand([
+    "run",
+    "--trace",
+    `${dir}/t.csv`,
+    "--url",
+    server.url,
+    "--db",
+    db,
+    "--quiet",
+  ]).spawn();
+  const err = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  try {
+    await waitFor(
+      async () => (await server.stats()).chunks >= 24,
+      60_000,
+      "the run streaming",
+    );
+    child.kill("SIGINT");
+    // The second once the first is being handled (signals sent at once may merge into one).
+    while (!stderr.includes("SIGINT: stopping")) {
+      const { value, done } = await err.read();
+      if (done) break;
+      stderr += value;
+    }
+    child.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await err.read();
+      if (done) break;
+      stderr += value;
+    }
+  } finally {
+    await child.stdout.cancel();
+    await server.close();
+  }
+  const status = await child.status;
+  assert.equal(status.code, 130, stderr);
+  const store = await Store.open(db, { readOnly: true });
+  try {
+    const run = await store.query(
+      "select status, finished_at is not null as ended from runs",
+    );
+    assert.deepEqual(run, [{ status: "aborted", ended: true }], stderr);
+  } finally {
+    store.close();
+  }
+});
