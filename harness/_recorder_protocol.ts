@@ -37,6 +37,8 @@ export type ToWorker =
     memoryLimitMb: number;
     /** Open a file with tables tokentrace does not own. */
     allowForeignTables?: boolean;
+    /** Publish `<db>.live` this often (ms); absent or 0: not at all. */
+    liveSnapshotMs?: number;
     /** Nice value of the database thread; default 10. */
     niceness?: number;
   }

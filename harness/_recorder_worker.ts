@@ -13,6 +13,7 @@ import {
   UTINYINT,
 } from "@duckdb/node-api";
 import { Store } from "./store.ts";
+import { LiveSnapshot } from "./_live_snapshot.ts";
 import { lowerThreadPriority } from "../adapters/thread_priority.ts";
 
 /** Nice value of the recorder's thread (see adapters/thread_priority.ts). */
@@ -34,6 +35,8 @@ let requests: DuckDBAppender | undefined;
 let runId = "";
 const counts = { tokenRows: 0, requestRows: 0 };
 let failed: string | undefined;
+/** The run's live snapshot (`<db>.live`), when asked for. */
+let live: LiveSnapshot | undefined;
 /** Run-wide request index of the next request id first seen (from any producer). */
 let nextReqIdx = 0;
 
@@ -74,8 +77,10 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
       case "open":
         // Database writes come in bursts; they must not take a core from the reading thread.
         lowerThreadPriority(m.niceness ?? RECORDER_NICE);
+        // A reader (report, dashboard) may hold the file for a moment: wait for it.
         store = await Store.open(m.path, {
           allowForeignTables: m.allowForeignTables,
+          waitForLockMs: 10_000,
         });
         // The run's rows only pass through: cap DuckDB's buffer pool so a long run's memory
         // stays bounded (written blocks are evicted, not kept up to 80% of RAM).
@@ -91,6 +96,10 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
         reqIds = await store.conn.createAppender("tt_reqs", "main", "temp");
         requests = await store.conn.createAppender("requests");
         ended = await newEndedStage();
+        if (m.liveSnapshotMs) {
+          live = new LiveSnapshot(store.conn, m.path, runId, m.liveSnapshotMs);
+          await live.write();
+        }
         send({ op: "opened" });
         break;
       case "batch": {
@@ -124,6 +133,7 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
         counts.requestRows += m.requests.length;
         from.flushes++;
         send({ op: "flushed", ...counts, flushes: from.flushes });
+        await refreshLive();
         break;
       }
       case "attach": {
@@ -169,6 +179,8 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
           );
           store.close();
           store = undefined;
+          await live?.remove();
+          live = undefined;
         }
         if (failed) send({ op: "error", message: failed });
         else send({ op: "finished", ...counts, flushes: owner.flushes });
@@ -184,6 +196,21 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
     send({ op: "error", message: failed });
     // The owner stops the run whichever producer's rows failed.
     if (from !== owner) owner.reply({ op: "error", message: failed });
+  }
+}
+
+/** Refreshes the live snapshot when due; a failure stops the snapshots, never the run. */
+async function refreshLive(): Promise<void> {
+  try {
+    await live?.refreshIfDue();
+  } catch (e) {
+    console.error(
+      `tokentrace: live snapshot of run ${runId} stopped (the run goes on): ${
+        (e as Error).message
+      }`,
+    );
+    await store?.conn.run("detach database if exists tt_live").catch(() => {});
+    live = undefined;
   }
 }
 

@@ -70,6 +70,12 @@ export interface RecorderOptions {
   /** Open a file holding tables tokentrace does not own (see `StoreOpenOptions`). */
   allowForeignTables?: boolean;
   /**
+   * Publish a live snapshot of the run (`<db>.live`, see harness/_live_snapshot.ts) at most
+   * this often, in ms, so `report` and `dashboard` can show the run while it records. Default
+   * 0 (none); `executeRun` asks for {@linkcode DEFAULT_LIVE_SNAPSHOT_MS}.
+   */
+  liveSnapshotMs?: number;
+  /**
    * DuckDB buffer pool of the recording thread, in MiB. Rows only pass through it, so a capped
    * pool keeps a long run's memory bounded. Measured over 10M events (docs/perf.md): RSS grew
    * ~600 MB with DuckDB's default (80% of RAM) while the stage table kept deleted rows; with
@@ -86,6 +92,9 @@ export interface RecorderOptions {
  * per row); a batch in transit is ~3.3 MB.
  */
 export const DEFAULT_BATCH_ROWS = 131_072;
+
+/** How often a run's live snapshot is rewritten when `executeRun` records it, in ms. */
+export const DEFAULT_LIVE_SNAPSHOT_MS = 2_000;
 
 /** How often buffered rows are posted to the database thread by default, in ms. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 100;
@@ -260,6 +269,7 @@ export class Recorder {
           run,
           memoryLimitMb: opts.memoryLimitMb ?? 128,
           allowForeignTables: opts.allowForeignTables ?? false,
+          liveSnapshotMs: opts.liveSnapshotMs ?? 0,
         } satisfies ToWorker,
       );
     });

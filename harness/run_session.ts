@@ -10,7 +10,11 @@ import type { Backend } from "../adapters/backend.ts";
 import type { TraceRequest } from "../workloads/request.ts";
 import type { RunClock } from "./clock.ts";
 import { hostInfo, toolVersion } from "./provenance.ts";
-import { Recorder, type RecorderOptions } from "./recorder.ts";
+import {
+  DEFAULT_LIVE_SNAPSHOT_MS,
+  Recorder,
+  type RecorderOptions,
+} from "./recorder.ts";
 import {
   type LoadOptions,
   replay,
@@ -99,7 +103,10 @@ export async function executeRun(
     host: hostInfo(),
     clockOriginUnixNs: clock.originUnixNs,
     ...opts.grouping,
-  }, opts.recorder);
+  }, {
+    liveSnapshotMs: DEFAULT_LIVE_SNAPSHOT_MS,
+    ...opts.recorder,
+  });
   // A recording failure stops the run: replaying on without recording would lose data silently.
   const stop = new AbortController();
   const onOuter = () => stop.abort(opts.signal?.reason);

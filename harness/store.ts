@@ -9,6 +9,7 @@ import {
   type DuckDBValue,
 } from "@duckdb/node-api";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { liveSnapshotPath } from "./_live_snapshot.ts";
 
 /** Options for {@linkcode Store.open}. */
 export interface StoreOpenOptions {
@@ -20,6 +21,26 @@ export interface StoreOpenOptions {
    * is written to it (CLI: `--allow-foreign-db`).
    */
   allowForeignTables?: boolean;
+  /**
+   * While another process holds the file's lock, retry for up to this long, in ms (a report or
+   * dashboard holds a read lock only for a moment). Default 0: fail at once.
+   */
+  waitForLockMs?: number;
+}
+
+/** Where a store opened by {@linkcode Store.openReader} reads from, when not the file itself. */
+export interface LiveSource {
+  /** The live snapshot file read instead of the database. */
+  file: string;
+  /** When the recorder wrote it. */
+  takenAt: Date;
+}
+
+/** Whether a DuckDB open failed because another process holds the file. */
+export function isLockConflict(e: unknown): boolean {
+  return /Could not set lock on file|Conflicting lock is held/i.test(
+    (e as Error)?.message ?? "",
+  );
 }
 
 /** The tables tokentrace creates: those of {@linkcode MIGRATIONS} and its version table. */
@@ -84,7 +105,35 @@ export class Store {
     readonly instance: DuckDBInstance,
     readonly conn: DuckDBConnection,
     readonly readOnly: boolean,
+    /** Set when this store is a running run's live snapshot (see {@linkcode Store.openReader}). */
+    readonly live?: LiveSource,
   ) {}
+
+  /**
+   * Opens `path` for reading. While a run records into it (DuckDB then lets nobody else open
+   * it), opens the run's live snapshot `<path>.live` instead (see harness/_live_snapshot.ts):
+   * {@linkcode Store.live} says so. Holds no lock a run would wait on longer than its use.
+   */
+  static async openReader(path: string): Promise<Store> {
+    try {
+      return await Store.open(path, { readOnly: true });
+    } catch (e) {
+      if (!isLockConflict(e)) throw e;
+      const file = liveSnapshotPath(path);
+      let takenAt: Date;
+      try {
+        takenAt = (await Deno.stat(file)).mtime ?? new Date();
+      } catch {
+        throw new Error(
+          `Result database "${path}" is being written by another process and has no live ` +
+            `snapshot (${file}; runs record one unless started by an older tokentrace): ` +
+            `wait for it to finish, or report from a copy`,
+        );
+      }
+      const snap = await Store.open(file, { readOnly: true });
+      return new Store(path, snap.instance, snap.conn, true, { file, takenAt });
+    }
+  }
 
   /** Opens (creating if needed) the database at `path` and migrates it forward. */
   static async open(path: string, opts: StoreOpenOptions = {}): Promise<Store> {
@@ -99,15 +148,23 @@ export class Store {
       }
     }
     let instance: DuckDBInstance;
-    try {
-      instance = await DuckDBInstance.create(
-        path,
-        readOnly ? { access_mode: "READ_ONLY" } : {},
-      );
-    } catch (e) {
-      throw new Error(
-        `Cannot open result database "${path}": ${(e as Error).message}`,
-      );
+    const until = performance.now() + (opts.waitForLockMs ?? 0);
+    for (;;) {
+      try {
+        instance = await DuckDBInstance.create(
+          path,
+          readOnly ? { access_mode: "READ_ONLY" } : {},
+        );
+        break;
+      } catch (e) {
+        if (isLockConflict(e) && performance.now() < until) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        throw new Error(
+          `Cannot open result database "${path}": ${(e as Error).message}`,
+        );
+      }
     }
     const conn = await instance.connect();
     const store = new Store(path, instance, conn, readOnly);

@@ -44,20 +44,21 @@ export async function startDashboard(
 ): Promise<DashboardServer> {
   const port = integerAtLeast("--port", f.port, 0);
   const limits = parseServerFlags(f);
-  const store = await Store.open(f.db, { readOnly: true });
+  // Opened once to fail early on a bad path; each request then opens it for itself and closes
+  // it when answered, so the dashboard never holds a lock a run would wait on.
+  (await Store.openReader(f.db)).close();
   const exportDir = await Deno.makeTempDir({ prefix: "tokentrace-dashboard-" });
   let server: ReturnType<typeof serveHttp>;
   try {
     const assets = await loadAssets(locateAssets());
     const app = createApp({
-      store,
+      openStore: () => Store.openReader(f.db),
       assets,
       exportDir,
       allowedHosts: ["localhost", "127.0.0.1", "[::1]", f.host.toLowerCase()],
     });
     server = serveHttp({ hostname: f.host, port, ...limits }, app.fetch);
   } catch (e) {
-    store.close();
     await Deno.remove(exportDir, { recursive: true }).catch(() => {});
     throw e;
   }
@@ -67,7 +68,6 @@ export async function startDashboard(
     url,
     close: async () => {
       await server.shutdown();
-      store.close();
       await Deno.remove(exportDir, { recursive: true }).catch(() => {});
     },
   };
@@ -78,7 +78,7 @@ export async function dashboardCommand(f: DashboardFlags): Promise<void> {
   const server = await startDashboard(f);
   console.log(server.url);
   console.error(
-    `Dashboard of ${f.db} on ${server.url} (read-only; Ctrl-C to stop)`,
+    `Dashboard of ${f.db} on ${server.url} (read-only, opened per request: runs may record into it meanwhile; Ctrl-C to stop)`,
   );
   if (f.host !== "127.0.0.1" && f.host !== "localhost" && f.host !== "::1") {
     console.error(

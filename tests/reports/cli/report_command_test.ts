@@ -28,7 +28,7 @@ Deno.test("reportCommand() renders every format", async (t) => {
       assert.equal(json.fidelity.length, 10);
       const junit = await report("--format", "junit", "--run", "baseline");
       assert.ok(
-        junit.stdout.includes('<testsuite name="fidelity baseline" tests="9"'),
+        junit.stdout.includes('<testsuite name="fidelity baseline" tests="10"'),
       );
     });
 
