@@ -16,7 +16,7 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { ChatMessage, TraceRequest } from "../request.ts";
 import { readNumericColumns } from "../_columns.ts";
-import { buildRequests } from "../_build.ts";
+import { buildRequests, MAX_TRACE_TOKENS } from "../_build.ts";
 import {
   jsonNumber,
   jsonPath,
@@ -131,7 +131,8 @@ export async function readMooncake(
     const bs = opts.blockSize;
     if (
       hashes && hashes.length > 0 && Number.isInteger(input[k]) &&
-      input[k] >= 0 && hashes.length !== Math.ceil(input[k] / bs)
+      input[k] >= 0 && input[k] <= MAX_TRACE_TOKENS &&
+      hashes.length !== Math.ceil(input[k] / bs)
     ) {
       findings.push({
         line: lineOf(k),
