@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startScriptedWorker } from "../../adapters/scripted/mod.ts";
 import { Store } from "../../harness/store.ts";
-import { cliCommand, waitFor, writeAzureTrace } from "./_cli.ts";
+import { cliCommand, runCli, waitFor, writeAzureTrace } from "./_cli.ts";
 
 /** Resolves once the database's write-ahead log has grown `times` times (commits landed). */
 export async function walGrowth(db: string, times: number): Promise<void> {
@@ -80,6 +80,13 @@ Deno.test("tokentrace run: after kill -9 every sent request is in_flight and no 
   } finally {
     store.close();
   }
+  // The report counts them as in flight.
+  const report = await runCli(["report", "--db", db]);
+  assert.equal(report.code, 0, report.stderr);
+  assert.match(
+    report.stdout,
+    /requests +12 total: 0 ok, 0 error, 0 timeout, 0 cancelled, 12 in flight/,
+  );
 });
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;

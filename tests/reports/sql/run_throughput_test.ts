@@ -39,6 +39,7 @@ Deno.test("run_throughput view", async (t) => {
           n_timeout: 1n,
           n_cancelled: 1n,
           n_outside_window: 0n,
+          n_in_flight: 0n,
           output_tokens: 9n, // 1 + 5 + 3: r6 streamed 3 (its usage says 4)
           input_tokens: 50n,
           request_throughput_rps: 12, // 3 / 0.25
@@ -58,6 +59,7 @@ Deno.test("run_throughput view", async (t) => {
           n_timeout: 0n,
           n_cancelled: 0n,
           n_outside_window: 0n,
+          n_in_flight: 0n,
           output_tokens: 9n,
           input_tokens: 300n,
           request_throughput_rps: 0.8, // 2 / 2.5
@@ -76,6 +78,7 @@ Deno.test("run_throughput view", async (t) => {
           n_timeout: 1n,
           n_cancelled: 1n,
           n_outside_window: 0n,
+          n_in_flight: 0n,
           output_tokens: 0n,
           input_tokens: 0n,
           request_throughput_rps: 0,
@@ -93,6 +96,7 @@ Deno.test("run_throughput view", async (t) => {
           n_timeout: 0n,
           n_cancelled: 0n,
           n_outside_window: 0n,
+          n_in_flight: 0n,
           output_tokens: 0n,
           input_tokens: 0n,
           request_throughput_rps: null,
