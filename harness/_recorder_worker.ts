@@ -97,7 +97,12 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
         requests = await store.conn.createAppender("requests");
         ended = await newEndedStage();
         if (m.liveSnapshotMs) {
-          live = new LiveSnapshot(store.conn, m.path, runId, m.liveSnapshotMs);
+          live = await LiveSnapshot.open(
+            store.instance,
+            m.path,
+            runId,
+            m.liveSnapshotMs,
+          );
           await live.write();
         }
         send({ op: "opened" });
@@ -133,7 +138,7 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
         counts.requestRows += m.requests.length;
         from.flushes++;
         send({ op: "flushed", ...counts, flushes: from.flushes });
-        await refreshLive();
+        refreshLive();
         break;
       }
       case "attach": {
@@ -177,10 +182,11 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
             failed ? "failed" : m.status,
             failed ?? m.reason,
           );
+          // The snapshot's connection first: a refresh in progress ends before the file closes.
+          await live?.remove().catch(() => {});
+          live = undefined;
           store.close();
           store = undefined;
-          await live?.remove();
-          live = undefined;
         }
         if (failed) send({ op: "error", message: failed });
         else send({ op: "finished", ...counts, flushes: owner.flushes });
@@ -199,19 +205,19 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
   }
 }
 
-/** Refreshes the live snapshot when due; a failure stops the snapshots, never the run. */
-async function refreshLive(): Promise<void> {
-  try {
-    await live?.refreshIfDue();
-  } catch (e) {
+/**
+ * Starts a refresh of the live snapshot when one is due (beside the commits, never awaited); a
+ * failure stops the snapshots, never the run.
+ */
+function refreshLive(): void {
+  if (live?.failure !== undefined) {
     console.error(
-      `tokentrace: live snapshot of run ${runId} stopped (the run goes on): ${
-        (e as Error).message
-      }`,
+      `tokentrace: live snapshot of run ${runId} stopped (the run goes on): ${live.failure}`,
     );
-    await store?.conn.run("detach database if exists tt_live").catch(() => {});
     live = undefined;
+    return;
   }
+  live?.refreshIfDue();
 }
 
 const STAGE_TYPES = [INTEGER, INTEGER, BIGINT, INTEGER, UTINYINT];
