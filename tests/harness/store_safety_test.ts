@@ -146,3 +146,43 @@ Deno.test("Recorder writes a request's row when it is sent and completes it when
     { req_id: "r1", status: "cancelled", sent_ns: null, tokens: 0 },
   ]);
 });
+
+Deno.test("Recorder rolls a batch that cannot be written back whole and marks the run failed", async () => {
+  const path = await tempDbPath();
+  const rec = await Recorder.start(path, {
+    runId: "run-a",
+    backend: "openai",
+    toolVersion: "0",
+    clockOriginUnixNs: 0n,
+  });
+  let reported = "";
+  rec.onError = (m) => (reported = m);
+  // An INTEGER column cannot hold 1e15: the batch's insert fails after its token rows.
+  rec.requestSent({
+    reqId: "r0",
+    scheduledNs: 0n,
+    sentNs: 1n,
+    inputTokensPlanned: 10,
+    outputTokensPlanned: 1e15,
+    outputChunks: 0,
+    outputTokensCounted: 0,
+    status: "error",
+  });
+  rec.token("r0", 0, 5n, 1, "content");
+  await assert.rejects(rec.flush(), /Recording run run-a failed/);
+  await assert.rejects(rec.finish("completed"));
+  assert.match(reported, /Recording run run-a failed/);
+  const store = await Store.open(path, { readOnly: true });
+  try {
+    assert.deepEqual(
+      await store.query(
+        `select (select status from runs) as status,
+           (select count(*)::int from requests) as requests,
+           (select count(*)::int from token_events) as tokens`,
+      ),
+      [{ status: "failed", requests: 0, tokens: 0 }],
+    );
+  } finally {
+    store.close();
+  }
+});
