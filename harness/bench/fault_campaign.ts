@@ -69,7 +69,9 @@ if (lossWindows.length > 0) {
     `kill -9 loss window (kill time - newest committed event), ${sorted.length} tries: ` +
       `min ${sorted[0].toFixed(0)} ms, median ${p(0.5).toFixed(0)} ms, max ${
         sorted[sorted.length - 1].toFixed(0)
-      } ms (target <= 250 ms)`,
+      } ms (target <= 250 ms); each: ${
+        lossWindows.map((w) => w.toFixed(0)).join(", ")
+      }`,
   );
 }
 console.log(
