@@ -4,7 +4,7 @@
  * @module
  */
 import type { NewRun, RunStatus } from "./store.ts";
-import type { RequestRow } from "./recorder.ts";
+import type { RequestRow } from "./recorder_options.ts";
 import type { EngineStepRow, EngineTokenRow } from "../adapters/backend.ts";
 
 /** Token channel codes in {@linkcode TokenBatch.channel}. */
@@ -35,6 +35,10 @@ export type ToWorker =
     path: string;
     run: NewRun;
     memoryLimitMb: number;
+    /** Open a file with tables tokentrace does not own. */
+    allowForeignTables?: boolean;
+    /** Publish `<db>.live` this often (ms); absent or 0: not at all. */
+    liveSnapshotMs?: number;
     /** Nice value of the database thread; default 10. */
     niceness?: number;
   }
@@ -44,6 +48,9 @@ export type ToWorker =
     newReqIds: string[];
     firstReqIdx: number;
     tokens: TokenBatch | null;
+    /** Rows of requests just sent (status `in_flight`), inserted before the tokens. */
+    sent: RequestRow[];
+    /** Final rows of requests that ended, replacing their in-flight rows. */
     requests: RequestRow[];
   }
   | { op: "backendInfo"; info: unknown }
@@ -63,3 +70,28 @@ export type FromWorker =
   | { op: "detached" }
   | { op: "finished"; tokenRows: number; requestRows: number; flushes: number }
   | { op: "error"; message: string };
+
+/** An empty batch with room for `capacity` rows. */
+export function newBatch(capacity: number): TokenBatch {
+  return {
+    n: 0,
+    reqIdx: new Int32Array(capacity),
+    seq: new Int32Array(capacity),
+    tNs: new BigInt64Array(capacity),
+    nTokens: new Int32Array(capacity),
+    channel: new Uint8Array(capacity),
+  };
+}
+
+/** A batch whose arrays hold exactly its rows (so only those bytes are transferred). */
+export function trim(b: TokenBatch): TokenBatch {
+  if (b.n === b.seq.length) return b;
+  return {
+    n: b.n,
+    reqIdx: b.reqIdx.slice(0, b.n),
+    seq: b.seq.slice(0, b.n),
+    tNs: b.tNs.slice(0, b.n),
+    nTokens: b.nTokens.slice(0, b.n),
+    channel: b.channel.slice(0, b.n),
+  };
+}

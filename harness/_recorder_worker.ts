@@ -13,6 +13,7 @@ import {
   UTINYINT,
 } from "@duckdb/node-api";
 import { Store } from "./store.ts";
+import { LiveSnapshot } from "./_live_snapshot.ts";
 import { lowerThreadPriority } from "../adapters/thread_priority.ts";
 
 /** Nice value of the recorder's thread (see adapters/thread_priority.ts). */
@@ -34,6 +35,8 @@ let requests: DuckDBAppender | undefined;
 let runId = "";
 const counts = { tokenRows: 0, requestRows: 0 };
 let failed: string | undefined;
+/** The run's live snapshot (`<db>.live`), when asked for. */
+let live: LiveSnapshot | undefined;
 /** Run-wide request index of the next request id first seen (from any producer). */
 let nextReqIdx = 0;
 
@@ -74,7 +77,11 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
       case "open":
         // Database writes come in bursts; they must not take a core from the reading thread.
         lowerThreadPriority(m.niceness ?? RECORDER_NICE);
-        store = await Store.open(m.path);
+        // A reader (report, dashboard) may hold the file for a moment: wait for it.
+        store = await Store.open(m.path, {
+          allowForeignTables: m.allowForeignTables,
+          waitForLockMs: 10_000,
+        });
         // The run's rows only pass through: cap DuckDB's buffer pool so a long run's memory
         // stays bounded (written blocks are evicted, not kept up to 80% of RAM).
         await store.exec(`set memory_limit = '${m.memoryLimitMb}MB'`);
@@ -88,9 +95,22 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
         tokens = await newStage();
         reqIds = await store.conn.createAppender("tt_reqs", "main", "temp");
         requests = await store.conn.createAppender("requests");
+        ended = await newEndedStage();
+        if (m.liveSnapshotMs) {
+          live = await LiveSnapshot.open(
+            store.instance,
+            m.path,
+            runId,
+            m.liveSnapshotMs,
+          );
+          await live.write();
+        }
         send({ op: "opened" });
         break;
       case "batch": {
+        // One transaction per batch: its in-flight request rows, token rows and final request
+        // rows are committed together, or (on a crash) not at all.
+        await store!.conn.run("begin transaction");
         const end = m.firstReqIdx + m.newReqIds.length;
         if (end > from.map.length) {
           const grown = new Int32Array(Math.max(end, from.map.length * 2));
@@ -104,17 +124,21 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
           reqIds!.endRow();
         });
         reqIds!.flushSync();
+        // In-flight rows first: a token row is never committed without its request row.
+        for (const r of m.sent) appendRequest(requests!, r);
+        requests!.flushSync();
         if (m.tokens) {
           const idx = m.tokens.reqIdx;
           for (let i = 0; i < m.tokens.n; i++) idx[i] = from.map[idx[i]];
           await appendTokens(m.tokens);
         }
-        for (const r of m.requests) appendRequest(r);
-        requests!.flushSync();
+        if (m.requests.length > 0) await completeRequests(m.requests);
+        await store!.conn.run("commit");
         counts.tokenRows += m.tokens?.n ?? 0;
         counts.requestRows += m.requests.length;
         from.flushes++;
         send({ op: "flushed", ...counts, flushes: from.flushes });
+        refreshLive();
         break;
       }
       case "attach": {
@@ -147,12 +171,20 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
           tokens?.closeSync();
           reqIds?.closeSync();
           requests?.closeSync();
-          tokens = reqIds = requests = undefined;
+          ended?.closeSync();
+          tokens =
+            reqIds =
+            requests =
+            ended =
+              undefined;
           await store.finishRun(
             runId,
             failed ? "failed" : m.status,
             failed ?? m.reason,
           );
+          // The snapshot's connection first: a refresh in progress ends before the file closes.
+          await live?.remove().catch(() => {});
+          live = undefined;
           store.close();
           store = undefined;
         }
@@ -162,11 +194,30 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
       }
     }
   } catch (err) {
+    // A batch that failed half way is undone whole (no partial commit, no open transaction).
+    if (m.op === "batch") {
+      await store?.conn.run("rollback").catch(() => {});
+    }
     failed = `${(err as Error).message}`;
     send({ op: "error", message: failed });
     // The owner stops the run whichever producer's rows failed.
     if (from !== owner) owner.reply({ op: "error", message: failed });
   }
+}
+
+/**
+ * Starts a refresh of the live snapshot when one is due (beside the commits, never awaited); a
+ * failure stops the snapshots, never the run.
+ */
+function refreshLive(): void {
+  if (live?.failure !== undefined) {
+    console.error(
+      `tokentrace: live snapshot of run ${runId} stopped (the run goes on): ${live.failure}`,
+    );
+    live = undefined;
+    return;
+  }
+  live?.refreshIfDue();
 }
 
 const STAGE_TYPES = [INTEGER, INTEGER, BIGINT, INTEGER, UTINYINT];
@@ -231,9 +282,40 @@ async function newStage(): Promise<DuckDBAppender> {
   return await store!.conn.createAppender("tt_stage", "main", "temp");
 }
 
-/** Appends one `requests` row in the column order of schema version 1. */
-function appendRequest(r: RequestRow): void {
-  const a = requests!;
+/** Appender on `tt_ended`, the stage of final request rows (see {@linkcode completeRequests}). */
+let ended: DuckDBAppender | undefined;
+
+/** (Re)creates `tt_ended`, a temp table shaped as `requests`, and returns an appender on it. */
+async function newEndedStage(): Promise<DuckDBAppender> {
+  await store!.conn.run("drop table if exists tt_ended");
+  await store!.conn.run(
+    "create temp table tt_ended as select * from main.requests limit 0",
+  );
+  return await store!.conn.createAppender("tt_ended", "main", "temp");
+}
+
+/**
+ * Replaces the in-flight rows of requests that ended with their final rows (inserting those
+ * that were never in flight: a request cancelled before it was sent), inside the batch's
+ * transaction.
+ */
+async function completeRequests(rows: RequestRow[]): Promise<void> {
+  const a = ended!;
+  for (const r of rows) appendRequest(a, r);
+  a.flushSync();
+  await store!.conn.run(
+    `delete from main.requests as q using tt_ended as e
+     where q.run_id = $1 and q.run_id = e.run_id and q.req_id = e.req_id`,
+    [runId],
+  );
+  await store!.conn.run("insert into main.requests select * from tt_ended");
+  // A fresh stage, as for tokens: deleted rows would keep their storage.
+  a.closeSync();
+  ended = await newEndedStage();
+}
+
+/** Appends one `requests` row in the column order of schema version 8 (7 added the server timings). */
+function appendRequest(a: DuckDBAppender, r: RequestRow): void {
   const big = (v: bigint | number | undefined) =>
     v === undefined || v === null ? a.appendNull() : a.appendBigInt(BigInt(v));
   const int = (v: number | undefined) =>
@@ -267,7 +349,7 @@ function appendRequest(r: RequestRow): void {
   int(r.attempt);
   const dbl = (v: number | undefined) =>
     v === undefined || v === null ? a.appendNull() : a.appendDouble(v);
-  int(r.serverPromptTokens); // schema version 6
+  int(r.serverPromptTokens); // schema version 7
   dbl(r.serverPromptMs);
   int(r.serverPredictedTokens);
   dbl(r.serverPredictedMs);

@@ -19,75 +19,27 @@ import type { NewRun, RunStatus } from "./store.ts";
 import {
   CHANNELS,
   type FromWorker,
+  newBatch,
   type TokenBatch,
   type ToWorker,
+  trim,
 } from "./_recorder_protocol.ts";
 
-/** One `requests` row, written when the request has ended. */
-export interface RequestRow {
-  reqId: string;
-  traceIndex?: number;
-  sessionId?: string;
-  turn?: number;
-  scheduledNs: bigint;
-  sentNs?: bigint;
-  firstByteNs?: bigint;
-  firstTokenNs?: bigint;
-  lastTokenNs?: bigint;
-  doneNs?: bigint;
-  inputTokensPlanned: number;
-  outputTokensPlanned: number;
-  promptTokensReported?: number;
-  completionTokensReported?: number;
-  cachedTokens?: number;
-  outputChunks: number;
-  outputTokensCounted: number;
-  status: "ok" | "error" | "timeout" | "cancelled";
-  httpStatus?: number;
-  errorKind?: string;
-  error?: string;
-  finishReason?: string;
-  /** When the pacer released the request (before waiting for a concurrency slot). */
-  releasedNs?: bigint;
-  /** 0 for the first try, 1.. for retries. */
-  attempt?: number;
-  /** The server's own timings (llama.cpp `timings`), when it sent them (schema version 6). */
-  serverPromptTokens?: number;
-  serverPromptMs?: number;
-  serverPredictedTokens?: number;
-  serverPredictedMs?: number;
-}
-
-/** Options for {@linkcode Recorder.start}. */
-export interface RecorderOptions {
-  /** Post a batch when this many token rows are buffered. Default {@linkcode DEFAULT_BATCH_ROWS}. */
-  batchRows?: number;
-  /** Post buffered rows at least this often, in ms. Default 250. */
-  flushIntervalMs?: number;
-  /**
-   * DuckDB buffer pool of the recording thread, in MiB. Rows only pass through it, so a capped
-   * pool keeps a long run's memory bounded. Measured over 10M events (docs/perf.md): RSS grew
-   * ~600 MB with DuckDB's default (80% of RAM) while the stage table kept deleted rows; with
-   * the stage recreated per batch, 64, 128 and 256 all grew 172-179 MB at the same speed.
-   * Default 128.
-   */
-  memoryLimitMb?: number;
-}
-
-/**
- * Token rows per batch (a batch is also posted every `flushIntervalMs`, so this bounds only
- * fast producers). Measured on the 10M-event benchmark (docs/perf.md): 32,768-row batches
- * committed ~1.07M rows/s on the database thread, 131,072-row ones ~1.5M/s (fewer statements
- * per row); a batch in transit is ~3.3 MB.
- */
-export const DEFAULT_BATCH_ROWS = 131_072;
-
-/** Counters of what the recorder has committed. */
-export interface RecorderStats {
-  tokenRows: number;
-  requestRows: number;
-  flushes: number;
-}
+export {
+  DEFAULT_BATCH_ROWS,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_LIVE_SNAPSHOT_MS,
+  type RecorderOptions,
+  type RecorderStats,
+  type RequestRow,
+} from "./recorder_options.ts";
+import {
+  DEFAULT_BATCH_ROWS,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  type RecorderOptions,
+  type RecorderStats,
+  type RequestRow,
+} from "./recorder_options.ts";
 
 const CHANNEL_CODE: Record<TokenChannel, number> = {
   content: 0,
@@ -119,12 +71,16 @@ if (CHANNELS.some((c, i) => CHANNEL_CODE[c] !== i)) {
 export class Recorder {
   private batch: TokenBatch;
   private requests: RequestRow[] = [];
+  /** In-flight rows of requests sent since the last post. */
+  private sent: RequestRow[] = [];
   /** Request id -> index in the order first seen; ids are sent to the worker once. */
   private readonly reqIndex = new Map<string, number>();
   private newReqIds: string[] = [];
   private firstNewReqIdx = 0;
   private readonly timer: ReturnType<typeof setInterval>;
   private finished = false;
+  /** Ended by {@linkcode abandon}: rows still coming from requests in flight are dropped. */
+  private abandoned = false;
   private error: string | undefined;
   private posted = 0;
   private readonly flushWaiters: {
@@ -182,7 +138,7 @@ export class Recorder {
       port,
       runId,
       opts.batchRows ?? DEFAULT_BATCH_ROWS,
-      opts.flushIntervalMs ?? 250,
+      opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
     );
   }
 
@@ -233,7 +189,7 @@ export class Recorder {
               worker,
               run.runId,
               opts.batchRows ?? DEFAULT_BATCH_ROWS,
-              opts.flushIntervalMs ?? 250,
+              opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
             ),
           );
         } else if (e.data.op === "error") {
@@ -247,6 +203,8 @@ export class Recorder {
           path,
           run,
           memoryLimitMb: opts.memoryLimitMb ?? 128,
+          allowForeignTables: opts.allowForeignTables ?? false,
+          liveSnapshotMs: opts.liveSnapshotMs ?? 0,
         } satisfies ToWorker,
       );
     });
@@ -260,6 +218,7 @@ export class Recorder {
     nTokens: number,
     channel: TokenChannel,
   ): void {
+    if (this.abandoned) return;
     this.assertOpen();
     let idx = this.reqIndex.get(reqId);
     if (idx === undefined) {
@@ -277,8 +236,19 @@ export class Recorder {
     if (b.n === this.batchRows) this.post();
   }
 
-  /** Buffers one `requests` row. */
+  /**
+   * Buffers the `requests` row of a request just sent (status `in_flight`). It is committed
+   * with, or before, the request's first token rows, so no token row is ever without it.
+   */
+  requestSent(r: RequestRow): void {
+    if (this.abandoned) return;
+    this.assertOpen();
+    this.sent.push({ ...r, status: "in_flight" });
+  }
+
+  /** Buffers the final `requests` row of a request that ended (replacing its in-flight row). */
   request(r: RequestRow): void {
+    if (this.abandoned) return;
     this.assertOpen();
     this.requests.push(r);
   }
@@ -287,6 +257,11 @@ export class Recorder {
   setBackendInfo(info: unknown): void {
     this.assertOpen();
     this.worker.postMessage({ op: "backendInfo", info } satisfies ToWorker);
+  }
+
+  /** Whether {@linkcode finish}, {@linkcode detach} or {@linkcode abandon} ended the recorder. */
+  get ended(): boolean {
+    return this.finished;
   }
 
   /** Batches posted to the worker and not yet committed. */
@@ -348,6 +323,27 @@ export class Recorder {
     return { ...this.stats };
   }
 
+  /**
+   * Ends the run now, whatever is still running (a second Ctrl-C): commits what is buffered and
+   * marks the run `status`, without waiting for requests in flight (their rows stay
+   * `in_flight`). Resolves once the mark is committed, or after `timeoutMs` (default 5,000)
+   * if the database does not answer; never rejects. A no-op once the recorder has finished.
+   */
+  async abandon(
+    status: Exclude<RunStatus, "running">,
+    reason: string,
+    timeoutMs = 5_000,
+  ): Promise<void> {
+    if (this.finished || !(this.worker instanceof Worker)) return;
+    this.abandoned = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.finish(status, reason).catch(() => {}),
+      new Promise<void>((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
   // ---- Engine records (built-in engine only): engine_steps and engine_tokens rows ----
   // Buffered apart from the token path and posted as their own messages, in order with it.
 
@@ -357,6 +353,7 @@ export class Recorder {
 
   /** Buffers one `engine_steps` row (the engine's step sink). */
   engineStep(row: EngineStepRow): void {
+    if (this.abandoned) return;
     this.assertOpen();
     this.engineSteps.push(row);
     this.engineRowAdded();
@@ -364,6 +361,7 @@ export class Recorder {
 
   /** Buffers one `engine_tokens` row (the engine's token sink). */
   engineToken(row: EngineTokenRow): void {
+    if (this.abandoned) return;
     this.assertOpen();
     this.engineTokens.push(row);
     this.engineRowAdded();
@@ -391,13 +389,17 @@ export class Recorder {
 
   private post(force = false): void {
     const b = this.batch;
-    if (b.n === 0 && this.requests.length === 0 && !force) return;
+    if (
+      b.n === 0 && this.requests.length === 0 && this.sent.length === 0 &&
+      !force
+    ) return;
     const tokens = b.n > 0 ? trim(b) : null;
     const msg: ToWorker = {
       op: "batch",
       newReqIds: this.newReqIds,
       firstReqIdx: this.firstNewReqIdx,
       tokens,
+      sent: this.sent,
       requests: this.requests,
     };
     const transfer = tokens
@@ -416,6 +418,7 @@ export class Recorder {
     if (tokens === null || tokens !== b) b.n = 0;
     else this.batch = newBatch(this.batchRows);
     this.requests = [];
+    this.sent = [];
     this.firstNewReqIdx += this.newReqIds.length;
     this.newReqIds = [];
   }
@@ -460,28 +463,4 @@ export class Recorder {
       );
     }
   }
-}
-
-function newBatch(capacity: number): TokenBatch {
-  return {
-    n: 0,
-    reqIdx: new Int32Array(capacity),
-    seq: new Int32Array(capacity),
-    tNs: new BigInt64Array(capacity),
-    nTokens: new Int32Array(capacity),
-    channel: new Uint8Array(capacity),
-  };
-}
-
-/** A batch whose arrays hold exactly its rows (so only those bytes are transferred). */
-function trim(b: TokenBatch): TokenBatch {
-  if (b.n === b.seq.length) return b;
-  return {
-    n: b.n,
-    reqIdx: b.reqIdx.slice(0, b.n),
-    seq: b.seq.slice(0, b.n),
-    tNs: b.tNs.slice(0, b.n),
-    nTokens: b.nTokens.slice(0, b.n),
-    channel: b.channel.slice(0, b.n),
-  };
 }

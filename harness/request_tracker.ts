@@ -1,5 +1,6 @@
 /**
- * Follows one request's events: appends its token rows and builds its `requests` row.
+ * Follows one request's events: writes its in-flight `requests` row when it is sent, appends its
+ * token rows and builds its final `requests` row.
  *
  * @module
  */
@@ -29,7 +30,9 @@ export class RequestTracker {
   constructor(
     req: TraceRequest,
     scheduledNs: bigint,
-    private readonly sink: Pick<Recorder, "token">,
+    private readonly sink:
+      & Pick<Recorder, "token">
+      & Partial<Pick<Recorder, "requestSent">>,
   ) {
     this.row = {
       reqId: req.id,
@@ -62,6 +65,8 @@ export class RequestTracker {
     switch (ev.kind) {
       case "sent":
         r.sentNs = ev.tNs;
+        // Its row goes out now (in flight), before any of its token rows.
+        this.sink.requestSent?.({ ...r });
         break;
       case "first_byte":
         r.firstByteNs ??= ev.tNs;

@@ -10,7 +10,11 @@ import type { Backend } from "../adapters/backend.ts";
 import type { TraceRequest } from "../workloads/request.ts";
 import type { RunClock } from "./clock.ts";
 import { hostInfo, toolVersion } from "./provenance.ts";
-import { Recorder, type RecorderOptions } from "./recorder.ts";
+import {
+  DEFAULT_LIVE_SNAPSHOT_MS,
+  Recorder,
+  type RecorderOptions,
+} from "./recorder.ts";
 import {
   type LoadOptions,
   replay,
@@ -35,6 +39,13 @@ export interface ExecuteRunOptions {
   options?: unknown;
   /** Aborting stops sending, cancels requests in flight and marks the run `aborted`. */
   signal?: AbortSignal;
+  /**
+   * Aborting (a second Ctrl-C) marks the run `aborted` at once, with what is buffered committed
+   * and without waiting for requests in flight (their rows stay `in_flight`); `onForced` is
+   * called then (the CLI exits there). The abort reason is stored as the run's end reason.
+   */
+  forceSignal?: AbortSignal;
+  onForced?: () => void;
   onProgress?: (p: ReplayProgress) => void;
   /** How load is offered and limited (default: open loop at the planned times). */
   load?: LoadOptions;
@@ -95,13 +106,23 @@ export async function executeRun(
     host: hostInfo(),
     clockOriginUnixNs: clock.originUnixNs,
     ...opts.grouping,
-  }, opts.recorder);
+  }, {
+    liveSnapshotMs: DEFAULT_LIVE_SNAPSHOT_MS,
+    ...opts.recorder,
+  });
   // A recording failure stops the run: replaying on without recording would lose data silently.
   const stop = new AbortController();
   const onOuter = () => stop.abort(opts.signal?.reason);
   if (opts.signal?.aborted) onOuter();
   opts.signal?.addEventListener("abort", onOuter, { once: true });
   recorder.onError = (message) => stop.abort(message);
+  let forced: Promise<void> | undefined;
+  const onForce = () => {
+    forced = recorder.abandon("aborted", String(opts.forceSignal?.reason))
+      .finally(() => opts.onForced?.());
+  };
+  if (opts.forceSignal?.aborted) onForce();
+  opts.forceSignal?.addEventListener("abort", onForce, { once: true });
   let result: ReplayResult;
   try {
     recorder.setBackendInfo(await backend.describe());
@@ -124,13 +145,19 @@ export async function executeRun(
       })
       : await replay({ ...common, recorder });
   } catch (e) {
-    await recorder.finish("failed", (e as Error).message);
+    if (forced) await forced;
+    else if (!recorder.ended) {
+      await recorder.finish("failed", (e as Error).message);
+    }
     throw e;
   } finally {
     opts.signal?.removeEventListener("abort", onOuter);
+    opts.forceSignal?.removeEventListener("abort", onForce);
   }
   const status = result.status === "aborted" ? "aborted" : "completed";
-  await recorder.finish(status, result.reason);
+  // A forced end (forceSignal) marks the run itself.
+  if (forced) await forced;
+  else await recorder.finish(status, result.reason);
   return { runId, status, replay: result };
 }
 

@@ -79,7 +79,10 @@ export interface ReplayOptions {
   backend: Backend;
   /** Requests sorted by `arrivalMs` (closed loop: in the order users take them). */
   requests: readonly TraceRequest[];
-  recorder: Pick<Recorder, "token" | "request">;
+  /** Where rows go; `requestSent` (in-flight rows) is optional for sinks that keep no store. */
+  recorder:
+    & Pick<Recorder, "token" | "request">
+    & Partial<Pick<Recorder, "requestSent">>;
   clock: RunClock;
   /** Aborting stops sending and cancels requests in flight. */
   signal?: AbortSignal;

@@ -217,9 +217,65 @@ export const MIGRATIONS: readonly Migration[] = [
       `alter table requests add column server_predicted_ms double`,
     ],
   },
+  {
+    version: 8,
+    description:
+      "harness: request rows written when sent (status in_flight), completed when they end",
+    statements: [
+      // A request's row is inserted as it is sent and updated when it ends, so after a crash
+      // every sent request is visible and no token row lacks its request row. DuckDB cannot
+      // alter a CHECK constraint: the table is rebuilt with the same columns in the same order.
+      `alter table requests rename to requests_v7`,
+      `create table requests (
+        run_id varchar not null,
+        req_id varchar not null,
+        trace_index bigint,
+        session_id varchar,
+        turn integer,
+        scheduled_ns bigint,
+        sent_ns bigint,
+        first_byte_ns bigint,
+        first_token_ns bigint,
+        last_token_ns bigint,
+        done_ns bigint,
+        input_tokens_planned integer,
+        output_tokens_planned integer,
+        prompt_tokens_reported integer,
+        completion_tokens_reported integer,
+        cached_tokens integer,
+        output_chunks integer,
+        output_tokens_counted integer,
+        status varchar not null
+          check (status in ('in_flight','ok','error','timeout','cancelled')),
+        http_status integer,
+        error_kind varchar,
+        error varchar,
+        finish_reason varchar,
+        released_ns bigint,
+        attempt integer,
+        server_prompt_tokens integer,
+        server_prompt_ms double,
+        server_predicted_tokens integer,
+        server_predicted_ms double
+      )`,
+      `insert into requests select * from requests_v7`,
+      `drop table requests_v7`,
+    ],
+  },
 ];
 
 /** The schema version this build writes and reads. */
 export const SCHEMA_VERSION: number = Math.max(
   ...MIGRATIONS.map((m) => m.version),
 );
+
+/** The tables tokentrace creates: those of {@linkcode MIGRATIONS} and its version table. */
+export const OWNED_TABLES: ReadonlySet<string> = new Set([
+  "tokentrace_schema",
+  ...MIGRATIONS.flatMap((m) =>
+    m.statements.flatMap((s) => {
+      const t = /^\s*create\s+table\s+(?:if\s+not\s+exists\s+)?(\w+)/i.exec(s);
+      return t ? [t[1].toLowerCase()] : [];
+    })
+  ),
+]);

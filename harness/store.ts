@@ -8,12 +8,41 @@ import {
   DuckDBInstance,
   type DuckDBValue,
 } from "@duckdb/node-api";
-import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { MIGRATIONS, OWNED_TABLES, SCHEMA_VERSION } from "./schema.ts";
+
+export { OWNED_TABLES };
+import { liveSnapshotPath } from "./_live_snapshot.ts";
 
 /** Options for {@linkcode Store.open}. */
 export interface StoreOpenOptions {
   /** Open without writing: no migration, no new runs. Default `false`. */
   readOnly?: boolean;
+  /**
+   * Write into a file that also holds tables tokentrace does not own (another program's
+   * database, or tables a user added). Default `false`: such a file is refused before anything
+   * is written to it (CLI: `--allow-foreign-db`).
+   */
+  allowForeignTables?: boolean;
+  /**
+   * While another process holds the file's lock, retry for up to this long, in ms (a report or
+   * dashboard holds a read lock only for a moment). Default 0: fail at once.
+   */
+  waitForLockMs?: number;
+}
+
+/** Where a store opened by {@linkcode Store.openReader} reads from, when not the file itself. */
+export interface LiveSource {
+  /** The live snapshot file read instead of the database. */
+  file: string;
+  /** When the recorder wrote it. */
+  takenAt: Date;
+}
+
+/** Whether a DuckDB open failed because another process holds the file. */
+export function isLockConflict(e: unknown): boolean {
+  return /Could not set lock on file|Conflicting lock is held/i.test(
+    (e as Error)?.message ?? "",
+  );
 }
 
 /** A run's final state. `running` means the run has not ended (or its process died). */
@@ -69,7 +98,35 @@ export class Store {
     readonly instance: DuckDBInstance,
     readonly conn: DuckDBConnection,
     readonly readOnly: boolean,
+    /** Set when this store is a running run's live snapshot (see {@linkcode Store.openReader}). */
+    readonly live?: LiveSource,
   ) {}
+
+  /**
+   * Opens `path` for reading. While a run records into it (DuckDB then lets nobody else open
+   * it), opens the run's live snapshot `<path>.live` instead (see harness/_live_snapshot.ts):
+   * {@linkcode Store.live} says so. Holds no lock a run would wait on longer than its use.
+   */
+  static async openReader(path: string): Promise<Store> {
+    try {
+      return await Store.open(path, { readOnly: true });
+    } catch (e) {
+      if (!isLockConflict(e)) throw e;
+      const file = liveSnapshotPath(path);
+      let takenAt: Date;
+      try {
+        takenAt = (await Deno.stat(file)).mtime ?? new Date();
+      } catch {
+        throw new Error(
+          `Result database "${path}" is being written by another process and has no live ` +
+            `snapshot (${file}; runs record one unless started by an older tokentrace): ` +
+            `wait for it to finish, or report from a copy`,
+        );
+      }
+      const snap = await Store.open(file, { readOnly: true });
+      return new Store(path, snap.instance, snap.conn, true, { file, takenAt });
+    }
+  }
 
   /** Opens (creating if needed) the database at `path` and migrates it forward. */
   static async open(path: string, opts: StoreOpenOptions = {}): Promise<Store> {
@@ -84,19 +141,28 @@ export class Store {
       }
     }
     let instance: DuckDBInstance;
-    try {
-      instance = await DuckDBInstance.create(
-        path,
-        readOnly ? { access_mode: "READ_ONLY" } : {},
-      );
-    } catch (e) {
-      throw new Error(
-        `Cannot open result database "${path}": ${(e as Error).message}`,
-      );
+    const until = performance.now() + (opts.waitForLockMs ?? 0);
+    for (;;) {
+      try {
+        instance = await DuckDBInstance.create(
+          path,
+          readOnly ? { access_mode: "READ_ONLY" } : {},
+        );
+        break;
+      } catch (e) {
+        if (isLockConflict(e) && performance.now() < until) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        throw new Error(
+          `Cannot open result database "${path}": ${(e as Error).message}`,
+        );
+      }
     }
     const conn = await instance.connect();
     const store = new Store(path, instance, conn, readOnly);
     try {
+      if (!readOnly && !opts.allowForeignTables) await store.refuseForeign();
       await store.migrate();
     } catch (e) {
       store.close();
@@ -118,6 +184,25 @@ export class Store {
     return v[0].v as number;
   }
 
+  /** Throws, naming them, when the file holds tables tokentrace does not own. */
+  private async refuseForeign(): Promise<void> {
+    const rows = await this.query(
+      `select table_name as t from information_schema.tables
+       where table_schema = 'main' and table_type = 'BASE TABLE' order by table_name`,
+    );
+    const foreign = rows.map((r) => String(r.t)).filter((t) =>
+      !OWNED_TABLES.has(t.toLowerCase())
+    );
+    if (foreign.length === 0) return;
+    const shown = foreign.slice(0, 5).map((t) => `"${t}"`).join(", ") +
+      (foreign.length > 5 ? ` and ${foreign.length - 5} more` : "");
+    throw new Error(
+      `Result database "${this.path}" holds ${foreign.length} table(s) tokentrace does not own ` +
+        `(${shown}): it is not a tokentrace results file, or tables were added to it. Nothing was ` +
+        `written. Pass --db with another file, or (tokentrace run) --allow-foreign-db to write into this one anyway`,
+    );
+  }
+
   private async migrate(): Promise<void> {
     const current = await this.schemaVersion();
     if (current > SCHEMA_VERSION) {
@@ -133,31 +218,34 @@ export class Store {
           `open it once without read-only access to migrate it`,
       );
     }
-    if (current === 0) {
-      await this.conn.run(
-        `create table if not exists tokentrace_schema (
-           version integer primary key, description varchar, applied_at timestamptz)`,
-      );
-    }
-    // Applied in version order whatever the order of the list.
-    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
-      if (m.version <= current) continue;
-      await this.conn.run("begin transaction");
-      try {
+    // All or nothing: the version table and every pending migration in one transaction, so a
+    // failure (or a crash) leaves the file exactly as it was, at its old version.
+    let at = current;
+    await this.conn.run("begin transaction");
+    try {
+      if (current === 0) {
+        await this.conn.run(
+          `create table if not exists tokentrace_schema (
+             version integer primary key, description varchar, applied_at timestamptz)`,
+        );
+      }
+      // Applied in version order whatever the order of the list.
+      for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+        if (m.version <= current) continue;
+        at = m.version;
         for (const s of m.statements) await this.conn.run(s);
         await this.conn.run(
           "insert into tokentrace_schema values ($1, $2, now())",
           [m.version, m.description],
         );
-        await this.conn.run("commit");
-      } catch (e) {
-        await this.conn.run("rollback");
-        throw new Error(
-          `Migration of "${this.path}" to schema version ${m.version} failed: ${
-            (e as Error).message
-          }`,
-        );
       }
+      await this.conn.run("commit");
+    } catch (e) {
+      await this.conn.run("rollback");
+      throw new Error(
+        `Migration of "${this.path}" from schema version ${current} failed at version ${at}, ` +
+          `nothing was changed: ${(e as Error).message}`,
+      );
     }
   }
 

@@ -55,6 +55,8 @@ const DESCRIPTIONS: Record<string, string> = {
     "steps the engine keeps in flight: with more than one, tokens reach the client in bursts",
   itl_burst_share:
     "chunk gaps under 1 ms: tokens delivered in bursts make ITL percentiles bimodal",
+  skipped_trace_rows:
+    "bad trace rows left out under --on-bad-row skip: the run did not replay the whole trace",
 };
 
 /** Short names used in reasons. */
@@ -68,6 +70,7 @@ const REASON_NAMES: Record<string, string> = {
   failed_share: "failed",
   coalesced_chunk_share: "0 ms chunk gaps",
   itl_burst_share: "chunk gaps under 1 ms",
+  skipped_trace_rows: "trace rows skipped",
 };
 
 /**

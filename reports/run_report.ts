@@ -136,7 +136,7 @@ export interface RunReport {
  * await store.createRun({ runId: "r1", backend: "openai", toolVersion: "0", clockOriginUnixNs: 0n });
  * const snapshot = await openSnapshot(store);
  * const report = await collectRunReport(snapshot, "r1", { slo: { ttftMs: 200 } });
- * console.log(report.fidelity.length, report.timeline); // 12 []
+ * console.log(report.fidelity.length, report.timeline); // 13 []
  * snapshot.close();
  * store.close();
  * ```

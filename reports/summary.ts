@@ -82,6 +82,8 @@ export interface RequestCounts {
   error: number;
   timeout: number;
   cancelled: number;
+  /** Sent and not ended (a run still recording, or whose process died); absent = 0. */
+  inFlight?: number;
   /** Requests the warm-up / cool-down trims left out (not in `total`). */
   outsideWindow: number;
 }
@@ -264,7 +266,8 @@ export async function summarizeRun(
   const t = await viewRow(
     store,
     "run_throughput",
-    `select n_total, n_ok, n_error, n_timeout, n_cancelled, n_outside_window, output_tokens,
+    `select n_total, n_ok, n_error, n_timeout, n_cancelled, n_in_flight, n_outside_window,
+       output_tokens,
        input_tokens,
        request_throughput_rps, output_tokens_per_s, total_tokens_per_s,
        max_output_tokens_per_s_1s_bin
@@ -277,6 +280,7 @@ export async function summarizeRun(
     error: num(t.n_error)!,
     timeout: num(t.n_timeout)!,
     cancelled: num(t.n_cancelled)!,
+    ...(num(t.n_in_flight)! > 0 ? { inFlight: num(t.n_in_flight)! } : {}),
     outsideWindow: num(t.n_outside_window)!,
   };
   const throughput: Throughput = {

@@ -2,8 +2,10 @@
  * The step every reader shares: numeric columns in file order -> validated, time-ordered
  * requests rebased to the first arrival.
  *
- * Checks, per record: a time that parsed (and is >= the format's minimum), integer token counts
- * >= 0, and times that never go back (unless sorting was asked for). Bad records become
+ * Checks, per record, against what a run can do: a time that parsed, is >= the format's minimum
+ * and within {@linkcode MAX_TIME_MS} (the run clock counts int64 nanoseconds); integer token
+ * counts in [0, {@linkcode MAX_TRACE_TOKENS}]; and times that never go back (unless sorting was
+ * asked for). A value the file holds as NaN is named so, apart from one that is absent. Bad records become
  * findings that the bad-row policy settles; rows removed by a filter option (BurstGPT `Model`)
  * and failures recorded by the source (BurstGPT 0 response tokens) are counted separately.
  *
@@ -27,7 +29,22 @@ export interface RawTrace {
   failed?: Float64Array;
   /** 1 where the reader already reported the record as bad (it is left out silently). */
   bad?: Float64Array;
+  /** 1 where a value was absent (NULL), not a NaN the file holds; by column. */
+  missing?: { time?: Uint8Array; input?: Uint8Array; output?: Uint8Array };
 }
+
+/**
+ * The longest request length a trace may give, in tokens: 16 Mi, beyond every model's context
+ * (the longest served today are ~10 M). A larger count is a broken trace, not a request: sent, it
+ * would make a prompt of gigabytes or a `max_tokens` no server takes.
+ */
+export const MAX_TRACE_TOKENS = 2 ** 24;
+
+/**
+ * The largest time a trace may give, in milliseconds from its origin: 2^62 ns (146 years), so
+ * every offset between two records fits the run clock's int64 nanoseconds.
+ */
+export const MAX_TIME_MS = 2 ** 62 / 1e6;
 
 /** How a format names its fields, for messages. */
 export interface FieldSpec {
@@ -84,25 +101,43 @@ export async function buildRequests(
   opts: BuildOptions = {},
   extra?: (rec: number, req: TraceRequest) => void,
 ): Promise<BuiltRequests> {
-  const { timeMs, input, output, keep, failed, bad } = raw;
+  const { timeMs, input, output, keep, failed, bad, missing } = raw;
   const minMs = fields.timeMinMs ?? 0;
   const sort = opts.sortByTime ?? false;
   const dropFailed = (opts.sourceFailures ?? "drop") === "drop";
   const findings: BadRowFinding[] = [];
-  const lazy: { f: BadRowFinding; rec: number; prevRec?: number }[] = [];
-  const show = (v: number) =>
-    Number.isNaN(v) ? "nothing (missing)" : String(v / fields.timeUnitMs);
-  const count = (v: number, field: string, rec: number): boolean => {
-    if (Number.isInteger(v) && v >= 0) return true;
+  const lazy: {
+    f: BadRowFinding;
+    rec: number;
+    prevRec?: number;
+    range?: boolean;
+  }[] = [];
+  // Absent (NULL) reads as missing; a NaN the file holds is named NaN.
+  const seen = (v: number, absent: Uint8Array | undefined, rec: number) =>
+    Number.isNaN(v) && (absent === undefined || absent[rec] === 1)
+      ? "nothing (missing)"
+      : String(v);
+  const show = (v: number, rec?: number) =>
+    Number.isNaN(v)
+      ? seen(v, rec === undefined ? undefined : missing?.time, rec ?? 0)
+      : String(v / fields.timeUnitMs);
+  const count = (
+    v: number,
+    field: string,
+    rec: number,
+    absent: Uint8Array | undefined,
+  ): boolean => {
+    if (Number.isInteger(v) && v >= 0 && v <= MAX_TRACE_TOKENS) return true;
     findings.push({
       rec,
       field,
-      detail: `expected an integer token count >= 0, got ${
-        Number.isNaN(v) ? "nothing (missing)" : v
-      }`,
+      detail: Number.isInteger(v) && v > MAX_TRACE_TOKENS
+        ? `expected an integer token count in [0, ${MAX_TRACE_TOKENS}] (16 Mi tokens, beyond every model's context), got ${v}`
+        : `expected an integer token count >= 0, got ${seen(v, absent, rec)}`,
     });
     return false;
   };
+  const maxShown = MAX_TIME_MS / fields.timeUnitMs;
   const good: number[] = [];
   let filtered = 0;
   let sourceFailures = 0;
@@ -119,14 +154,26 @@ export async function buildRequests(
       const f = {
         rec: i,
         field: fields.time,
-        detail: `expected ${fields.timeExpected}, got ${show(t)}`,
+        detail: `expected ${fields.timeExpected}, got ${show(t, i)}`,
       };
       findings.push(f);
       if (fields.rawTime && Number.isNaN(t)) lazy.push({ f, rec: i });
       continue;
     }
-    if (!count(input[i], fields.input, i)) continue;
-    if (!count(output[i], fields.output, i)) continue;
+    if (Math.abs(t) > MAX_TIME_MS) {
+      const f = {
+        rec: i,
+        field: fields.time,
+        detail: `expected ${fields.timeExpected} and at most ${
+          String(maxShown)
+        } (2^62 ns: what the run clock holds), got ${show(t)}`,
+      };
+      findings.push(f);
+      if (fields.rawTime) lazy.push({ f, rec: i, range: true });
+      continue;
+    }
+    if (!count(input[i], fields.input, i, missing?.input)) continue;
+    if (!count(output[i], fields.output, i, missing?.output)) continue;
     if (!sort && t < maxT) {
       const f = {
         rec: i,
@@ -150,9 +197,11 @@ export async function buildRequests(
     good.push(i);
   }
   // Wall-clock formats print times as written; only for the findings a person will see.
-  for (const { f, rec, prevRec } of lazy.slice(0, SKIPPED_EXAMPLES)) {
+  for (const { f, rec, prevRec, range } of lazy.slice(0, SKIPPED_EXAMPLES)) {
     const seen = await fields.rawTime!(rec);
-    f.detail = prevRec === undefined
+    f.detail = range
+      ? `expected a time within 146 years (2^62 ns: what the run clock holds) of the first record's, got "${seen}"`
+      : prevRec === undefined
       ? `expected ${fields.timeExpected}, got "${seen}"`
       : `expected a time >= "${await fields.rawTime!(
         prevRec,

@@ -7,10 +7,15 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 
-/** Columns of a query, every one a `DOUBLE` (NULL becomes NaN). */
+/**
+ * Columns of a query, every one a `DOUBLE`. NULL becomes NaN and is marked in `missing`, so a
+ * NaN the file holds (`NaN` in a CSV, JSON's `NaN`) is told apart from a value that is absent.
+ */
 export interface NumericColumns {
   rows: number;
   columns: Record<string, Float64Array>;
+  /** 1 where the value was NULL (absent), by column. */
+  missing: Record<string, Uint8Array>;
 }
 
 /**
@@ -31,6 +36,7 @@ export async function readNumericColumns(
   const result = await conn.stream(sql);
   const names = result.columnNames();
   const parts: Float64Array[][] = names.map(() => []);
+  const gaps: Uint8Array[][] = names.map(() => []);
   let rows = 0;
   for (;;) {
     const chunk = await result.fetchChunk();
@@ -46,24 +52,33 @@ export async function readNumericColumns(
         );
       }
       const copy = v.items.slice(0, chunk.rowCount);
+      const absent = new Uint8Array(chunk.rowCount);
       if (v.validity.data) {
         for (let i = 0; i < copy.length; i++) {
-          if (!v.validity.itemValid(i)) copy[i] = NaN;
+          if (!v.validity.itemValid(i)) {
+            copy[i] = NaN;
+            absent[i] = 1;
+          }
         }
       }
       parts[c].push(copy);
+      gaps[c].push(absent);
     }
     rows += chunk.rowCount;
   }
   const columns: Record<string, Float64Array> = {};
+  const missing: Record<string, Uint8Array> = {};
   names.forEach((name, c) => {
     const all = new Float64Array(rows);
+    const absent = new Uint8Array(rows);
     let k = 0;
-    for (const p of parts[c]) {
-      all.set(p, k);
-      k += p.length;
+    for (let j = 0; j < parts[c].length; j++) {
+      all.set(parts[c][j], k);
+      absent.set(gaps[c][j], k);
+      k += parts[c][j].length;
     }
     columns[name] = all;
+    missing[name] = absent;
   });
-  return { rows, columns };
+  return { rows, columns, missing };
 }

@@ -1,8 +1,9 @@
 /**
  * JSONL plumbing shared by the JSON-lines trace formats. The file is split into lines inside
  * DuckDB (`read_text`), so every record keeps its exact line number; each valid line is a JSON
- * object in `<table>(line, j)`, and every other non-blank line is a bad-row finding. Handles a
- * BOM, CRLF endings and blank lines.
+ * object in `<table>(line, j)`, and every other non-blank line is a bad-row finding, as is an
+ * object that repeats a key (which value is meant is ambiguous, and DuckDB would silently take
+ * one). Handles a BOM, CRLF endings and blank lines.
  *
  * @module
  */
@@ -22,6 +23,9 @@ export interface JsonLines {
 // DuckDB evaluates both sides of AND, so the cast must be guarded by CASE.
 const IS_OBJECT =
   "(case when json_valid(l) then json_type(l::json) = 'OBJECT' else false end)";
+/** The top-level keys of an object line (NULL for other lines). */
+const KEYS = `(case when ${IS_OBJECT} then json_keys(l::json) end)`;
+const REPEATS_KEY = `(len(${KEYS}) <> len(list_distinct(${KEYS})))`;
 
 /** Loads the object lines of `path` into temp table `table(line BIGINT, j JSON)`. */
 export async function loadJsonLines(
@@ -39,7 +43,11 @@ export async function loadJsonLines(
          range(1, len(ls) + 1) g(i)`);
   await conn.run(`create or replace temp table ${table} as
     select line, l::json as j from ${table}_all
-    where l <> '' and ${IS_OBJECT} order by line`);
+    where l <> '' and ${IS_OBJECT} and not ${REPEATS_KEY} order by line`);
+  const repeats = (await conn.runAndReadAll(
+    `select line, ${KEYS} as keys from ${table}_all
+     where l <> '' and ${IS_OBJECT} and ${REPEATS_KEY} order by line`,
+  )).getRowObjectsJS();
   const bad = (await conn.runAndReadAll(
     `select line, l from ${table}_all
      where l <> '' and not ${IS_OBJECT}
@@ -50,17 +58,31 @@ export async function loadJsonLines(
       `select count(*) as n from ${table}_all where l <> ''`,
     )).getRowObjectsJson()[0].n,
   );
+  const repeated = repeats.map((r) => {
+    const keys = (r.keys as string[]).map(String);
+    const key = keys.find((k, i) => keys.indexOf(k) !== i)!;
+    return {
+      line: Number(r.line),
+      field: key,
+      detail: `expected each key once, got "${key}" ${
+        keys.filter((k) => k === key).length
+      } times (which value is meant is ambiguous)`,
+    };
+  });
   return {
     records,
-    findings: bad.map((b) => {
-      const text = String(b.l);
-      return {
-        line: Number(b.line),
-        detail: `${jsonObjectProblem(text) ?? "expected a JSON object"} in ${
-          JSON.stringify(text.slice(0, 120))
-        }`,
-      };
-    }),
+    findings: [
+      ...bad.map((b) => {
+        const text = String(b.l);
+        return {
+          line: Number(b.line),
+          detail: `${jsonObjectProblem(text) ?? "expected a JSON object"} in ${
+            JSON.stringify(text.slice(0, 120))
+          }`,
+        };
+      }),
+      ...repeated,
+    ],
   };
 }
 
@@ -69,11 +91,11 @@ export function jsonPath(key: string): string {
   return sqlString(`$."${key.replaceAll('"', '\\"')}"`);
 }
 
-/** SQL: the key's value as DOUBLE when it is a JSON number, else NaN. */
+/** SQL: the key's value as DOUBLE when it is a JSON number (`NaN` included), else NULL. */
 export function jsonNumber(key: string): string {
   const p = jsonPath(key);
-  return `coalesce(case when json_type(j, ${p}) in ('BIGINT', 'UBIGINT', 'DOUBLE')
-    then (j ->> ${p})::double end, 'NaN'::double)`;
+  return `(case when json_type(j, ${p}) in ('BIGINT', 'UBIGINT', 'DOUBLE')
+    then (j ->> ${p})::double end)`;
 }
 
 /** SQL: true when the key is present, not null and not a JSON number. */

@@ -26,12 +26,25 @@ export interface H1Response {
   };
 }
 
-/** A failure of the transport (connect, write, read or framing), with a short reason. */
+/**
+ * A failure of the transport (connect, write, read or framing), with a short reason. `framing`:
+ * the server's bytes are not valid HTTP/1.1 (a protocol error, not a network one).
+ */
 export class H1Error extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly framing: boolean;
+  constructor(
+    message: string,
+    options?: { cause?: unknown; framing?: boolean },
+  ) {
     super(message, options);
     this.name = "H1Error";
+    this.framing = options?.framing ?? false;
   }
+}
+
+/** An {@linkcode H1Error} for bytes that are not valid HTTP/1.1. */
+function framingError(message: string): H1Error {
+  return new H1Error(message, { framing: true });
 }
 
 const enc = new TextEncoder();
@@ -261,7 +274,7 @@ class ResponseReader {
         this.start = 0;
       } else {
         if (this.buf.length >= MAX_HEAD_BYTES) {
-          throw new H1Error("response head larger than 64 KiB");
+          throw framingError("response head larger than 64 KiB");
         }
         const grown = new Uint8Array(this.buf.length * 2);
         grown.set(this.buf);
@@ -304,7 +317,7 @@ class ResponseReader {
     const lines = text.split("\r\n");
     const m = /^HTTP\/1\.([01]) (\d{3}) ?(.*)$/.exec(lines[0]);
     if (!m) {
-      throw new H1Error(
+      throw framingError(
         `not an HTTP/1.x response: ${JSON.stringify(lines[0].slice(0, 80))}`,
       );
     }
@@ -330,7 +343,7 @@ class ResponseReader {
       this.framing = Framing.Length;
       this.remaining = Number(cl);
       if (!Number.isSafeInteger(this.remaining) || this.remaining < 0) {
-        throw new H1Error(`bad content-length ${JSON.stringify(cl)}`);
+        throw framingError(`bad content-length ${JSON.stringify(cl)}`);
       }
     } else if (status === 204 || status === 304) {
       this.framing = Framing.Length;
@@ -364,8 +377,15 @@ class ResponseReader {
     return { done: true, value: undefined };
   }
 
+  /** A framing error found after payload bytes that were still returned (thrown next read). */
+  private broken: unknown;
+
   /** The payload bytes of the buffered input (and of further reads until there are some). */
   private async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (this.broken !== undefined) {
+      this.cancel(); // a broken framing: this connection cannot be reused
+      throw this.broken;
+    }
     if (this.finished) return { done: true, value: undefined };
     for (;;) {
       let n: number;
@@ -400,8 +420,23 @@ class ResponseReader {
       : this.framing === Framing.Chunked && this.state === Chunk.Done;
   }
 
-  /** Moves payload bytes from the input to `out`; returns how many. */
+  /**
+   * Moves payload bytes from the input to `out`; returns how many. A framing error after some
+   * bytes were moved returns them (every byte the server sent before its error is delivered) and
+   * is thrown by the next read.
+   */
   private decode(): number {
+    const box = { n: 0 };
+    try {
+      return this.decodeInto(box);
+    } catch (e) {
+      if (box.n === 0) throw e;
+      this.broken = e;
+      return box.n;
+    }
+  }
+
+  private decodeInto(box: { n: number }): number {
     let n = 0;
     const need = (k: number) => {
       if (this.out.length < n + k) {
@@ -429,7 +464,7 @@ class ResponseReader {
             this.sizeLine += dec.decode(b.subarray(this.start, this.end));
             this.start = this.end;
             if (this.sizeLine.length > 4096) {
-              throw new H1Error("chunk size line too long");
+              throw framingError("chunk size line longer than 4096 bytes");
             }
             break;
           }
@@ -441,9 +476,12 @@ class ResponseReader {
             if (line === "") this.state = Chunk.Done;
             break;
           }
-          const size = parseInt(line.split(";")[0].trim(), 16);
+          const hex = line.split(";")[0].trim();
+          const size = /^[0-9a-fA-F]{1,13}$/.test(hex)
+            ? parseInt(hex, 16)
+            : NaN;
           if (!Number.isFinite(size) || size < 0) {
-            throw new H1Error(
+            throw framingError(
               `bad chunk size line ${JSON.stringify(line.slice(0, 40))}`,
             );
           }
@@ -456,6 +494,7 @@ class ResponseReader {
           need(k);
           this.out.set(b.subarray(this.start, this.start + k), n);
           n += k;
+          box.n = n;
           this.start += k;
           this.remaining -= k;
           if (this.remaining === 0) this.state = Chunk.DataEnd;
@@ -467,7 +506,7 @@ class ResponseReader {
           else if (b[this.start] === 10) {
             this.start++;
             this.state = Chunk.Size;
-          } else throw new H1Error("chunk data not followed by CRLF");
+          } else throw framingError("chunk data not followed by CRLF");
           break;
         }
       }

@@ -20,7 +20,7 @@ import {
   readReaderCapped,
   reusingReader,
 } from "./_http.ts";
-import { H1Pool } from "./_h1.ts";
+import { H1Error, H1Pool } from "./_h1.ts";
 import { baseHeaders } from "./endpoint.ts";
 import {
   type OpenAIBackendOptions,
@@ -66,12 +66,16 @@ const DRAIN_MS = 1000;
  * Per request it yields `sent` (timestamp taken just before `fetch`), `first_byte` (first body
  * bytes), then `tokens` / `usage` events and exactly one `done` or `error`. All SSE events parsed
  * from one network read share the timestamp taken right after that read resolved, before parsing.
- * Each token-bearing chunk counts as one token per channel (see `interpretChunk`); the server's
- * `usage.completion_tokens` is the authoritative output length. When the server reports usage
- * more than once (vLLM `continuous_usage_stats`), each report is yielded; the last one counts.
+ * Each token-bearing chunk counts as one token per channel (see `interpretChunk`): the output
+ * length is what was streamed, the server's `usage.completion_tokens` is kept beside it. When the
+ * server reports usage more than once (vLLM `continuous_usage_stats`), each report is yielded;
+ * the last one is kept. An impossible usage (a negative count, say) ends the request with
+ * `protocol`.
  *
  * Failures never throw: non-2xx gives `http` (message: the body, cut at 2 KiB); an error object
- * in the stream gives `stream`; a refused or broken connection gives `network`; `timeoutMs`
+ * in the stream gives `stream`; a refused or broken connection gives `network`; bytes that are
+ * not valid HTTP/1.1 (a bad chunk size, a head over 64 KiB) or SSE past its bounds (`maxLineChars`,
+ * `maxBodyBytes`) give `protocol`, after every token that came before; `timeoutMs`
  * elapsing gives `timeout`; aborting the signal or {@linkcode OpenAIBackend.close} gives
  * `cancelled`; a bad prompt or a stream that ends with neither `[DONE]` nor tokens gives
  * `protocol`. A stream that closes without `[DONE]` after tokens is `done` with the last
@@ -351,6 +355,8 @@ export class OpenAIBackend implements Backend {
         label: `Request ${req.id}`,
         source: `POST ${this.#o.url}`,
         contentType: res.headers.get("content-type"),
+        sse: { maxLineChars: o.maxLineChars },
+        maxBodyBytes: o.maxBodyBytes,
         onReadError: (e, tNs, chunks) =>
           this.#failure(
             req,
@@ -486,6 +492,13 @@ export class OpenAIBackend implements Backend {
         tNs,
         "cancelled",
         `Request ${req.id}: cancelled ${phase}`,
+      );
+    }
+    if (e instanceof H1Error && e.framing) {
+      return fail(
+        tNs,
+        "protocol",
+        `Request ${req.id}: POST ${this.#o.url} sent bytes that are not valid HTTP/1.1 ${phase}: ${e.message}`,
       );
     }
     return fail(

@@ -11,10 +11,12 @@ import type { TokenChannel } from "../backend.ts";
  *
  * - `done`: the `[DONE]` sentinel.
  * - `error`: `stream` for an error object the server sent mid-stream, `protocol` for a payload
- *   that is not a JSON object.
+ *   that is not a JSON object or a `usage` whose counts cannot be true.
  * - `tokens`: one token-bearing delta on one channel. `count` is 1 here: one chunk alone does not
  *   say how many tokens it carries; `streamEvents` replaces it with the growth of the server's
  *   running count when the chunk carries one (usage per chunk, llama.cpp's per-token timings).
+ *   The output length is what was streamed; the server's `usage.completion_tokens` is kept
+ *   beside it and a disagreement is a fidelity flag (reports/sql/run_fidelity.sql).
  * - `usage`: the server's token accounting.
  * - `timings`: llama.cpp's `timings` object (prompt and generation times and counts).
  * - `finish`: the choice's `finish_reason`.
@@ -40,9 +42,13 @@ export type ChunkItem =
 
 const SNIPPET_CHARS = 80;
 
+/** The largest token count a usage may state: what the `requests` columns (INTEGER) hold. */
+export const MAX_USAGE_TOKENS = 2 ** 31 - 1;
+
 /**
  * Interprets one SSE `data` payload into zero or more {@linkcode ChunkItem}s, in the order
- * error, tokens (reasoning, content, tool), finish, usage, timings.
+ * error, tokens (reasoning, content, tool), finish, timings, usage (or, for an impossible usage,
+ * an error last).
  *
  * Tokens come from `choices[0].text` (completions), `choices[0].delta.content`,
  * `delta.reasoning_content` or `delta.reasoning` (channel `reasoning`; counted once when both are
@@ -50,7 +56,9 @@ const SNIPPET_CHARS = 80;
  * function name when there are none). Role-only deltas, empty strings and chunks with empty
  * `choices` yield no tokens. Only `choices[0]` is read: the backend always asks for `n = 1`.
  * Usage is read from any chunk whose `usage` has numeric `prompt_tokens` and `completion_tokens`
- * (`prompt_tokens_details.cached_tokens` when present); other `usage` shapes are ignored. Error
+ * (`prompt_tokens_details.cached_tokens` when present); other `usage` shapes are ignored. A count
+ * that is negative, fractional or above {@linkcode MAX_USAGE_TOKENS}, or cached tokens above the
+ * prompt's, is an error of kind `protocol`: the server's accounting cannot be true. Error
  * objects are `{"error": {...}}` (or `{"error": "text"}`) and vLLM's `{"object": "error", ...}`.
  *
  * @param data The event's data, as `SseEvent.data` gives it.
@@ -114,13 +122,21 @@ export function interpretChunk(data: string, eventIndex = 0): ChunkItem[] {
       readChoice(choice, items);
     }
   }
-  const usage = chunk.usage;
-  if (typeof usage === "object" && usage !== null) {
-    readUsage(usage as Record<string, unknown>, items);
-  }
   const timings = chunk.timings;
   if (typeof timings === "object" && timings !== null) {
     readTimings(timings as Record<string, unknown>, items);
+  }
+  const usage = chunk.usage;
+  if (typeof usage === "object" && usage !== null) {
+    const bad = readUsage(usage as Record<string, unknown>, items);
+    // The chunk's tokens were received: they are kept, and the request ends here.
+    if (bad !== undefined) {
+      items.push({
+        kind: "error",
+        errorKind: "protocol",
+        message: `Stream event ${eventIndex}: ${bad}`,
+      });
+    }
   }
   return items;
 }
@@ -139,6 +155,16 @@ function readTimings(t: Record<string, unknown>, items: ChunkItem[]): void {
   if (predictedTokens !== undefined) item.predictedTokens = predictedTokens;
   if (predictedMs !== undefined) item.predictedMs = predictedMs;
   if (Object.keys(item).length > 1) items.push(item);
+}
+
+/** Why a usage count cannot be true, or undefined when it can. */
+function badCount(
+  field: string,
+  v: number,
+  max = MAX_USAGE_TOKENS,
+): string | undefined {
+  if (Number.isInteger(v) && v >= 0 && v <= max) return undefined;
+  return `usage.${field}: expected an integer token count in [0, ${max}], got ${v}`;
 }
 
 function readChoice(choice: Record<string, unknown>, items: ChunkItem[]): void {
@@ -183,7 +209,11 @@ function readChoice(choice: Record<string, unknown>, items: ChunkItem[]): void {
   }
 }
 
-function readUsage(usage: Record<string, unknown>, items: ChunkItem[]): void {
+/** Adds the usage item; returns why the usage is impossible instead, if it is. */
+function readUsage(
+  usage: Record<string, unknown>,
+  items: ChunkItem[],
+): string | undefined {
   const prompt = usage.prompt_tokens;
   const completion = usage.completion_tokens;
   if (typeof prompt !== "number" || typeof completion !== "number") return;
@@ -191,6 +221,12 @@ function readUsage(usage: Record<string, unknown>, items: ChunkItem[]): void {
   const cached = typeof details === "object" && details !== null
     ? (details as Record<string, unknown>).cached_tokens
     : undefined;
+  const bad = badCount("prompt_tokens", prompt) ??
+    badCount("completion_tokens", completion) ??
+    (typeof cached === "number"
+      ? badCount("prompt_tokens_details.cached_tokens", cached, prompt)
+      : undefined);
+  if (bad !== undefined) return bad;
   items.push(
     typeof cached === "number"
       ? {
@@ -201,6 +237,7 @@ function readUsage(usage: Record<string, unknown>, items: ChunkItem[]): void {
       }
       : { kind: "usage", promptTokens: prompt, completionTokens: completion },
   );
+  return undefined;
 }
 
 /** The error text of an error chunk, or undefined when the chunk is not an error. */

@@ -6,6 +6,8 @@
 import { apiRoot } from "./endpoint.ts";
 import { ENDPOINT_KINDS, type EndpointKind } from "./endpoint_kinds.ts";
 import type { OpenAIApi } from "./request_body.ts";
+import { DEFAULT_MAX_LINE_CHARS } from "./sse.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "./stream_events.ts";
 
 /** Options of `OpenAIBackend`. */
 export interface OpenAIBackendOptions {
@@ -49,6 +51,13 @@ export interface OpenAIBackendOptions {
    * `auto`: `h1` for `http://` URLs unless an HTTP proxy is set in the environment, else `fetch`.
    */
   transport?: "auto" | "h1" | "fetch";
+  /**
+   * Longest SSE line and most bytes of a response body; past either the request ends with
+   * `protocol` and memory stays bounded. Defaults: 1 Mi characters (`DEFAULT_MAX_LINE_CHARS`),
+   * 256 MiB (`DEFAULT_MAX_BODY_BYTES`).
+   */
+  maxLineChars?: number;
+  maxBodyBytes?: number;
 }
 
 /** {@linkcode OpenAIBackendOptions} with defaults applied and the base URL normalized. */
@@ -70,6 +79,8 @@ export interface ResolvedOpenAIOptions {
   headers: Record<string, string> | undefined;
   /** `auto` resolved. */
   transport: "h1" | "fetch";
+  maxLineChars: number;
+  maxBodyBytes: number;
 }
 
 /** Default of {@linkcode OpenAIBackendOptions.timeoutMs}: 10 minutes. */
@@ -162,6 +173,25 @@ export function resolveOptions(
   const transport = transportAsked === "auto"
     ? (plainHttp && !proxyInEnv() ? "h1" : "fetch")
     : transportAsked;
+  const bound = (name: string, v: number | undefined, def: number) => {
+    if (v === undefined) return def;
+    if (!Number.isSafeInteger(v) || v < 1) {
+      throw new Error(
+        `OpenAIBackend option "${name}": expected an integer >= 1, got ${v}`,
+      );
+    }
+    return v;
+  };
+  const maxLineChars = bound(
+    "maxLineChars",
+    opts.maxLineChars,
+    DEFAULT_MAX_LINE_CHARS,
+  );
+  const maxBodyBytes = bound(
+    "maxBodyBytes",
+    opts.maxBodyBytes,
+    DEFAULT_MAX_BODY_BYTES,
+  );
   let nowNs = opts.nowNs;
   if (nowNs === undefined) {
     const originMs = performance.now();
@@ -182,6 +212,8 @@ export function resolveOptions(
     extraBody: opts.extraBody,
     headers: opts.headers,
     transport,
+    maxLineChars,
+    maxBodyBytes,
   };
 }
 

@@ -21,6 +21,23 @@ const LF = 10;
 const CR = 13;
 const STREAM = { stream: true } as const;
 
+/** Default of {@linkcode SseLimits.maxLineChars}: 1 Mi characters. */
+export const DEFAULT_MAX_LINE_CHARS = 2 ** 20;
+/** Default of {@linkcode SseLimits.maxEventChars}: 4 Mi characters. */
+export const DEFAULT_MAX_EVENT_CHARS = 4 * 2 ** 20;
+
+/**
+ * Bounds on what a parser holds, so a server that never ends a line (or an event) cannot grow
+ * the client's memory: past a bound the stream is refused ({@linkcode SseParser.failure}).
+ * An OpenAI stream's lines are ~0.1-1 KB.
+ */
+export interface SseLimits {
+  /** Longest line, in UTF-16 code units (characters). Default {@linkcode DEFAULT_MAX_LINE_CHARS}. */
+  maxLineChars?: number;
+  /** Most `data:` characters of one event. Default {@linkcode DEFAULT_MAX_EVENT_CHARS}. */
+  maxEventChars?: number;
+}
+
 /**
  * Parses a byte stream of Server-Sent Events incrementally.
  *
@@ -33,7 +50,9 @@ const STREAM = { stream: true } as const;
  * yet closed by a blank line is discarded, as the spec requires.
  *
  * Cost is linear in the input: partial lines and data lines are kept as arrays of pieces and joined
- * once per line or event, never concatenated piece by piece.
+ * once per line or event, never concatenated piece by piece. Memory is bounded by
+ * {@linkcode SseLimits}: a line or event past its bound sets {@linkcode SseParser.failure}, and
+ * the parser keeps nothing more.
  *
  * @example
  * ```ts
@@ -49,6 +68,23 @@ const STREAM = { stream: true } as const;
 export class SseParser {
   /** The last valid `retry:` value in milliseconds, if the stream sent one. */
   retryMs: number | undefined = undefined;
+  /**
+   * Why the stream was refused (a line or an event past its bound), or undefined. Events
+   * completed before the refusal were returned; nothing after it is parsed.
+   */
+  failure: string | undefined = undefined;
+
+  readonly #maxLine: number;
+  readonly #maxEvent: number;
+  /** Characters in `#partial` and `#data`. */
+  #partialChars = 0;
+  #dataChars = 0;
+
+  /** `limits`: see {@linkcode SseLimits}. */
+  constructor(limits: SseLimits = {}) {
+    this.#maxLine = limits.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
+    this.#maxEvent = limits.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS;
+  }
 
   #decoder = new TextDecoder("utf-8");
   /** Pieces of the current line that ended in earlier chunks (usually empty). */
@@ -73,8 +109,16 @@ export class SseParser {
       );
     }
     const out: SseEvent[] = [];
+    if (this.failure !== undefined) return out;
     this.#scan(this.#decoder.decode(bytes, STREAM), out);
     return out;
+  }
+
+  #refuse(what: string): void {
+    this.failure = what;
+    this.#partial = [];
+    this.#data = [];
+    this.#partialChars = this.#dataChars = 0;
   }
 
   /**
@@ -86,7 +130,7 @@ export class SseParser {
     const out: SseEvent[] = [];
     if (this.#ended) return out;
     this.#ended = true;
-    this.#scan(this.#decoder.decode(), out);
+    if (this.failure === undefined) this.#scan(this.#decoder.decode(), out);
     this.#partial = [];
     this.#data = [];
     this.#eventType = "";
@@ -104,7 +148,7 @@ export class SseParser {
     // Next LF / CR positions, found with native indexOf and cached until passed.
     let lf = s.indexOf("\n", i);
     let cr = s.indexOf("\r", i);
-    while (i < n) {
+    while (i < n && this.failure === undefined) {
       if (lf !== -1 && lf < i) lf = s.indexOf("\n", i);
       if (cr !== -1 && cr < i) cr = s.indexOf("\r", i);
       let end: number;
@@ -112,19 +156,35 @@ export class SseParser {
       else if (cr === -1) end = lf;
       else end = lf < cr ? lf : cr;
       if (end === -1) {
+        this.#partialChars += n - i;
+        if (this.#partialChars > this.#maxLine) {
+          this.#refuse(
+            `an SSE line longer than ${this.#maxLine} characters (${this.#partialChars} without a line end)`,
+          );
+          return;
+        }
         this.#partial.push(s.slice(i));
+        return;
+      }
+      if (this.#partialChars + end - i > this.#maxLine) {
+        this.#refuse(
+          `an SSE line longer than ${this.#maxLine} characters (${
+            this.#partialChars + end - i
+          })`,
+        );
         return;
       }
       if (this.#partial.length > 0) {
         this.#partial.push(s.slice(i, end));
         const line = this.#partial.join("");
         this.#partial = [];
+        this.#partialChars = 0;
         this.#line(line, out);
       } else if (end === i) {
         this.#dispatch(out);
       } else if (s.startsWith("data:", i)) {
         // Fast path for the common line, without slicing the whole line first.
-        this.#data.push(
+        this.#addData(
           s.slice(s.charCodeAt(i + 5) === 32 ? i + 6 : i + 5, end),
         );
       } else {
@@ -158,7 +218,7 @@ export class SseParser {
     }
     switch (field) {
       case "data":
-        this.#data.push(value);
+        this.#addData(value);
         break;
       case "event":
         this.#eventType = value;
@@ -173,12 +233,24 @@ export class SseParser {
     }
   }
 
+  #addData(value: string): void {
+    this.#dataChars += value.length;
+    if (this.#dataChars > this.#maxEvent) {
+      this.#refuse(
+        `an SSE event with more than ${this.#maxEvent} characters of data (${this.#dataChars})`,
+      );
+      return;
+    }
+    this.#data.push(value);
+  }
+
   #dispatch(out: SseEvent[]): void {
     const data = this.#data;
     const type = this.#eventType;
     this.#eventType = "";
     if (data.length === 0) return;
     this.#data = [];
+    this.#dataChars = 0;
     out.push({
       type: type === "" ? "message" : type,
       data: data.length === 1 ? data[0] : data.join("\n"),

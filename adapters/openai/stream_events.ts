@@ -6,7 +6,10 @@
 import type { StreamEvent } from "../backend.ts";
 import type { ChunkReader } from "./_http.ts";
 import { type ChunkItem, interpretChunk } from "./chunk.ts";
-import { SseParser } from "./sse.ts";
+import { type SseLimits, SseParser } from "./sse.ts";
+
+/** Default of {@linkcode StreamEventsOptions.maxBodyBytes}: 256 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 256 * 2 ** 20;
 
 /** The event that ends a request: `done` or `error`. */
 export type TerminalEvent = Extract<StreamEvent, { kind: "done" | "error" }>;
@@ -24,6 +27,13 @@ export interface StreamEventsOptions {
   source: string;
   /** The response's `content-type`, named when the body ends without tokens. Default: unknown. */
   contentType?: string | null;
+  /** Bounds on a line and an event of the stream (see `SseLimits`). */
+  sse?: SseLimits;
+  /**
+   * Most bytes a body may have; past it the stream ends with a `protocol` error (a stream of
+   * 100k tokens is ~30 MB). Default {@linkcode DEFAULT_MAX_BODY_BYTES}.
+   */
+  maxBodyBytes?: number;
   /**
    * Counts the tokens of a chunk's text when the chunk does not carry the server's running
    * count (one counter per stream: `chunkTokenCounter`). Default: 1 token per chunk and channel.
@@ -53,7 +63,9 @@ export interface StreamEventsOptions {
  * parsing. `[DONE]` ends with `done` and the last `finish_reason` (`"unknown"` when none came); an
  * error object ends with an error of kind `stream`, malformed JSON with kind `protocol`. A body
  * that closes without `[DONE]` is `done` with the last `finish_reason` (`"eos_no_done"` when none)
- * if any token came, else an error of kind `protocol`. The reader is left as it is after `[DONE]`
+ * if any token came, else an error of kind `protocol`. A line, an event or a body past its bound
+ * (`sse`, `maxBodyBytes`) ends with kind `protocol` after the events before it, so memory stays
+ * bounded whatever the server sends. The reader is left as it is after `[DONE]` or a refusal
  * (the caller decides whether to drain or cancel it).
  *
  * @example
@@ -76,7 +88,8 @@ export async function* streamEvents(
   opts: StreamEventsOptions,
 ): AsyncGenerator<ProgressEvent, TerminalEvent, undefined> {
   const now = opts.nowNs;
-  const sse = new SseParser();
+  const sse = new SseParser(opts.sse);
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   let tokens = 0;
   /** The server's running count of output tokens, as of the last chunk that stated it. */
   let served = 0;
@@ -172,6 +185,24 @@ export async function* streamEvents(
             };
         }
       }
+    }
+    if (sse.failure !== undefined) {
+      return {
+        kind: "error",
+        tNs,
+        errorKind: "protocol",
+        message:
+          `${opts.label}: ${opts.source} sent ${sse.failure} after ${tokens} token chunks: not an event stream an OpenAI server sends; reading stopped`,
+      };
+    }
+    if (bytes > maxBody) {
+      return {
+        kind: "error",
+        tNs,
+        errorKind: "protocol",
+        message:
+          `${opts.label}: ${opts.source} sent a body of ${bytes} bytes, more than the ${maxBody} allowed (maxBodyBytes), after ${tokens} token chunks; reading stopped`,
+      };
     }
     if (chunk.done) {
       if (tokens > 0) {

@@ -15,3 +15,10 @@ export {
   startScriptedWorker,
   toLocalPerfMs,
 } from "./worker.ts";
+export {
+  HOSTILE_MODES,
+  type HostileMode,
+  type HostileOptions,
+  type HostileServer,
+  startHostileServer,
+} from "./hostile.ts";

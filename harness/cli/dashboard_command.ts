@@ -8,10 +8,16 @@ import type { Command } from "@commander-js/extra-typings";
 import { createApp } from "../../reports/dashboard/app.ts";
 import { loadAssets, locateAssets } from "../../reports/dashboard/assets.ts";
 import { Store } from "../store.ts";
+import { serveHttp } from "../http_server.ts";
 import { integerAtLeast } from "./flags.ts";
+import {
+  parseServerFlags,
+  SERVER_FLAG_HELP,
+  type ServerFlags,
+} from "./server_flags.ts";
 
 /** Raw `dashboard` flags. */
-export interface DashboardFlags {
+export interface DashboardFlags extends ServerFlags {
   db: string;
   host: string;
   port: string;
@@ -37,23 +43,22 @@ export async function startDashboard(
   f: DashboardFlags,
 ): Promise<DashboardServer> {
   const port = integerAtLeast("--port", f.port, 0);
-  const store = await Store.open(f.db, { readOnly: true });
+  const limits = parseServerFlags(f);
+  // Opened once to fail early on a bad path; each request then opens it for itself and closes
+  // it when answered, so the dashboard never holds a lock a run would wait on.
+  (await Store.openReader(f.db)).close();
   const exportDir = await Deno.makeTempDir({ prefix: "tokentrace-dashboard-" });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: ReturnType<typeof serveHttp>;
   try {
     const assets = await loadAssets(locateAssets());
     const app = createApp({
-      store,
+      openStore: () => Store.openReader(f.db),
       assets,
       exportDir,
       allowedHosts: ["localhost", "127.0.0.1", "[::1]", f.host.toLowerCase()],
     });
-    server = Deno.serve(
-      { hostname: f.host, port, onListen() {} },
-      app.fetch,
-    );
+    server = serveHttp({ hostname: f.host, port, ...limits }, app.fetch);
   } catch (e) {
-    store.close();
     await Deno.remove(exportDir, { recursive: true }).catch(() => {});
     throw e;
   }
@@ -63,7 +68,6 @@ export async function startDashboard(
     url,
     close: async () => {
       await server.shutdown();
-      store.close();
       await Deno.remove(exportDir, { recursive: true }).catch(() => {});
     },
   };
@@ -74,7 +78,7 @@ export async function dashboardCommand(f: DashboardFlags): Promise<void> {
   const server = await startDashboard(f);
   console.log(server.url);
   console.error(
-    `Dashboard of ${f.db} on ${server.url} (read-only; Ctrl-C to stop)`,
+    `Dashboard of ${f.db} on ${server.url} (read-only, opened per request: runs may record into it meanwhile; Ctrl-C to stop)`,
   );
   if (f.host !== "127.0.0.1" && f.host !== "localhost" && f.host !== "::1") {
     console.error(
@@ -101,6 +105,9 @@ export function addDashboardCommand(
     .option("--db <path>", "result database", "results.duckdb")
     .option("--host <addr>", "address to bind", "127.0.0.1")
     .option("--port <n>", "port (0 picks a free one)", "8080")
+    .option("--max-connections <n>", SERVER_FLAG_HELP.maxConnections)
+    .option("--header-timeout <s>", SERVER_FLAG_HELP.headerTimeout)
+    .option("--keep-alive-timeout <s>", SERVER_FLAG_HELP.keepAliveTimeout)
     .action(async (opts) => {
       await dashboardCommand(opts);
       exit(0);

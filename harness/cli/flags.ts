@@ -12,6 +12,36 @@ export class FlagError extends Error {
   }
 }
 
+/** A bad flag value whose parser wrote its own message (exit status 2, like FlagError). */
+class FlagValueError extends FlagError {
+  constructor(message: string) {
+    super("", "", "");
+    this.message = message;
+  }
+}
+
+/**
+ * Runs a flag parser; its errors become flag errors (exit status 2).
+ *
+ * @example
+ * ```ts
+ * import { asFlagError, FlagError } from "./flags.ts";
+ * try {
+ *   asFlagError(() => { throw new Error("Invalid --slo \"x\""); });
+ * } catch (e) {
+ *   console.log(e instanceof FlagError, (e as Error).message); // true Invalid --slo "x"
+ * }
+ * ```
+ */
+export function asFlagError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof FlagError) throw e;
+    throw new FlagValueError((e as Error).message);
+  }
+}
+
 /**
  * Parses a finite number > 0.
  *

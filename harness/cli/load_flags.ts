@@ -135,12 +135,14 @@ export function parseLoadFlags(f: LoadFlags): LoadConfig {
     }
     load.errorRate = { windowMs: Number(m[2]) * 1000, maxRate: Number(m[1]) };
   }
+  // Checked even without --retries: a bad value is a mistake whether or not it is used.
+  const backoffMs = f.retryBackoff === undefined
+    ? 1000
+    : nonNegativeSeconds("--retry-backoff", f.retryBackoff);
   if (f.retries !== undefined) {
     load.retries = {
       max: integerAtLeast("--retries", f.retries, 0),
-      backoffMs: f.retryBackoff === undefined
-        ? 1000
-        : nonNegativeSeconds("--retry-backoff", f.retryBackoff),
+      backoffMs,
     };
   }
   if (f.sessions) load.sessions = true;
@@ -148,7 +150,7 @@ export function parseLoadFlags(f: LoadFlags): LoadConfig {
     load,
     workers: f.workers === undefined || f.workers.trim() === "auto"
       ? "auto"
-      : integerAtLeast("--workers", f.workers, 1),
+      : workerCount(f.workers),
     timeouts: {
       connectTimeoutMs: seconds("--connect-timeout", f.connectTimeout),
       firstTokenTimeoutMs: seconds(
@@ -160,6 +162,33 @@ export function parseLoadFlags(f: LoadFlags): LoadConfig {
   };
 }
 
+/**
+ * The most sender threads `--workers` accepts: twice the cores (at least 4). More threads than
+ * cores only contend for them, and each holds its own connections and buffers.
+ */
+export const MAX_WORKERS: number = Math.max(
+  4,
+  2 * (navigator.hardwareConcurrency || 1),
+);
+
+function workerCount(v: string): number {
+  const n = integerAtLeast("--workers", v, 1);
+  if (n > MAX_WORKERS) {
+    throw new FlagError(
+      "--workers",
+      v,
+      `an integer from 1 to ${MAX_WORKERS} (twice the ${
+        navigator.hardwareConcurrency || 1
+      } cores; more sender threads than cores only contend), or auto`,
+    );
+  }
+  return n;
+}
+
 function nonNegativeSeconds(flag: string, v: string): number {
-  return v.trim() === "0" ? 0 : positiveNumber(flag, v) * 1000;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0) {
+    throw new FlagError(flag, v, "a number of seconds >= 0");
+  }
+  return n * 1000;
 }

@@ -20,6 +20,7 @@ import { addSweepCommand, runFlagsFrom } from "./sweep_command.ts";
 import { parseRunConfig, runCommand } from "./run_command.ts";
 import { addScriptedServerCommand } from "./scripted_server_command.ts";
 import { addWorkloadsCommands } from "./workloads_command.ts";
+import { watchParent } from "./parent_watch.ts";
 
 /** Builds the program; `exit` receives the process exit code of a command. */
 export function buildProgram(exit: (code: number) => void): Command {
@@ -137,8 +138,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     )
     .option(
       "--api-key-env <var>",
-      "environment variable holding the API key",
-      "OPENAI_API_KEY",
+      "environment variable holding the API key (default: OPENAI_API_KEY when set; a named variable must be set)",
     )
     .option("--timeout <s>", "per-request timeout in seconds", "600")
     .option(
@@ -220,6 +220,10 @@ export function buildProgram(exit: (code: number) => void): Command {
       "scale",
     )
     .option("--db <path>", "result database", "results.duckdb")
+    .option(
+      "--allow-foreign-db",
+      "write into a --db file that holds tables tokentrace does not own (refused by default)",
+    )
     .option("--label <name>", "a name to find this run by")
     .option("--slo <spec>", "SLO for the summary, e.g. ttft=500,tpot=50 (ms)")
     .option(
@@ -372,12 +376,20 @@ export function buildProgram(exit: (code: number) => void): Command {
  * Runs the CLI with `args` (without the program name) and exits the process.
  *
  * Bad flags and bad input exit with status 2 and a one-line message; an aborted run exits
- * with 130 (SIGINT) or 143 (SIGTERM).
+ * with 130 (SIGINT) or 143 (SIGTERM, also when the launching process exits).
  */
 export async function main(args: string[]): Promise<never> {
+  // The CLI ends when its launcher dies (a run is marked aborted): see parent_watch.ts.
+  watchParent();
   let code = 0;
   const program = buildProgram((c) => (code = c));
-  program.exitOverride();
+  // Every command, not only the program: commander's own errors in a subcommand (an unknown
+  // option, a missing value) would otherwise exit 1 by themselves.
+  const override = (c: Command) => {
+    c.exitOverride();
+    for (const sub of c.commands) override(sub as Command);
+  };
+  override(program);
   try {
     await program.parseAsync(args, { from: "user" });
   } catch (e) {

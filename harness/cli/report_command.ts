@@ -63,7 +63,14 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
       "a file to write with --format parquet (binary: not for the terminal), e.g. --out tokens.parquet",
     );
   }
-  const store = await Store.open(f.db, { readOnly: true });
+  // A run recording into the file: its live snapshot (the report says the run is running).
+  const store = await Store.openReader(f.db);
+  if (store.live) {
+    console.error(
+      `Result database "${f.db}" is being written by a run: reporting from its live snapshot ` +
+        `${store.live.file} (written ${store.live.takenAt.toISOString()}); the run has not ended`,
+    );
+  }
   let text: string;
   try {
     const run = await resolveRun(store, f.run);

@@ -8,7 +8,10 @@ import {
   type ServedModel,
   servedModels,
 } from "../../adapters/openai/reachable.ts";
-import { apiKeyFromEnv } from "../../adapters/openai/api_key.ts";
+import {
+  apiKeyFromEnv,
+  DEFAULT_API_KEY_ENV,
+} from "../../adapters/openai/api_key.ts";
 import {
   ENDPOINT_KINDS,
   type EndpointKind,
@@ -45,6 +48,7 @@ import { autoWorkers } from "../parallel.ts";
 import { executeRun, type ExecuteRunOptions } from "../run_session.ts";
 import { Store } from "../store.ts";
 import {
+  asFlagError,
   FlagError,
   fraction,
   integerAtLeast,
@@ -53,6 +57,7 @@ import {
   windowSpec,
 } from "./flags.ts";
 import { ProgressLine } from "./progress.ts";
+import { launcherGone } from "./parent_watch.ts";
 import {
   type LoadConfig,
   type LoadFlags,
@@ -76,7 +81,8 @@ export interface RunFlags
   model?: string;
   endpointKind: string;
   transport?: string;
-  apiKeyEnv: string;
+  /** The variable holding the API key; absent: `OPENAI_API_KEY` when set. */
+  apiKeyEnv?: string;
   timeout: string;
   speedup: string;
   window?: string;
@@ -88,6 +94,8 @@ export interface RunFlags
   tokenizer?: string;
   allowApproxLength?: boolean;
   db: string;
+  /** Write into a `--db` file holding tables tokentrace does not own. */
+  allowForeignDb?: boolean;
   label?: string;
   slo?: string;
   json?: boolean;
@@ -135,6 +143,8 @@ export interface RunConfig extends LoadConfig {
   /** Shrink requests over the served context (`scale`) or send them as planned (`off`). */
   fitContext: "scale" | "off";
   db: string;
+  /** Write into a `--db` file holding tables tokentrace does not own. */
+  allowForeignDb: boolean;
   label?: string;
   slo?: Slo;
   json: boolean;
@@ -159,7 +169,7 @@ export interface RunConfig extends LoadConfig {
  * ```ts
  * import { parseRunConfig } from "./run_command.ts";
  * const c = parseRunConfig({ trace: "t.csv", backend: "openai", url: "http://127.0.0.1:8000", api: "completions",
- *   endpointKind: "openai", apiKeyEnv: "OPENAI_API_KEY", timeout: "600", speedup: "1", prompt: "ids",
+ *   endpointKind: "openai", timeout: "600", speedup: "1", prompt: "ids",
  *   vocabSize: "32000", db: "results.duckdb" });
  * console.log(c.timeoutMs); // 600000
  * ```
@@ -173,6 +183,17 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       "--url",
       f.url ?? "",
       "the server's base URL, e.g. http://127.0.0.1:8000",
+    );
+  }
+  // A variable named on purpose must hold a key: an unset one would send no key at all.
+  if (
+    backend === "openai" && f.apiKeyEnv !== undefined &&
+    asFlagError(() => apiKeyFromEnv(f.apiKeyEnv)) === undefined
+  ) {
+    throw new FlagError(
+      "--api-key-env",
+      f.apiKeyEnv,
+      "the name of a set, non-empty environment variable holding the API key (leave the flag out to send no key unless OPENAI_API_KEY is set)",
     );
   }
   const api = oneOf("--api", f.api, ["completions", "chat"] as const);
@@ -214,7 +235,7 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       f.endpointKind,
       ["auto", ...ENDPOINT_KINDS] as const,
     ),
-    apiKeyEnv: f.apiKeyEnv,
+    apiKeyEnv: f.apiKeyEnv ?? DEFAULT_API_KEY_ENV,
     transport: oneOf(
       "--transport",
       f.transport ?? "auto",
@@ -243,8 +264,9 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       ] as const,
     ),
     db: f.db,
+    allowForeignDb: f.allowForeignDb ?? false,
     label: f.label,
-    slo: f.slo ? parseSlo(f.slo) : undefined,
+    slo: f.slo ? asFlagError(() => parseSlo(f.slo!)) : undefined,
     json: f.json ?? false,
     quiet: f.quiet ?? false,
     warmupS: f.warmup ? positiveNumber("--warmup", f.warmup) : 0,
@@ -442,6 +464,7 @@ export async function recordRun(
         | "workers"
         | "maxErrorRate"
         | "summary"
+        | "allowForeignDb"
       >
     >
     & {
@@ -455,19 +478,30 @@ export async function recordRun(
   options: unknown = cfg,
 ): Promise<RunCommandResult> {
   const ac = new AbortController();
+  // A second signal: the run is marked aborted at once and the process exits.
+  const force = new AbortController();
+  let forcedCode = 130;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((sig) => {
     const h = () => {
+      const why = sig === "SIGTERM" && launcherGone()
+        ? "SIGTERM (the launching process exited)"
+        : sig;
       if (ac.signal.aborted) {
+        if (force.signal.aborted) return;
         console.error(
-          `\nSecond ${sig}: exiting now; rows flushed so far are kept`,
+          `\nSecond ${sig}: marking the run aborted and exiting now; requests in flight stay in_flight`,
         );
-        Deno.exit(sig === "SIGINT" ? 130 : 143);
+        forcedCode = sig === "SIGINT" ? 130 : 143;
+        force.abort(`${ac.signal.reason}; forced by a second ${sig}`);
+        // Should the database not answer, exit anyway: its committed rows are kept.
+        setTimeout(() => Deno.exit(forcedCode), 6_000);
+        return;
       }
       console.error(
         `\n${sig}: stopping, cancelling requests in flight and flushing (again to force)`,
       );
-      ac.abort(sig);
+      ac.abort(why);
     };
     Deno.addSignalListener(sig, h);
     return [sig, h] as const;
@@ -501,8 +535,11 @@ export async function recordRun(
         cooldownNs: BigInt(Math.round((cfg.cooldownS ?? 0) * 1e9)),
       },
       signal: ac.signal,
+      forceSignal: force.signal,
+      onForced: () => Deno.exit(forcedCode),
       load: cfg.load,
       workers,
+      recorder: { allowForeignTables: cfg.allowForeignDb },
       onProgress: (p) => progress?.update(p),
     });
     progress?.done(result.replay.progress);
@@ -511,7 +548,9 @@ export async function recordRun(
     if (!cfg.keepBackend) await backend.close();
   }
   // The summary decides the exit code too (no request succeeded, --max-error-rate).
-  const store = await Store.open(cfg.db);
+  const store = await Store.open(cfg.db, {
+    allowForeignTables: cfg.allowForeignDb,
+  });
   let summary;
   try {
     await installViews(store);
@@ -544,7 +583,7 @@ export async function recordRun(
     ? failure === null ? 0 : 1
     : !bySignal
     ? 1
-    : String(ac.signal.reason) === "SIGTERM"
+    : String(ac.signal.reason).startsWith("SIGTERM")
     ? 143
     : 130;
   if (result.status === "aborted" && !bySignal) {

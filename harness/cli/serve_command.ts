@@ -1,6 +1,7 @@
 /**
  * `tokentrace serve`: the built-in engine as an OpenAI-compatible server. The only place the
- * engine's app is passed to `Deno.serve`; it binds 127.0.0.1 unless `--host` says otherwise.
+ * engine's app is served (harness/http_server.ts: a connection limit and timeouts a hostile
+ * client cannot get around); it binds 127.0.0.1 unless `--host` says otherwise.
  *
  * @module
  */
@@ -17,9 +18,15 @@ import {
   parseEngineFlags,
 } from "./engine_flags.ts";
 import { FlagError, integerAtLeast } from "./flags.ts";
+import { type HttpLimits, serveHttp } from "../http_server.ts";
+import {
+  parseServerFlags,
+  SERVER_FLAG_HELP,
+  type ServerFlags,
+} from "./server_flags.ts";
 
 /** Raw `serve` flags. */
-export interface ServeFlags extends EngineFlags {
+export interface ServeFlags extends EngineFlags, ServerFlags {
   host: string;
   port: string;
   apiKeyEnv?: string;
@@ -38,6 +45,8 @@ export interface ServeConfig {
   servedModelName?: string;
   /** Where the tokenizer is: `--tokenizer`, else the checkpoint folder (byte-level without one). */
   tokenizer?: string;
+  /** Connection limit and timeouts of the HTTP server. */
+  limits: HttpLimits;
 }
 
 /**
@@ -75,6 +84,7 @@ export function parseServeConfig(
     apiKey,
     servedModelName: f.servedModelName,
     tokenizer: f.tokenizer ?? engine.model,
+    limits: parseServerFlags(f),
   };
 }
 
@@ -130,24 +140,30 @@ export async function serveCommand(cfg: ServeConfig): Promise<void> {
     apiKey: cfg.apiKey,
     modelName: cfg.servedModelName,
   });
-  const ac = new AbortController();
-  const server = Deno.serve({
-    hostname: cfg.host,
-    port: cfg.port,
-    signal: ac.signal,
-    onListen: ({ hostname, port }) => {
-      const i = engine.info;
-      console.error(
-        `Engine: ${i.model} on ${i.adapter} (${i.dtype}), policy ${i.policy}, attention ${i.attention}, ` +
-          `token budget ${i.tokenBudget}, ${i.maxSeqs} sequences, ${i.kvBlocks} KV blocks, ${i.stepsInFlight} steps in flight; ` +
-          `text ${
-            codec.kind === "bytes" ? "byte-level" : `by ${codec.source}`
-          }; loaded in ${i.loadSeconds} s`,
-      );
-      console.log(`http://${hostname}:${port}`);
-    },
-  }, app.fetch);
-  const stop = () => ac.abort();
+  let server;
+  try {
+    server = serveHttp(
+      { hostname: cfg.host, port: cfg.port, ...cfg.limits },
+      app.fetch,
+    );
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+  const i = engine.info;
+  console.error(
+    `Engine: ${i.model} on ${i.adapter} (${i.dtype}), policy ${i.policy}, attention ${i.attention}, ` +
+      `token budget ${i.tokenBudget}, ${i.maxSeqs} sequences, ${i.kvBlocks} KV blocks, ${i.stepsInFlight} steps in flight; ` +
+      `text ${
+        codec.kind === "bytes" ? "byte-level" : `by ${codec.source}`
+      }; loaded in ${i.loadSeconds} s`,
+  );
+  const { hostname, port } = server.addr;
+  console.log(
+    `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+  );
+  const s = server;
+  const stop = () => void s.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   try {
@@ -184,6 +200,9 @@ export function addServeCommand(
       "require Authorization: Bearer <key>, the key read from this environment variable",
     )
     .option("--served-model-name <name>", "model id of /v1/models")
+    .option("--max-connections <n>", SERVER_FLAG_HELP.maxConnections)
+    .option("--header-timeout <s>", SERVER_FLAG_HELP.headerTimeout)
+    .option("--keep-alive-timeout <s>", SERVER_FLAG_HELP.keepAliveTimeout)
     .option(
       "--tokenizer <dir>",
       "tokenizer.json (+ tokenizer_config.json with the chat template) for text in and out; default: the checkpoint folder's own, else byte-level text",

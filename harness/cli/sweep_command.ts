@@ -28,26 +28,8 @@ import {
   type SweepReport,
 } from "../../reports/mod.ts";
 import { Store } from "../store.ts";
-import { FlagError, positiveNumber } from "./flags.ts";
+import { asFlagError, FlagError, positiveNumber } from "./flags.ts";
 import { parseRunConfig, runCommand, type RunFlags } from "./run_command.ts";
-
-/** A bad flag value whose parser wrote its own message (exit status 2, like FlagError). */
-class FlagValueError extends FlagError {
-  constructor(message: string) {
-    super("", "", "");
-    this.message = message;
-  }
-}
-
-/** Runs a flag parser; its errors become flag errors (exit status 2). */
-export function asFlagError<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (e) {
-    if (e instanceof FlagError) throw e;
-    throw new FlagValueError((e as Error).message);
-  }
-}
 
 /** Parses `run` flags given as arguments, with the run command's defaults and checks. */
 export type RunFlagsParser = (args: string[]) => RunFlags;

@@ -50,8 +50,15 @@ import { escapeMarkup as esc } from "../render/_escape.ts";
 
 /** What the dashboard app needs; the caller opens and closes them. */
 export interface DashboardDeps {
-  /** The result database, opened read-only. */
-  store: Store;
+  /** The result database, opened read-only and held by the caller (tests). */
+  store?: Store;
+  /**
+   * Opens the result database for one request (closed once it is answered), so the dashboard
+   * holds no lock between requests and runs can record into the file meanwhile; a store that is
+   * a running run's live snapshot (`Store.live`) gets a banner saying so. Used instead of
+   * `store` when given.
+   */
+  openStore?: () => Promise<Store>;
   /** The browser assets by name (`loadAssets(locateAssets())`). */
   assets: ReadonlyMap<
     AssetName,
@@ -104,6 +111,51 @@ function readOnlyMethods(): MiddlewareHandler {
   };
 }
 
+/** The app's per-request variables: the store of this request. */
+export type DashboardEnv = { Variables: { store: Store } };
+
+/** Pages that never read the database (and so open nothing). */
+const NO_STORE = /^\/(assets\/|favicon\.ico$)/;
+
+/**
+ * Gives each request its store (`c.var.store`): `deps.openStore()`, closed once the response is
+ * built (every route answers with a finished body), else the caller's `deps.store`. Pages from
+ * a live snapshot say so in a banner.
+ */
+function storePerRequest(
+  deps: DashboardDeps,
+): MiddlewareHandler<DashboardEnv> {
+  return async function storePerRequest(c, next) {
+    if (NO_STORE.test(c.req.path)) return await next();
+    const opened = deps.openStore ? await deps.openStore() : undefined;
+    const store = opened ?? deps.store;
+    if (store === undefined) {
+      throw new Error("createApp(): give deps.store or deps.openStore");
+    }
+    c.set("store", store);
+    try {
+      await next();
+      if (
+        store.live &&
+        c.res.headers.get("content-type")?.startsWith("text/html")
+      ) {
+        const html = await c.res.text();
+        const banner = `<p class="banner">A run is recording into ${
+          esc(store.path)
+        }: this is its live snapshot, written ${
+          esc(store.live.takenAt.toISOString())
+        } (reload for a newer one; other runs' details are shown once it ends)</p>`;
+        c.res = new Response(
+          html.replace("</nav>", `</nav>\n${banner}`),
+          c.res,
+        );
+      }
+    } finally {
+      opened?.close();
+    }
+  };
+}
+
 function knownHosts(allowed: readonly string[]): MiddlewareHandler {
   const names = new Set(allowed.map((h) => h.toLowerCase()));
   return async function knownHosts(c, next) {
@@ -141,16 +193,17 @@ function knownHosts(allowed: readonly string[]): MiddlewareHandler {
  * store.close();
  * ```
  */
-export function createApp(deps: DashboardDeps): Hono {
-  const { store } = deps;
-  const app = new Hono();
+export function createApp(deps: DashboardDeps): Hono<DashboardEnv> {
+  const app = new Hono<DashboardEnv>();
   app.use(securityHeaders());
   app.use(readOnlyMethods());
   app.use(
     knownHosts(deps.allowedHosts ?? ["localhost", "127.0.0.1", "[::1]"]),
   );
+  app.use(storePerRequest(deps));
 
   app.get("/", async (c) => {
+    const store = c.var.store;
     const key =
       (SORT_KEYS as readonly string[]).includes(c.req.query("sort") ?? "")
         ? c.req.query("sort") as SortKey
@@ -161,6 +214,7 @@ export function createApp(deps: DashboardDeps): Hono {
   });
 
   app.get("/runs/:ref", async (c) => {
+    const store = c.var.store;
     let runId: string;
     try {
       runId = (await resolveRun(store, c.req.param("ref"))).runId;
@@ -192,6 +246,7 @@ ${await renderReportBody(report)}`,
   });
 
   app.get("/compare", async (c) => {
+    const store = c.var.store;
     const baseline = c.req.query("baseline");
     const candidate = c.req.query("candidate");
     const sloParam = c.req.query("slo");
@@ -254,6 +309,7 @@ ${await renderReportBody(report)}`,
   });
 
   app.get("/sql", async (c) => {
+    const store = c.var.store;
     const ref = c.req.query("run");
     if (!ref) return c.html(sqlPage(null));
     try {
@@ -263,9 +319,13 @@ ${await renderReportBody(report)}`,
     }
   });
 
-  app.get("/data/schema.json", async (c) => c.json(await consoleSchema(store)));
+  app.get(
+    "/data/schema.json",
+    async (c) => c.json(await consoleSchema(c.var.store)),
+  );
 
   app.get("/data/:ref/:file", async (c) => {
+    const store = c.var.store;
     const file = c.req.param("file");
     const table = file.endsWith(".csv") ? file.slice(0, -4) : "";
     if (!(CONSOLE_TABLES as readonly string[]).includes(table)) {

@@ -132,6 +132,7 @@ export function renderTerminal(
         formatCount(counts.timeout)
       } timeout, ` +
       `${formatCount(counts.cancelled)} cancelled` +
+      (counts.inFlight ? `, ${formatCount(counts.inFlight)} in flight` : "") +
       (counts.outsideWindow > 0
         ? `; ${formatCount(counts.outsideWindow)} outside the window`
         : ""),

@@ -6,7 +6,7 @@
 -- Definitions (tokens; reported = the server's usage, NULL when it sent none):
 --   input_drift_tokens         = prompt_tokens_reported - input_tokens_planned
 --   output_drift_tokens        = n_output_tokens - output_tokens_planned, where n_output_tokens is
---                                usage completion_tokens, else the count from the stream
+--                                the count from the stream (request_metrics)
 --   output_usage_drift_tokens  = completion_tokens_reported - output tokens counted from events
 --                                (request_metrics.output_tokens_drift)
 --   cached_tokens              = usage's cached prompt tokens (prefix cache hits), as reported

@@ -14,8 +14,11 @@
 -- last_token_ns: the events are the raw record, the same rows itl_gaps reads, so lt - ft always
 -- equals the sum of the request's ITL gaps and a partly flushed row cannot make them disagree.
 --
--- n (n_output_tokens) = usage completion_tokens when the server reported it, else the summed
--- n_tokens of the token-bearing events; both are exposed, and
+-- n (n_output_tokens) = the summed n_tokens of the token-bearing events: what was streamed, the
+-- same events every time metric is taken from. The server's usage completion_tokens is kept
+-- beside it (n_output_tokens_reported), never in its place: a server whose usage disagrees with
+-- its stream (50 or -7 reported for 10 streamed) must not change TPOT or throughput, and the
+-- disagreement is flagged by run_fidelity (usage_vs_stream_mismatch_share).
 -- output_tokens_drift = reported - counted (NULL when not reported).
 -- n_input_tokens = usage prompt_tokens when reported, else the planned input length.
 --
@@ -78,7 +81,7 @@ anchors as (
 token_counts as (
   select
     *,
-    coalesce(n_output_tokens_reported, n_output_tokens_counted) as n_output_tokens,
+    n_output_tokens_counted as n_output_tokens,
     n_output_tokens_reported - n_output_tokens_counted as output_tokens_drift
   from anchors
 )

@@ -32,6 +32,11 @@
 --                                 backend does not say)
 --  12 itl_burst_share             share of chunk gaps under 1 ms (run_token_delivery.burst_share):
 --                                 tokens delivered in bursts make ITL bimodal   value > 0.25
+--  13 skipped_trace_rows          bad trace rows left out under --on-bad-row skip, from the
+--                                 run's workload record (runs.workload source.skipped.count;
+--                                 0 for a workload without a trace, NULL when no workload was
+--                                 recorded) (count)                      value > 0: the run did
+--                                 not replay the whole trace
 -- n is the number of samples the value came from.
 --
 -- Edge cases: a value without samples is NULL and then flagged is NULL (unknown), never FALSE.
@@ -50,7 +55,8 @@ thresholds (check_order, check_name, unit, threshold) as (
     (9, 'harness_floor_ttft_p50_ms', 'ms', null),
     (10, 'coalesced_chunk_share', 'fraction', 0.05),
     (11, 'steps_in_flight', 'count', null),
-    (12, 'itl_burst_share', 'fraction', 0.25)
+    (12, 'itl_burst_share', 'fraction', 0.25),
+    (13, 'skipped_trace_rows', 'count', 0.0)
 ),
 lag_stats as (
   select run_id, count(schedule_lag_ms) as n, quantile_cont(schedule_lag_ms, 0.99) as p99
@@ -128,6 +134,18 @@ measured as (
   union all
   select run_id, 12, burst_share, n_gaps
   from run_token_delivery
+  union all
+  select r.run_id, 13,
+    case when r.workload is not null
+      -- a plain string match, not a JSON function: the dashboard's DuckDB-Wasm console has no
+      -- JSON extension, and the recorder writes `"skipped":{"count":N,...}` in this order
+      then coalesce(
+        try_cast(regexp_extract(r.workload, '"skipped":\s*\{\s*"count":\s*(\d+)', 1) as double),
+        0
+      )
+    end,
+    (r.workload is not null)::int::bigint
+  from runs as r
 )
 select
   m.run_id,

@@ -3,7 +3,8 @@
 -- Grain: one row per `runs` row; key run_id.
 --
 -- Counts (the run's requests inside the measurement window, request_window.in_window, by
--- status): n_total, n_ok (completed), n_error, n_timeout, n_cancelled; n_outside_window counts
+-- status): n_total, n_ok (completed), n_error, n_timeout, n_cancelled, n_in_flight (sent and not
+-- ended: a run still recording, or one whose process died); n_outside_window counts
 -- the requests the warm-up / cool-down trims left out. Token totals over completed (status 'ok')
 -- in-window requests: output_tokens =
 -- SUM(n_output_tokens), input_tokens = SUM(n_input_tokens) (usage when reported, else counted /
@@ -38,6 +39,7 @@ per_run as (
     count(*) filter (where in_window and status = 'error') as n_error,
     count(*) filter (where in_window and status = 'timeout') as n_timeout,
     count(*) filter (where in_window and status = 'cancelled') as n_cancelled,
+    count(*) filter (where in_window and status = 'in_flight') as n_in_flight,
     coalesce(sum(n_output_tokens) filter (where in_window and status = 'ok'), 0)::bigint
       as output_tokens,
     coalesce(sum(n_input_tokens) filter (where in_window and status = 'ok'), 0)::bigint
@@ -78,6 +80,7 @@ joined as (
     coalesce(p.n_error, 0) as n_error,
     coalesce(p.n_timeout, 0) as n_timeout,
     coalesce(p.n_cancelled, 0) as n_cancelled,
+    coalesce(p.n_in_flight, 0) as n_in_flight,
     coalesce(p.n_outside_window, 0) as n_outside_window,
     coalesce(p.output_tokens, 0) as output_tokens,
     coalesce(p.input_tokens, 0) as input_tokens,
@@ -97,6 +100,7 @@ select
   n_timeout,
   n_cancelled,
   n_outside_window,
+  n_in_flight,
   output_tokens,
   input_tokens,
   n_ok * 1e9 / rate_denominator_ns as request_throughput_rps,

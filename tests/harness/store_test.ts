@@ -30,14 +30,14 @@ Deno.test("Store.open() creates a new file at the current schema version", async
   store.close();
 });
 
-Deno.test("Store.open() migrates an empty DuckDB file forward", async () => {
+Deno.test("Store.open() migrates a foreign DuckDB file forward when told to", async () => {
   const path = await tempDbPath();
   const inst = await DuckDBInstance.create(path);
   const c = await inst.connect();
   await c.run("create table unrelated(x integer)");
   c.closeSync();
   inst.closeSync();
-  const store = await Store.open(path);
+  const store = await Store.open(path, { allowForeignTables: true });
   assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
   const n = await store.query("select count(*)::int as n from unrelated");
   assert.equal(n[0].n, 0);

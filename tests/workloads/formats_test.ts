@@ -74,7 +74,7 @@ Deno.test("readTrace() reads AIPerf's superset of Mooncake JSONL", async (t) => 
           "a.jsonl",
           '{"session_id": "a", "input_length": 100, "output_length": 5}\n' +
             '{"session_id": "b", "input_length": 50, "output_length": 5}\n' +
-            '{"session_id": "a", "delay": 2000, "input_length": 300, "output_length": 7, "hash_ids": [1, 2]}\n',
+            '{"session_id": "a", "delay": 2000, "input_length": 600, "output_length": 7, "hash_ids": [1, 2]}\n',
         ),
       );
       assert.deepEqual(

@@ -89,9 +89,9 @@ export async function readAzureLlm(
   )).getRowObjectsJson()[0].b as string;
   const cols = await readNumericColumns(
     conn,
-    `select coalesce(case when regexp_full_match(ts, ${sqlString(TS_PATTERN)})
-              then (${NS_SQL} - ${base}::hugeint)::double / 1e6 end, 'NaN'::double) as t,
-            coalesce(input, 'NaN'::double) as i, coalesce(output, 'NaN'::double) as o
+    `select (case when regexp_full_match(ts, ${sqlString(TS_PATTERN)})
+              then (${NS_SQL} - ${base}::hugeint)::double / 1e6 end) as t,
+            input as i, output as o
             ${images ? ", coalesce(images, 0)::double as m" : ""}
      from azure_raw`,
   );
@@ -113,7 +113,13 @@ export async function readAzureLlm(
       )).getRowObjectsJson()[0]?.ts ?? "",
     );
   const built = await buildRequests(
-    { rows: cols.rows, timeMs: c.t, input: c.i, output: c.o },
+    {
+      rows: cols.rows,
+      timeMs: c.t,
+      input: c.i,
+      output: c.o,
+      missing: { input: cols.missing.i, output: cols.missing.o },
+    },
     {
       time: "TIMESTAMP",
       input: "ContextTokens",

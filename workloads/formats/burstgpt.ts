@@ -88,9 +88,9 @@ export async function readBurstGpt(
       : "true";
   const cols = await readNumericColumns(
     conn,
-    `select coalesce("Timestamp" * 1000, 'NaN'::double) as t,
-            coalesce("Request tokens", 'NaN'::double) as i,
-            coalesce("Response tokens", 'NaN'::double) as o,
+    `select ("Timestamp" * 1000)::double as t,
+            "Request tokens"::double as i,
+            "Response tokens"::double as o,
             (${inList("Model", opts.models)} and ${
       inList("Log Type", opts.logTypes)
     })::double as k,
@@ -123,6 +123,11 @@ export async function readBurstGpt(
       output: c.o,
       keep: c.k,
       failed: c.f,
+      missing: {
+        time: cols.missing.t,
+        input: cols.missing.i,
+        output: cols.missing.o,
+      },
     },
     {
       time: "Timestamp",

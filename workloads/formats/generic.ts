@@ -9,8 +9,8 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { sqlString } from "../_duckdb.ts";
-import { readNumericColumns } from "../_columns.ts";
-import { buildRequests } from "../_build.ts";
+import { type NumericColumns, readNumericColumns } from "../_columns.ts";
+import { buildRequests, type RawTrace } from "../_build.ts";
 import {
   csvLocator,
   csvRejectFindings,
@@ -98,10 +98,8 @@ export async function readGeneric(
     m.time === undefined
       ? "0::double"
       : unit === "datetime"
-      ? `coalesce(epoch_us(try_cast(${expr} as TIMESTAMP))::double / 1000, 'NaN'::double)`
-      : `coalesce(try_cast(${expr} as DOUBLE) * ${
-        UNIT_MS[unit]
-      }, 'NaN'::double)`;
+      ? `(epoch_us(try_cast(${expr} as TIMESTAMP))::double / 1000)`
+      : `(try_cast(${expr} as DOUBLE) * ${UNIT_MS[unit]})`;
   if (kind === "jsonl") {
     return await readJsonl(conn, path, opts, m, fields, timeSql);
   }
@@ -173,6 +171,15 @@ function mappedColumns(m: ColumnMapping): string[] {
   ): c is string => c !== undefined);
 }
 
+/** Which values of the t, i, o columns were absent (NULL). */
+function missingOf(cols: NumericColumns): RawTrace["missing"] {
+  return {
+    time: cols.missing.t,
+    input: cols.missing.i,
+    output: cols.missing.o,
+  };
+}
+
 function numeric(
   conn: DuckDBConnection,
   src: string,
@@ -182,8 +189,8 @@ function numeric(
   return readNumericColumns(
     conn,
     `select ${timeSql(m.time ? ident(m.time) : "0")} as t,
-            coalesce(try_cast(${ident(m.input)} as DOUBLE), 'NaN'::double) as i,
-            coalesce(try_cast(${ident(m.output)} as DOUBLE), 'NaN'::double) as o
+            try_cast(${ident(m.input)} as DOUBLE) as i,
+            try_cast(${ident(m.output)} as DOUBLE) as o
      from ${src}`,
   );
 }
@@ -212,7 +219,13 @@ async function finish(
     : undefined;
   const c = cols.columns;
   const built = await buildRequests(
-    { rows: cols.rows, timeMs: c.t, input: c.i, output: c.o },
+    {
+      rows: cols.rows,
+      timeMs: c.t,
+      input: c.i,
+      output: c.o,
+      missing: missingOf(cols),
+    },
     fields,
     opts,
     extras
@@ -278,7 +291,14 @@ async function readJsonl(
     : undefined;
   const c = cols.columns;
   const built = await buildRequests(
-    { rows: cols.rows, timeMs: c.t, input: c.i, output: c.o, bad },
+    {
+      rows: cols.rows,
+      timeMs: c.t,
+      input: c.i,
+      output: c.o,
+      bad,
+      missing: missingOf(cols),
+    },
     fields,
     opts,
     extras

@@ -16,7 +16,7 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { ChatMessage, TraceRequest } from "../request.ts";
 import { readNumericColumns } from "../_columns.ts";
-import { buildRequests } from "../_build.ts";
+import { buildRequests, MAX_TRACE_TOKENS } from "../_build.ts";
 import {
   jsonNumber,
   jsonPath,
@@ -75,14 +75,17 @@ export async function readMooncake(
       has("messages", "ARRAY")
     } as msgs,
             (json_type(j, '$.session_id') in ('VARCHAR', 'BIGINT', 'UBIGINT'))::double as sess,
-            ${has("hash_ids", "ARRAY")} as hashes
+            ${has("hash_ids", "ARRAY")} as hashes,
+            (coalesce(json_type(j, '$.hash_ids'), 'NULL') <> 'NULL')::double as hashes_given
      from mc order by line`,
   );
   const c = cols.columns;
   const n = cols.rows;
   const any = (col: Float64Array) => col.some((v) => v === 1);
   const extras = new Map<number, Record<string, unknown>>();
-  if (any(c.text) || any(c.msgs) || any(c.sess) || any(c.hashes)) {
+  if (
+    any(c.text) || any(c.msgs) || any(c.sess) || any(c.hashes_given)
+  ) {
     const rows = (await conn.runAndReadAll(
       `select line, j ->> '$.text_input' as text, json_extract(j, '$.messages')::varchar as msgs,
               j ->> '$.session_id' as sess,
@@ -111,11 +114,34 @@ export async function readMooncake(
       ? undefined
       : String(x.sess);
     const hashes = x?.hashes as unknown[] | null | undefined;
-    if (x && c.hashes[k] === 1 && (!hashes || hashes.some((h) => h === null))) {
+    if (
+      x && c.hashes_given[k] === 1 &&
+      (c.hashes[k] !== 1 || !hashes || hashes.some((h) => h === null))
+    ) {
       findings.push({
         line: lineOf(k),
         field: "hash_ids",
         detail: `expected an array of integer block ids, got ${x.hashes_raw}`,
+      });
+      bad[k] = 1;
+      continue;
+    }
+    // Block ids describe the prompt in blocks: as many as its length fills, no more, no fewer
+    // (every record of the published Mooncake traces holds to this).
+    const bs = opts.blockSize;
+    if (
+      hashes && hashes.length > 0 && Number.isInteger(input[k]) &&
+      input[k] >= 0 && input[k] <= MAX_TRACE_TOKENS &&
+      hashes.length !== Math.ceil(input[k] / bs)
+    ) {
+      findings.push({
+        line: lineOf(k),
+        field: "hash_ids",
+        detail: `expected ${
+          Math.ceil(input[k] / bs)
+        } block ids for input_length ${
+          input[k]
+        } in blocks of ${bs} tokens (--block-size), got ${hashes.length}`,
       });
       bad[k] = 1;
       continue;
@@ -157,7 +183,14 @@ export async function readMooncake(
     if (session !== undefined && !Number.isNaN(t)) lastArrival.set(session, t);
   }
   const built = await buildRequests(
-    { rows: n, timeMs: time, input, output: c.o, bad },
+    {
+      rows: n,
+      timeMs: time,
+      input,
+      output: c.o,
+      bad,
+      missing: { input: cols.missing.i, output: cols.missing.o },
+    },
     {
       time: "timestamp",
       input: "input_length",

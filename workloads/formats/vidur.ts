@@ -55,9 +55,9 @@ export async function readVidur(
   });
   const cols = await readNumericColumns(
     conn,
-    `select coalesce(arrived_at * 1000, 'NaN'::double) as t,
-            coalesce(num_prefill_tokens, 'NaN'::double) as i,
-            coalesce(num_decode_tokens, 'NaN'::double) as o from ${src.sql}`,
+    `select (arrived_at * 1000)::double as t,
+            num_prefill_tokens::double as i,
+            num_decode_tokens::double as o from ${src.sql}`,
   );
   const rejects = await csvRejectFindings(
     conn,
@@ -67,7 +67,17 @@ export async function readVidur(
   );
   const c = cols.columns;
   const built = await buildRequests(
-    { rows: cols.rows, timeMs: c.t, input: c.i, output: c.o },
+    {
+      rows: cols.rows,
+      timeMs: c.t,
+      input: c.i,
+      output: c.o,
+      missing: {
+        time: cols.missing.t,
+        input: cols.missing.i,
+        output: cols.missing.o,
+      },
+    },
     {
       time: "arrived_at",
       input: "num_prefill_tokens",

@@ -116,6 +116,40 @@ Deno.test("interpretChunk() turns one stream payload into typed items", async (t
     assert.deepEqual(interpretChunk('{"choices":[],"usage":null}'), []);
   });
 
+  await t.step("impossible usage is a protocol error", () => {
+    const cases: [string, string][] = [
+      [
+        '{"prompt_tokens":8,"completion_tokens":-7}',
+        "usage.completion_tokens: expected an integer token count in [0, 2147483647], got -7",
+      ],
+      [
+        '{"prompt_tokens":8.5,"completion_tokens":2}',
+        "usage.prompt_tokens: expected an integer token count in [0, 2147483647], got 8.5",
+      ],
+      [
+        '{"prompt_tokens":8,"completion_tokens":1e15}',
+        "usage.completion_tokens: expected an integer token count in [0, 2147483647], got 1000000000000000",
+      ],
+      [
+        '{"prompt_tokens":8,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":9}}',
+        "usage.prompt_tokens_details.cached_tokens: expected an integer token count in [0, 8], got 9",
+      ],
+    ];
+    for (const [usage, message] of cases) {
+      assert.deepEqual(
+        interpretChunk(`{"choices":[{"text":"a"}],"usage":${usage}}`, 4),
+        [
+          { kind: "tokens", channel: "content", count: 1, text: "a" },
+          {
+            kind: "error",
+            errorKind: "protocol",
+            message: `Stream event 4: ${message}`,
+          },
+        ],
+      );
+    }
+  });
+
   await t.step("finish reason and usage in the last content chunk", () => {
     const last =
       '{"choices":[{"index":0,"delta":{"content":"."},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":9}}';

@@ -219,3 +219,41 @@ Deno.test("SseParser.push() follows the WHATWG interpretation rules", async (t) 
     });
   });
 });
+
+Deno.test("SseParser bounds what it holds", async (t) => {
+  await t.step(
+    "a line past maxLineChars is refused; events before it are kept",
+    () => {
+      const p = new SseParser({ maxLineChars: 16 });
+      const first = p.push(enc.encode("data: a\n\ndata: 0123456789"));
+      assert.deepEqual(first.map((e) => e.data), ["a"]);
+      assert.equal(p.failure, undefined);
+      assert.deepEqual(p.push(enc.encode("0123456789")), []);
+      assert.equal(
+        p.failure,
+        "an SSE line longer than 16 characters (26 without a line end)",
+      );
+      // Nothing more is parsed or held.
+      assert.deepEqual(p.push(enc.encode("\n\ndata: b\n\n")), []);
+      assert.deepEqual(p.end(), []);
+    },
+  );
+
+  await t.step("a complete line past the bound in one chunk is refused", () => {
+    const p = new SseParser({ maxLineChars: 8 });
+    p.push(enc.encode("data: 0123456789\n\n"));
+    assert.equal(p.failure, "an SSE line longer than 8 characters (16)");
+  });
+
+  await t.step("an event past maxEventChars of data is refused", () => {
+    const p = new SseParser({ maxEventChars: 10 });
+    assert.deepEqual(
+      p.push(enc.encode("data: 123456\ndata: 789012\n\n")),
+      [],
+    );
+    assert.equal(
+      p.failure,
+      "an SSE event with more than 10 characters of data (12)",
+    );
+  });
+});

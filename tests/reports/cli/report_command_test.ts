@@ -26,11 +26,11 @@ Deno.test("reportCommand() renders every format", async (t) => {
       );
       assert.equal(json.schema, "tokentrace.report/v2");
       assert.equal(json.anchors.length, 14);
-      assert.equal(json.fidelity.checks.length, 12);
+      assert.equal(json.fidelity.checks.length, 13);
       assert.equal(json.fidelity.ok, false);
       const junit = await report("--format", "junit", "--run", "baseline");
       assert.ok(
-        junit.stdout.includes('<testsuite name="fidelity baseline" tests="12"'),
+        junit.stdout.includes('<testsuite name="fidelity baseline" tests="13"'),
       );
     });
 

@@ -93,12 +93,17 @@ Deno.test({
           "select check_name from run_fidelity where check_order >= 10 order by check_order",
         );
         await page.click("#run");
-        await page.waitForSelector('#console[data-rows="3"]', {
+        await page.waitForSelector('#console[data-rows="4"]', {
           timeout: 30_000,
         });
         assert.deepStrictEqual(
           await page.locator("#result-table td").allTextContents(),
-          ["coalesced_chunk_share", "steps_in_flight", "itl_burst_share"],
+          [
+            "coalesced_chunk_share",
+            "steps_in_flight",
+            "itl_burst_share",
+            "skipped_trace_rows",
+          ],
         );
         await page.screenshot({
           path: `${shots}/dashboard-sql.png`,

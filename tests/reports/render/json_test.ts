@@ -147,6 +147,7 @@ Deno.test("toReportJson()", async (t) => {
         assert.equal(j.fidelity.ok, false);
         assert.deepStrictEqual(j.fidelity.reasons, [
           "send rate off by 5.7% > 5%",
+          "output lengths differ in 33.3% > 1%",
           "usage vs stream differ in 33.3% > 1%",
           "failed 33.3% > 1%",
         ]);

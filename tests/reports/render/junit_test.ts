@@ -89,7 +89,7 @@ Deno.test("renderFidelityJunit()", async (t) => {
       await collectRunReport(snapshot, RUN_A.runId),
     );
     await t.step("one case per check: flagged fail, unknown skipped", () => {
-      assert.ok(xml.includes('tests="12" failures="3" errors="0" skipped="3"'));
+      assert.ok(xml.includes('tests="13" failures="4" errors="0" skipped="4"'));
       assert.ok(xml.includes('name="send_rate_deviation"'));
       assert.ok(
         xml.includes(

@@ -16,7 +16,7 @@ Deno.test("renderMarkdown()", async (t) => {
       assert.equal(
         md.split("\n")[2],
         "**goodput 8.000 req/s, attainment 40.0% (2 of 5) for SLO ttft<=30ms, fidelity FLAGGED " +
-          "(send rate off by 5.7% > 5%; usage vs stream differ in 33.3% > 1%; failed 33.3% > 1%)**",
+          "(send rate off by 5.7% > 5%; output lengths differ in 33.3% > 1%; usage vs stream differ in 33.3% > 1%; failed 33.3% > 1%)**",
       );
       assert.ok(
         md.includes(
@@ -27,7 +27,7 @@ Deno.test("renderMarkdown()", async (t) => {
       assert.ok(md.includes("## Lengths (tokens)"));
       assert.ok(
         md.includes(
-          "| output_tokens | 3 | 3.333 | 4.000 | 4.800 | 4.980 | 1.000 | 5.000 |",
+          "| output_tokens | 3 | 3.000 | 3.000 | 4.600 | 4.960 | 1.000 | 5.000 |",
         ),
         md,
       );

@@ -5,7 +5,8 @@ import { createFixtureStore, RUN_A, RUN_C, RUN_D } from "../_fixture.ts";
 
 const EXPECTED_A = `\
 == goodput 8.000 req/s, attainment 40.0% (2 of 5) for SLO ttft<=30ms tpot<=15ms e2e<=90ms, fidelity
-   FLAGGED (send rate off by 5.7% > 5%; usage vs stream differ in 33.3% > 1%; failed 33.3% > 1%)
+   FLAGGED (send rate off by 5.7% > 5%; output lengths differ in 33.3% > 1%; usage vs stream differ
+   in 33.3% > 1%; failed 33.3% > 1%)
 run         a1b2c3d4-0000-4000-8000-00000000000a label "baseline"
 backend     openai
 status      completed (started 2026-11-20T10:00:00.000Z, finished 2026-11-20T10:00:01.000Z)
@@ -19,16 +20,16 @@ latency in ms (10 s and more in s) over completed requests (percentiles: quantil
 metric                                 n      mean       p50       p90       p99       max
 ttft_ms                                3     33.33     30.00     46.00     49.60     50.00
 ttft_incl_queue_ms                     3     35.67     30.00     47.60     51.56     52.00
-tpot_ms                                2     12.50     12.50     14.50     14.95     15.00
+tpot_ms                                2     15.00     15.00     15.00     15.00     15.00
 itl_ms                                 4     22.50     25.00     30.00     30.00     30.00
 itl_per_token_ms                       4     20.00     20.00     30.00     30.00     30.00
 e2e_ms                                 3     63.33     50.00     82.00     89.20     90.00
-normalized_latency_ms_per_token        3     26.83     18.00     43.60     49.36     50.00
+normalized_latency_ms_per_token        3     28.22     18.00     43.60     49.36     50.00
 schedule_lag_ms                        3     2.333     2.000     4.400     4.940     5.000
 floor       — harness error not measured in this database (tokentrace calibrate)
 
-throughput  12.00 req/s, 40.00 output tok/s, 240.0 total tok/s, peak 9 output tok/s (1 s bin)
-goodput     8.000 req/s, 36.00 output tok/s; attainment 40.0% (2 of 5 counted met)
+throughput  12.00 req/s, 36.00 output tok/s, 236.0 total tok/s, peak 9 output tok/s (1 s bin)
+goodput     8.000 req/s, 32.00 output tok/s; attainment 40.0% (2 of 5 counted met)
 slo         ttft<=30ms tpot<=15ms e2e<=90ms (inclusive)
 policy      errored and timed-out requests count as not meeting the SLO; cancelled requests are
             excluded

@@ -74,8 +74,9 @@ Deno.test("anchor_request_metrics view", async (t) => {
           49,
           1,
         ]),
-        // r6: sent 55, first byte 60, n 4 (usage): vLLM TPOT (50 - 5) / 3, done 110
-        row("r6", "ok", [5, 15, 50, 55, 10, 12.5, 20, 10, 12.5, 5]),
+        // r6: sent 55, first byte 60, n 3 (streamed; usage says 4): vLLM TPOT (50 - 5) / 2,
+        // done 110
+        row("r6", "ok", [5, 22.5, 50, 55, 15, 50 / 3, 20, 15, 50 / 3, 5]),
       ]);
     });
 

@@ -67,7 +67,8 @@ Deno.test("request_export()", async (t) => {
             false,
           ),
           row("r5", "cancelled", null, null, 1, 49, null, 49, 1, false, null),
-          row("r6", "ok", null, null, 4, 20, 10, 50, 5, true, true),
+          // r6: 3 tokens streamed (its usage says 4): TPOT (50 - 20) / 2
+          row("r6", "ok", null, null, 3, 20, 15, 50, 5, true, true),
         ]);
       },
     );

@@ -37,8 +37,9 @@ Deno.test("request_length_drift view", async (t) => {
         row("r3", "error", [30, null, null, 8, 0, null, 0, -8, null]),
         row("r4", "timeout", [40, null, null, 8, 2, null, 2, -6, null]),
         row("r5", "cancelled", [50, null, null, 8, 1, null, 1, -7, null]),
-        // usage says 4, the stream carried 3: usage drift +1; no prompt usage
-        row("r6", "ok", [20, null, null, 4, 4, 4, 3, 0, 1]),
+        // usage says 4, the stream carried 3: n is the stream's 3 (output drift -1 from the
+        // planned 4), usage drift +1; no prompt usage
+        row("r6", "ok", [20, null, null, 4, 3, 4, 3, -1, 1]),
       ]);
     });
 

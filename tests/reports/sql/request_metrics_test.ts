@@ -156,17 +156,17 @@ const EXPECTED = [
     done_ns: ms(110),
     completion_ns: ms(110),
     n_input_tokens: 20, // planned: no prompt usage
-    n_output_tokens: 4, // usage wins over the count
+    n_output_tokens: 3, // the stream's count, not the usage beside it
     n_output_tokens_reported: 4,
     n_output_tokens_counted: 3,
     output_tokens_drift: 1, // 4 - 3
     output_chunks: 2,
     ttft_ms: 20, // 75 - 55
     ttft_incl_queue_ms: 25, // 75 - 50
-    tpot_ms: 10, // (105 - 75) / (4 - 1)
+    tpot_ms: 15, // (105 - 75) / (3 - 1)
     e2e_ms: 50, // 105 - 55
     e2e_done_ms: 55, // 110 - 55
-    normalized_latency_ms_per_token: 12.5, // 50 / 4
+    normalized_latency_ms_per_token: 50 / 3, // 50 / 3
     schedule_lag_ms: 5,
     max_itl_ms: 30,
   },

@@ -29,17 +29,17 @@ Deno.test("run_anchor_latency_summary view", async (t) => {
             p99_ms: 42.7, // 28 + 0.98 * 15
             max_ms: 43,
           },
-          // r2 15.5, r6 15 (r1 has n = 1)
+          // r2 15.5, r6 22.5 (n = 3 streamed; r1 has n = 1)
           {
             metric: "vllm_tpot_ms",
             tool: "vllm",
             same_as: null,
             n: 2n,
-            mean_ms: 15.25,
-            p50_ms: 15.25,
-            p90_ms: 15.45,
-            p99_ms: 15.495,
-            max_ms: 15.5,
+            mean_ms: 19,
+            p50_ms: 19,
+            p90_ms: 21.8, // 15.5 + 0.9 * 7
+            p99_ms: 22.43,
+            max_ms: 22.5,
           },
           // done - sent: r1 53, r2 95, r6 55 -> 53, 55, 95
           {

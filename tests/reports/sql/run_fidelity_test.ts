@@ -53,7 +53,16 @@ Deno.test("run_fidelity view", async (t) => {
         check(3, "send_rate_deviation", 3 / 53, "fraction", 0.05, 6, true),
         // r1, r2 reported prompts equal to the plan (r6 reported none)
         check(4, "input_length_mismatch_share", 0, "fraction", 0.01, 2, false),
-        check(5, "output_length_mismatch_share", 0, "fraction", 0.01, 3, false),
+        // r6 streamed 3 of the 4 planned (its usage says 4; the stream is what counts)
+        check(
+          5,
+          "output_length_mismatch_share",
+          1 / 3,
+          "fraction",
+          0.01,
+          3,
+          true,
+        ),
         // r6: usage 4, streamed 3
         check(
           6,
@@ -75,6 +84,8 @@ Deno.test("run_fidelity view", async (t) => {
         check(11, "steps_in_flight", null, "count", null, 0, null),
         // ok gaps: r2 20, 10, 30 ms; r6 30 ms (its 0-token chunk is not one): none under 1 ms
         check(12, "itl_burst_share", 0, "fraction", 0.25, 4, false),
+        // the fixture records no workload: unknown
+        check(13, "skipped_trace_rows", null, "count", 0, 0, null),
       ]);
     });
 
@@ -107,6 +118,7 @@ Deno.test("run_fidelity view", async (t) => {
             ["coalesced_chunk_share", null, null],
             ["steps_in_flight", null, null],
             ["itl_burst_share", null, null],
+            ["skipped_trace_rows", null, null],
           ],
         );
       },

@@ -85,14 +85,14 @@ const EXPECTED_A = [
     p99: 51.56,
     p999: 51.956,
   }),
-  // tpot: r2 15, r6 10 (r1 has n = 1): 2 samples, position q * 1
-  row(A, "tpot_ms", [10, 15], {
-    mean: 12.5,
-    p50: 12.5,
-    p90: 14.5, // 10 + 0.9 * 5
-    p95: 14.75,
-    p99: 14.95,
-    p999: 14.995,
+  // tpot: r2 15, r6 (105 - 75) / (3 streamed - 1) = 15 (r1 has n = 1): 2 samples
+  row(A, "tpot_ms", [15, 15], {
+    mean: 15,
+    p50: 15,
+    p90: 15,
+    p95: 15,
+    p99: 15,
+    p999: 15,
   }),
   // itl: r2 gaps 20, 10, 30 and r6 gap 30 pooled (r4's 152 is a timeout): position q * 3
   row(A, "itl_ms", [10, 20, 30, 30], {
@@ -121,9 +121,9 @@ const EXPECTED_A = [
     p99: 89.2,
     p999: 89.92,
   }),
-  // normalized (lt - sent) / n: r1 50 / 1, r2 90 / 5 = 18, r6 50 / 4 (usage) = 12.5
-  row(A, "normalized_latency_ms_per_token", [12.5, 18, 50], {
-    mean: 80.5 / 3,
+  // normalized (lt - sent) / n: r1 50 / 1, r2 90 / 5 = 18, r6 50 / 3 (streamed, not usage 4)
+  row(A, "normalized_latency_ms_per_token", [50 / 3, 18, 50], {
+    mean: (50 / 3 + 68) / 3,
     p50: 18,
     p90: 43.6, // 18 + 0.8 * 32
     p95: 46.8,

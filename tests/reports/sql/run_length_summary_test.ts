@@ -38,8 +38,8 @@ Deno.test("run_length_summary view", async (t) => {
         row("input_tokens", [10, 20, 20], [20, 20, 20]),
         // 1 4 5 8 8 8: p50 6.5; p90 8; p99 8
         row("output_tokens_planned", [1, 5, 8, 8, 8, 4], [6.5, 8, 8]),
-        // 1 4 5: p50 4; p90 at 1.8 -> 4.8; p99 at 1.98 -> 4.98
-        row("output_tokens", [1, 5, 4], [4, 4.8, 4.98]),
+        // streamed (r6: 3; its usage says 4): 1 3 5: p50 3; p90 at 1.8 -> 4.6; p99 at 1.98 -> 4.96
+        row("output_tokens", [1, 5, 3], [3, 4.6, 4.96]),
       ]);
     });
 

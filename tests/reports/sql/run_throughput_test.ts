@@ -39,11 +39,12 @@ Deno.test("run_throughput view", async (t) => {
           n_timeout: 1n,
           n_cancelled: 1n,
           n_outside_window: 0n,
-          output_tokens: 10n,
+          n_in_flight: 0n,
+          output_tokens: 9n, // 1 + 5 + 3: r6 streamed 3 (its usage says 4)
           input_tokens: 50n,
           request_throughput_rps: 12, // 3 / 0.25
-          output_tokens_per_s: 40, // 10 / 0.25
-          total_tokens_per_s: 240, // 60 / 0.25
+          output_tokens_per_s: 36, // 9 / 0.25
+          total_tokens_per_s: 236, // 59 / 0.25
           // all events fall in bin [2 ms, 1002 ms): r1 1 + r2 5 + r6 3 counted tokens
           // (r4 and r5 are not completed; r6's usage-only token has no time)
           max_output_tokens_per_s_1s_bin: 9,
@@ -58,6 +59,7 @@ Deno.test("run_throughput view", async (t) => {
           n_timeout: 0n,
           n_cancelled: 0n,
           n_outside_window: 0n,
+          n_in_flight: 0n,
           output_tokens: 9n,
           input_tokens: 300n,
           request_throughput_rps: 0.8, // 2 / 2.5
@@ -76,6 +78,7 @@ Deno.test("run_throughput view", async (t) => {
           n_timeout: 1n,
           n_cancelled: 1n,
           n_outside_window: 0n,
+          n_in_flight: 0n,
           output_tokens: 0n,
           input_tokens: 0n,
           request_throughput_rps: 0,
@@ -93,6 +96,7 @@ Deno.test("run_throughput view", async (t) => {
           n_timeout: 0n,
           n_cancelled: 0n,
           n_outside_window: 0n,
+          n_in_flight: 0n,
           output_tokens: 0n,
           input_tokens: 0n,
           request_throughput_rps: null,

@@ -38,9 +38,9 @@ Deno.test("slo_attainment()", async (t) => {
             n_outside_window: 0n,
             attainment: 0.6, // 3 / 5
             window_s: 0.25,
-            met_output_tokens: 10n, // 1 + 5 + 4
+            met_output_tokens: 9n, // 1 + 5 + 3 (streamed; r6's usage says 4)
             goodput_rps: 12, // 3 / 0.25
-            token_goodput_tokens_per_s: 40, // 10 / 0.25
+            token_goodput_tokens_per_s: 36, // 9 / 0.25
             failure_policy: POLICY,
           },
           {
@@ -100,7 +100,7 @@ Deno.test("slo_attainment()", async (t) => {
          from slo_attainment(30, 15, 90) where run_id = $1`,
         [RUN_A.runId],
       );
-      // r2 sits exactly on every bound (30, 15, 90) and meets; r6 (20, 10, 50) meets;
+      // r2 sits exactly on every bound (30, 15, 90) and meets; r6 (20, 15, 50) meets;
       // r1 (ttft 50) misses
       assert.deepStrictEqual(rows, [
         {
@@ -118,7 +118,7 @@ Deno.test("slo_attainment()", async (t) => {
           n_met: 3n,
           attainment: 0.6,
           goodput_rps: 12,
-          token_goodput_tokens_per_s: 40,
+          token_goodput_tokens_per_s: 36,
         },
       );
       assert.deepStrictEqual(
@@ -128,21 +128,21 @@ Deno.test("slo_attainment()", async (t) => {
           n_met: 2n, // r2, r6
           attainment: 0.4,
           goodput_rps: 8,
-          token_goodput_tokens_per_s: 36, // (5 + 4) / 0.25
+          token_goodput_tokens_per_s: 32, // (5 + 3) / 0.25
         },
       );
     });
 
     await t.step("n < 2 passes the TPOT bound", async () => {
-      // tpot 10: r1 (n = 1) passes, r2 (15) misses, r6 (10) meets
+      // tpot 10: r1 (n = 1) passes, r2 (15) and r6 (15) miss
       assert.deepStrictEqual(
         await attainment("slo_attainment(null, 10, null)"),
         {
           n_counted: 5n,
-          n_met: 2n,
-          attainment: 0.4,
-          goodput_rps: 8,
-          token_goodput_tokens_per_s: 20, // (1 + 4) / 0.25
+          n_met: 1n,
+          attainment: 0.2,
+          goodput_rps: 4,
+          token_goodput_tokens_per_s: 4, // 1 / 0.25
         },
       );
     });
