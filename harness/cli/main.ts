@@ -247,6 +247,14 @@ export function buildProgram(exit: (code: number) => void): Command {
       "--suite <file>",
       "run every scenario of a suite file (JSON or YAML); --db and --quiet apply to all",
     )
+    .option(
+      "--shard <i/N>",
+      "send only shard i's share of the plan (0-based; whole sessions), with --start-at; join the shards with merge",
+    )
+    .option(
+      "--start-at <time>",
+      "the shards' shared start: epoch seconds or ISO 8601 with a zone, the same for every shard",
+    )
     .action(async (opts) => {
       if (opts.suite !== undefined) {
         const s = await suiteRunCommand(
