@@ -51,6 +51,8 @@ const DESCRIPTIONS: Record<string, string> = {
     "harness floor against a zero-latency backend: not measured per run (docs/perf.md)",
   coalesced_chunk_share:
     "chunk gaps of exactly 0 ms (chunks read together, so their own times are lost)",
+  shard_clock_disagreement_ms:
+    "sharded run: how far apart the shards' clocks may have been at the shared start (run_shard_clock)",
 };
 
 /** Short names used in reasons. */
@@ -63,6 +65,7 @@ const REASON_NAMES: Record<string, string> = {
   usage_vs_stream_mismatch_share: "usage vs stream differ in",
   failed_share: "failed",
   coalesced_chunk_share: "0 ms chunk gaps",
+  shard_clock_disagreement_ms: "shard clocks may disagree by",
 };
 
 /**

@@ -48,6 +48,7 @@ export const VIEW_FILES: readonly ViewFile[] = [
   { name: "run_timeseries", kind: "view" },
   { name: "run_offered_load", kind: "view" },
   { name: "request_length_drift", kind: "view" },
+  { name: "run_shard_clock", kind: "view" },
   { name: "run_fidelity", kind: "view" },
   { name: "metric_samples", kind: "view" },
   { name: "run_errors", kind: "view" },
@@ -86,7 +87,7 @@ export interface InstalledViews {
  * await Deno.remove(path);
  * const store = await Store.open(path);
  * const installed = await installViews(store);
- * console.log(installed.names.length, installed.temporary); // 29 false
+ * console.log(installed.names.length, installed.temporary); // 30 false
  * console.log(await store.query("select count(*) as n from request_metrics"));
  * store.close();
  * ```

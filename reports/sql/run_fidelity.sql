@@ -1,7 +1,8 @@
 -- run_fidelity: is the run itself trustworthy? One row per check, flagged when its value
 -- exceeds the threshold (METRICS.md "Fidelity").
 --
--- Grain: one row per (run_id, check_name) for every run and the checks below; key
+-- Grain: one row per (run_id, check_name) for every run and checks 1-10 below (11 only for
+-- sharded runs); key
 -- (run_id, check_name); sort by check_order.
 --
 -- Checks (value, unit, flagged when; thresholds in the `thresholds` CTE):
@@ -27,6 +28,10 @@
 --                                 exactly 0 ns: chunks read from the socket together get one
 --                                 time, so their own arrival times (and the ITL between them)
 --                                 are lost (fraction)                    value > 0.05
+--  11 shard_clock_disagreement_ms only for runs with rows in run_shards (sharded runs):
+--                                 run_shard_clock.clock_disagreement_ms, how far apart the
+--                                 shards' clocks may have been; n = shards (ms)  value > 10 ms,
+--                                 the schedule lag a run is allowed
 -- n is the number of samples the value came from.
 --
 -- Edge cases: a value without samples is NULL and then flagged is NULL (unknown), never FALSE.
@@ -43,7 +48,8 @@ thresholds (check_order, check_name, unit, threshold) as (
     (7, 'failed_share', 'fraction', 0.01),
     (8, 'cached_prompt_share', 'fraction', null),
     (9, 'harness_floor_ttft_p50_ms', 'ms', null),
-    (10, 'coalesced_chunk_share', 'fraction', 0.05)
+    (10, 'coalesced_chunk_share', 'fraction', 0.05),
+    (11, 'shard_clock_disagreement_ms', 'ms', 10.0)
 ),
 lag_stats as (
   select run_id, count(schedule_lag_ms) as n, quantile_cont(schedule_lag_ms, 0.99) as p99
@@ -115,6 +121,9 @@ measured as (
   union all
   select r.run_id, 10, g.n_zero / nullif(g.n_gaps, 0), coalesce(g.n_gaps, 0)
   from runs as r left join gap_stats as g on g.run_id = r.run_id
+  union all
+  select c.run_id, 11, c.clock_disagreement_ms, c.shards
+  from run_shard_clock as c join runs as r on r.run_id = c.run_id
 )
 select
   m.run_id,
