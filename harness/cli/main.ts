@@ -14,6 +14,7 @@ import { addServeCommand } from "./serve_command.ts";
 import { FlagError } from "./flags.ts";
 import { addCompareCommand } from "./compare_command.ts";
 import { addDashboardCommand } from "./dashboard_command.ts";
+import { addMergeCommand } from "./merge_command.ts";
 import { reportCommand } from "./report_command.ts";
 import { suiteRunCommand } from "./suite_command.ts";
 import { addSweepCommand, runFlagsFrom } from "./sweep_command.ts";
@@ -348,6 +349,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addSweepCommand(program, exit);
   addCompareCommand(program, exit);
   addDashboardCommand(program, exit);
+  addMergeCommand(program, exit);
 
   program.command("calibrate")
     .description(
