@@ -7,7 +7,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { createApp } from "../../reports/dashboard/app.ts";
 import { loadAssets, locateAssets } from "../../reports/dashboard/assets.ts";
-import { Store } from "../store.ts";
+import { openResults } from "../parquet_store.ts";
 import { integerAtLeast } from "./flags.ts";
 
 /** Raw `dashboard` flags. */
@@ -37,7 +37,7 @@ export async function startDashboard(
   f: DashboardFlags,
 ): Promise<DashboardServer> {
   const port = integerAtLeast("--port", f.port, 0);
-  const store = await Store.open(f.db, { readOnly: true });
+  const store = await openResults(f.db);
   const exportDir = await Deno.makeTempDir({ prefix: "tokentrace-dashboard-" });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -98,7 +98,11 @@ export function addDashboardCommand(
     .description(
       "browse runs in a browser: charts, compare, SQL console (DuckDB-Wasm, no CDN); read-only",
     )
-    .option("--db <path>", "result database", "results.duckdb")
+    .option(
+      "--db <path>",
+      "result database, or a results store folder (tokentrace export)",
+      "results.duckdb",
+    )
     .option("--host <addr>", "address to bind", "127.0.0.1")
     .option("--port <n>", "port (0 picks a free one)", "8080")
     .action(async (opts) => {

@@ -14,6 +14,7 @@ import { addServeCommand } from "./serve_command.ts";
 import { FlagError } from "./flags.ts";
 import { addCompareCommand } from "./compare_command.ts";
 import { addDashboardCommand } from "./dashboard_command.ts";
+import { addExportCommand } from "./export_command.ts";
 import { addMergeCommand } from "./merge_command.ts";
 import { reportCommand } from "./report_command.ts";
 import { suiteRunCommand } from "./suite_command.ts";
@@ -274,7 +275,11 @@ export function buildProgram(exit: (code: number) => void): Command {
     .description(
       "summarize a recorded run: latency percentiles, throughput, goodput",
     )
-    .option("--db <path>", "result database", "results.duckdb")
+    .option(
+      "--db <path>",
+      "result database, or a results store folder (tokentrace export)",
+      "results.duckdb",
+    )
     .option(
       "--run <id|label>",
       "run id, id prefix or label (default: the latest run)",
@@ -350,6 +355,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addCompareCommand(program, exit);
   addDashboardCommand(program, exit);
   addMergeCommand(program, exit);
+  addExportCommand(program, exit);
 
   program.command("calibrate")
     .description(

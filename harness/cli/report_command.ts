@@ -22,7 +22,7 @@ import {
   summarizeRun,
   sweepRunIds,
 } from "../../reports/mod.ts";
-import { Store } from "../store.ts";
+import { openResults } from "../parquet_store.ts";
 import { FlagError, oneOf } from "./flags.ts";
 
 /** Raw `report` flags. */
@@ -63,7 +63,7 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
       "a file to write with --format parquet (binary: not for the terminal), e.g. --out tokens.parquet",
     );
   }
-  const store = await Store.open(f.db, { readOnly: true });
+  const store = await openResults(f.db);
   let text: string;
   try {
     const run = await resolveRun(store, f.run);
