@@ -70,7 +70,9 @@ Deno.test("tokentrace run --shard + merge: shard processes replay one plan, merg
       results = await runShards(server.url, shards, lead);
       if (!results.some((r) => r.stderr.includes("--start-at) passed"))) break;
     }
-    results.forEach((r, i) => assert.equal(r.code, 0, `shard ${i}: ${r.stderr}`));
+    results.forEach((r, i) =>
+      assert.equal(r.code, 0, `shard ${i}: ${r.stderr}`)
+    );
     const unsharded = await runCli([
       "run",
       ...PLAN,
@@ -82,65 +84,71 @@ Deno.test("tokentrace run --shard + merge: shard processes replay one plan, merg
     ]);
     assert.equal(unsharded.code, 0, unsharded.stderr);
 
-    await t.step("each shard sent whole sessions, together the plan once", async () => {
-      const sessions = new Map<string, string>();
-      let total = 0;
-      for (const s of shards.slice(0, 2)) {
-        const store = await Store.open(s.db, { readOnly: true });
-        const rows = await store.query(
-          "select req_id, session_id from requests",
-        );
-        const facts = await store.query(
-          "select shard_by, plan_requests, shard_requests from run_shards",
-        );
-        store.close();
-        assert.deepEqual(facts, [{
-          shard_by: "session",
-          plan_requests: 24,
-          shard_requests: rows.length,
-        }]);
-        total += rows.length;
-        for (const r of rows) {
-          const other = sessions.get(r.session_id as string);
-          assert.ok(other === undefined || other === s.db, "session split");
-          sessions.set(r.session_id as string, s.db);
-        }
-      }
-      assert.equal(total, 24);
-      assert.equal(sessions.size, 8);
-    });
-
-    await t.step("merge: the unsharded run's requests and send plan, each once", async () => {
-      const merged = await runCli([
-        "merge",
-        db("s0"),
-        db("s1"),
-        "--out",
-        db("merged"),
-        "--quiet",
-      ]);
-      assert.equal(merged.code, 0, merged.stderr);
-      assert.match(
-        merged.stderr,
-        /^Merged 2 shards of plan [0-9a-f]{12} into run [0-9a-f-]{36} in .*merged\.duckdb: 24 of the plan's 24 requests, each once \(72 token events\); the shards' clocks may disagree by <= [0-9.e-]+ ms \(1 clock\)\n$/,
-      );
-      // planned send times relative to the first one: equal to the nanosecond
-      const plan = async (path: string) => {
-        const store = await Store.open(path, { readOnly: true });
-        try {
-          return await store.query(
-            `select req_id, status, scheduled_ns - min(scheduled_ns) over () as offset_ns
-             from requests order by req_id`,
+    await t.step(
+      "each shard sent whole sessions, together the plan once",
+      async () => {
+        const sessions = new Map<string, string>();
+        let total = 0;
+        for (const s of shards.slice(0, 2)) {
+          const store = await Store.open(s.db, { readOnly: true });
+          const rows = await store.query(
+            "select req_id, session_id from requests",
           );
-        } finally {
+          const facts = await store.query(
+            "select shard_by, plan_requests, shard_requests from run_shards",
+          );
           store.close();
+          assert.deepEqual(facts, [{
+            shard_by: "session",
+            plan_requests: 24,
+            shard_requests: rows.length,
+          }]);
+          total += rows.length;
+          for (const r of rows) {
+            const other = sessions.get(r.session_id as string);
+            assert.ok(other === undefined || other === s.db, "session split");
+            sessions.set(r.session_id as string, s.db);
+          }
         }
-      };
-      const whole = await plan(db("whole"));
-      assert.equal(whole.length, 24);
-      assert.ok(whole.every((r) => r.status === "ok"));
-      assert.deepEqual(await plan(db("merged")), whole);
-    });
+        assert.equal(total, 24);
+        assert.equal(sessions.size, 8);
+      },
+    );
+
+    await t.step(
+      "merge: the unsharded run's requests and send plan, each once",
+      async () => {
+        const merged = await runCli([
+          "merge",
+          db("s0"),
+          db("s1"),
+          "--out",
+          db("merged"),
+          "--quiet",
+        ]);
+        assert.equal(merged.code, 0, merged.stderr);
+        assert.match(
+          merged.stderr,
+          /^Merged 2 shards of plan [0-9a-f]{12} into run [0-9a-f-]{36} in .*merged\.duckdb: 24 of the plan's 24 requests, each once \(72 token events\); the shards' clocks may disagree by <= [0-9.e-]+ ms \(1 clock\)\n$/,
+        );
+        // planned send times relative to the first one: equal to the nanosecond
+        const plan = async (path: string) => {
+          const store = await Store.open(path, { readOnly: true });
+          try {
+            return await store.query(
+              `select req_id, status, scheduled_ns - min(scheduled_ns) over () as offset_ns
+             from requests order by req_id`,
+            );
+          } finally {
+            store.close();
+          }
+        };
+        const whole = await plan(db("whole"));
+        assert.equal(whole.length, 24);
+        assert.ok(whole.every((r) => r.status === "ok"));
+        assert.deepEqual(await plan(db("merged")), whole);
+      },
+    );
 
     await t.step("merge refuses a shard of another plan", async () => {
       const r = await runCli([

@@ -4,7 +4,12 @@ import { compareCommand } from "../../harness/cli/compare_command.ts";
 import { startDashboard } from "../../harness/cli/dashboard_command.ts";
 import { reportCommand } from "../../harness/cli/report_command.ts";
 import { exportStore } from "../../harness/parquet_export.ts";
-import { createFixtureStore, RUN_A, RUN_B, RUN_C } from "../reports/_fixture.ts";
+import {
+  createFixtureStore,
+  RUN_A,
+  RUN_B,
+  RUN_C,
+} from "../reports/_fixture.ts";
 import { generatedRun } from "../reports/_runs.ts";
 
 /** A file and the store exported from it; `same(a, b)` compares outputs, paths aside. */
