@@ -26,13 +26,21 @@ export interface HostClockReading {
 
 /** Options of {@linkcode readHostClock}. */
 export interface ReadHostClockOptions {
-  /** Ticks to observe; the narrowest interval is kept. Default 3 (about 3 ms of spinning). */
+  /** Ticks to observe at least; the narrowest interval is kept. Default 3 (~3 ms of spinning). */
   ticks?: number;
+  /**
+   * More ticks, up to this many, while the narrowest interval is wider than `goodMs` (a thread
+   * preempted during the spin, as on busy cores). Default 20.
+   */
+  maxTicks?: number;
+  /** An uncertainty good enough to stop at, ms. Default 0.005 (5 us). */
+  goodMs?: number;
 }
 
 /**
  * Reads the host clock against the monotonic clock by spinning over `ticks` millisecond ticks
- * of `Date.now()` (the first tick after a cold start is often found late; the narrowest wins).
+ * of `Date.now()` (the first tick after a cold start is often found late; the narrowest wins),
+ * and over more, up to `maxTicks`, while none was narrower than `goodMs`.
  *
  * @example
  * ```ts
@@ -51,8 +59,14 @@ export function readHostClock(
       `Host clock reading: expected ticks to be an integer >= 1, got ${ticks}`,
     );
   }
+  const maxTicks = Math.max(ticks, options.maxTicks ?? 20);
+  const goodMs = options.goodMs ?? 0.005;
   let best: HostClockReading | undefined;
-  for (let k = 0; k < ticks; k++) {
+  for (
+    let k = 0;
+    k < ticks || (k < maxTicks && best!.uncertaintyMs > goodMs);
+    k++
+  ) {
     // before[i] <= the instant Date.now() read <= after[i]; the tick lies after the last
     // read of the old value began and before the first read of the new value ended.
     let prevBefore = performance.now();

@@ -38,21 +38,10 @@ import { runRepeated } from "./repeat_runs.ts";
 import { RunClock } from "../clock.ts";
 import { autoWorkers } from "../parallel.ts";
 import { executeRun, type ExecuteRunOptions } from "../run_session.ts";
-import { readHostClock } from "../host_clock.ts";
 import type { ShardSpec } from "../shard.ts";
-import {
-  insertShardFacts,
-  placeStart,
-  planShardRun,
-  shardFacts,
-  type ShardRunPlan,
-} from "../shard_facts.ts";
 import { Store } from "../store.ts";
-import {
-  checkShardedRun,
-  parseShardFlag,
-  parseStartAt,
-} from "./shard_flags.ts";
+import { parseShardFlags } from "./shard_flags.ts";
+import { shardedRecording, type StartHooks } from "./shard_run.ts";
 import {
   FlagError,
   fraction,
@@ -214,36 +203,9 @@ export function parseRunConfig(f: RunFlags): RunConfig {
       "1 with --backend webgpu (the built-in engine serves from one thread; spread sending is for remote servers)",
     );
   }
-  if ((f.shard === undefined) !== (f.startAt === undefined)) {
-    throw f.shard === undefined
-      ? new FlagError(
-        "--start-at",
-        f.startAt,
-        "--shard i/N too (a shared start is for the shards of one run; --shard 0/1 for a single one)",
-      )
-      : new FlagError(
-        "--shard",
-        f.shard,
-        "--start-at too: every shard of a run starts at the same absolute time",
-      );
-  }
-  const shard = f.shard === undefined
-    ? undefined
-    : parseShardFlag("--shard", f.shard);
-  if (shard !== undefined) {
-    checkShardedRun(f.shard!, {
-      closedLoop: loadConfig.load.mode === "closed",
-      concurrency: loadConfig.load.concurrency !== undefined,
-      backend,
-      repeat: f.repeat ? Number(f.repeat) : 1,
-    });
-  }
   return {
     ...loadConfig,
-    shard,
-    startAtUnixNs: f.startAt === undefined
-      ? undefined
-      : parseStartAt("--start-at", f.startAt),
+    ...parseShardFlags(f, loadConfig, backend),
     trace: f.workload ?? f.trace ?? `synthetic:${f.synthetic}`,
     workload,
     tokenizer: f.tokenizer,
@@ -376,24 +338,12 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
   if (cfg.shard === undefined) {
     return await recordRun(cfg, backend, clock, prepared.requests, workload);
   }
-  const plan = planShardRun(prepared.requests, cfg.load, cfg.shard);
-  if (!cfg.quiet) {
-    console.error(
-      `Shard ${cfg.shard.index}/${cfg.shard.count}: ${plan.part.requests.length} of the plan's ${plan.planRequests} requests ` +
-        `(${
-          plan.part.by === "session" ? "whole sessions" : "requests"
-        } dealt round-robin; plan ${plan.planSha256.slice(0, 12)})`,
-    );
-  }
+  const shard = shardedRecording(cfg, prepared.requests, clock);
   return await recordRun(
-    {
-      ...cfg,
-      load: plan.load,
-      sharded: { plan, startAtUnixNs: cfg.startAtUnixNs! },
-    },
+    { ...cfg, load: shard.load, ...shard.hooks },
     backend,
     clock,
-    plan.part.requests,
+    shard.requests,
     workload,
     cfg,
   );
@@ -511,11 +461,10 @@ export async function recordRun(
         | "summary"
       >
     >
+    & StartHooks
     & {
       /** Leave the backend open for more runs (default: close it at the end). */
       keepBackend?: boolean;
-      /** A shard's plan and shared start: its clock facts are recorded (`run_shards`). */
-      sharded?: { plan: ShardRunPlan; startAtUnixNs: bigint };
     },
   backend: Backend,
   clock: RunClock,
@@ -554,17 +503,7 @@ export async function recordRun(
     );
   }
   const progress = cfg.quiet ? undefined : new ProgressLine();
-  // Placed by a fresh host clock reading, as late as possible before the run starts.
-  const start = cfg.sharded === undefined
-    ? undefined
-    : placeStart(clock, cfg.sharded.startAtUnixNs);
-  if (start !== undefined && !cfg.quiet) {
-    console.error(
-      `Starting at ${
-        new Date(Number(start.startAtUnixNs / 1_000_000n)).toISOString()
-      } (in ${(Number(start.leadNs) / 1e9).toFixed(3)} s by the host clock)`,
-    );
-  }
+  const start = cfg.placeStart?.();
   let result;
   try {
     result = await executeRun({
@@ -585,24 +524,10 @@ export async function recordRun(
       workers,
       onProgress: (p) => progress?.update(p),
       startNs: start?.startNs,
-      indices: cfg.sharded?.plan.part.indices,
+      indices: start?.indices,
     });
     progress?.done(result.replay.progress);
-    if (start !== undefined) {
-      const facts = shardFacts(
-        result.runId,
-        cfg.sharded!.plan,
-        start,
-        clock,
-        readHostClock(),
-      );
-      const store = await Store.open(cfg.db);
-      try {
-        await insertShardFacts(store, [facts]);
-      } finally {
-        store.close();
-      }
-    }
+    await cfg.afterRun?.(result.runId);
   } finally {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
     if (!cfg.keepBackend) await backend.close();

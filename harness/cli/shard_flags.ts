@@ -6,6 +6,7 @@
  */
 import type { ShardSpec } from "../shard.ts";
 import { FlagError } from "./flags.ts";
+import type { LoadConfig } from "./load_flags.ts";
 
 /**
  * Parses `--shard i/N` (0-based `i`, as Kubernetes' `JOB_COMPLETION_INDEX`).
@@ -114,4 +115,45 @@ export function checkShardedRun(shard: string, c: ShardedRunChecks): void {
       "no --repeat: repeat the sharded run by starting its shards again with a new --start-at",
     );
   }
+}
+
+/**
+ * Parses `--shard` and `--start-at`, which go together, and refuses what a shard cannot keep
+ * (see {@linkcode checkShardedRun}).
+ *
+ * @example
+ * ```ts
+ * import { parseShardFlags } from "./shard_flags.ts";
+ * const c = parseShardFlags({ shard: "1/2", startAt: "1796119200" }, { load: {} }, "openai");
+ * console.log(c.shard, c.startAtUnixNs); // { index: 1, count: 2 } 1796119200000000000n
+ * ```
+ */
+export function parseShardFlags(
+  f: { shard?: string; startAt?: string; repeat?: string },
+  loadConfig: Pick<LoadConfig, "load">,
+  backend: string,
+): { shard?: ShardSpec; startAtUnixNs?: bigint } {
+  if (f.shard === undefined && f.startAt === undefined) return {};
+  if (f.shard === undefined) {
+    throw new FlagError(
+      "--start-at",
+      f.startAt,
+      "--shard i/N too (a shared start is for the shards of one run; --shard 0/1 for a single one)",
+    );
+  }
+  if (f.startAt === undefined) {
+    throw new FlagError(
+      "--shard",
+      f.shard,
+      "--start-at too: every shard of a run starts at the same absolute time",
+    );
+  }
+  const shard = parseShardFlag("--shard", f.shard);
+  checkShardedRun(f.shard, {
+    closedLoop: loadConfig.load.mode === "closed",
+    concurrency: loadConfig.load.concurrency !== undefined,
+    backend,
+    repeat: f.repeat ? Number(f.repeat) : 1,
+  });
+  return { shard, startAtUnixNs: parseStartAt("--start-at", f.startAt) };
 }
