@@ -186,6 +186,9 @@ try {
   await cli(["merge", ...eqDbs, "--out", eqMerged, "--quiet"]);
   const whole = join(dir, "eq-whole.duckdb");
   await cli(["run", ...eqPlan, "--url", server.url, "--db", whole, "--quiet"]);
+  // the same unsharded run again: how much two runs of one plan differ anyway (A/A)
+  const again = join(dir, "eq-again.duckdb");
+  await cli(["run", ...eqPlan, "--url", server.url, "--db", again, "--quiet"]);
   const REPORT =
     `select m.metric, m.n, m.p50_ms, m.p99_ms from run_latency_summary as m
     where m.metric in ('ttft_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'schedule_lag_ms')
@@ -193,11 +196,14 @@ try {
   const TP = `select n_total, n_ok, output_tokens, request_throughput_rps,
     output_tokens_per_s, w.window_ns / 1e6 as window_ms
     from run_throughput join run_window as w using (run_id)`;
-  const [mr, wr] = [await query(eqMerged, REPORT), await query(whole, REPORT)];
-  const [mt, wt] = [
-    (await query(eqMerged, TP))[0],
-    (await query(whole, TP))[0],
-  ];
+  const reports = [];
+  for (const db of [eqMerged, whole, again]) {
+    reports.push({
+      lat: await query(db, REPORT),
+      tp: (await query(db, TP))[0],
+    });
+  }
+  const [m, w, a] = reports;
   const eqClock = (await query(
     eqMerged,
     "select clock_disagreement_ms as c from run_shard_clock",
@@ -208,22 +214,24 @@ try {
       Number(eqClock).toPrecision(2)
     } ms`,
     "",
-    "| figure | merged (2 shards) | unsharded | difference |",
-    "| --- | --- | --- | --- |",
+    "| figure | merged (2 shards) | unsharded | merged - unsharded | unsharded again - unsharded (A/A) |",
+    "| --- | --- | --- | --- | --- |",
   );
-  for (const k of Object.keys(mt)) {
+  const d = (x: unknown, y: unknown) => f3(Number(x) - Number(y));
+  for (const k of Object.keys(m.tp)) {
     lines.push(
-      `| ${k} | ${f3(mt[k])} | ${f3(wt[k])} | ${
-        f3(Number(mt[k]) - Number(wt[k]))
+      `| ${k} | ${f3(m.tp[k])} | ${f3(w.tp[k])} | ${d(m.tp[k], w.tp[k])} | ${
+        d(a.tp[k], w.tp[k])
       } |`,
     );
   }
-  mr.forEach((r, i) => {
+  m.lat.forEach((r, i) => {
     for (const p of ["p50_ms", "p99_ms"]) {
+      const x = w.lat[i][p];
       lines.push(
-        `| ${r.metric} ${p} (n ${r.n} / ${wr[i].n}) | ${f3(r[p])} | ${
-          f3(wr[i][p])
-        } | ${f3(Number(r[p]) - Number(wr[i][p]))} |`,
+        `| ${r.metric} ${p} (n ${r.n} / ${w.lat[i].n}) | ${f3(r[p])} | ${
+          f3(x)
+        } | ${d(r[p], x)} | ${d(a.lat[i][p], x)} |`,
       );
     }
   });
