@@ -57,7 +57,17 @@ export async function findShards(path: string): Promise<FoundShard[]> {
   }
 }
 
-/** Names a shard in messages: `shard 1/4 in "b.duckdb" (run 3f2a9c1e)`. */
+/**
+ * Names a shard in messages: `shard 1/4 in "b.duckdb" (run 3f2a9c1e)`.
+ *
+ * @example
+ * ```ts
+ * import { shardName } from "./merge_runs.ts";
+ * const facts = { shardIndex: 1, shardCount: 4, shardRunId: "3f2a9c1e-0000-4000-8000-000000000000" };
+ * // deno-lint-ignore no-explicit-any
+ * console.log(shardName({ path: "b.duckdb", facts } as any)); // shard 1/4 in "b.duckdb" (run 3f2a9c1e)
+ * ```
+ */
 export function shardName(s: FoundShard): string {
   return `shard ${s.facts.shardIndex}/${s.facts.shardCount} in "${s.path}" (run ${
     s.facts.shardRunId.slice(0, 8)

@@ -28,8 +28,9 @@ import { join } from "node:path";
 import { MIGRATIONS } from "./schema.ts";
 import { Store } from "./store.ts";
 
-/** The file that marks a folder as a store, and its format name. */
+/** The file that marks a folder as a results store. */
 export const STORE_MARKER = "tokentrace-store.json";
+/** The format the marker names; a reader refuses any other. */
 export const STORE_FORMAT = "tokentrace.store/v1";
 
 /** The partition key of each table of the store; every other table is partitioned by run_id. */
@@ -103,8 +104,20 @@ export async function storeTables(): Promise<StoreTable[]> {
   }
 }
 
-/** The glob of a table's files in the store at `dir`. */
-export function tableGlob(dir: string, t: Pick<StoreTable, "name" | "key">) {
+/**
+ * The glob of a table's files in the store at `dir`.
+ *
+ * @example
+ * ```ts
+ * import { tableGlob } from "./parquet_store.ts";
+ * const glob = tableGlob("/mnt/store", { name: "requests", key: "run_id" });
+ * console.log(glob.startsWith("/mnt/store/requests/run_id="), glob.endsWith(".parquet")); // true true
+ * ```
+ */
+export function tableGlob(
+  dir: string,
+  t: Pick<StoreTable, "name" | "key">,
+): string {
   return join(dir, t.name, `${t.key}=*`, "*.parquet");
 }
 
@@ -154,9 +167,18 @@ export async function readStoreMarker(
  * it as over a file (`installViews`, `openSnapshot`).
  *
  * @example
- * ```ts ignore
- * const store = await openParquetStore("results-store");
- * console.log(await store.query("select count(*) from runs"));
+ * ```ts
+ * import { Store } from "./store.ts";
+ * import { exportStore } from "./parquet_export.ts";
+ * import { openParquetStore } from "./parquet_store.ts";
+ * const dir = await Deno.makeTempDir();
+ * const db = await Store.open(`${dir}/r.duckdb`);
+ * await db.createRun({ runId: "r1", backend: "openai", toolVersion: "0", clockOriginUnixNs: 0n });
+ * await db.finishRun("r1", "completed");
+ * db.close();
+ * await exportStore(`${dir}/r.duckdb`, `${dir}/store`);
+ * const store = await openParquetStore(`${dir}/store`);
+ * console.log(await store.query("select run_id, status from runs")); // [ { run_id: "r1", status: "completed" } ]
  * store.close();
  * ```
  */
