@@ -21,6 +21,7 @@ import type { TraceRequest } from "../workloads/request.ts";
 import { Metronome } from "./metronome.ts";
 import type { Recorder, RecorderOptions } from "./recorder.ts";
 import {
+  assertStartAhead,
   ErrorRateWindow,
   type LoadOptions,
   openLoopPlan,
@@ -191,7 +192,10 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
           backend: opts.portable,
           clockWallOriginMs: origin,
           requests: lane.requests,
-          indices: Int32Array.from(lane.indices),
+          indices: Int32Array.from(
+            lane.indices,
+            (i) => opts.indices === undefined ? i : opts.indices[i],
+          ),
           load: lane.load,
           scheduleOffsetsNs: offsets
             ? BigInt64Array.from(lane.heads, (h) => offsets[h])
@@ -211,7 +215,8 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
     if (failure) throw new Error(failure);
     // Workers start their modules at different speeds: the plan starts once all are ready.
     const lead = BigInt(Math.round((opts.leadMs ?? 20) * 1e6));
-    const startNs = clock.nowNs() + lead;
+    if (opts.startNs !== undefined) assertStartAhead(clock, opts.startNs);
+    const startNs = opts.startNs ?? clock.nowNs() + lead;
     let beats: MessagePort[] = [];
     if (offsets && offsets.length > 0) {
       const laneOf = new Uint8Array(heads.length);

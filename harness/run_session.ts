@@ -58,6 +58,10 @@ export interface ExecuteRunOptions {
   recorder?: RecorderOptions;
   /** Run id; a random UUID when absent. */
   runId?: string;
+  /** A start shared with other processes, on `clock` (see `ReplayOptions.startNs`). */
+  startNs?: bigint;
+  /** Each request's index in the whole plan, for a shard's part (`ReplayOptions.indices`). */
+  indices?: ArrayLike<number>;
   /** Sweep, suite, group and measurement-trim fields stored on the `runs` row (`NewRun`). */
   grouping?: Pick<
     NewRun,
@@ -134,6 +138,8 @@ export async function executeRun(
       signal: stop.signal,
       load: opts.load,
       onProgress: opts.onProgress,
+      startNs: opts.startNs,
+      indices: opts.indices,
     };
     result = portable
       ? await replaySpread({

@@ -95,6 +95,18 @@ export interface ReplayOptions {
   progressIntervalMs?: number;
   /** This thread's share of a run spread over workers (set by parallel.ts only). */
   share?: RunShare;
+  /**
+   * When the plan starts on the run clock: a start shared with other processes (`run --shard
+   * --start-at`). It must still be ahead when sending begins, else the replay throws. Default:
+   * `leadMs` from now.
+   */
+  startNs?: bigint;
+  /**
+   * Each request's index in the whole plan, when `requests` is one shard's part of it: what
+   * injected cancellations are picked by, so every shard cancels what the whole run would.
+   * Default: its position in `requests`.
+   */
+  indices?: ArrayLike<number>;
 }
 
 /**
@@ -154,7 +166,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     () => run.report(),
     opts.progressIntervalMs ?? 500,
   );
-  const startNs = share?.startNs ??
+  const startNs = share?.startNs ?? opts.startNs ??
     clock.nowNs() + BigInt(Math.round((opts.leadMs ?? 20) * 1e6));
   const n = Math.min(requests.length, load.maxRequests ?? Infinity);
   const sessions = load.sessions
@@ -169,6 +181,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     );
   }
   try {
+    if (!share && opts.startNs !== undefined) {
+      assertStartAhead(clock, opts.startNs);
+    }
     if ((load.mode ?? "open") === "open") {
       const schedule = share?.scheduleNs ??
         openLoopPlan(heads, startNs, load.rampUp);
@@ -250,6 +265,30 @@ export function openLoopPlan(
   );
   for (let i = 1; i < s.length; i++) if (s[i] < s[i - 1]) s[i] = s[i - 1];
   return s;
+}
+
+/**
+ * Throws unless `startNs` is still ahead on `clock`: a shared start that has passed cannot be
+ * kept (the plan would begin with a burst of late sends), so the run fails and says so.
+ *
+ * @example
+ * ```ts
+ * import { RunClock } from "./clock.ts";
+ * import { assertStartAhead } from "./runner.ts";
+ * const clock = new RunClock();
+ * assertStartAhead(clock, clock.nowNs() + 1_000_000_000n); // a second ahead: fine
+ * ```
+ */
+export function assertStartAhead(clock: RunClock, startNs: bigint): void {
+  const behindNs = clock.nowNs() - startNs;
+  if (behindNs >= 0n) {
+    throw new Error(
+      `The shared start time (--start-at) passed ${
+        (Number(behindNs) / 1e6).toFixed(1)
+      } ms before this run was ready to send (it had loaded the workload, started its threads and ` +
+        "opened the database): pass a --start-at further ahead, the same to every shard",
+    );
+  }
 }
 
 /** Run-clock times as metronome times (the wall scale every thread shares). */
@@ -371,7 +410,7 @@ class RunState {
   ) {
     this.planned = Math.min(opts.requests.length, load.maxRequests ?? Infinity);
     this.counters = opts.share?.counters ?? new LocalCounters();
-    const idx = opts.share?.indices;
+    const idx = opts.share?.indices ?? opts.indices;
     opts.requests.forEach((r, i) => this.indexOf.set(r.id, idx ? idx[i] : i));
     this.slots = opts.share?.slots ??
       (load.concurrency ? new Slots(load.concurrency) : undefined);

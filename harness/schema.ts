@@ -262,6 +262,35 @@ export const MIGRATIONS: readonly Migration[] = [
       `drop table requests_v7`,
     ],
   },
+  {
+    version: 9,
+    description: "sharded runs: each shard's share and clock facts",
+    statements: [
+      // One row per shard (`run --shard i/N`): in a shard's own database, for its own run; in a
+      // merged run (`tokentrace merge`), one per shard it joined (harness/shard_facts.ts).
+      `create table run_shards (
+        run_id varchar not null,
+        shard_index integer not null,         -- i of --shard i/N (0-based)
+        shard_count integer not null,         -- N
+        shard_by varchar not null check (shard_by in ('request','session')),
+        shard_run_id varchar not null,        -- the shard's own run id
+        plan_sha256 varchar not null,         -- fingerprint of the whole plan (harness/shard.ts)
+        plan_requests integer not null,       -- requests in the whole plan
+        shard_requests integer not null,      -- requests in this shard's share
+        start_at_unix_ns bigint not null,     -- the shared start (--start-at), Unix epoch ns
+        start_ns bigint not null,             -- that start on the shard's run clock
+        lead_ns bigint not null,              -- start_ns minus the run clock at the host reading
+        host_clock_offset_ns bigint not null, -- run clock's wall anchor minus the host clock
+        host_clock_uncertainty_ns bigint not null, -- half-width of the host clock reading
+        host_clock_drift_ns bigint,           -- change of that offset from start to run end
+        host_clock_id varchar,                -- kernel boot id: one clock per machine
+        host_clock_synced boolean,            -- the kernel says the clock is synchronised
+        host_clock_est_error_ns bigint,       -- the kernel's estimated clock error (adjtimex)
+        source_db varchar,                    -- merged runs: the shard database it came from
+        time_shift_ns bigint not null         -- added to the shard's times in this run
+      )`,
+    ],
+  },
 ];
 
 /** The schema version this build writes and reads. */

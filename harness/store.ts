@@ -171,6 +171,18 @@ export class Store {
     return store;
   }
 
+  /**
+   * A read-only store over a database another module built (the in-memory views over a results
+   * store: harness/parquet_store.ts); nothing is migrated.
+   */
+  static over(
+    path: string,
+    instance: DuckDBInstance,
+    conn: DuckDBConnection,
+  ): Store {
+    return new Store(path, instance, conn, true);
+  }
+
   /** The schema version stored in the file (0 for a file tokentrace never wrote). */
   async schemaVersion(): Promise<number> {
     const t = await this.query(

@@ -57,6 +57,8 @@ const DESCRIPTIONS: Record<string, string> = {
     "chunk gaps under 1 ms: tokens delivered in bursts make ITL percentiles bimodal",
   skipped_trace_rows:
     "bad trace rows left out under --on-bad-row skip: the run did not replay the whole trace",
+  shard_clock_disagreement_ms:
+    "sharded run: how far apart the shards' clocks may have been at the shared start (run_shard_clock)",
 };
 
 /** Short names used in reasons. */
@@ -71,6 +73,7 @@ const REASON_NAMES: Record<string, string> = {
   coalesced_chunk_share: "0 ms chunk gaps",
   itl_burst_share: "chunk gaps under 1 ms",
   skipped_trace_rows: "trace rows skipped",
+  shard_clock_disagreement_ms: "shard clocks may disagree by",
 };
 
 /**

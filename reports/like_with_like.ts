@@ -44,6 +44,8 @@ const IGNORED_OPTIONS = new Set([
   "summary",
   "grouping",
   "html",
+  // when a sharded run started (run --start-at): not what it measured
+  "startAtUnixNs",
 ]);
 
 /** Flattened paths that do not change what is measured. */

@@ -52,6 +52,7 @@ export const VIEW_FILES: readonly ViewFile[] = [
   { name: "run_server_latency_summary", kind: "view" },
   { name: "run_token_delivery", kind: "view" },
   { name: "run_engine_token_delivery", kind: "view" },
+  { name: "run_shard_clock", kind: "view" },
   { name: "run_fidelity", kind: "view" },
   { name: "metric_samples", kind: "view" },
   { name: "run_errors", kind: "view" },
@@ -90,7 +91,7 @@ export interface InstalledViews {
  * await Deno.remove(path);
  * const store = await Store.open(path);
  * const installed = await installViews(store);
- * console.log(installed.names.length, installed.temporary); // 29 false
+ * console.log(installed.names.length, installed.temporary); // 30 false
  * console.log(await store.query("select count(*) as n from request_metrics"));
  * store.close();
  * ```

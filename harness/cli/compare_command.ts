@@ -37,7 +37,8 @@ import {
   sideDifferences,
   type Slo,
 } from "../../reports/mod.ts";
-import { Store } from "../store.ts";
+import { openResults } from "../parquet_store.ts";
+import type { Store } from "../store.ts";
 import { integerAtLeast, oneOf } from "./flags.ts";
 
 /** Raw `compare` flags. */
@@ -97,7 +98,7 @@ export async function compareCommand(f: CompareFlags): Promise<CompareResult> {
       "Option --baseline and --candidate: expected a run id or label for each (or --suite <label>)",
     );
   }
-  const store = await Store.open(f.db, { readOnly: true });
+  const store = await openResults(f.db);
   const pairs: ComparedPair[] = [];
   const skipped: string[] = [];
   try {
@@ -323,7 +324,11 @@ export function addCompareCommand(
     .description(
       "candidate vs baseline (runs or groups of repeated runs): p50/p99 changes with 95% intervals, regression gates (exit 1 on failure)",
     )
-    .option("--db <path>", "result database", "results.duckdb")
+    .option(
+      "--db <path>",
+      "result database, or a results store folder (tokentrace export)",
+      "results.duckdb",
+    )
     .option("--baseline <run|label>", "the reference run")
     .option("--candidate <run|label>", "the run under test")
     .option(

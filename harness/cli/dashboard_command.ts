@@ -7,8 +7,8 @@
 import type { Command } from "@commander-js/extra-typings";
 import { createApp } from "../../reports/dashboard/app.ts";
 import { loadAssets, locateAssets } from "../../reports/dashboard/assets.ts";
-import { Store } from "../store.ts";
 import { serveHttp } from "../http_server.ts";
+import { openResults } from "../parquet_store.ts";
 import { integerAtLeast } from "./flags.ts";
 import {
   parseServerFlags,
@@ -44,15 +44,16 @@ export async function startDashboard(
 ): Promise<DashboardServer> {
   const port = integerAtLeast("--port", f.port, 0);
   const limits = parseServerFlags(f);
-  // Opened once to fail early on a bad path; each request then opens it for itself and closes
-  // it when answered, so the dashboard never holds a lock a run would wait on.
-  (await Store.openReader(f.db)).close();
+  // Opened once to fail early on a bad path (a file, or a results store folder); each request
+  // then opens it for itself and closes it when answered, so the dashboard never holds a lock a
+  // run would wait on.
+  (await openResults(f.db)).close();
   const exportDir = await Deno.makeTempDir({ prefix: "tokentrace-dashboard-" });
   let server: ReturnType<typeof serveHttp>;
   try {
     const assets = await loadAssets(locateAssets());
     const app = createApp({
-      openStore: () => Store.openReader(f.db),
+      openStore: () => openResults(f.db),
       assets,
       exportDir,
       allowedHosts: ["localhost", "127.0.0.1", "[::1]", f.host.toLowerCase()],
@@ -102,7 +103,11 @@ export function addDashboardCommand(
     .description(
       "browse runs in a browser: charts, compare, SQL console (DuckDB-Wasm, no CDN); read-only",
     )
-    .option("--db <path>", "result database", "results.duckdb")
+    .option(
+      "--db <path>",
+      "result database, or a results store folder (tokentrace export)",
+      "results.duckdb",
+    )
     .option("--host <addr>", "address to bind", "127.0.0.1")
     .option("--port <n>", "port (0 picks a free one)", "8080")
     .option("--max-connections <n>", SERVER_FLAG_HELP.maxConnections)

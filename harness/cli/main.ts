@@ -14,6 +14,8 @@ import { addServeCommand } from "./serve_command.ts";
 import { FlagError } from "./flags.ts";
 import { addCompareCommand } from "./compare_command.ts";
 import { addDashboardCommand } from "./dashboard_command.ts";
+import { addExportCommand } from "./export_command.ts";
+import { addMergeCommand } from "./merge_command.ts";
 import { reportCommand } from "./report_command.ts";
 import { suiteRunCommand } from "./suite_command.ts";
 import { addSweepCommand, runFlagsFrom } from "./sweep_command.ts";
@@ -251,6 +253,14 @@ export function buildProgram(exit: (code: number) => void): Command {
       "--suite <file>",
       "run every scenario of a suite file (JSON or YAML); --db and --quiet apply to all",
     )
+    .option(
+      "--shard <i/N>",
+      "send only shard i's share of the plan (0-based; whole sessions), with --start-at; join the shards with merge",
+    )
+    .option(
+      "--start-at <time>",
+      "the shards' shared start: epoch seconds or ISO 8601 with a zone, the same for every shard",
+    )
     .action(async (opts) => {
       if (opts.suite !== undefined) {
         const s = await suiteRunCommand(
@@ -269,7 +279,11 @@ export function buildProgram(exit: (code: number) => void): Command {
     .description(
       "summarize a recorded run: latency percentiles, throughput, goodput",
     )
-    .option("--db <path>", "result database", "results.duckdb")
+    .option(
+      "--db <path>",
+      "result database, or a results store folder (tokentrace export)",
+      "results.duckdb",
+    )
     .option(
       "--run <id|label>",
       "run id, id prefix or label (default: the latest run)",
@@ -344,6 +358,8 @@ export function buildProgram(exit: (code: number) => void): Command {
   addSweepCommand(program, exit);
   addCompareCommand(program, exit);
   addDashboardCommand(program, exit);
+  addMergeCommand(program, exit);
+  addExportCommand(program, exit);
 
   program.command("calibrate")
     .description(

@@ -22,7 +22,7 @@ import {
   summarizeRun,
   sweepRunIds,
 } from "../../reports/mod.ts";
-import { Store } from "../store.ts";
+import { openResults } from "../parquet_store.ts";
 import { FlagError, oneOf } from "./flags.ts";
 
 /** Raw `report` flags. */
@@ -64,7 +64,7 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
     );
   }
   // A run recording into the file: its live snapshot (the report says the run is running).
-  const store = await Store.openReader(f.db);
+  const store = await openResults(f.db);
   if (store.live) {
     console.error(
       `Result database "${f.db}" is being written by a run: reporting from its live snapshot ` +

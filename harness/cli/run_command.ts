@@ -46,7 +46,10 @@ import { runRepeated } from "./repeat_runs.ts";
 import { RunClock } from "../clock.ts";
 import { autoWorkers } from "../parallel.ts";
 import { executeRun, type ExecuteRunOptions } from "../run_session.ts";
+import type { ShardSpec } from "../shard.ts";
 import { Store } from "../store.ts";
+import { parseShardFlags } from "./shard_flags.ts";
+import { shardedRecording, type StartHooks } from "./shard_run.ts";
 import {
   asFlagError,
   FlagError,
@@ -109,6 +112,10 @@ export interface RunFlags
   repeat?: string;
   /** Exit 1 when a larger fraction of sent requests failed. */
   maxErrorRate?: string;
+  /** `i/N`: send only shard i's share of the plan (harness/shard.ts); needs `startAt`. */
+  shard?: string;
+  /** The shared start of a sharded run: epoch seconds or ISO 8601. */
+  startAt?: string;
 }
 
 /** The validated configuration of a run. */
@@ -160,6 +167,10 @@ export interface RunConfig extends LoadConfig {
   maxErrorRate?: number;
   /** What to print after the run: the full summary (default), only its headline, or nothing. */
   summary?: "full" | "headline" | "none";
+  /** Send only this shard's share of the plan (`--shard i/N`), from `startAtUnixNs`. */
+  shard?: ShardSpec;
+  /** The shared start of a sharded run (`--start-at`), ns since the Unix epoch. */
+  startAtUnixNs?: bigint;
 }
 
 /**
@@ -220,6 +231,7 @@ export function parseRunConfig(f: RunFlags): RunConfig {
   }
   return {
     ...loadConfig,
+    ...parseShardFlags(f, loadConfig, backend),
     trace: f.workload ?? f.trace ?? `synthetic:${f.synthetic}`,
     workload,
     tokenizer: f.tokenizer,
@@ -351,10 +363,19 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
     await backend.close();
     throw e;
   }
-  return await recordRun(cfg, backend, clock, prepared.requests, {
-    ...loaded.record,
-    ...prepared.record,
-  });
+  const workload = { ...loaded.record, ...prepared.record };
+  if (cfg.shard === undefined) {
+    return await recordRun(cfg, backend, clock, prepared.requests, workload);
+  }
+  const shard = shardedRecording(cfg, prepared.requests, clock);
+  return await recordRun(
+    { ...cfg, load: shard.load, ...shard.hooks },
+    backend,
+    clock,
+    shard.requests,
+    workload,
+    cfg,
+  );
 }
 
 /** Fits the requests to the served context and builds their prompts. */
@@ -467,6 +488,7 @@ export async function recordRun(
         | "allowForeignDb"
       >
     >
+    & StartHooks
     & {
       /** Leave the backend open for more runs (default: close it at the end). */
       keepBackend?: boolean;
@@ -519,6 +541,7 @@ export async function recordRun(
     );
   }
   const progress = cfg.quiet ? undefined : new ProgressLine();
+  const start = cfg.placeStart?.();
   let result;
   try {
     result = await executeRun({
@@ -541,8 +564,11 @@ export async function recordRun(
       workers,
       recorder: { allowForeignTables: cfg.allowForeignDb },
       onProgress: (p) => progress?.update(p),
+      startNs: start?.startNs,
+      indices: start?.indices,
     });
     progress?.done(result.replay.progress);
+    await cfg.afterRun?.(result.runId);
   } finally {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
     if (!cfg.keepBackend) await backend.close();

@@ -19,6 +19,8 @@ export const CONSOLE_TABLES = [
   "requests",
   "token_events",
   "sweeps",
+  // read by run_shard_clock, hence run_fidelity
+  "run_shards",
 ] as const;
 
 /** A table of {@linkcode CONSOLE_TABLES}. */

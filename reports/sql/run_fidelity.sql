@@ -1,7 +1,8 @@
 -- run_fidelity: is the run itself trustworthy? One row per check, flagged when its value
 -- exceeds the threshold (METRICS.md "Fidelity").
 --
--- Grain: one row per (run_id, check_name) for every run and the checks below; key
+-- Grain: one row per (run_id, check_name) for every run and checks 1-10 below (11 only for
+-- sharded runs); key
 -- (run_id, check_name); sort by check_order.
 --
 -- Checks (value, unit, flagged when; thresholds in the `thresholds` CTE):
@@ -37,6 +38,10 @@
 --                                 0 for a workload without a trace, NULL when no workload was
 --                                 recorded) (count)                      value > 0: the run did
 --                                 not replay the whole trace
+--  14 shard_clock_disagreement_ms only for runs with rows in run_shards (sharded runs):
+--                                 run_shard_clock.clock_disagreement_ms, how far apart the
+--                                 shards' clocks may have been; n = shards (ms)  value > 10 ms,
+--                                 the schedule lag a run is allowed
 -- n is the number of samples the value came from.
 --
 -- Edge cases: a value without samples is NULL and then flagged is NULL (unknown), never FALSE.
@@ -56,7 +61,8 @@ thresholds (check_order, check_name, unit, threshold) as (
     (10, 'coalesced_chunk_share', 'fraction', 0.05),
     (11, 'steps_in_flight', 'count', null),
     (12, 'itl_burst_share', 'fraction', 0.25),
-    (13, 'skipped_trace_rows', 'count', 0.0)
+    (13, 'skipped_trace_rows', 'count', 0.0),
+    (14, 'shard_clock_disagreement_ms', 'ms', 10.0)
 ),
 lag_stats as (
   select run_id, count(schedule_lag_ms) as n, quantile_cont(schedule_lag_ms, 0.99) as p99
@@ -146,6 +152,9 @@ measured as (
     end,
     (r.workload is not null)::int::bigint
   from runs as r
+  union all
+  select c.run_id, 14, c.clock_disagreement_ms, c.shards
+  from run_shard_clock as c join runs as r on r.run_id = c.run_id
 )
 select
   m.run_id,

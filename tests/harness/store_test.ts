@@ -22,6 +22,7 @@ Deno.test("Store.open() creates a new file at the current schema version", async
     "engine_tokens",
     "requests",
     "run_groups",
+    "run_shards",
     "runs",
     "sweeps",
     "token_events",

@@ -135,6 +135,7 @@ Deno.test("createApp() pages", async (t) => {
         "requests",
         "token_events",
         "sweeps",
+        "run_shards",
       ]);
       assert.ok(
         schema.views.some((v: { name: string }) =>

@@ -76,6 +76,9 @@ Deno.test({
         await page.waitForSelector("#console[data-ready=true]", {
           timeout: 90_000,
         });
+        // every table a view reads is loaded: the fidelity checks are there too
+        const ready = await page.locator("#status").textContent();
+        assert.ok(!ready!.includes("view run_fidelity unavailable"), ready!);
         await page.fill(
           "#sql",
           "select metric, n, p50_ms from run_latency_summary order by metric_order",
