@@ -42,6 +42,8 @@ interface Result {
   flags: string[];
   seconds: number;
   points: number;
+  /** Schedule lag p99 of each point's run, ms (the pacing of the open-loop sends). */
+  lagP99Ms: number[];
 }
 
 const results: Result[] = [];
@@ -79,6 +81,11 @@ try {
       ],
       seconds,
       points: j.points.length,
+      lagP99Ms: j.points
+        .map((p: { latency: { scheduleLagP99Ms: number | null } | null }) =>
+          p.latency?.scheduleLagP99Ms ?? null
+        )
+        .filter((v: number | null): v is number => v !== null),
     });
     await Deno.remove(dir, { recursive: true });
   }
@@ -100,9 +107,11 @@ for (const [i, r] of results.entries()) {
   console.log(
     `run ${i + 1}: capacity ${r.capacity?.toFixed(3) ?? "—"} req/s (${r.bound}${
       r.halfWidth === null ? "" : `, ± ${r.halfWidth.toFixed(3)}`
-    }), ${r.points} points, ${r.seconds.toFixed(1)} s, fidelity ${
-      r.fidelityOk ? "OK" : "FLAGGED"
-    }${r.flags.length ? ` (${[...new Set(r.flags)].join("; ")})` : ""}`,
+    }), ${r.points} points, ${r.seconds.toFixed(1)} s, lag p99 ${
+      r.lagP99Ms.map((v) => v.toFixed(1)).join("/") || "—"
+    } ms, fidelity ${r.fidelityOk ? "OK" : "FLAGGED"}${
+      r.flags.length ? ` (${[...new Set(r.flags)].join("; ")})` : ""
+    }`,
   );
 }
 const caps = results.map((r) => r.capacity).filter((c): c is number =>
