@@ -132,7 +132,9 @@ for (const owner of ["vllm", "llamacpp", "plain"] as const) {
       for (const g of gaps) {
         const perToken = (g.itl_ms as number) / (g.n_tokens as number);
         assert.ok(Math.abs((g.itl_per_token_ms as number) - perToken) < 1e-9);
-        if ((g.n_tokens as number) > 1) {
+        // Chunks read from the socket together share one time (a 0 ms gap, on a busy machine):
+        // per-token and per-chunk ITL differ only across a real gap.
+        if ((g.n_tokens as number) > 1 && (g.itl_ms as number) > 0) {
           assert.notEqual(g.itl_per_token_ms, g.itl_ms);
         }
       }
