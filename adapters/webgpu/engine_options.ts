@@ -6,10 +6,12 @@
  */
 import type { EngineDevice } from "./device.ts";
 import {
+  checkGemvGeometry,
   checkTileGeometry,
   GEOMETRY,
   type Geometry,
   hybridShape,
+  smallGemvGeometry,
   type StorageDtype,
   TILE_VARIANTS,
 } from "./kernels/geometry.ts";
@@ -161,6 +163,7 @@ export function resolveEngineOptions(
       (gpuDefault ? TILE_VARIANTS["128x128x16 8x8"] : {})),
   };
   checkTileGeometry(geo);
+  checkGemvGeometry(geo);
   const tiledF16 = opts.linear?.tiledF16 ?? (gpuDefault && dtype === "f16");
   if (tiledF16 && dtype !== "f16") {
     throw new Error(
@@ -203,6 +206,11 @@ function checkKernelLoops(
       budget,
       `linear_gemv.wgsl ${what}`,
       loopPasses.gemv(K, geo),
+    );
+    checkLoopBudget(
+      budget,
+      `linear_gemv.wgsl as linear_gemv_s ${what}`,
+      loopPasses.gemv(K, smallGemvGeometry(geo)),
     );
     checkLoopBudget(
       budget,

@@ -270,9 +270,14 @@ export class ForwardEngine {
     const k = this.kernels;
     const geo = this.linear.geo;
     const tiled = this.linear.tiledF16 ? k.linear_tiled_h! : k.linear_tiled;
-    const lin = (M: number) => (M <= geo.GEMV_MB ? k.linear_gemv : tiled);
+    // Linear kernels by rows: the few-rows GEMV (linear_gemv_s), the GEMV, the tiled matmul.
+    const gemv = (M: number) =>
+      M <= geo.GEMV_SMB ? k.linear_gemv_s : k.linear_gemv;
+    const ggrid = (M: number, N: number) =>
+      M <= geo.GEMV_SMB ? grids.gemvS(N, geo, M) : grids.gemv(N, geo, M);
+    const lin = (M: number) => (M <= geo.GEMV_MAXM ? gemv(M) : tiled);
     const lgrid = (M: number, N: number) =>
-      M <= geo.GEMV_MB ? grids.gemv(N, geo) : grids.tiled(M, N, geo);
+      M <= geo.GEMV_MAXM ? ggrid(M, N) : grids.tiled(M, N, geo);
     const pass = enc.beginComputePass({
       label: `step T=${T} R=${R}`,
       timestampWrites,
@@ -287,10 +292,10 @@ export class ForwardEngine {
     const serial = this.attention === "serial" && plan.prefillItems > 0 &&
       plan.prefillItems < plan.items;
     // Few rows: the norms are fused into the GEMV that follows them (NORM); else rmsnorm + tiled.
-    const fuse = T <= geo.GEMV_MB;
+    const fuse = T <= geo.GEMV_MAXM;
     for (const g of this.layers) {
       if (fuse) {
-        dispatch(pass, k.linear_gemv, g.qkvNorm, grids.gemv(QKV, geo));
+        dispatch(pass, gemv(T), g.qkvNorm, ggrid(T, QKV));
       } else {
         dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
         dispatch(pass, tiled, g.qkv, grids.tiled(T, QKV, geo));
@@ -319,7 +324,7 @@ export class ForwardEngine {
       }
       dispatch(pass, lin(T), g.o, lgrid(T, C));
       if (fuse) {
-        dispatch(pass, k.linear_gemv, g.gateUpNorm, grids.gemv(2 * I, geo));
+        dispatch(pass, gemv(T), g.gateUpNorm, ggrid(T, 2 * I));
       } else {
         dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
         dispatch(pass, tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
@@ -328,13 +333,8 @@ export class ForwardEngine {
     }
     if (R > 0) {
       const V = this.config.vocab;
-      if (R <= geo.GEMV_MB) {
-        dispatch(
-          pass,
-          k.linear_gemv,
-          this.globals.lmHeadNorm,
-          grids.gemv(V, geo),
-        );
+      if (R <= geo.GEMV_MAXM) {
+        dispatch(pass, gemv(R), this.globals.lmHeadNorm, ggrid(R, V));
       } else {
         dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
         dispatch(pass, tiled, this.globals.lmHead, grids.tiled(R, V, geo));

@@ -1,7 +1,7 @@
 /**
  * Linear-layer benchmarks: the GEMV at every decode shape of a preset (M = 1 and 8, each
  * launch-geometry variant) against the copy bandwidth, and the row sweep M = 1 .. 2048 of the
- * gate_up and down shapes (GEMV up to GEMV_MB rows, every tiled variant above) against the FMA
+ * gate_up and down shapes (GEMV up to 2 GEMV_MAXM rows, every tiled variant past GEMV_MB) against the FMA
  * peak: the cliff, if any, shows as a jump in microseconds from one M to the next.
  *
  * @module
@@ -10,6 +10,7 @@ import type { ModelConfig } from "../config.ts";
 import type { EngineDevice } from "../device.ts";
 import { dtypeBytes, storageBuffer, uniformBuffer } from "../gpu_buffers.ts";
 import {
+  GEMV_S_VARIANTS,
   GEMV_VARIANTS,
   GEOMETRY,
   type Geometry,
@@ -54,11 +55,18 @@ export function linearShapes(cfg: ModelConfig): Shape[] {
   ];
 }
 
+/** The linear kernels the benchmark times. */
+type LinearKernel =
+  | "linear_gemv"
+  | "linear_gemv_s"
+  | "linear_tiled"
+  | "linear_tiled_h";
+
 /** One variant's result at one (shape, M). */
 export interface LinearPoint {
   shape: string;
   M: number;
-  kernel: "linear_gemv" | "linear_tiled" | "linear_tiled_h";
+  kernel: LinearKernel;
   variant: string;
   row: BenchRow;
 }
@@ -70,8 +78,9 @@ export interface LinearBenchOptions {
   runs: number;
   /** Rows of the sweep (default 4 .. 2048 on a GPU, a few on a software adapter). */
   sweepM?: number[];
-  /** Names of GEMV_VARIANTS / TILE_VARIANTS to run (default all). */
+  /** Names of GEMV_VARIANTS / GEMV_S_VARIANTS / TILE_VARIANTS to run (default all). */
   gemvVariants?: string[];
+  gemvSVariants?: string[];
   tileVariants?: string[];
 }
 
@@ -85,7 +94,7 @@ export async function benchLinear(
   const wb = dtypeBytes(dtype);
   const compiled = new Map<string, Kernel>();
   const kernelOf = async (
-    name: "linear_gemv" | "linear_tiled" | "linear_tiled_h",
+    name: LinearKernel,
     variant: string,
     geo: Geometry,
   ) => {
@@ -108,7 +117,7 @@ export async function benchLinear(
   const y = storageBuffer(
     gpu.device,
     "y",
-    Math.max(cfg.vocab * GEOMETRY.GEMV_MB, sweepN * maxM) * 4,
+    Math.max(cfg.vocab * GEOMETRY.GEMV_MAXM, sweepN * maxM) * 4,
     gpu.limits.maxStorageBufferBindingSize,
   );
   const dummy = storageBuffer(gpu.device, "dummy", 16, 1 << 30);
@@ -141,8 +150,11 @@ export async function benchLinear(
       dummy,
       y,
     ]);
-    const gemv = kernel.name === "linear_gemv";
-    const grid = gemv ? grids.gemv(s.N, geo) : grids.tiled(M, s.N, geo);
+    const grid = kernel.name === "linear_gemv_s"
+      ? grids.gemvS(s.N, geo, M)
+      : kernel.name === "linear_gemv"
+      ? grids.gemv(s.N, geo, M)
+      : grids.tiled(M, s.N, geo);
     const flops = 2 * M * s.N * s.K;
     const reps = cpu
       ? 1
@@ -164,7 +176,7 @@ export async function benchLinear(
     points.push({
       shape: s.name,
       M,
-      kernel: kernel.name as LinearPoint["kernel"],
+      kernel: kernel.name as LinearKernel,
       variant,
       row,
     });
@@ -187,7 +199,19 @@ export async function benchLinear(
       }
     }
   }
-  // The M sweep of gate_up and down: GEMV up to GEMV_MB, every tiled variant above.
+  // The few-rows GEMV at the decode shapes, M = 1 .. GEMV_SMB.
+  const gemvSVariants = cpu
+    ? { "s r4 l64": {} }
+    : pick(GEMV_S_VARIANTS, opts.gemvSVariants ?? Object.keys(GEMV_S_VARIANTS));
+  for (const [variant, over] of Object.entries(gemvSVariants)) {
+    const geo = { ...GEOMETRY, ...over };
+    const kernel = await kernelOf("linear_gemv_s", variant, geo);
+    for (const s of cpu ? shapes.slice(0, 2) : shapes) {
+      await one(s, GEOMETRY.GEMV_SMB, kernel, variant, geo);
+    }
+  }
+  // The M sweep of gate_up and down: GEMV (slices of GEMV_MB rows) up to 2 GEMV_MAXM, every
+  // tiled variant past GEMV_MB.
   const sweep = opts.sweepM ??
     (cpu ? [4, 16, 64] : [4, 12, 16, 32, 64, 128, 256, 512, 2048]);
   for (
@@ -196,13 +220,13 @@ export async function benchLinear(
     )
   ) {
     for (const M of sweep) {
-      if (M <= GEOMETRY.GEMV_MB) {
+      if (M <= 2 * GEOMETRY.GEMV_MAXM) {
         const kernel = await kernelOf("linear_gemv", "r8 l32", GEOMETRY);
         if (M !== 1 && M !== GEOMETRY.GEMV_MB) {
           await one(s, M, kernel, "r8 l32", GEOMETRY);
         }
-        continue;
       }
+      if (M <= GEOMETRY.GEMV_MB) continue;
       for (const [variant, over] of Object.entries(tileVariants)) {
         const geo = { ...GEOMETRY, ...over };
         for (
@@ -229,7 +253,7 @@ export function bestTiled(
 ): { kernel: LinearPoint["kernel"]; variant: string; seconds: number } | null {
   const sums = new Map<string, number>();
   for (const p of points) {
-    if (p.M !== M || p.kernel === "linear_gemv") continue;
+    if (p.M !== M || p.kernel.startsWith("linear_gemv")) continue;
     const key = `${p.kernel}|${p.variant}`;
     sums.set(key, (sums.get(key) ?? 0) + p.row.seconds);
   }
@@ -242,6 +266,23 @@ export function bestTiled(
     variant,
     seconds: best[1],
   };
+}
+
+/**
+ * The linear_gemv_s geometry (a GEMV_S_VARIANTS name) with the least time summed over the decode
+ * shapes (the engine's choice for one-row steps), or null when none ran.
+ */
+export function bestGemvS(
+  points: LinearPoint[],
+): { variant: string; seconds: number } | null {
+  const sums = new Map<string, number>();
+  for (const p of points) {
+    if (p.kernel !== "linear_gemv_s") continue;
+    sums.set(p.variant, (sums.get(p.variant) ?? 0) + p.row.seconds);
+  }
+  let best: [string, number] | null = null;
+  for (const e of sums) if (!best || e[1] < best[1]) best = e;
+  return best && { variant: best[0], seconds: best[1] };
 }
 
 /** The fastest variant at each (kernel, shape, M). */

@@ -21,8 +21,8 @@ import {
 } from "./attention.ts";
 import { benchEngine, type Workload } from "./_engine.ts";
 import { benchKernels } from "./kernels.ts";
-import { bestTiled } from "./_linear.ts";
-import { TILE_VARIANTS } from "../kernels/geometry.ts";
+import { bestGemvS, bestTiled } from "./_linear.ts";
+import { GEMV_S_VARIANTS, TILE_VARIANTS } from "../kernels/geometry.ts";
 import { renderTable } from "./_timing.ts";
 
 const { values: args } = parseArgs({
@@ -77,6 +77,9 @@ log("kernels done");
 // The engine's matmul for large steps: the fastest tiled kernel and geometry at the largest M.
 const tiledChoice = bestTiled(kernels.linear, quick ? 64 : 2048);
 log(`tiled choice ${JSON.stringify(tiledChoice)}`);
+// The engine's one-row GEMV: the fastest linear_gemv_s geometry over the decode shapes.
+const gemvSChoice = bestGemvS(kernels.linear);
+log(`gemv_s choice ${JSON.stringify(gemvSChoice)}`);
 const grid = await benchAttention(gpu, {
   preset,
   grid: quick ? { chunks: [16], batches: [2], ctxs: [64] } : ATTENTION_GRID,
@@ -101,7 +104,10 @@ const engine = await benchEngine(gpu, {
   batch1Tokens: quick ? 32 : 256,
   linear: tiledChoice
     ? {
-      geometry: TILE_VARIANTS[tiledChoice.variant],
+      geometry: {
+        ...TILE_VARIANTS[tiledChoice.variant],
+        ...(gemvSChoice ? GEMV_S_VARIANTS[gemvSChoice.variant] : {}),
+      },
       tiledF16: tiledChoice.kernel === "linear_tiled_h",
     }
     : undefined,
@@ -117,6 +123,7 @@ const result = {
   timing:
     "GPU time by timestamp queries around one compute pass; GPU warmed with copies before the ceilings; each kernel row timed twice",
   tiledChoice,
+  gemvSChoice,
   kernels,
   attentionGrid: grid,
   engine,

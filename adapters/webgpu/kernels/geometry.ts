@@ -17,6 +17,15 @@ export const GEOMETRY = {
   GEMV_ROWS: 8,
   GEMV_LANES: 32,
   GEMV_MB: 16,
+  /** The engine runs steps of at most GEMV_MAXM rows through linear_gemv (in GEMV_MB slices). */
+  GEMV_MAXM: 32,
+  /**
+   * linear_gemv_s (linear_gemv.wgsl compiled for few rows, smallGemvGeometry): at most GEMV_SMB
+   * rows, GEMV_SROWS output columns x GEMV_SLANES lanes per workgroup.
+   */
+  GEMV_SMB: 1,
+  GEMV_SROWS: 4,
+  GEMV_SLANES: 64,
   /**
    * linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of TILE_WG =
    * (TILE_M / TILE_RM) * (TILE_N / TILE_RN), TILE_RM x TILE_RN each, K in slices of TILE_K.
@@ -73,6 +82,70 @@ export const GEMV_VARIANTS: Record<string, Partial<Geometry>> = {
   "r16 l16": { GEMV_ROWS: 16, GEMV_LANES: 16 },
   "r2 l128": { GEMV_ROWS: 2, GEMV_LANES: 128 },
 };
+/** Launch-geometry variants of linear_gemv_s (the few-rows GEMV) that the benchmark sweeps. */
+export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
+  "s r4 l64": {},
+  "s r8 l32": { GEMV_SROWS: 8, GEMV_SLANES: 32 },
+  "s r2 l128": { GEMV_SROWS: 2, GEMV_SLANES: 128 },
+  "s r1 l256": { GEMV_SROWS: 1, GEMV_SLANES: 256 },
+  "s r16 l16": { GEMV_SROWS: 16, GEMV_SLANES: 16 },
+};
+
+/**
+ * The geometry linear_gemv_s is compiled with: `geo` with its small-GEMV constants as the GEMV
+ * ones (GEMV_MB = GEMV_SMB, GEMV_ROWS = GEMV_SROWS, GEMV_LANES = GEMV_SLANES).
+ *
+ * @example
+ * ```ts
+ * import { GEOMETRY, smallGemvGeometry } from "./geometry.ts";
+ * console.log(smallGemvGeometry(GEOMETRY).GEMV_MB); // 1
+ * ```
+ */
+export function smallGemvGeometry(geo: Geometry): Geometry {
+  return {
+    ...geo,
+    GEMV_MB: geo.GEMV_SMB,
+    GEMV_ROWS: geo.GEMV_SROWS,
+    GEMV_LANES: geo.GEMV_SLANES,
+  };
+}
+
+/**
+ * Refuses GEMV geometries linear_gemv.wgsl cannot run, for both compilations: GEMV_MB (and
+ * GEMV_SMB) 1 or a multiple of 4 up to 16 and at most the lanes, lanes a power of two.
+ *
+ * @example
+ * ```ts
+ * import { checkGemvGeometry, GEOMETRY } from "./geometry.ts";
+ * checkGemvGeometry(GEOMETRY);
+ * try {
+ *   checkGemvGeometry({ ...GEOMETRY, GEMV_SLANES: 48 });
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("GEMV geometry")); // true
+ * }
+ * ```
+ */
+export function checkGemvGeometry(geo: Geometry): void {
+  for (const g of [geo, smallGemvGeometry(geo)]) {
+    const mb = g.GEMV_MB;
+    const lanes = g.GEMV_LANES;
+    if (
+      !(mb === 1 || (mb % 4 === 0 && mb >= 4 && mb <= 16)) || mb > lanes ||
+      lanes < 1 || (lanes & (lanes - 1)) !== 0 || g.GEMV_ROWS < 1 ||
+      g.GEMV_ROWS * lanes > 1024
+    ) {
+      throw new Error(
+        `GEMV geometry rows ${g.GEMV_ROWS} x lanes ${lanes}, at most ${mb} rows: expected the rows 1 or a multiple of 4 up to 16 and at most the lanes, the lanes a power of two, rows x lanes <= 1024`,
+      );
+    }
+  }
+  if (geo.GEMV_SMB > geo.GEMV_MB) {
+    throw new Error(
+      `GEMV geometry: GEMV_SMB ${geo.GEMV_SMB} > GEMV_MB ${geo.GEMV_MB}: expected the few-rows GEMV to take at most as many rows as the other`,
+    );
+  }
+}
+
 /** See {@link GEMV_VARIANTS}. */
 export const TILE_VARIANTS: Record<string, Partial<Geometry>> = {
   "64x64x16 4x4": {},
@@ -139,9 +212,16 @@ const cdiv = (a: number, b: number) => Math.ceil(a / b);
 export const grids = {
   embed: (T: number, C: number): Grid => [cdiv(C / 4, GEOMETRY.EMBED_WG), T, 1],
   rmsnorm: (M: number): Grid => [M, 1, 1],
-  gemv: (N: number, geo: Geometry = GEOMETRY): Grid => [
+  /** linear_gemv over M rows (default GEMV_MB): slices of GEMV_MB rows along y. */
+  gemv: (N: number, geo: Geometry = GEOMETRY, M = geo.GEMV_MB): Grid => [
     cdiv(N, geo.GEMV_ROWS),
+    cdiv(M, geo.GEMV_MB),
     1,
+  ],
+  /** linear_gemv_s (the few-rows GEMV, GEMV_SROWS columns per workgroup) over M rows. */
+  gemvS: (N: number, geo: Geometry = GEOMETRY, M = geo.GEMV_SMB): Grid => [
+    cdiv(N, geo.GEMV_SROWS),
+    cdiv(M, geo.GEMV_SMB),
     1,
   ],
   tiled: (M: number, N: number, geo: Geometry = GEOMETRY): Grid => [

@@ -41,11 +41,16 @@ export const loopPasses = {
     // store4's 4-column loop, at most 16 calls.
     return loop(slices) + slices * slice + 16 * cloop(4);
   },
-  /** linear_gemv.wgsl over K inputs: K / (16 GEMV_LANES) steps of two W8 units. */
+  /**
+   * linear_gemv.wgsl over K inputs with GEMV geometry `geo` (for linear_gemv_s pass
+   * smallGemvGeometry(geo)): K / (32 GEMV_LANES) steps of four W8 units, then the tree over the
+   * lanes, each halving a loop over the GEMV_MB rows.
+   */
   gemv: (K: number, geo: Geometry = GEOMETRY): number => {
-    const steps = cdiv(K / 8, 2 * geo.GEMV_LANES);
-    return 4 * cloop(4) + loop(steps) + steps * cloop(2) + cloop(4) +
-      cloop(geo.GEMV_LANES);
+    const steps = cdiv(K / 8, 4 * geo.GEMV_LANES);
+    const halvings = log2(geo.GEMV_LANES);
+    return 4 * cloop(4) + loop(steps) + steps * cloop(4) + cloop(4) +
+      loop(halvings) + halvings * loop(geo.GEMV_MB);
   },
   /** rmsnorm.wgsl over C channels: two strided passes and the tree reduction. */
   rmsnorm: (C: number): number =>

@@ -7,6 +7,8 @@ import {
   uniformBuffer,
 } from "../../../adapters/webgpu/gpu_buffers.ts";
 import {
+  GEMV_S_VARIANTS,
+  GEMV_VARIANTS,
   GEOMETRY,
   grids,
   type StorageDtype,
@@ -46,8 +48,12 @@ webgpuTest({
     const { BIAS, RESIDUAL, SILU_MUL, NORM, GATHER } = LINEAR_FLAGS;
     for (const dtype of await dtypes()) {
       const { device, k } = await kernels(dtype);
-      for (const M of [1, 3, 8, 13, 16, 17, 70]) {
-        const gemv = M <= GEOMETRY.GEMV_MB;
+      // M = 0 stands for M = 1 through linear_gemv (the engine runs one row through
+      // linear_gemv_s).
+      for (const M0 of [0, 1, 3, 8, 13, 16, 17, 29, 70]) {
+        const M = Math.max(M0, 1);
+        const gemv = M <= GEOMETRY.GEMV_MAXM;
+        const small = M0 !== 0 && M <= GEOMETRY.GEMV_SMB;
         const flagSets = [0, BIAS, RESIDUAL | SILU_MUL | BIAS];
         if (gemv) flagSets.push(NORM | BIAS, NORM | GATHER | RESIDUAL);
         for (const flags of flagSets) {
@@ -55,7 +61,11 @@ webgpuTest({
           const K = 56; // 7 W8 units: not a whole tiled slice of 16
           const silu = (flags & SILU_MUL) !== 0;
           const XS = silu ? 2 * K : K;
-          const kernel = gemv ? k.linear_gemv : k.linear_tiled;
+          const kernel = small
+            ? k.linear_gemv_s
+            : gemv
+            ? k.linear_gemv
+            : k.linear_tiled;
           await t.step(
             `${dtype} ${kernel.name} M=${M} flags=${flags}`,
             async () => {
@@ -89,7 +99,11 @@ webgpuTest({
                   bufferOf(device, "g", g),
                   y,
                 ],
-                grid: gemv ? grids.gemv(N) : grids.tiled(M, N),
+                grid: small
+                  ? grids.gemvS(N)
+                  : gemv
+                  ? grids.gemv(N, GEOMETRY, M)
+                  : grids.tiled(M, N),
               }]);
               let input: ArrayLike<number> = flags & GATHER
                 ? Float32Array.from(
@@ -165,6 +179,79 @@ webgpuTest({
             // f16 arithmetic: activations and partial sums rounded to f16 (2^-11 relative).
             const tol = kernel.name === "linear_tiled_h" ? 2e-3 : 1e-5;
             assert.ok(err < tol, `relative error ${err}`);
+          });
+        }
+      }
+    }
+  },
+});
+
+webgpuTest({
+  name:
+    "linear_gemv.wgsl at every swept GEMV geometry (linear_gemv at M 16, linear_gemv_s at M 1) equals linearRef over several K steps",
+  ...opts,
+  fn: async (t) => {
+    const gpu = await testDevice();
+    const { NORM, BIAS, RESIDUAL, SILU_MUL } = LINEAR_FLAGS;
+    // K8 = 1,029 W8 units: two steps of the widest variant (4 x 256 lanes) and a ragged tail.
+    const [N, K] = [37, 8 * 1029];
+    const cases = [
+      ...Object.entries(GEMV_VARIANTS).map(([v, over]) => ({
+        v,
+        over,
+        name: "linear_gemv" as const,
+        M: GEOMETRY.GEMV_MB,
+      })),
+      ...Object.entries(GEMV_S_VARIANTS).map(([v, over]) => ({
+        v,
+        over,
+        name: "linear_gemv_s" as const,
+        M: GEOMETRY.GEMV_SMB,
+      })),
+    ];
+    for (const dtype of await dtypes()) {
+      for (const { v, over, name, M } of cases) {
+        const geo = { ...GEOMETRY, ...over };
+        const k = await compileKernels(gpu.device, dtype, 16, geo, [name]);
+        for (const flags of [NORM | BIAS, SILU_MUL | RESIDUAL]) {
+          await t.step(`${dtype} ${name} ${v} flags=${flags}`, async () => {
+            const device = gpu.device;
+            const XS = flags & SILU_MUL ? 2 * K : K;
+            const x = randomF32(M * XS, 31 + flags, 2);
+            const w = roundToStorage(randomF32(N * K, 32, 0.5), dtype);
+            const bias = randomF32(N, 33, 1);
+            const g = randomF32(K, 34, 1);
+            const y0 = randomF32(M * N, 35, 1);
+            const meta = new Uint32Array(16);
+            meta[HDR.T] = M;
+            const y = bufferOf(device, "y", y0);
+            await runKernels(device, [{
+              kernel: k[name]!,
+              buffers: [
+                uniformBuffer(
+                  device,
+                  "p",
+                  linearParams(N, K, XS, flags, HDR.T, 1e-5),
+                ),
+                bufferOf(device, "meta", meta),
+                bufferOf(device, "x", x),
+                bufferOf(device, "w", toStorageBytes(w, dtype)),
+                bufferOf(device, "bias", bias),
+                bufferOf(device, "g", g),
+                y,
+              ],
+              grid: name === "linear_gemv_s"
+                ? grids.gemvS(N, geo)
+                : grids.gemv(N, geo),
+            }]);
+            const input = flags & NORM ? rmsnormRef(x, g, K, 1e-5) : x;
+            const want = linearRef(input, w, M, N, K, {
+              bias: flags & BIAS ? bias : null,
+              residual: flags & RESIDUAL ? y0 : null,
+              siluMul: (flags & SILU_MUL) !== 0,
+            });
+            const err = relErr(await readF32(device, y, M * N), want);
+            assert.ok(err < 1e-5, `relative error ${err}`);
           });
         }
       }
