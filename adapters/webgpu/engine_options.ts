@@ -11,6 +11,7 @@ import {
   GEOMETRY,
   type Geometry,
   hybridShape,
+  MAX_GRID_DIM,
   smallGemvGeometry,
   type StorageDtype,
   TILE_VARIANTS,
@@ -171,6 +172,7 @@ export function resolveEngineOptions(
     );
   }
   const maxItemKeys = checkKernelLoops(gpu, src, maxContext, geo);
+  checkGemvGrids(src, geo);
   return {
     dtype,
     limits,
@@ -179,6 +181,27 @@ export function resolveEngineOptions(
     maxItemKeys,
     linear: { geo, tiledF16 },
   };
+}
+
+/** Refuses a GEMV geometry whose grid over the model's widest layer (the LM head) is too large. */
+function checkGemvGrids(src: WeightSource, geo: Geometry): void {
+  const V = src.config.vocab;
+  for (
+    const [name, rows] of [
+      ["GEMV_ROWS", geo.GEMV_ROWS],
+      ["GEMV_SROWS", geo.GEMV_SROWS],
+    ] as const
+  ) {
+    if (Math.ceil(V / rows) > MAX_GRID_DIM) {
+      throw new Error(
+        `linear geometry ${name} ${rows} for model ${src.name}: the LM head (vocab_size ${V}) needs ${
+          Math.ceil(V / rows)
+        } workgroups, expected at most ${MAX_GRID_DIM}; use at least ${
+          Math.ceil(V / MAX_GRID_DIM)
+        } output columns per workgroup`,
+      );
+    }
+  }
 }
 
 /**

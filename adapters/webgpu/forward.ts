@@ -275,9 +275,14 @@ export class ForwardEngine {
       M <= geo.GEMV_SMB ? k.linear_gemv_s : k.linear_gemv;
     const ggrid = (M: number, N: number) =>
       M <= geo.GEMV_SMB ? grids.gemvS(N, geo, M) : grids.gemv(N, geo, M);
-    const lin = (M: number) => (M <= geo.GEMV_MAXM ? gemv(M) : tiled);
+    // Past GEMV_MAXM rows only narrow layers (N <= GEMV_NARROW_N: o, down, qkv) stay on the
+    // GEMV, up to GEMV_NARROW_M rows: the tiled matmul has too few workgroups there.
+    const onGemv = (M: number, N: number) =>
+      M <= geo.GEMV_MAXM ||
+      (M <= geo.GEMV_NARROW_M && N <= geo.GEMV_NARROW_N);
+    const lin = (M: number, N: number) => (onGemv(M, N) ? gemv(M) : tiled);
     const lgrid = (M: number, N: number) =>
-      M <= geo.GEMV_MAXM ? ggrid(M, N) : grids.tiled(M, N, geo);
+      onGemv(M, N) ? ggrid(M, N) : grids.tiled(M, N, geo);
     const pass = enc.beginComputePass({
       label: `step T=${T} R=${R}`,
       timestampWrites,
@@ -291,10 +296,9 @@ export class ForwardEngine {
     }
     const serial = this.attention === "serial" && plan.prefillItems > 0 &&
       plan.prefillItems < plan.items;
-    // Few rows: the norms are fused into the GEMV that follows them (NORM); else rmsnorm + tiled.
-    const fuse = T <= geo.GEMV_MAXM;
+    // On the GEMV the norms are fused into it (NORM); else rmsnorm + tiled.
     for (const g of this.layers) {
-      if (fuse) {
+      if (onGemv(T, QKV)) {
         dispatch(pass, gemv(T), g.qkvNorm, ggrid(T, QKV));
       } else {
         dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
@@ -322,18 +326,18 @@ export class ForwardEngine {
           grids.attnMerge(plan.merges),
         );
       }
-      dispatch(pass, lin(T), g.o, lgrid(T, C));
-      if (fuse) {
+      dispatch(pass, lin(T, C), g.o, lgrid(T, C));
+      if (onGemv(T, 2 * I)) {
         dispatch(pass, gemv(T), g.gateUpNorm, ggrid(T, 2 * I));
       } else {
         dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
         dispatch(pass, tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
       }
-      dispatch(pass, lin(T), g.down, lgrid(T, C));
+      dispatch(pass, lin(T, C), g.down, lgrid(T, C));
     }
     if (R > 0) {
       const V = this.config.vocab;
-      if (R <= geo.GEMV_MAXM) {
+      if (onGemv(R, V)) {
         dispatch(pass, gemv(R), this.globals.lmHeadNorm, ggrid(R, V));
       } else {
         dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));

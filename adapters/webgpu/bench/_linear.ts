@@ -1,7 +1,7 @@
 /**
  * Linear-layer benchmarks: the GEMV at every decode shape of a preset (M = 1 and 8, each
  * launch-geometry variant) against the copy bandwidth, and the row sweep M = 1 .. 2048 of the
- * gate_up and down shapes (GEMV up to 2 GEMV_MAXM rows, every tiled variant past GEMV_MB) against the FMA
+ * gate_up and down shapes (GEMV up to 2 GEMV_NARROW_M rows, every tiled variant past GEMV_MB) against the FMA
  * peak: the cliff, if any, shows as a jump in microseconds from one M to the next.
  *
  * @module
@@ -15,6 +15,7 @@ import {
   GEOMETRY,
   type Geometry,
   grids,
+  MAX_GRID_DIM,
   type StorageDtype,
   TILE_VARIANTS,
 } from "../kernels/geometry.ts";
@@ -61,6 +62,9 @@ type LinearKernel =
   | "linear_gemv_s"
   | "linear_tiled"
   | "linear_tiled_h";
+
+/** Rows at which every linear_gemv variant is timed at every decode shape. */
+export const GEMV_DECODE_M = [1, 4, 16];
 
 /** One variant's result at one (shape, M). */
 export interface LinearPoint {
@@ -117,7 +121,7 @@ export async function benchLinear(
   const y = storageBuffer(
     gpu.device,
     "y",
-    Math.max(cfg.vocab * GEOMETRY.GEMV_MAXM, sweepN * maxM) * 4,
+    Math.max(cfg.vocab * GEOMETRY.GEMV_NARROW_M, sweepN * maxM) * 4,
     gpu.limits.maxStorageBufferBindingSize,
   );
   const dummy = storageBuffer(gpu.device, "dummy", 16, 1 << 30);
@@ -155,6 +159,8 @@ export async function benchLinear(
       : kernel.name === "linear_gemv"
       ? grids.gemv(s.N, geo, M)
       : grids.tiled(M, s.N, geo);
+    // A grid WebGPU cannot run (e.g. one column per workgroup over the LM head) is not timed.
+    if (grid.some((n) => n > MAX_GRID_DIM)) return;
     const flops = 2 * M * s.N * s.K;
     const reps = cpu
       ? 1
@@ -189,12 +195,12 @@ export async function benchLinear(
   const tileVariants = cpu
     ? { "64x64x16 4x4": {}, "32x64x16 4x4": TILE_VARIANTS["32x64x16 4x4"] }
     : pick(TILE_VARIANTS, opts.tileVariants ?? Object.keys(TILE_VARIANTS));
-  // GEMV at the decode shapes, M = 1 and GEMV_MB.
+  // GEMV at the decode shapes, M = 1, 4 and 16 (one row is linear_gemv_s's in the engine).
   for (const [variant, over] of Object.entries(gemvVariants)) {
     const geo = { ...GEOMETRY, ...over };
     const kernel = await kernelOf("linear_gemv", variant, geo);
     for (const s of cpu ? shapes.slice(0, 2) : shapes) {
-      for (const M of [1, GEOMETRY.GEMV_MB]) {
+      for (const M of GEMV_DECODE_M) {
         await one(s, M, kernel, variant, geo);
       }
     }
@@ -210,7 +216,7 @@ export async function benchLinear(
       await one(s, GEOMETRY.GEMV_SMB, kernel, variant, geo);
     }
   }
-  // The M sweep of gate_up and down: GEMV (slices of GEMV_MB rows) up to 2 GEMV_MAXM, every
+  // The M sweep of gate_up and down: GEMV (slices of GEMV_MB rows) up to 2 GEMV_NARROW_M, every
   // tiled variant past GEMV_MB.
   const sweep = opts.sweepM ??
     (cpu ? [4, 16, 64] : [4, 12, 16, 32, 64, 128, 256, 512, 2048]);
@@ -220,9 +226,9 @@ export async function benchLinear(
     )
   ) {
     for (const M of sweep) {
-      if (M <= 2 * GEOMETRY.GEMV_MAXM) {
+      if (M <= 2 * GEOMETRY.GEMV_NARROW_M) {
         const kernel = await kernelOf("linear_gemv", "r8 l32", GEOMETRY);
-        if (M !== 1 && M !== GEOMETRY.GEMV_MB) {
+        if (!GEMV_DECODE_M.includes(M)) {
           await one(s, M, kernel, "r8 l32", GEOMETRY);
         }
       }
@@ -269,21 +275,42 @@ export function bestTiled(
 }
 
 /**
- * The linear_gemv_s geometry (a GEMV_S_VARIANTS name) with the least time summed over the decode
- * shapes (the engine's choice for one-row steps), or null when none ran.
+ * The geometry (a variant name) of a GEMV kernel with the least time of one decode step at rows
+ * `ms`: each layer shape counted numLayers times, the LM head once (the engine's choice), over
+ * the variants timed at every decode shape and row count; null when none was.
  */
-export function bestGemvS(
+export function bestGemv(
   points: LinearPoint[],
+  kernel: "linear_gemv" | "linear_gemv_s",
+  ms: number[],
+  numLayers: number,
 ): { variant: string; seconds: number } | null {
-  const sums = new Map<string, number>();
+  const sums = new Map<string, { s: number; n: number }>();
   for (const p of points) {
-    if (p.kernel !== "linear_gemv_s") continue;
-    sums.set(p.variant, (sums.get(p.variant) ?? 0) + p.row.seconds);
+    if (p.kernel !== kernel || !ms.includes(p.M) || !DECODE.has(p.shape)) {
+      continue;
+    }
+    const e = sums.get(p.variant) ?? { s: 0, n: 0 };
+    e.s += p.row.seconds * (p.shape === "lm_head" ? 1 : numLayers);
+    e.n++;
+    sums.set(p.variant, e);
   }
-  let best: [string, number] | null = null;
-  for (const e of sums) if (!best || e[1] < best[1]) best = e;
-  return best && { variant: best[0], seconds: best[1] };
+  let best: { variant: string; seconds: number } | null = null;
+  for (const [variant, { s, n }] of sums) {
+    if (n !== DECODE.size * ms.length) continue;
+    if (!best || s < best.seconds) best = { variant, seconds: s };
+  }
+  return best;
 }
+
+/** The decode shapes (linearShapes' names) every GEMV variant is timed at. */
+const DECODE = new Set([
+  "qkv",
+  "o (+res)",
+  "gate_up",
+  "down (silu-mul, +res)",
+  "lm_head",
+]);
 
 /** The fastest variant at each (kernel, shape, M). */
 export function bestPoints(points: LinearPoint[]): LinearPoint[] {

@@ -10,7 +10,7 @@
 import type { KernelBench } from "./kernels.ts";
 import type { AttentionPoint } from "./attention.ts";
 import type { EngineBenchResult } from "./_engine.ts";
-import { bestPoints } from "./_linear.ts";
+import { bestPoints, linearShapes } from "./_linear.ts";
 import { parseModelConfig } from "../config.ts";
 import { PRESET_CONFIGS } from "../presets.ts";
 import { GEOMETRY } from "../kernels/geometry.ts";
@@ -150,10 +150,12 @@ for (const p of gemv) {
   );
 }
 for (const shape of ["gate_up", "down (silu-mul, +res)"]) {
-  // The fastest variant at each M of the kernel the engine runs there (GEMV up to GEMV_MAXM).
+  // The fastest variant at each M of the kernel the engine runs there (forward.ts onGemv).
   const byM = new Map<number, (typeof k.linear)[number]>();
+  const N = linearShapes(cfg).find((s) => s.name === shape)!.N;
   const engineKernel = (p: (typeof k.linear)[number]) =>
-    p.kernel.startsWith("linear_gemv") === (p.M <= GEOMETRY.GEMV_MAXM);
+    p.kernel.startsWith("linear_gemv") === (p.M <= GEOMETRY.GEMV_MAXM ||
+      (p.M <= GEOMETRY.GEMV_NARROW_M && N <= GEOMETRY.GEMV_NARROW_N));
   for (
     const p of k.linear.filter((p) =>
       p.shape === shape && p.M > 1 && engineKernel(p)

@@ -17,8 +17,14 @@ export const GEOMETRY = {
   GEMV_ROWS: 8,
   GEMV_LANES: 32,
   GEMV_MB: 16,
-  /** The engine runs steps of at most GEMV_MAXM rows through linear_gemv (in GEMV_MB slices). */
-  GEMV_MAXM: 32,
+  /**
+   * The engine runs steps of at most GEMV_MAXM rows through linear_gemv (in GEMV_MB-row slices
+   * along grid y), and layers of at most GEMV_NARROW_N outputs up to GEMV_NARROW_M rows, where
+   * the tiled matmul has too few workgroups.
+   */
+  GEMV_MAXM: 16,
+  GEMV_NARROW_M: 32,
+  GEMV_NARROW_N: 4096,
   /**
    * linear_gemv_s (linear_gemv.wgsl compiled for few rows, smallGemvGeometry): at most GEMV_SMB
    * rows, GEMV_SROWS output columns x GEMV_SLANES lanes per workgroup.
@@ -81,6 +87,9 @@ export const GEMV_VARIANTS: Record<string, Partial<Geometry>> = {
   "r4 l64": { GEMV_ROWS: 4, GEMV_LANES: 64 },
   "r16 l16": { GEMV_ROWS: 16, GEMV_LANES: 16 },
   "r2 l128": { GEMV_ROWS: 2, GEMV_LANES: 128 },
+  "r8 l32 mb4": { GEMV_MB: 4 },
+  "r16 l16 mb4": { GEMV_ROWS: 16, GEMV_LANES: 16, GEMV_MB: 4 },
+  "r8 l32 mb8": { GEMV_MB: 8 },
 };
 /** Launch-geometry variants of linear_gemv_s (the few-rows GEMV) that the benchmark sweeps. */
 export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
@@ -203,6 +212,9 @@ export function checkTileGeometry(geo: Geometry): void {
   }
 }
 
+/** Workgroups per grid dimension WebGPU guarantees (maxComputeWorkgroupsPerDimension). */
+export const MAX_GRID_DIM = 65535;
+
 /** A dispatch grid in workgroups. */
 export type Grid = readonly [number, number, number];
 
@@ -248,7 +260,7 @@ export const grids = {
   ],
   copy: (
     n4: number,
-  ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), 65535), 1, 1],
+  ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), MAX_GRID_DIM), 1, 1],
 };
 
 /** How hybrid attention tiles a model's heads (host side of attention_hybrid.wgsl's geometry). */

@@ -11,6 +11,7 @@ import {
   GEOMETRY,
   type Geometry,
   type Grid,
+  MAX_GRID_DIM,
   shaderPrelude,
   smallGemvGeometry,
   type StorageDtype,
@@ -170,13 +171,24 @@ export function bindKernel(
   });
 }
 
-/** Records one dispatch into a compute pass. */
+/**
+ * Records one dispatch into a compute pass; refuses a grid past MAX_GRID_DIM workgroups in any
+ * dimension (WebGPU would reject it only as a validation error of the whole command buffer, and
+ * no kernel of the step would run).
+ */
 export function dispatch(
   pass: GPUComputePassEncoder,
   kernel: Kernel,
   group: GPUBindGroup,
   grid: Grid,
 ): void {
+  if (grid.some((n) => n > MAX_GRID_DIM)) {
+    throw new Error(
+      `dispatch ${kernel.name}: grid ${
+        grid.join(" x ")
+      } workgroups: expected at most ${MAX_GRID_DIM} per dimension (use a geometry with more outputs per workgroup)`,
+    );
+  }
   pass.setPipeline(kernel.pipeline);
   pass.setBindGroup(0, group);
   pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);

@@ -233,9 +233,9 @@ async function compareWithReference(
     maxTokens: 32,
     maxSeqs: 2,
     maxContext: 64,
-    // GEMV_MAXM 16 unless the caller sets it: the 21-token prompt then runs through the tiled
-    // matmul (with 32, through two 16-row slices of linear_gemv).
-    linear: { ...linear, geometry: { GEMV_MAXM: 16, ...linear?.geometry } },
+    // GEMV_NARROW_M 16 unless the caller sets it: the 21-token prompt then runs through the
+    // tiled matmul (with 32, through two 16-row slices of linear_gemv).
+    linear: { ...linear, geometry: { GEMV_NARROW_M: 16, ...linear?.geometry } },
   });
   // 21 tokens: past GEMV_MB.
   const prompt = Array.from({ length: 21 }, (_, i) => (i * 37 + 5) % 96);
@@ -294,9 +294,10 @@ webgpuTest({
 
 webgpuTest({
   name:
-    "f32 storage, 21-token prompt through two 16-row slices of linear_gemv (GEMV_MAXM 32): logits and sampled generation equal the CPU reference",
+    "f32 storage, 21-token prompt through two 16-row slices of linear_gemv (GEMV_NARROW_M 32): logits and sampled generation equal the CPU reference",
   ...opts,
-  fn: () => compareWithReference("f32", 1e-5, { geometry: { GEMV_MAXM: 32 } }),
+  fn: () =>
+    compareWithReference("f32", 1e-5, { geometry: { GEMV_NARROW_M: 32 } }),
 });
 
 webgpuTest({

@@ -18,7 +18,10 @@ import {
   LINEAR_FLAGS,
   linearParams,
 } from "../../../adapters/webgpu/kernels/params.ts";
-import { compileKernels } from "../../../adapters/webgpu/kernels/pipelines.ts";
+import {
+  compileKernels,
+  dispatch,
+} from "../../../adapters/webgpu/kernels/pipelines.ts";
 import {
   linearRef,
   rmsnormRef,
@@ -52,7 +55,7 @@ webgpuTest({
       // linear_gemv_s).
       for (const M0 of [0, 1, 3, 8, 13, 16, 17, 29, 70]) {
         const M = Math.max(M0, 1);
-        const gemv = M <= GEOMETRY.GEMV_MAXM;
+        const gemv = M <= GEOMETRY.GEMV_NARROW_M;
         const small = M0 !== 0 && M <= GEOMETRY.GEMV_SMB;
         const flagSets = [0, BIAS, RESIDUAL | SILU_MUL | BIAS];
         if (gemv) flagSets.push(NORM | BIAS, NORM | GATHER | RESIDUAL);
@@ -241,8 +244,8 @@ webgpuTest({
                 y,
               ],
               grid: name === "linear_gemv_s"
-                ? grids.gemvS(N, geo)
-                : grids.gemv(N, geo),
+                ? grids.gemvS(N, geo, M)
+                : grids.gemv(N, geo, M),
             }]);
             const input = flags & NORM ? rmsnormRef(x, g, K, 1e-5) : x;
             const want = linearRef(input, w, M, N, K, {
@@ -256,5 +259,35 @@ webgpuTest({
         }
       }
     }
+  },
+});
+
+webgpuTest({
+  name:
+    "dispatch() refuses a grid past 65,535 workgroups in a dimension (one column per workgroup over a 128,256-row head)",
+  ...opts,
+  fn: async () => {
+    const { device, k } = await kernels("f32");
+    const geo = { ...GEOMETRY, GEMV_SROWS: 1, GEMV_SLANES: 256 };
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    const group = device.createBindGroup({
+      layout: k.linear_gemv_s.layout,
+      entries: [
+        uniformBuffer(device, "p", linearParams(128256, 64, 64, 0, HDR.T)),
+        ...Array.from(
+          { length: 6 },
+          (_, i) => bufferOf(device, `b${i}`, new Float32Array(16)),
+        ),
+      ].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    assert.throws(
+      () => dispatch(pass, k.linear_gemv_s, group, grids.gemvS(128256, geo)),
+      new Error(
+        "dispatch linear_gemv_s: grid 128256 x 1 x 1 workgroups: expected at most 65535 per dimension (use a geometry with more outputs per workgroup)",
+      ),
+    );
+    pass.end();
+    enc.finish();
   },
 });

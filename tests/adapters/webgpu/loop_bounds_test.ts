@@ -331,6 +331,15 @@ webgpuTest({
         ),
       );
     });
+    await t.step("vocab_size 524,416: the GEMV grid over the LM head", () => {
+      const V = 524416; // ceil(V / 8) = 65,552 workgroups of 8 columns
+      assert.throws(
+        () => resolveEngineOptions(gpu, withConfig({ vocab_size: V }), {}),
+        new Error(
+          `linear geometry GEMV_ROWS 8 for model preset:tiny: the LM head (vocab_size ${V}) needs 65552 workgroups, expected at most 65535; use at least 9 output columns per workgroup`,
+        ),
+      );
+    });
     await t.step("vocab_size 1,048,576: sample over V", () => {
       const V = 1 << 20;
       assert.throws(
