@@ -158,8 +158,10 @@ export function resolveEngineOptions(
   // docs/perf.md): 128 x 128 tiles of 8 x 8 per invocation, f16 arithmetic with f16 storage.
   // On a software adapter: GEOMETRY and f32 arithmetic (the loop budget is checked against it).
   const gpuDefault = !gpu.isFallback;
+  // The split over K only on a GPU by default: on llvmpipe's few cores it only adds work.
   const geo: Geometry = {
     ...GEOMETRY,
+    ...(gpuDefault ? {} : { SPLIT_MAX: 1 }),
     ...(opts.linear?.geometry ??
       (gpuDefault ? TILE_VARIANTS["128x128x16 8x8"] : {})),
   };

@@ -20,7 +20,9 @@ import {
   grids,
   type HybridShape,
   hybridShape,
+  splitPartials,
   type StorageDtype,
+  tiledSplit,
 } from "./kernels/geometry.ts";
 import {
   type AttentionCaps,
@@ -155,6 +157,12 @@ export class ForwardEngine {
         maxB,
       ),
       x: storageBuffer(device, "x [T, C] f32", maxTokens * C * f32, maxB),
+      lpart: storageBuffer(
+        device,
+        "split-K partials [S, T, C] f32",
+        splitPartials(maxTokens, C, [H * D, I], linear.geo) * f32,
+        maxB,
+      ),
       xn: storageBuffer(device, "xn [T, C] f32", maxTokens * C * f32, maxB),
       qkv: storageBuffer(
         device,
@@ -280,9 +288,21 @@ export class ForwardEngine {
     const onGemv = (M: number, N: number) =>
       M <= geo.GEMV_MAXM ||
       (M <= geo.GEMV_NARROW_M && N <= geo.GEMV_NARROW_N);
-    const lin = (M: number, N: number) => (onGemv(M, N) ? gemv(M) : tiled);
-    const lgrid = (M: number, N: number) =>
-      onGemv(M, N) ? ggrid(M, N) : grids.tiled(M, N, geo);
+    // o and down (N = C, K = H D or I): the GEMV, or the tiled matmul split over K when its tiles
+    // alone would be too few (tiledSplit > 1), then linear_reduce; else the tiled matmul.
+    const narrow = (
+      M: number,
+      K: number,
+      plain: GPUBindGroup,
+      split: GPUBindGroup,
+      reduce: GPUBindGroup,
+    ) => {
+      if (onGemv(M, C)) dispatch(pass, gemv(M), plain, ggrid(M, C));
+      else if (tiledSplit(M, C, K, geo) > 1) {
+        dispatch(pass, tiled, split, grids.tiled(M, C, geo, K));
+        dispatch(pass, k.linear_reduce, reduce, grids.reduce(M, C));
+      } else dispatch(pass, tiled, plain, grids.tiled(M, C, geo));
+    };
     const pass = enc.beginComputePass({
       label: `step T=${T} R=${R}`,
       timestampWrites,
@@ -326,14 +346,14 @@ export class ForwardEngine {
           grids.attnMerge(plan.merges),
         );
       }
-      dispatch(pass, lin(T, C), g.o, lgrid(T, C));
+      narrow(T, H * D, g.o, g.oSplit, g.oReduce);
       if (onGemv(T, 2 * I)) {
         dispatch(pass, gemv(T), g.gateUpNorm, ggrid(T, 2 * I));
       } else {
         dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
         dispatch(pass, tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
       }
-      dispatch(pass, lin(T, C), g.down, lgrid(T, C));
+      narrow(T, I, g.down, g.downSplit, g.downReduce);
     }
     if (R > 0) {
       const V = this.config.vocab;

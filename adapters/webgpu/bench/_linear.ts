@@ -18,6 +18,7 @@ import {
   MAX_GRID_DIM,
   type StorageDtype,
   TILE_VARIANTS,
+  tiledSplit,
 } from "../kernels/geometry.ts";
 import { LINEAR_FLAGS, linearParams } from "../kernels/params.ts";
 import {
@@ -61,7 +62,8 @@ type LinearKernel =
   | "linear_gemv"
   | "linear_gemv_s"
   | "linear_tiled"
-  | "linear_tiled_h";
+  | "linear_tiled_h"
+  | "linear_reduce";
 
 /** Rows at which every linear_gemv variant is timed at every decode shape. */
 export const GEMV_DECODE_M = [1, 4, 16];
@@ -125,6 +127,13 @@ export async function benchLinear(
     gpu.limits.maxStorageBufferBindingSize,
   );
   const dummy = storageBuffer(gpu.device, "dummy", 16, 1 << 30);
+  const part = storageBuffer(
+    gpu.device,
+    "split-K partials",
+    // S * tiles <= SPLIT_TARGET where S > 1, tiles of at most 128 x 128 outputs.
+    GEOMETRY.SPLIT_TARGET * 128 * 128 * 4,
+    gpu.limits.maxStorageBufferBindingSize,
+  );
   const weights = new Map<string, GPUBuffer>();
   const points: LinearPoint[] = [];
   const one = async (
@@ -133,6 +142,7 @@ export async function benchLinear(
     kernel: Kernel,
     variant: string,
     geo: Geometry,
+    reduce?: Kernel,
   ) => {
     if (!weights.has(s.name)) {
       weights.set(
@@ -141,24 +151,36 @@ export async function benchLinear(
       );
     }
     const XS = s.flags & LINEAR_FLAGS.SILU_MUL ? 2 * s.K : s.K;
+    // With `reduce`: the split over K (KSPLIT partials in `part`, then linear_reduce into y).
+    const flags = s.flags | (reduce ? LINEAR_FLAGS.KSPLIT : 0);
+    const p = uniformBuffer(
+      gpu.device,
+      "p",
+      linearParams(s.N, s.K, XS, flags, HDR.T),
+    );
+    const meta = metaHeader(gpu, M, 0);
+    const reduceGroup = reduce &&
+      bindKernel(gpu.device, reduce, `${s.name} M=${M} reduce`, [
+        p,
+        meta,
+        part,
+        dummy,
+        y,
+      ]);
     const group = bindKernel(gpu.device, kernel, `${s.name} M=${M}`, [
-      uniformBuffer(
-        gpu.device,
-        "p",
-        linearParams(s.N, s.K, XS, s.flags, HDR.T),
-      ),
-      metaHeader(gpu, M, 0),
+      p,
+      meta,
       x,
       weights.get(s.name)!,
       dummy,
       dummy,
-      y,
+      reduce ? part : y,
     ]);
     const grid = kernel.name === "linear_gemv_s"
       ? grids.gemvS(s.N, geo, M)
       : kernel.name === "linear_gemv"
       ? grids.gemv(s.N, geo, M)
-      : grids.tiled(M, s.N, geo);
+      : grids.tiled(M, s.N, geo, reduce ? s.K : 0);
     // A grid WebGPU cannot run (e.g. one column per workgroup over the LM head) is not timed.
     if (grid.some((n) => n > MAX_GRID_DIM)) return;
     const flops = 2 * M * s.N * s.K;
@@ -175,7 +197,12 @@ export async function benchLinear(
           M * s.N * 4 * (s.flags & LINEAR_FLAGS.RESIDUAL ? 2 : 1),
         flops,
       },
-      (pass) => dispatch(pass, kernel, group, grid),
+      (pass) => {
+        dispatch(pass, kernel, group, grid);
+        if (reduce) {
+          dispatch(pass, reduce, reduceGroup!, grids.reduce(M, s.N));
+        }
+      },
       reps,
       runs,
     );
@@ -240,12 +267,20 @@ export async function benchLinear(
             ? ["linear_tiled", "linear_tiled_h"] as const
             : ["linear_tiled"] as const
         ) {
-          await one(s, M, await kernelOf(name, variant, geo), variant, geo);
+          const kernel = await kernelOf(name, variant, geo);
+          await one(s, M, kernel, variant, geo);
+          // Narrow layers: the split over K where the engine takes it.
+          if (
+            s.N <= GEOMETRY.GEMV_NARROW_N && tiledSplit(M, s.N, s.K, geo) > 1
+          ) {
+            const reduce = await kernelOf("linear_reduce", variant, geo);
+            await one(s, M, kernel, `${variant} split-K`, geo, reduce);
+          }
         }
       }
     }
   }
-  for (const b of [x, y, dummy, ...weights.values()]) b.destroy();
+  for (const b of [x, y, dummy, part, ...weights.values()]) b.destroy();
   return points;
 }
 
@@ -259,7 +294,10 @@ export function bestTiled(
 ): { kernel: LinearPoint["kernel"]; variant: string; seconds: number } | null {
   const sums = new Map<string, number>();
   for (const p of points) {
-    if (p.M !== M || p.kernel.startsWith("linear_gemv")) continue;
+    if (
+      p.M !== M || p.kernel.startsWith("linear_gemv") ||
+      p.variant.endsWith("split-K")
+    ) continue;
     const key = `${p.kernel}|${p.variant}`;
     sums.set(key, (sums.get(key) ?? 0) + p.row.seconds);
   }

@@ -26,6 +26,16 @@ export const GEOMETRY = {
   GEMV_NARROW_M: 32,
   GEMV_NARROW_N: 4096,
   /**
+   * Split over K of the tiled matmul for narrow layers (o, down: linear_tiled's KSPLIT flag,
+   * partials summed by linear_reduce.wgsl): S = min(SPLIT_MAX, TILE_K slices, max(1,
+   * SPLIT_TARGET / tiles)) K ranges, so that about SPLIT_TARGET workgroups run
+   * (geometry.ts tiledSplit, the prelude's fn ksplit).
+   */
+  SPLIT_TARGET: 528,
+  SPLIT_MAX: 8,
+  /** linear_reduce.wgsl: one invocation per output. */
+  REDUCE_WG: 256,
+  /**
    * linear_gemv_s (linear_gemv.wgsl compiled for few rows, smallGemvGeometry): at most GEMV_SMB
    * rows, GEMV_SROWS output columns x GEMV_SLANES lanes per workgroup.
    */
@@ -236,9 +246,16 @@ export const grids = {
     cdiv(M, geo.GEMV_SMB),
     1,
   ],
-  tiled: (M: number, N: number, geo: Geometry = GEOMETRY): Grid => [
+  /** linear_tiled(_h); with KSPLIT, z = the tiledSplit K ranges. */
+  tiled: (M: number, N: number, geo: Geometry = GEOMETRY, K = 0): Grid => [
     cdiv(N, geo.TILE_N),
     cdiv(M, geo.TILE_M),
+    K > 0 ? tiledSplit(M, N, K, geo) : 1,
+  ],
+  /** linear_reduce.wgsl over M x N outputs. */
+  reduce: (M: number, N: number): Grid => [
+    cdiv(M * N, GEOMETRY.REDUCE_WG),
+    1,
     1,
   ],
   ropeKv: (T: number, H: number, G: number, D: number): Grid => [
@@ -262,6 +279,64 @@ export const grids = {
     n4: number,
   ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), MAX_GRID_DIM), 1, 1],
 };
+
+/**
+ * K ranges of the tiled matmul's split over K (the KSPLIT flag) at M rows, N outputs, K inputs:
+ * min(SPLIT_MAX, ceil(K / TILE_K), max(1, floor(SPLIT_TARGET / tiles))), tiles = the
+ * workgroups of the unsplit grid. The WGSL prelude's `ksplit` computes the same.
+ *
+ * @example
+ * ```ts
+ * import { GEOMETRY, tiledSplit } from "./geometry.ts";
+ * console.log(tiledSplit(64, 2048, 8192, GEOMETRY)); // 8 (32 tiles of 64 x 64)
+ * console.log(tiledSplit(2048, 2048, 8192, GEOMETRY)); // 1
+ * ```
+ */
+export function tiledSplit(
+  M: number,
+  N: number,
+  K: number,
+  geo: Geometry = GEOMETRY,
+): number {
+  const tiles = cdiv(N, geo.TILE_N) * cdiv(M, geo.TILE_M);
+  return Math.min(
+    geo.SPLIT_MAX,
+    cdiv(K, geo.TILE_K),
+    Math.max(1, Math.floor(geo.SPLIT_TARGET / tiles)),
+  );
+}
+
+/**
+ * f32 elements of the split-K partials buffer: the most S * M * N over M <= maxTokens and the
+ * layers' K (N outputs each) where the split is taken (S > 1); at least 4.
+ *
+ * @example
+ * ```ts
+ * import { GEOMETRY, splitPartials } from "./geometry.ts";
+ * console.log(splitPartials(2048, 2048, [2048, 8192], GEOMETRY)); // 2097152
+ * ```
+ */
+export function splitPartials(
+  maxTokens: number,
+  N: number,
+  Ks: number[],
+  geo: Geometry = GEOMETRY,
+): number {
+  let most = 4;
+  for (const K of Ks) {
+    for (let M = 1; M <= maxTokens; M++) {
+      const S = tiledSplit(M, N, K, geo);
+      if (S > 1) most = Math.max(most, S * M * N);
+    }
+  }
+  return most;
+}
+
+/** WGSL of {@link tiledSplit} (in the prelude of every kernel). */
+const KSPLIT_WGSL = `fn ksplit(M: u32, N: u32, K: u32) -> u32 {
+  let tiles = ((N + TILE_N - 1u) / TILE_N) * ((M + TILE_M - 1u) / TILE_M);
+  return min(min(SPLIT_MAX, (K + TILE_K - 1u) / TILE_K), max(1u, SPLIT_TARGET / tiles));
+}`;
 
 /** How hybrid attention tiles a model's heads (host side of attention_hybrid.wgsl's geometry). */
 export interface HybridShape {
@@ -351,5 +426,6 @@ export function shaderPrelude(
   for (const [k, v] of Object.entries(geo)) {
     lines.push(`const ${k}: u32 = ${v}u;`);
   }
+  lines.push(KSPLIT_WGSL);
   return lines.join("\n") + "\n";
 }

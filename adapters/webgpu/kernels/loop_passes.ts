@@ -52,6 +52,8 @@ export const loopPasses = {
     return 4 * cloop(4) + loop(steps) + steps * cloop(4) + cloop(4) +
       loop(halvings) + halvings * loop(geo.GEMV_MB);
   },
+  /** linear_reduce.wgsl: at most SPLIT_MAX partials. */
+  reduce: (): number => loop(g.SPLIT_MAX),
   /** rmsnorm.wgsl over C channels: two strided passes and the tree reduction. */
   rmsnorm: (C: number): number =>
     2 * loop(cdiv(C, g.NORM_WG)) + loop(log2(g.NORM_WG)),

@@ -28,6 +28,7 @@ export const KERNEL_BINDINGS = {
   linear_gemv_s: ["uniform", "read", "read", "read", "read", "read", "rw"],
   linear_tiled: ["uniform", "read", "read", "read", "read", "read", "rw"],
   linear_tiled_h: ["uniform", "read", "read", "read", "read", "read", "rw"],
+  linear_reduce: ["uniform", "read", "read", "read", "rw"],
   rope_kv: ["uniform", "read", "read", "rw", "rw"],
   attention: ["uniform", "read", "read", "read", "rw"],
   attention_hybrid: ["uniform", "read", "read", "read", "rw", "rw"],

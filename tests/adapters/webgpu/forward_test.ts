@@ -234,8 +234,12 @@ async function compareWithReference(
     maxSeqs: 2,
     maxContext: 64,
     // GEMV_NARROW_M 16 unless the caller sets it: the 21-token prompt then runs through the
-    // tiled matmul (with 32, through two 16-row slices of linear_gemv).
-    linear: { ...linear, geometry: { GEMV_NARROW_M: 16, ...linear?.geometry } },
+    // tiled matmul, o and down split over K (with 32, through two 16-row slices of
+    // linear_gemv).
+    linear: {
+      ...linear,
+      geometry: { GEMV_NARROW_M: 16, SPLIT_MAX: 8, ...linear?.geometry },
+    },
   });
   // 21 tokens: past GEMV_MB.
   const prompt = Array.from({ length: 21 }, (_, i) => (i * 37 + 5) % 96);

@@ -11,8 +11,10 @@ import {
   GEMV_VARIANTS,
   GEOMETRY,
   grids,
+  splitPartials,
   type StorageDtype,
   TILE_VARIANTS,
+  tiledSplit,
 } from "../../../adapters/webgpu/kernels/geometry.ts";
 import {
   LINEAR_FLAGS,
@@ -289,5 +291,83 @@ webgpuTest({
     );
     pass.end();
     enc.finish();
+  },
+});
+
+webgpuTest({
+  name:
+    "linear_tiled.wgsl / linear_tiled_h.wgsl split over K (KSPLIT) plus linear_reduce.wgsl equal linearRef at every swept tile geometry",
+  ...opts,
+  fn: async (t) => {
+    const gpu = await testDevice();
+    const { SILU_MUL, RESIDUAL, BIAS, KSPLIT } = LINEAR_FLAGS;
+    // K = 200: 13 TILE_K slices of 16 (the last one short), split S ways.
+    const [M, N, K] = [37, 72, 200];
+    for (const dtype of await dtypes()) {
+      for (const [variant, over] of Object.entries(TILE_VARIANTS)) {
+        const geo = { ...GEOMETRY, ...over };
+        const S = tiledSplit(M, N, K, geo);
+        const k = await compileKernels(gpu.device, dtype, 16, geo, [
+          "linear_tiled",
+          "linear_tiled_h",
+          "linear_reduce",
+        ]);
+        for (const kernel of [k.linear_tiled, k.linear_tiled_h]) {
+          if (!kernel) continue;
+          await t.step(
+            `${dtype} ${kernel.name} ${variant} S=${S}`,
+            async () => {
+              assert.ok(S > 1, `split ${S}`);
+              const device = gpu.device;
+              const flags = KSPLIT | SILU_MUL | RESIDUAL | BIAS;
+              const x = randomF32(M * 2 * K, 13, 2);
+              const w = roundToStorage(randomF32(N * K, 14, 0.5), dtype);
+              const bias = randomF32(N, 15, 1);
+              const y0 = randomF32(M * N, 16, 1);
+              const meta = new Uint32Array(16);
+              meta[HDR.T] = M;
+              const y = bufferOf(device, "y", y0);
+              const part = bufferOf(
+                device,
+                "part",
+                new Float32Array(splitPartials(M, N, [K], geo)).fill(NaN),
+              );
+              const p = uniformBuffer(
+                device,
+                "p",
+                linearParams(N, K, 2 * K, flags, HDR.T),
+              );
+              const m = bufferOf(device, "meta", meta);
+              const b = bufferOf(device, "bias", bias);
+              await runKernels(device, [{
+                kernel,
+                buffers: [
+                  p,
+                  m,
+                  bufferOf(device, "x", x),
+                  bufferOf(device, "w", toStorageBytes(w, dtype)),
+                  b,
+                  bufferOf(device, "g", new Float32Array(4)),
+                  part,
+                ],
+                grid: grids.tiled(M, N, geo, K),
+              }, {
+                kernel: k.linear_reduce,
+                buffers: [p, m, part, b, y],
+                grid: grids.reduce(M, N),
+              }]);
+              const want = linearRef(x, w, M, N, K, {
+                bias,
+                residual: y0,
+                siluMul: true,
+              });
+              const err = relErr(await readF32(device, y, M * N), want);
+              const tol = kernel.name === "linear_tiled_h" ? 2e-3 : 1e-5;
+              assert.ok(err < tol, `relative error ${err}`);
+            },
+          );
+        }
+      }
+    }
   },
 });
