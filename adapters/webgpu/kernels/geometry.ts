@@ -20,10 +20,12 @@ export const GEOMETRY = {
   /**
    * The engine runs steps of at most GEMV_MAXM rows through linear_gemv (in GEMV_MB-row slices
    * along grid y), and layers of at most GEMV_NARROW_N outputs up to GEMV_NARROW_M rows, where
-   * the tiled matmul has too few workgroups.
+   * the tiled matmul has too few workgroups. GEMV_NARROW_M = GEMV_MAXM by default: with the
+   * split over K the tiled matmul beat two 16-row GEMV slices at M 32 on the H200 (down: 236
+   * vs 615 us, docs/perf.md).
    */
   GEMV_MAXM: 16,
-  GEMV_NARROW_M: 32,
+  GEMV_NARROW_M: 16,
   GEMV_NARROW_N: 4096,
   /**
    * Split over K of the tiled matmul for narrow layers (o, down: linear_tiled's KSPLIT flag,

@@ -57,7 +57,7 @@ webgpuTest({
       // linear_gemv_s).
       for (const M0 of [0, 1, 3, 8, 13, 16, 17, 29, 70]) {
         const M = Math.max(M0, 1);
-        const gemv = M <= GEOMETRY.GEMV_NARROW_M;
+        const gemv = M <= 2 * GEOMETRY.GEMV_MB; // up to two 16-row slices
         const small = M0 !== 0 && M <= GEOMETRY.GEMV_SMB;
         const flagSets = [0, BIAS, RESIDUAL | SILU_MUL | BIAS];
         if (gemv) flagSets.push(NORM | BIAS, NORM | GATHER | RESIDUAL);
