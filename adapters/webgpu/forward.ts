@@ -5,8 +5,10 @@
  * Per step, with T query tokens and R sample rows (shape letters in config.ts):
  * embed, then per layer [rmsnorm, qkv, rope_kv, attention (+ merge of KV splits), o (+residual),
  * rmsnorm, gate_up, down (silu-mul input, +residual)], then rmsnorm of the R sample rows, LM head,
- * sample. With at most GEMV_MB rows each rmsnorm is fused into the GEMV after it (6-7 L + 3
- * dispatches), else 8-9 L + 4. Bind groups and uniforms are built once; a step only writes its metadata.
+ * sample. With at most GEMV_MAXM rows each rmsnorm is fused into the GEMV after it (6-7 L + 3
+ * dispatches; one row runs linear_gemv_s), else 8-9 L + 4, plus one linear_reduce after o and
+ * after down where they are split over K (tiledSplit > 1). Bind groups and uniforms are built
+ * once; a step only writes its metadata.
  *
  * @module
  */
