@@ -334,10 +334,16 @@ export function splitPartials(
   return most;
 }
 
-/** WGSL of {@link tiledSplit} (in the prelude of every kernel). */
+/** WGSL of {@link tiledSplit} and of a split's K range (in the prelude of every kernel). */
 const KSPLIT_WGSL = `fn ksplit(M: u32, N: u32, K: u32) -> u32 {
   let tiles = ((N + TILE_N - 1u) / TILE_N) * ((M + TILE_M - 1u) / TILE_M);
   return min(min(SPLIT_MAX, (K + TILE_K - 1u) / TILE_K), max(1u, SPLIT_TARGET / tiles));
+}
+// K range [x, y) of split z (whole TILE_K slices; a range past K is empty), all of K if !on.
+fn split_range(M: u32, N: u32, K: u32, z: u32, on: bool) -> vec2<u32> {
+  let S = select(1u, ksplit(M, N, K), on);
+  let per = ((K + TILE_K - 1u) / TILE_K + S - 1u) / S * TILE_K;
+  return vec2<u32>(min(z * per, K), min(K, z * per + per));
 }`;
 
 /** How hybrid attention tiles a model's heads (host side of attention_hybrid.wgsl's geometry). */

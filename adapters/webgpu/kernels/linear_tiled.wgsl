@@ -114,14 +114,12 @@ fn store4(m: u32, M: u32, n: u32, v: vec4<f32>) {
 @compute @workgroup_size(TILE_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let M = step[P.m_hdr];
-  // KSPLIT: K range wid.z of S = ksplit(M, N, K) (whole TILE_K slices; a range past K is empty
-  // and writes zeros).
+  // KSPLIT: K range wid.z of ksplit(M, N, K) (the prelude's split_range).
   split_on = (P.flags & KSPLIT) != 0u;
   split_z = wid.z;
-  let S = select(1u, ksplit(M, P.N, 8u * P.K8), split_on);
-  let per = ((8u * P.K8 + TILE_K - 1u) / TILE_K + S - 1u) / S * TILE_K;
-  let kb = wid.z * per;
-  let ke = min(8u * P.K8, kb + per);
+  let kr = split_range(M, P.N, 8u * P.K8, wid.z, split_on);
+  let kb = kr.x;
+  let ke = kr.y;
   let m0 = wid.y * TILE_M;
   let n0 = wid.x * TILE_N;
   let tx = lid % TWX;
