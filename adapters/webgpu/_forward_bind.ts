@@ -28,7 +28,7 @@ import { bindKernel, type Kernels } from "./kernels/pipelines.ts";
 import { HDR, PAGE_SIZE } from "./step_batch.ts";
 import { readGlobals, readLayer, type WeightSource } from "./weights.ts";
 
-const { BIAS, RESIDUAL, SILU_MUL, NORM, GATHER } = LINEAR_FLAGS;
+const { BIAS, RESIDUAL, SILU_MUL, NORM, GATHER, KSPLIT } = LINEAR_FLAGS;
 
 /** The bind groups of one decoder layer. */
 export interface LayerGroups {
@@ -49,6 +49,11 @@ export interface LayerGroups {
   /** gate_up over x with norm2 fused (linear_gemv). */
   gateUpNorm: GPUBindGroup;
   down: GPUBindGroup;
+  /** o and down as the tiled matmul split over K (KSPLIT, partials in lpart), and the sums. */
+  oSplit: GPUBindGroup;
+  oReduce: GPUBindGroup;
+  downSplit: GPUBindGroup;
+  downReduce: GPUBindGroup;
 }
 
 /** The bind groups outside the layers. */
@@ -112,6 +117,20 @@ export async function bindModel(
       RESIDUAL | SILU_MUL | (cfg.mlpBias ? BIAS : 0),
       HDR.T,
     ),
+    oSplit: lin(
+      C,
+      H * D,
+      H * D,
+      KSPLIT | RESIDUAL | (cfg.oBias ? BIAS : 0),
+      HDR.T,
+    ),
+    downSplit: lin(
+      C,
+      I,
+      2 * I,
+      KSPLIT | RESIDUAL | SILU_MUL | (cfg.mlpBias ? BIAS : 0),
+      HDR.T,
+    ),
     merge: arena.add(attentionMergeParams(D)),
     rope: [] as number[],
     attn: [] as number[],
@@ -147,6 +166,8 @@ export async function bindModel(
     const upF = (n: string, a: Float32Array | null) =>
       a ? keep(uploadF32(device, `L${l}.${n} f32`, a, maxB)) : b.dummy;
     const ln1 = upF("ln1 [C]", w.ln1);
+    const oBias = upF("o_bias [C]", w.oBias);
+    const downBias = upF("down_bias [C]", w.downBias);
     const ln2 = upF("ln2 [C]", w.ln2);
     const wqkv = up(`qkv [(H+2G)D, C] ${dtype}`, w.qkv);
     const wo = up(`o [C, H D] ${dtype}`, w.o);
@@ -215,7 +236,7 @@ export async function bindModel(
         b.meta,
         b.attn,
         wo,
-        upF("o_bias [C]", w.oBias),
+        oBias,
         b.dummy,
         b.x,
       ]),
@@ -249,8 +270,40 @@ export async function bindModel(
         b.meta,
         b.gu,
         wdown,
-        upF("down_bias [C]", w.downBias),
+        downBias,
         b.dummy,
+        b.x,
+      ]),
+      oSplit: bind(k.linear_gemv, `L${l}.o split-K`, [
+        P[p.oSplit],
+        b.meta,
+        b.attn,
+        wo,
+        oBias,
+        b.dummy,
+        b.lpart,
+      ]),
+      oReduce: bind(k.linear_reduce, `L${l}.o reduce`, [
+        P[p.oSplit],
+        b.meta,
+        b.lpart,
+        oBias,
+        b.x,
+      ]),
+      downSplit: bind(k.linear_gemv, `L${l}.down split-K`, [
+        P[p.downSplit],
+        b.meta,
+        b.gu,
+        wdown,
+        downBias,
+        b.dummy,
+        b.lpart,
+      ]),
+      downReduce: bind(k.linear_reduce, `L${l}.down reduce`, [
+        P[p.downSplit],
+        b.meta,
+        b.lpart,
+        downBias,
         b.x,
       ]),
     });

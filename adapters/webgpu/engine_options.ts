@@ -6,10 +6,13 @@
  */
 import type { EngineDevice } from "./device.ts";
 import {
+  checkGemvGeometry,
   checkTileGeometry,
   GEOMETRY,
   type Geometry,
   hybridShape,
+  MAX_GRID_DIM,
+  smallGemvGeometry,
   type StorageDtype,
   TILE_VARIANTS,
 } from "./kernels/geometry.ts";
@@ -155,12 +158,15 @@ export function resolveEngineOptions(
   // docs/perf.md): 128 x 128 tiles of 8 x 8 per invocation, f16 arithmetic with f16 storage.
   // On a software adapter: GEOMETRY and f32 arithmetic (the loop budget is checked against it).
   const gpuDefault = !gpu.isFallback;
+  // The split over K only on a GPU by default: on llvmpipe's few cores it only adds work.
   const geo: Geometry = {
     ...GEOMETRY,
+    ...(gpuDefault ? {} : { SPLIT_MAX: 1 }),
     ...(opts.linear?.geometry ??
       (gpuDefault ? TILE_VARIANTS["128x128x16 8x8"] : {})),
   };
   checkTileGeometry(geo);
+  checkGemvGeometry(geo);
   const tiledF16 = opts.linear?.tiledF16 ?? (gpuDefault && dtype === "f16");
   if (tiledF16 && dtype !== "f16") {
     throw new Error(
@@ -168,6 +174,7 @@ export function resolveEngineOptions(
     );
   }
   const maxItemKeys = checkKernelLoops(gpu, src, maxContext, geo);
+  checkGemvGrids(src, geo);
   return {
     dtype,
     limits,
@@ -176,6 +183,27 @@ export function resolveEngineOptions(
     maxItemKeys,
     linear: { geo, tiledF16 },
   };
+}
+
+/** Refuses a GEMV geometry whose grid over the model's widest layer (the LM head) is too large. */
+function checkGemvGrids(src: WeightSource, geo: Geometry): void {
+  const V = src.config.vocab;
+  for (
+    const [name, rows] of [
+      ["GEMV_ROWS", geo.GEMV_ROWS],
+      ["GEMV_SROWS", geo.GEMV_SROWS],
+    ] as const
+  ) {
+    if (Math.ceil(V / rows) > MAX_GRID_DIM) {
+      throw new Error(
+        `linear geometry ${name} ${rows} for model ${src.name}: the LM head (vocab_size ${V}) needs ${
+          Math.ceil(V / rows)
+        } workgroups, expected at most ${MAX_GRID_DIM}; use at least ${
+          Math.ceil(V / MAX_GRID_DIM)
+        } output columns per workgroup`,
+      );
+    }
+  }
 }
 
 /**
@@ -203,6 +231,11 @@ function checkKernelLoops(
       budget,
       `linear_gemv.wgsl ${what}`,
       loopPasses.gemv(K, geo),
+    );
+    checkLoopBudget(
+      budget,
+      `linear_gemv.wgsl as linear_gemv_s ${what}`,
+      loopPasses.gemv(K, smallGemvGeometry(geo)),
     );
     checkLoopBudget(
       budget,

@@ -5,8 +5,10 @@
  * Per step, with T query tokens and R sample rows (shape letters in config.ts):
  * embed, then per layer [rmsnorm, qkv, rope_kv, attention (+ merge of KV splits), o (+residual),
  * rmsnorm, gate_up, down (silu-mul input, +residual)], then rmsnorm of the R sample rows, LM head,
- * sample. With at most GEMV_MB rows each rmsnorm is fused into the GEMV after it (6-7 L + 3
- * dispatches), else 8-9 L + 4. Bind groups and uniforms are built once; a step only writes its metadata.
+ * sample. With at most GEMV_MAXM rows each rmsnorm is fused into the GEMV after it (6-7 L + 3
+ * dispatches; one row runs linear_gemv_s), else 8-9 L + 4, plus one linear_reduce after o and
+ * after down where they are split over K (tiledSplit > 1). Bind groups and uniforms are built
+ * once; a step only writes its metadata.
  *
  * @module
  */
@@ -20,7 +22,9 @@ import {
   grids,
   type HybridShape,
   hybridShape,
+  splitPartials,
   type StorageDtype,
+  tiledSplit,
 } from "./kernels/geometry.ts";
 import {
   type AttentionCaps,
@@ -155,6 +159,12 @@ export class ForwardEngine {
         maxB,
       ),
       x: storageBuffer(device, "x [T, C] f32", maxTokens * C * f32, maxB),
+      lpart: storageBuffer(
+        device,
+        "split-K partials [S, T, C] f32",
+        splitPartials(maxTokens, C, [H * D, I], linear.geo) * f32,
+        maxB,
+      ),
       xn: storageBuffer(device, "xn [T, C] f32", maxTokens * C * f32, maxB),
       qkv: storageBuffer(
         device,
@@ -270,9 +280,31 @@ export class ForwardEngine {
     const k = this.kernels;
     const geo = this.linear.geo;
     const tiled = this.linear.tiledF16 ? k.linear_tiled_h! : k.linear_tiled;
-    const lin = (M: number) => (M <= geo.GEMV_MB ? k.linear_gemv : tiled);
-    const lgrid = (M: number, N: number) =>
-      M <= geo.GEMV_MB ? grids.gemv(N, geo) : grids.tiled(M, N, geo);
+    // Linear kernels by rows: the few-rows GEMV (linear_gemv_s), the GEMV, the tiled matmul.
+    const gemv = (M: number) =>
+      M <= geo.GEMV_SMB ? k.linear_gemv_s : k.linear_gemv;
+    const ggrid = (M: number, N: number) =>
+      M <= geo.GEMV_SMB ? grids.gemvS(N, geo, M) : grids.gemv(N, geo, M);
+    // Past GEMV_MAXM rows only narrow layers (N <= GEMV_NARROW_N: o, down, qkv) stay on the
+    // GEMV, up to GEMV_NARROW_M rows: the tiled matmul has too few workgroups there.
+    const onGemv = (M: number, N: number) =>
+      M <= geo.GEMV_MAXM ||
+      (M <= geo.GEMV_NARROW_M && N <= geo.GEMV_NARROW_N);
+    // o and down (N = C, K = H D or I): the GEMV, or the tiled matmul split over K when its tiles
+    // alone would be too few (tiledSplit > 1), then linear_reduce; else the tiled matmul.
+    const narrow = (
+      M: number,
+      K: number,
+      plain: GPUBindGroup,
+      split: GPUBindGroup,
+      reduce: GPUBindGroup,
+    ) => {
+      if (onGemv(M, C)) dispatch(pass, gemv(M), plain, ggrid(M, C));
+      else if (tiledSplit(M, C, K, geo) > 1) {
+        dispatch(pass, tiled, split, grids.tiled(M, C, geo, K));
+        dispatch(pass, k.linear_reduce, reduce, grids.reduce(M, C));
+      } else dispatch(pass, tiled, plain, grids.tiled(M, C, geo));
+    };
     const pass = enc.beginComputePass({
       label: `step T=${T} R=${R}`,
       timestampWrites,
@@ -286,11 +318,10 @@ export class ForwardEngine {
     }
     const serial = this.attention === "serial" && plan.prefillItems > 0 &&
       plan.prefillItems < plan.items;
-    // Few rows: the norms are fused into the GEMV that follows them (NORM); else rmsnorm + tiled.
-    const fuse = T <= geo.GEMV_MB;
+    // On the GEMV the norms are fused into it (NORM); else rmsnorm + tiled.
     for (const g of this.layers) {
-      if (fuse) {
-        dispatch(pass, k.linear_gemv, g.qkvNorm, grids.gemv(QKV, geo));
+      if (onGemv(T, QKV)) {
+        dispatch(pass, gemv(T), g.qkvNorm, ggrid(T, QKV));
       } else {
         dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
         dispatch(pass, tiled, g.qkv, grids.tiled(T, QKV, geo));
@@ -317,24 +348,19 @@ export class ForwardEngine {
           grids.attnMerge(plan.merges),
         );
       }
-      dispatch(pass, lin(T), g.o, lgrid(T, C));
-      if (fuse) {
-        dispatch(pass, k.linear_gemv, g.gateUpNorm, grids.gemv(2 * I, geo));
+      narrow(T, H * D, g.o, g.oSplit, g.oReduce);
+      if (onGemv(T, 2 * I)) {
+        dispatch(pass, gemv(T), g.gateUpNorm, ggrid(T, 2 * I));
       } else {
         dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
         dispatch(pass, tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
       }
-      dispatch(pass, lin(T), g.down, lgrid(T, C));
+      narrow(T, I, g.down, g.downSplit, g.downReduce);
     }
     if (R > 0) {
       const V = this.config.vocab;
-      if (R <= geo.GEMV_MB) {
-        dispatch(
-          pass,
-          k.linear_gemv,
-          this.globals.lmHeadNorm,
-          grids.gemv(V, geo),
-        );
+      if (onGemv(R, V)) {
+        dispatch(pass, gemv(R), this.globals.lmHeadNorm, ggrid(R, V));
       } else {
         dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
         dispatch(pass, tiled, this.globals.lmHead, grids.tiled(R, V, geo));

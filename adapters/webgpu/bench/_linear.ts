@@ -1,7 +1,7 @@
 /**
  * Linear-layer benchmarks: the GEMV at every decode shape of a preset (M = 1 and 8, each
  * launch-geometry variant) against the copy bandwidth, and the row sweep M = 1 .. 2048 of the
- * gate_up and down shapes (GEMV up to GEMV_MB rows, every tiled variant above) against the FMA
+ * gate_up and down shapes (GEMV up to 2 GEMV_NARROW_M rows, every tiled variant past GEMV_MB) against the FMA
  * peak: the cliff, if any, shows as a jump in microseconds from one M to the next.
  *
  * @module
@@ -10,12 +10,15 @@ import type { ModelConfig } from "../config.ts";
 import type { EngineDevice } from "../device.ts";
 import { dtypeBytes, storageBuffer, uniformBuffer } from "../gpu_buffers.ts";
 import {
+  GEMV_S_VARIANTS,
   GEMV_VARIANTS,
   GEOMETRY,
   type Geometry,
   grids,
+  MAX_GRID_DIM,
   type StorageDtype,
   TILE_VARIANTS,
+  tiledSplit,
 } from "../kernels/geometry.ts";
 import { LINEAR_FLAGS, linearParams } from "../kernels/params.ts";
 import {
@@ -54,11 +57,22 @@ export function linearShapes(cfg: ModelConfig): Shape[] {
   ];
 }
 
+/** The linear kernels the benchmark times. */
+type LinearKernel =
+  | "linear_gemv"
+  | "linear_gemv_s"
+  | "linear_tiled"
+  | "linear_tiled_h"
+  | "linear_reduce";
+
+/** Rows at which every linear_gemv variant is timed at every decode shape. */
+export const GEMV_DECODE_M = [1, 4, 16];
+
 /** One variant's result at one (shape, M). */
 export interface LinearPoint {
   shape: string;
   M: number;
-  kernel: "linear_gemv" | "linear_tiled" | "linear_tiled_h";
+  kernel: LinearKernel;
   variant: string;
   row: BenchRow;
 }
@@ -70,8 +84,9 @@ export interface LinearBenchOptions {
   runs: number;
   /** Rows of the sweep (default 4 .. 2048 on a GPU, a few on a software adapter). */
   sweepM?: number[];
-  /** Names of GEMV_VARIANTS / TILE_VARIANTS to run (default all). */
+  /** Names of GEMV_VARIANTS / GEMV_S_VARIANTS / TILE_VARIANTS to run (default all). */
   gemvVariants?: string[];
+  gemvSVariants?: string[];
   tileVariants?: string[];
 }
 
@@ -85,7 +100,7 @@ export async function benchLinear(
   const wb = dtypeBytes(dtype);
   const compiled = new Map<string, Kernel>();
   const kernelOf = async (
-    name: "linear_gemv" | "linear_tiled" | "linear_tiled_h",
+    name: LinearKernel,
     variant: string,
     geo: Geometry,
   ) => {
@@ -108,10 +123,17 @@ export async function benchLinear(
   const y = storageBuffer(
     gpu.device,
     "y",
-    Math.max(cfg.vocab * GEOMETRY.GEMV_MB, sweepN * maxM) * 4,
+    Math.max(cfg.vocab * GEOMETRY.GEMV_NARROW_M, sweepN * maxM) * 4,
     gpu.limits.maxStorageBufferBindingSize,
   );
   const dummy = storageBuffer(gpu.device, "dummy", 16, 1 << 30);
+  const part = storageBuffer(
+    gpu.device,
+    "split-K partials",
+    // S * tiles <= SPLIT_TARGET where S > 1, tiles of at most 128 x 128 outputs.
+    GEOMETRY.SPLIT_TARGET * 128 * 128 * 4,
+    gpu.limits.maxStorageBufferBindingSize,
+  );
   const weights = new Map<string, GPUBuffer>();
   const points: LinearPoint[] = [];
   const one = async (
@@ -120,6 +142,7 @@ export async function benchLinear(
     kernel: Kernel,
     variant: string,
     geo: Geometry,
+    reduce?: Kernel,
   ) => {
     if (!weights.has(s.name)) {
       weights.set(
@@ -128,21 +151,38 @@ export async function benchLinear(
       );
     }
     const XS = s.flags & LINEAR_FLAGS.SILU_MUL ? 2 * s.K : s.K;
+    // With `reduce`: the split over K (KSPLIT partials in `part`, then linear_reduce into y).
+    const flags = s.flags | (reduce ? LINEAR_FLAGS.KSPLIT : 0);
+    const p = uniformBuffer(
+      gpu.device,
+      "p",
+      linearParams(s.N, s.K, XS, flags, HDR.T),
+    );
+    const meta = metaHeader(gpu, M, 0);
+    const reduceGroup = reduce &&
+      bindKernel(gpu.device, reduce, `${s.name} M=${M} reduce`, [
+        p,
+        meta,
+        part,
+        dummy,
+        y,
+      ]);
     const group = bindKernel(gpu.device, kernel, `${s.name} M=${M}`, [
-      uniformBuffer(
-        gpu.device,
-        "p",
-        linearParams(s.N, s.K, XS, s.flags, HDR.T),
-      ),
-      metaHeader(gpu, M, 0),
+      p,
+      meta,
       x,
       weights.get(s.name)!,
       dummy,
       dummy,
-      y,
+      reduce ? part : y,
     ]);
-    const gemv = kernel.name === "linear_gemv";
-    const grid = gemv ? grids.gemv(s.N, geo) : grids.tiled(M, s.N, geo);
+    const grid = kernel.name === "linear_gemv_s"
+      ? grids.gemvS(s.N, geo, M)
+      : kernel.name === "linear_gemv"
+      ? grids.gemv(s.N, geo, M)
+      : grids.tiled(M, s.N, geo, reduce ? s.K : 0);
+    // A grid WebGPU cannot run (e.g. one column per workgroup over the LM head) is not timed.
+    if (grid.some((n) => n > MAX_GRID_DIM)) return;
     const flops = 2 * M * s.N * s.K;
     const reps = cpu
       ? 1
@@ -157,14 +197,19 @@ export async function benchLinear(
           M * s.N * 4 * (s.flags & LINEAR_FLAGS.RESIDUAL ? 2 : 1),
         flops,
       },
-      (pass) => dispatch(pass, kernel, group, grid),
+      (pass) => {
+        dispatch(pass, kernel, group, grid);
+        if (reduce) {
+          dispatch(pass, reduce, reduceGroup!, grids.reduce(M, s.N));
+        }
+      },
       reps,
       runs,
     );
     points.push({
       shape: s.name,
       M,
-      kernel: kernel.name as LinearPoint["kernel"],
+      kernel: kernel.name as LinearKernel,
       variant,
       row,
     });
@@ -177,17 +222,29 @@ export async function benchLinear(
   const tileVariants = cpu
     ? { "64x64x16 4x4": {}, "32x64x16 4x4": TILE_VARIANTS["32x64x16 4x4"] }
     : pick(TILE_VARIANTS, opts.tileVariants ?? Object.keys(TILE_VARIANTS));
-  // GEMV at the decode shapes, M = 1 and GEMV_MB.
+  // GEMV at the decode shapes, M = 1, 4 and 16 (one row is linear_gemv_s's in the engine).
   for (const [variant, over] of Object.entries(gemvVariants)) {
     const geo = { ...GEOMETRY, ...over };
     const kernel = await kernelOf("linear_gemv", variant, geo);
     for (const s of cpu ? shapes.slice(0, 2) : shapes) {
-      for (const M of [1, GEOMETRY.GEMV_MB]) {
+      for (const M of GEMV_DECODE_M) {
         await one(s, M, kernel, variant, geo);
       }
     }
   }
-  // The M sweep of gate_up and down: GEMV up to GEMV_MB, every tiled variant above.
+  // The few-rows GEMV at the decode shapes, M = 1 .. GEMV_SMB.
+  const gemvSVariants = cpu
+    ? { "s r4 l64": {} }
+    : pick(GEMV_S_VARIANTS, opts.gemvSVariants ?? Object.keys(GEMV_S_VARIANTS));
+  for (const [variant, over] of Object.entries(gemvSVariants)) {
+    const geo = { ...GEOMETRY, ...over };
+    const kernel = await kernelOf("linear_gemv_s", variant, geo);
+    for (const s of cpu ? shapes.slice(0, 2) : shapes) {
+      await one(s, GEOMETRY.GEMV_SMB, kernel, variant, geo);
+    }
+  }
+  // The M sweep of gate_up and down: GEMV (slices of GEMV_MB rows) up to 2 GEMV_NARROW_M, every
+  // tiled variant past GEMV_MB.
   const sweep = opts.sweepM ??
     (cpu ? [4, 16, 64] : [4, 12, 16, 32, 64, 128, 256, 512, 2048]);
   for (
@@ -196,13 +253,13 @@ export async function benchLinear(
     )
   ) {
     for (const M of sweep) {
-      if (M <= GEOMETRY.GEMV_MB) {
+      if (M <= 2 * GEOMETRY.GEMV_NARROW_M) {
         const kernel = await kernelOf("linear_gemv", "r8 l32", GEOMETRY);
-        if (M !== 1 && M !== GEOMETRY.GEMV_MB) {
+        if (!GEMV_DECODE_M.includes(M)) {
           await one(s, M, kernel, "r8 l32", GEOMETRY);
         }
-        continue;
       }
+      if (M <= GEOMETRY.GEMV_MB) continue;
       for (const [variant, over] of Object.entries(tileVariants)) {
         const geo = { ...GEOMETRY, ...over };
         for (
@@ -210,12 +267,20 @@ export async function benchLinear(
             ? ["linear_tiled", "linear_tiled_h"] as const
             : ["linear_tiled"] as const
         ) {
-          await one(s, M, await kernelOf(name, variant, geo), variant, geo);
+          const kernel = await kernelOf(name, variant, geo);
+          await one(s, M, kernel, variant, geo);
+          // Narrow layers: the split over K where the engine takes it.
+          if (
+            s.N <= GEOMETRY.GEMV_NARROW_N && tiledSplit(M, s.N, s.K, geo) > 1
+          ) {
+            const reduce = await kernelOf("linear_reduce", variant, geo);
+            await one(s, M, kernel, `${variant} split-K`, geo, reduce);
+          }
         }
       }
     }
   }
-  for (const b of [x, y, dummy, ...weights.values()]) b.destroy();
+  for (const b of [x, y, dummy, part, ...weights.values()]) b.destroy();
   return points;
 }
 
@@ -229,7 +294,10 @@ export function bestTiled(
 ): { kernel: LinearPoint["kernel"]; variant: string; seconds: number } | null {
   const sums = new Map<string, number>();
   for (const p of points) {
-    if (p.M !== M || p.kernel === "linear_gemv") continue;
+    if (
+      p.M !== M || p.kernel.startsWith("linear_gemv") ||
+      p.variant.endsWith("split-K")
+    ) continue;
     const key = `${p.kernel}|${p.variant}`;
     sums.set(key, (sums.get(key) ?? 0) + p.row.seconds);
   }
@@ -243,6 +311,44 @@ export function bestTiled(
     seconds: best[1],
   };
 }
+
+/**
+ * The geometry (a variant name) of a GEMV kernel with the least time of one decode step at rows
+ * `ms`: each layer shape counted numLayers times, the LM head once (the engine's choice), over
+ * the variants timed at every decode shape and row count; null when none was.
+ */
+export function bestGemv(
+  points: LinearPoint[],
+  kernel: "linear_gemv" | "linear_gemv_s",
+  ms: number[],
+  numLayers: number,
+): { variant: string; seconds: number } | null {
+  const sums = new Map<string, { s: number; n: number }>();
+  for (const p of points) {
+    if (p.kernel !== kernel || !ms.includes(p.M) || !DECODE.has(p.shape)) {
+      continue;
+    }
+    const e = sums.get(p.variant) ?? { s: 0, n: 0 };
+    e.s += p.row.seconds * (p.shape === "lm_head" ? 1 : numLayers);
+    e.n++;
+    sums.set(p.variant, e);
+  }
+  let best: { variant: string; seconds: number } | null = null;
+  for (const [variant, { s, n }] of sums) {
+    if (n !== DECODE.size * ms.length) continue;
+    if (!best || s < best.seconds) best = { variant, seconds: s };
+  }
+  return best;
+}
+
+/** The decode shapes (linearShapes' names) every GEMV variant is timed at. */
+const DECODE = new Set([
+  "qkv",
+  "o (+res)",
+  "gate_up",
+  "down (silu-mul, +res)",
+  "lm_head",
+]);
 
 /** The fastest variant at each (kernel, shape, M). */
 export function bestPoints(points: LinearPoint[]): LinearPoint[] {

@@ -10,9 +10,10 @@
 import type { KernelBench } from "./kernels.ts";
 import type { AttentionPoint } from "./attention.ts";
 import type { EngineBenchResult } from "./_engine.ts";
-import { bestPoints } from "./_linear.ts";
+import { bestPoints, linearShapes } from "./_linear.ts";
 import { parseModelConfig } from "../config.ts";
 import { PRESET_CONFIGS } from "../presets.ts";
+import { GEOMETRY } from "../kernels/geometry.ts";
 
 interface TokentraceRun {
   adapter: string;
@@ -132,13 +133,15 @@ for (const w of e.workload) {
     bestHf ? w.outputTokPerS >= 2 * bestHf : null,
   );
 }
+// The GEMV at the decode shapes: the few-rows kernel (one row) and the 16-row one at M 16.
 const gemv = bestPoints(k.linear).filter((p) =>
-  p.kernel === "linear_gemv" && (p.M === 1 || p.M === 8)
+  p.kernel === "linear_gemv_s" ||
+  (p.kernel === "linear_gemv" && p.M === 16)
 );
 for (const p of gemv) {
   const gbs = p.row.bytes / p.row.seconds / 1e9;
   target(
-    `GEMV ${p.shape} M=${p.M}`,
+    `${p.kernel} ${p.shape} M=${p.M}`,
     `${f(p.row.seconds * 1e6)} us, ${f(gbs, 0)} GB/s = ${
       f((100 * gbs) / copy, 0)
     }% of copy [${p.variant}]`,
@@ -147,9 +150,17 @@ for (const p of gemv) {
   );
 }
 for (const shape of ["gate_up", "down (silu-mul, +res)"]) {
-  // The fastest kernel and variant at each M.
+  // The fastest variant at each M of the kernel the engine runs there (forward.ts onGemv).
   const byM = new Map<number, (typeof k.linear)[number]>();
-  for (const p of k.linear.filter((p) => p.shape === shape && p.M > 1)) {
+  const N = linearShapes(cfg).find((s) => s.name === shape)!.N;
+  const engineKernel = (p: (typeof k.linear)[number]) =>
+    p.kernel.startsWith("linear_gemv") === (p.M <= GEOMETRY.GEMV_MAXM ||
+      (p.M <= GEOMETRY.GEMV_NARROW_M && N <= GEOMETRY.GEMV_NARROW_N));
+  for (
+    const p of k.linear.filter((p) =>
+      p.shape === shape && p.M > 1 && engineKernel(p)
+    )
+  ) {
     const b = byM.get(p.M);
     if (!b || p.row.seconds < b.row.seconds) byM.set(p.M, p);
   }

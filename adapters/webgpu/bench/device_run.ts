@@ -21,8 +21,14 @@ import {
 } from "./attention.ts";
 import { benchEngine, type Workload } from "./_engine.ts";
 import { benchKernels } from "./kernels.ts";
-import { bestTiled } from "./_linear.ts";
-import { TILE_VARIANTS } from "../kernels/geometry.ts";
+import { bestGemv, bestTiled } from "./_linear.ts";
+import {
+  GEMV_S_VARIANTS,
+  GEMV_VARIANTS,
+  TILE_VARIANTS,
+} from "../kernels/geometry.ts";
+import { parseModelConfig } from "../config.ts";
+import { PRESET_CONFIGS } from "../presets.ts";
 import { renderTable } from "./_timing.ts";
 
 const { values: args } = parseArgs({
@@ -64,7 +70,14 @@ const log = (s: string) =>
 
 log(`adapter ${gpu.description}, ${dtype}, preset ${preset}`);
 const kernels = await benchKernels(gpu, preset, quick ? 2 : 5, {
-  gemvVariants: ["r8 l32", "r4 l64", "r16 l16"],
+  gemvVariants: [
+    "r8 l32",
+    "r4 l64",
+    "r16 l16",
+    "r8 l32 mb4",
+    "r16 l16 mb4",
+    "r8 l32 mb8",
+  ],
   tileVariants: [
     "64x64x16 4x4",
     "32x64x16 4x4",
@@ -77,6 +90,12 @@ log("kernels done");
 // The engine's matmul for large steps: the fastest tiled kernel and geometry at the largest M.
 const tiledChoice = bestTiled(kernels.linear, quick ? 64 : 2048);
 log(`tiled choice ${JSON.stringify(tiledChoice)}`);
+// The engine's GEMVs: the geometries with the least GPU time of one decode step, linear_gemv_s
+// at one row, linear_gemv at 4 and 16 rows.
+const { numLayers } = parseModelConfig(PRESET_CONFIGS[preset], preset);
+const gemvSChoice = bestGemv(kernels.linear, "linear_gemv_s", [1], numLayers);
+const gemvChoice = bestGemv(kernels.linear, "linear_gemv", [4, 16], numLayers);
+log(`gemv choices ${JSON.stringify({ gemvSChoice, gemvChoice })}`);
 const grid = await benchAttention(gpu, {
   preset,
   grid: quick ? { chunks: [16], batches: [2], ctxs: [64] } : ATTENTION_GRID,
@@ -101,7 +120,11 @@ const engine = await benchEngine(gpu, {
   batch1Tokens: quick ? 32 : 256,
   linear: tiledChoice
     ? {
-      geometry: TILE_VARIANTS[tiledChoice.variant],
+      geometry: {
+        ...TILE_VARIANTS[tiledChoice.variant],
+        ...(gemvSChoice ? GEMV_S_VARIANTS[gemvSChoice.variant] : {}),
+        ...(gemvChoice ? GEMV_VARIANTS[gemvChoice.variant] : {}),
+      },
       tiledF16: tiledChoice.kernel === "linear_tiled_h",
     }
     : undefined,
@@ -117,6 +140,8 @@ const result = {
   timing:
     "GPU time by timestamp queries around one compute pass; GPU warmed with copies before the ceilings; each kernel row timed twice",
   tiledChoice,
+  gemvSChoice,
+  gemvChoice,
   kernels,
   attentionGrid: grid,
   engine,

@@ -18,6 +18,33 @@ export const GEOMETRY = {
   GEMV_LANES: 32,
   GEMV_MB: 16,
   /**
+   * The engine runs steps of at most GEMV_MAXM rows through linear_gemv (in GEMV_MB-row slices
+   * along grid y), and layers of at most GEMV_NARROW_N outputs up to GEMV_NARROW_M rows, where
+   * the tiled matmul has too few workgroups. GEMV_NARROW_M = GEMV_MAXM by default: with the
+   * split over K the tiled matmul beat two 16-row GEMV slices at M 32 on the H200 (down: 236
+   * vs 615 us, docs/perf.md).
+   */
+  GEMV_MAXM: 16,
+  GEMV_NARROW_M: 16,
+  GEMV_NARROW_N: 4096,
+  /**
+   * Split over K of the tiled matmul for narrow layers (o, down: linear_tiled's KSPLIT flag,
+   * partials summed by linear_reduce.wgsl): S = min(SPLIT_MAX, TILE_K slices, max(1,
+   * SPLIT_TARGET / tiles)) K ranges, so that about SPLIT_TARGET workgroups run
+   * (geometry.ts tiledSplit, the prelude's fn ksplit).
+   */
+  SPLIT_TARGET: 528,
+  SPLIT_MAX: 8,
+  /** linear_reduce.wgsl: one invocation per output. */
+  REDUCE_WG: 256,
+  /**
+   * linear_gemv_s (linear_gemv.wgsl compiled for few rows, smallGemvGeometry): at most GEMV_SMB
+   * rows, GEMV_SROWS output columns x GEMV_SLANES lanes per workgroup.
+   */
+  GEMV_SMB: 1,
+  GEMV_SROWS: 4,
+  GEMV_SLANES: 64,
+  /**
    * linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of TILE_WG =
    * (TILE_M / TILE_RM) * (TILE_N / TILE_RN), TILE_RM x TILE_RN each, K in slices of TILE_K.
    */
@@ -72,7 +99,74 @@ export const GEMV_VARIANTS: Record<string, Partial<Geometry>> = {
   "r4 l64": { GEMV_ROWS: 4, GEMV_LANES: 64 },
   "r16 l16": { GEMV_ROWS: 16, GEMV_LANES: 16 },
   "r2 l128": { GEMV_ROWS: 2, GEMV_LANES: 128 },
+  "r8 l32 mb4": { GEMV_MB: 4 },
+  "r16 l16 mb4": { GEMV_ROWS: 16, GEMV_LANES: 16, GEMV_MB: 4 },
+  "r8 l32 mb8": { GEMV_MB: 8 },
 };
+/** Launch-geometry variants of linear_gemv_s (the few-rows GEMV) that the benchmark sweeps. */
+export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
+  "s r4 l64": {},
+  "s r8 l32": { GEMV_SROWS: 8, GEMV_SLANES: 32 },
+  "s r2 l128": { GEMV_SROWS: 2, GEMV_SLANES: 128 },
+  "s r1 l256": { GEMV_SROWS: 1, GEMV_SLANES: 256 },
+  "s r16 l16": { GEMV_SROWS: 16, GEMV_SLANES: 16 },
+};
+
+/**
+ * The geometry linear_gemv_s is compiled with: `geo` with its small-GEMV constants as the GEMV
+ * ones (GEMV_MB = GEMV_SMB, GEMV_ROWS = GEMV_SROWS, GEMV_LANES = GEMV_SLANES).
+ *
+ * @example
+ * ```ts
+ * import { GEOMETRY, smallGemvGeometry } from "./geometry.ts";
+ * console.log(smallGemvGeometry(GEOMETRY).GEMV_MB); // 1
+ * ```
+ */
+export function smallGemvGeometry(geo: Geometry): Geometry {
+  return {
+    ...geo,
+    GEMV_MB: geo.GEMV_SMB,
+    GEMV_ROWS: geo.GEMV_SROWS,
+    GEMV_LANES: geo.GEMV_SLANES,
+  };
+}
+
+/**
+ * Refuses GEMV geometries linear_gemv.wgsl cannot run, for both compilations: GEMV_MB (and
+ * GEMV_SMB) 1 or a multiple of 4 up to 16 and at most the lanes, lanes a power of two.
+ *
+ * @example
+ * ```ts
+ * import { checkGemvGeometry, GEOMETRY } from "./geometry.ts";
+ * checkGemvGeometry(GEOMETRY);
+ * try {
+ *   checkGemvGeometry({ ...GEOMETRY, GEMV_SLANES: 48 });
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("GEMV geometry")); // true
+ * }
+ * ```
+ */
+export function checkGemvGeometry(geo: Geometry): void {
+  for (const g of [geo, smallGemvGeometry(geo)]) {
+    const mb = g.GEMV_MB;
+    const lanes = g.GEMV_LANES;
+    if (
+      !(mb === 1 || (mb % 4 === 0 && mb >= 4 && mb <= 16)) || mb > lanes ||
+      lanes < 1 || (lanes & (lanes - 1)) !== 0 || g.GEMV_ROWS < 1 ||
+      g.GEMV_ROWS * lanes > 1024
+    ) {
+      throw new Error(
+        `GEMV geometry rows ${g.GEMV_ROWS} x lanes ${lanes}, at most ${mb} rows: expected the rows 1 or a multiple of 4 up to 16 and at most the lanes, the lanes a power of two, rows x lanes <= 1024`,
+      );
+    }
+  }
+  if (geo.GEMV_SMB > geo.GEMV_MB) {
+    throw new Error(
+      `GEMV geometry: GEMV_SMB ${geo.GEMV_SMB} > GEMV_MB ${geo.GEMV_MB}: expected the few-rows GEMV to take at most as many rows as the other`,
+    );
+  }
+}
+
 /** See {@link GEMV_VARIANTS}. */
 export const TILE_VARIANTS: Record<string, Partial<Geometry>> = {
   "64x64x16 4x4": {},
@@ -130,6 +224,9 @@ export function checkTileGeometry(geo: Geometry): void {
   }
 }
 
+/** Workgroups per grid dimension WebGPU guarantees (maxComputeWorkgroupsPerDimension). */
+export const MAX_GRID_DIM = 65535;
+
 /** A dispatch grid in workgroups. */
 export type Grid = readonly [number, number, number];
 
@@ -139,14 +236,28 @@ const cdiv = (a: number, b: number) => Math.ceil(a / b);
 export const grids = {
   embed: (T: number, C: number): Grid => [cdiv(C / 4, GEOMETRY.EMBED_WG), T, 1],
   rmsnorm: (M: number): Grid => [M, 1, 1],
-  gemv: (N: number, geo: Geometry = GEOMETRY): Grid => [
+  /** linear_gemv over M rows (default GEMV_MB): slices of GEMV_MB rows along y. */
+  gemv: (N: number, geo: Geometry = GEOMETRY, M = geo.GEMV_MB): Grid => [
     cdiv(N, geo.GEMV_ROWS),
-    1,
+    cdiv(M, geo.GEMV_MB),
     1,
   ],
-  tiled: (M: number, N: number, geo: Geometry = GEOMETRY): Grid => [
+  /** linear_gemv_s (the few-rows GEMV, GEMV_SROWS columns per workgroup) over M rows. */
+  gemvS: (N: number, geo: Geometry = GEOMETRY, M = geo.GEMV_SMB): Grid => [
+    cdiv(N, geo.GEMV_SROWS),
+    cdiv(M, geo.GEMV_SMB),
+    1,
+  ],
+  /** linear_tiled(_h); with KSPLIT, z = the tiledSplit K ranges. */
+  tiled: (M: number, N: number, geo: Geometry = GEOMETRY, K = 0): Grid => [
     cdiv(N, geo.TILE_N),
     cdiv(M, geo.TILE_M),
+    K > 0 ? tiledSplit(M, N, K, geo) : 1,
+  ],
+  /** linear_reduce.wgsl over M x N outputs. */
+  reduce: (M: number, N: number): Grid => [
+    cdiv(M * N, GEOMETRY.REDUCE_WG),
+    1,
     1,
   ],
   ropeKv: (T: number, H: number, G: number, D: number): Grid => [
@@ -168,8 +279,72 @@ export const grids = {
   ],
   copy: (
     n4: number,
-  ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), 65535), 1, 1],
+  ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), MAX_GRID_DIM), 1, 1],
 };
+
+/**
+ * K ranges of the tiled matmul's split over K (the KSPLIT flag) at M rows, N outputs, K inputs:
+ * min(SPLIT_MAX, ceil(K / TILE_K), max(1, floor(SPLIT_TARGET / tiles))), tiles = the
+ * workgroups of the unsplit grid. The WGSL prelude's `ksplit` computes the same.
+ *
+ * @example
+ * ```ts
+ * import { GEOMETRY, tiledSplit } from "./geometry.ts";
+ * console.log(tiledSplit(64, 2048, 8192, GEOMETRY)); // 8 (32 tiles of 64 x 64)
+ * console.log(tiledSplit(2048, 2048, 8192, GEOMETRY)); // 1
+ * ```
+ */
+export function tiledSplit(
+  M: number,
+  N: number,
+  K: number,
+  geo: Geometry = GEOMETRY,
+): number {
+  const tiles = cdiv(N, geo.TILE_N) * cdiv(M, geo.TILE_M);
+  return Math.min(
+    geo.SPLIT_MAX,
+    cdiv(K, geo.TILE_K),
+    Math.max(1, Math.floor(geo.SPLIT_TARGET / tiles)),
+  );
+}
+
+/**
+ * f32 elements of the split-K partials buffer: the most S * M * N over M <= maxTokens and the
+ * layers' K (N outputs each) where the split is taken (S > 1); at least 4.
+ *
+ * @example
+ * ```ts
+ * import { GEOMETRY, splitPartials } from "./geometry.ts";
+ * console.log(splitPartials(2048, 2048, [2048, 8192], GEOMETRY)); // 2097152
+ * ```
+ */
+export function splitPartials(
+  maxTokens: number,
+  N: number,
+  Ks: number[],
+  geo: Geometry = GEOMETRY,
+): number {
+  let most = 4;
+  for (const K of Ks) {
+    for (let M = 1; M <= maxTokens; M++) {
+      const S = tiledSplit(M, N, K, geo);
+      if (S > 1) most = Math.max(most, S * M * N);
+    }
+  }
+  return most;
+}
+
+/** WGSL of {@link tiledSplit} and of a split's K range (in the prelude of every kernel). */
+const KSPLIT_WGSL = `fn ksplit(M: u32, N: u32, K: u32) -> u32 {
+  let tiles = ((N + TILE_N - 1u) / TILE_N) * ((M + TILE_M - 1u) / TILE_M);
+  return min(min(SPLIT_MAX, (K + TILE_K - 1u) / TILE_K), max(1u, SPLIT_TARGET / tiles));
+}
+// K range [x, y) of split z (whole TILE_K slices; a range past K is empty), all of K if !on.
+fn split_range(M: u32, N: u32, K: u32, z: u32, on: bool) -> vec2<u32> {
+  let S = select(1u, ksplit(M, N, K), on);
+  let per = ((K + TILE_K - 1u) / TILE_K + S - 1u) / S * TILE_K;
+  return vec2<u32>(min(z * per, K), min(K, z * per + per));
+}`;
 
 /** How hybrid attention tiles a model's heads (host side of attention_hybrid.wgsl's geometry). */
 export interface HybridShape {
@@ -259,5 +434,6 @@ export function shaderPrelude(
   for (const [k, v] of Object.entries(geo)) {
     lines.push(`const ${k}: u32 = ${v}u;`);
   }
+  lines.push(KSPLIT_WGSL);
   return lines.join("\n") + "\n";
 }

@@ -16,14 +16,21 @@
 //   4 bias storage, read       [N] f32                (a 16-byte dummy when BIAS is off)
 //   5 g    storage, read       [K] f32                RMSNorm weight (dummy when NORM is off)
 //   6 y    storage, read_write [M, N] f32             output (read first when RESIDUAL)
-// Workgroup GEMV_ROWS * GEMV_LANES; grid (ceil(N / GEMV_ROWS), 1, 1) (geometry.ts grids.gemv).
+// Workgroup GEMV_ROWS * GEMV_LANES; grid (ceil(N / GEMV_ROWS), ceil(M / GEMV_MB), 1) (geometry.ts
+// grids.gemv): grid row y takes rows m0 = y * GEMV_MB .. m0 + GEMV_MB - 1 (the weight is read
+// once per slice; the engine runs up to GEMV_MAXM rows so, past it the tiled matmul).
+// Compiled twice (pipelines.ts): `linear_gemv` with GEMV_MB = 16 and `linear_gemv_s` with the
+// small geometry (geometry.ts smallGemvGeometry: GEMV_MB = GEMV_SMB = 1, GEMV_SROWS x
+// GEMV_SLANES), whose dead row groups take no registers.
 // Invocation (r, lane) = (lid / GEMV_LANES, lid % GEMV_LANES) of workgroup wx accumulates, for
-// column n = wx * GEMV_ROWS + r and every row m < M (in groups of 4 rows, vec4 registers), the
-// dot products over W8 units k8 = lane, lane + GEMV_LANES, ... (two loads in flight), and with
-// NORM the squares of x; the lanes' partial sums meet in workgroup memory and invocation (r, m)
-// (m < M) writes y[m, n].
-// Host asserts: M <= GEMV_MB == 16 <= GEMV_LANES; K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL
-// not together; loop passes per invocation (loop_passes.ts gemv(K)) within the loop budget.
+// column n = wx * GEMV_ROWS + r and every row m < M (in groups of 4 rows, vec4 registers; one
+// row componentwise when GEMV_MB == 1), the dot products over W8 units k8 = lane, lane +
+// GEMV_LANES, ... (four loads in flight), and with NORM the squares of x; the lanes' partial
+// sums meet in workgroup memory, a tree of log2(GEMV_LANES) halvings adds them, and invocation
+// (r, m) (m < M) writes y[m0 + m, n].
+// Host asserts: GEMV_MB <= GEMV_LANES, GEMV_MB 1 or a multiple of 4 up to 16, GEMV_LANES a
+// power of two (geometry.ts checkGemvGeometry); K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL not
+// together; loop passes per invocation (loop_passes.ts gemv(K)) within the loop budget.
 
 const BIAS: u32 = 1u;
 const RESIDUAL: u32 = 2u;
@@ -53,16 +60,17 @@ struct Params {
 var<workgroup> red: array<f32, GEMV_ROWS * GEMV_MB * GEMV_LANES>;
 var<workgroup> red_ss: array<f32, GEMV_MB * GEMV_LANES>;
 
-// vec4 offsets of input rows 4 q .. 4 q + 3 (rows past M read row 0: their sums are dropped).
-fn rows4(q: u32, M: u32) -> vec4<u32> {
+// vec4 offsets of input rows m0 + 4 q .. m0 + 4 q + 3 (rows past M read row m0: their sums are
+// dropped).
+fn rows4(m0: u32, q: u32, M: u32) -> vec4<u32> {
   var o = vec4<u32>(0u);
   for (var i = 0u; i < 4u; i++) {
     let m = 4u * q + i;
-    var row = 0u;
+    var row = m0;
     if (m < M) {
-      row = m;
+      row = m0 + m;
       if ((P.flags & GATHER) != 0u) {
-        row = step[step[HDR_ROWS] + m * ROW_WORDS];
+        row = step[step[HDR_ROWS] + (m0 + m) * ROW_WORDS];
       }
     }
     o[i] = row * P.XS4;
@@ -110,19 +118,34 @@ fn dots4(rows: vec4<u32>, k8: u32, lo: vec4<f32>, hi: vec4<f32>, ga: vec4<f32>, 
   );
 }
 
+// Dot products of one W8 (lo, hi) with the input of one row (componentwise: the vec4 lanes
+// are summed once at the end), and its squares (for NORM).
+fn dots1(row: u32, k8: u32, lo: vec4<f32>, hi: vec4<f32>, ga: vec4<f32>, gb: vec4<f32>) -> Dots {
+  let i0 = input8(row, k8, ga, gb);
+  return Dots(lo * ga * i0[0] + hi * gb * i0[1], i0[0] * i0[0] + i0[1] * i0[1]);
+}
+
+fn hsum(v: vec4<f32>) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
+}
+
 @compute @workgroup_size(GEMV_ROWS * GEMV_LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % GEMV_LANES;
   let r = lid / GEMV_LANES;
   let n = wid.x * GEMV_ROWS + r;
-  let M = step[P.m_hdr];
+  // Rows m0 .. m0 + M - 1 of this row slice (grid y: ceil(rows / GEMV_MB) slices).
+  let m0 = wid.y * GEMV_MB;
+  let M = min(step[P.m_hdr] - m0, GEMV_MB);
   let norm = (P.flags & NORM) != 0u;
-  // Up to GEMV_MB = 16 rows in four groups of 4 (vec4 accumulators: no private arrays, which
-  // NVIDIA's Vulkan compiler would put in local memory).
-  let rw0 = rows4(0u, M);
-  let rw1 = rows4(1u, M);
-  let rw2 = rows4(2u, M);
-  let rw3 = rows4(3u, M);
+  // Up to GEMV_MB rows in groups of 4 (vec4 accumulators: no private arrays, which NVIDIA's
+  // Vulkan compiler would put in local memory); GEMV_MB is a compile-time constant, so the
+  // groups past it are dead code and take no registers. With GEMV_MB == 1, acc0 and ss0 hold
+  // row 0's sums componentwise.
+  let rw0 = rows4(m0, 0u, M);
+  let rw1 = rows4(m0, 1u, M);
+  let rw2 = rows4(m0, 2u, M);
+  let rw3 = rows4(m0, 3u, M);
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
@@ -133,17 +156,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var ss3 = vec4<f32>(0.0);
   let nn = min(n, P.N - 1u); // columns past N compute a copy of the last one and write nothing
   let wrow = nn * P.K8;
-  for (var k0 = lane; k0 < P.K8; k0 += 2u * GEMV_LANES) {
-    // Two weight loads in flight per lane.
-    let k1 = k0 + GEMV_LANES;
+  let last = P.K8 - 1u;
+  for (var k0 = lane; k0 < P.K8; k0 += 4u * GEMV_LANES) {
+    // Four weight loads in flight per lane, all issued before any is used.
     let w0 = w[wrow + k0];
-    let w1 = w[wrow + min(k1, P.K8 - 1u)];
-    for (var u = 0u; u < 2u; u++) {
-      var k8 = k0;
+    let w1 = w[wrow + min(k0 + GEMV_LANES, last)];
+    let w2 = w[wrow + min(k0 + 2u * GEMV_LANES, last)];
+    let w3 = w[wrow + min(k0 + 3u * GEMV_LANES, last)];
+    for (var u = 0u; u < 4u; u++) {
+      let k8 = k0 + u * GEMV_LANES;
       var wv = w0;
       if (u == 1u) {
-        k8 = k1;
         wv = w1;
+      } else if (u == 2u) {
+        wv = w2;
+      } else if (u == 3u) {
+        wv = w3;
       }
       if (k8 < P.K8) {
         let lo = w8_lo(wv);
@@ -154,59 +182,94 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           ga = g[2u * k8];
           gb = g[2u * k8 + 1u];
         }
-        let d0 = dots4(rw0, k8, lo, hi, ga, gb);
-        acc0 += d0.d;
-        ss0 += d0.s;
-        if (M > 4u) {
-          let d1 = dots4(rw1, k8, lo, hi, ga, gb);
-          acc1 += d1.d;
-          ss1 += d1.s;
-        }
-        if (M > 8u) {
-          let d2 = dots4(rw2, k8, lo, hi, ga, gb);
-          acc2 += d2.d;
-          ss2 += d2.s;
-        }
-        if (M > 12u) {
-          let d3 = dots4(rw3, k8, lo, hi, ga, gb);
-          acc3 += d3.d;
-          ss3 += d3.s;
+        if (GEMV_MB == 1u) {
+          let d = dots1(rw0.x, k8, lo, hi, ga, gb);
+          acc0 += d.d;
+          ss0 += d.s;
+        } else {
+          let d0 = dots4(rw0, k8, lo, hi, ga, gb);
+          acc0 += d0.d;
+          ss0 += d0.s;
+          if (GEMV_MB > 4u && M > 4u) {
+            let d1 = dots4(rw1, k8, lo, hi, ga, gb);
+            acc1 += d1.d;
+            ss1 += d1.s;
+          }
+          if (GEMV_MB > 8u && M > 8u) {
+            let d2 = dots4(rw2, k8, lo, hi, ga, gb);
+            acc2 += d2.d;
+            ss2 += d2.s;
+          }
+          if (GEMV_MB > 12u && M > 12u) {
+            let d3 = dots4(rw3, k8, lo, hi, ga, gb);
+            acc3 += d3.d;
+            ss3 += d3.s;
+          }
         }
       }
     }
   }
-  // Lanes' partial sums: red[r][m][lane] (m < 16), squares red_ss[m][lane] (from r == 0).
+  // Lanes' partial sums: red[r][m][lane] (m < GEMV_MB), squares red_ss[m][lane] (from r == 0).
   let rb = r * GEMV_MB * GEMV_LANES + lane;
-  for (var i = 0u; i < 4u; i++) {
-    red[rb + i * GEMV_LANES] = acc0[i];
-    red[rb + (4u + i) * GEMV_LANES] = acc1[i];
-    red[rb + (8u + i) * GEMV_LANES] = acc2[i];
-    red[rb + (12u + i) * GEMV_LANES] = acc3[i];
+  if (GEMV_MB == 1u) {
+    red[rb] = hsum(acc0);
     if (r == 0u) {
-      red_ss[i * GEMV_LANES + lane] = ss0[i];
-      red_ss[(4u + i) * GEMV_LANES + lane] = ss1[i];
-      red_ss[(8u + i) * GEMV_LANES + lane] = ss2[i];
-      red_ss[(12u + i) * GEMV_LANES + lane] = ss3[i];
+      red_ss[lane] = hsum(ss0);
+    }
+  } else {
+    for (var i = 0u; i < 4u; i++) {
+      red[rb + i * GEMV_LANES] = acc0[i];
+      if (GEMV_MB > 4u) {
+        red[rb + (4u + i) * GEMV_LANES] = acc1[i];
+      }
+      if (GEMV_MB > 8u) {
+        red[rb + (8u + i) * GEMV_LANES] = acc2[i];
+      }
+      if (GEMV_MB > 12u) {
+        red[rb + (12u + i) * GEMV_LANES] = acc3[i];
+      }
+      if (r == 0u) {
+        red_ss[i * GEMV_LANES + lane] = ss0[i];
+        if (GEMV_MB > 4u) {
+          red_ss[(4u + i) * GEMV_LANES + lane] = ss1[i];
+        }
+        if (GEMV_MB > 8u) {
+          red_ss[(8u + i) * GEMV_LANES + lane] = ss2[i];
+        }
+        if (GEMV_MB > 12u) {
+          red_ss[(12u + i) * GEMV_LANES + lane] = ss3[i];
+        }
+      }
+    }
+  }
+  // Tree over the lanes (log2(GEMV_LANES) halvings), each of the M rows' sums at once.
+  let rows = M;
+  for (var s = GEMV_LANES / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lane < s) {
+      for (var m = 0u; m < rows; m++) {
+        let i = rb + m * GEMV_LANES;
+        red[i] += red[i + s];
+        if (r == 0u && norm) {
+          let j = m * GEMV_LANES + lane;
+          red_ss[j] += red_ss[j + s];
+        }
+      }
     }
   }
   workgroupBarrier();
   let m = lane;
-  if (n < P.N && m < M) {
-    var v = 0.0;
-    var sq = 0.0;
-    for (var i = 0u; i < GEMV_LANES; i++) {
-      v += red[(r * GEMV_MB + m) * GEMV_LANES + i];
-      sq += red_ss[m * GEMV_LANES + i];
-    }
+  if (n < P.N && m < rows) {
+    var v = red[(r * GEMV_MB + m) * GEMV_LANES];
     if (norm) {
-      v *= inverseSqrt(sq / f32(8u * P.K8) + P.eps);
+      v *= inverseSqrt(red_ss[m * GEMV_LANES] / f32(8u * P.K8) + P.eps);
     }
     if ((P.flags & BIAS) != 0u) {
       v += bias[n];
     }
     if ((P.flags & RESIDUAL) != 0u) {
-      v += y[m * P.N + n];
+      v += y[(m0 + m) * P.N + n];
     }
-    y[m * P.N + n] = v;
+    y[(m0 + m) * P.N + n] = v;
   }
 }

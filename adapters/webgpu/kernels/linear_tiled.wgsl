@@ -32,6 +32,11 @@ fn ST(v: f32) -> f32 { return v; }
 const BIAS: u32 = 1u;
 const RESIDUAL: u32 = 2u;
 const SILU_MUL: u32 = 4u;
+const KSPLIT: u32 = 32u;
+
+// With KSPLIT: this workgroup's K range (grid z), and its partials are written raw to y.
+var<private> split_z: u32 = 0u;
+var<private> split_on: bool = false;
 
 struct Params {
   N: u32,
@@ -91,7 +96,9 @@ fn store4(m: u32, M: u32, n: u32, v: vec4<f32>) {
     return;
   }
   for (var j = 0u; j < 4u; j++) {
-    if (n + j < P.N) {
+    if (split_on && n + j < P.N) {
+      y[(split_z * M + m) * P.N + n + j] = v[j];
+    } else if (n + j < P.N) {
       var o = v[j];
       if ((P.flags & BIAS) != 0u) {
         o += bias[n + j];
@@ -107,6 +114,12 @@ fn store4(m: u32, M: u32, n: u32, v: vec4<f32>) {
 @compute @workgroup_size(TILE_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let M = step[P.m_hdr];
+  // KSPLIT: K range wid.z of ksplit(M, N, K) (the prelude's split_range).
+  split_on = (P.flags & KSPLIT) != 0u;
+  split_z = wid.z;
+  let kr = split_range(M, P.N, 8u * P.K8, wid.z, split_on);
+  let kb = kr.x;
+  let ke = kr.y;
   let m0 = wid.y * TILE_M;
   let n0 = wid.x * TILE_N;
   let tx = lid % TWX;
@@ -116,7 +129,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var c01 = mat4x4<f32>();
   var c10 = mat4x4<f32>();
   var c11 = mat4x4<f32>();
-  for (var k0 = 0u; k0 < P.K8 * 8u; k0 += TILE_K) {
+  for (var k0 = kb; k0 < ke; k0 += TILE_K) {
     // Stage a: TILE_M x TILE_K as vec4 along k, stored transposed.
     for (var u = 0u; u < A_LOADS; u++) {
       let e = lid + u * TILE_WG;

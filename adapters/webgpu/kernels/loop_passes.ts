@@ -41,12 +41,19 @@ export const loopPasses = {
     // store4's 4-column loop, at most 16 calls.
     return loop(slices) + slices * slice + 16 * cloop(4);
   },
-  /** linear_gemv.wgsl over K inputs: K / (16 GEMV_LANES) steps of two W8 units. */
+  /**
+   * linear_gemv.wgsl over K inputs with GEMV geometry `geo` (for linear_gemv_s pass
+   * smallGemvGeometry(geo)): K / (32 GEMV_LANES) steps of four W8 units, then the tree over the
+   * lanes, each halving a loop over the GEMV_MB rows.
+   */
   gemv: (K: number, geo: Geometry = GEOMETRY): number => {
-    const steps = cdiv(K / 8, 2 * geo.GEMV_LANES);
-    return 4 * cloop(4) + loop(steps) + steps * cloop(2) + cloop(4) +
-      cloop(geo.GEMV_LANES);
+    const steps = cdiv(K / 8, 4 * geo.GEMV_LANES);
+    const halvings = log2(geo.GEMV_LANES);
+    return 4 * cloop(4) + loop(steps) + steps * cloop(4) + cloop(4) +
+      loop(halvings) + halvings * loop(geo.GEMV_MB);
   },
+  /** linear_reduce.wgsl: at most SPLIT_MAX partials. */
+  reduce: (): number => loop(g.SPLIT_MAX),
   /** rmsnorm.wgsl over C channels: two strided passes and the tree reduction. */
   rmsnorm: (C: number): number =>
     2 * loop(cdiv(C, g.NORM_WG)) + loop(log2(g.NORM_WG)),

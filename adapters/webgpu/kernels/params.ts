@@ -20,6 +20,8 @@ export const LINEAR_FLAGS = {
   SILU_MUL: 4,
   NORM: 8,
   GATHER: 16,
+  /** linear_tiled(_h) only: split over K (grids.tiled with K), partials for linear_reduce. */
+  KSPLIT: 32,
 } as const;
 
 /** embed.wgsl: `{ C4 }`. */

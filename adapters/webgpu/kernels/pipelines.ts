@@ -6,11 +6,14 @@
  */
 import { headVecWgsl } from "./head_vec.ts";
 import {
+  checkGemvGeometry,
   checkTileGeometry,
   GEOMETRY,
   type Geometry,
   type Grid,
+  MAX_GRID_DIM,
   shaderPrelude,
+  smallGemvGeometry,
   type StorageDtype,
 } from "./geometry.ts";
 
@@ -22,8 +25,10 @@ export const KERNEL_BINDINGS = {
   embed: ["uniform", "read", "read", "read", "rw"],
   rmsnorm: ["uniform", "read", "read", "read", "rw"],
   linear_gemv: ["uniform", "read", "read", "read", "read", "read", "rw"],
+  linear_gemv_s: ["uniform", "read", "read", "read", "read", "read", "rw"],
   linear_tiled: ["uniform", "read", "read", "read", "read", "read", "rw"],
   linear_tiled_h: ["uniform", "read", "read", "read", "read", "read", "rw"],
+  linear_reduce: ["uniform", "read", "read", "read", "rw"],
   rope_kv: ["uniform", "read", "read", "rw", "rw"],
   attention: ["uniform", "read", "read", "read", "rw"],
   attention_hybrid: ["uniform", "read", "read", "read", "rw", "rw"],
@@ -51,12 +56,18 @@ export type Kernels =
   & Record<Exclude<KernelName, "linear_tiled_h">, Kernel>
   & { linear_tiled_h?: Kernel };
 
+/** Kernels compiled from another kernel's file (with their own geometry, see compileKernels). */
+const SOURCE_OF: Partial<Record<KernelName, KernelName>> = {
+  linear_gemv_s: "linear_gemv",
+};
+
 /** Reads a kernel's WGSL source (a file beside this module). */
 export async function kernelSource(name: KernelName): Promise<string> {
-  const res = await fetch(new URL(`./${name}.wgsl`, import.meta.url));
+  const file = SOURCE_OF[name] ?? name;
+  const res = await fetch(new URL(`./${file}.wgsl`, import.meta.url));
   if (!res.ok) {
     throw new Error(
-      `Kernel ${name}.wgsl: could not be read (HTTP ${res.status})`,
+      `Kernel ${file}.wgsl: could not be read (HTTP ${res.status})`,
     );
   }
   return await res.text();
@@ -67,7 +78,8 @@ export async function kernelSource(name: KernelName): Promise<string> {
  * the launch geometry `geo` (default {@link GEOMETRY}; the benchmark compiles variants), all of
  * them or `only` those named (the others are then absent); a WGSL error names the kernel and the
  * compiler message.
- * `linear_gemv` and `linear_tiled` share one bind group layout, so one bind group serves both.
+ * `linear_gemv`, `linear_gemv_s` and `linear_tiled` share one bind group layout, so one bind group
+ * serves all three.
  *
  * @example
  * ```ts
@@ -87,7 +99,10 @@ export async function compileKernels(
   only?: readonly KernelName[],
 ): Promise<Kernels> {
   checkTileGeometry(geo);
+  checkGemvGeometry(geo);
   const prelude = shaderPrelude(dtype, headDim, geo);
+  // linear_gemv_s: linear_gemv.wgsl with the few-rows GEMV constants.
+  const smallPrelude = shaderPrelude(dtype, headDim, smallGemvGeometry(geo));
   const layouts = new Map<string, GPUBindGroupLayout>();
   const out: Partial<Kernels> = {};
   for (const name of only ?? Object.keys(KERNEL_BINDINGS) as KernelName[]) {
@@ -112,7 +127,8 @@ export async function compileKernels(
       });
       layouts.set(key, layout);
     }
-    const code = prelude + (await kernelSource(name)) +
+    const code = (name === "linear_gemv_s" ? smallPrelude : prelude) +
+      (await kernelSource(name)) +
       (name === "attention_hybrid" ? headVecWgsl(headDim) : "");
     device.pushErrorScope("validation");
     const module = device.createShaderModule({ label: `${name}.wgsl`, code });
@@ -156,13 +172,24 @@ export function bindKernel(
   });
 }
 
-/** Records one dispatch into a compute pass. */
+/**
+ * Records one dispatch into a compute pass; refuses a grid past MAX_GRID_DIM workgroups in any
+ * dimension (WebGPU would reject it only as a validation error of the whole command buffer, and
+ * no kernel of the step would run).
+ */
 export function dispatch(
   pass: GPUComputePassEncoder,
   kernel: Kernel,
   group: GPUBindGroup,
   grid: Grid,
 ): void {
+  if (grid.some((n) => n > MAX_GRID_DIM)) {
+    throw new Error(
+      `dispatch ${kernel.name}: grid ${
+        grid.join(" x ")
+      } workgroups: expected at most ${MAX_GRID_DIM} per dimension (use a geometry with more outputs per workgroup)`,
+    );
+  }
   pass.setPipeline(kernel.pipeline);
   pass.setBindGroup(0, group);
   pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);

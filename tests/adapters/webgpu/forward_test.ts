@@ -233,9 +233,15 @@ async function compareWithReference(
     maxTokens: 32,
     maxSeqs: 2,
     maxContext: 64,
-    linear,
+    // GEMV_NARROW_M 16 unless the caller sets it: the 21-token prompt then runs through the
+    // tiled matmul, o and down split over K (with 32, through two 16-row slices of
+    // linear_gemv).
+    linear: {
+      ...linear,
+      geometry: { GEMV_NARROW_M: 16, SPLIT_MAX: 8, ...linear?.geometry },
+    },
   });
-  // 21 tokens: past GEMV_MB, so the prompt runs through the tiled matmul.
+  // 21 tokens: past GEMV_MB.
   const prompt = Array.from({ length: 21 }, (_, i) => (i * 37 + 5) % 96);
   const ref = new ReferenceSequence(exoticConfig, rounded);
   const want = ref.forward(prompt);
@@ -288,6 +294,14 @@ webgpuTest({
     "ForwardEngine equals the CPU reference with QKV bias, llama3 RoPE, head_dim 20, tied head (f32)",
   ...opts,
   fn: () => compareWithReference("f32", 1e-5),
+});
+
+webgpuTest({
+  name:
+    "f32 storage, 21-token prompt through two 16-row slices of linear_gemv (GEMV_NARROW_M 32): logits and sampled generation equal the CPU reference",
+  ...opts,
+  fn: () =>
+    compareWithReference("f32", 1e-5, { geometry: { GEMV_NARROW_M: 32 } }),
 });
 
 webgpuTest({

@@ -6,8 +6,10 @@ import { parseModelConfig } from "../../../adapters/webgpu/config.ts";
 import { resolveEngineOptions } from "../../../adapters/webgpu/engine_options.ts";
 import { uniformBuffer } from "../../../adapters/webgpu/gpu_buffers.ts";
 import {
+  GEOMETRY,
   grids,
   hybridShape,
+  smallGemvGeometry,
 } from "../../../adapters/webgpu/kernels/geometry.ts";
 import {
   HYBRID_MARGIN,
@@ -158,6 +160,19 @@ webgpuTest({
           1 << 18,
         ),
       },
+      {
+        kernel: k.linear_gemv_s,
+        M: 1,
+        N: 24,
+        K: Math.min(
+          largestK(
+            (K) => loopPasses.gemv(K, smallGemvGeometry(GEOMETRY)),
+            gpu.loopBudget,
+            1 << 18,
+          ),
+          1 << 18,
+        ),
+      },
     ];
     for (const { kernel, M, N, K } of cases) {
       await t.step(`${kernel.name} M=${M} N=${N} K=${K}`, async () => {
@@ -177,7 +192,11 @@ webgpuTest({
             bufferOf(device, "g", new Float32Array(4)),
             y,
           ],
-          grid: M <= 8 ? grids.gemv(N) : grids.tiled(M, N),
+          grid: kernel.name === "linear_gemv_s"
+            ? grids.gemvS(N)
+            : M <= 8
+            ? grids.gemv(N)
+            : grids.tiled(M, N),
         }]);
         const got = await readF32(device, y, M * N);
         assert.deepEqual(unwritten(got), []);
@@ -309,6 +328,15 @@ webgpuTest({
           `Kernel linear_tiled.wgsl (model preset:tiny on ${gpu.description}, intermediate_size K = ${I}): needs ${
             loopPasses.tiled(I)
           } loop passes per invocation, more than the adapter's loop budget of 65535`,
+        ),
+      );
+    });
+    await t.step("vocab_size 524,416: the GEMV grid over the LM head", () => {
+      const V = 524416; // ceil(V / 8) = 65,552 workgroups of 8 columns
+      assert.throws(
+        () => resolveEngineOptions(gpu, withConfig({ vocab_size: V }), {}),
+        new Error(
+          `linear geometry GEMV_ROWS 8 for model preset:tiny: the LM head (vocab_size ${V}) needs 65552 workgroups, expected at most 65535; use at least 9 output columns per workgroup`,
         ),
       );
     });
