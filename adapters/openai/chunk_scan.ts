@@ -18,6 +18,7 @@ const MAX_DEPTH = 64;
 const DONE = new TextEncoder().encode("[DONE]");
 // A byte-order mark inside a payload is text: kept, as the stream decoder keeps it.
 const dec = new TextDecoder("utf-8", { ignoreBOM: true });
+const DONE_ITEM: ChunkItem = { kind: "done" };
 
 /** A key of interest, by object. */
 const enum Key {
@@ -107,7 +108,7 @@ const UNKNOWN = Symbol("unknown shape");
  * ```
  */
 export class ChunkScanner {
-  /** The items of the last scan (reused: valid until the next scan). */
+  /** The items of the last scan (reused: valid until the next scan); never more than 5. */
   readonly #items: ChunkItem[] = [];
   readonly #textTok = tokenItem("content");
   readonly #reasoningTok = tokenItem("reasoning");
@@ -127,7 +128,6 @@ export class ChunkScanner {
     completionTokens: 0,
     cachedTokens: 0,
   };
-  readonly #done: ChunkItem[] = [{ kind: "done" }];
 
   #b: Uint8Array = new Uint8Array(0);
   #i = 0;
@@ -153,8 +153,8 @@ export class ChunkScanner {
   #escaped = 0;
 
   /**
-   * The items of one payload `b[start, end)`, or null when it is not the known shape. `wantText`:
-   * decode the token texts (else every token item's `text` is `""`).
+   * The items of one payload `b[start, end)` (a new array), or null when it is not the known
+   * shape. `wantText`: decode the token texts (else every token item's `text` is `""`).
    */
   scan(
     b: Uint8Array,
@@ -162,8 +162,24 @@ export class ChunkScanner {
     end: number,
     wantText: boolean,
   ): ChunkItem[] | null {
+    const n = this.scanInto(b, start, end, wantText);
+    return n < 0 ? null : this.#items.slice(0, n);
+  }
+
+  /**
+   * {@linkcode ChunkScanner.scan} without an array: returns how many items the payload holds
+   * (the first of {@linkcode ChunkScanner.items}), or -1 when it is not the known shape. The
+   * reading thread's form: it allocates nothing unless texts are wanted.
+   */
+  scanInto(
+    b: Uint8Array,
+    start: number,
+    end: number,
+    wantText: boolean,
+  ): number {
     if (end - start === DONE.length && equalAt(b, start, DONE)) {
-      return this.#done;
+      this.#items[0] = DONE_ITEM;
+      return 1;
     }
     this.#b = b;
     this.#i = start;
@@ -180,27 +196,35 @@ export class ChunkScanner {
     this.#escaped = 0;
     try {
       this.#ws();
-      if (this.#i >= end || b[this.#i] !== 123) return null; // "{"
+      if (this.#i >= end || b[this.#i] !== 123) return -1; // "{"
       this.#object(Level.Top, 0);
       this.#ws();
-      if (this.#i !== end) return null;
+      if (this.#i !== end) return -1;
     } catch (e) {
-      if (e === UNKNOWN) return null;
+      if (e === UNKNOWN) return -1;
       throw e;
     }
     return this.#build(wantText);
   }
 
-  #build(wantText: boolean): ChunkItem[] | null {
+  /** The items of the last {@linkcode ChunkScanner.scanInto} (reused; only its count are valid). */
+  get items(): ChunkItem[] {
+    return this.#items;
+  }
+
+  /** Writes the items in `interpretChunk`'s order; returns how many. */
+  #build(wantText: boolean): number {
+    // Written by index, never by resetting the length: that would free the array's storage
+    // and make every scan allocate it again.
     const items = this.#items;
-    items.length = 0;
+    let n = 0;
     // The caller may have set a token count from the server's running count: start over.
     this.#textTok.count = this.#reasoningTok.count = this.#contentTok.count = 1;
     if (this.#textS >= 0 && this.#textE > this.#textS) {
       this.#textTok.text = wantText
         ? this.#str(this.#textS, this.#textE, 1)
         : "";
-      items.push(this.#textTok);
+      items[n++] = this.#textTok;
     }
     const rs = this.#reasoningS >= 0 && this.#reasoningE > this.#reasoningS;
     const ra = this.#reasoningAltS >= 0 &&
@@ -211,39 +235,39 @@ export class ChunkScanner {
         : rs
         ? this.#str(this.#reasoningS, this.#reasoningE, 2)
         : this.#str(this.#reasoningAltS, this.#reasoningAltE, 4);
-      items.push(this.#reasoningTok);
+      items[n++] = this.#reasoningTok;
     }
     if (this.#contentS >= 0 && this.#contentE > this.#contentS) {
       this.#contentTok.text = wantText
         ? this.#str(this.#contentS, this.#contentE, 8)
         : "";
-      items.push(this.#contentTok);
+      items[n++] = this.#contentTok;
     }
     if (this.#finishS >= 0 && this.#finishE > this.#finishS) {
       this.#finish.reason = this.#str(this.#finishS, this.#finishE, 16);
-      items.push(this.#finish);
+      items[n++] = this.#finish;
     }
     if (this.#usageObject && this.#prompt >= 0 && this.#completion >= 0) {
       if (
         this.#prompt > MAX_USAGE_TOKENS || this.#completion > MAX_USAGE_TOKENS
       ) {
-        return null; // interpretChunk's error, in full
+        return -1; // interpretChunk's error, in full
       }
       if (this.#cached >= 0) {
-        if (this.#cached > this.#prompt) return null;
+        if (this.#cached > this.#prompt) return -1;
         const u = this.#usageCached;
         u.promptTokens = this.#prompt;
         u.completionTokens = this.#completion;
         u.cachedTokens = this.#cached;
-        items.push(u);
+        items[n++] = u;
       } else {
         const u = this.#usage;
         u.promptTokens = this.#prompt;
         u.completionTokens = this.#completion;
-        items.push(u);
+        items[n++] = u;
       }
     }
-    return items;
+    return n;
   }
 
   /** The text of a JSON string's content `b[s, e)`; `bit` says whether it held escapes. */
