@@ -146,30 +146,33 @@ export async function pumpEvents(
   let tNs = 0n;
   let terminal: TerminalEvent | undefined;
 
-  const apply = (items: readonly ChunkItem[]) => {
+  /** Acts on the first `n` of `items`, one chunk's. */
+  const apply = (items: readonly ChunkItem[], n: number) => {
     let running: number | undefined;
     let tokenItems = 0;
-    for (let k = 0; k < items.length; k++) {
+    for (let k = 0; k < n; k++) {
       const i = items[k];
       if (i.kind === "tokens") tokenItems++;
       else if (i.kind === "usage" && running === undefined) {
         running = i.completionTokens;
       }
     }
-    if (running === undefined) running = predictedCount(items);
+    if (running === undefined) running = predictedCount(items, n);
     if (running !== undefined) {
       if (tokenItems === 1 && running > served) {
-        for (const i of items) {
+        for (let k = 0; k < n; k++) {
+          const i = items[k];
           if (i.kind === "tokens") i.count = running - served;
         }
       }
       served = Math.max(served, running);
     } else if (countTokens !== undefined) {
-      for (const i of items) {
+      for (let k = 0; k < n; k++) {
+        const i = items[k];
         if (i.kind === "tokens") i.count = countTokens(i.text);
       }
     }
-    for (let k = 0; k < items.length; k++) {
+    for (let k = 0; k < n; k++) {
       const item = items[k];
       switch (item.kind) {
         case "tokens":
@@ -216,12 +219,14 @@ export async function pumpEvents(
   const framer = new SseFramer(
     {
       data(b, s, e, index) {
-        const items = scanner.scan(b, s, e, wantText) ??
-          interpretChunk(utf8.decode(b.subarray(s, e)), index);
-        apply(items);
+        const n = scanner.scanInto(b, s, e, wantText);
+        if (n >= 0) return apply(scanner.items, n);
+        const items = interpretChunk(utf8.decode(b.subarray(s, e)), index);
+        apply(items, items.length);
       },
       text(data, index) {
-        apply(interpretChunk(data, index));
+        const items = interpretChunk(data, index);
+        apply(items, items.length);
       },
     },
     opts.sse,
@@ -301,8 +306,12 @@ export async function pumpEvents(
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** llama.cpp's running output count (`timings.predicted_n`), when a chunk states it. */
-function predictedCount(items: readonly ChunkItem[]): number | undefined {
-  for (const i of items) {
+function predictedCount(
+  items: readonly ChunkItem[],
+  n: number,
+): number | undefined {
+  for (let k = 0; k < n; k++) {
+    const i = items[k];
     if (i.kind === "timings" && i.predictedTokens !== undefined) {
       return i.predictedTokens;
     }
