@@ -65,6 +65,9 @@ const DRAIN_MS = 1000;
 /**
  * A {@linkcode Backend} for any OpenAI-compatible HTTP server (vLLM, SGLang, OpenAI, ...).
  *
+ * {@linkcode OpenAIBackend.stream} pushes the same events into a sink from the read loop (what
+ * the harness uses: no event object or iterator step per chunk); `generate()` is its pull form.
+ *
  * Per request it yields `sent` (timestamp taken just before `fetch`), `first_byte` (first body
  * bytes), then `tokens` / `usage` events and exactly one `done` or `error`. All SSE events parsed
  * from one network read share the timestamp taken right after that read resolved, before parsing.
