@@ -64,6 +64,47 @@ export type StreamEvent =
   };
 
 /**
+ * Receives one request's events as they happen: the push-style form of `generate()`'s
+ * iterator, called straight from a backend's read loop (see {@linkcode Backend.stream}).
+ * `tokens` and `usage` take their fields as arguments, so the reading thread builds no event
+ * object per chunk; every other event comes through `event`. Calls come in the order
+ * `generate()` would yield the events.
+ *
+ * @example
+ * ```ts
+ * import type { StreamSink } from "./backend.ts";
+ * let tokens = 0;
+ * const sink: StreamSink = {
+ *   tokens: (_tNs, count) => void (tokens += count),
+ *   usage: () => {},
+ *   event: (ev) => console.log(ev.kind),
+ * };
+ * sink.tokens(5n, 2, "content", undefined);
+ * console.log(tokens); // 2
+ * ```
+ */
+export interface StreamSink {
+  /** Whether `tokens` needs each chunk's text (decoding it costs a string per chunk). Default false. */
+  readonly wantsText?: boolean;
+  /** A token-bearing chunk (a `tokens` event); `text` is given when `wantsText`. */
+  tokens(
+    tNs: bigint,
+    count: number,
+    channel: TokenChannel,
+    text: string | undefined,
+  ): void;
+  /** The server's token accounting (a `usage` event). */
+  usage(
+    tNs: bigint,
+    promptTokens: number,
+    completionTokens: number,
+    cachedTokens: number | undefined,
+  ): void;
+  /** Every other event: `sent`, `first_byte`, `server_timings`, `done`, `error`. */
+  event(ev: Exclude<StreamEvent, { kind: "tokens" | "usage" }>): void;
+}
+
+/**
  * The request-level time limits: `connect` (no response headers in time), `first_token` (no
  * token-bearing chunk in time after `sent`), `idle` (no chunk in time since the previous one),
  * `total` (the whole request).
@@ -114,6 +155,17 @@ export interface Backend {
    * unless a timeout fired first); it never throws for a request-level failure.
    */
   generate(req: TraceRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  /**
+   * The same request as `generate()`, its events pushed into `sink` as they happen; resolves
+   * once the `done` or `error` event was delivered, never rejects for a request-level failure.
+   * Optional: backends whose read loop can call a sink directly offer it, so the thread that
+   * takes token times does not run an async iterator per event (docs/perf.md, "The tail").
+   */
+  stream?(
+    req: TraceRequest,
+    signal: AbortSignal,
+    sink: StreamSink,
+  ): Promise<void>;
   /** Releases connections and resources. */
   close(): Promise<void>;
   /**

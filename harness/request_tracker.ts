@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { StreamEvent } from "../adapters/backend.ts";
+import type { StreamEvent, TokenChannel } from "../adapters/backend.ts";
 import type { TraceRequest } from "../workloads/request.ts";
 import type { Recorder, RequestRow } from "./recorder.ts";
 
@@ -72,16 +72,10 @@ export class RequestTracker {
         r.firstByteNs ??= ev.tNs;
         break;
       case "tokens":
-        this.sink.token(r.reqId, r.outputChunks, ev.tNs, ev.count, ev.channel);
-        r.firstTokenNs ??= ev.tNs;
-        r.lastTokenNs = ev.tNs;
-        r.outputChunks++;
-        r.outputTokensCounted += ev.count;
+        this.onTokens(ev.tNs, ev.count, ev.channel);
         break;
       case "usage":
-        r.promptTokensReported = ev.promptTokens;
-        r.completionTokensReported = ev.completionTokens;
-        r.cachedTokens = ev.cachedTokens;
+        this.onUsage(ev.promptTokens, ev.completionTokens, ev.cachedTokens);
         break;
       case "server_timings":
         r.serverPromptTokens = ev.promptTokens;
@@ -112,6 +106,28 @@ export class RequestTracker {
         r.error = ev.message;
         break;
     }
+  }
+
+  /** Takes one token-bearing chunk (a `tokens` event): its row is appended to the recorder at once. */
+  onTokens(tNs: bigint, count: number, channel: TokenChannel): void {
+    const r = this.row;
+    this.sink.token(r.reqId, r.outputChunks, tNs, count, channel);
+    r.firstTokenNs ??= tNs;
+    r.lastTokenNs = tNs;
+    r.outputChunks++;
+    r.outputTokensCounted += count;
+  }
+
+  /** Takes the server's token accounting (a `usage` event); the last one counts. */
+  onUsage(
+    promptTokens: number,
+    completionTokens: number,
+    cachedTokens: number | undefined,
+  ): void {
+    const r = this.row;
+    r.promptTokensReported = promptTokens;
+    r.completionTokensReported = completionTokens;
+    r.cachedTokens = cachedTokens;
   }
 
   /** The finished row; a stream that ended without `done` or `error` is a protocol error. */

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import type { Backend } from "../adapters/backend.ts";
+import type { Backend, StreamSink } from "../adapters/backend.ts";
+import { streamRequest } from "../adapters/stream_sink.ts";
 import type { TraceRequest } from "../workloads/request.ts";
 import type { RunClock } from "./clock.ts";
 import {
@@ -517,8 +518,19 @@ class RunState {
       ? this.load.cancel
       : undefined;
     let injectTimer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      for await (const ev of backend.generate({ ...req, id }, ctl.signal)) {
+    const counters = this.counters;
+    // Called from the backend's read loop: no event object per token on the way to the rows.
+    const sink: StreamSink = {
+      wantsText: keepReply,
+      tokens(tNs, count, channel, text) {
+        tracker.onTokens(tNs, count, channel);
+        counters.tokens(count);
+        if (keepReply && channel === "content" && text) reply += text;
+      },
+      usage(_tNs, promptTokens, completionTokens, cachedTokens) {
+        tracker.onUsage(promptTokens, completionTokens, cachedTokens);
+      },
+      event(ev) {
         if (ev.kind === "sent" && inject) {
           injectTimer = setTimeout(
             () => ctl.abort("injected cancellation"),
@@ -526,13 +538,10 @@ class RunState {
           );
         }
         tracker.onEvent(ev);
-        if (ev.kind === "tokens") {
-          this.counters.tokens(ev.count);
-          if (keepReply && ev.channel === "content" && ev.text) {
-            reply += ev.text;
-          }
-        }
-      }
+      },
+    };
+    try {
+      await streamRequest(backend, { ...req, id }, ctl.signal, sink);
     } catch (e) {
       // A backend must not throw for request failures; record it rather than lose the run.
       tracker.onEvent({

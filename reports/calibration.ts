@@ -20,6 +20,10 @@ export interface CalibrationErrors {
   token_err_p50_ms: number | null;
   token_err_p99_ms: number | null;
   token_err_max_ms: number | null;
+  /** The first chunk's token error alone (`seq` 0). */
+  first_token_err_p50_ms: number | null;
+  first_token_err_p99_ms: number | null;
+  first_token_err_max_ms: number | null;
   schedule_lag_p50_ms: number | null;
   schedule_lag_p99_ms: number | null;
   schedule_lag_max_ms: number | null;

@@ -426,29 +426,59 @@ class ResponseReader {
    * is thrown by the next read.
    */
   private decode(): number {
-    const box = { n: 0 };
+    this.moved = 0;
     try {
-      return this.decodeInto(box);
+      return this.decodeInto();
     } catch (e) {
-      if (box.n === 0) throw e;
+      if (this.moved === 0) throw e;
       this.broken = e;
-      return box.n;
+      return this.moved;
     }
   }
 
-  private decodeInto(box: { n: number }): number {
+  /** Payload bytes moved to `out` by the decode in progress. */
+  private moved = 0;
+
+  /** Makes room in `out` for `k` more bytes after its first `n`. */
+  private need(n: number, k: number): void {
+    if (this.out.length < n + k) {
+      const grown = new Uint8Array(Math.max(n + k, this.out.length * 2));
+      grown.set(this.out.subarray(0, n));
+      this.out = this.bufs.out = grown;
+    }
+  }
+
+  /**
+   * The size of a chunk-size line `b[s, nl)` (LF at `nl`) of hex digits and an optional CR,
+   * read from the bytes; -1 when the line has anything else (extensions, spaces: the general
+   * path reads it).
+   */
+  private static plainSize(b: Uint8Array, s: number, nl: number): number {
+    let e = nl;
+    if (e > s && b[e - 1] === 13) e--;
+    if (e === s || e - s > 13) return -1;
+    let v = 0;
+    for (let i = s; i < e; i++) {
+      const c = b[i];
+      const d = c >= 48 && c <= 57
+        ? c - 48
+        : c >= 97 && c <= 102
+        ? c - 87
+        : c >= 65 && c <= 70
+        ? c - 55
+        : -1;
+      if (d < 0) return -1;
+      v = v * 16 + d;
+    }
+    return v;
+  }
+
+  private decodeInto(): number {
     let n = 0;
-    const need = (k: number) => {
-      if (this.out.length < n + k) {
-        const grown = new Uint8Array(Math.max(n + k, this.out.length * 2));
-        grown.set(this.out.subarray(0, n));
-        this.out = this.bufs.out = grown;
-      }
-    };
     if (this.framing !== Framing.Chunked) {
       let k = this.end - this.start;
       if (this.framing === Framing.Length) k = Math.min(k, this.remaining);
-      need(k);
+      this.need(0, k);
       this.out.set(this.buf.subarray(this.start, this.start + k), 0);
       this.start += k;
       if (this.framing === Framing.Length) this.remaining -= k;
@@ -467,6 +497,16 @@ class ResponseReader {
               throw framingError("chunk size line longer than 4096 bytes");
             }
             break;
+          }
+          if (this.state === Chunk.Size && this.sizeLine === "") {
+            // The common line, read without a string: hex digits, CRLF.
+            const size = ResponseReader.plainSize(b, this.start, nl);
+            if (size >= 0) {
+              this.start = nl + 1;
+              this.remaining = size;
+              this.state = size === 0 ? Chunk.Trailer : Chunk.Data;
+              break;
+            }
           }
           const line = (this.sizeLine + dec.decode(b.subarray(this.start, nl)))
             .replace(/\r$/, "");
@@ -491,10 +531,10 @@ class ResponseReader {
         }
         case Chunk.Data: {
           const k = Math.min(this.remaining, this.end - this.start);
-          need(k);
+          this.need(n, k);
           this.out.set(b.subarray(this.start, this.start + k), n);
           n += k;
-          box.n = n;
+          this.moved = n;
           this.start += k;
           this.remaining -= k;
           if (this.remaining === 0) this.state = Chunk.DataEnd;

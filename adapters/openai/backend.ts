@@ -10,8 +10,10 @@ import type {
   ErrorKind,
   PortableBackend,
   StreamEvent,
+  StreamSink,
   TimeoutKind,
 } from "../backend.ts";
+import { eventSink, pull } from "../stream_sink.ts";
 import type { TraceRequest } from "../../workloads/request.ts";
 import {
   type ChunkReader,
@@ -29,7 +31,7 @@ import {
 } from "./options.ts";
 import { checkReachable, serverVersion } from "./reachable.ts";
 import { buildRequestBody } from "./request_body.ts";
-import { streamEvents, type TerminalEvent } from "./stream_events.ts";
+import { pumpEvents, type TerminalEvent } from "./stream_events.ts";
 import {
   loadTokenizer,
   type TextTokenizer,
@@ -62,6 +64,9 @@ const DRAIN_MS = 1000;
 
 /**
  * A {@linkcode Backend} for any OpenAI-compatible HTTP server (vLLM, SGLang, OpenAI, ...).
+ *
+ * {@linkcode OpenAIBackend.stream} pushes the same events into a sink from the read loop (what
+ * the harness uses: no event object or iterator step per chunk); `generate()` is its pull form.
  *
  * Per request it yields `sent` (timestamp taken just before `fetch`), `first_byte` (first body
  * bytes), then `tokens` / `usage` events and exactly one `done` or `error`. All SSE events parsed
@@ -207,17 +212,39 @@ export class OpenAIBackend implements Backend {
   }
 
   /** Sends one request and yields its events; see the class documentation. */
-  async *generate(
+  generate(
     req: TraceRequest,
     signal: AbortSignal,
   ): AsyncGenerator<StreamEvent, void, undefined> {
+    // A consumer that stops iterating cancels the request, as leaving a generator did.
+    const stop = new AbortController();
+    return pull<StreamEvent, void>(
+      (push) =>
+        this.stream(
+          req,
+          AbortSignal.any([signal, stop.signal]),
+          eventSink(push),
+        ),
+      () => stop.abort(),
+    );
+  }
+
+  /**
+   * Sends one request and pushes its events into `sink` from the read loop (the events
+   * `generate()` yields, in the same order); resolves after the `done` or `error` event.
+   */
+  async stream(
+    req: TraceRequest,
+    signal: AbortSignal,
+    sink: StreamSink,
+  ): Promise<void> {
     const now = this.#o.nowNs;
     if (signal.aborted || this.#closed) {
-      yield fail(
+      sink.event(fail(
         now(),
         "cancelled",
         `Request ${req.id}: cancelled before it was sent`,
-      );
+      ));
       return;
     }
     let model = this.#model;
@@ -226,13 +253,13 @@ export class OpenAIBackend implements Backend {
         model = await this.init();
       } catch (e) {
         // Listed but empty is the server's answer; anything else is a failure to ask.
-        yield fail(
+        sink.event(fail(
           now(),
           this.#models?.length === 0 ? "protocol" : "network",
           `Request ${req.id}: cannot resolve the model: ${
             (e as Error).message
           }`,
-        );
+        ));
         return;
       }
     }
@@ -243,7 +270,7 @@ export class OpenAIBackend implements Backend {
       extraBody: this.#o.extraBody,
     });
     if (!built.ok) {
-      yield fail(now(), "protocol", built.message);
+      sink.event(fail(now(), "protocol", built.message));
       return;
     }
     let counter: TextTokenizer | undefined;
@@ -251,13 +278,13 @@ export class OpenAIBackend implements Backend {
       try {
         counter = await this.#tokenizer; // loaded once, before anything is timed
       } catch (e) {
-        yield fail(
+        sink.event(fail(
           now(),
           "protocol",
           `Request ${req.id}: cannot count chunk tokens: ${
             (e as Error).message
           }`,
-        );
+        ));
         return;
       }
     }
@@ -285,8 +312,7 @@ export class OpenAIBackend implements Backend {
       ? undefined
       : setTimeout(() => stopWith("first_token"), o.firstTokenTimeoutMs);
     let idleTimer: ReturnType<typeof setTimeout> | undefined;
-    const armIdle = () => {
-      if (o.idleTimeoutMs === undefined) return;
+    const armIdle = o.idleTimeoutMs === undefined ? undefined : () => {
       clearTimeout(idleTimer);
       idleTimer = setTimeout(() => stopWith("idle"), o.idleTimeoutMs);
     };
@@ -294,22 +320,22 @@ export class OpenAIBackend implements Backend {
     let drain = false;
     try {
       const tSent = now();
-      // Settle into a value so a rejection while the consumer holds `sent` is never unhandled.
+      // Settle into a value so a rejection while the sink handles `sent` is never unhandled.
       const pending = this.#send(headers, payload, flight.ctl.signal).then(
         (res) => ({ res }),
         (error: unknown) => ({ error }),
       );
-      yield { kind: "sent", tNs: tSent };
+      sink.event({ kind: "sent", tNs: tSent });
       const got = await pending;
       clearTimeout(connectTimer);
       if ("error" in got) {
-        yield this.#failure(
+        sink.event(this.#failure(
           req,
           flight,
           now(),
           "before the response headers",
           got.error,
-        );
+        ));
         return;
       }
       const res = got.res;
@@ -319,37 +345,61 @@ export class OpenAIBackend implements Backend {
           const r = res.reader();
           text = r === null ? "" : await readReaderCapped(r, res.cancel);
         } catch (e) {
-          yield this.#failure(
+          sink.event(this.#failure(
             req,
             flight,
             now(),
             `while reading the HTTP ${res.status} error body`,
             e,
-          );
+          ));
           return;
         }
         const message = text !== ""
           ? text
           : `HTTP ${res.status} ${res.statusText} with an empty body`;
-        yield {
+        sink.event({
           kind: "error",
           tNs: now(),
           status: res.status,
           errorKind: "http",
           message,
-        };
+        });
         return;
       }
       reader = res.reader() ?? undefined;
       if (reader === undefined) {
-        yield fail(
+        sink.event(fail(
           now(),
           "protocol",
           `Request ${req.id}: POST ${this.#o.url} answered ${res.status} with no body`,
-        );
+        ));
         return;
       }
-      const events = streamEvents(reader, {
+      // The first-token and idle limits see each event on its way to the sink.
+      const watched: StreamSink = firstTokenTimer === undefined &&
+          armIdle === undefined
+        ? sink
+        : {
+          wantsText: sink.wantsText,
+          tokens(tNs, count, channel, text) {
+            if (firstTokenTimer !== undefined) {
+              clearTimeout(firstTokenTimer);
+              firstTokenTimer = undefined;
+            }
+            armIdle?.();
+            sink.tokens(tNs, count, channel, text);
+          },
+          usage(tNs, promptTokens, completionTokens, cachedTokens) {
+            armIdle?.();
+            sink.usage(tNs, promptTokens, completionTokens, cachedTokens);
+          },
+          event(ev) {
+            armIdle?.();
+            sink.event(ev);
+          },
+        };
+      armIdle?.();
+      const terminal = await pumpEvents(reader, {
         nowNs: now,
         countTokens: counter && chunkTokenCounter(counter),
         label: `Request ${req.id}`,
@@ -365,34 +415,18 @@ export class OpenAIBackend implements Backend {
             `while streaming, after ${chunks} token chunks`,
             e,
           ),
-      });
-      // Driven by hand rather than `yield*`, so the first-token and idle limits see each event.
-      armIdle();
-      let terminal: Terminal;
-      for (;;) {
-        const r = await events.next();
-        if (r.done) {
-          terminal = r.value;
-          break;
-        }
-        if (r.value.kind === "tokens" && firstTokenTimer !== undefined) {
-          clearTimeout(firstTokenTimer);
-          firstTokenTimer = undefined;
-        }
-        armIdle();
-        yield r.value;
-      }
+      }, watched);
       drain = terminal.kind === "done";
-      yield terminal;
+      sink.event(terminal);
     } catch (e) {
       // Only a bug gets here; keep the "never throws" contract and say what happened.
-      yield fail(
+      sink.event(fail(
         now(),
         "protocol",
         `Request ${req.id}: internal error in OpenAIBackend: ${
           (e as Error)?.stack ?? e
         }`,
-      );
+      ));
     } finally {
       clearTimeout(timer);
       clearTimeout(connectTimer);

@@ -1,16 +1,22 @@
 /**
- * Harness fidelity benchmark (issue 7): the four figures, each against its target.
+ * Harness fidelity benchmark (issues 7 and 13): the harness's own error at several loads,
+ * each against its target.
  *
- * 1. schedule lag p99 at 1,000 requests/s open loop for 30 s (2-token requests);
- * 2. |client token time - server send time| p99 with 256 concurrent streams at 100 tokens/s;
+ * 1. schedule lag p50/p99/max, open loop of 2-token requests, at each `--rates` (default 500
+ *    and 1,000 requests/s; target p99 <= 1 ms at 1,000);
+ * 2. |client token time - server send time| and the token gap error, p50/p99/max, at each
+ *    `--streams` (default 8, 64 and 256 concurrent streams of 200 tokens at 100 tokens/s;
+ *    targets: token p99 <= 0.5 ms and gap p99 <= 0.3 ms at 8 streams, token p99 <= 1 ms at
+ *    64 and more), and the first token's error apart from the later ones';
  * 3. recorder throughput in token events/s into DuckDB;
  * 4. resident-memory growth over a 10-million-event run.
  *
  * Usage: `deno run -A harness/bench/fidelity.ts [--seconds 30] [--events 10000000]
- * [--workers auto|n] [--repeat 1]` (`deno task perf:harness`). 1 and 2 run `tokentrace
- * calibrate` against the scripted server in its own process on 127.0.0.1 (`--repeat` times
- * each, every run printed: on a 2-core machine the tails vary from run to run); 3 and 4 run
- * harness/bench/recorder.ts.
+ * [--workers auto|n] [--repeat 1] [--streams 8,64,256] [--rates 500,1000] [--no-recorder]`
+ * (`deno task perf:harness`). 1 and 2 run `tokentrace calibrate` against the raw scripted
+ * server in a process of its own on 127.0.0.1 (`--repeat` times each, every run printed: on a
+ * 2-core machine the tails vary from run to run); 3 and 4 run harness/bench/recorder.ts.
+ * `TOKENTRACE_BENCH_V8_FLAGS` passes `--v8-flags=...` to the measured client process.
  *
  * @module
  */
@@ -23,11 +29,31 @@ const { values } = parseArgs({
     events: { type: "string", default: "10000000" },
     workers: { type: "string", default: "auto" },
     repeat: { type: "string", default: "1" },
+    streams: { type: "string", default: "8,64,256" },
+    rates: { type: "string", default: "500,1000" },
+    "no-recorder": { type: "boolean", default: false },
   },
 });
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const RECORDER = new URL("./recorder.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "tokentrace-fidelity-" });
+
+/** Positive integers of a comma-separated flag; throws naming the flag. */
+function list(flag: string, text: string): number[] {
+  const out = text.split(",").filter((s) => s.trim() !== "").map(Number);
+  for (const v of out) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(
+        `--${flag}: expected comma-separated integers >= 1, got ${
+          JSON.stringify(text)
+        }`,
+      );
+    }
+  }
+  return out;
+}
+const rates = list("rates", values.rates);
+const streamCounts = list("streams", values.streams);
 
 async function json(args: string[]): Promise<Record<string, number>> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -42,12 +68,14 @@ async function json(args: string[]): Promise<Record<string, number>> {
 
 const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
 const lines: string[] = [];
+const v8 = Deno.env.get("TOKENTRACE_BENCH_V8_FLAGS");
 
 const repeat = Math.max(1, Number(values.repeat));
 const calibrate = (db: string, args: string[]) =>
   json([
     "run",
     "-A",
+    ...(v8 ? [`--v8-flags=${v8}`] : []),
     MOD,
     "calibrate",
     ...args,
@@ -60,69 +88,87 @@ const calibrate = (db: string, args: string[]) =>
     "--json",
     "--quiet",
   ]);
-const ms = (v: number) => v.toFixed(3);
+const ms = (v: number | null) => v === null ? "-" : v.toFixed(3);
+const stat = (p: Record<string, number>, name: string) =>
+  `p50 ${ms(p[`${name}_p50_ms`])} / p99 ${ms(p[`${name}_p99_ms`])} / max ${
+    ms(p[`${name}_max_ms`])
+  } ms`;
 
-for (let k = 0; k < repeat; k++) {
-  const p = await calibrate("pacing", [
-    "--rate",
-    "1000",
-    "--tokens",
-    "2",
-    "--itl-ms",
-    "5",
-    "--ttft-ms",
-    "5",
+for (const rate of rates) {
+  for (let k = 0; k < repeat; k++) {
+    const p = await calibrate(`pacing-${rate}-${k}`, [
+      "--rate",
+      String(rate),
+      "--tokens",
+      "2",
+      "--itl-ms",
+      "5",
+      "--ttft-ms",
+      "5",
+    ]);
+    const target = rate >= 1000
+      ? ` (target p99 <= 1 ms: ${verdict(p.schedule_lag_p99_ms <= 1)})`
+      : "";
+    lines.push(
+      `1. schedule lag at ${
+        rate.toLocaleString("en-US")
+      } req/s open loop, ${values.seconds} s, ` +
+        `${p.workers} sender thread(s): ${stat(p, "schedule_lag")}${target}`,
+    );
+  }
+}
+for (const streams of streamCounts) {
+  for (let k = 0; k < repeat; k++) {
+    // Little's law: 200 tokens 10 ms apart after a 10-ms TTFT stream for 2 s each.
+    const st = await calibrate(`streams-${streams}-${k}`, [
+      "--rate",
+      String(streams / 2),
+      "--tokens",
+      "200",
+      "--itl-ms",
+      "10",
+      "--ttft-ms",
+      "10",
+    ]);
+    const tokenTarget = streams <= 8 ? 0.5 : 1;
+    const targets = streams <= 8
+      ? `token p99 <= 0.5 ms: ${
+        verdict(st.token_err_p99_ms <= tokenTarget)
+      }, gap p99 <= 0.3 ms: ${verdict(st.gap_err_p99_ms <= 0.3)}`
+      : `token p99 <= 1 ms: ${verdict(st.token_err_p99_ms <= tokenTarget)}`;
+    lines.push(
+      `2. ${st.streams} streams at 100 tok/s, ${st.workers} sender thread(s): ` +
+        `token error ${stat(st, "token_err")}; gap error ${
+          stat(st, "gap_err")
+        }; ` +
+        `first token error ${stat(st, "first_token_err")}; TTFT error p99 ${
+          ms(st.ttft_err_p99_ms)
+        } ms (${targets})`,
+    );
+  }
+}
+
+if (!values["no-recorder"]) {
+  const rec = await json([
+    "run",
+    "-A",
+    RECORDER,
+    "--events",
+    values.events,
+    "--json",
   ]);
   lines.push(
-    `1. schedule lag at 1,000 req/s open loop, ${values.seconds} s, ${p.workers} sender thread(s): ` +
-      `p50 ${ms(p.schedule_lag_p50_ms)} ms, p99 ${
-        ms(p.schedule_lag_p99_ms)
-      } ms, ` +
-      `max ${ms(p.schedule_lag_max_ms)} ms ` +
-      `(target p99 <= 1 ms: ${verdict(p.schedule_lag_p99_ms <= 1)})`,
+    `3. recorder: ${
+      Math.round(rec.events_per_s).toLocaleString("en-US")
+    } token events/s ` +
+      `(target >= 1,000,000: ${verdict(rec.events_per_s >= 1e6)})`,
   );
-}
-for (let k = 0; k < repeat; k++) {
-  const st = await calibrate("streams", [
-    "--rate",
-    "128",
-    "--tokens",
-    "200",
-    "--itl-ms",
-    "10",
-    "--ttft-ms",
-    "10",
-  ]);
   lines.push(
-    `2. token time error, ${st.streams} streams at 100 tok/s, ${st.workers} sender thread(s): ` +
-      `p50 ${ms(st.token_err_p50_ms)} ms, p99 ${ms(st.token_err_p99_ms)} ms, ` +
-      `max ${ms(st.token_err_max_ms)} ms ` +
-      `(target p99 <= 1 ms: ${verdict(st.token_err_p99_ms <= 1)}); ` +
-      `gap error p99 ${ms(st.gap_err_p99_ms)} ms, TTFT error p99 ${
-        ms(st.ttft_err_p99_ms)
-      } ms`,
+    `4. RSS growth over ${
+      Number(values.events).toLocaleString("en-US")
+    } events: ${rec.rss_growth_mb.toFixed(0)} MB ` +
+      `(target < 200 MB: ${verdict(rec.rss_growth_mb < 200)})`,
   );
 }
-
-const rec = await json([
-  "run",
-  "-A",
-  RECORDER,
-  "--events",
-  values.events,
-  "--json",
-]);
-lines.push(
-  `3. recorder: ${
-    Math.round(rec.events_per_s).toLocaleString("en-US")
-  } token events/s ` +
-    `(target >= 1,000,000: ${verdict(rec.events_per_s >= 1e6)})`,
-);
-lines.push(
-  `4. RSS growth over ${
-    Number(values.events).toLocaleString("en-US")
-  } events: ${rec.rss_growth_mb.toFixed(0)} MB ` +
-    `(target < 200 MB: ${verdict(rec.rss_growth_mb < 200)})`,
-);
 await Deno.remove(dir, { recursive: true });
 console.log(lines.join("\n"));

@@ -9,6 +9,8 @@
 -- Definitions (all in ms; percentiles: quantile_cont over absolute errors, with counts):
 --   token error     = client time of chunk k - server send time of chunk k   (>= 0 expected)
 --   gap error       = (client_k - client_{k-1}) - (send_k - send_{k-1}), k >= 1
+--   first token err = token error of chunk 0 alone (its read follows the response head, so
+--                     its tail can differ from the later chunks')
 --   TTFT error      = measured TTFT (client first token - client sent)
 --                     - true TTFT (server first send - server arrival)
 --   schedule lag    = sent - scheduled (the pacer's own lateness)
@@ -55,6 +57,9 @@ select
   (select quantile_cont(abs(token_err_ms), 0.5) from paired) as token_err_p50_ms,
   (select quantile_cont(abs(token_err_ms), 0.99) from paired) as token_err_p99_ms,
   (select max(abs(token_err_ms)) from paired) as token_err_max_ms,
+  (select quantile_cont(abs(token_err_ms), 0.5) from paired where seq = 0) as first_token_err_p50_ms,
+  (select quantile_cont(abs(token_err_ms), 0.99) from paired where seq = 0) as first_token_err_p99_ms,
+  (select max(abs(token_err_ms)) from paired where seq = 0) as first_token_err_max_ms,
   (select quantile_cont(schedule_lag_ms, 0.5) from lag_ms) as schedule_lag_p50_ms,
   (select quantile_cont(schedule_lag_ms, 0.99) from lag_ms) as schedule_lag_p99_ms,
   (select max(schedule_lag_ms) from lag_ms) as schedule_lag_max_ms;
