@@ -63,7 +63,7 @@ export function rampArrivals(
 export interface CancelInjection {
   /** Fraction of requests to cancel, in [0, 1]. */
   rate: number;
-  /** Time after `sent` at which they are cancelled, in ms. */
+  /** Time after `sent` at which they are cancelled, in ms (0: before any of the reply is read). */
   delayMs: number;
   /** Seed of the choice. Default 0. */
   seed?: number;

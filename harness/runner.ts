@@ -532,10 +532,11 @@ class RunState {
       },
       event(ev) {
         if (ev.kind === "sent" && inject) {
-          injectTimer = setTimeout(
-            () => ctl.abort("injected cancellation"),
-            inject.delayMs,
-          );
+          const cancel = () => ctl.abort("injected cancellation");
+          // A delay of 0 cancels before any of the reply is read (the read loop's next await),
+          // not after a timer that a busy machine can run after a fast reply has ended.
+          if (inject.delayMs <= 0) queueMicrotask(cancel);
+          else injectTimer = setTimeout(cancel, inject.delayMs);
         }
         tracker.onEvent(ev);
       },
