@@ -5,7 +5,7 @@
  * packed, encoded into one compute pass (with GPU timestamps) and submitted without waiting.
  * Sampling runs on the GPU and feeds the next step through the sequence's slot, so the host
  * keeps up to `stepsInFlight` steps queued and learns their sampled ids by asynchronous
- * readback (~11 ms in Deno, ENGINE.md).
+ * readback (~11 ms in Deno, docs/ENGINE.md).
  *
  * Scheduling lag, stated and bounded: admission and preemption act on the very next step
  * (prompts are known on the host), but a stop token (EOS, stop id) or a cancellation is seen

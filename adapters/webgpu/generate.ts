@@ -2,7 +2,7 @@
  * Generation of one sequence: prompt ids in, an async iterator of sampled ids out.
  *
  * No step waits for the GPU: the sample kernel writes each new id into the sequence's slot, where
- * the next step's embedding reads it (multi-step scheduling, ENGINE.md). The host reads the
+ * the next step's embedding reads it (multi-step scheduling, docs/ENGINE.md). The host reads the
  * sampled ids back in batches of `stepsPerReadback` steps with two batches in flight, so a stop
  * token is noticed up to two batches late; ids after it are dropped.
  *
