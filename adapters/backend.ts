@@ -105,6 +105,7 @@ export interface BackendInfo {
  * ```
  */
 export interface Backend {
+  /** Backend kind, stored as `runs.backend` (`openai`, `webgpu`, ...). */
   readonly name: string;
   /** Model, version and server arguments, stored with the run. */
   describe(): Promise<BackendInfo>;
@@ -133,6 +134,7 @@ export interface Backend {
  * `createPortableBackend(options, nowNs): Backend`, with `nowNs` that thread's run clock.
  */
 export interface PortableBackend {
+  /** URL of the module that exports `createPortableBackend`. */
   moduleUrl: string;
   /** Structured-cloneable; what `createPortableBackend` takes. */
   options: unknown;
@@ -150,35 +152,51 @@ export interface EngineStepRow {
   tSubmitNs: bigint;
   /** GPU start/end of the step's compute pass (timestamp queries mapped to the run clock), or null. */
   tGpuStartNs: bigint | null;
+  /** GPU end of the step's compute pass (run clock ns), or null. */
   tGpuEndNs: bigint | null;
   /** The step's sampled ids were read back on the host. */
   tReadbackNs: bigint;
+  /** Query tokens of prefill chunks in the step. */
   prefillTokens: number;
+  /** Decode tokens in the step (one per decoding sequence). */
   decodeTokens: number;
+  /** Sequences in the step. */
   numSeqs: number;
+  /** Sequences with a prefill chunk in the step. */
   numPrefillSeqs: number;
+  /** Sequences that sampled a token in the step. */
   sampleRows: number;
+  /** 16-token KV blocks referenced after scheduling. */
   kvBlocksUsed: number;
+  /** KV blocks of the cache. */
   kvBlocksTotal: number;
+  /** Blocks kept in the prefix cache (used or not). */
   kvBlocksCached: number;
+  /** Prompt tokens of admissions served from the prefix cache. */
   prefixHitTokens: number;
   /** Sequences preempted (blocks freed, to be recomputed) while scheduling this step. */
   preempted: number;
+  /** Requests waiting after scheduling. */
   waiting: number;
+  /** Sequences holding a slot after scheduling. */
   running: number;
   /** Host time to schedule, pack, encode and submit the step, in microseconds. */
   cpuUs: number;
+  /** The scheduling policy (`prefill-first`, `sarathi`, `decode-first`). */
   policy: string;
+  /** The attention path (`fused`, `serial`). */
   attention: string;
 }
 
 /** One sampled token of the built-in engine, joined to its step. */
 export interface EngineTokenRow {
+  /** The request the token belongs to. */
   reqId: string;
   /** 0-based index among the request's output tokens. */
   tokenIndex: number;
   /** The step whose sample produced it. */
   step: number;
+  /** The sampled token id. */
   tokenId: number;
   /** Read back on the host (client-visible delivery), run clock ns. */
   tDeliveredNs: bigint;
@@ -186,6 +204,14 @@ export interface EngineTokenRow {
 
 /** Where a built-in engine sends its step and token records during a run. */
 export interface EngineRecordSink {
+  /** Takes one `engine_steps` row; throws when the rows can no longer be written. */
   engineStep(row: EngineStepRow): void;
+  /** Takes one `engine_tokens` row; throws when the rows can no longer be written. */
   engineToken(row: EngineTokenRow): void;
+  /**
+   * Called once when a record was refused (`engineStep`/`engineToken` threw): the engine stops
+   * sending records to this sink, and `message` says why. The harness ends a run still
+   * recording with that message, so a run never goes on with engine tables silently incomplete.
+   */
+  failed?(message: string): void;
 }

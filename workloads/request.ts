@@ -12,14 +12,19 @@ export type PromptSpec =
 
 /** One chat message of a `chat` prompt. */
 export interface ChatMessage {
+  /** Who speaks. */
   role: "system" | "user" | "assistant";
+  /** What is said. */
   content: string;
 }
 
 /** Per-request latency bounds that override the run's SLO. All values in milliseconds. */
 export interface RequestSlo {
+  /** Time to first token bound, ms. */
   ttftMs?: number;
+  /** Time per output token bound, ms. */
   tpotMs?: number;
+  /** End-to-end latency bound, ms. */
   e2eMs?: number;
 }
 
@@ -50,6 +55,7 @@ export interface TraceRequest {
   prefixBlocks?: number[];
   /** Multi-turn structure when the trace has it. */
   sessionId?: string;
+  /** 0-based turn within the session. */
   turn?: number;
   /** Per-request SLO override. */
   slo?: RequestSlo;

@@ -69,7 +69,7 @@ export async function* generate(
   }
   if (P + n - 1 > engine.limits.maxContext) {
     throw new Error(
-      `prompt of ${P} tokens + ${n} new tokens: expected at most ${
+      `Prompt of ${P} tokens + ${n} new tokens: expected at most ${
         engine.limits.maxContext + 1
       } in total (maxContext ${engine.limits.maxContext})`,
     );
@@ -79,7 +79,7 @@ export async function* generate(
   const ringBase = slot * ring;
   if (ringBase + ring > engine.limits.logSize) {
     throw new Error(
-      `slot ${slot}: its token log ring [${ringBase}, ${
+      `Slot ${slot}: its token log ring [${ringBase}, ${
         ringBase + ring
       }) exceeds the log size ${engine.limits.logSize}`,
     );

@@ -55,6 +55,7 @@ export {
   type EngineLoopOptions,
   type EngineRequest,
   QueueFullError,
+  RequestError,
   type SeqEvent,
 } from "./engine_loop.ts";
 export { BlockManager, type BlockStats } from "./kv_blocks.ts";

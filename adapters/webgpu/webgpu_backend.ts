@@ -296,10 +296,15 @@ export class WebGPUBackend implements Backend {
             if (d !== 0n) r.tDeliveredNs -= d;
             this.sink.engineToken(r);
           }
-        } catch {
-          // The run's recorder has finished (an aborted run): later records have nowhere to go.
+        } catch (e) {
+          // The sink refused a record (its recorder has finished, or failed): later records
+          // have nowhere to go. Say so to the sink's owner, who knows which case it is.
+          const sink = this.sink;
           this.sink = undefined;
           this.send({ op: "records", on: false });
+          sink.failed?.(
+            `Engine records could not be written: ${(e as Error).message}`,
+          );
         }
       }
     } else if (m.op === "closed") {

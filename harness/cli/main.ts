@@ -11,7 +11,8 @@ import { calibrateCommand } from "./calibrate_command.ts";
 import { addEngineCommands } from "./engine_command.ts";
 import { ENGINE_FLAG_HELP } from "./engine_flags.ts";
 import { addServeCommand } from "./serve_command.ts";
-import { FlagError } from "./flags.ts";
+import { UsageError } from "../../workloads/usage_error.ts";
+import { EXIT } from "./exit_codes.ts";
 import { addCompareCommand } from "./compare_command.ts";
 import { addDashboardCommand } from "./dashboard_command.ts";
 import { addExportCommand } from "./export_command.ts";
@@ -391,8 +392,9 @@ export function buildProgram(exit: (code: number) => void): Command {
 /**
  * Runs the CLI with `args` (without the program name) and exits the process.
  *
- * Bad flags and bad input exit with status 2 and a one-line message; an aborted run exits
- * with 130 (SIGINT) or 143 (SIGTERM, also when the launching process exits).
+ * Bad flags and bad input (every `UsageError`) exit with status 2 and a one-line message; an
+ * aborted run exits with 130 (SIGINT) or 143 (SIGTERM, also when the launching process exits):
+ * {@linkcode EXIT} lists them.
  */
 export async function main(args: string[]): Promise<never> {
   // The CLI ends when its launcher dies (a run is marked aborted): see parent_watch.ts.
@@ -410,17 +412,12 @@ export async function main(args: string[]): Promise<never> {
     await program.parseAsync(args, { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) {
-      Deno.exit(e.exitCode === 0 ? 0 : 2);
+      Deno.exit(e.exitCode === 0 ? EXIT.ok : EXIT.usage);
     }
     const err = e as Error;
     console.error(`tokentrace: error: ${err.message}`);
     if (Deno.env.get("TOKENTRACE_DEBUG")) console.error(err.stack);
-    const badInput = [
-      "TraceError",
-      "WorkloadNotFoundError",
-      "PromptLengthError",
-    ];
-    Deno.exit(e instanceof FlagError || badInput.includes(err.name) ? 2 : 1);
+    Deno.exit(e instanceof UsageError ? e.exitCode : EXIT.failed);
   }
   Deno.exit(code);
 }

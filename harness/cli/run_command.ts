@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { EXIT, signalExitCode } from "./exit_codes.ts";
 import { OpenAIBackend } from "../../adapters/openai/backend.ts";
 import {
   type ServedModel,
@@ -502,7 +503,7 @@ export async function recordRun(
   const ac = new AbortController();
   // A second signal: the run is marked aborted at once and the process exits.
   const force = new AbortController();
-  let forcedCode = 130;
+  let forcedCode: number = EXIT.sigint;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((sig) => {
     const h = () => {
@@ -514,7 +515,7 @@ export async function recordRun(
         console.error(
           `\nSecond ${sig}: marking the run aborted and exiting now; requests in flight stay in_flight`,
         );
-        forcedCode = sig === "SIGINT" ? 130 : 143;
+        forcedCode = signalExitCode(sig as "SIGINT" | "SIGTERM");
         force.abort(`${ac.signal.reason}; forced by a second ${sig}`);
         // Should the database not answer, exit anyway: its committed rows are kept.
         setTimeout(() => Deno.exit(forcedCode), 6_000);
@@ -606,12 +607,12 @@ export async function recordRun(
   if (failure !== null) console.error(failure);
   const bySignal = ac.signal.aborted;
   const exitCode = result.status === "completed"
-    ? failure === null ? 0 : 1
+    ? failure === null ? EXIT.ok : EXIT.failed
     : !bySignal
-    ? 1
-    : String(ac.signal.reason).startsWith("SIGTERM")
-    ? 143
-    : 130;
+    ? EXIT.failed
+    : signalExitCode(
+      String(ac.signal.reason).startsWith("SIGTERM") ? "SIGTERM" : "SIGINT",
+    );
   if (result.status === "aborted" && !bySignal) {
     console.error(
       `Run ${result.runId} ${result.replay.reason}: its rows are in ${cfg.db}, marked aborted`,

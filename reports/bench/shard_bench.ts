@@ -51,7 +51,9 @@ async function cli(args: string[]): Promise<string> {
     stderr: "piped",
   }).output();
   const err = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`tokentrace ${args.join(" ")}: ${err}`);
+  if (!out.success) {
+    throw new Error(`Command "tokentrace ${args.join(" ")}": ${err}`);
+  }
   return err;
 }
 

@@ -134,3 +134,32 @@ webgpuTest({
     );
   },
 });
+
+webgpuTest({
+  name:
+    "WebGPUBackend reports a sink that refuses a record once, and sends it no more records",
+  ...opts,
+  fn: async () => {
+    const b = await WebGPUBackend.open(ENGINE);
+    let calls = 0;
+    const failures: string[] = [];
+    b.attachEngineSink({
+      engineStep: () => {
+        calls++;
+        throw new Error("Recorder of run x has finished");
+      },
+      engineToken: () => {},
+      failed: (message) => failures.push(message),
+    });
+    try {
+      await collect(b, request("a", 4));
+      await collect(b, request("b", 4));
+      assert.deepEqual(failures, [
+        "Engine records could not be written: Recorder of run x has finished",
+      ]);
+      assert.equal(calls, 1);
+    } finally {
+      await b.close();
+    }
+  },
+});
