@@ -24,6 +24,7 @@ export {
   type LiveSource,
   type NewRun,
   type Row,
+  type RunSlo,
   type RunStatus,
   type SqlValue,
   Store,

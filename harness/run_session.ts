@@ -73,6 +73,8 @@ export interface ExecuteRunOptions {
     NewRun,
     "sweep" | "suite" | "group" | "warmupNs" | "cooldownNs"
   >;
+  /** The SLO and failure policy the run is judged by, stored in typed `runs` columns. */
+  judgedBy?: Pick<NewRun, "slo" | "failurePolicy">;
 }
 
 /** How a run ended. */
@@ -121,6 +123,7 @@ export async function executeRun(
     host: hostInfo(),
     clockOriginUnixNs: clock.originUnixNs,
     ...opts.grouping,
+    ...opts.judgedBy,
   }, {
     liveSnapshotMs: DEFAULT_LIVE_SNAPSHOT_MS,
     ...opts.recorder,

@@ -84,6 +84,22 @@ export interface NewRun {
   cooldownNs?: bigint;
   /** The group of repeated runs this run is one of (`run --repeat`), and its 0-based index. */
   group?: { groupId: string; index: number };
+  /** The SLO the run is judged by (`runs.slo_*_ms`); absent: none recorded. */
+  slo?: RunSlo;
+  /** The failure policy it is judged by, by its SQL name (`runs.slo_failure_policy`). */
+  failurePolicy?: string;
+}
+
+/** Latency bounds in ms, inclusive; an absent bound does not judge. */
+export interface RunSlo {
+  /** Time to first token. */
+  ttftMs?: number;
+  /** Time per output token. */
+  tpotMs?: number;
+  /** End to end. */
+  e2eMs?: number;
+  /** Largest gap between chunks (a stall bound). */
+  itlMs?: number;
 }
 
 /** A row as plain JSON values (bigints as strings? no: numbers where they fit, else bigint). */
@@ -307,9 +323,11 @@ export class Store {
     await this.conn.run(
       `insert into runs (run_id, label, started_at, status, backend, backend_info, workload,
          options, tool_version, git_rev, host, clock_origin_unix_ns, sweep_id, sweep_axis,
-         sweep_value, suite, scenario, warmup_ns, cooldown_ns, group_id, group_index)
+         sweep_value, suite, scenario, warmup_ns, cooldown_ns, group_id, group_index,
+         slo_ttft_ms, slo_tpot_ms, slo_e2e_ms, slo_itl_ms, slo_failure_policy)
        values ($1, $2, make_timestamptz($3::bigint // 1000), 'running', $4, $5::json, $6::json,
-         $7::json, $8, $9, $10::json, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+         $7::json, $8, $9, $10::json, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+         $21, $22, $23, $24, $25)`,
       [
         r.runId,
         r.label ?? null,
@@ -331,6 +349,11 @@ export class Store {
         r.cooldownNs ?? null,
         r.group?.groupId ?? null,
         r.group?.index ?? null,
+        r.slo?.ttftMs ?? null,
+        r.slo?.tpotMs ?? null,
+        r.slo?.e2eMs ?? null,
+        r.slo?.itlMs ?? null,
+        r.failurePolicy ?? null,
       ],
     );
   }

@@ -4,6 +4,7 @@
  * @module
  */
 import { EXIT, signalExitCode } from "./exit_codes.ts";
+import { runOptionsRecord } from "./run_options.ts";
 import { OpenAIBackend } from "../../adapters/openai/backend.ts";
 import {
   type ServedModel,
@@ -33,6 +34,8 @@ import {
   type WorkloadConfig,
 } from "../../workloads/mod.ts";
 import {
+  DEFAULT_FAILURE_POLICY,
+  type FailurePolicy,
   installViews,
   openSnapshot,
   parseSlo,
@@ -155,6 +158,8 @@ export interface RunConfig extends LoadConfig {
   allowForeignDb: boolean;
   label?: string;
   slo?: Slo;
+  /** The failure policy the run is judged by (default: count-errors); set by sweeps and suites. */
+  failurePolicy?: FailurePolicy;
   json: boolean;
   quiet: boolean;
   /** Measurement window trims in seconds, recorded with the run (0 = none). */
@@ -366,7 +371,14 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
   }
   const workload = { ...loaded.record, ...prepared.record };
   if (cfg.shard === undefined) {
-    return await recordRun(cfg, backend, clock, prepared.requests, workload);
+    return await recordRun(
+      cfg,
+      backend,
+      clock,
+      prepared.requests,
+      workload,
+      runOptionsRecord(cfg),
+    );
   }
   const shard = shardedRecording(cfg, prepared.requests, clock);
   return await recordRun(
@@ -375,7 +387,7 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
     clock,
     shard.requests,
     workload,
-    cfg,
+    runOptionsRecord(cfg),
   );
 }
 
@@ -479,6 +491,7 @@ export async function recordRun(
     & Partial<
       Pick<
         RunConfig,
+        | "failurePolicy"
         | "warmupS"
         | "cooldownS"
         | "grouping"
@@ -498,7 +511,8 @@ export async function recordRun(
   clock: RunClock,
   requests: Parameters<typeof executeRun>[0]["requests"],
   workload: unknown,
-  options: unknown = cfg,
+  /** `runs.options`: {@linkcode runOptionsRecord} of a `run`'s config. */
+  options: unknown,
 ): Promise<RunCommandResult> {
   const ac = new AbortController();
   // A second signal: the run is marked aborted at once and the process exits.
@@ -558,6 +572,10 @@ export async function recordRun(
         warmupNs: BigInt(Math.round((cfg.warmupS ?? 0) * 1e9)),
         cooldownNs: BigInt(Math.round((cfg.cooldownS ?? 0) * 1e9)),
       },
+      judgedBy: {
+        slo: cfg.slo,
+        failurePolicy: cfg.failurePolicy ?? DEFAULT_FAILURE_POLICY,
+      },
       signal: ac.signal,
       forceSignal: force.signal,
       onForced: () => Deno.exit(forcedCode),
@@ -584,7 +602,9 @@ export async function recordRun(
     // A snapshot evaluates the views once over this run (fast on long runs: docs/perf.md).
     const snapshot = await openSnapshot(store, { runIds: [result.runId] });
     try {
-      summary = await summarizeRun(snapshot, result.runId, cfg.slo);
+      summary = await summarizeRun(snapshot, result.runId, cfg.slo, {
+        failurePolicy: cfg.failurePolicy,
+      });
     } finally {
       snapshot.close();
     }

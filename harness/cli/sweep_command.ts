@@ -196,6 +196,9 @@ export async function sweepCommand(
     } as RunFlags;
     const runCfg = {
       ...parseRunConfig(flags),
+      // what judges the point, recorded on its runs row like the sweep's own
+      slo: cfg.slo,
+      failurePolicy: cfg.failurePolicy,
       grouping: { sweep: { sweepId, axis: cfg.axis, value } },
     };
     const r = await runCommand(runCfg);
