@@ -13,6 +13,7 @@ export type {
   EngineStepRow,
   EngineTokenRow,
   ErrorKind,
+  GenerateRequest,
   PortableBackend,
   StreamEvent,
   TimeoutKind,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "../workloads/request.ts";
+import type { PromptSpec } from "../workloads/request.ts";
 
 /** The channel a streamed token belongs to. */
 export type TokenChannel = "content" | "reasoning" | "tool";
@@ -79,6 +79,22 @@ export type ErrorKind =
   | "network"
   | "protocol";
 
+/**
+ * What a backend is asked to generate: the part of a trace request a backend needs. The harness
+ * builds it from a `TraceRequest` in one place (`harness/request_tracker.ts`,
+ * `generateRequest`), retry ids included.
+ */
+export interface GenerateRequest {
+  /** Unique within the run: the trace request's id, or `<id>~retry<n>` for a retry. */
+  id: string;
+  /** The prompt; a backend answers a missing one with an `error` event. */
+  prompt?: PromptSpec;
+  /** Output tokens to ask for at most (`max_tokens`). */
+  maxTokens: number;
+  /** Output tokens every response should reach (`min_tokens`, `ignore_eos` where supported). */
+  minTokens: number;
+}
+
 /** What a backend says about itself; stored with the run as JSON. */
 export interface BackendInfo {
   /** Backend kind, e.g. `openai` or `webgpu`. */
@@ -97,7 +113,7 @@ export interface BackendInfo {
  * import type { Backend, StreamEvent } from "./backend.ts";
  * async function drain(b: Backend): Promise<StreamEvent[]> {
  *   const out: StreamEvent[] = [];
- *   const req = { id: "0", arrivalMs: 0, inputTokens: 4, outputTokens: 2 };
+ *   const req = { id: "0", maxTokens: 2, minTokens: 2 };
  *   for await (const ev of b.generate(req, new AbortController().signal)) out.push(ev);
  *   return out;
  * }
@@ -114,7 +130,10 @@ export interface Backend {
    * exactly one `done` or `error` event (aborting `signal` yields an `error` of kind `cancelled`
    * unless a timeout fired first); it never throws for a request-level failure.
    */
-  generate(req: TraceRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  generate(
+    req: GenerateRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<StreamEvent>;
   /** Releases connections and resources. */
   close(): Promise<void>;
   /**

@@ -12,6 +12,7 @@
 import type { Backend } from "../adapters/backend.ts";
 import type { TraceRequest } from "../workloads/request.ts";
 import type { RunClock } from "./clock.ts";
+import { attemptId, generateRequest } from "./generate_request.ts";
 import {
   type CancelInjection,
   pickedForCancel,
@@ -515,7 +516,7 @@ class RunState {
     const keepReply = this.sessions?.next.has(req.id) ?? false;
     let reply = "";
     this.counters.started();
-    const id = attempt === 0 ? req.id : `${req.id}~retry${attempt}`;
+    const id = attemptId(req.id, attempt);
     const tracker = new RequestTracker({ ...req, id }, scheduledNs, recorder);
     tracker.setDispatch(releasedNs, attempt);
     const ctl = new AbortController();
@@ -530,7 +531,9 @@ class RunState {
       : undefined;
     let injectTimer: ReturnType<typeof setTimeout> | undefined;
     try {
-      for await (const ev of backend.generate({ ...req, id }, ctl.signal)) {
+      for await (
+        const ev of backend.generate(generateRequest(req, attempt), ctl.signal)
+      ) {
         if (ev.kind === "sent" && inject) {
           injectTimer = setTimeout(
             () => ctl.abort("injected cancellation"),

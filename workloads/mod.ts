@@ -4,12 +4,7 @@
  *
  * @module
  */
-export type {
-  ChatMessage,
-  PromptSpec,
-  RequestSlo,
-  TraceRequest,
-} from "./request.ts";
+export type { ChatMessage, PromptSpec, TraceRequest } from "./request.ts";
 export {
   detectFormat,
   FORMAT_NAMES,

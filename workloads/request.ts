@@ -18,16 +18,6 @@ export interface ChatMessage {
   content: string;
 }
 
-/** Per-request latency bounds that override the run's SLO. All values in milliseconds. */
-export interface RequestSlo {
-  /** Time to first token bound, ms. */
-  ttftMs?: number;
-  /** Time per output token bound, ms. */
-  tpotMs?: number;
-  /** End-to-end latency bound, ms. */
-  e2eMs?: number;
-}
-
 /**
  * One request of a workload, after transforms.
  *
@@ -57,8 +47,6 @@ export interface TraceRequest {
   sessionId?: string;
   /** 0-based turn within the session. */
   turn?: number;
-  /** Per-request SLO override. */
-  slo?: RequestSlo;
   /**
    * Closed-loop think time: wait this long after the previous turn of the same session
    * completes (AIPerf `delay`, synthetic sessions). `arrivalMs` is then the open-loop estimate.

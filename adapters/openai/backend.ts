@@ -8,11 +8,11 @@ import type {
   Backend,
   BackendInfo,
   ErrorKind,
+  GenerateRequest,
   PortableBackend,
   StreamEvent,
   TimeoutKind,
 } from "../backend.ts";
-import type { TraceRequest } from "../../workloads/request.ts";
 import {
   type ChunkReader,
   describeFetchError,
@@ -208,7 +208,7 @@ export class OpenAIBackend implements Backend {
 
   /** Sends one request and yields its events; see the class documentation. */
   async *generate(
-    req: TraceRequest,
+    req: GenerateRequest,
     signal: AbortSignal,
   ): AsyncGenerator<StreamEvent, void, undefined> {
     const now = this.#o.nowNs;
@@ -463,7 +463,7 @@ export class OpenAIBackend implements Backend {
 
   /** The error event for a failed fetch or read: timeout or cancel when we aborted, else network. */
   #failure(
-    req: TraceRequest,
+    req: GenerateRequest,
     flight: InFlight,
     tNs: bigint,
     phase: string,

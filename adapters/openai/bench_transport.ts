@@ -61,7 +61,12 @@ try {
       all.push((async () => {
         for await (
           const ev of backend.generate(
-            requests[i],
+            {
+              id: requests[i].id,
+              prompt: requests[i].prompt,
+              maxTokens: requests[i].outputTokens,
+              minTokens: requests[i].outputTokens,
+            },
             new AbortController().signal,
           )
         ) if (ev.kind === "done") ok++;

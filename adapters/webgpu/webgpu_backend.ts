@@ -21,9 +21,9 @@ import type {
   Backend,
   BackendInfo,
   EngineRecordSink,
+  GenerateRequest,
   StreamEvent,
 } from "../backend.ts";
-import type { TraceRequest } from "../../workloads/request.ts";
 import { EventQueue } from "./_event_queue.ts";
 import type {
   EngineEvent,
@@ -160,7 +160,7 @@ export class WebGPUBackend implements Backend {
   }
 
   async *generate(
-    req: TraceRequest,
+    req: GenerateRequest,
     signal: AbortSignal,
   ): AsyncGenerator<StreamEvent, void, undefined> {
     const t = () => this.nowNs();
@@ -199,8 +199,8 @@ export class WebGPUBackend implements Backend {
       op: "submit",
       id: req.id,
       prompt: ids,
-      maxTokens: req.outputTokens,
-      minTokens: req.outputTokens,
+      maxTokens: req.maxTokens,
+      minTokens: req.minTokens,
       ignoreEos: true,
     });
     const onAbort = () => this.send({ op: "cancel", id: req.id });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type {
   Backend,
   EngineRecordSink,
+  GenerateRequest,
   StreamEvent,
 } from "../../adapters/backend.ts";
 import { OpenAIBackend } from "../../adapters/openai/mod.ts";
@@ -9,7 +10,6 @@ import { startScriptedWorker } from "../../adapters/scripted/mod.ts";
 import { RunClock } from "../../harness/clock.ts";
 import { executeRun } from "../../harness/run_session.ts";
 import { Store } from "../../harness/store.ts";
-import type { TraceRequest } from "../../workloads/mod.ts";
 import { reqs, tempDb } from "./_scripted.ts";
 
 /**
@@ -34,7 +34,7 @@ class RecordingBackend implements Backend {
     this.sink = sink;
   }
   async *generate(
-    req: TraceRequest,
+    req: GenerateRequest,
     signal: AbortSignal,
   ): AsyncIterable<StreamEvent> {
     if (++this.sent === this.refuseAt) {
