@@ -3,7 +3,7 @@
  * one socket write per request, chunked or sized bodies decoded into one reused buffer.
  *
  * Why not `fetch`: measured through `OpenAIBackend` at 1,000 requests/s against the same
- * server (adapters/openai/bench_transport.ts), `fetch` cost the client 262-328 us of CPU per
+ * server (adapters/openai/bench/transport.ts), `fetch` cost the client 262-328 us of CPU per
  * 2-token request and this path 154-196 us (docs/perf.md); every microsecond the reading
  * thread spends is a microsecond a token can wait. It speaks plain
  * `http://` only; `https://`, proxies and anything unusual go through `fetch`

@@ -95,9 +95,8 @@ const DRAIN_MS = 1000;
  * });
  * const req = {
  *   id: "0",
- *   arrivalMs: 0,
- *   inputTokens: 2,
- *   outputTokens: 1,
+ *   maxTokens: 1,
+ *   minTokens: 1,
  *   prompt: { kind: "token_ids" as const, ids: [1, 2] },
  * };
  * const kinds: string[] = [];

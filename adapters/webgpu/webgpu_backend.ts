@@ -55,7 +55,7 @@ export interface WebGPUBackendOptions extends WorkerEngineOptions {
  * ```ts
  * import { WebGPUBackend } from "./webgpu_backend.ts";
  * const b = await WebGPUBackend.open({ model: "tiny", maxSeqs: 2, tokenBudget: 16, maxContext: 64 });
- * const req = { id: "0", arrivalMs: 0, inputTokens: 3, outputTokens: 2, prompt: { kind: "token_ids" as const, ids: [1, 2, 3] } };
+ * const req = { id: "0", maxTokens: 2, minTokens: 2, prompt: { kind: "token_ids" as const, ids: [1, 2, 3] } };
  * const kinds: string[] = [];
  * for await (const ev of b.generate(req, new AbortController().signal)) kinds.push(ev.kind);
  * console.log(kinds.join(" ")); // sent tokens tokens usage done

@@ -19,7 +19,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { startScriptedProcess } from "../scripted_process.ts";
+import { startScriptedProcess } from "../../adapters/scripted/process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

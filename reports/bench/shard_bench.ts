@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { openParquetStore } from "../../harness/parquet_store.ts";
 import { exportStore } from "../../harness/parquet_export.ts";
-import { startScriptedProcess } from "../../harness/scripted_process.ts";
+import { startScriptedProcess } from "../../adapters/scripted/process.ts";
 import { type Row, Store } from "../../harness/store.ts";
 import { installViews, VIEW_FILES } from "../views.ts";
 

@@ -3,7 +3,7 @@
  * alone, SSE parsing + chunk interpretation, and the full `streamEvents` path over a
  * `ReadableStream` (async generator included).
  *
- * Run: `npx -y deno@2.9.6 run adapters/openai/bench_sse.ts [events]` (default 1000000).
+ * Run: `npx -y deno@2.9.6 run adapters/openai/bench/sse.ts [events]` (default 1000000).
  *
  * Reads hold one event each, except every 7th event, which is split in two reads mid-line (as
  * happens when a TCP segment ends inside an event); every 50th content piece has multi-byte
@@ -11,9 +11,9 @@
  *
  * @module
  */
-import { interpretChunk } from "./chunk.ts";
-import { SseParser } from "./sse.ts";
-import { streamEvents } from "./stream_events.ts";
+import { interpretChunk } from "../chunk.ts";
+import { SseParser } from "../sse.ts";
+import { streamEvents } from "../stream_events.ts";
 
 const BLOCK_EVENTS = 1000;
 
