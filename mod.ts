@@ -9,27 +9,48 @@
 export type {
   Backend,
   BackendInfo,
+  EngineRecordSink,
+  EngineStepRow,
+  EngineTokenRow,
+  ErrorKind,
+  GenerateRequest,
+  PortableBackend,
   StreamEvent,
+  StreamSink,
+  TimeoutKind,
   TokenChannel,
 } from "./adapters/backend.ts";
 export * from "./workloads/mod.ts";
 export { RunClock } from "./harness/clock.ts";
 export {
+  type LiveSource,
+  type NewRun,
+  type Row,
+  type RunSlo,
   type RunStatus,
+  type SqlValue,
   Store,
+  type StoreConnection,
+  type StoreInstance,
   type StoreOpenOptions,
 } from "./harness/store.ts";
+export type { CancelInjection, RampUp } from "./harness/load_plan.ts";
+export type { CounterValues, RunCounters } from "./harness/_run_counters.ts";
+export type { SlotsLike } from "./harness/_shared_slots.ts";
 export { SCHEMA_VERSION } from "./harness/schema.ts";
 export {
   Recorder,
   type RecorderOptions,
+  type RecorderStats,
   type RequestRow,
 } from "./harness/recorder.ts";
 export {
+  type LoadOptions,
   replay,
   type ReplayOptions,
   type ReplayProgress,
   type ReplayResult,
+  type RunShare,
 } from "./harness/runner.ts";
 export {
   executeRun,
@@ -38,7 +59,9 @@ export {
 } from "./harness/run_session.ts";
 export {
   createScriptedApp,
+  type ScriptedApp,
   type ScriptedServer,
+  type ScriptedServerOptions,
   type ScriptedTiming,
 } from "./adapters/scripted/mod.ts";
 import { main } from "./harness/cli/main.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "../workloads/request.ts";
+import type { PromptSpec } from "../workloads/request.ts";
 
 /** The channel a streamed token belongs to. */
 export type TokenChannel = "content" | "reasoning" | "tool";
@@ -120,6 +120,22 @@ export type ErrorKind =
   | "network"
   | "protocol";
 
+/**
+ * What a backend is asked to generate: the part of a trace request a backend needs. The harness
+ * builds it from a `TraceRequest` in one place (`harness/request_tracker.ts`,
+ * `generateRequest`), retry ids included.
+ */
+export interface GenerateRequest {
+  /** Unique within the run: the trace request's id, or `<id>~retry<n>` for a retry. */
+  id: string;
+  /** The prompt; a backend answers a missing one with an `error` event. */
+  prompt?: PromptSpec;
+  /** Output tokens to ask for at most (`max_tokens`). */
+  maxTokens: number;
+  /** Output tokens every response should reach (`min_tokens`, `ignore_eos` where supported). */
+  minTokens: number;
+}
+
 /** What a backend says about itself; stored with the run as JSON. */
 export interface BackendInfo {
   /** Backend kind, e.g. `openai` or `webgpu`. */
@@ -138,7 +154,7 @@ export interface BackendInfo {
  * import type { Backend, StreamEvent } from "./backend.ts";
  * async function drain(b: Backend): Promise<StreamEvent[]> {
  *   const out: StreamEvent[] = [];
- *   const req = { id: "0", arrivalMs: 0, inputTokens: 4, outputTokens: 2 };
+ *   const req = { id: "0", maxTokens: 2, minTokens: 2 };
  *   for await (const ev of b.generate(req, new AbortController().signal)) out.push(ev);
  *   return out;
  * }
@@ -146,6 +162,7 @@ export interface BackendInfo {
  * ```
  */
 export interface Backend {
+  /** Backend kind, stored as `runs.backend` (`openai`, `webgpu`, ...). */
   readonly name: string;
   /** Model, version and server arguments, stored with the run. */
   describe(): Promise<BackendInfo>;
@@ -154,7 +171,10 @@ export interface Backend {
    * exactly one `done` or `error` event (aborting `signal` yields an `error` of kind `cancelled`
    * unless a timeout fired first); it never throws for a request-level failure.
    */
-  generate(req: TraceRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  generate(
+    req: GenerateRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<StreamEvent>;
   /**
    * The same request as `generate()`, its events pushed into `sink` as they happen; resolves
    * once the `done` or `error` event was delivered, never rejects for a request-level failure.
@@ -162,7 +182,7 @@ export interface Backend {
    * takes token times does not run an async iterator per event (docs/perf.md, "The tail").
    */
   stream?(
-    req: TraceRequest,
+    req: GenerateRequest,
     signal: AbortSignal,
     sink: StreamSink,
   ): Promise<void>;
@@ -185,6 +205,7 @@ export interface Backend {
  * `createPortableBackend(options, nowNs): Backend`, with `nowNs` that thread's run clock.
  */
 export interface PortableBackend {
+  /** URL of the module that exports `createPortableBackend`. */
   moduleUrl: string;
   /** Structured-cloneable; what `createPortableBackend` takes. */
   options: unknown;
@@ -202,35 +223,51 @@ export interface EngineStepRow {
   tSubmitNs: bigint;
   /** GPU start/end of the step's compute pass (timestamp queries mapped to the run clock), or null. */
   tGpuStartNs: bigint | null;
+  /** GPU end of the step's compute pass (run clock ns), or null. */
   tGpuEndNs: bigint | null;
   /** The step's sampled ids were read back on the host. */
   tReadbackNs: bigint;
+  /** Query tokens of prefill chunks in the step. */
   prefillTokens: number;
+  /** Decode tokens in the step (one per decoding sequence). */
   decodeTokens: number;
+  /** Sequences in the step. */
   numSeqs: number;
+  /** Sequences with a prefill chunk in the step. */
   numPrefillSeqs: number;
+  /** Sequences that sampled a token in the step. */
   sampleRows: number;
+  /** 16-token KV blocks referenced after scheduling. */
   kvBlocksUsed: number;
+  /** KV blocks of the cache. */
   kvBlocksTotal: number;
+  /** Blocks kept in the prefix cache (used or not). */
   kvBlocksCached: number;
+  /** Prompt tokens of admissions served from the prefix cache. */
   prefixHitTokens: number;
   /** Sequences preempted (blocks freed, to be recomputed) while scheduling this step. */
   preempted: number;
+  /** Requests waiting after scheduling. */
   waiting: number;
+  /** Sequences holding a slot after scheduling. */
   running: number;
   /** Host time to schedule, pack, encode and submit the step, in microseconds. */
   cpuUs: number;
+  /** The scheduling policy (`prefill-first`, `sarathi`, `decode-first`). */
   policy: string;
+  /** The attention path (`fused`, `serial`). */
   attention: string;
 }
 
 /** One sampled token of the built-in engine, joined to its step. */
 export interface EngineTokenRow {
+  /** The request the token belongs to. */
   reqId: string;
   /** 0-based index among the request's output tokens. */
   tokenIndex: number;
   /** The step whose sample produced it. */
   step: number;
+  /** The sampled token id. */
   tokenId: number;
   /** Read back on the host (client-visible delivery), run clock ns. */
   tDeliveredNs: bigint;
@@ -238,6 +275,14 @@ export interface EngineTokenRow {
 
 /** Where a built-in engine sends its step and token records during a run. */
 export interface EngineRecordSink {
+  /** Takes one `engine_steps` row; throws when the rows can no longer be written. */
   engineStep(row: EngineStepRow): void;
+  /** Takes one `engine_tokens` row; throws when the rows can no longer be written. */
   engineToken(row: EngineTokenRow): void;
+  /**
+   * Called once when a record was refused (`engineStep`/`engineToken` threw): the engine stops
+   * sending records to this sink, and `message` says why. The harness ends a run still
+   * recording with that message, so a run never goes on with engine tables silently incomplete.
+   */
+  failed?(message: string): void;
 }

@@ -7,11 +7,11 @@
  */
 import type {
   Backend,
+  GenerateRequest,
   StreamEvent,
   StreamSink,
   TokenChannel,
 } from "./backend.ts";
-import type { TraceRequest } from "../workloads/request.ts";
 
 /**
  * Hands one event object to `sink` (the pull form's events into the push form).
@@ -48,7 +48,7 @@ export function deliver(ev: StreamEvent, sink: StreamSink): void {
  */
 export async function streamRequest(
   backend: Backend,
-  req: TraceRequest,
+  req: GenerateRequest,
   signal: AbortSignal,
   sink: StreamSink,
 ): Promise<void> {

@@ -8,11 +8,17 @@
 
 /** Counts of a replay so far (all threads of the run, when shared). */
 export interface CounterValues {
+  /** First tries released by the pacer. */
   sent: number;
+  /** Requests in flight now. */
   inFlight: number;
+  /** Requests ended. */
   done: number;
+  /** Requests ended in error or timeout. */
   errors: number;
+  /** Output tokens received. */
   tokens: number;
+  /** Most requests in flight at once. */
   peak: number;
 }
 
@@ -26,6 +32,7 @@ export interface RunCounters {
   ended(ok: boolean): number;
   /** Token-bearing chunks delivered `n` tokens. */
   tokens(n: number): void;
+  /** The counters now. */
   read(): CounterValues;
 }
 

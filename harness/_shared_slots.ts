@@ -22,7 +22,9 @@ export type SlotRequest =
 
 /** What both kinds of slots offer the runner. */
 export interface SlotsLike {
+  /** Waits for a slot; false when `signal` aborted first. */
   acquire(signal?: AbortSignal): Promise<boolean>;
+  /** Gives a slot back. */
   release(): void;
 }
 

@@ -24,6 +24,7 @@ export class RunClock {
   /** Wall-clock time of the origin, in nanoseconds since the Unix epoch. */
   readonly originUnixNs: bigint;
 
+  /** A clock whose t = 0 is `originMs` (`performance.now()` ms; default: now), anchored to the wall clock once. */
   constructor(originMs: number = performance.now()) {
     this.originMs = originMs;
     const wallMs = performance.timeOrigin + originMs;

@@ -232,9 +232,10 @@ export async function mergeShards(
       await store.exec(
         `insert into runs (run_id, label, started_at, finished_at, status, backend, backend_info,
            workload, options, tool_version, git_rev, host, clock_origin_unix_ns, end_reason,
-           warmup_ns, cooldown_ns)
+           warmup_ns, cooldown_ns, slo_ttft_ms, slo_tpot_ms, slo_e2e_ms, slo_itl_ms, slo_failure_policy)
          values ($1, $2, make_timestamptz($3::bigint // 1000), make_timestamptz($15::bigint),
-           $4, $5, $6::json, $7::json, $8::json, $9, $10, $11::json, $3, $12, $13, $14)`,
+           $4, $5, $6::json, $7::json, $8::json, $9, $10, $11::json, $3, $12, $13, $14,
+           $16, $17, $18, $19, $20)`,
         [
           runId,
           opts.label ?? sorted[0].label,
@@ -257,6 +258,12 @@ export async function mergeShards(
           first.warmup_ns,
           first.cooldown_ns,
           finishedUs,
+          // the shards' own SLO and policy (a shard database of schema 9 has neither)
+          first.slo_ttft_ms ?? null,
+          first.slo_tpot_ms ?? null,
+          first.slo_e2e_ms ?? null,
+          first.slo_itl_ms ?? null,
+          first.slo_failure_policy ?? null,
         ],
       );
       for (const [k, s] of sorted.entries()) {

@@ -47,7 +47,7 @@ const CHANNEL_CODE: Record<TokenChannel, number> = {
   tool: 2,
 };
 if (CHANNELS.some((c, i) => CHANNEL_CODE[c] !== i)) {
-  throw new Error("channel codes out of sync");
+  throw new Error("Channel codes out of sync");
 }
 
 /**
@@ -367,6 +367,7 @@ export class Recorder {
     this.engineRowAdded();
   }
 
+  /** Posts the engine rows at 4,096 buffered, or from a 250 ms timer. */
   private engineRowAdded(): void {
     this.engineTimer ??= setInterval(() => this.postEngine(), 250);
     if (this.engineSteps.length + this.engineTokens.length >= 4096) {
@@ -374,6 +375,7 @@ export class Recorder {
     }
   }
 
+  /** Sends the buffered engine rows to the database thread. */
   private postEngine(): void {
     if (this.engineSteps.length + this.engineTokens.length === 0) return;
     this.worker.postMessage(
@@ -387,6 +389,7 @@ export class Recorder {
     this.engineTokens = [];
   }
 
+  /** Sends the token batch to the database thread when it is full (or `force`). */
   private post(force = false): void {
     const b = this.batch;
     if (
@@ -423,6 +426,7 @@ export class Recorder {
     this.newReqIds = [];
   }
 
+  /** Handles the database thread's answers (flushes, failures, the end). */
   private onMessage(m: FromWorker): void {
     if (m.op === "flushed") {
       this.stats.tokenRows = m.tokenRows;
@@ -456,6 +460,7 @@ export class Recorder {
     }
   }
 
+  /** Throws when the recorder has finished: rows after the end would be lost. */
   private assertOpen(): void {
     if (this.finished) {
       throw new Error(

@@ -9,27 +9,49 @@
  * crash leaves every sent request visible.
  */
 export interface RequestRow {
+  /** The request id (the trace request id; a retry adds `~retry<attempt>`). */
   reqId: string;
+  /** 0-based record index in the trace file. */
   traceIndex?: number;
+  /** Multi-turn session id, when the trace has one. */
   sessionId?: string;
+  /** 0-based turn within the session. */
   turn?: number;
+  /** When the load plan meant to send it (run clock ns). */
   scheduledNs: bigint;
+  /** Just before the request left (run clock ns). */
   sentNs?: bigint;
+  /** The first response body byte arrived (run clock ns). */
   firstByteNs?: bigint;
+  /** The first token-bearing chunk arrived (run clock ns). */
   firstTokenNs?: bigint;
+  /** The last token-bearing chunk arrived (run clock ns). */
   lastTokenNs?: bigint;
+  /** The stream ended normally (run clock ns); absent on error. */
   doneNs?: bigint;
+  /** Prompt length the workload planned, in tokens. */
   inputTokensPlanned: number;
+  /** Output length the workload planned (sent as `max_tokens`). */
   outputTokensPlanned: number;
+  /** The server's `usage.prompt_tokens`. */
   promptTokensReported?: number;
+  /** The server's `usage.completion_tokens`. */
   completionTokensReported?: number;
+  /** Prompt tokens the server reported as served from its prefix cache. */
   cachedTokens?: number;
+  /** Token-bearing chunks received. */
   outputChunks: number;
+  /** Output tokens counted from the chunks. */
   outputTokensCounted: number;
+  /** `in_flight` while sent and unanswered, then how it ended. */
   status: "in_flight" | "ok" | "error" | "timeout" | "cancelled";
+  /** The HTTP status, when there was a response. */
   httpStatus?: number;
+  /** What failed (`StreamEvent` error kinds; `timeout_<kind>` for timeouts). */
   errorKind?: string;
+  /** The error message, for failed requests. */
   error?: string;
+  /** The server's `finish_reason` (`length`, `stop`, ...). */
   finishReason?: string;
   /** When the pacer released the request (before waiting for a concurrency slot). */
   releasedNs?: bigint;
@@ -37,8 +59,11 @@ export interface RequestRow {
   attempt?: number;
   /** The server's own timings (llama.cpp `timings`), when it sent them (schema version 7). */
   serverPromptTokens?: number;
+  /** Server-side prompt processing time, in ms. */
   serverPromptMs?: number;
+  /** Tokens the server says it generated. */
   serverPredictedTokens?: number;
+  /** Server-side generation time, in ms. */
   serverPredictedMs?: number;
 }
 
@@ -86,7 +111,10 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 100;
 
 /** Counters of what the recorder has committed. */
 export interface RecorderStats {
+  /** `token_events` rows written. */
   tokenRows: number;
+  /** `requests` rows written (in-flight rows and their completions). */
   requestRows: number;
+  /** Batches committed. */
   flushes: number;
 }

@@ -28,8 +28,11 @@ import type { NewRun, RunStatus } from "./store.ts";
 export interface ExecuteRunOptions {
   /** The result database; the run holds it (in the recorder's worker) until it ends. */
   dbPath: string;
+  /** The backend to replay against (left open: the caller closes it). */
   backend: Backend;
+  /** The run's clock; every recorded time is on it. */
   clock: RunClock;
+  /** The requests to replay, sorted by `arrivalMs`. */
   requests: readonly TraceRequest[];
   /** A name to find the run by later (`report --run <label>`). */
   label?: string;
@@ -45,7 +48,9 @@ export interface ExecuteRunOptions {
    * called then (the CLI exits there). The abort reason is stored as the run's end reason.
    */
   forceSignal?: AbortSignal;
+  /** Called once a forced end (`forceSignal`) has marked the run. */
   onForced?: () => void;
+  /** Progress counters, about every 500 ms and once at the end. */
   onProgress?: (p: ReplayProgress) => void;
   /** How load is offered and limited (default: open loop at the planned times). */
   load?: LoadOptions;
@@ -55,6 +60,7 @@ export interface ExecuteRunOptions {
    * portable (`Backend.portable`); the built-in engine is not.
    */
   workers?: number;
+  /** Options of the recorder (batching, live snapshots, foreign tables). */
   recorder?: RecorderOptions;
   /** Run id; a random UUID when absent. */
   runId?: string;
@@ -67,12 +73,17 @@ export interface ExecuteRunOptions {
     NewRun,
     "sweep" | "suite" | "group" | "warmupNs" | "cooldownNs"
   >;
+  /** The SLO and failure policy the run is judged by, stored in typed `runs` columns. */
+  judgedBy?: Pick<NewRun, "slo" | "failurePolicy">;
 }
 
 /** How a run ended. */
 export interface ExecuteRunResult {
+  /** The id of the `runs` row. */
   runId: string;
+  /** How the run row was finished. */
   status: Exclude<RunStatus, "running">;
+  /** The replay's own result (counters, why it stopped). */
   replay: ReplayResult;
 }
 
@@ -91,7 +102,9 @@ export async function executeRun(
   const runId = opts.runId ?? crypto.randomUUID();
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) {
-    throw new RangeError(`workers must be an integer >= 1, got ${workers}`);
+    throw new RangeError(
+      `Option "workers": expected an integer >= 1, got ${workers}`,
+    );
   }
   const portable = workers > 1 ? await backend.portable?.() : undefined;
   if (workers > 1 && !portable) {
@@ -110,6 +123,7 @@ export async function executeRun(
     host: hostInfo(),
     clockOriginUnixNs: clock.originUnixNs,
     ...opts.grouping,
+    ...opts.judgedBy,
   }, {
     liveSnapshotMs: DEFAULT_LIVE_SNAPSHOT_MS,
     ...opts.recorder,
@@ -130,7 +144,15 @@ export async function executeRun(
   let result: ReplayResult;
   try {
     recorder.setBackendInfo(await backend.describe());
-    backend.attachEngineSink?.(recorder);
+    backend.attachEngineSink?.({
+      engineStep: (row) => recorder.engineStep(row),
+      engineToken: (row) => recorder.engineToken(row),
+      // After the run has ended, later records are expected to be refused; before, it is a
+      // recording failure, which stops the run like any other.
+      failed: (message) => {
+        if (!recorder.ended) stop.abort(message);
+      },
+    });
     const common = {
       backend,
       requests: opts.requests,

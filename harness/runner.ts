@@ -13,6 +13,7 @@ import type { Backend, StreamSink } from "../adapters/backend.ts";
 import { streamRequest } from "../adapters/stream_sink.ts";
 import type { TraceRequest } from "../workloads/request.ts";
 import type { RunClock } from "./clock.ts";
+import { attemptId, generateRequest } from "./generate_request.ts";
 import {
   type CancelInjection,
   pickedForCancel,
@@ -35,12 +36,19 @@ import {
 
 /** Counters of a replay in progress. */
 export interface ReplayProgress {
+  /** Requests in the plan. */
   planned: number;
+  /** Requests sent so far. */
   sent: number;
+  /** Requests sent and not yet ended. */
   inFlight: number;
+  /** Requests ended (any status). */
   done: number;
+  /** Requests ended in error or timeout. */
   errors: number;
+  /** Output tokens received. */
   tokens: number;
+  /** Run clock time since the start, in ns. */
   elapsedNs: bigint;
 }
 
@@ -77,6 +85,7 @@ export interface LoadOptions {
 
 /** Options for {@linkcode replay}. */
 export interface ReplayOptions {
+  /** The backend to send to. */
   backend: Backend;
   /** Requests sorted by `arrivalMs` (closed loop: in the order users take them). */
   requests: readonly TraceRequest[];
@@ -84,11 +93,13 @@ export interface ReplayOptions {
   recorder:
     & Pick<Recorder, "token" | "request">
     & Partial<Pick<Recorder, "requestSent">>;
+  /** The run's clock; plans and events are timed on it. */
   clock: RunClock;
   /** Aborting stops sending and cancels requests in flight. */
   signal?: AbortSignal;
   /** Delay before the first planned arrival, in ms. Default 20. */
   leadMs?: number;
+  /** How load is offered and limited (default: open loop at the planned times). */
   load?: LoadOptions;
   /** Called about every `progressIntervalMs` and once at the end. */
   onProgress?: (p: ReplayProgress) => void;
@@ -118,6 +129,7 @@ export interface ReplayOptions {
 export interface RunShare {
   /** When the plan starts on the run clock (the same for every thread). */
   startNs: bigint;
+  /** The run's counters, shared by every thread of the run. */
   counters: RunCounters;
   /** Each request's index in the whole run (what injected cancellations are picked by). */
   indices: ArrayLike<number>;
@@ -143,6 +155,7 @@ export interface ReplayResult {
   status: "completed" | "aborted";
   /** Why it was aborted, or which limit ended sending. */
   reason?: string;
+  /** The counters at the end. */
   progress: ReplayProgress;
   /** Most requests in flight at once. */
   peakInFlight: number;
@@ -504,7 +517,7 @@ class RunState {
     const keepReply = this.sessions?.next.has(req.id) ?? false;
     let reply = "";
     this.counters.started();
-    const id = attempt === 0 ? req.id : `${req.id}~retry${attempt}`;
+    const id = attemptId(req.id, attempt);
     const tracker = new RequestTracker({ ...req, id }, scheduledNs, recorder);
     tracker.setDispatch(releasedNs, attempt);
     const ctl = new AbortController();
@@ -542,7 +555,12 @@ class RunState {
       },
     };
     try {
-      await streamRequest(backend, { ...req, id }, ctl.signal, sink);
+      await streamRequest(
+        backend,
+        generateRequest(req, attempt),
+        ctl.signal,
+        sink,
+      );
     } catch (e) {
       // A backend must not throw for request failures; record it rather than lose the run.
       tracker.onEvent({

@@ -291,6 +291,42 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 10,
+    description:
+      "runs: the SLO and failure policy a run is judged by, as typed columns",
+    statements: [
+      // Until version 9 a plain run's SLO was only inside runs.options (`$.slo`, the CLI config)
+      // and a suite scenario's failure policy in `$.suiteFailurePolicy`; sweeps had typed
+      // columns. Each bound in ms, inclusive; NULL = no bound. slo_failure_policy is the SQL name
+      // request_slo takes (named apart from the failure_policy column request_slo returns, which
+      // views select beside runs columns); NULL = not recorded (the default policy applies).
+      `alter table runs add column slo_ttft_ms double`,
+      `alter table runs add column slo_tpot_ms double`,
+      `alter table runs add column slo_e2e_ms double`,
+      `alter table runs add column slo_itl_ms double`,
+      `alter table runs add column slo_failure_policy varchar`,
+      // Back-fill older runs from what they recorded: the options JSON ...
+      `update runs set
+         slo_ttft_ms = try_cast(json_extract_string(options, '$.slo.ttftMs') as double),
+         slo_tpot_ms = try_cast(json_extract_string(options, '$.slo.tpotMs') as double),
+         slo_e2e_ms = try_cast(json_extract_string(options, '$.slo.e2eMs') as double),
+         slo_itl_ms = try_cast(json_extract_string(options, '$.slo.itlMs') as double),
+         slo_failure_policy = case json_extract_string(options, '$.suiteFailurePolicy')
+           when 'count-errors' then 'errors_and_timeouts_count_as_missed;cancelled_excluded'
+           when 'exclude-errors' then 'errors_and_timeouts_excluded;cancelled_excluded'
+           when 'count-all' then 'all_failures_count_as_missed'
+           else json_extract_string(options, '$.suiteFailurePolicy') end
+       where options is not null`,
+      // ... and a sweep point from its sweep, which is what judged it.
+      `update runs set
+         slo_ttft_ms = s.slo_ttft_ms, slo_tpot_ms = s.slo_tpot_ms,
+         slo_e2e_ms = s.slo_e2e_ms, slo_itl_ms = s.slo_itl_ms,
+         slo_failure_policy = s.failure_policy
+       from sweeps as s
+       where runs.sweep_id = s.sweep_id`,
+    ],
+  },
 ];
 
 /** The schema version this build writes and reads. */

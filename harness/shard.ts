@@ -130,9 +130,7 @@ export function planFingerprint(plan: readonly TraceRequest[]): string {
         r.sessionId ?? null,
         r.turn ?? null,
         r.thinkTimeMs ?? null,
-        r.slo === undefined
-          ? null
-          : [r.slo.ttftMs ?? null, r.slo.tpotMs ?? null, r.slo.e2eMs ?? null],
+        null, // was the per-request SLO (removed): fingerprints stay those of earlier builds
         r.numImages ?? null,
         r.prefixBlocks ?? null,
         r.prompt?.kind ?? null,

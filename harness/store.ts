@@ -50,14 +50,23 @@ export type RunStatus = "running" | "completed" | "aborted" | "failed";
 
 /** What is known about a run when it starts. */
 export interface NewRun {
+  /** The run id (a UUID unless given). */
   runId: string;
+  /** A name to find the run by (`report --run <label>`). */
   label?: string;
+  /** Backend kind (`Backend.name`). */
   backend: string;
+  /** What the backend said about itself (`Backend.describe()`), as JSON. */
   backendInfo?: unknown;
+  /** What the workload was (source, checksum, transforms), as JSON. */
   workload?: unknown;
+  /** The run's options record, as JSON. */
   options?: unknown;
+  /** The tokentrace version that made the run. */
   toolVersion: string;
+  /** The git revision of the tokentrace checkout, when known. */
   gitRev?: string;
+  /** Facts about the host (OS, CPUs, memory), as JSON. */
   host?: unknown;
   /** Wall clock at run-clock t = 0, in nanoseconds since the Unix epoch. */
   clockOriginUnixNs: bigint;
@@ -71,13 +80,39 @@ export interface NewRun {
   suite?: { suite: string; scenario: string };
   /** Measurement window trims in nanoseconds (see reports/sql/run_window.sql). Default 0. */
   warmupNs?: bigint;
+  /** Cool-down trimmed before the last completion, in ns. Default 0. */
   cooldownNs?: bigint;
   /** The group of repeated runs this run is one of (`run --repeat`), and its 0-based index. */
   group?: { groupId: string; index: number };
+  /** The SLO the run is judged by (`runs.slo_*_ms`); absent: none recorded. */
+  slo?: RunSlo;
+  /** The failure policy it is judged by, by its SQL name (`runs.slo_failure_policy`). */
+  failurePolicy?: string;
+}
+
+/** Latency bounds in ms, inclusive; an absent bound does not judge. */
+export interface RunSlo {
+  /** Time to first token. */
+  ttftMs?: number;
+  /** Time per output token. */
+  tpotMs?: number;
+  /** End to end. */
+  e2eMs?: number;
+  /** Largest gap between chunks (a stall bound). */
+  itlMs?: number;
 }
 
 /** A row as plain JSON values (bigints as strings? no: numbers where they fit, else bigint). */
-export type Row = Record<string, DuckDBValue>;
+export type Row = Record<string, SqlValue>;
+
+/** A value DuckDB returns in a row or takes as a query parameter (DuckDB's `DuckDBValue`). */
+export type SqlValue = DuckDBValue;
+
+/** The DuckDB instance a store holds (DuckDB's `DuckDBInstance`). */
+export type StoreInstance = DuckDBInstance;
+
+/** The DuckDB connection a store runs its statements on (DuckDB's `DuckDBConnection`). */
+export type StoreConnection = DuckDBConnection;
 
 /**
  * A result database, migrated to {@linkcode SCHEMA_VERSION} on open.
@@ -94,9 +129,13 @@ export type Row = Record<string, DuckDBValue>;
  */
 export class Store {
   private constructor(
+    /** The database file (or `:memory:`). */
     readonly path: string,
-    readonly instance: DuckDBInstance,
-    readonly conn: DuckDBConnection,
+    /** The DuckDB instance (the recorder's live snapshots open beside it). */
+    readonly instance: StoreInstance,
+    /** The connection every statement runs on (the recorder's appenders too). */
+    readonly conn: StoreConnection,
+    /** Opened read-only (no migration, no writes). */
     readonly readOnly: boolean,
     /** Set when this store is a running run's live snapshot (see {@linkcode Store.openReader}). */
     readonly live?: LiveSource,
@@ -215,6 +254,7 @@ export class Store {
     );
   }
 
+  /** Applies the pending migrations in one transaction (all or nothing). */
   private async migrate(): Promise<void> {
     const current = await this.schemaVersion();
     if (current > SCHEMA_VERSION) {
@@ -264,7 +304,7 @@ export class Store {
   /** Runs a query and returns its rows as objects keyed by column name. */
   async query(
     sql: string,
-    params?: DuckDBValue[] | Record<string, DuckDBValue>,
+    params?: SqlValue[] | Record<string, SqlValue>,
   ): Promise<Row[]> {
     const reader = await this.conn.runAndReadAll(sql, params);
     return reader.getRowObjects();
@@ -273,7 +313,7 @@ export class Store {
   /** Runs a statement without reading results. */
   async exec(
     sql: string,
-    params?: DuckDBValue[] | Record<string, DuckDBValue>,
+    params?: SqlValue[] | Record<string, SqlValue>,
   ): Promise<void> {
     await this.conn.run(sql, params);
   }
@@ -283,9 +323,11 @@ export class Store {
     await this.conn.run(
       `insert into runs (run_id, label, started_at, status, backend, backend_info, workload,
          options, tool_version, git_rev, host, clock_origin_unix_ns, sweep_id, sweep_axis,
-         sweep_value, suite, scenario, warmup_ns, cooldown_ns, group_id, group_index)
+         sweep_value, suite, scenario, warmup_ns, cooldown_ns, group_id, group_index,
+         slo_ttft_ms, slo_tpot_ms, slo_e2e_ms, slo_itl_ms, slo_failure_policy)
        values ($1, $2, make_timestamptz($3::bigint // 1000), 'running', $4, $5::json, $6::json,
-         $7::json, $8, $9, $10::json, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+         $7::json, $8, $9, $10::json, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+         $21, $22, $23, $24, $25)`,
       [
         r.runId,
         r.label ?? null,
@@ -307,6 +349,11 @@ export class Store {
         r.cooldownNs ?? null,
         r.group?.groupId ?? null,
         r.group?.index ?? null,
+        r.slo?.ttftMs ?? null,
+        r.slo?.tpotMs ?? null,
+        r.slo?.e2eMs ?? null,
+        r.slo?.itlMs ?? null,
+        r.failurePolicy ?? null,
       ],
     );
   }

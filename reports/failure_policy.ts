@@ -1,5 +1,5 @@
 /**
- * SLO failure policies: which requests count toward attainment (METRICS.md "Failure policy is
+ * SLO failure policies: which requests count toward attainment (docs/METRICS.md "Failure policy is
  * explicit and recorded"). The decision itself lives in `reports/sql/request_slo.sql`; this
  * module maps flag words to the SQL names and describes them in words.
  *
@@ -12,7 +12,7 @@ export type FailurePolicy =
   | "errors_and_timeouts_excluded;cancelled_excluded"
   | "all_failures_count_as_missed";
 
-/** The default policy (METRICS.md; as GuideLLM). */
+/** The default policy (docs/METRICS.md; as GuideLLM). */
 export const DEFAULT_FAILURE_POLICY: FailurePolicy =
   "errors_and_timeouts_count_as_missed;cancelled_excluded";
 

@@ -31,6 +31,7 @@ const IGNORED_OPTIONS = new Set([
   "quiet",
   "json",
   "slo",
+  "failurePolicy",
   "url",
   "apiKeyEnv",
   "trace",

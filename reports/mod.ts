@@ -2,7 +2,7 @@
  * Reports: metric views over the result database, run resolution, SLOs, run summaries and
  * their renderers.
  *
- * Metric definitions live only in `reports/sql/` (one view or macro per file, see METRICS.md).
+ * Metric definitions live only in `reports/sql/` (one view or macro per file, see docs/METRICS.md).
  * Typical use:
  *
  * ```ts

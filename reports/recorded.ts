@@ -37,8 +37,9 @@ export async function sweepRunIds(
 }
 
 /**
- * The SLO a run was recorded with: its sweep's, else the `slo` of its options JSON (what
- * `run --slo` stored), else `undefined`.
+ * The SLO a run was recorded with: its sweep's, else its own (`runs.slo_*_ms`, schema version
+ * 10: what `run --slo` and suites record, back-filled from the options JSON of older runs), else
+ * `undefined`.
  *
  * @example
  * ```ts
@@ -48,7 +49,7 @@ export async function sweepRunIds(
  * await Deno.remove(path);
  * const store = await Store.open(path);
  * await store.createRun({ runId: "r1", backend: "openai", toolVersion: "0", clockOriginUnixNs: 0n,
- *   options: { slo: { ttftMs: 200 } } });
+ *   slo: { ttftMs: 200 } });
  * console.log(await recordedSlo(store, "r1")); // { ttftMs: 200 }
  * store.close();
  * ```
@@ -59,29 +60,32 @@ export async function recordedSlo(
 ): Promise<Slo | undefined> {
   const rows = await source.query(
     `select s.slo_ttft_ms, s.slo_tpot_ms, s.slo_e2e_ms, s.slo_itl_ms,
-       json_extract(r.options, '$.slo')::varchar as options_slo
+       r.slo_ttft_ms as run_ttft_ms, r.slo_tpot_ms as run_tpot_ms,
+       r.slo_e2e_ms as run_e2e_ms, r.slo_itl_ms as run_itl_ms
      from runs as r left join sweeps as s on s.sweep_id = r.sweep_id
      where r.run_id = $1`,
     [runId],
   );
   if (rows.length === 0) return undefined;
   const r = rows[0];
-  const fromSweep: Slo = {};
-  if (r.slo_ttft_ms !== null) fromSweep.ttftMs = Number(r.slo_ttft_ms);
-  if (r.slo_tpot_ms !== null) fromSweep.tpotMs = Number(r.slo_tpot_ms);
-  if (r.slo_e2e_ms !== null) fromSweep.e2eMs = Number(r.slo_e2e_ms);
-  if (r.slo_itl_ms !== null) fromSweep.itlMs = Number(r.slo_itl_ms);
+  const read = (prefix: "slo" | "run"): Slo => {
+    const slo: Slo = {};
+    for (const [k, col] of SLO_COLUMNS) {
+      const v = r[`${prefix}_${col}`];
+      if (v !== null && v !== undefined) slo[k] = Number(v);
+    }
+    return slo;
+  };
+  const fromSweep = read("slo");
   if (Object.keys(fromSweep).length > 0) return fromSweep;
-  if (r.options_slo === null) return undefined;
-  let o: Record<string, unknown>;
-  try {
-    o = JSON.parse(String(r.options_slo));
-  } catch {
-    return undefined;
-  }
-  const slo: Slo = {};
-  for (const k of ["ttftMs", "tpotMs", "e2eMs", "itlMs"] as const) {
-    if (typeof o?.[k] === "number") slo[k] = o[k] as number;
-  }
-  return Object.keys(slo).length > 0 ? slo : undefined;
+  const own = read("run");
+  return Object.keys(own).length > 0 ? own : undefined;
 }
+
+/** The bounds of an SLO and the column suffix each is stored under. */
+const SLO_COLUMNS = [
+  ["ttftMs", "ttft_ms"],
+  ["tpotMs", "tpot_ms"],
+  ["e2eMs", "e2e_ms"],
+  ["itlMs", "itl_ms"],
+] as const;

@@ -10,7 +10,7 @@
 
 /**
  * Upper latency bounds in milliseconds, inclusive; an absent field is no bound on that metric.
- * Field meanings follow METRICS.md: TTFT `ft - sent`, TPOT `(lt - ft) / (n - 1)`, E2E
+ * Field meanings follow docs/METRICS.md: TTFT `ft - sent`, TPOT `(lt - ft) / (n - 1)`, E2E
  * `lt - sent`, ITL the largest chunk gap of a request (a stall bound).
  */
 export interface Slo {

@@ -1,7 +1,7 @@
 /**
  * Installs the metric views and macros of `reports/sql/` into a result database.
  *
- * Every metric is defined once, in SQL, in `reports/sql/<name>.sql` (see METRICS.md); this module
+ * Every metric is defined once, in SQL, in `reports/sql/<name>.sql` (see docs/METRICS.md); this module
  * only executes those files, in dependency order. On a writable store the views are persisted
  * into the database file, so anyone opening it later (duckdb CLI, Python, the dashboard) can
  * query `request_metrics`, `run_latency_summary`, `slo_attainment(...)` and the rest directly.

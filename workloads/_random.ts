@@ -12,6 +12,7 @@
 export class Rng {
   #a: number;
 
+  /** A source seeded with `seed`: the same seed gives the same draws. */
   constructor(seed: number) {
     this.#a = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
   }

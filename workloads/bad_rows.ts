@@ -14,14 +14,19 @@ export const BAD_ROW_POLICIES: readonly BadRowPolicy[] = ["error", "skip"];
 
 /** One skipped row: where it is and why it was skipped. */
 export interface SkippedRow {
+  /** 1-based line, for line-oriented files. */
   line?: number;
+  /** 0-based record index, for files without lines. */
   record?: number;
+  /** The field at fault. */
   field?: string;
+  /** What was wrong, as the error would have said it. */
   reason: string;
 }
 
 /** Rows left out under the `skip` policy; stored with the run and shown by `inspect`. */
 export interface SkippedRows {
+  /** Rows skipped in all. */
   count: number;
   /** The first rows skipped, in file order (at most {@linkcode SKIPPED_EXAMPLES}). */
   examples: SkippedRow[];

@@ -9,7 +9,9 @@ import type { TraceFormat } from "./detect_format.ts";
 
 /** One named public trace. */
 export interface CatalogEntry {
+  /** The name `--workload` and `workloads fetch` take. */
   name: string;
+  /** What the trace is, in a few words. */
   title: string;
   /** The official download URL. */
   url: string;
@@ -17,8 +19,11 @@ export interface CatalogEntry {
   file: string;
   /** Path relative to a trace folder laid out like `../shared/traces` (tried before `file`). */
   layout?: string;
+  /** The trace format of the file. */
   format: TraceFormat;
+  /** The license the publisher gives. */
   license: string;
+  /** How to cite it. */
   attribution: string;
   /** Real production traffic, or synthetic. */
   origin: "real" | "synthetic";
@@ -26,6 +31,7 @@ export interface CatalogEntry {
   bytes?: number;
   /** SHA-256 (hex) of the file, when known. */
   sha256?: string;
+  /** Anything a user should know before using it. */
   note?: string;
 }
 

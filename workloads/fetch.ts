@@ -22,8 +22,11 @@ export interface FetchOptions {
 
 /** What a fetch did. */
 export interface FetchResult {
+  /** Where the file is now. */
   path: string;
+  /** Its size. */
   bytes: number;
+  /** Its SHA-256 (hex). */
   sha256: string;
   /** `cached`: already there and verified; `downloaded`; `resumed` from a partial file. */
   action: "cached" | "downloaded" | "resumed";
@@ -33,6 +36,7 @@ export interface FetchResult {
 
 /** A download that failed; the message says what to do by hand. */
 export class FetchError extends Error {
+  /** A failed download; `message` says what to do by hand. */
   constructor(message: string) {
     super(message);
     this.name = "FetchError";

@@ -13,18 +13,31 @@ import type { TraceWorkload } from "./read_trace.ts";
 
 /** Distribution summary of a token count. */
 export interface LengthStats {
+  /** Sum over the requests. */
   sum: number;
+  /** Arithmetic mean. */
   mean: number;
+  /** Population standard deviation. */
   std_pop: number;
+  /** Smallest value. */
   min: number;
+  /** Largest value. */
   max: number;
+  /** Median, by linear interpolation (`quantile_cont`). */
   p50: number;
+  /** Median, by nearest rank. */
   p50_nearest_rank: number;
+  /** 90th percentile, by linear interpolation. */
   p90: number;
+  /** 90th percentile, by nearest rank. */
   p90_nearest_rank: number;
+  /** 95th percentile, by linear interpolation. */
   p95: number;
+  /** 95th percentile, by nearest rank. */
   p95_nearest_rank: number;
+  /** 99th percentile, by linear interpolation. */
   p99: number;
+  /** 99th percentile, by nearest rank. */
   p99_nearest_rank: number;
 }
 

@@ -41,9 +41,11 @@ export interface WorkloadConfig {
 
 /** A loaded workload and its record. */
 export interface LoadedWorkload {
+  /** The requests after transforms, in arrival order. */
   requests: TraceRequest[];
   /** The trace as read (absent for synthetic workloads). */
   trace?: TraceWorkload;
+  /** The transforms applied, with their seeds and counts. */
   transforms: TransformResult;
   /** Stored with the run as its `workload` JSON. */
   record: Record<string, unknown>;

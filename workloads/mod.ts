@@ -4,12 +4,7 @@
  *
  * @module
  */
-export type {
-  ChatMessage,
-  PromptSpec,
-  RequestSlo,
-  TraceRequest,
-} from "./request.ts";
+export type { ChatMessage, PromptSpec, TraceRequest } from "./request.ts";
 export {
   detectFormat,
   FORMAT_NAMES,
@@ -29,6 +24,7 @@ export {
   type ReaderResult,
   TIME_UNITS,
   type TimeUnit,
+  type TraceConnection,
 } from "./reader.ts";
 export {
   BAD_ROW_POLICIES,
@@ -61,6 +57,7 @@ export {
 } from "./transform_pipeline.ts";
 export { type ArrivalSpec, arrivalTimes } from "./synthetic/arrivals.ts";
 export { lengthSampler, type LengthSpec } from "./synthetic/lengths.ts";
+export type { Rng } from "./_random.ts";
 export {
   assignArrivals,
   generateSynthetic,
@@ -68,10 +65,12 @@ export {
   type SyntheticSpec,
 } from "./synthetic/generate.ts";
 export {
+  type EmpiricalFromTrace,
   parseArrivalSpec,
   parseLengthSpec,
   parseSyntheticSpec,
   SpecError,
+  type SyntheticSpecText,
 } from "./synthetic/spec.ts";
 export {
   defaultFirstId,
@@ -102,6 +101,7 @@ export {
 } from "./fetch.ts";
 export {
   type ResolvedWorkload,
+  type ResolveOptions,
   resolveWorkload,
   WorkloadNotFoundError,
 } from "./resolve_workload.ts";
@@ -117,7 +117,9 @@ export {
   percentileNearestRank,
   type TraceStats,
   traceStats,
+  type TraceStatsOptions,
 } from "./inspect.ts";
 export { renderStatsText } from "./inspect_text.ts";
 export { traceSvg } from "./histogram_svg.ts";
 export { TraceError, type TraceErrorLocation } from "./trace_error.ts";
+export { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";

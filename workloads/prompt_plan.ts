@@ -15,6 +15,7 @@ import type { TraceRequest } from "./request.ts";
 import { synthesizePrompts } from "./prompt.ts";
 import { synthesizeTextPrompts } from "./text_prompt.ts";
 import type { TextTokenizer } from "./tokenizer.ts";
+import { UsageError } from "./usage_error.ts";
 
 /** Options of {@linkcode planPrompts}. */
 export interface PromptPlanOptions {
@@ -36,7 +37,9 @@ export interface PromptPlanOptions {
 
 /** The requests with prompts and how exact their lengths are. */
 export interface PromptPlan {
+  /** The requests, each with its prompt. */
   requests: TraceRequest[];
+  /** What the prompts are. */
   kind: "token_ids" | "text";
   /** `exact` (token ids), `verified` (tokenizer) or `approximate`. */
   lengths: "exact" | "verified" | "approximate";
@@ -45,12 +48,7 @@ export interface PromptPlan {
 }
 
 /** Why a text prompt cannot be exact; the CLI prints it. */
-export class PromptLengthError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PromptLengthError";
-  }
-}
+export class PromptLengthError extends UsageError {}
 
 /**
  * Builds prompts for `requests` per the options.

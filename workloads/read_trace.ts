@@ -46,9 +46,13 @@ export const TRACE_READERS: Record<TraceFormat, TraceReader> = {
 
 /** What a workload came from; stored with the run. */
 export interface TraceSource {
+  /** The file read. */
   path: string;
+  /** Its format (detected or given). */
   format: TraceFormat;
+  /** Its size. */
   bytes: number;
+  /** Its SHA-256 (hex): two runs replayed the same file when these agree. */
   sha256: string;
   /** Records in the file (data rows or non-empty lines), bad ones included. */
   rows: number;
@@ -56,7 +60,9 @@ export interface TraceSource {
 
 /** Requests of a trace plus where they came from and what was left out. */
 export interface TraceWorkload {
+  /** The file the requests came from. */
   source: TraceSource;
+  /** The requests, in arrival order. */
   requests: TraceRequest[];
   /** Bad rows skipped under `onBadRow: "skip"`. */
   skipped: SkippedRows;

@@ -5,6 +5,9 @@
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
+
+/** The DuckDB connection a reader runs its queries on (DuckDB's `DuckDBConnection`). */
+export type TraceConnection = DuckDBConnection;
 import type { TraceRequest } from "./request.ts";
 import {
   type BadRowFinding,
@@ -30,7 +33,9 @@ export const TIME_UNITS: readonly TimeUnit[] = [
 export interface ColumnMapping {
   /** Arrival time; absent: an untimed trace (every request at 0). */
   time?: string;
+  /** Input (prompt) length in tokens. */
   input: string;
+  /** Output length in tokens. */
   output: string;
   /** Session (conversation) id. */
   session?: string;
@@ -86,7 +91,7 @@ export interface ReaderResult {
 
 /** A reader turns one file into requests. */
 export type TraceReader = (
-  conn: DuckDBConnection,
+  conn: TraceConnection,
   path: string,
   opts: ReaderOptions,
 ) => Promise<ReaderResult>;

@@ -12,15 +12,10 @@ export type PromptSpec =
 
 /** One chat message of a `chat` prompt. */
 export interface ChatMessage {
+  /** Who speaks. */
   role: "system" | "user" | "assistant";
+  /** What is said. */
   content: string;
-}
-
-/** Per-request latency bounds that override the run's SLO. All values in milliseconds. */
-export interface RequestSlo {
-  ttftMs?: number;
-  tpotMs?: number;
-  e2eMs?: number;
 }
 
 /**
@@ -50,9 +45,8 @@ export interface TraceRequest {
   prefixBlocks?: number[];
   /** Multi-turn structure when the trace has it. */
   sessionId?: string;
+  /** 0-based turn within the session. */
   turn?: number;
-  /** Per-request SLO override. */
-  slo?: RequestSlo;
   /**
    * Closed-loop think time: wait this long after the previous turn of the same session
    * completes (AIPerf `delay`, synthetic sessions). `arrivalMs` is then the open-loop estimate.

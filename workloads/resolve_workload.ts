@@ -7,9 +7,11 @@
  * @module
  */
 import { CATALOG, type CatalogEntry, catalogEntry } from "./catalog.ts";
+import { UsageError } from "./usage_error.ts";
 
 /** Where a workload was found. */
 export interface ResolvedWorkload {
+  /** The trace file. */
   path: string;
   /** The catalog entry, for a name. */
   entry?: CatalogEntry;
@@ -24,12 +26,7 @@ export interface ResolveOptions {
 }
 
 /** A workload that is neither a cached name nor an existing file. */
-export class WorkloadNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "WorkloadNotFoundError";
-  }
-}
+export class WorkloadNotFoundError extends UsageError {}
 
 /**
  * Resolves a workload name or path to a file.

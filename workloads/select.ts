@@ -66,9 +66,13 @@ export function sampleRandom(
 
 /** Inclusive bounds of {@linkcode filterLengths}; absent bounds do not filter. */
 export interface LengthBounds {
+  /** Smallest input length kept, tokens. */
   minInput?: number;
+  /** Largest input length kept, tokens. */
   maxInput?: number;
+  /** Smallest output length kept, tokens. */
   minOutput?: number;
+  /** Largest output length kept, tokens. */
   maxOutput?: number;
 }
 

@@ -23,6 +23,7 @@ import { hashString, Rng } from "./_random.ts";
 
 /** Options of {@linkcode synthesizeTextPrompts}. */
 export interface TextPromptOptions {
+  /** The served model's tokenizer, which verifies every prompt's length. */
   tokenizer: TextTokenizer;
   /** Tokens per hash block. Default 512. */
   blockSize?: number;

@@ -25,6 +25,7 @@ export interface TextTokenizer {
   readonly vocabSize: number;
   /** `tokenizer_config.json`'s `bos_token` / `eos_token` strings, where it names them. */
   readonly bosToken?: string;
+  /** The end-of-sequence token string, where the config names it. */
   readonly eosToken?: string;
   /** `tokenizer_config.json`'s chat template (the `default` one of a named set). */
   readonly chatTemplate?: string;

@@ -3,9 +3,11 @@
  *
  * @module
  */
+import { UsageError } from "./usage_error.ts";
 
 /** Where in a trace file a problem was found. */
 export interface TraceErrorLocation {
+  /** The trace file. */
   path: string;
   /** 1-based line number, when the problem is on one line. */
   line?: number;
@@ -25,9 +27,11 @@ export interface TraceErrorLocation {
  * console.log(e.message); // Trace "t.csv", line 3, field "ContextTokens": expected an integer >= 0, got "abc"
  * ```
  */
-export class TraceError extends Error {
+export class TraceError extends UsageError {
+  /** Where the problem is. */
   readonly location: TraceErrorLocation;
 
+  /** A bad trace at `location`; `detail` says what was expected and what was found. */
   constructor(location: TraceErrorLocation, detail: string) {
     const where = [`Trace "${location.path}"`];
     if (location.line !== undefined) where.push(`line ${location.line}`);
@@ -36,7 +40,6 @@ export class TraceError extends Error {
     }
     if (location.field !== undefined) where.push(`field "${location.field}"`);
     super(`${where.join(", ")}: ${detail}`);
-    this.name = "TraceError";
     this.location = location;
   }
 }

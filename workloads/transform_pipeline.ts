@@ -37,16 +37,23 @@ export type TransformSpec =
 
 /** A step as it was applied: the spec, its seed when random, and the request counts. */
 export interface AppliedTransform {
+  /** The step as specified. */
   spec: TransformSpec;
+  /** Its seed, for random steps. */
   seed?: number;
+  /** Requests before the step. */
   requestsBefore: number;
+  /** Requests after it. */
   requestsAfter: number;
 }
 
 /** The transformed requests and the record of what was done. */
 export interface TransformResult {
+  /** The transformed requests. */
   requests: TraceRequest[];
+  /** Every step, in order. */
   applied: AppliedTransform[];
+  /** The seed the pipeline derived step seeds from. */
   seed: number;
 }
 

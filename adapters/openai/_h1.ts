@@ -3,7 +3,7 @@
  * one socket write per request, chunked or sized bodies decoded into one reused buffer.
  *
  * Why not `fetch`: measured through `OpenAIBackend` at 1,000 requests/s against the same
- * server (adapters/openai/bench_transport.ts), `fetch` cost the client 262-328 us of CPU per
+ * server (adapters/openai/bench/transport.ts), `fetch` cost the client 262-328 us of CPU per
  * 2-token request and this path 154-196 us (docs/perf.md); every microsecond the reading
  * thread spends is a microsecond a token can wait. It speaks plain
  * `http://` only; `https://`, proxies and anything unusual go through `fetch`
@@ -113,7 +113,7 @@ export class H1Pool {
     bytes.set(headBytes);
     if (body) bytes.set(body, headBytes.length);
     for (let attempt = 0;; attempt++) {
-      if (signal.aborted) throw new H1Error("aborted");
+      if (signal.aborted) throw new H1Error("Aborted");
       // A retry always goes on a new connection.
       const pooled = attempt === 0 ? this.takeIdle() : undefined;
       const reused = pooled !== undefined;
@@ -132,7 +132,7 @@ export class H1Pool {
         const stale = reused && attempt === 0 && !signal.aborted &&
           (e instanceof StaleConnection || isReset(e));
         if (stale) continue;
-        if (signal.aborted) throw new H1Error("aborted", { cause: e });
+        if (signal.aborted) throw new H1Error("Aborted", { cause: e });
         throw e instanceof H1Error ? e : new H1Error(describe(e), { cause: e });
       }
     }
@@ -163,7 +163,7 @@ export class H1Pool {
         signal,
       } as Deno.ConnectOptions);
     } catch (e) {
-      if (signal.aborted) throw new H1Error("aborted", { cause: e });
+      if (signal.aborted) throw new H1Error("Aborted", { cause: e });
       throw new H1Error(describe(e), { cause: e });
     }
     conn.setNoDelay(true);
@@ -307,7 +307,7 @@ class ResponseReader {
       }
       if (!more) {
         if (!gotAny) throw new StaleConnection();
-        throw new H1Error("connection closed inside the response head");
+        throw new H1Error("Connection closed inside the response head");
       }
       gotAny = true;
     }
@@ -408,7 +408,7 @@ class ResponseReader {
         if (this.framing === Framing.Close) return this.end_();
         this.cancel();
         throw new H1Error(
-          "connection closed before the end of the response body",
+          "Connection closed before the end of the response body",
         );
       }
     }

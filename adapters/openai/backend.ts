@@ -8,13 +8,13 @@ import type {
   Backend,
   BackendInfo,
   ErrorKind,
+  GenerateRequest,
   PortableBackend,
   StreamEvent,
   StreamSink,
   TimeoutKind,
 } from "../backend.ts";
 import { eventSink, pull } from "../stream_sink.ts";
-import type { TraceRequest } from "../../workloads/request.ts";
 import {
   type ChunkReader,
   describeFetchError,
@@ -100,9 +100,8 @@ const DRAIN_MS = 1000;
  * });
  * const req = {
  *   id: "0",
- *   arrivalMs: 0,
- *   inputTokens: 2,
- *   outputTokens: 1,
+ *   maxTokens: 1,
+ *   minTokens: 1,
  *   prompt: { kind: "token_ids" as const, ids: [1, 2] },
  * };
  * const kinds: string[] = [];
@@ -213,7 +212,7 @@ export class OpenAIBackend implements Backend {
 
   /** Sends one request and yields its events; see the class documentation. */
   generate(
-    req: TraceRequest,
+    req: GenerateRequest,
     signal: AbortSignal,
   ): AsyncGenerator<StreamEvent, void, undefined> {
     // A consumer that stops iterating cancels the request, as leaving a generator did.
@@ -234,7 +233,7 @@ export class OpenAIBackend implements Backend {
    * `generate()` yields, in the same order); resolves after the `done` or `error` event.
    */
   async stream(
-    req: TraceRequest,
+    req: GenerateRequest,
     signal: AbortSignal,
     sink: StreamSink,
   ): Promise<void> {
@@ -497,7 +496,7 @@ export class OpenAIBackend implements Backend {
 
   /** The error event for a failed fetch or read: timeout or cancel when we aborted, else network. */
   #failure(
-    req: TraceRequest,
+    req: GenerateRequest,
     flight: InFlight,
     tNs: bigint,
     phase: string,

@@ -66,7 +66,7 @@ export function addKindFields(
     case "transformers":
       body.generation_config = JSON.stringify({
         min_new_tokens: outputTokens,
-        max_new_tokens: outputTokens,
+        max_new_tokens: body.max_tokens ?? outputTokens,
       });
       break;
     case "strict":

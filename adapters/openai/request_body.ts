@@ -1,9 +1,9 @@
 /**
- * The JSON body of a streaming completions or chat completions request for one trace request.
+ * The JSON body of a streaming completions or chat completions request for one request.
  *
  * @module
  */
-import type { TraceRequest } from "../../workloads/request.ts";
+import type { GenerateRequest } from "../backend.ts";
 import { addKindFields, type EndpointKind } from "./endpoint_kinds.ts";
 
 /** Which OpenAI endpoint to call: `/v1/completions` or `/v1/chat/completions`. */
@@ -31,7 +31,7 @@ export type RequestBodyResult =
 /**
  * Builds the request body: `model`, the prompt (`prompt` as token ids or text for completions,
  * `messages` for chat; a text prompt on chat becomes one user message), `max_tokens` =
- * `req.outputTokens`, `stream: true`, `stream_options: {include_usage: true}`, the server family's
+ * `req.maxTokens`, `stream: true`, `stream_options: {include_usage: true}`, the server family's
  * fields (`addKindFields`), then `extraBody`.
  *
  * Returns `ok: false` with a message when the request has no prompt or its prompt does not fit
@@ -42,9 +42,8 @@ export type RequestBodyResult =
  * import { buildRequestBody } from "./request_body.ts";
  * const req = {
  *   id: "7",
- *   arrivalMs: 0,
- *   inputTokens: 3,
- *   outputTokens: 2,
+ *   maxTokens: 2,
+ *   minTokens: 2,
  *   prompt: { kind: "token_ids" as const, ids: [1, 2, 3] },
  * };
  * const r = buildRequestBody(req, { api: "completions", endpointKind: "vllm", model: "m" });
@@ -52,7 +51,7 @@ export type RequestBodyResult =
  * ```
  */
 export function buildRequestBody(
-  req: TraceRequest,
+  req: GenerateRequest,
   opts: RequestBodyOptions,
 ): RequestBodyResult {
   const body: Record<string, unknown> = {};
@@ -86,10 +85,10 @@ export function buildRequestBody(
     }
     body.prompt = prompt.kind === "text" ? prompt.text : prompt.ids;
   }
-  body.max_tokens = req.outputTokens;
+  body.max_tokens = req.maxTokens;
   body.stream = true;
   body.stream_options = { include_usage: true };
-  addKindFields(body, opts.endpointKind, opts.api, req.outputTokens);
+  addKindFields(body, opts.endpointKind, opts.api, req.minTokens);
   if (opts.extraBody !== undefined) Object.assign(body, opts.extraBody);
   return { ok: true, body };
 }

@@ -5,6 +5,7 @@
  */
 export {
   createScriptedApp,
+  type ScriptedApp,
   type ScriptedServer,
   type ScriptedServerOptions,
   type ScriptedTiming,

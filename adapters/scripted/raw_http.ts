@@ -126,7 +126,7 @@ class ConnReader {
     next.set(this.chunk.subarray(0, n), this.buf.length);
     this.buf = next;
     if (this.buf.length > MAX_REQUEST_BYTES) {
-      throw new Error("request larger than 64 MiB");
+      throw new Error("Request larger than 64 MiB");
     }
     return true;
   }
@@ -151,7 +151,7 @@ class ConnReader {
 
   async body(n: number): Promise<Uint8Array> {
     while (this.buf.length < n) {
-      if (!(await this.more())) throw new Error("connection closed mid-body");
+      if (!(await this.more())) throw new Error("Connection closed mid-body");
     }
     const b = this.buf.slice(0, n);
     this.buf = this.buf.slice(n);

@@ -24,6 +24,7 @@ export interface ScriptedTiming {
 
 /** Options for {@linkcode createScriptedApp}. */
 export interface ScriptedServerOptions {
+  /** How the server times its replies; missing fields take the defaults. */
   timing?: Partial<ScriptedTiming>;
   /** Model id reported by `/v1/models` and in chunks. Default `scripted`. */
   model?: string;
@@ -57,10 +58,13 @@ export interface ScriptedServerOptions {
   exposeSendLog?: boolean;
 }
 
+/** The scripted server's hono app (`app.fetch` serves, `app.request` answers in-process). */
+export type ScriptedApp = Hono;
+
 /** The state a scripted server exposes to its owner. */
 export interface ScriptedServer {
   /** The hono app; `app.fetch` is the handler for `Deno.serve`. */
-  app: Hono;
+  app: ScriptedApp;
   /** Per `x-request-id` header: `performance.now()` just before each token chunk was enqueued. */
   sendLog: Map<string, number[]>;
   /** Per `x-request-id` header: `performance.now()` when the request arrived. */
@@ -76,6 +80,7 @@ export interface ScriptedServer {
     cancelled: number;
     chunks: number;
   };
+  /** The timing the server streams with (its options, defaults filled in). */
   timing: ScriptedTiming;
 }
 

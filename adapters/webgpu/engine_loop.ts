@@ -5,7 +5,7 @@
  * packed, encoded into one compute pass (with GPU timestamps) and submitted without waiting.
  * Sampling runs on the GPU and feeds the next step through the sequence's slot, so the host
  * keeps up to `stepsInFlight` steps queued and learns their sampled ids by asynchronous
- * readback (~11 ms in Deno, ENGINE.md).
+ * readback (~11 ms in Deno, docs/ENGINE.md).
  *
  * Scheduling lag, stated and bounded: admission and preemption act on the very next step
  * (prompts are known on the host), but a stop token (EOS, stop id) or a cancellation is seen
@@ -89,6 +89,18 @@ export class QueueFullError extends Error {
   constructor(waiting: number) {
     super(`Engine queue is full: ${waiting} requests are waiting`);
     this.name = "QueueFullError";
+  }
+}
+
+/**
+ * A request the engine refuses as it was given: `field` names the request field at fault (as
+ * OpenAI's error `param`: `prompt`, `max_tokens`, `id`), so callers map it without reading the
+ * message.
+ */
+export class RequestError extends Error {
+  constructor(message: string, readonly field: string) {
+    super(message);
+    this.name = "RequestError";
   }
 }
 
@@ -315,28 +327,36 @@ export class EngineLoop {
   private validate(req: EngineRequest): void {
     const lim = this.engine.limits;
     const where = `Request ${req.id}`;
-    if (this.live.has(req.id)) throw new Error(`${where}: id already in use`);
+    if (this.live.has(req.id)) {
+      throw new RequestError(`${where}: id already in use`, "id");
+    }
     if (req.prompt.length < 1) {
-      throw new Error(`${where}: prompt: expected at least 1 token, got 0`);
+      throw new RequestError(
+        `${where}: prompt: expected at least 1 token, got 0`,
+        "prompt",
+      );
     }
     for (const [i, t] of req.prompt.entries()) {
       if (!Number.isInteger(t) || t < 0 || t >= lim.vocab) {
-        throw new Error(
+        throw new RequestError(
           `${where}: prompt: expected token ids in [0, ${lim.vocab}), got ${t} at ${i}`,
+          "prompt",
         );
       }
     }
     if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) {
-      throw new Error(
+      throw new RequestError(
         `${where}: max_tokens: expected an integer >= 1, got ${req.maxTokens}`,
+        "max_tokens",
       );
     }
     const positions = req.prompt.length + req.maxTokens - 1;
     if (positions > lim.maxContext) {
-      throw new Error(
+      throw new RequestError(
         `${where}: ${req.prompt.length} prompt tokens + max_tokens ${req.maxTokens} exceed the context of ${
           lim.maxContext + 1
         } tokens`,
+        "max_tokens",
       );
     }
   }

@@ -196,7 +196,7 @@ function checkGemvGrids(src: WeightSource, geo: Geometry): void {
   ) {
     if (Math.ceil(V / rows) > MAX_GRID_DIM) {
       throw new Error(
-        `linear geometry ${name} ${rows} for model ${src.name}: the LM head (vocab_size ${V}) needs ${
+        `Linear geometry ${name} ${rows} for model ${src.name}: the LM head (vocab_size ${V}) needs ${
           Math.ceil(V / rows)
         } workgroups, expected at most ${MAX_GRID_DIM}; use at least ${
           Math.ceil(V / MAX_GRID_DIM)

@@ -2,7 +2,7 @@
  * Generation of one sequence: prompt ids in, an async iterator of sampled ids out.
  *
  * No step waits for the GPU: the sample kernel writes each new id into the sequence's slot, where
- * the next step's embedding reads it (multi-step scheduling, ENGINE.md). The host reads the
+ * the next step's embedding reads it (multi-step scheduling, docs/ENGINE.md). The host reads the
  * sampled ids back in batches of `stepsPerReadback` steps with two batches in flight, so a stop
  * token is noticed up to two batches late; ids after it are dropped.
  *
@@ -69,7 +69,7 @@ export async function* generate(
   }
   if (P + n - 1 > engine.limits.maxContext) {
     throw new Error(
-      `prompt of ${P} tokens + ${n} new tokens: expected at most ${
+      `Prompt of ${P} tokens + ${n} new tokens: expected at most ${
         engine.limits.maxContext + 1
       } in total (maxContext ${engine.limits.maxContext})`,
     );
@@ -79,7 +79,7 @@ export async function* generate(
   const ringBase = slot * ring;
   if (ringBase + ring > engine.limits.logSize) {
     throw new Error(
-      `slot ${slot}: its token log ring [${ringBase}, ${
+      `Slot ${slot}: its token log ring [${ringBase}, ${
         ringBase + ring
       }) exceeds the log size ${engine.limits.logSize}`,
     );

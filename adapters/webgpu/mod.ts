@@ -11,28 +11,22 @@
  * - {@link openServingEngine}: device, model, forward engine and loop from flag-level options.
  * - {@link WebGPUBackend}: the `webgpu` backend of `tokentrace run`.
  * - {@link createServeApp}: the OpenAI-compatible server of `tokentrace serve` (hono).
- * - {@link engineGenerate}, {@link engineVerify} + renderers: the `tokentrace engine` commands.
+ *
+ * (The `tokentrace engine generate|verify` commands are in harness/cli/engine_actions.ts.)
  *
  * @example
  * ```ts
- * import { engineGenerate, renderGenerate } from "./mod.ts";
- * const r = await engineGenerate({ model: "tiny", promptIds: [1, 2], maxTokens: 3, greedy: true });
- * console.log(r.ids.length); // 3
+ * import { WebGPUBackend } from "./mod.ts";
+ * const b = await WebGPUBackend.open({ model: "tiny", maxSeqs: 2, tokenBudget: 16, maxContext: 64 });
+ * const req = { id: "0", maxTokens: 3, minTokens: 3, prompt: { kind: "token_ids" as const, ids: [1, 2] } };
+ * let n = 0;
+ * for await (const ev of b.generate(req, new AbortController().signal)) if (ev.kind === "tokens") n++;
+ * console.log(n); // 3
+ * await b.close();
  * ```
  *
  * @module
  */
-export {
-  engineGenerate,
-  engineVerify,
-  type GenerateCommandOptions,
-  type GenerateResult,
-  parsePromptIds,
-  type VerifyCase,
-  type VerifyCommandOptions,
-  type VerifyReport,
-} from "./commands.ts";
-export { type RenderFormat, renderGenerate, renderVerify } from "./render.ts";
 export {
   type ModelConfig,
   parseModelConfig,
@@ -55,6 +49,7 @@ export {
   type EngineLoopOptions,
   type EngineRequest,
   QueueFullError,
+  RequestError,
   type SeqEvent,
 } from "./engine_loop.ts";
 export { BlockManager, type BlockStats } from "./kv_blocks.ts";

@@ -3,7 +3,7 @@
  * tokens, under a token budget, a sequence limit and the KV blocks available. Pure logic: no
  * GPU, no clock; the engine loop submits what {@link Scheduler.schedule} returns.
  *
- * Policies (ENGINE.md):
+ * Policies (docs/ENGINE.md):
  * - `prefill-first` (vLLM v0): a step holds prefills only while any prefill can run; whole
  *   prompts are admitted when they fit the remaining budget (a prompt longer than the whole
  *   budget is chunked, alone); decodes run only in steps without prefill.

@@ -2,7 +2,7 @@
  * Asynchronous readback of each step's sampled ids and GPU timestamps, and the map from GPU
  * timestamps to the run clock.
  *
- * A readback costs ~11 ms in Deno whatever its size (ENGINE.md), so the engine never waits for
+ * A readback costs ~11 ms in Deno whatever its size (docs/ENGINE.md), so the engine never waits for
  * one before submitting the next step: each step copies its sampled ids and its compute pass's
  * begin/end timestamps into its own staging buffer of a ring, and maps it without waiting.
  *

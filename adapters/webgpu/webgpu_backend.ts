@@ -21,9 +21,9 @@ import type {
   Backend,
   BackendInfo,
   EngineRecordSink,
+  GenerateRequest,
   StreamEvent,
 } from "../backend.ts";
-import type { TraceRequest } from "../../workloads/request.ts";
 import { EventQueue } from "./_event_queue.ts";
 import type {
   EngineEvent,
@@ -55,7 +55,7 @@ export interface WebGPUBackendOptions extends WorkerEngineOptions {
  * ```ts
  * import { WebGPUBackend } from "./webgpu_backend.ts";
  * const b = await WebGPUBackend.open({ model: "tiny", maxSeqs: 2, tokenBudget: 16, maxContext: 64 });
- * const req = { id: "0", arrivalMs: 0, inputTokens: 3, outputTokens: 2, prompt: { kind: "token_ids" as const, ids: [1, 2, 3] } };
+ * const req = { id: "0", maxTokens: 2, minTokens: 2, prompt: { kind: "token_ids" as const, ids: [1, 2, 3] } };
  * const kinds: string[] = [];
  * for await (const ev of b.generate(req, new AbortController().signal)) kinds.push(ev.kind);
  * console.log(kinds.join(" ")); // sent tokens tokens usage done
@@ -160,7 +160,7 @@ export class WebGPUBackend implements Backend {
   }
 
   async *generate(
-    req: TraceRequest,
+    req: GenerateRequest,
     signal: AbortSignal,
   ): AsyncGenerator<StreamEvent, void, undefined> {
     const t = () => this.nowNs();
@@ -199,8 +199,8 @@ export class WebGPUBackend implements Backend {
       op: "submit",
       id: req.id,
       prompt: ids,
-      maxTokens: req.outputTokens,
-      minTokens: req.outputTokens,
+      maxTokens: req.maxTokens,
+      minTokens: req.minTokens,
       ignoreEos: true,
     });
     const onAbort = () => this.send({ op: "cancel", id: req.id });
@@ -296,10 +296,15 @@ export class WebGPUBackend implements Backend {
             if (d !== 0n) r.tDeliveredNs -= d;
             this.sink.engineToken(r);
           }
-        } catch {
-          // The run's recorder has finished (an aborted run): later records have nowhere to go.
+        } catch (e) {
+          // The sink refused a record (its recorder has finished, or failed): later records
+          // have nowhere to go. Say so to the sink's owner, who knows which case it is.
+          const sink = this.sink;
           this.sink = undefined;
           this.send({ op: "records", on: false });
+          sink.failed?.(
+            `Engine records could not be written: ${(e as Error).message}`,
+          );
         }
       }
     } else if (m.op === "closed") {

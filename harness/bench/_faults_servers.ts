@@ -61,9 +61,8 @@ async function oneRequest(
   try {
     const req = {
       id: `q-${mode}`,
-      arrivalMs: 0,
-      inputTokens: 4,
-      outputTokens: TOKENS,
+      maxTokens: TOKENS,
+      minTokens: TOKENS,
       prompt: { kind: "token_ids" as const, ids: [1, 2, 3, 4] },
     };
     for await (

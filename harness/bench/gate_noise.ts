@@ -19,7 +19,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { startScriptedProcess } from "../scripted_process.ts";
+import { startScriptedProcess } from "../../adapters/scripted/process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -51,7 +51,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
   const stderr = new TextDecoder().decode(out.stderr);
   if (out.code !== 0 && out.code !== 1) {
     throw new Error(
-      `tokentrace ${args.join(" ")} exited ${out.code}: ${stderr}`,
+      `Command "tokentrace ${args.join(" ")}" exited ${out.code}: ${stderr}`,
     );
   }
   return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };

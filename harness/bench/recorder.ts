@@ -77,7 +77,7 @@ const result = {
   rss_startup_mb: (rssStart - rss0) / 2 ** 20,
   flushes: stats.flushes,
 };
-if (n !== events) throw new Error(`committed ${n} of ${events} events`);
+if (n !== events) throw new Error(`Committed ${n} of ${events} events`);
 if (values.json) console.log(JSON.stringify(result));
 else {
   console.log(

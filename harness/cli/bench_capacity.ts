@@ -215,6 +215,7 @@ export async function capacityBench(
         db: o.db,
         label,
         slo: o.slo,
+        failurePolicy: BENCH_FAILURE_POLICY,
         json: false,
         quiet: false,
         summary: "none",

@@ -17,7 +17,7 @@ import { RunClock } from "../clock.ts";
 import { hostInfo, toolVersion } from "../provenance.ts";
 import { autoWorkers } from "../parallel.ts";
 import { executeRun } from "../run_session.ts";
-import { startScriptedProcess } from "../scripted_process.ts";
+import { startScriptedProcess } from "../../adapters/scripted/process.ts";
 import { Store } from "../store.ts";
 import { integerAtLeast, positiveNumber } from "./flags.ts";
 import { ProgressLine } from "./progress.ts";

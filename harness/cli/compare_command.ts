@@ -304,7 +304,7 @@ async function recordedSuiteSettings(
 > {
   const rows = await store.query(
     `select json_extract_string(options, '$.suiteGates') as gates,
-       json_extract_string(options, '$.suiteFailurePolicy') as policy
+       slo_failure_policy as policy
      from runs where run_id = $1`,
     [runId],
   );

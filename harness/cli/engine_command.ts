@@ -8,9 +8,8 @@ import {
   engineGenerate,
   engineVerify,
   parsePromptIds,
-  renderGenerate,
-  renderVerify,
-} from "../../adapters/webgpu/mod.ts";
+} from "./engine_actions.ts";
+import { renderGenerate, renderVerify } from "./engine_render.ts";
 import { integerAtLeast, oneOf, positiveNumber } from "./flags.ts";
 
 const DTYPES = ["auto", "f16", "f32"] as const;

@@ -3,9 +3,10 @@
  *
  * @module
  */
+import { UsageError } from "../../workloads/usage_error.ts";
 
-/** A bad flag value. The CLI prints its message and exits with status 2. */
-export class FlagError extends Error {
+/** A bad flag value. The CLI prints its message and exits with status 2 (a usage error). */
+export class FlagError extends UsageError {
   constructor(flag: string, value: unknown, expected: string) {
     super(`Option ${flag}: expected ${expected}, got ${JSON.stringify(value)}`);
     this.name = "FlagError";

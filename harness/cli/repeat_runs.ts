@@ -7,6 +7,7 @@
  */
 import { Store } from "../store.ts";
 import type { RunCommandResult, RunConfig } from "./run_command.ts";
+import { EXIT } from "./exit_codes.ts";
 
 /** What a group of repeated runs produced. */
 export interface RepeatResult extends RunCommandResult {
@@ -52,7 +53,7 @@ export async function runRepeated(
     });
     runIds.push(last.runId);
     if (exitCode === 0) exitCode = last.exitCode;
-    if (last.exitCode === 130 || last.exitCode === 143) break;
+    if (last.exitCode === EXIT.sigint || last.exitCode === EXIT.sigterm) break;
   }
   return { ...last!, exitCode, groupId, runIds };
 }

@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { EXIT, signalExitCode } from "./exit_codes.ts";
+import { runOptionsRecord } from "./run_options.ts";
 import { OpenAIBackend } from "../../adapters/openai/backend.ts";
 import {
   type ServedModel,
@@ -32,6 +34,8 @@ import {
   type WorkloadConfig,
 } from "../../workloads/mod.ts";
 import {
+  DEFAULT_FAILURE_POLICY,
+  type FailurePolicy,
   installViews,
   openSnapshot,
   parseSlo,
@@ -154,6 +158,8 @@ export interface RunConfig extends LoadConfig {
   allowForeignDb: boolean;
   label?: string;
   slo?: Slo;
+  /** The failure policy the run is judged by (default: count-errors); set by sweeps and suites. */
+  failurePolicy?: FailurePolicy;
   json: boolean;
   quiet: boolean;
   /** Measurement window trims in seconds, recorded with the run (0 = none). */
@@ -365,7 +371,14 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
   }
   const workload = { ...loaded.record, ...prepared.record };
   if (cfg.shard === undefined) {
-    return await recordRun(cfg, backend, clock, prepared.requests, workload);
+    return await recordRun(
+      cfg,
+      backend,
+      clock,
+      prepared.requests,
+      workload,
+      runOptionsRecord(cfg),
+    );
   }
   const shard = shardedRecording(cfg, prepared.requests, clock);
   return await recordRun(
@@ -374,7 +387,7 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
     clock,
     shard.requests,
     workload,
-    cfg,
+    runOptionsRecord(cfg),
   );
 }
 
@@ -478,6 +491,7 @@ export async function recordRun(
     & Partial<
       Pick<
         RunConfig,
+        | "failurePolicy"
         | "warmupS"
         | "cooldownS"
         | "grouping"
@@ -497,12 +511,13 @@ export async function recordRun(
   clock: RunClock,
   requests: Parameters<typeof executeRun>[0]["requests"],
   workload: unknown,
-  options: unknown = cfg,
+  /** `runs.options`: {@linkcode runOptionsRecord} of a `run`'s config. */
+  options: unknown,
 ): Promise<RunCommandResult> {
   const ac = new AbortController();
   // A second signal: the run is marked aborted at once and the process exits.
   const force = new AbortController();
-  let forcedCode = 130;
+  let forcedCode: number = EXIT.sigint;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((sig) => {
     const h = () => {
@@ -514,7 +529,7 @@ export async function recordRun(
         console.error(
           `\nSecond ${sig}: marking the run aborted and exiting now; requests in flight stay in_flight`,
         );
-        forcedCode = sig === "SIGINT" ? 130 : 143;
+        forcedCode = signalExitCode(sig as "SIGINT" | "SIGTERM");
         force.abort(`${ac.signal.reason}; forced by a second ${sig}`);
         // Should the database not answer, exit anyway: its committed rows are kept.
         setTimeout(() => Deno.exit(forcedCode), 6_000);
@@ -557,6 +572,10 @@ export async function recordRun(
         warmupNs: BigInt(Math.round((cfg.warmupS ?? 0) * 1e9)),
         cooldownNs: BigInt(Math.round((cfg.cooldownS ?? 0) * 1e9)),
       },
+      judgedBy: {
+        slo: cfg.slo,
+        failurePolicy: cfg.failurePolicy ?? DEFAULT_FAILURE_POLICY,
+      },
       signal: ac.signal,
       forceSignal: force.signal,
       onForced: () => Deno.exit(forcedCode),
@@ -583,7 +602,9 @@ export async function recordRun(
     // A snapshot evaluates the views once over this run (fast on long runs: docs/perf.md).
     const snapshot = await openSnapshot(store, { runIds: [result.runId] });
     try {
-      summary = await summarizeRun(snapshot, result.runId, cfg.slo);
+      summary = await summarizeRun(snapshot, result.runId, cfg.slo, {
+        failurePolicy: cfg.failurePolicy,
+      });
     } finally {
       snapshot.close();
     }
@@ -606,12 +627,12 @@ export async function recordRun(
   if (failure !== null) console.error(failure);
   const bySignal = ac.signal.aborted;
   const exitCode = result.status === "completed"
-    ? failure === null ? 0 : 1
+    ? failure === null ? EXIT.ok : EXIT.failed
     : !bySignal
-    ? 1
-    : String(ac.signal.reason).startsWith("SIGTERM")
-    ? 143
-    : 130;
+    ? EXIT.failed
+    : signalExitCode(
+      String(ac.signal.reason).startsWith("SIGTERM") ? "SIGTERM" : "SIGINT",
+    );
   if (result.status === "aborted" && !bySignal) {
     console.error(
       `Run ${result.runId} ${result.replay.reason}: its rows are in ${cfg.db}, marked aborted`,

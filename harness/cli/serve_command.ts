@@ -18,6 +18,7 @@ import {
   parseEngineFlags,
 } from "./engine_flags.ts";
 import { FlagError, integerAtLeast } from "./flags.ts";
+import { addOptions, ENGINE_OPTIONS } from "./option_sets.ts";
 import { type HttpLimits, serveHttp } from "../http_server.ts";
 import {
   parseServerFlags,
@@ -180,50 +181,42 @@ export function addServeCommand(
   program: Command,
   exit: (code: number) => void,
 ): void {
-  program.command("serve")
-    .description(
-      "serve the built-in WebGPU engine as an OpenAI-compatible API (/v1/completions, /v1/chat/completions, /metrics)",
-    )
-    .option("--model <dir|preset>", ENGINE_FLAG_HELP.model, "tiny")
-    .option(
-      "--host <addr>",
-      "address to bind (0.0.0.0 exposes the server to the network)",
-      "127.0.0.1",
-    )
-    .option(
-      "--port <n>",
-      "port (0 picks a free one; the URL is printed)",
-      "8000",
-    )
-    .option(
-      "--api-key-env <var>",
-      "require Authorization: Bearer <key>, the key read from this environment variable",
-    )
-    .option("--served-model-name <name>", "model id of /v1/models")
-    .option("--max-connections <n>", SERVER_FLAG_HELP.maxConnections)
-    .option("--header-timeout <s>", SERVER_FLAG_HELP.headerTimeout)
-    .option("--keep-alive-timeout <s>", SERVER_FLAG_HELP.keepAliveTimeout)
-    .option(
-      "--tokenizer <dir>",
-      "tokenizer.json (+ tokenizer_config.json with the chat template) for text in and out; default: the checkpoint folder's own, else byte-level text",
-    )
-    .option(
-      "--max-waiting <n>",
-      "waiting requests before answering 429",
-      "1024",
-    )
-    .option("--policy <name>", ENGINE_FLAG_HELP.policy)
-    .option("--attention <mode>", ENGINE_FLAG_HELP.attention)
-    .option("--token-budget <n>", ENGINE_FLAG_HELP.tokenBudget)
-    .option("--tbt-slo <ms>", ENGINE_FLAG_HELP.tbtSlo)
-    .option("--max-seqs <n>", ENGINE_FLAG_HELP.maxSeqs)
-    .option("--kv-blocks <n>", ENGINE_FLAG_HELP.kvBlocks)
-    .option("--max-context <n>", ENGINE_FLAG_HELP.maxContext)
-    .option("--steps-in-flight <n>", ENGINE_FLAG_HELP.stepsInFlight)
-    .option("--dtype <dtype>", ENGINE_FLAG_HELP.dtype)
-    .option("--no-prefix-cache", ENGINE_FLAG_HELP.prefixCache)
-    .action(async (o) => {
-      await serveCommand(parseServeConfig(o));
-      exit(0);
-    });
+  addOptions(
+    program.command("serve")
+      .description(
+        "serve the built-in WebGPU engine as an OpenAI-compatible API (/v1/completions, /v1/chat/completions, /metrics)",
+      )
+      .option("--model <dir|preset>", ENGINE_FLAG_HELP.model, "tiny")
+      .option(
+        "--host <addr>",
+        "address to bind (0.0.0.0 exposes the server to the network)",
+        "127.0.0.1",
+      )
+      .option(
+        "--port <n>",
+        "port (0 picks a free one; the URL is printed)",
+        "8000",
+      )
+      .option(
+        "--api-key-env <var>",
+        "require Authorization: Bearer <key>, the key read from this environment variable",
+      )
+      .option("--served-model-name <name>", "model id of /v1/models")
+      .option("--max-connections <n>", SERVER_FLAG_HELP.maxConnections)
+      .option("--header-timeout <s>", SERVER_FLAG_HELP.headerTimeout)
+      .option("--keep-alive-timeout <s>", SERVER_FLAG_HELP.keepAliveTimeout)
+      .option(
+        "--tokenizer <dir>",
+        "tokenizer.json (+ tokenizer_config.json with the chat template) for text in and out; default: the checkpoint folder's own, else byte-level text",
+      )
+      .option(
+        "--max-waiting <n>",
+        "waiting requests before answering 429",
+        "1024",
+      ),
+    ENGINE_OPTIONS,
+  ).action(async (o) => {
+    await serveCommand(parseServeConfig(o as unknown as ServeFlags));
+    exit(0);
+  });
 }

@@ -226,6 +226,9 @@ export async function suiteRunCommand(
       const cfg = {
         ...parseRunConfig(flags),
         grouping: { suite: { suite: suite.suite, scenario: s.name } },
+        failurePolicy: s.failure_policy === undefined
+          ? undefined
+          : parseFailurePolicy(s.failure_policy),
         // recorded in the run's options JSON for `compare --suite`
         suiteGates: s.gates ?? null,
         suiteFailurePolicy: s.failure_policy ?? null,

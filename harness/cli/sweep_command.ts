@@ -30,34 +30,10 @@ import {
 import { Store } from "../store.ts";
 import { asFlagError, FlagError, positiveNumber } from "./flags.ts";
 import { parseRunConfig, runCommand, type RunFlags } from "./run_command.ts";
+import { addOptions, RUN_OPTIONS } from "./option_sets.ts";
 
 /** Parses `run` flags given as arguments, with the run command's defaults and checks. */
 export type RunFlagsParser = (args: string[]) => RunFlags;
-
-/**
- * Reads `args` with the options of `program`'s `run` command (a fresh program per call: commander
- * keeps parsed values on the command). Unknown options or stray arguments are errors.
- *
- * @example
- * ```ts ignore
- * const flags = runFlagsFrom(buildProgram(() => {}), ["--workload", "t.csv", "--url", "http://127.0.0.1:8000"]);
- * ```
- */
-export function runFlagsFrom(program: Command, args: string[]): RunFlags {
-  const run = program.commands.find((c) => c.name() === "run");
-  if (run === undefined) throw new Error("The CLI has no run command");
-  run.exitOverride();
-  run.configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  const { operands, unknown } = run.parseOptions(args);
-  if (unknown.length > 0 || operands.length > 0) {
-    throw new FlagError(
-      "(run flags)",
-      [...operands, ...unknown].join(" "),
-      "options of tokentrace run (see tokentrace run --help)",
-    );
-  }
-  return run.opts() as unknown as RunFlags;
-}
 
 /** Raw `sweep` flags. */
 export interface SweepFlags {
@@ -196,6 +172,9 @@ export async function sweepCommand(
     } as RunFlags;
     const runCfg = {
       ...parseRunConfig(flags),
+      // what judges the point, recorded on its runs row like the sweep's own
+      slo: cfg.slo,
+      failurePolicy: cfg.failurePolicy,
       grouping: { sweep: { sweepId, axis: cfg.axis, value } },
     };
     const r = await runCommand(runCfg);
@@ -353,30 +332,26 @@ function fmt(v: number | null): string {
 
 /** Run options a sweep sets itself (or that make no sense per point). */
 const NOT_INHERITED = new Set([
-  "db",
-  "label",
-  "slo",
-  "json",
-  "quiet",
-  "suite",
-  "speedup",
-  "rate",
-  "concurrency",
-  "repeat",
+  "--db",
+  "--label",
+  "--slo",
+  "--json",
+  "--quiet",
+  "--suite",
+  "--speedup",
+  "--rate",
+  "--concurrency",
+  "--repeat",
 ]);
 
 /**
- * Registers `tokentrace sweep` on `program`, which must already have its `run` command: every
- * run option except those a sweep sets itself is inherited, so points replay what `run` would.
+ * Registers `tokentrace sweep` on `program`: every run option (option_sets.ts) except those a
+ * sweep sets itself is taken, so points replay what `run` would.
  */
 export function addSweepCommand(
   program: Command,
   exit: (code: number) => void,
 ): void {
-  const run = program.commands.find((c) => c.name() === "run");
-  if (run === undefined) {
-    throw new Error("addSweepCommand: register the run command first");
-  }
   const sweep = program.command("sweep")
     .description(
       "replay one workload at several speedups or rates: attainment-vs-rate curve and capacity at X% (DistServe goodput)",
@@ -406,9 +381,7 @@ export function addSweepCommand(
       "--html <file>",
       "also write the HTML report of the last point (with the sweep chart)",
     );
-  for (const option of run.options) {
-    if (!NOT_INHERITED.has(option.attributeName())) sweep.addOption(option);
-  }
+  addOptions(sweep, RUN_OPTIONS, NOT_INHERITED);
   sweep.action(async (opts) => {
     const all = opts as unknown as SweepFlags & RunFlags;
     const cfg = parseSweepConfig(all);

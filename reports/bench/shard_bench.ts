@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { openParquetStore } from "../../harness/parquet_store.ts";
 import { exportStore } from "../../harness/parquet_export.ts";
-import { startScriptedProcess } from "../../harness/scripted_process.ts";
+import { startScriptedProcess } from "../../adapters/scripted/process.ts";
 import { type Row, Store } from "../../harness/store.ts";
 import { installViews, VIEW_FILES } from "../views.ts";
 
@@ -51,7 +51,9 @@ async function cli(args: string[]): Promise<string> {
     stderr: "piped",
   }).output();
   const err = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`tokentrace ${args.join(" ")}: ${err}`);
+  if (!out.success) {
+    throw new Error(`Command "tokentrace ${args.join(" ")}": ${err}`);
+  }
   return err;
 }
 

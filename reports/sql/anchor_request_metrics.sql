@@ -1,5 +1,5 @@
 -- anchor_request_metrics: per-request metrics as other tools define them, under their names, so
--- numbers line up with published results (METRICS.md, "anchor variants").
+-- numbers line up with published results (docs/METRICS.md, "anchor variants").
 --
 -- Grain: one row per `requests` row (every status); key (run_id, req_id), and request_key.
 --

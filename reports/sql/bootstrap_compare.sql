@@ -1,7 +1,7 @@
 -- bootstrap_compare(baseline_run_id, candidate_run_id, ttft_ms_max, tpot_ms_max, e2e_ms_max,
 -- itl_ms_max := NULL, failure_policy := ..., replicates := 200, seed := 0, max_samples := 5000):
 -- candidate minus baseline for p50 / p99 of each latency metric and for goodput, with bootstrap
--- 95 % confidence intervals over the requests of ONE run per side (METRICS.md: "Comparisons
+-- 95 % confidence intervals over the requests of ONE run per side (docs/METRICS.md: "Comparisons
 -- carry bootstrap confidence intervals"). Such an interval covers within-run sampling only,
 -- not the variation between runs, so it is optimistic: compare groups of repeated runs with
 -- between_run_compare instead when there are any.

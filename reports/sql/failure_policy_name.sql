@@ -1,4 +1,4 @@
--- failure_policy_name(p): validates a failure policy name and returns it (METRICS.md "Failure
+-- failure_policy_name(p): validates a failure policy name and returns it (docs/METRICS.md "Failure
 -- policy is explicit and recorded"); an unknown name raises an error naming it and the choices.
 --
 -- Grain: a scalar macro (one value per call).

@@ -1,4 +1,4 @@
--- itl_gaps: inter-token latency as chunk gaps (METRICS.md "ITL (chunk gaps)" and "ITL per token").
+-- itl_gaps: inter-token latency as chunk gaps (docs/METRICS.md "ITL (chunk gaps)" and "ITL per token").
 --
 -- Grain: one row per gap between two consecutive token-bearing chunks of a request, all channels
 -- pooled, consecutive by seq; key (run_id, req_id, seq) where seq is the LATER chunk's seq.

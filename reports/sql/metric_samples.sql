@@ -1,4 +1,4 @@
--- metric_samples: the latency samples comparisons resample, one row per sample (METRICS.md:
+-- metric_samples: the latency samples comparisons resample, one row per sample (docs/METRICS.md:
 -- "Comparisons carry bootstrap confidence intervals").
 --
 -- Grain: one row per (run_id, metric, sample); key (run_id, metric, sample_key) up to hash ties.

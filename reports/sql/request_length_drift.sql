@@ -1,4 +1,4 @@
--- request_length_drift: realized vs planned request lengths, per request (METRICS.md "Fidelity:
+-- request_length_drift: realized vs planned request lengths, per request (docs/METRICS.md "Fidelity:
 -- lengths: realized input/output tokens vs planned (server usage), per request").
 --
 -- Grain: one row per `requests` row (every status); key (run_id, req_id).

@@ -1,4 +1,4 @@
--- request_metrics: per-request latency and token metrics (METRICS.md, tokentrace definitions).
+-- request_metrics: per-request latency and token metrics (docs/METRICS.md, tokentrace definitions).
 --
 -- Grain: one row per `requests` row (every status); key (run_id, req_id), and request_key
 -- (request_keys).

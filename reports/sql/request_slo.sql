@@ -1,5 +1,5 @@
 -- request_slo(ttft_ms_max, tpot_ms_max, e2e_ms_max, itl_ms_max := NULL, failure_policy := ...):
--- whether each request meets a latency SLO (METRICS.md "Goodput and SLO attainment").
+-- whether each request meets a latency SLO (docs/METRICS.md "Goodput and SLO attainment").
 --
 -- Grain: one row per `requests` row (every status); key (run_id, req_id).
 -- Parameters: upper bounds in milliseconds, inclusive; NULL = no bound on that metric.

@@ -1,4 +1,4 @@
--- request_window: whether each request counts in its run's measurement window (METRICS.md,
+-- request_window: whether each request counts in its run's measurement window (docs/METRICS.md,
 -- "measurement window = after warm-up, before cool-down").
 --
 -- Grain: one row per `requests` row (every status); key (run_id, req_id).

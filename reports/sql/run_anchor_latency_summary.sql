@@ -1,4 +1,4 @@
--- run_anchor_latency_summary: latency distributions under other tools' metric names (METRICS.md
+-- run_anchor_latency_summary: latency distributions under other tools' metric names (docs/METRICS.md
 -- anchor variants), with the same population and statistics as run_latency_summary.
 --
 -- Grain: one row per (run_id, metric) for every run and each metric below, even without samples

@@ -1,5 +1,5 @@
 -- run_fidelity: is the run itself trustworthy? One row per check, flagged when its value
--- exceeds the threshold (METRICS.md "Fidelity").
+-- exceeds the threshold (docs/METRICS.md "Fidelity").
 --
 -- Grain: one row per (run_id, check_name) for every run and checks 1-10 below (11 only for
 -- sharded runs); key

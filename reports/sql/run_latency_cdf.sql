@@ -1,5 +1,5 @@
 -- run_latency_cdf: the empirical distribution of the main latency metrics at 101 levels, for CDF
--- charts (METRICS.md metrics; the population of run_latency_summary).
+-- charts (docs/METRICS.md metrics; the population of run_latency_summary).
 --
 -- Grain: one row per (run_id, metric, level_index) for every run, metric in (ttft_ms, tpot_ms,
 -- itl_ms, e2e_ms) and level_index 0..100; key (run_id, metric, level_index).

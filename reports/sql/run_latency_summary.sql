@@ -1,4 +1,4 @@
--- run_latency_summary: latency distribution of each run's completed requests (METRICS.md).
+-- run_latency_summary: latency distribution of each run's completed requests (docs/METRICS.md).
 --
 -- Grain: one row per (run_id, metric) for every run and each of the metrics below, even when
 -- the run has no sample (then n = 0 and every statistic is NULL, never 0); key (run_id, metric).

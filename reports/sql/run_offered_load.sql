@@ -1,4 +1,4 @@
--- run_offered_load: the arrival rate a run asked for and the send rate it achieved (METRICS.md
+-- run_offered_load: the arrival rate a run asked for and the send rate it achieved (docs/METRICS.md
 -- "Fidelity: arrivals"; the x axis of the attainment-vs-rate curve of a sweep).
 --
 -- Grain: one row per `runs` row; key run_id.

@@ -1,4 +1,4 @@
--- run_throughput: request counts and throughput of each run over its run_window (METRICS.md).
+-- run_throughput: request counts and throughput of each run over its run_window (docs/METRICS.md).
 --
 -- Grain: one row per `runs` row; key run_id.
 --

@@ -1,5 +1,5 @@
 -- run_timeseries: each run as a per-second time series (arrivals, completions, tokens, in-flight
--- requests and latency percentiles), for timelines and "latency over time" charts (METRICS.md).
+-- requests and latency percentiles), for timelines and "latency over time" charts (docs/METRICS.md).
 --
 -- Grain: one row per (run_id, bin_index) for every 1 s bin from the run's first send to its last
 -- completion, empty bins included; key (run_id, bin_index). Runs without a window have no row.

@@ -1,4 +1,4 @@
--- run_window: the measurement window of each run, the denominator of every rate (METRICS.md).
+-- run_window: the measurement window of each run, the denominator of every rate (docs/METRICS.md).
 --
 -- Grain: one row per `runs` row; key run_id.
 --

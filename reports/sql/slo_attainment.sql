@@ -1,5 +1,5 @@
 -- slo_attainment(ttft_ms_max, tpot_ms_max, e2e_ms_max, itl_ms_max := NULL, failure_policy := ...):
--- SLO attainment and goodput (rate form) of each run (METRICS.md "Goodput and SLO attainment").
+-- SLO attainment and goodput (rate form) of each run (docs/METRICS.md "Goodput and SLO attainment").
 --
 -- Grain: one row per `runs` row; key run_id.
 -- Parameters: as request_slo (inclusive upper bounds in ms; NULL = no bound; the failure policy,

@@ -1,5 +1,5 @@
 -- sweep_attainment(ttft_ms_max, tpot_ms_max, e2e_ms_max, itl_ms_max := NULL, failure_policy :=
--- ...): the attainment-vs-rate curve of every sweep (METRICS.md "Goodput (capacity form)").
+-- ...): the attainment-vs-rate curve of every sweep (docs/METRICS.md "Goodput (capacity form)").
 --
 -- Grain: one row per run that belongs to a sweep (runs.sweep_id NOT NULL); key run_id.
 -- Parameters: the SLO and failure policy, as slo_attainment (a sweep records its own in the

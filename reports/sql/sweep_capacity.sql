@@ -1,6 +1,6 @@
 -- sweep_capacity(target_attainment, ttft_ms_max, tpot_ms_max, e2e_ms_max, itl_ms_max := NULL,
 -- failure_policy := ..., gpus := 1): DistServe's goodput, the highest request rate (load_rps) at
--- which SLO attainment stays >= target_attainment, per sweep (METRICS.md "Goodput (capacity
+-- which SLO attainment stays >= target_attainment, per sweep (docs/METRICS.md "Goodput (capacity
 -- form)").
 --
 -- Grain: one row per sweep_id that has at least one point; key sweep_id.

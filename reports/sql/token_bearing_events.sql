@@ -1,4 +1,4 @@
--- token_bearing_events: the streamed chunks that carry output tokens (METRICS.md, "ft" / "lt").
+-- token_bearing_events: the streamed chunks that carry output tokens (docs/METRICS.md, "ft" / "lt").
 --
 -- Grain: one row per token_events row with n_tokens >= 1 whose request has a `requests` row;
 -- key (run_id, req_id, seq), equivalently (request_key, seq).

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { buildProgram } from "../../harness/cli/main.ts";
 import { parseRunConfig } from "../../harness/cli/run_command.ts";
-import { runFlagsFrom } from "../../harness/cli/sweep_command.ts";
+import { runFlagsFrom } from "../../harness/cli/option_sets.ts";
 
 const MANIFEST = new URL(
   "../../docs/kubernetes/sharded-run.yaml",
@@ -138,7 +138,7 @@ Deno.test("docs/kubernetes/sharded-run.yaml: an Indexed Job of shards, a shared 
         assert.equal(argv[0], "tokentrace");
         assert.equal(argv[1], "run");
         const cfg = parseRunConfig(
-          runFlagsFrom(buildProgram(() => {}), argv.slice(2)),
+          runFlagsFrom(argv.slice(2)),
         );
         assert.deepEqual(cfg.shard, { index: i, count: n });
         assert.equal(cfg.startAtUnixNs, 1_796_119_200_000_000_000n);

@@ -74,4 +74,4 @@ export async function waitFor(
 export {
   type ScriptedProcess,
   startScriptedProcess,
-} from "../../harness/scripted_process.ts";
+} from "../../adapters/scripted/process.ts";

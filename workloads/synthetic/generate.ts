@@ -29,7 +29,9 @@ export interface SyntheticSpec {
   arrival: ArrivalSpec;
   /** Input tokens (sessions: tokens of each new user message). */
   input: LengthSpec;
+  /** Output tokens of each request. */
   output: LengthSpec;
+  /** Multi-turn sessions; absent: independent requests. */
   sessions?: SessionSpec;
   /** Default 0. */
   seed?: number;

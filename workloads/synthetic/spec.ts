@@ -15,15 +15,16 @@ import { checkArrivalSpec } from "./arrivals.ts";
 import type { LengthSpec } from "./lengths.ts";
 import { lengthSampler } from "./lengths.ts";
 import type { SyntheticSpec } from "./generate.ts";
+import { UsageError } from "../usage_error.ts";
 
 /** A spec that does not parse; the message names the part and the expected form. */
-export class SpecError extends Error {
+export class SpecError extends UsageError {
   /** What a valid spec looks like. */
   readonly expected: string;
 
+  /** A spec part `what` that did not parse: `value` as given, `expected` its form. */
   constructor(what: string, value: string, expected: string) {
     super(`${what}: expected ${expected}, got ${JSON.stringify(value)}`);
-    this.name = "SpecError";
     this.expected = expected;
   }
 }
@@ -83,8 +84,11 @@ export function parseArrivalSpec(text: string, what = "Arrival"): ArrivalSpec {
 
 /** A length distribution whose values come from a trace file, resolved by the caller. */
 export interface EmpiricalFromTrace {
+  /** Values drawn from a trace file. */
   kind: "empirical-trace";
+  /** The trace file. */
   path: string;
+  /** Which length of its requests. */
   field: "input" | "output";
 }
 

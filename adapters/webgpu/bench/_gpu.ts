@@ -91,7 +91,7 @@ export async function benchKernel(
 
 /**
  * Keeps the GPU busy with copies for `ms` milliseconds (clocks ramp up within ~1 s and drop to
- * idle within 1-2 s, ENGINE.md); returns the number of copy dispatches run.
+ * idle within 1-2 s, docs/ENGINE.md); returns the number of copy dispatches run.
  */
 export async function warmGpu(
   gpu: EngineDevice,

@@ -185,7 +185,7 @@ export function dispatch(
 ): void {
   if (grid.some((n) => n > MAX_GRID_DIM)) {
     throw new Error(
-      `dispatch ${kernel.name}: grid ${
+      `Dispatch ${kernel.name}: grid ${
         grid.join(" x ")
       } workgroups: expected at most ${MAX_GRID_DIM} per dimension (use a geometry with more outputs per workgroup)`,
     );

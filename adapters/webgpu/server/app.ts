@@ -26,7 +26,11 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { EngineInfo } from "../serving_engine.ts";
-import { type EngineLoop, QueueFullError } from "../engine_loop.ts";
+import {
+  type EngineLoop,
+  QueueFullError,
+  RequestError,
+} from "../engine_loop.ts";
 import { byteCodec, type TextCodec } from "../text/codec.ts";
 import {
   type Choice,
@@ -274,9 +278,12 @@ export function createServeApp(opts: ServeAppOptions): Hono {
             http.rejected++;
             return openAiError(c, 429, msg, "rate_limit_error");
           }
-          http.invalid++;
-          const param = /max_tokens/.test(msg) ? "max_tokens" : "prompt";
-          return openAiError(c, 400, msg, "invalid_request_error", param);
+          if (e instanceof RequestError) {
+            http.invalid++;
+            return openAiError(c, 400, msg, "invalid_request_error", e.field);
+          }
+          // Not the request's fault (the engine is closing, or a bug): a server error.
+          return openAiError(c, 500, msg, "server_error");
         }
       }
     }

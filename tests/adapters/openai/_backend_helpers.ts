@@ -5,6 +5,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { generateRequest } from "../../../harness/generate_request.ts";
 import type { StreamEvent } from "../../../adapters/backend.ts";
 import type { OpenAIBackend } from "../../../adapters/openai/backend.ts";
 import type { TraceRequest } from "../../../workloads/request.ts";
@@ -87,7 +88,9 @@ export async function collect(
   signal: AbortSignal = new AbortController().signal,
 ): Promise<StreamEvent[]> {
   const out: StreamEvent[] = [];
-  for await (const ev of backend.generate(req, signal)) out.push(ev);
+  for await (const ev of backend.generate(generateRequest(req), signal)) {
+    out.push(ev);
+  }
   return out;
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { generateRequest } from "../../../harness/generate_request.ts";
 import { OpenAIBackend } from "../../../adapters/openai/backend.ts";
 import { closedPort, sse, streamResponse, withServer } from "./_fixtures.ts";
 import {
@@ -321,7 +322,9 @@ Deno.test("OpenAIBackend.generate() ends a failed request with exactly one error
       const backend = new OpenAIBackend({ baseUrl: url, model: "m" });
       const ctl = new AbortController();
       const events = [];
-      for await (const ev of backend.generate(idsRequest(), ctl.signal)) {
+      for await (
+        const ev of backend.generate(generateRequest(idsRequest()), ctl.signal)
+      ) {
         events.push(ev);
         if (ev.kind === "tokens") ctl.abort();
       }
@@ -372,7 +375,7 @@ Deno.test("OpenAIBackend.generate() ends a failed request with exactly one error
         const events = [];
         for await (
           const ev of backend.generate(
-            idsRequest(),
+            generateRequest(idsRequest()),
             new AbortController().signal,
           )
         ) {

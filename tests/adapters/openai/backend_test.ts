@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { generateRequest } from "../../../harness/generate_request.ts";
 import { OpenAIBackend } from "../../../adapters/openai/backend.ts";
 import {
   chatChunk,
@@ -166,7 +167,10 @@ Deno.test("OpenAIBackend.generate() streams a completions request", async (t) =>
     await withServer(app, async (url) => {
       const backend = new OpenAIBackend({ baseUrl: url, model: "m" });
       for await (
-        const ev of backend.generate(idsRequest(), new AbortController().signal)
+        const ev of backend.generate(
+          generateRequest(idsRequest()),
+          new AbortController().signal,
+        )
       ) {
         if (ev.kind === "tokens") break;
       }

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { buildRequestBody } from "../../../adapters/openai/request_body.ts";
 import type { TraceRequest } from "../../../workloads/request.ts";
+import { generateRequest } from "../../../harness/generate_request.ts";
+
+/** The body of a trace request, as the harness sends it (its one mapping to a backend request). */
+const bodyOf = (
+  req: TraceRequest,
+  opts: Parameters<typeof buildRequestBody>[1],
+) => buildRequestBody(generateRequest(req), opts);
 
 const base: TraceRequest = {
   id: "q",
@@ -12,7 +19,7 @@ const base: TraceRequest = {
 Deno.test("buildRequestBody() builds the streaming body for each API and server family", async (t) => {
   await t.step("completions, token ids, vllm", () => {
     assert.deepEqual(
-      buildRequestBody(
+      bodyOf(
         { ...base, prompt: { kind: "token_ids", ids: [5, 6] } },
         {
           api: "completions",
@@ -40,7 +47,7 @@ Deno.test("buildRequestBody() builds the streaming body for each API and server 
     kind: "llamacpp" | "transformers" | "strict",
     api: "chat" | "completions",
   ) => {
-    const r = buildRequestBody(text, { api, endpointKind: kind });
+    const r = bodyOf(text, { api, endpointKind: kind });
     assert.ok(r.ok);
     const { messages: _m, prompt: _p, stream: _s, ...rest } = r.body;
     return rest;
@@ -79,7 +86,7 @@ Deno.test("buildRequestBody() builds the streaming body for each API and server 
 
   await t.step("chat, text, openai, no model", () => {
     assert.deepEqual(
-      buildRequestBody({ ...base, prompt: { kind: "text", text: "hi" } }, {
+      bodyOf({ ...base, prompt: { kind: "text", text: "hi" } }, {
         api: "chat",
         endpointKind: "openai",
       }),
@@ -96,7 +103,7 @@ Deno.test("buildRequestBody() builds the streaming body for each API and server 
   });
 
   await t.step("extraBody overrides stream_options", () => {
-    const r = buildRequestBody({
+    const r = bodyOf({
       ...base,
       prompt: { kind: "text", text: "hi" },
     }, {

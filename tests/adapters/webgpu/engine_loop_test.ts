@@ -216,6 +216,8 @@ webgpuTest({
       assert.throws(
         () => loop.submit({ id: "x", prompt: [1, 256], maxTokens: 1 }),
         {
+          name: "RequestError",
+          field: "prompt",
           message:
             "Request x: prompt: expected token ids in [0, 256), got 256 at 1",
         },
@@ -225,6 +227,8 @@ webgpuTest({
       assert.throws(
         () => loop.submit({ id: "y", prompt: [1, 2], maxTokens: 70 }),
         {
+          name: "RequestError",
+          field: "max_tokens",
           message:
             "Request y: 2 prompt tokens + max_tokens 70 exceed the context of 65 tokens",
         },

@@ -286,7 +286,7 @@ webgpuTest({
     assert.throws(
       () => dispatch(pass, k.linear_gemv_s, group, grids.gemvS(128256, geo)),
       new Error(
-        "dispatch linear_gemv_s: grid 128256 x 1 x 1 workgroups: expected at most 65535 per dimension (use a geometry with more outputs per workgroup)",
+        "Dispatch linear_gemv_s: grid 128256 x 1 x 1 workgroups: expected at most 65535 per dimension (use a geometry with more outputs per workgroup)",
       ),
     );
     pass.end();

@@ -336,7 +336,7 @@ webgpuTest({
       assert.throws(
         () => resolveEngineOptions(gpu, withConfig({ vocab_size: V }), {}),
         new Error(
-          `linear geometry GEMV_ROWS 8 for model preset:tiny: the LM head (vocab_size ${V}) needs 65552 workgroups, expected at most 65535; use at least 9 output columns per workgroup`,
+          `Linear geometry GEMV_ROWS 8 for model preset:tiny: the LM head (vocab_size ${V}) needs 65552 workgroups, expected at most 65535; use at least 9 output columns per workgroup`,
         ),
       );
     });

@@ -1,5 +1,6 @@
 // The `webgpu` backend: the engine on its own thread, driven through the Backend interface.
 import assert from "node:assert/strict";
+import { generateRequest } from "../../../harness/generate_request.ts";
 import type {
   EngineStepRow,
   EngineTokenRow,
@@ -27,7 +28,7 @@ async function collect(
   signal = new AbortController().signal,
 ): Promise<StreamEvent[]> {
   const out: StreamEvent[] = [];
-  for await (const ev of b.generate(req, signal)) out.push(ev);
+  for await (const ev of b.generate(generateRequest(req), signal)) out.push(ev);
   return out;
 }
 
@@ -117,7 +118,9 @@ webgpuTest({
     const b = await WebGPUBackend.open(ENGINE);
     const ac = new AbortController();
     const events: StreamEvent[] = [];
-    for await (const ev of b.generate(request("x", 60), ac.signal)) {
+    for await (
+      const ev of b.generate(generateRequest(request("x", 60)), ac.signal)
+    ) {
       events.push(ev);
       if (ev.kind === "tokens") ac.abort();
     }
@@ -132,5 +135,34 @@ webgpuTest({
       late.map((e) => e.kind === "error" ? [e.errorKind, e.message] : e.kind),
       [["stream", "Request y: engine closed"]],
     );
+  },
+});
+
+webgpuTest({
+  name:
+    "WebGPUBackend reports a sink that refuses a record once, and sends it no more records",
+  ...opts,
+  fn: async () => {
+    const b = await WebGPUBackend.open(ENGINE);
+    let calls = 0;
+    const failures: string[] = [];
+    b.attachEngineSink({
+      engineStep: () => {
+        calls++;
+        throw new Error("Recorder of run x has finished");
+      },
+      engineToken: () => {},
+      failed: (message) => failures.push(message),
+    });
+    try {
+      await collect(b, request("a", 4));
+      await collect(b, request("b", 4));
+      assert.deepEqual(failures, [
+        "Engine records could not be written: Recorder of run x has finished",
+      ]);
+      assert.equal(calls, 1);
+    } finally {
+      await b.close();
+    }
   },
 });

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { GenerateResult, VerifyReport } from "./commands.ts";
+import type { GenerateResult, VerifyReport } from "./engine_actions.ts";
 
 /** Output format of the renderers. */
 export type RenderFormat = "text" | "json";
@@ -13,7 +13,7 @@ export type RenderFormat = "text" | "json";
  *
  * @example
  * ```ts
- * import { renderGenerate } from "./render.ts";
+ * import { renderGenerate } from "./engine_render.ts";
  * console.log(renderGenerate({
  *   model: "preset:tiny", device: "cpu", dtype: "f32", promptIds: [1], ids: [5, 6],
  *   finishReason: "length", timing: { loadMs: 1, firstTokenMs: 2, totalMs: 3, tokensPerS: 666.7 },
@@ -40,7 +40,7 @@ export function renderGenerate(
  *
  * @example
  * ```ts
- * import { renderVerify } from "./render.ts";
+ * import { renderVerify } from "./engine_render.ts";
  * const text = renderVerify({
  *   model: "m", device: "cpu", dtype: "f32", tolerance: 1e-3, pass: true,
  *   cases: [{ promptTokens: 1, lastLogitsRelRms: 1e-7, lastLogitsMaxAbs: 1e-6, argmaxMatches: 1,

@@ -1,18 +1,21 @@
 /**
  * The engine's CLI commands as plain async functions (`tokentrace engine generate|verify`): they
- * compute and return results; printing is left to the renderers in render.ts.
+ * compute and return results; printing is left to the renderers in engine_render.ts.
  *
  * @module
  */
-import { requestEngineDevice } from "./device.ts";
-import { ForwardEngine } from "./forward.ts";
-import { generate, GREEDY } from "./generate.ts";
-import type { StorageDtype } from "./kernels/geometry.ts";
-import { openModel } from "./model_source.ts";
-import { argmax, maxAbsError, parseOracle, relRmsError } from "./oracle.ts";
-import type { SamplingParams } from "./step_batch.ts";
-
-export { renderGenerate, renderVerify } from "./render.ts";
+import { requestEngineDevice } from "../../adapters/webgpu/device.ts";
+import { ForwardEngine } from "../../adapters/webgpu/forward.ts";
+import { generate, GREEDY } from "../../adapters/webgpu/generate.ts";
+import type { StorageDtype } from "../../adapters/webgpu/kernels/geometry.ts";
+import { openModel } from "../../adapters/webgpu/model_source.ts";
+import {
+  argmax,
+  maxAbsError,
+  parseOracle,
+  relRmsError,
+} from "../../adapters/webgpu/oracle.ts";
+import type { SamplingParams } from "../../adapters/webgpu/step_batch.ts";
 
 /** Options of {@link engineGenerate} (CLI flags in brackets). */
 export interface GenerateCommandOptions {
@@ -61,7 +64,7 @@ export interface GenerateResult {
  *
  * @example
  * ```ts
- * import { parsePromptIds } from "./commands.ts";
+ * import { parsePromptIds } from "./engine_actions.ts";
  * console.log(parsePromptIds("1, 2,3")); // [1, 2, 3]
  * ```
  */
@@ -95,7 +98,8 @@ function checkDtype(v: unknown): StorageDtype | "auto" {
  *
  * @example
  * ```ts
- * import { engineGenerate, renderGenerate } from "./commands.ts";
+ * import { engineGenerate } from "./engine_actions.ts";
+ * import { renderGenerate } from "./engine_render.ts";
  * const r = await engineGenerate({ model: "tiny", promptIds: [1, 2, 3], maxTokens: 4, greedy: true });
  * console.log(renderGenerate(r, "text").split("\n")[0].startsWith("ids:")); // true
  * ```
@@ -223,7 +227,7 @@ export interface VerifyReport {
  *
  * @example
  * ```ts
- * import { engineVerify } from "./commands.ts";
+ * import { engineVerify } from "./engine_actions.ts";
  * await engineVerify({ model: "/nonexistent" }).catch((e) => console.log(e.message));
  * ```
  */

@@ -6,7 +6,7 @@
  * the bytes it allocates per event (the growth of `heapUsed` over 1,000 events between two
  * collections, median of 50 such samples).
  *
- * Run: `npx -y deno@2.9.6 run adapters/openai/bench_sse.ts [events]` (default 1000000).
+ * Run: `npx -y deno@2.9.6 run adapters/openai/bench/sse.ts [events]` (default 1000000).
  *
  * Reads hold one event each, except every 7th event, which is split in two reads mid-line (as
  * happens when a TCP segment ends inside an event); every 50th content piece has multi-byte
@@ -14,11 +14,11 @@
  *
  * @module
  */
-import { interpretChunk } from "./chunk.ts";
-import { ChunkScanner } from "./chunk_scan.ts";
-import { SseParser } from "./sse.ts";
-import { SseFramer } from "./sse_bytes.ts";
-import { pumpEvents, streamEvents } from "./stream_events.ts";
+import { interpretChunk } from "../chunk.ts";
+import { ChunkScanner } from "../chunk_scan.ts";
+import { SseParser } from "../sse.ts";
+import { SseFramer } from "../sse_bytes.ts";
+import { pumpEvents, streamEvents } from "../stream_events.ts";
 
 const BLOCK_EVENTS = 1000;
 

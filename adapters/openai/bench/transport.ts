@@ -2,16 +2,16 @@
  * Client CPU per request of the two OpenAI-adapter transports (`fetch`, `h1`) against the same
  * scripted server (its own process on 127.0.0.1), at a fixed open-loop rate.
  *
- * Run: `npx -y deno@2.9.6 run -A adapters/openai/bench_transport.ts [requests] [rate] [tokens]`
+ * Run: `npx -y deno@2.9.6 run -A adapters/openai/bench/transport.ts [requests] [rate] [tokens]`
  * (default 5000 requests at 1000 req/s, 2 tokens each). CPU time is this process's user +
  * system time from /proc/self/stat (Linux), so it includes everything the client thread and
  * its runtime threads did for the requests.
  *
  * @module
  */
-import { OpenAIBackend } from "./backend.ts";
-import { startScriptedProcess } from "../../harness/scripted_process.ts";
-import { synthesizePrompts } from "../../workloads/mod.ts";
+import { OpenAIBackend } from "../backend.ts";
+import { startScriptedProcess } from "../../scripted/process.ts";
+import { synthesizePrompts } from "../../../workloads/mod.ts";
 
 const [n, rate, tokens] = [
   Number(Deno.args[0] ?? 5000),
@@ -61,7 +61,12 @@ try {
       all.push((async () => {
         for await (
           const ev of backend.generate(
-            requests[i],
+            {
+              id: requests[i].id,
+              prompt: requests[i].prompt,
+              maxTokens: requests[i].outputTokens,
+              minTokens: requests[i].outputTokens,
+            },
             new AbortController().signal,
           )
         ) if (ev.kind === "done") ok++;

@@ -5,7 +5,7 @@
  * @module
  */
 
-const MOD = new URL("../mod.ts", import.meta.url);
+const MOD = new URL("../../mod.ts", import.meta.url);
 
 /** A running `tokentrace scripted-server`. */
 export interface ScriptedProcess {

@@ -1,16 +1,18 @@
 import assert from "node:assert/strict";
-import { modelDir } from "../../_fixtures.ts";
+import { modelDir } from "../_fixtures.ts";
 import {
   engineGenerate,
   engineVerify,
   parsePromptIds,
+} from "../../harness/cli/engine_actions.ts";
+import {
   renderGenerate,
   renderVerify,
-} from "../../../adapters/webgpu/commands.ts";
-import { presetSource } from "../../../adapters/webgpu/presets.ts";
-import { referenceGreedy } from "../../../adapters/webgpu/reference_forward.ts";
-import { loadHostWeights } from "../../../adapters/webgpu/weights.ts";
-import { webgpuTest } from "../../_system.ts";
+} from "../../harness/cli/engine_render.ts";
+import { presetSource } from "../../adapters/webgpu/presets.ts";
+import { referenceGreedy } from "../../adapters/webgpu/reference_forward.ts";
+import { loadHostWeights } from "../../adapters/webgpu/weights.ts";
+import { webgpuTest } from "../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
