@@ -232,10 +232,11 @@ export async function mergeShards(
       await store.exec(
         `insert into runs (run_id, label, started_at, finished_at, status, backend, backend_info,
            workload, options, tool_version, git_rev, host, clock_origin_unix_ns, end_reason,
-           warmup_ns, cooldown_ns, slo_ttft_ms, slo_tpot_ms, slo_e2e_ms, slo_itl_ms, slo_failure_policy)
+           warmup_ns, cooldown_ns, slo_ttft_ms, slo_tpot_ms, slo_e2e_ms, slo_itl_ms, slo_failure_policy,
+           load_mode)
          values ($1, $2, make_timestamptz($3::bigint // 1000), make_timestamptz($15::bigint),
            $4, $5, $6::json, $7::json, $8::json, $9, $10, $11::json, $3, $12, $13, $14,
-           $16, $17, $18, $19, $20)`,
+           $16, $17, $18, $19, $20, $21)`,
         [
           runId,
           opts.label ?? sorted[0].label,
@@ -264,6 +265,7 @@ export async function mergeShards(
           first.slo_e2e_ms ?? null,
           first.slo_itl_ms ?? null,
           first.slo_failure_policy ?? null,
+          first.load_mode ?? null, // a shard of schema 9 has none
         ],
       );
       for (const [k, s] of sorted.entries()) {

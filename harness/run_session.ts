@@ -124,6 +124,7 @@ export async function executeRun(
     clockOriginUnixNs: clock.originUnixNs,
     ...opts.grouping,
     ...opts.judgedBy,
+    loadMode: opts.load?.mode ?? "open",
   }, {
     liveSnapshotMs: DEFAULT_LIVE_SNAPSHOT_MS,
     ...opts.recorder,

@@ -294,7 +294,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 10,
     description:
-      "runs: the SLO and failure policy a run is judged by, as typed columns",
+      "runs: the SLO and failure policy a run is judged by, and its load mode, as typed columns",
     statements: [
       // Until version 9 a plain run's SLO was only inside runs.options (`$.slo`, the CLI config)
       // and a suite scenario's failure policy in `$.suiteFailurePolicy`; sweeps had typed
@@ -306,6 +306,12 @@ export const MIGRATIONS: readonly Migration[] = [
       `alter table runs add column slo_e2e_ms double`,
       `alter table runs add column slo_itl_ms double`,
       `alter table runs add column slo_failure_policy varchar`,
+      // How load was offered: 'open' (planned send times) or 'closed' (users back to back; no
+      // planned rate, so the send-rate fidelity check does not apply). DuckDB adds no column
+      // with a check constraint; Store.createRun writes only these. NULL = not recorded
+      // (runs of schema 9 and before), read as open loop. Added before the back-fills below:
+      // DuckDB alters no table a transaction has already updated.
+      `alter table runs add column load_mode varchar`,
       // Back-fill older runs from what they recorded: the options JSON ...
       `update runs set
          slo_ttft_ms = try_cast(json_extract_string(options, '$.slo.ttftMs') as double),

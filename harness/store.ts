@@ -88,6 +88,8 @@ export interface NewRun {
   slo?: RunSlo;
   /** The failure policy it is judged by, by its SQL name (`runs.slo_failure_policy`). */
   failurePolicy?: string;
+  /** How load was offered (`runs.load_mode`): at planned times, or by users back to back. */
+  loadMode?: "open" | "closed";
 }
 
 /** Latency bounds in ms, inclusive; an absent bound does not judge. */
@@ -324,10 +326,10 @@ export class Store {
       `insert into runs (run_id, label, started_at, status, backend, backend_info, workload,
          options, tool_version, git_rev, host, clock_origin_unix_ns, sweep_id, sweep_axis,
          sweep_value, suite, scenario, warmup_ns, cooldown_ns, group_id, group_index,
-         slo_ttft_ms, slo_tpot_ms, slo_e2e_ms, slo_itl_ms, slo_failure_policy)
+         slo_ttft_ms, slo_tpot_ms, slo_e2e_ms, slo_itl_ms, slo_failure_policy, load_mode)
        values ($1, $2, make_timestamptz($3::bigint // 1000), 'running', $4, $5::json, $6::json,
          $7::json, $8, $9, $10::json, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-         $21, $22, $23, $24, $25)`,
+         $21, $22, $23, $24, $25, $26)`,
       [
         r.runId,
         r.label ?? null,
@@ -354,6 +356,7 @@ export class Store {
         r.slo?.e2eMs ?? null,
         r.slo?.itlMs ?? null,
         r.failurePolicy ?? null,
+        r.loadMode ?? null,
       ],
     );
   }

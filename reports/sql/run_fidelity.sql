@@ -9,7 +9,8 @@
 --   1 run_status                  0 when completed, else 1 (count)       value > 0
 --   2 schedule_lag_p99_ms         p99 of sent - scheduled over every sent request (ms), by
 --                                 quantile_cont                          value > 10 ms
---   3 send_rate_deviation         |run_offered_load.send_rate_ratio - 1| (fraction)   > 0.05
+--   3 send_rate_deviation         |run_offered_load.send_rate_ratio - 1| (fraction)   > 0.05;
+--                                 NULL for closed-loop runs (runs.load_mode): no planned rate
 --   4 input_length_mismatch_share share of status 'ok' requests with usage whose prompt_tokens
 --                                 differ from the plan (fraction)        value > 0.01
 --   5 output_length_mismatch_share share of status 'ok' requests whose output length differs from
@@ -111,8 +112,10 @@ measured as (
   select r.run_id, 2, l.p99, coalesce(l.n, 0)
   from runs as r left join lag_stats as l on l.run_id = r.run_id
   union all
-  select run_id, 3, abs(send_rate_ratio - 1), n_sent
-  from run_offered_load
+  select o.run_id, 3,
+    case when r.load_mode = 'closed' then null else abs(o.send_rate_ratio - 1) end,
+    o.n_sent
+  from run_offered_load as o join runs as r on r.run_id = o.run_id
   union all
   select r.run_id, 4, s.n_input_bad / nullif(s.n_input, 0), coalesce(s.n_input, 0)
   from runs as r left join length_stats as s on s.run_id = r.run_id

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Store } from "../../harness/store.ts";
-import { MIGRATIONS } from "../../harness/schema.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../harness/schema.ts";
 import { recordedSlo } from "../../reports/recorded.ts";
+import { installViews } from "../../reports/views.ts";
+import { OpenAIBackend } from "../../adapters/openai/mod.ts";
+import { startScriptedWorker } from "../../adapters/scripted/mod.ts";
+import { RunClock } from "../../harness/clock.ts";
+import { executeRun } from "../../harness/run_session.ts";
+import { reqs } from "./_scripted.ts";
 
 /** A result database at schema version 9, written as a tokentrace of that version wrote it. */
 async function v9File(rows: string[]): Promise<string> {
@@ -51,7 +57,7 @@ Deno.test("schema version 10 back-fills the SLO and failure policy of version 9 
   ]);
   const store = await Store.open(path);
   try {
-    assert.equal(await store.schemaVersion(), 10);
+    assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
     const rows = await store.query(
       `select run_id, slo_ttft_ms, slo_tpot_ms, slo_e2e_ms, slo_itl_ms, slo_failure_policy
        from runs order by run_id`,
@@ -136,5 +142,50 @@ Deno.test("Store.createRun() writes the SLO and failure policy columns", async (
     );
   } finally {
     store.close();
+  }
+});
+
+Deno.test("executeRun() records its load mode: a closed loop is not judged against a planned rate", async () => {
+  const s = await startScriptedWorker({
+    recordSends: false,
+    timing: { ttftBaseMs: 2, ttftPerInputTokenMs: 0, itlMs: 2 },
+  });
+  const clock = new RunClock();
+  const backend = new OpenAIBackend({
+    baseUrl: s.url,
+    model: "scripted",
+    nowNs: () => clock.nowNs(),
+  });
+  const dir = await Deno.makeTempDir({ prefix: "tokentrace-v10-" });
+  try {
+    for (const mode of ["open", "closed"] as const) {
+      await executeRun({
+        dbPath: `${dir}/${mode}.duckdb`,
+        backend,
+        clock,
+        requests: reqs(6, 5, 2),
+        load: mode === "closed" ? { mode, users: 2 } : { mode },
+      });
+      const store = await Store.open(`${dir}/${mode}.duckdb`, {
+        readOnly: true,
+      });
+      try {
+        await installViews(store);
+        const [r] = await store.query(
+          `select r.load_mode, f.value is null as unjudged
+           from runs as r join run_fidelity as f using (run_id)
+           where f.check_name = 'send_rate_deviation'`,
+        );
+        assert.deepStrictEqual(r, {
+          load_mode: mode,
+          unjudged: mode === "closed",
+        });
+      } finally {
+        store.close();
+      }
+    }
+  } finally {
+    await backend.close();
+    await s.close();
   }
 });

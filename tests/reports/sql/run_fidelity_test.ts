@@ -100,6 +100,28 @@ Deno.test("run_fidelity view", async (t) => {
     );
 
     await t.step(
+      "a closed-loop run has no planned rate: send_rate_deviation unknown, not flagged",
+      async () => {
+        // Run A's sends deviate 3 / 53 from its schedule (flagged above as an open loop).
+        await fx.store.exec(
+          `update runs set load_mode = 'closed' where run_id = $1`,
+          [RUN_A.runId],
+        );
+        try {
+          const rows = await rowsOf(RUN_A.runId);
+          assertRowsClose(rows.filter((r) => r.check_order === 3), [
+            check(3, "send_rate_deviation", null, "fraction", 0.05, 6, null),
+          ]);
+        } finally {
+          await fx.store.exec(
+            `update runs set load_mode = null where run_id = $1`,
+            [RUN_A.runId],
+          );
+        }
+      },
+    );
+
+    await t.step(
       "a run without requests: values and flags unknown",
       async () => {
         const rows = await rowsOf(RUN_D.runId);
