@@ -7,24 +7,25 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import type { MetronomeInit } from "./metronome.ts";
+import { beatPostTimes, type MetronomeInit } from "./metronome.ts";
 
 self.onmessage = (e: MessageEvent<MetronomeInit>) => {
-  const { timesMs, lanes, ports, control } = e.data;
+  const { timesMs, lanes, ports, control, leadMs } = e.data;
   const ctrl = new Int32Array(control);
   const counts = new Int32Array(ports.length);
   const n = timesMs.length;
+  const postAt = beatPostTimes(timesMs, leadMs);
   let i = 0;
   while (i < n && Atomics.load(ctrl, 0) === 0) {
     const now = performance.timeOrigin + performance.now();
-    const wait = timesMs[i] - now;
+    const wait = postAt[i] - now;
     if (wait > 0) {
       // Wakes early on a stop (the control word changes and is notified).
       Atomics.wait(ctrl, 0, 0, Math.min(wait, 1000));
       continue;
     }
     counts.fill(0);
-    while (i < n && timesMs[i] <= now) counts[lanes[i++]]++;
+    while (i < n && postAt[i] <= now) counts[lanes[i++]]++;
     for (let l = 0; l < ports.length; l++) {
       if (counts[l] > 0) ports[l].postMessage(counts[l]);
     }

@@ -9,6 +9,14 @@
  * ~0.07 ms later (p99 ~0.4 ms). A beat carries how many of the lane's requests became due, in
  * schedule order.
  *
+ * A receiver that is woken just in time is late by however long the OS takes to run it; on a
+ * 2-core machine whose other threads compute (the built-in engine beside the harness) that was
+ * 3-7 ms at p99 (docs/perf.md, issue 11). So a beat may come early: by `leadMs`, but never by more
+ * than a tenth of the mean gap between the last {@link LEAD_WINDOW} send times
+ * ({@link beatLeadMs}), and the receiver spins the rest ({@link spinUntilWallMs}). At low rates,
+ * where the receiver sleeps between sends, that costs `leadMs` per send (3 ms at 8 req/s: 2.4 %
+ * of one core); at high rates (gaps of 1 ms) the lead is 0.1 ms, a tenth of the thread at most.
+ *
  * @module
  */
 
@@ -22,6 +30,50 @@ export interface MetronomeInit {
   ports: MessagePort[];
   /** Int32 control word: set to 1 and notified to stop. */
   control: SharedArrayBuffer;
+  /** The most a beat comes before its send time, ms (see {@link beatLeadMs}). */
+  leadMs: number;
+}
+
+/** The default for {@link Metronome.start}'s `leadMs`. */
+export const DEFAULT_BEAT_LEAD_MS = 3;
+
+/** How many send times back the metronome takes the mean gap over for {@link beatLeadMs}. */
+export const LEAD_WINDOW = 8;
+
+/** A beat's lead over its send time: `leadMs`, but at most a tenth of the (mean) gap. */
+export function beatLeadMs(leadMs: number, gapMs: number): number {
+  return Math.max(0, Math.min(leadMs, gapMs / 10));
+}
+
+/**
+ * When the metronome posts each beat (wall scale): its send time less {@link beatLeadMs} of the
+ * mean gap over the last {@link LEAD_WINDOW} send times, never before the beat ahead of it.
+ */
+export function beatPostTimes(
+  timesMs: Float64Array,
+  leadMs: number,
+): Float64Array {
+  const n = timesMs.length;
+  const postAt = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const back = Math.min(k, LEAD_WINDOW);
+    const gap = back === 0 ? Infinity : (timesMs[k] - timesMs[k - back]) / back;
+    postAt[k] = Math.max(
+      timesMs[k] - beatLeadMs(leadMs, gap),
+      k === 0 ? -Infinity : postAt[k - 1],
+    );
+  }
+  return postAt;
+}
+
+/**
+ * Spins until the wall-scale time `tMs` (a beat came early by its lead); returns at once if it
+ * has passed. Returns the wall time it stopped at.
+ */
+export function spinUntilWallMs(tMs: number): number {
+  let now = wallNowMs();
+  while (now < tMs) now = wallNowMs();
+  return now;
 }
 
 /** A receiver's end: counts beats as its requests become due. */
@@ -71,13 +123,18 @@ export class Metronome {
 
   /**
    * Starts posting beats: for each `timesMs[i]` (wall scale, sorted ascending) one count to lane
-   * `lanes[i]`, at that time or at once when it has passed.
+   * `lanes[i]`, {@link beatLeadMs} before that time, or at once when that has passed. The
+   * receiver waits out the lead with {@link spinUntilWallMs}; `leadMs` 0 posts on time.
    */
   static start(
     timesMs: Float64Array,
     lanes: Uint8Array,
     laneCount: number,
+    leadMs: number = DEFAULT_BEAT_LEAD_MS,
   ): Metronome {
+    if (!(leadMs >= 0) || !Number.isFinite(leadMs)) {
+      throw new RangeError(`Metronome: leadMs must be >= 0 (got ${leadMs})`);
+    }
     if (timesMs.length !== lanes.length) {
       throw new RangeError("Metronome: times and lanes differ in length");
     }
@@ -101,6 +158,7 @@ export class Metronome {
       lanes,
       ports: channels.map((c) => c.port1),
       control,
+      leadMs,
     };
     worker.postMessage(init, channels.map((c) => c.port1));
     return m;

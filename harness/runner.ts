@@ -20,7 +20,7 @@ import {
   rampArrivals,
   type RampUp,
 } from "./load_plan.ts";
-import { Metronome, wallNowMs } from "./metronome.ts";
+import { Metronome, spinUntilWallMs, wallNowMs } from "./metronome.ts";
 import { openLoopSchedule, sleepUntil } from "./pacer.ts";
 import type { Recorder } from "./recorder.ts";
 import { RequestTracker } from "./request_tracker.ts";
@@ -207,23 +207,20 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
         );
       }
       const launch = (i: number) => run.launch(heads[i], schedule[i], backend);
+      const wall = wallTimes(clock, schedule);
       if (share?.beats) {
         await paceByBeats(
           share.beats,
-          heads.length,
+          wall,
           launch,
           run.sending.signal,
         );
       } else if (heads.length > 0) {
-        const m = Metronome.start(
-          wallTimes(clock, schedule),
-          new Uint8Array(heads.length),
-          1,
-        );
+        const m = Metronome.start(wall, new Uint8Array(heads.length), 1);
         try {
           await paceByBeats(
             m.ports[0],
-            heads.length,
+            wall,
             launch,
             run.sending.signal,
             m.failed,
@@ -318,18 +315,20 @@ export function wallTimes(
 }
 
 /**
- * Calls `launch(0..n-1)` as the metronome's beats arrive on `port`; resolves when all were
+ * Calls `launch(0..n-1)` as the metronome's beats arrive on `port`, each at its wall time
+ * `wallMs[i]` (a beat comes up to its lead early: the rest is spun); resolves when all were
  * launched or `signal` aborted (then the port is closed and later beats are dropped); rejects
  * if the metronome fails (`failed`), since no more beats would come.
  */
 function paceByBeats(
   port: MessagePort,
-  n: number,
+  wallMs: Float64Array,
   launch: (i: number) => void,
   signal: AbortSignal,
   failed?: Promise<Error>,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
+    const n = wallMs.length;
     let next = 0;
     let ended = false;
     const end = () => {
@@ -352,6 +351,7 @@ function paceByBeats(
     signal.addEventListener("abort", finish, { once: true });
     port.onmessage = (e: MessageEvent<number>) => {
       for (let k = 0; k < e.data && next < n && !signal.aborted; k++) {
+        spinUntilWallMs(wallMs[next]);
         launch(next++);
       }
       if (next >= n || signal.aborted) finish();

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { RunClock } from "../../harness/clock.ts";
-import { Metronome, wallNowMs } from "../../harness/metronome.ts";
+import {
+  beatLeadMs,
+  beatPostTimes,
+  Metronome,
+  spinUntilWallMs,
+  wallNowMs,
+} from "../../harness/metronome.ts";
 import { openLoopSchedule, sleepUntil } from "../../harness/pacer.ts";
 
 Deno.test("openLoopSchedule() offsets each arrival from the start", async (t) => {
@@ -42,12 +48,57 @@ Deno.test("sleepUntil() returns false at once when aborted", async () => {
   assert.ok(clock.nowNs() < target);
 });
 
-Deno.test("Metronome posts every beat to its lane, in order, never before its time", async () => {
+for (const leadMs of [0, 3]) {
+  Deno.test(`Metronome (lead ${leadMs} ms) posts every beat to its lane, in order, never before its time less its lead`, async () => {
+    await beatsInOrder(leadMs);
+  });
+}
+
+Deno.test("beatLeadMs() is the lead, but at most a tenth of the gap", () => {
+  assert.equal(beatLeadMs(3, Infinity), 3);
+  assert.equal(beatLeadMs(3, 100), 3);
+  assert.equal(beatLeadMs(3, 10), 1);
+  assert.equal(beatLeadMs(3, 0), 0);
+  assert.equal(beatLeadMs(0, 100), 0);
+});
+
+Deno.test("beatPostTimes() leads by the mean gap's tenth, capped, in order, never after the time", () => {
+  // 8 req/s: every beat 3 ms early; a burst of sends 1 ms apart: a tenth of the mean gap.
+  const slow = Float64Array.from({ length: 10 }, (_, i) => 1000 + 125 * i);
+  beatPostTimes(slow, 3).forEach((p, i) => assert.equal(p, slow[i] - 3));
+  const fast = Float64Array.from({ length: 20 }, (_, i) => 1000 + i);
+  const post = beatPostTimes(fast, 3);
+  assert.equal(post[0], fast[0] - 3);
+  for (let i = 9; i < 20; i++) {
+    assert.ok(Math.abs(post[i] - (fast[i] - 0.1)) < 1e-9);
+  }
+  for (let i = 1; i < 20; i++) {
+    assert.ok(post[i] >= post[i - 1], `post time ${i} before ${i - 1}`);
+    assert.ok(post[i] <= fast[i]);
+  }
+  beatPostTimes(fast, 0).forEach((p, i) => assert.equal(p, fast[i]));
+});
+
+Deno.test("spinUntilWallMs() returns at or after its time, at once for a past one", () => {
+  const t = wallNowMs() + 2;
+  assert.ok(spinUntilWallMs(t) >= t);
+  const past = wallNowMs() - 10;
+  assert.ok(spinUntilWallMs(past) >= past);
+});
+
+Deno.test("Metronome refuses a negative lead", () => {
+  assert.throws(
+    () => Metronome.start(Float64Array.of(1), Uint8Array.of(0), 1, -1),
+    /leadMs must be >= 0 \(got -1\)/,
+  );
+});
+
+async function beatsInOrder(leadMs: number) {
   const t0 = wallNowMs() + 20;
   // Two lanes, interleaved; two times equal, one in the past (posted at once).
   const times = Float64Array.of(t0 - 50, t0, t0, t0 + 5, t0 + 12, t0 + 30);
   const lanes = Uint8Array.of(0, 1, 0, 1, 1, 0);
-  const m = Metronome.start(times, lanes, 2);
+  const m = Metronome.start(times, lanes, 2, leadMs);
   const got: number[][] = [[], []];
   const counts = [3, 3];
   await Promise.all(
@@ -63,15 +114,18 @@ Deno.test("Metronome posts every beat to its lane, in order, never before its ti
   await m.stop();
   for (const p of m.ports) p.close();
   const due = [[0, 2, 5], [1, 3, 4]];
+  const postAt = beatPostTimes(times, leadMs);
   due.forEach((idx, lane) =>
     idx.forEach((i, k) =>
       assert.ok(
-        got[lane][k] >= times[i],
-        `lane ${lane} beat ${k} came ${times[i] - got[lane][k]} ms early`,
+        got[lane][k] >= postAt[i],
+        `lane ${lane} beat ${k} came ${
+          postAt[i] - got[lane][k]
+        } ms before its post time`,
       )
     )
   );
-});
+}
 
 Deno.test("Metronome.stop() ends a long schedule at once", async () => {
   const t0 = wallNowMs();

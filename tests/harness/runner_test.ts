@@ -283,3 +283,18 @@ Deno.test("replay() sessions: turn k+1 only after turn k's reply plus think time
     [2, 2 + 3 + 3, 2 + 3 + 3 + 3 + 1, 1, 1 + 3 + 2],
   );
 });
+
+Deno.test("replay() open loop never sends a request before its planned time", async () => {
+  // Beats come up to their lead early (harness/metronome.ts); the sender spins the rest.
+  const { result, rows } = await run(FAST, reqs(12, 15, 2), { mode: "open" });
+  assert.equal(result.status, "completed");
+  const sent = new Map<string, RequestRow>();
+  for (const r of rows) if (r.sentNs !== undefined) sent.set(r.reqId, r);
+  assert.equal(sent.size, 12);
+  for (const r of sent.values()) {
+    assert.ok(
+      r.sentNs! >= r.scheduledNs,
+      `${r.reqId} sent ${Number(r.scheduledNs - r.sentNs!) / 1e6} ms early`,
+    );
+  }
+});
