@@ -189,6 +189,12 @@ export interface Backend {
   /** Releases connections and resources. */
   close(): Promise<void>;
   /**
+   * True when the backend takes its token times on another thread (the built-in engine stamps
+   * them in its worker), so the thread that calls it may spin before a send without delaying
+   * any token time; absent or false for backends whose read loop runs on the calling thread.
+   */
+  readonly timesTokensElsewhere?: boolean;
+  /**
    * Built-in engines only: the harness hands over the sink of the run's `engine_steps` and
    * `engine_tokens` rows before the first request (backends never open the store themselves).
    */

@@ -11,7 +11,8 @@
  *
  * A receiver that is woken just in time is late by however long the OS takes to run it; on a
  * 2-core machine whose other threads compute (the built-in engine beside the harness) that was
- * 3-7 ms at p99 (docs/perf.md, issue 11). So a beat may come early: by `leadMs`, but never by more
+ * 3-7 ms at p99 (docs/perf.md, issue 11). So where the receiver takes no token times (the
+ * engine stamps them in its worker) a beat may come early: by `leadMs`, but never by more
  * than a tenth of the mean gap between the last {@link LEAD_WINDOW} send times
  * ({@link beatLeadMs}), and the receiver spins the rest ({@link spinUntilWallMs}). At low rates,
  * where the receiver sleeps between sends, that costs `leadMs` per send (3 ms at 8 req/s: 2.4 %
@@ -34,8 +35,11 @@ export interface MetronomeInit {
   leadMs: number;
 }
 
-/** The default for {@link Metronome.start}'s `leadMs`. */
-export const DEFAULT_BEAT_LEAD_MS = 3;
+/**
+ * The lead for a receiver that takes no token times itself. A receiver that reads streams
+ * gets its beats on time (lead 0): a spin would delay the times of chunks read after it.
+ */
+export const SPIN_LEAD_MS = 3;
 
 /** How many send times back the metronome takes the mean gap over for {@link beatLeadMs}. */
 export const LEAD_WINDOW = 8;
@@ -130,7 +134,7 @@ export class Metronome {
     timesMs: Float64Array,
     lanes: Uint8Array,
     laneCount: number,
-    leadMs: number = DEFAULT_BEAT_LEAD_MS,
+    leadMs = 0,
   ): Metronome {
     if (!(leadMs >= 0) || !Number.isFinite(leadMs)) {
       throw new RangeError(`Metronome: leadMs must be >= 0 (got ${leadMs})`);

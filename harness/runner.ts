@@ -20,7 +20,12 @@ import {
   rampArrivals,
   type RampUp,
 } from "./load_plan.ts";
-import { Metronome, spinUntilWallMs, wallNowMs } from "./metronome.ts";
+import {
+  Metronome,
+  SPIN_LEAD_MS,
+  spinUntilWallMs,
+  wallNowMs,
+} from "./metronome.ts";
 import { openLoopSchedule, sleepUntil } from "./pacer.ts";
 import type { Recorder } from "./recorder.ts";
 import { RequestTracker } from "./request_tracker.ts";
@@ -216,7 +221,12 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
           run.sending.signal,
         );
       } else if (heads.length > 0) {
-        const m = Metronome.start(wall, new Uint8Array(heads.length), 1);
+        const m = Metronome.start(
+          wall,
+          new Uint8Array(heads.length),
+          1,
+          backend.timesTokensElsewhere ? SPIN_LEAD_MS : 0,
+        );
         try {
           await paceByBeats(
             m.ports[0],

@@ -137,6 +137,9 @@ export class WebGPUBackend implements Backend {
     this.shiftNs = BigInt(Math.round((originMs - this.engineOriginMs) * 1e6));
   }
 
+  /** Token times are stamped in the engine's worker, not on the thread that sends. */
+  readonly timesTokensElsewhere = true;
+
   private nowNs(): bigint {
     return BigInt(Math.round((performance.now() - this.runOriginMs) * 1e6));
   }

@@ -17,18 +17,27 @@ import {
 import type { TraceRequest } from "../../workloads/mod.ts";
 import { reqs } from "./_scripted.ts";
 
+/**
+ * The real HTTP backend, declared as timing its tokens off the sending thread, so that the
+ * runner's metronome sends its beats early and the sender spins (as for the built-in engine).
+ */
+class SpinningBackend extends OpenAIBackend {
+  readonly timesTokensElsewhere = true;
+}
+
 /** Records rows in memory (the store is tested elsewhere) and replays against a scripted server. */
 async function run(
   server: ScriptedWorkerOptions,
   requests: TraceRequest[],
   load: LoadOptions,
   backendOpts: Partial<OpenAIBackendOptions> = {},
+  spin = false,
 ): Promise<
   { result: ReplayResult; rows: RequestRow[]; stats: { received: number } }
 > {
   const s = await startScriptedWorker({ recordSends: false, ...server });
   const clock = new RunClock();
-  const backend = new OpenAIBackend({
+  const backend = new (spin ? SpinningBackend : OpenAIBackend)({
     baseUrl: s.url,
     model: "scripted",
     nowNs: () => clock.nowNs(),
@@ -284,9 +293,15 @@ Deno.test("replay() sessions: turn k+1 only after turn k's reply plus think time
   );
 });
 
-Deno.test("replay() open loop never sends a request before its planned time", async () => {
+Deno.test("replay() open loop with early beats never sends a request before its planned time", async () => {
   // Beats come up to their lead early (harness/metronome.ts); the sender spins the rest.
-  const { result, rows } = await run(FAST, reqs(12, 15, 2), { mode: "open" });
+  const { result, rows } = await run(
+    FAST,
+    reqs(12, 15, 2),
+    { mode: "open" },
+    {},
+    true,
+  );
   assert.equal(result.status, "completed");
   const sent = new Map<string, RequestRow>();
   for (const r of rows) if (r.sentNs !== undefined) sent.set(r.reqId, r);
