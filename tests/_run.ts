@@ -1,7 +1,8 @@
 /**
- * The test suite's runner (`deno task test [deno test args...]`): runs `deno test -A --doc` with
- * the dot reporter so that passing tests and doc examples print nothing, shows progress, keeps
- * every failure's report, names each missing system package once, and ends with one line:
+ * The test suite's runner (`deno task test [deno test args...]`): runs `deno test -A --doc
+ * --parallel` (two files at a time; `TOKENTRACE_TEST_JOBS` sets how many) with the dot
+ * reporter so that passing tests and doc examples print nothing, shows progress, keeps every
+ * failure's report, names each missing system package once, and ends with one line:
  * `N passed, N failed` (plus ignored and steps).
  *
  * Arguments are passed on to `deno test` (paths, `--filter`, ...).
@@ -30,11 +31,29 @@ for (const r of Object.values(requirements)) {
   );
 }
 
+// Two test files at a time (Deno's --parallel: one worker per file): on a 2-core machine that
+// other work keeps busy the suite then gets two of the runnable threads instead of one, and
+// much of it waits on subprocesses and servers anyway. TOKENTRACE_TEST_JOBS=1 runs one file at
+// a time (docs/perf.md, "A newcomer's first hour").
+const jobs = Deno.env.get("TOKENTRACE_TEST_JOBS") ?? "2";
+if (!/^[1-9][0-9]*$/.test(jobs)) {
+  say(
+    `TOKENTRACE_TEST_JOBS: expected a whole number of test files at a time >= 1, got "${jobs}"\n`,
+  );
+  Deno.exit(2);
+}
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["test", "-A", "--doc", "--reporter=dot", ...args],
+  args: [
+    "test",
+    "-A",
+    "--doc",
+    "--reporter=dot",
+    ...(jobs !== "1" ? ["--parallel"] : []),
+    ...args,
+  ],
   stdout: "piped",
   stderr: "piped",
-  env: { NO_COLOR: "1" },
+  env: { NO_COLOR: "1", DENO_JOBS: jobs },
 }).spawn();
 
 let tests = 0;
