@@ -12,7 +12,7 @@
 /// <reference lib="deno.worker" />
 import { lowerThreadPriority } from "../thread_priority.ts";
 import type { EngineStepRow, EngineTokenRow } from "../backend.ts";
-import { QueueFullError } from "./engine_loop.ts";
+import { QueueFullError } from "./engine_request.ts";
 import { ensureRuntimeDir } from "./gpu_env.ts";
 import type { EngineEvent, FromEngine, ToEngine } from "./_engine_protocol.ts";
 import { openServingEngine, type ServingEngine } from "./serving_engine.ts";

@@ -25,7 +25,8 @@ import {
   sampleParams,
 } from "./kernels/params.ts";
 import { bindKernel, type Kernels } from "./kernels/pipelines.ts";
-import { HDR, PAGE_SIZE } from "./step_batch.ts";
+import { PAGE_SIZE } from "./kv_blocks.ts";
+import { HDR } from "./step_batch.ts";
 import { readGlobals, readLayer, type WeightSource } from "./weights.ts";
 
 const { BIAS, RESIDUAL, SILU_MUL, NORM, GATHER, KSPLIT } = LINEAR_FLAGS;

@@ -13,15 +13,27 @@
  * that sequence still run and their tokens are dropped. GPU queue order makes it safe to hand a
  * finished sequence's blocks and slot to another one at once.
  *
+ * The loop owns the engine's KV pages through its {@link BlockManager}; requests, their events and
+ * their admission checks are in engine_request.ts, the GPU clock's calibration in
+ * step_readback.ts. What is left (~460 lines) is one class whose methods all share its state: the
+ * live requests, the steps in flight and their readbacks, the scheduler; split further, each part
+ * would have to reach into the others' fields.
+ *
  * @module
  */
 import type { EngineStepRow, EngineTokenRow } from "../backend.ts";
 import { EventQueue } from "./_event_queue.ts";
+import {
+  type EngineRequest,
+  QueueFullError,
+  type SeqEvent,
+  validateRequest,
+} from "./engine_request.ts";
 import type { ForwardEngine } from "./forward.ts";
 import { BlockManager } from "./kv_blocks.ts";
 import { type Policy, Scheduler, type StepPlan } from "./scheduler.ts";
 import { Sequence } from "./sequence.ts";
-import type { SamplingParams, StepSequence } from "./step_batch.ts";
+import { GREEDY, type StepSequence } from "./step_batch.ts";
 import { GpuClock, StepReadback, type StepReadout } from "./step_readback.ts";
 
 /** Options of an {@link EngineLoop}. */
@@ -38,70 +50,6 @@ export interface EngineLoopOptions {
   prefixCaching?: boolean;
   /** Run clock in ns (default `performance.now()` since the loop was created). */
   nowNs?: () => bigint;
-}
-
-/** One request to the engine. */
-export interface EngineRequest {
-  /** Unique among live requests. */
-  id: string;
-  /** Prompt token ids (each below the vocabulary size). */
-  prompt: readonly number[];
-  /** Tokens to generate at most (>= 1). */
-  maxTokens: number;
-  /** Stop ids are not honoured before this many tokens (default 0). */
-  minTokens?: number;
-  /** Do not stop at the model's EOS ids (default false). */
-  ignoreEos?: boolean;
-  /** More ids that end the sequence. */
-  stopTokenIds?: readonly number[];
-  /** Default greedy. */
-  sampling?: SamplingParams;
-}
-
-/** What a request's stream yields. */
-export type SeqEvent =
-  | {
-    kind: "token";
-    id: number;
-    /** 0-based index among the output tokens. */
-    index: number;
-    /** Its log-probability under the raw logits (the model's distribution). */
-    logprob: number;
-    step: number;
-    /** GPU end of the step that sampled it (run clock), or null without timestamp queries. */
-    gpuNs: bigint | null;
-    /** When the host read it back (run clock). */
-    deliveredNs: bigint;
-    /** The token is a stop id that ended the sequence. */
-    stop: boolean;
-  }
-  | {
-    kind: "done";
-    finishReason: "stop" | "length" | "cancelled";
-    promptTokens: number;
-    completionTokens: number;
-    cachedTokens: number;
-  }
-  | { kind: "error"; message: string };
-
-/** The waiting queue is full; the request was not queued. */
-export class QueueFullError extends Error {
-  constructor(waiting: number) {
-    super(`Engine queue is full: ${waiting} requests are waiting`);
-    this.name = "QueueFullError";
-  }
-}
-
-/**
- * A request the engine refuses as it was given: `field` names the request field at fault (as
- * OpenAI's error `param`: `prompt`, `max_tokens`, `id`), so callers map it without reading the
- * message.
- */
-export class RequestError extends Error {
-  constructor(message: string, readonly field: string) {
-    super(message);
-    this.name = "RequestError";
-  }
 }
 
 /** Counters for `/metrics` and the run description. */
@@ -137,8 +85,9 @@ interface InFlight {
 }
 
 /**
- * Continuous batching over one {@link ForwardEngine}, which it owns for its KV pages (do not
- * call `generate()` on the same engine meanwhile).
+ * Continuous batching over one {@link ForwardEngine}. Its {@link BlockManager} is the one owner
+ * of the engine's KV pages: the engine hands out none, and a caller stepping the engine directly
+ * beside an idle loop takes its pages from `loop.blocks`.
  *
  * @example
  * ```ts
@@ -240,7 +189,12 @@ export class EngineLoop {
     opts: EngineLoopOptions = {},
   ): Promise<EngineLoop> {
     const loop = new EngineLoop(engine, opts);
-    await loop.calibrateClock();
+    await loop.gpuClock.calibrate(
+      engine.gpu.device,
+      loop.readback,
+      { tokens: engine.tokenLogBuffer, logprobs: engine.logprobLogBuffer },
+      loop.now,
+    );
     return loop;
   }
 
@@ -265,7 +219,7 @@ export class EngineLoop {
    */
   submit(req: EngineRequest, signal?: AbortSignal): AsyncIterable<SeqEvent> {
     if (this.closed) throw new Error("Engine loop is closed");
-    this.validate(req);
+    validateRequest(req, this.engine.limits, this.live.has(req.id));
     if (this.scheduler.waiting.length >= this.maxWaiting) {
       throw new QueueFullError(this.scheduler.waiting.length);
     }
@@ -273,7 +227,7 @@ export class EngineLoop {
       id: req.id,
       prompt: [...req.prompt],
       maxTokens: req.maxTokens,
-      sampling: req.sampling ?? { temperature: 0, topP: 1, seed: 0 },
+      sampling: req.sampling ?? GREEDY,
     }, this.arrivals++);
     this.scheduler.add(seq);
     const stop = new Set(req.stopTokenIds ?? []);
@@ -322,43 +276,6 @@ export class EngineLoop {
     }
     this.live.clear();
     this.readback.destroy();
-  }
-
-  private validate(req: EngineRequest): void {
-    const lim = this.engine.limits;
-    const where = `Request ${req.id}`;
-    if (this.live.has(req.id)) {
-      throw new RequestError(`${where}: id already in use`, "id");
-    }
-    if (req.prompt.length < 1) {
-      throw new RequestError(
-        `${where}: prompt: expected at least 1 token, got 0`,
-        "prompt",
-      );
-    }
-    for (const [i, t] of req.prompt.entries()) {
-      if (!Number.isInteger(t) || t < 0 || t >= lim.vocab) {
-        throw new RequestError(
-          `${where}: prompt: expected token ids in [0, ${lim.vocab}), got ${t} at ${i}`,
-          "prompt",
-        );
-      }
-    }
-    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) {
-      throw new RequestError(
-        `${where}: max_tokens: expected an integer >= 1, got ${req.maxTokens}`,
-        "max_tokens",
-      );
-    }
-    const positions = req.prompt.length + req.maxTokens - 1;
-    if (positions > lim.maxContext) {
-      throw new RequestError(
-        `${where}: ${req.prompt.length} prompt tokens + max_tokens ${req.maxTokens} exceed the context of ${
-          lim.maxContext + 1
-        } tokens`,
-        "max_tokens",
-      );
-    }
   }
 
   private kick(): void {
@@ -550,35 +467,5 @@ export class EngineLoop {
       live.events.close();
     }
     this.live.clear();
-  }
-
-  /** Three empty timed passes: the first estimates of the GPU clock's offset. */
-  private async calibrateClock(): Promise<void> {
-    if (!this.engine.gpu.timestamps) return;
-    const device = this.engine.gpu.device;
-    for (let i = 0; i < 3; i++) {
-      const enc = device.createCommandEncoder({ label: "clock calibration" });
-      enc.beginComputePass({
-        timestampWrites: this.readback.timestampWrites(0),
-      })
-        .end();
-      this.readback.encodeCopies(
-        enc,
-        0,
-        {
-          tokens: this.engine.tokenLogBuffer,
-          logprobs: this.engine.logprobLogBuffer,
-        },
-        0,
-        0,
-      );
-      const cmd = enc.finish();
-      const t = this.now();
-      device.queue.submit([cmd]);
-      const r = await this.readback.read(0, 0);
-      if (r.startRaw !== null && r.startRaw > 0n) {
-        this.gpuClock.observe(t, r.startRaw);
-      }
-    }
   }
 }

@@ -21,7 +21,8 @@ import {
   loopPasses,
   maxHybridKeys,
 } from "./kernels/loop_passes.ts";
-import { PAGE_SIZE, type StepLimits } from "./step_batch.ts";
+import { PAGE_SIZE } from "./kv_blocks.ts";
+import type { StepLimits } from "./step_batch.ts";
 import type { WeightSource } from "./weights.ts";
 
 /** Sizing and numerics of a {@link ForwardEngine}. */

@@ -10,6 +10,12 @@
  * after down where they are split over K (tiledSplit > 1). Bind groups and uniforms are built
  * once; a step only writes its metadata.
  *
+ * The engine holds the KV cache's memory but hands out no pages: whoever drives it names the
+ * pages of every sequence, taken from one `BlockManager` (the engine loop's; a check or a
+ * benchmark stepping the engine directly takes them from an idle loop's, or uses a fresh engine's
+ * pages from 0). Just over ~400 lines: `create` sizes every buffer and `encodeStep` is the one
+ * pass whose dispatch order is the model; the bind groups are already apart (_forward_bind.ts).
+ *
  * @module
  */
 import type { ModelConfig } from "./config.ts";
@@ -39,21 +45,18 @@ import {
   type EngineOptions,
   resolveEngineOptions,
 } from "./engine_options.ts";
-import { PagePool } from "./kv_pages.ts";
+import { PAGE_SIZE } from "./kv_blocks.ts";
 import {
   bindModel,
   type LayerGroups,
   type ModelGlobals,
 } from "./_forward_bind.ts";
-import { metaWords, packStep, PAGE_SIZE } from "./step_batch.ts";
+import { metaWords, packStep } from "./step_batch.ts";
 import type { PackedStep, StepBatch, StepLimits } from "./step_batch.ts";
 import type { WeightSource } from "./weights.ts";
 
 /** One model on one device, ready to run hybrid steps. */
 export class ForwardEngine {
-  /** Free KV pages of this engine's cache. */
-  readonly pages: PagePool;
-
   private constructor(
     /** The device the engine runs on. */
     readonly gpu: EngineDevice,
@@ -79,9 +82,7 @@ export class ForwardEngine {
     private readonly owned: GPUBuffer[],
     private readonly layers: LayerGroups[],
     private readonly globals: ModelGlobals,
-  ) {
-    this.pages = new PagePool(limits.numPages);
-  }
+  ) {}
 
   /**
    * Uploads the model from `src` (tensor by tensor) and builds every bind group.

@@ -15,7 +15,12 @@
  *
  * @module
  */
-import { PAGE_SIZE } from "./step_batch.ts";
+
+/**
+ * Tokens per KV block (page): the unit the block manager hands out, the step's page tables name
+ * and the kernels address (`kvslot = page * PAGE_SIZE + offset`, KV `[pages, 2, G, PAGE_SIZE, D]`).
+ */
+export const PAGE_SIZE = 16;
 
 /** Counters of the block manager. */
 export interface BlockStats {
@@ -190,6 +195,20 @@ export class BlockManager {
       }
       this.refs[b]++;
     }
+  }
+
+  /**
+   * Hands out `n` blocks like {@link allocate}, throwing when too few are available: for callers
+   * that size the cache for their own sequences (benchmarks, checks running steps directly).
+   */
+  take(n: number): number[] {
+    const blocks = this.allocate(n);
+    if (!blocks) {
+      throw new Error(
+        `KV blocks: expected ${n} available blocks, ${this.available} of ${this.numBlocks} are; size the engine's numPages for the sequences it runs`,
+      );
+    }
+    return blocks;
   }
 
   /** Hands out `n` blocks (evicting least recently used cached ones), or `null` if too few. */

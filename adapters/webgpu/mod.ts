@@ -1,13 +1,14 @@
 /**
  * The built-in WebGPU engine: a Llama-family forward pass (Llama, Mistral, Qwen2) in WGSL on
  * Deno's WebGPU, whose step takes a hybrid batch (prefill chunks and decode tokens of different
- * sequences), with sampling on the GPU and batched readback of sampled ids.
+ * sequences), with sampling on the GPU and asynchronous readback of sampled ids.
  *
  * - {@link requestEngineDevice}: adapter, features (`shader-f16`, `timestamp-query`), limits.
  * - {@link openModel}: a Hugging Face checkpoint directory or a synthetic preset.
  * - {@link ForwardEngine}: weights + KV cache on the GPU; `submitStep(batch)` runs one step.
- * - {@link generate}: one sequence, prompt ids in, async iterator of ids out.
- * - {@link EngineLoop}: continuous batching (scheduler + KV block manager + steps in flight).
+ * - {@link EngineLoop}: continuous batching (scheduler + KV block manager, the one owner of the
+ *   engine's pages, + steps in flight); every generation, one sequence too, is a request to it
+ *   ({@link runRequest} runs one to its end).
  * - {@link openServingEngine}: device, model, forward engine and loop from flag-level options.
  * - {@link WebGPUBackend}: the `webgpu` backend of `tokentrace run`.
  * - {@link createServeApp}: the OpenAI-compatible server of `tokentrace serve` (hono).
@@ -47,12 +48,16 @@ export {
   type EngineCounters,
   EngineLoop,
   type EngineLoopOptions,
+} from "./engine_loop.ts";
+export {
   type EngineRequest,
   QueueFullError,
   RequestError,
+  type RequestResult,
+  runRequest,
   type SeqEvent,
-} from "./engine_loop.ts";
-export { BlockManager, type BlockStats } from "./kv_blocks.ts";
+} from "./engine_request.ts";
+export { BlockManager, type BlockStats, PAGE_SIZE } from "./kv_blocks.ts";
 export {
   POLICIES,
   type Policy,
@@ -75,11 +80,10 @@ export {
 export { WebGPUBackend } from "./webgpu_backend.ts";
 export { createServeApp, type ServeAppOptions } from "./server/app.ts";
 export { ForwardEngine } from "./forward.ts";
-export { generate, type GenerateOptions, GREEDY } from "./generate.ts";
 export { openCheckpoint, openModel } from "./model_source.ts";
 export { PRESET_NAMES, presetSource } from "./presets.ts";
 export {
-  PAGE_SIZE,
+  GREEDY,
   type SamplingParams,
   type StepBatch,
   type StepLimits,

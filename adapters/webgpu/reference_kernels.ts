@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { HDR, PAGE_SIZE, ROW_WORDS } from "./step_batch.ts";
+import { PAGE_SIZE } from "./kv_blocks.ts";
+import { HDR, ROW_WORDS } from "./step_batch.ts";
 
 /**
  * RMSNorm of rows: `y[r] = g * x[row(r)] / sqrt(mean(x[row(r)]^2) + eps)`.

@@ -15,7 +15,7 @@ import type { StorageDtype } from "./kernels/geometry.ts";
 import { openModel } from "./model_source.ts";
 import { presetsFitting } from "./presets.ts";
 import type { Policy } from "./scheduler.ts";
-import { PAGE_SIZE } from "./step_batch.ts";
+import { PAGE_SIZE } from "./kv_blocks.ts";
 import {
   budgetForTbt,
   measureStepTimeModel,

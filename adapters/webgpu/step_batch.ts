@@ -23,9 +23,8 @@
  *
  * @module
  */
+import { PAGE_SIZE } from "./kv_blocks.ts";
 
-/** Tokens per KV page. */
-export const PAGE_SIZE = 16;
 /** Marks a `tok` entry that reads the slot's last sampled token instead of a literal id. */
 export const TOK_FROM_SLOT = 0x80000000;
 /** u32 words per sample row in the `rows` array. */
@@ -65,6 +64,9 @@ export interface SamplingParams {
   /** RNG seed; the draw for position p depends only on (seed, p). */
   seed: number;
 }
+
+/** Greedy decoding: argmax, lowest id on ties. */
+export const GREEDY: SamplingParams = { temperature: 0, topP: 1, seed: 0 };
 
 /** One sequence's part in a step. */
 export interface StepSequence {

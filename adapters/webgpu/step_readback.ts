@@ -172,4 +172,29 @@ export class GpuClock {
   toRun(raw: bigint | null): bigint | null {
     return raw === null || this.offsetNs === null ? null : raw - this.offsetNs;
   }
+
+  /**
+   * The first estimates of the offset: three empty timed passes through slot 0 of `readback`
+   * (whose copies read the two logs `log`), each observed against `now` (run clock, ns) at its
+   * submit. Does nothing on an adapter without timestamp queries.
+   */
+  async calibrate(
+    device: GPUDevice,
+    readback: StepReadback,
+    log: { tokens: GPUBuffer; logprobs: GPUBuffer },
+    now: () => bigint,
+  ): Promise<void> {
+    if (!readback.timestamps) return;
+    for (let i = 0; i < 3; i++) {
+      const enc = device.createCommandEncoder({ label: "clock calibration" });
+      enc.beginComputePass({ timestampWrites: readback.timestampWrites(0) })
+        .end();
+      readback.encodeCopies(enc, 0, log, 0, 0);
+      const cmd = enc.finish();
+      const t = now();
+      device.queue.submit([cmd]);
+      const r = await readback.read(0, 0);
+      if (r.startRaw !== null && r.startRaw > 0n) this.observe(t, r.startRaw);
+    }
+  }
 }

@@ -6,7 +6,8 @@
  * @module
  */
 import type { ForwardEngine } from "./forward.ts";
-import { PAGE_SIZE, type StepSequence } from "./step_batch.ts";
+import { PAGE_SIZE } from "./kv_blocks.ts";
+import type { StepSequence } from "./step_batch.ts";
 import { StepTimer } from "./step_timer.ts";
 
 /** A linear model of step time in milliseconds. */

@@ -5,9 +5,11 @@
  * @module
  */
 import { requestEngineDevice } from "../../adapters/webgpu/device.ts";
+import { EngineLoop } from "../../adapters/webgpu/engine_loop.ts";
+import { runRequest } from "../../adapters/webgpu/engine_request.ts";
 import { ForwardEngine } from "../../adapters/webgpu/forward.ts";
-import { generate, GREEDY } from "../../adapters/webgpu/generate.ts";
 import type { StorageDtype } from "../../adapters/webgpu/kernels/geometry.ts";
+import { PAGE_SIZE } from "../../adapters/webgpu/kv_blocks.ts";
 import { openModel } from "../../adapters/webgpu/model_source.ts";
 import {
   argmax,
@@ -15,7 +17,10 @@ import {
   parseOracle,
   relRmsError,
 } from "../../adapters/webgpu/oracle.ts";
-import type { SamplingParams } from "../../adapters/webgpu/step_batch.ts";
+import {
+  GREEDY,
+  type SamplingParams,
+} from "../../adapters/webgpu/step_batch.ts";
 
 /** Options of {@link engineGenerate} (CLI flags in brackets). */
 export interface GenerateCommandOptions {
@@ -48,11 +53,11 @@ export interface GenerateResult {
   ids: number[];
   finishReason: "length" | "stop";
   timing: {
-    /** Device, kernels and weight upload. */
+    /** Device, kernels, weight upload and the engine loop (its GPU clock calibrated). */
     loadMs: number;
-    /** From the generate call to the first id delivered (a readback batch arrives at once). */
+    /** From the request's submission to the loop to the first id read back. */
     firstTokenMs: number;
-    /** From the generate call to the last id. */
+    /** From the submission to the last id. */
     totalMs: number;
     /** ids / totalMs. */
     tokensPerS: number;
@@ -139,45 +144,42 @@ export async function engineGenerate(
   const engine = await ForwardEngine.create(gpu, src, {
     dtype: dtype === "auto" ? undefined : dtype,
     maxSeqs: 1,
-    maxContext: Math.ceil(need / 16) * 16,
+    maxContext: Math.ceil(need / PAGE_SIZE) * PAGE_SIZE,
     maxTokens: Math.min(256, opts.promptIds.length),
   });
+  const loop = await EngineLoop.create(engine, { prefixCaching: false });
+  const t1 = performance.now();
   try {
     const sampling: SamplingParams = opts.greedy
       ? GREEDY
       : { temperature, topP, seed };
-    const t1 = performance.now();
-    let first = 0;
-    const ids: number[] = [];
-    const stopTokens = opts.stopAtEos ? src.config.eosTokenIds : [];
-    for await (
-      const id of generate(engine, opts.promptIds, {
-        maxNewTokens: opts.maxTokens,
-        sampling,
-        stopTokens,
-      })
-    ) {
-      if (ids.length === 0) first = performance.now();
-      ids.push(id);
-    }
-    const t2 = performance.now();
+    const submitted = loop.nowNs();
+    const r = await runRequest(loop, {
+      id: "generate",
+      prompt: opts.promptIds,
+      maxTokens: opts.maxTokens,
+      ignoreEos: !opts.stopAtEos,
+      sampling,
+    });
+    const ms = (ns: bigint | null) =>
+      Number((ns ?? submitted) - submitted) / 1e6;
+    const totalMs = ms(r.lastNs);
     return {
       model: src.name,
       device: gpu.description,
       dtype: engine.dtype,
       promptIds: [...opts.promptIds],
-      ids,
-      finishReason: stopTokens.includes(ids[ids.length - 1])
-        ? "stop"
-        : "length",
+      ids: r.ids,
+      finishReason: r.finishReason === "stop" ? "stop" : "length",
       timing: {
         loadMs: t1 - t0,
-        firstTokenMs: first - t1,
-        totalMs: t2 - t1,
-        tokensPerS: ids.length / ((t2 - t1) / 1000),
+        firstTokenMs: ms(r.firstNs),
+        totalMs,
+        tokensPerS: r.ids.length / (totalMs / 1000),
       },
     };
   } finally {
+    await loop.close();
     engine.destroy();
     gpu.device.destroy();
   }
@@ -255,13 +257,16 @@ export async function engineVerify(
   const engine = await ForwardEngine.create(gpu, src, {
     dtype: dtype === "auto" ? undefined : dtype,
     maxSeqs: 1,
-    maxContext: Math.ceil(longest / 16) * 16,
+    maxContext: Math.ceil(longest / PAGE_SIZE) * PAGE_SIZE,
     maxTokens: Math.max(...oracle.cases.map((c) => c.prompt.length)),
   });
+  // The loop runs the greedy continuations; while it is idle its block manager also hands out
+  // the pages of the logits steps run directly on the engine.
+  const loop = await EngineLoop.create(engine, { prefixCaching: false });
   try {
     const cases: VerifyCase[] = [];
-    for (const c of oracle.cases) {
-      const pages = engine.pages.allocate(Math.ceil(c.prompt.length / 16));
+    for (const [n, c] of oracle.cases.entries()) {
+      const pages = loop.blocks.take(Math.ceil(c.prompt.length / PAGE_SIZE));
       const greedy1 = { ...GREEDY };
       // Whole prompt in one step: last-position logits.
       engine.submitStep({
@@ -286,13 +291,13 @@ export async function engineVerify(
           matches++;
         }
       }
-      engine.pages.free(pages);
-      const got: number[] = [];
-      for await (
-        const id of generate(engine, c.prompt, {
-          maxNewTokens: c.greedy.length,
-        })
-      ) got.push(id);
+      loop.blocks.release(pages);
+      const { ids: got } = await runRequest(loop, {
+        id: `case ${n}`,
+        prompt: c.prompt,
+        maxTokens: c.greedy.length,
+        ignoreEos: true,
+      });
       const mismatch = c.greedy.findIndex((id, i) => got[i] !== id);
       const rel = relRmsError(last, c.lastLogits);
       cases.push({
@@ -315,6 +320,7 @@ export async function engineVerify(
       pass: cases.every((c) => c.pass),
     };
   } finally {
+    await loop.close();
     engine.destroy();
     gpu.device.destroy();
   }

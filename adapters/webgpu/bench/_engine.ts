@@ -1,6 +1,7 @@
 /**
- * Whole-engine benchmarks on one uploaded model: batch-1 generation (GPU-fed decode, sampled ids
- * read back in batches; wall time per token in steady state), decode steps at several batch
+ * Whole-engine benchmarks on one uploaded model: batch-1 generation (one request through the
+ * serving loop: GPU-fed decode, `stepsInFlight` steps queued; wall time per token in steady
+ * state), decode steps at several batch
  * sizes (GPU time by timestamps: the smoothness of step time in B, and B = 128 at ctx ~1.2k), a
  * prefill step, and a many-request workload through the serving loop (continuous batching, all
  * requests queued at t = 0) with output tok/s, TTFT and TBT.
@@ -8,14 +9,15 @@
  * @module
  */
 import type { EngineDevice } from "../device.ts";
-import { EngineLoop, type SeqEvent } from "../engine_loop.ts";
+import { EngineLoop } from "../engine_loop.ts";
+import { runRequest, type SeqEvent } from "../engine_request.ts";
 import type { EngineOptions } from "../engine_options.ts";
 import { ForwardEngine } from "../forward.ts";
-import { generate, GREEDY } from "../generate.ts";
 import type { StorageDtype } from "../kernels/geometry.ts";
 import { presetSource } from "../presets.ts";
 import type { Policy } from "../scheduler.ts";
-import { PAGE_SIZE, type StepSequence } from "../step_batch.ts";
+import { PAGE_SIZE } from "../kv_blocks.ts";
+import { GREEDY, type StepSequence } from "../step_batch.ts";
 import type { PackedStep } from "../step_batch.ts";
 import { encodeHeat } from "./_timing.ts";
 
@@ -113,8 +115,8 @@ export interface EngineBenchResult {
 }
 
 const now = () => BigInt(Math.round(performance.now() * 1e6));
-/** Sampled ids per readback in the batch-1 generation. */
-const PER_READBACK = 16;
+/** New tokens of the short batch-1 run, whose wall time is subtracted from the long one's. */
+const B1_SHORT = 16;
 
 /** Runs every engine benchmark on one upload of `preset`. */
 export async function benchEngine(
@@ -137,7 +139,7 @@ export async function benchEngine(
     maxSeqs,
     maxContext,
     maxTokens,
-    logSize: Math.max((stepsInFlight + 2) * maxSeqs, 2 * PER_READBACK),
+    logSize: (stepsInFlight + 2) * maxSeqs,
     linear: opts.linear,
   });
   const loadS = (performance.now() - t0) / 1000;
@@ -149,19 +151,23 @@ export async function benchEngine(
     return ms[Math.floor(ms.length / 2)];
   };
   // Batch-1 generation, timed as the peer times it: wall(n2 new) - wall(n1 new) over n2 - n1,
-  // each the median of 3 runs after a warm-up (prefill and the last readback cancel out).
+  // each the median of 3 runs after a warm-up (prefill and the last readback cancel out). The
+  // loop's block manager also hands out the pages of the directly timed steps below.
   const newTokens = opts.batch1Tokens ?? 256;
+  const b1 = await EngineLoop.create(engine, {
+    stepsInFlight,
+    prefixCaching: false,
+  });
   const gen = async (n: number) => {
     const s = performance.now();
-    let count = 0;
-    for await (
-      const _ of generate(engine, wl.batch1_prompt, {
-        maxNewTokens: n,
-        stepsPerReadback: PER_READBACK,
-      })
-    ) count++;
-    if (count !== n) {
-      throw new Error(`Batch-1: expected ${n} ids, got ${count}`);
+    const { ids } = await runRequest(b1, {
+      id: "batch-1",
+      prompt: wl.batch1_prompt,
+      maxTokens: n,
+      ignoreEos: true,
+    });
+    if (ids.length !== n) {
+      throw new Error(`Batch-1: expected ${n} ids, got ${ids.length}`);
     }
     return (performance.now() - s) / 1000;
   };
@@ -170,13 +176,13 @@ export async function benchEngine(
     return t[1];
   };
   await gen(newTokens);
-  const n1 = PER_READBACK;
+  const n1 = B1_SHORT;
   const t1 = await median3(n1);
   const t2 = await median3(newTokens + n1);
   const decodeS = t2 - t1;
   const decodeTokens = newTokens;
   const P = wl.batch1_prompt.length;
-  const b1Pages = engine.pages.allocate(
+  const b1Pages = b1.blocks.take(
     Math.ceil((P + newTokens) / PAGE_SIZE),
   );
   const stepGpuMs = await timeStep([{
@@ -186,7 +192,7 @@ export async function benchEngine(
     pages: b1Pages,
     sample: GREEDY,
   }], 20);
-  engine.pages.free(b1Pages);
+  b1.blocks.release(b1Pages);
   const batch1 = {
     promptTokens: P,
     newTokens: newTokens + n1,
@@ -204,7 +210,7 @@ export async function benchEngine(
       slot: i,
       start: decodeCtx - 1,
       tokens: [1 + i],
-      pages: engine.pages.allocate(Math.ceil(decodeCtx / PAGE_SIZE)),
+      pages: b1.blocks.take(Math.ceil(decodeCtx / PAGE_SIZE)),
       sample: GREEDY,
     }));
     const a = await timeStep(seqs, 10);
@@ -215,11 +221,11 @@ export async function benchEngine(
       gpuMs: Math.min(a, b),
       spread: Math.abs(a - b) / Math.min(a, b),
     });
-    for (const q of seqs) engine.pages.free(q.pages);
+    for (const q of seqs) b1.blocks.release(q.pages);
   }
   // One prefill step of 512 tokens (fewer when the engine is smaller).
   const PT = Math.min(512, maxContext - PAGE_SIZE, maxTokens);
-  const pp = engine.pages.allocate(Math.ceil(PT / PAGE_SIZE));
+  const pp = b1.blocks.take(Math.ceil(PT / PAGE_SIZE));
   const prefillStep = {
     tokens: PT,
     gpuMs: await timeStep([{
@@ -230,7 +236,8 @@ export async function benchEngine(
       sample: GREEDY,
     }], 10),
   };
-  engine.pages.free(pp);
+  b1.blocks.release(pp);
+  await b1.close();
   // The workload through the serving loop, every request queued at once.
   const workload: WorkloadRun[] = [];
   for (const run of opts.runs) {

@@ -43,10 +43,10 @@ import {
   HDR,
   metaWords,
   packStep,
-  PAGE_SIZE,
   type StepLimits,
   type StepSequence,
 } from "../step_batch.ts";
+import { PAGE_SIZE } from "../kv_blocks.ts";
 import { timePass } from "./_timing.ts";
 
 /** One grid point's result (serialUs and part1Us are null where not measured). */

@@ -1,6 +1,11 @@
 // attention.wgsl: causal attention over the paged KV cache for a hybrid batch (prefill chunks and
 // decode tokens of different sequences in one dispatch).
 //
+// THE PART-1 BASELINE, not the engine's kernel: issue 3's first attention, one workgroup per
+// (query head, token), kept to check the engine's attention_hybrid.wgsl (+ attention_merge.wgsl)
+// against (tests/adapters/webgpu kernels tests) and to time it beside them (bench/attention.ts,
+// the "part-1 kernel" column of docs/perf.md). ForwardEngine never dispatches it.
+//
 //   For token t of sequence s = step.seq[t] at position p = step.pos[t], query head h, kv head
 //   g = h / (H / G):
 //     out[t, h, :] = sum_{j <= p} softmax_j(scale * q[t, h] . K_s[j, g]) * V_s[j, g]

@@ -3,9 +3,14 @@
  * dispatch grids. The constants reach the WGSL as `const` declarations of the prelude that
  * {@link shaderPrelude} builds; the host computes grids with the functions below.
  *
+ * Longer than ~400 lines on purpose: the geometry constants, their checks and the grid functions
+ * that use them are one table read together; splitting them would let a constant and the grid
+ * that depends on it drift apart.
+ *
  * @module
  */
-import { HDR, PAGE_SIZE, ROW_WORDS, TOK_FROM_SLOT } from "../step_batch.ts";
+import { PAGE_SIZE } from "../kv_blocks.ts";
+import { HDR, ROW_WORDS, TOK_FROM_SLOT } from "../step_batch.ts";
 
 /** Workgroup sizes, tiles and limits, by kernel. */
 export const GEOMETRY = {

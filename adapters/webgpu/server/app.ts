@@ -26,11 +26,8 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { EngineInfo } from "../serving_engine.ts";
-import {
-  type EngineLoop,
-  QueueFullError,
-  RequestError,
-} from "../engine_loop.ts";
+import type { EngineLoop } from "../engine_loop.ts";
+import { QueueFullError, RequestError } from "../engine_request.ts";
 import { byteCodec, type TextCodec } from "../text/codec.ts";
 import {
   type Choice,

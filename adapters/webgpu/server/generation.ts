@@ -19,7 +19,8 @@
  *
  * @module
  */
-import type { EngineLoop, EngineRequest, SeqEvent } from "../engine_loop.ts";
+import type { EngineLoop } from "../engine_loop.ts";
+import type { EngineRequest, SeqEvent } from "../engine_request.ts";
 import type { TextCodec } from "../text/codec.ts";
 import { logprobsObject, type TokenLogprob } from "./logprobs.ts";
 import type { ServeStats } from "./serve_stats.ts";

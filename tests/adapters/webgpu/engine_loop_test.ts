@@ -6,13 +6,16 @@ import type { EngineStepRow } from "../../../adapters/backend.ts";
 import {
   EngineLoop,
   type EngineLoopOptions,
+} from "../../../adapters/webgpu/engine_loop.ts";
+import {
   type EngineRequest,
   QueueFullError,
-} from "../../../adapters/webgpu/engine_loop.ts";
+} from "../../../adapters/webgpu/engine_request.ts";
 import type { AttentionMode } from "../../../adapters/webgpu/engine_options.ts";
 import { ForwardEngine } from "../../../adapters/webgpu/forward.ts";
-import { generate } from "../../../adapters/webgpu/generate.ts";
+import { PAGE_SIZE } from "../../../adapters/webgpu/kv_blocks.ts";
 import { presetSource } from "../../../adapters/webgpu/presets.ts";
+import { GREEDY } from "../../../adapters/webgpu/step_batch.ts";
 import { testDevice } from "./_gpu.ts";
 import { webgpuTest } from "../../_system.ts";
 
@@ -64,18 +67,34 @@ const req = (i: number, extra: Partial<EngineRequest> = {}): EngineRequest => ({
   ...extra,
 });
 
-/** Each prompt alone through generate() (one sequence, no scheduler). */
+/**
+ * Each prompt alone, stepped directly on the engine (one sequence, no loop, no scheduler): the
+ * whole prompt in one step, then one GPU-fed decode step per new token, each logging its id.
+ */
 let aloneCache: number[][] | null = null;
 async function alone(): Promise<number[][]> {
   if (aloneCache) return aloneCache;
   const e = await engine();
   const out: number[][] = [];
   for (const [i, p] of PROMPTS.entries()) {
-    const ids: number[] = [];
-    for await (const id of generate(e, p, { maxNewTokens: NEW[i] })) {
-      ids.push(id);
+    const n = NEW[i];
+    const pages = Array.from(
+      { length: Math.ceil((p.length + n) / PAGE_SIZE) },
+      (_, k) => k,
+    );
+    for (let j = 0; j < n; j++) {
+      e.submitStep({
+        seqs: [{
+          slot: 0,
+          start: j === 0 ? 0 : p.length + j - 1,
+          tokens: j === 0 ? p : null,
+          pages,
+          sample: GREEDY,
+        }],
+        logBase: j,
+      });
     }
-    out.push(ids);
+    out.push(Array.from(await e.readTokenLog(0, n)));
   }
   e.destroy();
   aloneCache = out;

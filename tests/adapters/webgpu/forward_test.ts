@@ -3,8 +3,9 @@
 import assert from "node:assert/strict";
 import { modelDir } from "../../_fixtures.ts";
 import { parseModelConfig } from "../../../adapters/webgpu/config.ts";
+import { EngineLoop } from "../../../adapters/webgpu/engine_loop.ts";
+import { runRequest } from "../../../adapters/webgpu/engine_request.ts";
 import { ForwardEngine } from "../../../adapters/webgpu/forward.ts";
-import { generate, GREEDY } from "../../../adapters/webgpu/generate.ts";
 import { roundToStorage } from "../../../adapters/webgpu/gpu_buffers.ts";
 import { openCheckpoint } from "../../../adapters/webgpu/model_source.ts";
 import {
@@ -15,7 +16,11 @@ import {
 import { presetSource } from "../../../adapters/webgpu/presets.ts";
 import { ReferenceSequence } from "../../../adapters/webgpu/reference_forward.ts";
 import { sampleRef } from "../../../adapters/webgpu/reference_kernels.ts";
-import type { StepSequence } from "../../../adapters/webgpu/step_batch.ts";
+import {
+  GREEDY,
+  type SamplingParams,
+  type StepSequence,
+} from "../../../adapters/webgpu/step_batch.ts";
 import {
   loadHostWeights,
   type ModelWeights,
@@ -36,6 +41,32 @@ const loadOracle = async () =>
   );
 const pagesFrom = (first: number, n: number) =>
   Array.from({ length: n }, (_, i) => first + i);
+
+/** The ids of one request run alone through a fresh loop on `engine` (no stop id but `stop`). */
+async function generateAlone(
+  engine: ForwardEngine,
+  prompt: number[],
+  maxTokens: number,
+  o: { stepsInFlight?: number; sampling?: SamplingParams; stop?: number[] } =
+    {},
+): Promise<number[]> {
+  const loop = await EngineLoop.create(engine, {
+    stepsInFlight: o.stepsInFlight,
+  });
+  const { ids } = await runRequest(loop, {
+    id: "alone",
+    prompt,
+    maxTokens,
+    ignoreEos: true,
+    stopTokenIds: o.stop,
+    sampling: o.sampling,
+  });
+  const { used, available } = loop.blocks.stats();
+  await loop.close();
+  assert.equal(used, 0, "blocks still used after the request ended");
+  assert.equal(available, engine.limits.numPages);
+  return ids;
+}
 
 async function oracleEngine(dtype: "f32" | "f16" = "f32") {
   const src = await openCheckpoint(oracleDir());
@@ -76,20 +107,17 @@ webgpuTest({
 });
 
 webgpuTest({
-  name: "generate() reproduces the oracle's 24-token greedy continuations",
+  name:
+    "One request through the engine loop reproduces the oracle's 24-token greedy continuations",
   ...opts,
   fn: async (t) => {
     const oracle = await loadOracle();
     const { engine } = await oracleEngine();
     for (const [i, c] of oracle.cases.entries()) {
       await t.step(`prompt ${i}`, async () => {
-        const got: number[] = [];
-        for await (
-          const id of generate(engine, c.prompt, {
-            maxNewTokens: c.greedy.length,
-            stepsPerReadback: 5,
-          })
-        ) got.push(id);
+        const got = await generateAlone(engine, c.prompt, c.greedy.length, {
+          stepsInFlight: 5,
+        });
         assert.deepEqual(got, c.greedy);
       });
     }
@@ -259,14 +287,10 @@ async function compareWithReference(
   assert.ok(err < tol, `${dtype}: relative RMS error ${err}`);
   // Sampled generation (temperature + top-p) follows the CPU reference draw for draw.
   const sampling = { temperature: 0.9, topP: 0.8, seed: 42 };
-  const got: number[] = [];
-  for await (
-    const id of generate(engine, prompt, {
-      maxNewTokens: 12,
-      sampling,
-      stepsPerReadback: 4,
-    })
-  ) got.push(id);
+  const got = await generateAlone(engine, prompt, 12, {
+    sampling,
+    stepsInFlight: 4,
+  });
   const seq = new ReferenceSequence(exoticConfig, rounded);
   let logits = seq.forward(prompt);
   const expect: number[] = [];
@@ -328,7 +352,8 @@ webgpuTest({
 });
 
 webgpuTest({
-  name: "generate() stops at a stop token and yields it last",
+  name:
+    "One request through the engine loop stops at a stop token and yields it last",
   ...opts,
   fn: async () => {
     const src = presetSource("tiny", 1);
@@ -338,23 +363,13 @@ webgpuTest({
       maxSeqs: 2,
       maxContext: 64,
     });
-    const all: number[] = [];
-    for await (
-      const id of generate(engine, [5, 6, 7], {
-        maxNewTokens: 10,
-        stepsPerReadback: 3,
-      })
-    ) all.push(id);
+    const all = await generateAlone(engine, [5, 6, 7], 10, {
+      stepsInFlight: 3,
+    });
     const stopAt = all[4];
-    const cut: number[] = [];
-    for await (
-      const id of generate(engine, [5, 6, 7], {
-        maxNewTokens: 10,
-        stopTokens: [stopAt],
-      })
-    ) cut.push(id);
+    // generateAlone asserts that every block is available again afterwards.
+    const cut = await generateAlone(engine, [5, 6, 7], 10, { stop: [stopAt] });
     assert.deepEqual(cut, all.slice(0, all.indexOf(stopAt) + 1));
-    assert.equal(engine.pages.available, engine.limits.numPages);
     const host = await loadHostWeights(src);
     const ref = new ReferenceSequence(src.config, host);
     let logits = ref.forward([5, 6, 7]);
