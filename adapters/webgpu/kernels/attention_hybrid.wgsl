@@ -27,11 +27,14 @@
 //     appended to this file). Per block of P.kb keys all invocations load K and V into
 //     workgroup memory (f32), then each row scores its visible keys one at a time against the
 //     broadcast K rows (rescaling only when its running max rises) and accumulates p * V.
-//   nq == 1, a decode item (R = hg rows of one token): q of the hg heads in workgroup memory; per
-//     block of HYB_WG keys invocation i scores key kb0 + i for every head; then invocation
+//   nq == 1, a decode item (R = hg rows of one token), in blocks of kd = min(HYB_WG / hg,
+//     DSC_AT / (D/4)) keys (dec_keys): invocation i < hg * kd keeps q of head i / kd in registers
+//     and scores key i % kd of each block; meanwhile all invocations load the block's V rows into
+//     workgroup memory (coalesced, every load independent of the others). Then invocation
 //     i = phase * NO + o (NO = hg * D / 4 vec4 outputs, KS = HYB_WG / NO key phases) owns vec4
 //     output o (head o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ...
-//     with the block's max; the KS phases are summed at the end.
+//     with the block's max, reading scores and V from workgroup memory; the KS phases are summed
+//     at the end.
 // Every row r < R of the item is written (out or part); invocations own no other outputs.
 // Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= HYB_MAX_HG,
 // hg * D / 4 <= HYB_WG, nq * hg <= HYB_ROWS, P.kb * D <= HYB_ELEMS,
@@ -62,11 +65,17 @@ const D4: u32 = HEAD_D / 4u;
 const NEG: f32 = -3.0e38;
 const V_AT: u32 = HYB_ELEMS / 4u; // V block after the K block in kv_s
 
-// Prefill: K block [kb][D4] then V block [kb][D4]. Decode: q [hg][D4] at 0, scores [hg][HYB_WG]
-// (as f32 in vec4s) at SC_AT, then the phase partials (acc at 0, l at L_AT).
+// Prefill: K block [kb][D4] then V block [kb][D4]. Decode: V block [kd][D4] at 0, scores [hg][kd]
+// (as f32 in vec4s) at DSC_AT, then the phase partials (acc at 0, l at L_AT).
 var<workgroup> kv_s: array<vec4<f32>, 2u * HYB_ELEMS / 4u>;
-const SC_AT: u32 = HYB_WG;
+const DSC_AT: u32 = 2u * HYB_ELEMS / 4u - HYB_WG / 4u;
 const L_AT: u32 = HYB_WG;
+
+// Keys per decode block (geometry.ts hybridDecodeKeys): one score per invocation
+// (hg * kd <= HYB_WG), the V block [kd][D4] within DSC_AT.
+fn dec_keys(hg: u32) -> u32 {
+  return min(HYB_WG / hg, DSC_AT / D4);
+}
 
 struct Item {
   g: u32,
@@ -184,38 +193,50 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
   let phase = lid / NO;
   let h = o / D4;
   let d4 = o % D4;
-  if (lid < NO) {
-    kv_s[lid] = qkv[it.t0 * W4 + (it.g * hg + h) * D4 + d4] * P.scale;
+  let kd = dec_keys(hg);          // keys per block
+  // Score owner: invocation lid < hg * kd scores key sj of every block for head sh.
+  let sh = lid / kd;
+  let sj = lid % kd;
+  let scorer = lid < hg * kd;
+  var q = HV();
+  if (scorer) {
+    q = hv_qkv(it.t0 * W4 + (it.g * hg + sh) * D4, P.scale);
   }
-  workgroupBarrier();
   var acc = vec4<f32>(0.0);
   var m = NEG;
   var l = 0.0;
-  for (var kb0 = it.k0; kb0 < it.k1; kb0 += HYB_WG) {
-    let nk = min(HYB_WG, it.k1 - kb0);
-    // Scores of key kb0 + lid for every head.
-    if (lid < nk) {
-      let k = hv_kv(kv_at(page_list, kb0 + lid, 0u, it.g, 0u));
-      for (var hh = 0u; hh < hg; hh++) {
-        let si = hh * HYB_WG + lid;
-        kv_s[SC_AT + si / 4u][si % 4u] = hv_dot(hv_smem(hh * D4), k);
+  for (var kb0 = it.k0; kb0 < it.k1; kb0 += kd) {
+    let nk = min(kd, it.k1 - kb0);
+    // The block's V rows into workgroup memory (coalesced, independent loads) and its scores.
+    for (var e = lid; e < kd * D4; e += HYB_WG) {
+      let j = e / D4;
+      var vv = vec4<f32>(0.0);
+      if (j < nk) {
+        vv = vec4<f32>(kv[kv_at(page_list, kb0 + j, 1u, it.g, e % D4)]);
       }
+      kv_s[e] = vv;
+    }
+    if (scorer && sj < nk) {
+      let si = sh * kd + sj;
+      kv_s[DSC_AT + si / 4u][si % 4u] = hv_dot(q, hv_kv(kv_at(page_list, kb0 + sj, 0u, it.g, 0u)));
     }
     workgroupBarrier();
     if (phase < KS) {
-      let sc = SC_AT + h * (HYB_WG / 4u);
+      let sc = h * kd;
       var bm = NEG;
       for (var j = 0u; j < nk; j++) {
-        bm = max(bm, kv_s[sc + j / 4u][j % 4u]);
+        let si = sc + j;
+        bm = max(bm, kv_s[DSC_AT + si / 4u][si % 4u]);
       }
       let m_new = max(m, bm);
       let corr = exp(m - m_new);
       acc *= corr;
       l *= corr;
       for (var j = phase; j < nk; j += KS) {
-        let p = exp(kv_s[sc + j / 4u][j % 4u] - m_new);
+        let si = sc + j;
+        let p = exp(kv_s[DSC_AT + si / 4u][si % 4u] - m_new);
         l += p;
-        acc += p * vec4<f32>(kv[kv_at(page_list, kb0 + j, 1u, it.g, d4)]);
+        acc = fma(vec4<f32>(p), kv_s[j * D4 + d4], acc);
       }
       m = m_new;
     }

@@ -386,6 +386,23 @@ export function hybridShape(H: number, G: number, D: number): HybridShape {
 }
 
 /**
+ * Keys per block of an attention_hybrid.wgsl decode item (the WGSL's `dec_keys`): one score per
+ * invocation (hg * kd <= HYB_WG) and the block's V rows [kd][D / 4] within the workgroup memory
+ * left below the scores (2 HYB_ELEMS / 4 - HYB_WG / 4 vec4s).
+ *
+ * @example
+ * ```ts
+ * import { hybridDecodeKeys } from "./geometry.ts";
+ * console.log(hybridDecodeKeys(4, 64)); // 32
+ * ```
+ */
+export function hybridDecodeKeys(hg: number, D: number): number {
+  const g = GEOMETRY;
+  const scoresAt = (2 * g.HYB_ELEMS) / 4 - g.HYB_WG / 4;
+  return Math.min(Math.floor(g.HYB_WG / hg), Math.floor(scoresAt / (D / 4)));
+}
+
+/**
  * Weights are read 8 at a time as a `W8`: 16 bytes of f16 as vec4<u32> (unpack2x16float, one
  * 16-byte load), or two vec4<f32>; `w8_lo` / `w8_hi` give elements 0-3 and 4-7 as vec4<f32>.
  */
