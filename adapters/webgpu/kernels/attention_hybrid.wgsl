@@ -28,15 +28,16 @@
 //     workgroup memory (f32), then each row scores its visible keys one at a time against the
 //     broadcast K rows (rescaling only when its running max rises) and accumulates p * V.
 //   nq == 1, a decode item (R = hg rows of one token), in blocks of kd = min(HYB_WG / hg,
-//     DSC_AT / (D/4)) keys (dec_keys): invocation i < hg * kd keeps q of head i / kd in registers
-//     and scores key i % kd of each block; meanwhile all invocations load the block's V rows into
-//     workgroup memory (coalesced, every load independent of the others). Then invocation
-//     i = phase * NO + o (NO = hg * D / 4 vec4 outputs, KS = HYB_WG / NO key phases) owns vec4
-//     output o (head o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ...
-//     with the block's max, reading scores and V from workgroup memory; the KS phases are summed
-//     at the end.
+//     HYB_ELEMS / D) keys (dec_keys): all invocations load the block's K rows (swizzled) and V
+//     rows into workgroup memory (coalesced, every load independent of the others); invocation
+//     i < hg * kd keeps q of head i / kd in registers and scores key i % kd of the block from
+//     workgroup memory; the scores replace the K block. Then invocation i = phase * NO + o
+//     (NO = hg * D / 4 vec4 outputs, KS = HYB_WG / NO key phases) owns vec4 output o (head
+//     o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ... with the
+//     block's max, reading scores and V from workgroup memory; the KS phases are summed at the
+//     end.
 // Every row r < R of the item is written (out or part); invocations own no other outputs.
-// Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= HYB_MAX_HG,
+// Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= min(HYB_MAX_HG, D),
 // hg * D / 4 <= HYB_WG, nq * hg <= HYB_ROWS, P.kb * D <= HYB_ELEMS,
 // k1 <= p + 1 of the item's last token, pages cover k1 positions, out_base + R <= partialRows,
 // k1 - k0 <= maxHybridKeys (loop passes per invocation, loop_passes.ts hybridItem, within the
@@ -65,16 +66,25 @@ const D4: u32 = HEAD_D / 4u;
 const NEG: f32 = -3.0e38;
 const V_AT: u32 = HYB_ELEMS / 4u; // V block after the K block in kv_s
 
-// Prefill: K block [kb][D4] then V block [kb][D4]. Decode: V block [kd][D4] at 0, scores [hg][kd]
-// (as f32 in vec4s) at DSC_AT, then the phase partials (acc at 0, l at L_AT).
+// Prefill: K block [kb][D4] then V block [kb][D4]. Decode: K block [kd][D4] (rows swizzled,
+// kswz) at 0, then its scores [hg][kd] (f32 in vec4s) in its place; V block [kd][D4] at V_AT; at
+// the end the phase partials (acc at 0, l at L_AT).
 var<workgroup> kv_s: array<vec4<f32>, 2u * HYB_ELEMS / 4u>;
-const DSC_AT: u32 = 2u * HYB_ELEMS / 4u - HYB_WG / 4u;
 const L_AT: u32 = HYB_WG;
 
 // Keys per decode block (geometry.ts hybridDecodeKeys): one score per invocation
-// (hg * kd <= HYB_WG), the V block [kd][D4] within DSC_AT.
+// (hg * kd <= HYB_WG), the K and V blocks [kd][D4] within V_AT each.
 fn dec_keys(hg: u32) -> u32 {
-  return min(HYB_WG / hg, DSC_AT / D4);
+  return min(HYB_WG / hg, V_AT / D4);
+}
+
+// Column of dims 4 d .. of decode K row j in workgroup memory: XOR-swizzled when D4 % 8 == 0, so
+// that the scorers of 8 consecutive keys (one phase of a 16-byte load) hit distinct banks.
+fn kswz(j: u32, d: u32) -> u32 {
+  if (D4 % 8u == 0u) {
+    return d ^ (j & 7u);
+  }
+  return d;
 }
 
 struct Item {
@@ -207,18 +217,28 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
   var l = 0.0;
   for (var kb0 = it.k0; kb0 < it.k1; kb0 += kd) {
     let nk = min(kd, it.k1 - kb0);
-    // The block's V rows into workgroup memory (coalesced, independent loads) and its scores.
+    // The block's K and V rows into workgroup memory: coalesced, every load independent.
     for (var e = lid; e < kd * D4; e += HYB_WG) {
       let j = e / D4;
+      var kk = vec4<f32>(0.0);
       var vv = vec4<f32>(0.0);
       if (j < nk) {
-        vv = vec4<f32>(kv[kv_at(page_list, kb0 + j, 1u, it.g, e % D4)]);
+        let at = kv_at(page_list, kb0 + j, 0u, it.g, e % D4);
+        kk = vec4<f32>(kv[at]);
+        vv = vec4<f32>(kv[at + P.G * PAGE_SIZE * D4]);
       }
-      kv_s[e] = vv;
+      kv_s[j * D4 + kswz(j, e % D4)] = kk;
+      kv_s[V_AT + e] = vv;
     }
+    workgroupBarrier();
+    var s = NEG;
     if (scorer && sj < nk) {
+      s = hv_dot(q, hv_krow(sj));
+    }
+    workgroupBarrier();
+    if (scorer) {
       let si = sh * kd + sj;
-      kv_s[DSC_AT + si / 4u][si % 4u] = hv_dot(q, hv_kv(kv_at(page_list, kb0 + sj, 0u, it.g, 0u)));
+      kv_s[si / 4u][si % 4u] = s;
     }
     workgroupBarrier();
     if (phase < KS) {
@@ -226,7 +246,7 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
       var bm = NEG;
       for (var j = 0u; j < nk; j++) {
         let si = sc + j;
-        bm = max(bm, kv_s[DSC_AT + si / 4u][si % 4u]);
+        bm = max(bm, kv_s[si / 4u][si % 4u]);
       }
       let m_new = max(m, bm);
       let corr = exp(m - m_new);
@@ -234,9 +254,9 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
       l *= corr;
       for (var j = phase; j < nk; j += KS) {
         let si = sc + j;
-        let p = exp(kv_s[DSC_AT + si / 4u][si % 4u] - m_new);
+        let p = exp(kv_s[si / 4u][si % 4u] - m_new);
         l += p;
-        acc = fma(vec4<f32>(p), kv_s[j * D4 + d4], acc);
+        acc = fma(vec4<f32>(p), kv_s[V_AT + j * D4 + d4], acc);
       }
       m = m_new;
     }

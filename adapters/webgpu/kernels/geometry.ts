@@ -375,11 +375,12 @@ export function hybridShape(H: number, G: number, D: number): HybridShape {
   const fit = Math.min(g.HYB_KB, Math.floor(g.HYB_ELEMS / D));
   const kb = fit >= 1 ? 2 ** Math.floor(Math.log2(fit)) : 0;
   if (
-    !Number.isInteger(hg) || hg > g.HYB_MAX_HG || (hg * D) / 4 > g.HYB_WG ||
+    !Number.isInteger(hg) || hg > g.HYB_MAX_HG || hg > D ||
+    (hg * D) / 4 > g.HYB_WG ||
     D % 4 !== 0 || kb < 1
   ) {
     throw new Error(
-      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0, H / G <= ${g.HYB_MAX_HG}, (H / G) * D / 4 <= ${g.HYB_WG}, D % 4 == 0 and D <= ${g.HYB_ELEMS}`,
+      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0, H / G <= min(${g.HYB_MAX_HG}, D), (H / G) * D / 4 <= ${g.HYB_WG}, D % 4 == 0 and D <= ${g.HYB_ELEMS}`,
     );
   }
   return { hg, rowsMax, qt: Math.floor(rowsMax / hg), kb };
@@ -387,8 +388,8 @@ export function hybridShape(H: number, G: number, D: number): HybridShape {
 
 /**
  * Keys per block of an attention_hybrid.wgsl decode item (the WGSL's `dec_keys`): one score per
- * invocation (hg * kd <= HYB_WG) and the block's V rows [kd][D / 4] within the workgroup memory
- * left below the scores (2 HYB_ELEMS / 4 - HYB_WG / 4 vec4s).
+ * invocation (hg * kd <= HYB_WG), the block's K and V rows [kd][D / 4] within HYB_ELEMS / 4
+ * vec4s each (the scores then replace the K rows: hg <= D).
  *
  * @example
  * ```ts
@@ -398,8 +399,7 @@ export function hybridShape(H: number, G: number, D: number): HybridShape {
  */
 export function hybridDecodeKeys(hg: number, D: number): number {
   const g = GEOMETRY;
-  const scoresAt = (2 * g.HYB_ELEMS) / 4 - g.HYB_WG / 4;
-  return Math.min(Math.floor(g.HYB_WG / hg), Math.floor(scoresAt / (D / 4)));
+  return Math.min(Math.floor(g.HYB_WG / hg), Math.floor(g.HYB_ELEMS / D));
 }
 
 /**
