@@ -33,9 +33,9 @@
 //     i < hg * kd keeps q of head i / kd in registers and scores key i % kd of the block from
 //     workgroup memory; the scores replace the K block. Then invocation i = phase * NO + o
 //     (NO = hg * D / 4 vec4 outputs, KS = HYB_WG / NO key phases) owns vec4 output o (head
-//     o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ... with the
-//     block's max, reading scores and V from workgroup memory; the KS phases are summed at the
-//     end.
+//     o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ... (online
+//     softmax: rescaled when its running max rises), reading scores and V from workgroup
+//     memory; the KS phases (each with its own max) are merged at the end.
 // Every row r < R of the item is written (out or part); invocations own no other outputs.
 // Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= min(HYB_MAX_HG, D),
 // hg * D / 4 <= HYB_WG, nq * hg <= HYB_ROWS, P.kb * D <= HYB_ELEMS,
@@ -68,9 +68,10 @@ const V_AT: u32 = HYB_ELEMS / 4u; // V block after the K block in kv_s
 
 // Prefill: K block [kb][D4] then V block [kb][D4]. Decode: K block [kd][D4] (rows swizzled,
 // kswz) at 0, then its scores [hg][kd] (f32 in vec4s) in its place; V block [kd][D4] at V_AT; at
-// the end the phase partials (acc at 0, l at L_AT).
+// the end the phase partials (acc at 0, l at L_AT, m at M_AT).
 var<workgroup> kv_s: array<vec4<f32>, 2u * HYB_ELEMS / 4u>;
 const L_AT: u32 = HYB_WG;
+const M_AT: u32 = HYB_WG + HYB_WG / 4u;
 
 // Keys per decode block (geometry.ts hybridDecodeKeys): one score per invocation
 // (hg * kd <= HYB_WG), the K and V blocks [kd][D4] within V_AT each.
@@ -241,42 +242,47 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
       kv_s[si / 4u][si % 4u] = s;
     }
     workgroupBarrier();
+    // Each owner's keys in order, online: rescaled only when its running max rises.
     if (phase < KS) {
-      let sc = h * kd;
-      var bm = NEG;
-      for (var j = 0u; j < nk; j++) {
-        let si = sc + j;
-        bm = max(bm, kv_s[si / 4u][si % 4u]);
-      }
-      let m_new = max(m, bm);
-      let corr = exp(m - m_new);
-      acc *= corr;
-      l *= corr;
       for (var j = phase; j < nk; j += KS) {
-        let si = sc + j;
-        let p = exp(kv_s[si / 4u][si % 4u] - m_new);
+        let si = h * kd + j;
+        let sv = kv_s[si / 4u][si % 4u];
+        if (sv > m) {
+          let corr = exp(m - sv);
+          acc *= corr;
+          l *= corr;
+          m = sv;
+        }
+        let p = exp(sv - m);
         l += p;
         acc = fma(vec4<f32>(p), kv_s[V_AT + j * D4 + d4], acc);
       }
-      m = m_new;
     }
     workgroupBarrier();
   }
-  // Sum the KS phases (all share m): phase partials to workgroup memory, phase 0 adds them.
+  // Merge the KS phases (each with its own max): partials to workgroup memory, phase 0 adds
+  // them.
   if (phase < KS) {
     kv_s[lid] = acc;
     kv_s[L_AT + lid / 4u][lid % 4u] = l;
+    kv_s[M_AT + lid / 4u][lid % 4u] = m;
   }
   workgroupBarrier();
   if (lid < NO) {
     var a = vec4<f32>(0.0);
     var ls = 0.0;
+    var mm = NEG;
     for (var k = 0u; k < KS; k++) {
       let i = k * NO + lid;
-      a += kv_s[i];
-      ls += kv_s[L_AT + i / 4u][i % 4u];
+      let mk = kv_s[M_AT + i / 4u][i % 4u];
+      let m_new = max(mm, mk);
+      let c = exp(mm - m_new);
+      let w = exp(mk - m_new);
+      a = a * c + kv_s[i] * w;
+      ls = ls * c + kv_s[L_AT + i / 4u][i % 4u] * w;
+      mm = m_new;
     }
-    write_row(it, h, d4, a, m, ls);
+    write_row(it, h, d4, a, mm, ls);
   }
 }
 

@@ -100,7 +100,7 @@ export const loopPasses = {
   hybridDecode: (shape: HybridShape, D: number, keys: number): number => {
     const phases = Math.floor(g.HYB_WG / (shape.hg * (D / 4)));
     const kd = hybridDecodeKeys(shape.hg, D);
-    const block = 1 + loop(cdiv(kd * (D / 4), g.HYB_WG)) + loop(kd) +
+    const block = 1 + loop(cdiv(kd * (D / 4), g.HYB_WG)) +
       loop(cdiv(kd, phases));
     return loop(cdiv(keys, kd)) + cdiv(keys, kd) * block + loop(phases);
   },
