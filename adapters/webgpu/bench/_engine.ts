@@ -47,6 +47,8 @@ export interface EngineBenchOptions {
   batch1Tokens?: number;
   /** Linear-kernel choice of the engine (EngineOptions.linear). */
   linear?: EngineOptions["linear"];
+  /** Attention work items splitting aims at (EngineOptions.attnTargetItems). */
+  attnTargetItems?: number;
   /** Seconds after which a workload run cancels its unfinished requests (default none). */
   workloadDeadlineS?: number;
 }
@@ -141,6 +143,7 @@ export async function benchEngine(
     maxTokens,
     logSize: (stepsInFlight + 2) * maxSeqs,
     linear: opts.linear,
+    attnTargetItems: opts.attnTargetItems,
   });
   const loadS = (performance.now() - t0) / 1000;
   const timeStep = async (seqs: StepSequence[], n: number) => {

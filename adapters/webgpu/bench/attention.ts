@@ -55,6 +55,8 @@ export interface AttentionPoint {
   batch: number;
   ctx: number;
   items: number;
+  /** Work items the plan split towards. */
+  targetItems: number;
   /** K and V bytes the step must read (each kv head's keys once). */
   kvBytes: number;
   fusedUs: number;
@@ -71,6 +73,8 @@ export interface AttentionBenchOptions {
   reps: number;
   /** Also time the part-1 kernel (default true). */
   part1?: boolean;
+  /** Work items the plan splits towards (default the engine's: 4 on a software adapter, else 512). */
+  targetItems?: number;
 }
 
 /** Runs the grid on `gpu` and returns one point per (chunk, batch, ctx). */
@@ -90,7 +94,7 @@ export async function benchAttention(
   ]);
   const shape = hybridShape(H, G, D);
   const split = {
-    targetItems: gpu.isFallback ? 4 : 512,
+    targetItems: opts.targetItems ?? (gpu.isFallback ? 4 : 512),
     maxItemKeys: maxHybridKeys(shape, D, gpu.loopBudget),
   };
   const maxB = gpu.limits.maxStorageBufferBindingSize;
@@ -255,6 +259,7 @@ export async function benchAttention(
           batch,
           ctx,
           items: plan.items,
+          targetItems: split.targetItems,
           kvBytes: nseq * ctx * 2 * G * D * dtypeBytes(dtype),
           fusedUs: fused * 1e6,
           serialUs: serial === null ? null : serial * 1e6,
@@ -274,15 +279,17 @@ export function renderAttention(
 ): string {
   const f = (v: number | null) => (v === null ? "-" : v.toFixed(1));
   const lines = [
-    "| prefill chunk | decode batch | context | items | KV GB/s (fused) | fused us | serial us | fused/serial | part-1 kernel us |",
+    "| prefill chunk | decode batch | context | items (target) | KV GB/s (fused) | fused us | serial us | fused/serial | part-1 kernel us |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const p of points) {
     const gbs = p.kvBytes / (p.fusedUs * 1e3);
     lines.push(
-      `| ${p.chunk} | ${p.batch} | ${p.ctx} | ${p.items} | ${gbs.toFixed(0)}${
-        copyGBs ? ` (${(100 * gbs / copyGBs).toFixed(0)}%)` : ""
-      } | ${f(p.fusedUs)} | ${f(p.serialUs)} | ${
+      `| ${p.chunk} | ${p.batch} | ${p.ctx} | ${p.items} (${p.targetItems}) | ${
+        gbs.toFixed(0)
+      }${copyGBs ? ` (${(100 * gbs / copyGBs).toFixed(0)}%)` : ""} | ${
+        f(p.fusedUs)
+      } | ${f(p.serialUs)} | ${
         p.serialUs ? (p.fusedUs / p.serialUs).toFixed(3) : "-"
       } | ${f(p.part1Us)} |`,
     );
@@ -301,6 +308,46 @@ export function renderAttention(
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * The split target with the least summed time relative to the best target at each (batch, ctx)
+ * point of `points` (one run of the same grid per target).
+ *
+ * @example
+ * ```ts
+ * import { bestTarget } from "./attention.ts";
+ * const p = (targetItems: number, batch: number, fusedUs: number) => ({
+ *   chunk: 0, batch, ctx: 1024, items: 8, targetItems, kvBytes: 1, fusedUs, serialUs: null,
+ *   part1Us: null,
+ * });
+ * console.log(bestTarget([p(64, 1, 20), p(64, 16, 30), p(512, 1, 10), p(512, 16, 32)])); // 512
+ * ```
+ */
+export function bestTarget(points: AttentionPoint[]): number {
+  const key = (p: AttentionPoint) => `${p.chunk} ${p.batch} ${p.ctx}`;
+  const best = new Map<string, number>();
+  for (const p of points) {
+    best.set(key(p), Math.min(best.get(key(p)) ?? Infinity, p.fusedUs));
+  }
+  const score = new Map<number, number>();
+  for (const p of points) {
+    score.set(
+      p.targetItems,
+      (score.get(p.targetItems) ?? 0) + p.fusedUs / best.get(key(p))!,
+    );
+  }
+  let choice = NaN;
+  let least = Infinity;
+  for (const [t, v] of score) {
+    if (v < least) [choice, least] = [t, v];
+  }
+  if (!Number.isFinite(choice)) {
+    throw new Error(
+      "bestTarget: expected at least one attention point, got none",
+    );
+  }
+  return choice;
 }
 
 /** The issue's grid: chunks 64/256/512 x batches 4/16/64 x contexts 512/1024/2048. */

@@ -16,7 +16,9 @@ import { requestEngineDevice } from "../device.ts";
 import type { Policy } from "../scheduler.ts";
 import {
   ATTENTION_GRID,
+  type AttentionPoint,
   benchAttention,
+  bestTarget,
   renderAttention,
 } from "./attention.ts";
 import { benchEngine, type Workload } from "./_engine.ts";
@@ -103,6 +105,26 @@ const grid = await benchAttention(gpu, {
   reps: quick ? 1 : 10,
 });
 log("attention grid done");
+// Decode attention by split target: the engine's target is the one with the least time relative
+// to the best at each point (summed), over batch-1 to batch-16 decodes at short and long contexts.
+const targetSweep = quick ? [4, 16] : [64, 128, 256, 512, 1024];
+const decodeSplit: AttentionPoint[] = [];
+for (const targetItems of targetSweep) {
+  decodeSplit.push(
+    ...await benchAttention(gpu, {
+      preset,
+      grid: quick
+        ? { chunks: [0], batches: [1], ctxs: [64] }
+        : { chunks: [0], batches: [1, 4, 16], ctxs: [256, 1024, 4096] },
+      runs: quick ? 2 : 5,
+      reps: quick ? 1 : 10,
+      part1: false,
+      targetItems,
+    }),
+  );
+}
+const targetChoice = bestTarget(decodeSplit);
+log(`attention target choice ${targetChoice}`);
 const budgets = (args.budgets ?? (quick ? "32" : "512,2048")).split(",").map(
   Number,
 );
@@ -128,6 +150,7 @@ const engine = await benchEngine(gpu, {
       tiledF16: tiledChoice.kernel === "linear_tiled_h",
     }
     : undefined,
+  attnTargetItems: targetChoice,
   workloadDeadlineS: args.deadline ? Number(args.deadline) : undefined,
 });
 log("engine done");
@@ -142,8 +165,10 @@ const result = {
   tiledChoice,
   gemvSChoice,
   gemvChoice,
+  targetChoice,
   kernels,
   attentionGrid: grid,
+  decodeSplit,
   engine,
 };
 await Deno.mkdir(args.out, { recursive: true });
@@ -165,6 +190,10 @@ console.log(
   "\n" + renderAttention(kernels.decodeAttention, kernels.ceilings.copyGBs),
 );
 console.log("\n" + renderAttention(grid, kernels.ceilings.copyGBs));
+console.log(
+  `\n## decode attention by split target (engine: ${targetChoice})\n\n` +
+    renderAttention(decodeSplit, kernels.ceilings.copyGBs),
+);
 console.log(
   "\n" +
     JSON.stringify(

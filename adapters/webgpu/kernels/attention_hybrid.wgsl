@@ -27,13 +27,17 @@
 //     appended to this file). Per block of P.kb keys all invocations load K and V into
 //     workgroup memory (f32), then each row scores its visible keys one at a time against the
 //     broadcast K rows (rescaling only when its running max rises) and accumulates p * V.
-//   nq == 1, a decode item (R = hg rows of one token): q of the hg heads in workgroup memory; per
-//     block of HYB_WG keys invocation i scores key kb0 + i for every head; then invocation
-//     i = phase * NO + o (NO = hg * D / 4 vec4 outputs, KS = HYB_WG / NO key phases) owns vec4
-//     output o (head o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ...
-//     with the block's max; the KS phases are summed at the end.
+//   nq == 1, a decode item (R = hg rows of one token), in blocks of kd = min(HYB_WG / hg,
+//     HYB_ELEMS / D) keys (dec_keys): all invocations load the block's K rows (swizzled) and V
+//     rows into workgroup memory (coalesced, every load independent of the others); invocation
+//     i < hg * kd keeps q of head i / kd in registers and scores key i % kd of the block from
+//     workgroup memory; the scores replace the K block. Then invocation i = phase * NO + o
+//     (NO = hg * D / 4 vec4 outputs, KS = HYB_WG / NO key phases) owns vec4 output o (head
+//     o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ... (online
+//     softmax: rescaled when its running max rises), reading scores and V from workgroup
+//     memory; the KS phases (each with its own max) are merged at the end.
 // Every row r < R of the item is written (out or part); invocations own no other outputs.
-// Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= HYB_MAX_HG,
+// Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= min(HYB_MAX_HG, D),
 // hg * D / 4 <= HYB_WG, nq * hg <= HYB_ROWS, P.kb * D <= HYB_ELEMS,
 // k1 <= p + 1 of the item's last token, pages cover k1 positions, out_base + R <= partialRows,
 // k1 - k0 <= maxHybridKeys (loop passes per invocation, loop_passes.ts hybridItem, within the
@@ -62,11 +66,27 @@ const D4: u32 = HEAD_D / 4u;
 const NEG: f32 = -3.0e38;
 const V_AT: u32 = HYB_ELEMS / 4u; // V block after the K block in kv_s
 
-// Prefill: K block [kb][D4] then V block [kb][D4]. Decode: q [hg][D4] at 0, scores [hg][HYB_WG]
-// (as f32 in vec4s) at SC_AT, then the phase partials (acc at 0, l at L_AT).
+// Prefill: K block [kb][D4] then V block [kb][D4]. Decode: K block [kd][D4] (rows swizzled,
+// kswz) at 0, then its scores [hg][kd] (f32 in vec4s) in its place; V block [kd][D4] at V_AT; at
+// the end the phase partials (acc at 0, l at L_AT, m at M_AT).
 var<workgroup> kv_s: array<vec4<f32>, 2u * HYB_ELEMS / 4u>;
-const SC_AT: u32 = HYB_WG;
 const L_AT: u32 = HYB_WG;
+const M_AT: u32 = HYB_WG + HYB_WG / 4u;
+
+// Keys per decode block (geometry.ts hybridDecodeKeys): one score per invocation
+// (hg * kd <= HYB_WG), the K and V blocks [kd][D4] within V_AT each.
+fn dec_keys(hg: u32) -> u32 {
+  return min(HYB_WG / hg, V_AT / D4);
+}
+
+// Column of dims 4 d .. of decode K row j in workgroup memory: XOR-swizzled when D4 % 8 == 0, so
+// that the scorers of 8 consecutive keys (one phase of a 16-byte load) hit distinct banks.
+fn kswz(j: u32, d: u32) -> u32 {
+  if (D4 % 8u == 0u) {
+    return d ^ (j & 7u);
+  }
+  return d;
+}
 
 struct Item {
   g: u32,
@@ -184,58 +204,85 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
   let phase = lid / NO;
   let h = o / D4;
   let d4 = o % D4;
-  if (lid < NO) {
-    kv_s[lid] = qkv[it.t0 * W4 + (it.g * hg + h) * D4 + d4] * P.scale;
+  let kd = dec_keys(hg);          // keys per block
+  // Score owner: invocation lid < hg * kd scores key sj of every block for head sh.
+  let sh = lid / kd;
+  let sj = lid % kd;
+  let scorer = lid < hg * kd;
+  var q = HV();
+  if (scorer) {
+    q = hv_qkv(it.t0 * W4 + (it.g * hg + sh) * D4, P.scale);
   }
-  workgroupBarrier();
   var acc = vec4<f32>(0.0);
   var m = NEG;
   var l = 0.0;
-  for (var kb0 = it.k0; kb0 < it.k1; kb0 += HYB_WG) {
-    let nk = min(HYB_WG, it.k1 - kb0);
-    // Scores of key kb0 + lid for every head.
-    if (lid < nk) {
-      let k = hv_kv(kv_at(page_list, kb0 + lid, 0u, it.g, 0u));
-      for (var hh = 0u; hh < hg; hh++) {
-        let si = hh * HYB_WG + lid;
-        kv_s[SC_AT + si / 4u][si % 4u] = hv_dot(hv_smem(hh * D4), k);
+  for (var kb0 = it.k0; kb0 < it.k1; kb0 += kd) {
+    let nk = min(kd, it.k1 - kb0);
+    // The block's K and V rows into workgroup memory: coalesced, every load independent.
+    for (var e = lid; e < kd * D4; e += HYB_WG) {
+      let j = e / D4;
+      var kk = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
+      if (j < nk) {
+        let at = kv_at(page_list, kb0 + j, 0u, it.g, e % D4);
+        kk = vec4<f32>(kv[at]);
+        vv = vec4<f32>(kv[at + P.G * PAGE_SIZE * D4]);
       }
+      kv_s[j * D4 + kswz(j, e % D4)] = kk;
+      kv_s[V_AT + e] = vv;
     }
     workgroupBarrier();
+    var s = NEG;
+    if (scorer && sj < nk) {
+      s = hv_dot(q, hv_krow(sj));
+    }
+    workgroupBarrier();
+    if (scorer) {
+      let si = sh * kd + sj;
+      kv_s[si / 4u][si % 4u] = s;
+    }
+    workgroupBarrier();
+    // Each owner's keys in order, online: rescaled only when its running max rises.
     if (phase < KS) {
-      let sc = SC_AT + h * (HYB_WG / 4u);
-      var bm = NEG;
-      for (var j = 0u; j < nk; j++) {
-        bm = max(bm, kv_s[sc + j / 4u][j % 4u]);
-      }
-      let m_new = max(m, bm);
-      let corr = exp(m - m_new);
-      acc *= corr;
-      l *= corr;
       for (var j = phase; j < nk; j += KS) {
-        let p = exp(kv_s[sc + j / 4u][j % 4u] - m_new);
+        let si = h * kd + j;
+        let sv = kv_s[si / 4u][si % 4u];
+        if (sv > m) {
+          let corr = exp(m - sv);
+          acc *= corr;
+          l *= corr;
+          m = sv;
+        }
+        let p = exp(sv - m);
         l += p;
-        acc += p * vec4<f32>(kv[kv_at(page_list, kb0 + j, 1u, it.g, d4)]);
+        acc = fma(vec4<f32>(p), kv_s[V_AT + j * D4 + d4], acc);
       }
-      m = m_new;
     }
     workgroupBarrier();
   }
-  // Sum the KS phases (all share m): phase partials to workgroup memory, phase 0 adds them.
+  // Merge the KS phases (each with its own max): partials to workgroup memory, phase 0 adds
+  // them.
   if (phase < KS) {
     kv_s[lid] = acc;
     kv_s[L_AT + lid / 4u][lid % 4u] = l;
+    kv_s[M_AT + lid / 4u][lid % 4u] = m;
   }
   workgroupBarrier();
   if (lid < NO) {
     var a = vec4<f32>(0.0);
     var ls = 0.0;
+    var mm = NEG;
     for (var k = 0u; k < KS; k++) {
       let i = k * NO + lid;
-      a += kv_s[i];
-      ls += kv_s[L_AT + i / 4u][i % 4u];
+      let mk = kv_s[M_AT + i / 4u][i % 4u];
+      let m_new = max(mm, mk);
+      let c = exp(mm - m_new);
+      let w = exp(mk - m_new);
+      a = a * c + kv_s[i] * w;
+      ls = ls * c + kv_s[L_AT + i / 4u][i % 4u] * w;
+      mm = m_new;
     }
-    write_row(it, h, d4, a, m, ls);
+    write_row(it, h, d4, a, mm, ls);
   }
 }
 

@@ -3,7 +3,7 @@
 //
 //   Entry e = step[HDR_MERGE + 4 e ..]: output row o (= t * H + h), first partial p0, stride,
 //   count n. Partials i < n live at part[p0 + i * stride] = (o_i[0 .. D), m_i, l_i).
-//     M = max_{i: l_i > 0} m_i      w_i = exp(m_i - M) (0 when l_i == 0)
+//     M = max_{i: l_i > 0} m_i      w_i = exp(m_i - M) (0 when l_i == 0), computed online
 //     out[o, d] = sum_i w_i o_i[d] / sum_i w_i l_i
 //
 // Bindings (group 0):
@@ -12,8 +12,9 @@
 //   2 part storage, read       [partialRows, D + 2] f32   split partials
 //   3 out  storage, read_write [T, H * D] f32             attention output
 // Workgroup MERGE_WG; grid (entries, 1, 1) (geometry.ts grids.attnMerge). Workgroup e merges
-// entry e: every invocation reduces M and the denominator (n is small), invocation i writes dims
-// i, i + MERGE_WG, ... < D. Every dim of the row is written (0 if no partial saw a key).
+// entry e: invocation i merges dims i, i + MERGE_WG, ... < D in one online pass over the n
+// partials (each reducing M and the denominator itself). Every dim of the row is written (0 if
+// no partial saw a key).
 // Host asserts (planAttention): p0 + (n - 1) * stride < partialRows; o < T * H; loop passes per
 // invocation (loop_passes.ts merge(n, D)) within the adapter's loop budget.
 
@@ -38,27 +39,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n = step[e + 3u];
   let D = P.D;
   let W = D + 2u;
-  var M = -3.0e38;
-  for (var i = 0u; i < n; i++) {
-    let p = (p0 + i * stride) * W;
-    if (part[p + D + 1u] > 0.0) {
-      M = max(M, part[p + D]);
-    }
-  }
-  var den = 0.0;
-  for (var i = 0u; i < n; i++) {
-    let p = (p0 + i * stride) * W;
-    let li = part[p + D + 1u];
-    if (li > 0.0) {
-      den += exp(part[p + D] - M) * li;
-    }
-  }
+  // One pass per dim, online (rescaled whenever the running max rises): the loads of one
+  // partial do not wait on the previous partial's.
   for (var d = lid; d < D; d += MERGE_WG) {
+    var M = -3.0e38;
     var num = 0.0;
+    var den = 0.0;
     for (var i = 0u; i < n; i++) {
       let p = (p0 + i * stride) * W;
-      if (part[p + D + 1u] > 0.0) {
-        num += exp(part[p + D] - M) * part[p + d];
+      let li = part[p + D + 1u];
+      let mi = part[p + D];
+      let oi = part[p + d];
+      if (li > 0.0) {
+        let m_new = max(M, mi);
+        let c = exp(M - m_new);
+        let w = exp(mi - m_new);
+        num = fma(num, c, w * oi);
+        den = fma(den, c, w * li);
+        M = m_new;
       }
     }
     var o = 0.0;

@@ -380,14 +380,31 @@ export function hybridShape(H: number, G: number, D: number): HybridShape {
   const fit = Math.min(g.HYB_KB, Math.floor(g.HYB_ELEMS / D));
   const kb = fit >= 1 ? 2 ** Math.floor(Math.log2(fit)) : 0;
   if (
-    !Number.isInteger(hg) || hg > g.HYB_MAX_HG || (hg * D) / 4 > g.HYB_WG ||
+    !Number.isInteger(hg) || hg > g.HYB_MAX_HG || hg > D ||
+    (hg * D) / 4 > g.HYB_WG ||
     D % 4 !== 0 || kb < 1
   ) {
     throw new Error(
-      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0, H / G <= ${g.HYB_MAX_HG}, (H / G) * D / 4 <= ${g.HYB_WG}, D % 4 == 0 and D <= ${g.HYB_ELEMS}`,
+      `Hybrid attention: H ${H}, G ${G}, D ${D}: expected H % G == 0, H / G <= min(${g.HYB_MAX_HG}, D), (H / G) * D / 4 <= ${g.HYB_WG}, D % 4 == 0 and D <= ${g.HYB_ELEMS}`,
     );
   }
   return { hg, rowsMax, qt: Math.floor(rowsMax / hg), kb };
+}
+
+/**
+ * Keys per block of an attention_hybrid.wgsl decode item (the WGSL's `dec_keys`): one score per
+ * invocation (hg * kd <= HYB_WG), the block's K and V rows [kd][D / 4] within HYB_ELEMS / 4
+ * vec4s each (the scores then replace the K rows: hg <= D).
+ *
+ * @example
+ * ```ts
+ * import { hybridDecodeKeys } from "./geometry.ts";
+ * console.log(hybridDecodeKeys(4, 64)); // 32
+ * ```
+ */
+export function hybridDecodeKeys(hg: number, D: number): number {
+  const g = GEOMETRY;
+  return Math.min(Math.floor(g.HYB_WG / hg), Math.floor(g.HYB_ELEMS / D));
 }
 
 /**

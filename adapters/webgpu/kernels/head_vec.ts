@@ -45,6 +45,9 @@ export function headVecWgsl(D: number): string {
     `fn hv_smem(at: u32) -> HV { return HV(${
       each((i) => `kv_s[at + ${i}u]`, ", ")
     }); }`,
+    `fn hv_krow(j: u32) -> HV { return HV(${
+      each((i) => `kv_s[j * D4 + kswz(j, ${i}u)]`, ", ")
+    }); }`,
     `fn hv_write(it: Item, r: u32, a: HV, m: f32, l: f32) { ${
       each((i) => `write_row(it, r, ${i}u, a.h${i}, m, l);`, " ")
     } }`,

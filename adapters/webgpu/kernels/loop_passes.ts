@@ -18,7 +18,12 @@
  *
  * @module
  */
-import { GEOMETRY, type Geometry, type HybridShape } from "./geometry.ts";
+import {
+  GEOMETRY,
+  type Geometry,
+  hybridDecodeKeys,
+  type HybridShape,
+} from "./geometry.ts";
 
 const g = GEOMETRY;
 const cdiv = (a: number, b: number) => Math.ceil(a / b);
@@ -75,7 +80,7 @@ export const loopPasses = {
   },
   /** attention_merge.wgsl merging n partials of D dims. */
   merge: (n: number, D: number): number =>
-    2 * loop(n) + loop(cdiv(D, g.MERGE_WG)) + cdiv(D, g.MERGE_WG) * loop(n),
+    loop(cdiv(D, g.MERGE_WG)) + cdiv(D, g.MERGE_WG) * loop(n),
   /** attention.wgsl (the part-1 kernel) over `keys` keys of D dims. */
   attention: (keys: number, D: number): number => {
     const dpt = g.ATTN_MAX_D / g.ATTN_WG;
@@ -91,13 +96,13 @@ export const loopPasses = {
       loop(shape.kb);
     return loop(cdiv(keys, shape.kb)) + cdiv(keys, shape.kb) * block;
   },
-  /** attention_hybrid.wgsl, a decode item over `keys` keys (blocks of HYB_WG keys). */
+  /** attention_hybrid.wgsl, a decode item over `keys` keys (blocks of hybridDecodeKeys keys). */
   hybridDecode: (shape: HybridShape, D: number, keys: number): number => {
     const phases = Math.floor(g.HYB_WG / (shape.hg * (D / 4)));
-    const block = 1 + loop(shape.hg) + loop(g.HYB_WG) +
-      loop(cdiv(g.HYB_WG, phases));
-    return loop(cdiv(keys, g.HYB_WG)) + cdiv(keys, g.HYB_WG) * block +
-      loop(phases);
+    const kd = hybridDecodeKeys(shape.hg, D);
+    const block = 1 + loop(cdiv(kd * (D / 4), g.HYB_WG)) +
+      loop(cdiv(kd, phases));
+    return loop(cdiv(keys, kd)) + cdiv(keys, kd) * block + loop(phases);
   },
   /** attention_hybrid.wgsl, one work item over `keys` keys (either path). */
   hybridItem: (shape: HybridShape, D: number, keys: number): number =>
