@@ -85,6 +85,10 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
         // The run's rows only pass through: cap DuckDB's buffer pool so a long run's memory
         // stays bounded (written blocks are evicted, not kept up to 80% of RAM).
         await store.exec(`set memory_limit = '${m.memoryLimitMb}MB'`);
+        // One DuckDB thread: the batches are small and a second worker thread only made them
+        // costlier (~25 % more CPU per batch at 256 streams) and let a live-snapshot refresh
+        // take both cores at once, beside the thread reading streams (docs/perf.md, issue 13).
+        await store.exec("set threads = 1");
         runId = m.run.runId;
         await store.createRun(m.run);
         // Token rows are staged as numbers (data chunks of typed arrays, no per-cell strings)
@@ -95,7 +99,6 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
         tokens = await newStage();
         reqIds = await store.conn.createAppender("tt_reqs", "main", "temp");
         requests = await store.conn.createAppender("requests");
-        ended = await newEndedStage();
         if (m.liveSnapshotMs) {
           live = await LiveSnapshot.open(
             store.instance,
@@ -171,12 +174,7 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
           tokens?.closeSync();
           reqIds?.closeSync();
           requests?.closeSync();
-          ended?.closeSync();
-          tokens =
-            reqIds =
-            requests =
-            ended =
-              undefined;
+          tokens = reqIds = requests = undefined;
           await store.finishRun(
             runId,
             failed ? "failed" : m.status,
@@ -265,15 +263,27 @@ async function appendTokens(b: TokenBatch): Promise<void> {
      from tt_stage s join tt_reqs r using (req_idx)`,
     [runId],
   );
-  // A fresh stage, not `DELETE`: deleted rows keep their storage in DuckDB, so a deleted-from
-  // stage grew by every row of the run (RSS +160 MB over 10M events, and out of memory with a
-  // 96 MB pool); dropping it frees them.
-  a.closeSync();
-  tokens = await newStage();
+  // Deleted rows keep their storage in DuckDB: a stage only ever deleted from grew by every row
+  // of the run (RSS +160 MB over 10M events, and out of memory with a 96 MB pool). Dropping and
+  // recreating it each batch cost ~3 statements per batch, 10 batches a second; so it is
+  // emptied by `DELETE` and dropped only once it has held STAGE_ROWS_BEFORE_RECREATE rows.
+  stagedSinceCreate += b.n;
+  if (stagedSinceCreate >= STAGE_ROWS_BEFORE_RECREATE) {
+    a.closeSync();
+    tokens = await newStage();
+  } else {
+    await store!.conn.run("delete from tt_stage");
+  }
 }
+
+/** Rows `tt_stage` may hold over its life before it is recreated (bounds its dead storage). */
+const STAGE_ROWS_BEFORE_RECREATE = 1 << 20;
+/** Rows staged since `tt_stage` was (re)created. */
+let stagedSinceCreate = 0;
 
 /** (Re)creates the staging table `tt_stage` and returns an appender on it. */
 async function newStage(): Promise<DuckDBAppender> {
+  stagedSinceCreate = 0;
   await store!.conn.run("drop table if exists tt_stage");
   await store!.conn.run(
     `create temp table tt_stage (req_idx integer, seq integer, t_ns bigint,
@@ -282,36 +292,21 @@ async function newStage(): Promise<DuckDBAppender> {
   return await store!.conn.createAppender("tt_stage", "main", "temp");
 }
 
-/** Appender on `tt_ended`, the stage of final request rows (see {@linkcode completeRequests}). */
-let ended: DuckDBAppender | undefined;
-
-/** (Re)creates `tt_ended`, a temp table shaped as `requests`, and returns an appender on it. */
-async function newEndedStage(): Promise<DuckDBAppender> {
-  await store!.conn.run("drop table if exists tt_ended");
-  await store!.conn.run(
-    "create temp table tt_ended as select * from main.requests limit 0",
-  );
-  return await store!.conn.createAppender("tt_ended", "main", "temp");
-}
-
 /**
  * Replaces the in-flight rows of requests that ended with their final rows (inserting those
  * that were never in flight: a request cancelled before it was sent), inside the batch's
- * transaction.
+ * transaction: one `DELETE` by id, then the rows through the `requests` appender (a staging
+ * table recreated per batch cost four more statements per batch; docs/perf.md, issue 13).
  */
 async function completeRequests(rows: RequestRow[]): Promise<void> {
-  const a = ended!;
-  for (const r of rows) appendRequest(a, r);
-  a.flushSync();
+  const ids = rows.map((r) => `'${r.reqId.replaceAll("'", "''")}'`).join(", ");
   await store!.conn.run(
-    `delete from main.requests as q using tt_ended as e
-     where q.run_id = $1 and q.run_id = e.run_id and q.req_id = e.req_id`,
+    `delete from main.requests where run_id = $1 and req_id in (${ids})`,
     [runId],
   );
-  await store!.conn.run("insert into main.requests select * from tt_ended");
-  // A fresh stage, as for tokens: deleted rows would keep their storage.
-  a.closeSync();
-  ended = await newEndedStage();
+  const a = requests!;
+  for (const r of rows) appendRequest(a, r);
+  a.flushSync();
 }
 
 /** Appends one `requests` row in the column order of schema version 8 (7 added the server timings). */

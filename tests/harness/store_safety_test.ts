@@ -147,6 +147,63 @@ Deno.test("Recorder writes a request's row when it is sent and completes it when
   ]);
 });
 
+Deno.test("Recorder keeps one final row per request and every token across many batches", async () => {
+  // Past the point where the token stage is recreated (2^20 rows), with requests sent and ended
+  // in the same batch, in different batches, never sent, and ids that need quoting in SQL.
+  const path = await tempDbPath();
+  const rec = await Recorder.start(path, {
+    runId: "run-b",
+    backend: "openai",
+    toolVersion: "0",
+    clockOriginUnixNs: 0n,
+  }, { batchRows: 100_000 });
+  const row = (reqId: string) => ({
+    reqId,
+    scheduledNs: 1n,
+    sentNs: 2n,
+    inputTokensPlanned: 1,
+    outputTokensPlanned: 1,
+    outputChunks: 0,
+    outputTokensCounted: 0,
+    status: "error" as const,
+  });
+  const ids = Array.from({ length: 60 }, (_, i) => `r'${i}`);
+  const perRequest = 20_000; // 1.2 M token rows in all
+  for (const [i, id] of ids.entries()) {
+    rec.requestSent(row(id));
+    for (let k = 0; k < perRequest; k++) {
+      rec.token(id, k, BigInt(i * perRequest + k), 1, "content");
+    }
+    // Every third request ends at once (same batch), the others after the next one's tokens.
+    if (i % 3 === 0) rec.request({ ...row(id), status: "ok" });
+    else if (i > 0 && i % 3 === 2) {
+      rec.request({ ...row(ids[i - 1]), status: "ok" });
+      rec.request({ ...row(id), status: "ok" });
+    }
+  }
+  rec.request({ ...row("never sent"), sentNs: undefined, status: "cancelled" });
+  await rec.finish("completed");
+  const store = await Store.open(path, { readOnly: true });
+  try {
+    const [r] = await store.query(
+      `select (select count(*)::int from requests) as rows,
+              (select count(distinct req_id)::int from requests) as ids,
+              (select count(*)::int from requests where status = 'in_flight') as in_flight,
+              (select count(*)::int from token_events) as tokens,
+              (select count(distinct (req_id, seq))::int from token_events) as distinct_tokens`,
+    );
+    assert.deepEqual(r, {
+      rows: 61,
+      ids: 61,
+      in_flight: 0,
+      tokens: 60 * perRequest,
+      distinct_tokens: 60 * perRequest,
+    });
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("Recorder rolls a batch that cannot be written back whole and marks the run failed", async () => {
   const path = await tempDbPath();
   const rec = await Recorder.start(path, {
