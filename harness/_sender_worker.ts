@@ -8,7 +8,8 @@
 import type { Backend } from "../adapters/backend.ts";
 import { RunClock } from "./clock.ts";
 import { Recorder } from "./recorder.ts";
-import { replay, type RunShare } from "./runner.ts";
+import { replayThread } from "./runner.ts";
+import type { RunContext } from "./run_context.ts";
 import { SharedCounters } from "./_run_counters.ts";
 import { SharedSlots } from "./_shared_slots.ts";
 import type { FromSender, ToSender } from "./parallel.ts";
@@ -43,33 +44,35 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
     } else if (m.op === "go") {
       const i = init!;
       const counters = new SharedCounters(i.counters, i.lane, i.lanes);
-      const share: RunShare = {
+      const ctx: RunContext = {
         startNs: m.startNs,
         counters,
         indices: i.indices,
-        scheduleNs: i.scheduleOffsetsNs?.map((o) => o + m.startNs),
-        beats: m.beats,
-        users: i.users,
-        claim: i.users ? () => counters.claim() : undefined,
         slots,
-        onAbort: (reason) => post({ op: "abort", reason }),
-        onEnded: i.load.errorRate
+        pace: i.users
+          ? { mode: "closed", users: i.users, claim: () => counters.claim() }
+          : {
+            mode: "open",
+            scheduleNs: i.scheduleOffsetsNs!.map((o) => o + m.startNs),
+            beats: m.beats!,
+          },
+        stopped: (reason) => post({ op: "abort", reason }),
+        // The error-rate window is the coordinator's: ended requests go there when it keeps one.
+        ended: i.load.errorRate
           ? (failed, tNs) => post({ op: "ended", failed, tNs })
-          : undefined,
+          : () => {},
       };
-      const result = await replay({
+      const outcome = await replayThread({
         backend: backend!,
         requests: i.requests,
         recorder: recorder!,
         clock: clock!,
         signal: stop.signal,
         load: i.load,
-        share,
-        progressIntervalMs: 3_600_000,
-      });
+      }, ctx);
       await recorder!.detach();
       await backend!.close();
-      post({ op: "result", result });
+      post({ op: "result", outcome });
     } else if (m.op === "abort") {
       stop.abort(m.reason);
     } else if (m.op === "slot-grant") {
