@@ -46,6 +46,8 @@ export { SCHEMA_VERSION } from "./harness/schema.ts";
 export {
   Recorder,
   type RecorderOptions,
+  RecorderProducer,
+  RecorderRows,
   type RecorderStats,
   type RequestRow,
 } from "./harness/recorder.ts";

@@ -7,7 +7,7 @@
 /// <reference lib="deno.worker" />
 import type { Backend } from "../adapters/backend.ts";
 import { RunClock } from "./clock.ts";
-import { Recorder } from "./recorder.ts";
+import { RecorderProducer } from "./recorder.ts";
 import { replayThread } from "./runner.ts";
 import type { RunContext } from "./run_context.ts";
 import { SharedCounters } from "./_run_counters.ts";
@@ -15,7 +15,7 @@ import { SharedSlots } from "./_shared_slots.ts";
 import type { FromSender, ToSender } from "./parallel.ts";
 
 let backend: Backend | undefined;
-let recorder: Recorder | undefined;
+let recorder: RecorderProducer | undefined;
 let clock: RunClock | undefined;
 let init: Extract<ToSender, { op: "init" }> | undefined;
 let slots: SharedSlots | undefined;
@@ -35,7 +35,11 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
         m.backend.options,
         () => c.nowNs(),
       ) as Backend;
-      recorder = Recorder.attach(m.recorderPort, m.runId, m.recorderOptions);
+      recorder = RecorderProducer.attach(
+        m.recorderPort,
+        m.runId,
+        m.recorderOptions,
+      );
       recorder.onError = (message) => stop.abort(message);
       if (m.slots) {
         slots = new SharedSlots(m.slots.buffer, m.slots.cap, (r) => post(r));

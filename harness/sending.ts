@@ -12,7 +12,7 @@ import { msToNs, type RunClock } from "./clock.ts";
 import { attemptId, generateRequest } from "./generate_request.ts";
 import { type LoadOptions, pickedForCancel } from "./load_plan.ts";
 import { sleepUntil } from "./pacer.ts";
-import type { Recorder } from "./recorder.ts";
+import type { RecorderRows } from "./recorder.ts";
 import { RequestTracker } from "./request_tracker.ts";
 import type { RunCounters } from "./_run_counters.ts";
 import type { SlotsLike } from "./_shared_slots.ts";
@@ -21,8 +21,8 @@ import type { StopRules } from "./stop_rules.ts";
 
 /** Where a replay's rows go; `requestSent` (in-flight rows) is optional for sinks that keep no store. */
 export type ReplaySink =
-  & Pick<Recorder, "token" | "request">
-  & Partial<Pick<Recorder, "requestSent">>;
+  & Pick<RecorderRows, "token" | "request">
+  & Partial<Pick<RecorderRows, "requestSent">>;
 
 /** What a {@linkcode Sender} sends with. */
 export interface SenderParts {
