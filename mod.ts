@@ -34,24 +34,31 @@ export {
   type StoreInstance,
   type StoreOpenOptions,
 } from "./harness/store.ts";
-export type { CancelInjection, RampUp } from "./harness/load_plan.ts";
+export type {
+  CancelInjection,
+  ErrorRateLimit,
+  LoadOptions,
+  RampUp,
+} from "./harness/load_plan.ts";
 export type { CounterValues, RunCounters } from "./harness/_run_counters.ts";
 export type { SlotsLike } from "./harness/_shared_slots.ts";
 export { SCHEMA_VERSION } from "./harness/schema.ts";
 export {
   Recorder,
   type RecorderOptions,
+  RecorderProducer,
+  RecorderRows,
   type RecorderStats,
   type RequestRow,
 } from "./harness/recorder.ts";
 export {
-  type LoadOptions,
   replay,
   type ReplayOptions,
   type ReplayProgress,
   type ReplayResult,
-  type RunShare,
+  type ThreadOptions,
 } from "./harness/runner.ts";
+export type { ReplaySink } from "./harness/sending.ts";
 export {
   executeRun,
   type ExecuteRunOptions,

@@ -15,17 +15,23 @@ import {
 import { Store } from "./store.ts";
 import { LiveSnapshot } from "./_live_snapshot.ts";
 import { lowerThreadPriority } from "../adapters/thread_priority.ts";
-
-/** Nice value of the recorder's thread (see adapters/thread_priority.ts). */
-const RECORDER_NICE = 10;
-import type { RequestRow } from "./recorder.ts";
+import type { RequestRow } from "./recorder_options.ts";
 import type { EngineStepRow, EngineTokenRow } from "../adapters/backend.ts";
+import {
+  appendRows,
+  ENGINE_STEP_COLUMNS,
+  ENGINE_TOKEN_COLUMNS,
+  REQUEST_COLUMNS,
+} from "./_recorder_columns.ts";
 import {
   CHANNELS,
   type FromWorker,
   type TokenBatch,
   type ToWorker,
 } from "./_recorder_protocol.ts";
+
+/** Nice value of the recorder's thread (see adapters/thread_priority.ts). */
+const RECORDER_NICE = 10;
 
 let store: Store | undefined;
 /** Appender on the numeric staging table `tt_stage` (see {@linkcode appendTokens}). */
@@ -128,7 +134,7 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
         });
         reqIds!.flushSync();
         // In-flight rows first: a token row is never committed without its request row.
-        for (const r of m.sent) appendRequest(requests!, r);
+        appendRows(requests!, runId, REQUEST_COLUMNS, m.sent);
         requests!.flushSync();
         if (m.tokens) {
           const idx = m.tokens.reqIdx;
@@ -305,50 +311,8 @@ async function completeRequests(rows: RequestRow[]): Promise<void> {
     [runId],
   );
   const a = requests!;
-  for (const r of rows) appendRequest(a, r);
+  appendRows(a, runId, REQUEST_COLUMNS, rows);
   a.flushSync();
-}
-
-/** Appends one `requests` row in the column order of schema version 8 (7 added the server timings). */
-function appendRequest(a: DuckDBAppender, r: RequestRow): void {
-  const big = (v: bigint | number | undefined) =>
-    v === undefined || v === null ? a.appendNull() : a.appendBigInt(BigInt(v));
-  const int = (v: number | undefined) =>
-    v === undefined || v === null ? a.appendNull() : a.appendInteger(v);
-  const str = (v: string | undefined) =>
-    v === undefined || v === null ? a.appendNull() : a.appendVarchar(v);
-  str(runId);
-  str(r.reqId);
-  big(r.traceIndex);
-  str(r.sessionId);
-  int(r.turn);
-  big(r.scheduledNs);
-  big(r.sentNs);
-  big(r.firstByteNs);
-  big(r.firstTokenNs);
-  big(r.lastTokenNs);
-  big(r.doneNs);
-  int(r.inputTokensPlanned);
-  int(r.outputTokensPlanned);
-  int(r.promptTokensReported);
-  int(r.completionTokensReported);
-  int(r.cachedTokens);
-  int(r.outputChunks);
-  int(r.outputTokensCounted);
-  str(r.status);
-  int(r.httpStatus);
-  str(r.errorKind);
-  str(r.error);
-  str(r.finishReason);
-  big(r.releasedNs); // schema version 4
-  int(r.attempt);
-  const dbl = (v: number | undefined) =>
-    v === undefined || v === null ? a.appendNull() : a.appendDouble(v);
-  int(r.serverPromptTokens); // schema version 7
-  dbl(r.serverPromptMs);
-  int(r.serverPredictedTokens);
-  dbl(r.serverPredictedMs);
-  a.endRow();
 }
 
 // ---- Engine records (built-in engine only) ----
@@ -356,55 +320,15 @@ function appendRequest(a: DuckDBAppender, r: RequestRow): void {
 let engineSteps: DuckDBAppender | undefined;
 let engineTokens: DuckDBAppender | undefined;
 
-/** Appends `engine_steps` and `engine_tokens` rows (column order of schema version 3). */
+/** Appends `engine_steps` and `engine_tokens` rows. */
 async function appendEngine(
   steps: EngineStepRow[],
   toks: EngineTokenRow[],
 ): Promise<void> {
   engineSteps ??= await store!.conn.createAppender("engine_steps");
   engineTokens ??= await store!.conn.createAppender("engine_tokens");
-  const a = engineSteps;
-  const big = (v: bigint | null) =>
-    v === null ? a.appendNull() : a.appendBigInt(v);
-  for (const r of steps) {
-    a.appendVarchar(runId);
-    a.appendInteger(r.step);
-    a.appendBigInt(r.tSchedNs);
-    a.appendBigInt(r.tSubmitNs);
-    big(r.tGpuStartNs);
-    big(r.tGpuEndNs);
-    a.appendBigInt(r.tReadbackNs);
-    for (
-      const v of [
-        r.prefillTokens,
-        r.decodeTokens,
-        r.numSeqs,
-        r.numPrefillSeqs,
-        r.sampleRows,
-        r.kvBlocksUsed,
-        r.kvBlocksTotal,
-        r.kvBlocksCached,
-        r.prefixHitTokens,
-        r.preempted,
-        r.waiting,
-        r.running,
-      ]
-    ) a.appendInteger(v);
-    a.appendDouble(r.cpuUs);
-    a.appendVarchar(r.policy);
-    a.appendVarchar(r.attention);
-    a.endRow();
-  }
-  a.flushSync();
-  const t = engineTokens;
-  for (const r of toks) {
-    t.appendVarchar(runId);
-    t.appendVarchar(r.reqId);
-    t.appendInteger(r.tokenIndex);
-    t.appendInteger(r.step);
-    t.appendInteger(r.tokenId);
-    t.appendBigInt(r.tDeliveredNs);
-    t.endRow();
-  }
-  t.flushSync();
+  appendRows(engineSteps, runId, ENGINE_STEP_COLUMNS, steps);
+  engineSteps.flushSync();
+  appendRows(engineTokens, runId, ENGINE_TOKEN_COLUMNS, toks);
+  engineTokens.flushSync();
 }

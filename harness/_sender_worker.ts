@@ -7,14 +7,15 @@
 /// <reference lib="deno.worker" />
 import type { Backend } from "../adapters/backend.ts";
 import { RunClock } from "./clock.ts";
-import { Recorder } from "./recorder.ts";
-import { replay, type RunShare } from "./runner.ts";
+import { RecorderProducer } from "./recorder.ts";
+import { replayThread } from "./runner.ts";
+import type { RunContext } from "./run_context.ts";
 import { SharedCounters } from "./_run_counters.ts";
 import { SharedSlots } from "./_shared_slots.ts";
 import type { FromSender, ToSender } from "./parallel.ts";
 
 let backend: Backend | undefined;
-let recorder: Recorder | undefined;
+let recorder: RecorderProducer | undefined;
 let clock: RunClock | undefined;
 let init: Extract<ToSender, { op: "init" }> | undefined;
 let slots: SharedSlots | undefined;
@@ -34,7 +35,11 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
         m.backend.options,
         () => c.nowNs(),
       ) as Backend;
-      recorder = Recorder.attach(m.recorderPort, m.runId, m.recorderOptions);
+      recorder = RecorderProducer.attach(
+        m.recorderPort,
+        m.runId,
+        m.recorderOptions,
+      );
       recorder.onError = (message) => stop.abort(message);
       if (m.slots) {
         slots = new SharedSlots(m.slots.buffer, m.slots.cap, (r) => post(r));
@@ -43,33 +48,35 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
     } else if (m.op === "go") {
       const i = init!;
       const counters = new SharedCounters(i.counters, i.lane, i.lanes);
-      const share: RunShare = {
+      const ctx: RunContext = {
         startNs: m.startNs,
         counters,
         indices: i.indices,
-        scheduleNs: i.scheduleOffsetsNs?.map((o) => o + m.startNs),
-        beats: m.beats,
-        users: i.users,
-        claim: i.users ? () => counters.claim() : undefined,
         slots,
-        onAbort: (reason) => post({ op: "abort", reason }),
-        onEnded: i.load.errorRate
+        pace: i.users
+          ? { mode: "closed", users: i.users, claim: () => counters.claim() }
+          : {
+            mode: "open",
+            scheduleNs: i.scheduleOffsetsNs!.map((o) => o + m.startNs),
+            beats: m.beats!,
+          },
+        stopped: (reason) => post({ op: "abort", reason }),
+        // The error-rate window is the coordinator's: ended requests go there when it keeps one.
+        ended: i.load.errorRate
           ? (failed, tNs) => post({ op: "ended", failed, tNs })
-          : undefined,
+          : () => {},
       };
-      const result = await replay({
+      const outcome = await replayThread({
         backend: backend!,
         requests: i.requests,
         recorder: recorder!,
         clock: clock!,
         signal: stop.signal,
         load: i.load,
-        share,
-        progressIntervalMs: 3_600_000,
-      });
+      }, ctx);
       await recorder!.detach();
       await backend!.close();
-      post({ op: "result", result });
+      post({ op: "result", outcome });
     } else if (m.op === "abort") {
       stop.abort(m.reason);
     } else if (m.op === "slot-grant") {

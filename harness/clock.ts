@@ -5,6 +5,20 @@
  */
 
 /**
+ * Milliseconds as whole nanoseconds (rounded): how every duration in ms (a lead, a think
+ * time, a backoff, a window) becomes a run-clock span.
+ *
+ * @example
+ * ```ts
+ * import { msToNs } from "./clock.ts";
+ * console.log(msToNs(1.5), msToNs(0.0000004)); // 1500000n 0n
+ * ```
+ */
+export function msToNs(ms: number): bigint {
+  return BigInt(Math.round(ms * 1e6));
+}
+
+/**
  * A monotonic clock in nanoseconds since the run started.
  *
  * `performance.now()` is monotonic with sub-microsecond resolution in Deno; times are kept as
@@ -28,17 +42,17 @@ export class RunClock {
   constructor(originMs: number = performance.now()) {
     this.originMs = originMs;
     const wallMs = performance.timeOrigin + originMs;
-    this.originUnixNs = BigInt(Math.round(wallMs * 1e6));
+    this.originUnixNs = msToNs(wallMs);
   }
 
   /** Nanoseconds since the run origin. */
   nowNs(): bigint {
-    return BigInt(Math.round((performance.now() - this.originMs) * 1e6));
+    return msToNs(performance.now() - this.originMs);
   }
 
   /** Converts a `performance.now()` reading (ms) to run-clock nanoseconds. */
   fromPerfMs(perfMs: number): bigint {
-    return BigInt(Math.round((perfMs - this.originMs) * 1e6));
+    return msToNs(perfMs - this.originMs);
   }
 
   /** Converts run-clock nanoseconds to milliseconds on the `performance.now()` scale. */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { TraceRequest } from "../workloads/request.ts";
-import type { RunClock } from "./clock.ts";
+import { msToNs, type RunClock } from "./clock.ts";
 
 /**
  * The last stretch before a send time is waited out in `setTimeout(0)` turns rather than one
@@ -32,7 +32,7 @@ export function openLoopSchedule(
   requests: readonly Pick<TraceRequest, "arrivalMs">[],
   startNs: bigint,
 ): bigint[] {
-  return requests.map((r) => startNs + BigInt(Math.round(r.arrivalMs * 1e6)));
+  return requests.map((r) => startNs + msToNs(r.arrivalMs));
 }
 
 /**

@@ -21,17 +21,15 @@ import type { TraceRequest } from "../workloads/request.ts";
 import { Metronome } from "./metronome.ts";
 import type { Recorder, RecorderOptions } from "./recorder.ts";
 import {
-  assertStartAhead,
-  ErrorRateWindow,
   type LoadOptions,
   openLoopPlan,
-  type ReplayOptions,
-  type ReplayProgress,
-  type ReplayResult,
+  planRequests,
+  planStartNs,
   validateLoad,
   wallTimes,
-} from "./runner.ts";
-import { planSessions } from "./sessions.ts";
+} from "./load_plan.ts";
+import { progressOf, type ReplayOptions, type ReplayResult } from "./runner.ts";
+import { ErrorRateWindow, type StopOutcome } from "./stop_rules.ts";
 import { SharedCounters } from "./_run_counters.ts";
 import { SharedSlots, SlotBroker, type SlotRequest } from "./_shared_slots.ts";
 
@@ -66,13 +64,12 @@ export type FromSender =
   | { op: "ready" }
   | { op: "abort"; reason: string }
   | { op: "ended"; failed: boolean; tNs: bigint }
-  | { op: "result"; result: ReplayResult }
+  | { op: "result"; outcome: StopOutcome }
   | { op: "error"; message: string }
   | SlotRequest;
 
 /** Options of {@linkcode replaySpread}: a replay's, plus the workers and what they need. */
-export interface SpreadOptions
-  extends Omit<ReplayOptions, "share" | "recorder"> {
+export interface SpreadOptions extends Omit<ReplayOptions, "recorder"> {
   /** Sender workers (>= 2; fewer when the cap, the users or the requests are fewer). */
   workers: number;
   /** The run's recorder (its owner): each worker records through its own attached port. */
@@ -108,10 +105,9 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
   const { requests, clock } = opts;
   const load = opts.load ?? {};
   validateLoad(load);
-  const n = Math.min(requests.length, load.maxRequests ?? Infinity);
-  const list = requests.slice(0, n);
+  const { list, heads } = planRequests(requests, load);
+  const n = list.length;
   const closed = load.mode === "closed";
-  const heads = load.sessions ? planSessions(list).heads : list;
   const lanes = planLanes(list, heads, load, opts.workers);
   const W = lanes.length;
   const counters = SharedCounters.buffer(W);
@@ -125,7 +121,7 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
       workers[lane].postMessage({ op: "slot-grant", id } satisfies ToSender),
   );
   const workers: Worker[] = [];
-  const results: (ReplayResult | undefined)[] = new Array(W);
+  const results: (StopOutcome | undefined)[] = new Array(W);
   const errorWindow = load.errorRate
     ? new ErrorRateWindow(load.errorRate)
     : undefined;
@@ -146,10 +142,7 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
   let readyAll: () => void = () => {};
   const allReady = new Promise<void>((r) => (readyAll = r));
   let remaining = W;
-  const progress = (): ReplayProgress => {
-    const { peak: _, ...c } = view.read();
-    return { planned: n, ...c, elapsedNs: clock.nowNs() };
-  };
+  const progress = () => progressOf(view, n, clock);
   const ticker = setInterval(
     () => opts.onProgress?.(progress()),
     opts.progressIntervalMs ?? 500,
@@ -176,7 +169,7 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
           const why = errorWindow?.add(m.failed, m.tNs);
           if (why) broadcast(why);
         } else if (m.op === "result") {
-          results[l] = m.result;
+          results[l] = m.outcome;
           if (--remaining === 0) settle();
         } else if (m.op === "error") {
           fail(`Sender worker ${l}: ${m.message}`);
@@ -214,11 +207,9 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
     await Promise.race([allReady, allDone]);
     if (failure) throw new Error(failure);
     // Workers start their modules at different speeds: the plan starts once all are ready.
-    const lead = BigInt(Math.round((opts.leadMs ?? 20) * 1e6));
-    if (opts.startNs !== undefined) assertStartAhead(clock, opts.startNs);
-    const startNs = opts.startNs ?? clock.nowNs() + lead;
+    const startNs = planStartNs(clock, opts.startNs, opts.leadMs);
     let beats: MessagePort[] = [];
-    if (offsets && offsets.length > 0) {
+    if (offsets) {
       const laneOf = new Uint8Array(heads.length);
       lanes.forEach((lane, l) => lane.heads.forEach((h) => (laneOf[h] = l)));
       metronome = Metronome.start(

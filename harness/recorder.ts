@@ -3,27 +3,22 @@
  * thread, so the thread that reads streams and takes timestamps never waits on the database.
  *
  * The measuring thread buffers rows as columns and posts a batch every `batchRows` rows or
- * `flushIntervalMs` milliseconds (typed arrays are transferred, not copied). The worker owns
- * the database for the whole run, appends each batch and commits it at once, so a crash loses
- * at most the rows buffered or in transit. Measured: database writes on the measuring thread
- * delayed token reads by 2-20 ms (docs/perf.md); through the worker they cost a postMessage.
+ * `flushIntervalMs` milliseconds (typed arrays are transferred, not copied; _recorder_rows.ts).
+ * The worker owns the database for the whole run, appends each batch and commits it at once,
+ * so a crash loses at most the rows buffered or in transit. Measured: database writes on the
+ * measuring thread delayed token reads by 2-20 ms (docs/perf.md); through the worker they
+ * cost a postMessage.
+ *
+ * Two roles, two types: the {@linkcode Recorder} (the owner) starts the database thread,
+ * attaches producers and ends the run; a {@linkcode RecorderProducer} (a sender worker of a
+ * spread run) posts its rows straight to that thread on an attached port and ends with
+ * `detach`. Calling one role's end on the other does not compile.
  *
  * @module
  */
-import type {
-  EngineStepRow,
-  EngineTokenRow,
-  TokenChannel,
-} from "../adapters/backend.ts";
 import type { NewRun, RunStatus } from "./store.ts";
-import {
-  CHANNELS,
-  type FromWorker,
-  newBatch,
-  type TokenBatch,
-  type ToWorker,
-  trim,
-} from "./_recorder_protocol.ts";
+import type { FromWorker, ToWorker } from "./_recorder_protocol.ts";
+import { RecorderRows } from "./_recorder_rows.ts";
 
 export {
   DEFAULT_BATCH_ROWS,
@@ -33,25 +28,17 @@ export {
   type RecorderStats,
   type RequestRow,
 } from "./recorder_options.ts";
+export { RecorderRows } from "./_recorder_rows.ts";
 import {
   DEFAULT_BATCH_ROWS,
   DEFAULT_FLUSH_INTERVAL_MS,
   type RecorderOptions,
   type RecorderStats,
-  type RequestRow,
 } from "./recorder_options.ts";
 
-const CHANNEL_CODE: Record<TokenChannel, number> = {
-  content: 0,
-  reasoning: 1,
-  tool: 2,
-};
-if (CHANNELS.some((c, i) => CHANNEL_CODE[c] !== i)) {
-  throw new Error("Channel codes out of sync");
-}
-
 /**
- * Records one run into the result database at `path`, which it holds until {@linkcode finish}.
+ * Records one run into the result database at `path`, which it holds until {@linkcode finish}:
+ * the run's owner.
  *
  * @example
  * ```ts
@@ -68,100 +55,21 @@ if (CHANNELS.some((c, i) => CHANNEL_CODE[c] !== i)) {
  * store.close();
  * ```
  */
-export class Recorder {
-  private batch: TokenBatch;
-  private requests: RequestRow[] = [];
-  /** In-flight rows of requests sent since the last post. */
-  private sent: RequestRow[] = [];
-  /** Request id -> index in the order first seen; ids are sent to the worker once. */
-  private readonly reqIndex = new Map<string, number>();
-  private newReqIds: string[] = [];
-  private firstNewReqIdx = 0;
-  private readonly timer: ReturnType<typeof setInterval>;
-  private finished = false;
-  /** Ended by {@linkcode abandon}: rows still coming from requests in flight are dropped. */
-  private abandoned = false;
-  private error: string | undefined;
-  private posted = 0;
-  private readonly flushWaiters: {
-    target: number;
-    resolve: () => void;
-    reject: (e: Error) => void;
-  }[] = [];
-  private finishWaiter: ((m: FromWorker) => void) | undefined;
-  private detachWaiter: ((m: FromWorker) => void) | undefined;
-  /** Rows committed by the worker so far. */
-  readonly stats: RecorderStats = { tokenRows: 0, requestRows: 0, flushes: 0 };
-  /** Called once if the worker fails to write; rows after that are not recorded. */
-  onError: ((message: string) => void) | undefined;
-
+export class Recorder extends RecorderRows {
   private constructor(
-    /** The recorder's worker (the owner), or a port attached to it (a producer). */
-    private readonly worker: Worker | MessagePort,
-    readonly runId: string,
-    private readonly batchRows: number,
+    /** The recorder's database thread. */
+    private readonly worker: Worker,
+    runId: string,
+    batchRows: number,
     flushIntervalMs: number,
   ) {
-    this.batch = newBatch(batchRows);
-    this.timer = setInterval(() => this.post(), flushIntervalMs);
-    worker.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(e.data);
-  }
-
-  /**
-   * Opens a channel for another thread (a sender worker of a spread run) to record rows of
-   * this run: transfer the port and call {@linkcode Recorder.attach} there. The owner's
-   * {@linkcode finish} must wait until every producer has {@linkcode detach}ed.
-   */
-  attachProducer(): MessagePort {
-    this.assertOpen();
-    if (!(this.worker instanceof Worker)) {
-      throw new Error("Only the recorder's owner can attach producers");
-    }
-    const ch = new MessageChannel();
-    this.worker.postMessage(
-      { op: "attach", port: ch.port1 } satisfies ToWorker,
-      [ch.port1],
-    );
-    return ch.port2;
-  }
-
-  /**
-   * A producer's recorder on a port from {@linkcode attachProducer}: rows go straight to the
-   * recorder's worker (not through the owner's thread). End it with {@linkcode detach}.
-   */
-  static attach(
-    port: MessagePort,
-    runId: string,
-    opts: Pick<RecorderOptions, "batchRows" | "flushIntervalMs"> = {},
-  ): Recorder {
-    return new Recorder(
-      port,
+    super(
+      (m, t) => worker.postMessage(m, t ?? []),
       runId,
-      opts.batchRows ?? DEFAULT_BATCH_ROWS,
-      opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
+      batchRows,
+      flushIntervalMs,
     );
-  }
-
-  /** A producer's end: commits everything it buffered, then closes its port. */
-  async detach(): Promise<RecorderStats> {
-    this.assertOpen();
-    const port = this.worker;
-    if (port instanceof Worker) {
-      throw new Error("The recorder's owner ends with finish(), not detach()");
-    }
-    clearInterval(this.timer);
-    clearInterval(this.engineTimer);
-    this.postEngine();
-    this.post();
-    this.finished = true;
-    const reply = await new Promise<FromWorker>((resolve) => {
-      this.detachWaiter = resolve;
-      port.postMessage({ op: "detach" } satisfies ToWorker);
-    });
-    port.onmessage = null;
-    port.close();
-    if (reply.op === "error") throw new Error(reply.message);
-    return { ...this.stats };
+    worker.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(e.data);
   }
 
   /** Opens (creating and migrating) the database in a worker and inserts the `runs` row. */
@@ -172,9 +80,7 @@ export class Recorder {
   ): Promise<Recorder> {
     const worker = new Worker(
       new URL("./_recorder_worker.ts", import.meta.url),
-      {
-        type: "module",
-      },
+      { type: "module" },
     );
     return new Promise((resolve, reject) => {
       worker.onerror = (e) => {
@@ -210,90 +116,25 @@ export class Recorder {
     });
   }
 
-  /** Buffers one `token_events` row. */
-  token(
-    reqId: string,
-    seq: number,
-    tNs: bigint,
-    nTokens: number,
-    channel: TokenChannel,
-  ): void {
-    if (this.abandoned) return;
-    this.assertOpen();
-    let idx = this.reqIndex.get(reqId);
-    if (idx === undefined) {
-      idx = this.reqIndex.size;
-      this.reqIndex.set(reqId, idx);
-      this.newReqIds.push(reqId);
-    }
-    const b = this.batch;
-    const i = b.n++;
-    b.reqIdx[i] = idx;
-    b.seq[i] = seq;
-    b.tNs[i] = tNs;
-    b.nTokens[i] = nTokens;
-    b.channel[i] = CHANNEL_CODE[channel];
-    if (b.n === this.batchRows) this.post();
-  }
-
   /**
-   * Buffers the `requests` row of a request just sent (status `in_flight`). It is committed
-   * with, or before, the request's first token rows, so no token row is ever without it.
+   * Opens a channel for another thread (a sender worker of a spread run) to record rows of
+   * this run: transfer the port and call {@linkcode RecorderProducer.attach} there. The
+   * owner's {@linkcode finish} must wait until every producer has detached.
    */
-  requestSent(r: RequestRow): void {
-    if (this.abandoned) return;
+  attachProducer(): MessagePort {
     this.assertOpen();
-    this.sent.push({ ...r, status: "in_flight" });
-  }
-
-  /** Buffers the final `requests` row of a request that ended (replacing its in-flight row). */
-  request(r: RequestRow): void {
-    if (this.abandoned) return;
-    this.assertOpen();
-    this.requests.push(r);
+    const ch = new MessageChannel();
+    this.worker.postMessage(
+      { op: "attach", port: ch.port1 } satisfies ToWorker,
+      [ch.port1],
+    );
+    return ch.port2;
   }
 
   /** Stores the backend's self-description with the run. */
   setBackendInfo(info: unknown): void {
     this.assertOpen();
     this.worker.postMessage({ op: "backendInfo", info } satisfies ToWorker);
-  }
-
-  /** Whether {@linkcode finish}, {@linkcode detach} or {@linkcode abandon} ended the recorder. */
-  get ended(): boolean {
-    return this.finished;
-  }
-
-  /** Batches posted to the worker and not yet committed. */
-  get backlog(): number {
-    return this.posted - this.stats.flushes;
-  }
-
-  /**
-   * Resolves once at most `maxBatches` batches wait in the worker: a producer that can outrun
-   * the database (a synthetic load, a benchmark) awaits this to keep memory bounded.
-   */
-  async waitForBacklog(maxBatches = 4): Promise<void> {
-    while (this.backlog > maxBatches && !this.error) {
-      await new Promise<void>((resolve, reject) =>
-        this.flushWaiters.push({
-          target: this.stats.flushes + 1,
-          resolve,
-          reject,
-        })
-      );
-    }
-  }
-
-  /** Posts what is buffered and resolves once the worker has committed it. */
-  flush(): Promise<void> {
-    this.assertOpen();
-    this.postEngine();
-    return new Promise((resolve, reject) => {
-      if (this.error) return reject(new Error(this.error));
-      this.post(true);
-      this.flushWaiters.push({ target: this.posted, resolve, reject });
-    });
   }
 
   /**
@@ -305,22 +146,12 @@ export class Recorder {
     reason?: string,
   ): Promise<RecorderStats> {
     this.assertOpen();
-    const worker = this.worker;
-    if (!(worker instanceof Worker)) {
-      throw new Error("An attached producer ends with detach(), not finish()");
+    this.closeRows();
+    try {
+      return await this.end({ op: "finish", status, reason });
+    } finally {
+      this.worker.terminate();
     }
-    clearInterval(this.timer);
-    this.postEngine();
-    clearInterval(this.engineTimer);
-    this.post();
-    this.finished = true;
-    const reply = await new Promise<FromWorker>((resolve) => {
-      this.finishWaiter = resolve;
-      worker.postMessage({ op: "finish", status, reason } satisfies ToWorker);
-    });
-    worker.terminate();
-    if (reply.op === "error") throw new Error(reply.message);
-    return { ...this.stats };
   }
 
   /**
@@ -334,7 +165,7 @@ export class Recorder {
     reason: string,
     timeoutMs = 5_000,
   ): Promise<void> {
-    if (this.finished || !(this.worker instanceof Worker)) return;
+    if (this.ended) return;
     this.abandoned = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
@@ -343,129 +174,53 @@ export class Recorder {
     ]);
     clearTimeout(timer);
   }
+}
 
-  // ---- Engine records (built-in engine only): engine_steps and engine_tokens rows ----
-  // Buffered apart from the token path and posted as their own messages, in order with it.
-
-  private engineSteps: EngineStepRow[] = [];
-  private engineTokens: EngineTokenRow[] = [];
-  private engineTimer: ReturnType<typeof setInterval> | undefined;
-
-  /** Buffers one `engine_steps` row (the engine's step sink). */
-  engineStep(row: EngineStepRow): void {
-    if (this.abandoned) return;
-    this.assertOpen();
-    this.engineSteps.push(row);
-    this.engineRowAdded();
-  }
-
-  /** Buffers one `engine_tokens` row (the engine's token sink). */
-  engineToken(row: EngineTokenRow): void {
-    if (this.abandoned) return;
-    this.assertOpen();
-    this.engineTokens.push(row);
-    this.engineRowAdded();
-  }
-
-  /** Posts the engine rows at 4,096 buffered, or from a 250 ms timer. */
-  private engineRowAdded(): void {
-    this.engineTimer ??= setInterval(() => this.postEngine(), 250);
-    if (this.engineSteps.length + this.engineTokens.length >= 4096) {
-      this.postEngine();
-    }
-  }
-
-  /** Sends the buffered engine rows to the database thread. */
-  private postEngine(): void {
-    if (this.engineSteps.length + this.engineTokens.length === 0) return;
-    this.worker.postMessage(
-      {
-        op: "engine",
-        steps: this.engineSteps,
-        tokens: this.engineTokens,
-      } satisfies ToWorker,
+/**
+ * Another thread's rows of a run (a sender worker of a spread run), on a port from
+ * {@linkcode Recorder.attachProducer}: they go straight to the recorder's database thread,
+ * not through the owner's. End it with {@linkcode detach}; the owner ends the run.
+ */
+export class RecorderProducer extends RecorderRows {
+  private constructor(
+    /** The attached port to the recorder's database thread. */
+    private readonly port: MessagePort,
+    runId: string,
+    batchRows: number,
+    flushIntervalMs: number,
+  ) {
+    super(
+      (m, t) => port.postMessage(m, t ?? []),
+      runId,
+      batchRows,
+      flushIntervalMs,
     );
-    this.engineSteps = [];
-    this.engineTokens = [];
+    port.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(e.data);
   }
 
-  /** Sends the token batch to the database thread when it is full (or `force`). */
-  private post(force = false): void {
-    const b = this.batch;
-    if (
-      b.n === 0 && this.requests.length === 0 && this.sent.length === 0 &&
-      !force
-    ) return;
-    const tokens = b.n > 0 ? trim(b) : null;
-    const msg: ToWorker = {
-      op: "batch",
-      newReqIds: this.newReqIds,
-      firstReqIdx: this.firstNewReqIdx,
-      tokens,
-      sent: this.sent,
-      requests: this.requests,
-    };
-    const transfer = tokens
-      ? [
-        tokens.reqIdx.buffer,
-        tokens.seq.buffer,
-        tokens.tNs.buffer,
-        tokens.nTokens.buffer,
-        tokens.channel.buffer,
-      ] as ArrayBuffer[]
-      : [];
-    this.worker.postMessage(msg, transfer);
-    this.posted++;
-    // A part-full batch went as a copy (trim): keep its arrays rather than allocate and zero
-    // `batchRows` rows again on the measuring thread every flush interval.
-    if (tokens === null || tokens !== b) b.n = 0;
-    else this.batch = newBatch(this.batchRows);
-    this.requests = [];
-    this.sent = [];
-    this.firstNewReqIdx += this.newReqIds.length;
-    this.newReqIds = [];
+  /** The producer of run `runId` on `port` (transferred from the owner's thread). */
+  static attach(
+    port: MessagePort,
+    runId: string,
+    opts: Pick<RecorderOptions, "batchRows" | "flushIntervalMs"> = {},
+  ): RecorderProducer {
+    return new RecorderProducer(
+      port,
+      runId,
+      opts.batchRows ?? DEFAULT_BATCH_ROWS,
+      opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
+    );
   }
 
-  /** Handles the database thread's answers (flushes, failures, the end). */
-  private onMessage(m: FromWorker): void {
-    if (m.op === "flushed") {
-      this.stats.tokenRows = m.tokenRows;
-      this.stats.requestRows = m.requestRows;
-      this.stats.flushes = m.flushes;
-      while (
-        this.flushWaiters.length > 0 && this.flushWaiters[0].target <= m.flushes
-      ) {
-        this.flushWaiters.shift()!.resolve();
-      }
-    } else if (m.op === "finished") {
-      Object.assign(this.stats, {
-        tokenRows: m.tokenRows,
-        requestRows: m.requestRows,
-        flushes: m.flushes,
-      });
-      this.finishWaiter?.(m);
-    } else if (m.op === "detached") {
-      this.detachWaiter?.(m);
-    } else if (m.op === "error") {
-      if (this.finishWaiter) return this.finishWaiter(m);
-      if (this.detachWaiter) return this.detachWaiter(m);
-      if (!this.error) {
-        this.error = `Recording run ${this.runId} failed: ${m.message}`;
-        this.onError?.(this.error);
-      }
-      // Nothing more will be committed: release everyone waiting for a flush.
-      for (const w of this.flushWaiters.splice(0)) {
-        w.reject(new Error(this.error));
-      }
-    }
-  }
-
-  /** Throws when the recorder has finished: rows after the end would be lost. */
-  private assertOpen(): void {
-    if (this.finished) {
-      throw new Error(
-        `Recorder of run ${this.runId} has finished: no more rows can be written`,
-      );
+  /** The producer's end: commits everything it buffered, then closes its port. */
+  async detach(): Promise<RecorderStats> {
+    this.assertOpen();
+    this.closeRows();
+    try {
+      return await this.end({ op: "detach" });
+    } finally {
+      this.port.onmessage = null;
+      this.port.close();
     }
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { StreamEvent, TokenChannel } from "../adapters/backend.ts";
 import type { TraceRequest } from "../workloads/request.ts";
-import type { Recorder, RequestRow } from "./recorder.ts";
+import type { RecorderRows, RequestRow } from "./recorder.ts";
 
 /**
  * Turns the event stream of one request into recorder rows.
@@ -31,8 +31,8 @@ export class RequestTracker {
     req: TraceRequest,
     scheduledNs: bigint,
     private readonly sink:
-      & Pick<Recorder, "token">
-      & Partial<Pick<Recorder, "requestSent">>,
+      & Pick<RecorderRows, "token">
+      & Partial<Pick<RecorderRows, "requestSent">>,
   ) {
     this.row = {
       reqId: req.id,

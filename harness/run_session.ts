@@ -15,12 +15,8 @@ import {
   Recorder,
   type RecorderOptions,
 } from "./recorder.ts";
-import {
-  type LoadOptions,
-  replay,
-  type ReplayProgress,
-  type ReplayResult,
-} from "./runner.ts";
+import type { LoadOptions } from "./load_plan.ts";
+import { replay, type ReplayProgress, type ReplayResult } from "./runner.ts";
 import { replaySpread } from "./parallel.ts";
 import type { NewRun, RunStatus } from "./store.ts";
 

@@ -1,43 +1,38 @@
 /**
  * The replay loop: sends requests by the run's load plan and records what comes back.
  *
- * Load modes: open loop (each request at its planned time, optionally ramped up) or closed
- * loop (N users, each sending its next request after the previous reply plus think time); a
- * concurrency cap for either; limits by duration and request count; injected cancellations;
- * stops on an error count or an error rate; retries (off by default). It computes no metrics:
- * it only moves events from the backend to the recorder.
+ * Load modes: open loop (open_loop.ts: each request at its planned time, optionally ramped
+ * up) or closed loop (closed_loop.ts: N users, each sending its next request after the
+ * previous reply plus think time), one strategy each behind run_context.ts's `LoadStrategy`;
+ * a concurrency cap for either; limits by duration and request count; injected
+ * cancellations; stops on an error count or an error rate (stop_rules.ts); retries
+ * (sending.ts, off by default). Plans are load_plan.ts's. It computes no metrics: it only
+ * moves events from the backend to the recorder.
+ *
+ * One thread's replay ({@linkcode replayThread}) is given a `RunContext` by the run's
+ * coordinator: {@linkcode replay} here for a run on one thread, parallel.ts for many.
  *
  * @module
  */
-import type { Backend, StreamSink } from "../adapters/backend.ts";
-import { streamRequest } from "../adapters/stream_sink.ts";
+import type { Backend } from "../adapters/backend.ts";
 import type { TraceRequest } from "../workloads/request.ts";
-import type { RunClock } from "./clock.ts";
-import { attemptId, generateRequest } from "./generate_request.ts";
+import { msToNs, type RunClock } from "./clock.ts";
+import { closedLoop } from "./closed_loop.ts";
 import {
-  type CancelInjection,
-  pickedForCancel,
-  rampArrivals,
-  type RampUp,
+  type LoadOptions,
+  openLoopPlan,
+  planRequests,
+  planStartNs,
+  validateLoad,
+  wallTimes,
 } from "./load_plan.ts";
-import {
-  Metronome,
-  SPIN_LEAD_MS,
-  spinUntilWallMs,
-  wallNowMs,
-} from "./metronome.ts";
-import { openLoopSchedule, sleepUntil } from "./pacer.ts";
-import type { Recorder } from "./recorder.ts";
-import { RequestTracker } from "./request_tracker.ts";
+import { Metronome, SPIN_LEAD_MS } from "./metronome.ts";
+import { openLoop } from "./open_loop.ts";
+import type { Pace, RunContext } from "./run_context.ts";
 import { LocalCounters, type RunCounters } from "./_run_counters.ts";
+import { type ReplaySink, Sender } from "./sending.ts";
 import { Slots } from "./_slots.ts";
-import type { SlotsLike } from "./_shared_slots.ts";
-import {
-  planSessions,
-  type SessionPlan,
-  turnDelayMs,
-  withHistory,
-} from "./sessions.ts";
+import { ErrorRateWindow, type StopOutcome, StopRules } from "./stop_rules.ts";
 
 /** Counters of a replay in progress. */
 export interface ReplayProgress {
@@ -57,61 +52,30 @@ export interface ReplayProgress {
   elapsedNs: bigint;
 }
 
-/** How load is offered; every field is optional (the default is a plain open loop). */
-export interface LoadOptions {
-  /** `open` (default): requests at their planned times; `closed`: `users` send back to back. */
-  mode?: "open" | "closed";
-  /** Closed loop: number of users (concurrent requests). */
-  users?: number;
-  /** Closed loop: pause of a user between a reply and its next request, in ms. Default 0. */
-  thinkMs?: number;
-  /** At most this many requests in flight; the rest wait (their wait is recorded). */
-  concurrency?: number;
-  /** Open loop: rate ramp; closed loop: users start spread over the ramp. */
-  rampUp?: RampUp;
-  /** Stop sending this long after the start, in ms; requests in flight finish. */
-  durationMs?: number;
-  /** Stop sending after this many requests (first tries). */
-  maxRequests?: number;
-  /** Cancel a seeded fraction of requests on purpose (recorded as `cancelled`). */
-  cancel?: CancelInjection;
-  /** Stop the run (cancelling requests in flight) once this many requests failed. */
-  stopAfterErrors?: number;
-  /** Stop the run when the failed fraction of requests ended in the last `windowMs` passes `maxRate`. */
-  errorRate?: { windowMs: number; maxRate: number; minRequests?: number };
-  /** Retry failed requests (errors and timeouts, not HTTP 4xx or cancellations). Off by default. */
-  retries?: { max: number; backoffMs: number };
-  /**
-   * Replay multi-turn sessions: a turn is sent only after the previous turn's reply plus the
-   * trace's delay, carrying the conversation (see sessions.ts); a failed turn ends its session.
-   */
-  sessions?: boolean;
-}
-
-/** Options for {@linkcode replay}. */
-export interface ReplayOptions {
+/** What one thread's replay works on (see {@linkcode replayThread}). */
+export interface ThreadOptions {
   /** The backend to send to. */
   backend: Backend;
   /** Requests sorted by `arrivalMs` (closed loop: in the order users take them). */
   requests: readonly TraceRequest[];
   /** Where rows go; `requestSent` (in-flight rows) is optional for sinks that keep no store. */
-  recorder:
-    & Pick<Recorder, "token" | "request">
-    & Partial<Pick<Recorder, "requestSent">>;
+  recorder: ReplaySink;
   /** The run's clock; plans and events are timed on it. */
   clock: RunClock;
   /** Aborting stops sending and cancels requests in flight. */
   signal?: AbortSignal;
-  /** Delay before the first planned arrival, in ms. Default 20. */
-  leadMs?: number;
   /** How load is offered and limited (default: open loop at the planned times). */
   load?: LoadOptions;
+}
+
+/** Options for {@linkcode replay}. */
+export interface ReplayOptions extends ThreadOptions {
+  /** Delay before the first planned arrival, in ms. Default 20. */
+  leadMs?: number;
   /** Called about every `progressIntervalMs` and once at the end. */
   onProgress?: (p: ReplayProgress) => void;
   /** Default 500. */
   progressIntervalMs?: number;
-  /** This thread's share of a run spread over workers (set by parallel.ts only). */
-  share?: RunShare;
   /**
    * When the plan starts on the run clock: a start shared with other processes (`run --shard
    * --start-at`). It must still be ahead when sending begins, else the replay throws. Default:
@@ -124,34 +88,6 @@ export interface ReplayOptions {
    * Default: its position in `requests`.
    */
   indices?: ArrayLike<number>;
-}
-
-/**
- * One thread's part of a run spread over workers (see parallel.ts): its requests are a subset
- * (open loop) or all of them (closed loop, claimed through a shared cursor); counters are
- * shared; stop conditions that need the whole run are reported to the coordinator.
- */
-export interface RunShare {
-  /** When the plan starts on the run clock (the same for every thread). */
-  startNs: bigint;
-  /** The run's counters, shared by every thread of the run. */
-  counters: RunCounters;
-  /** Each request's index in the whole run (what injected cancellations are picked by). */
-  indices: ArrayLike<number>;
-  /** Open loop: the send time of each head, ramp applied (run-wide plan, this thread's part). */
-  scheduleNs?: BigInt64Array;
-  /** Open loop: this thread's lane of the run's metronome. */
-  beats?: MessagePort;
-  /** Closed loop: the user numbers this thread plays. */
-  users?: number[];
-  /** Closed loop: the next head index, across threads. */
-  claim?: () => number;
-  /** The run-wide concurrency cap (instead of this thread's own `load.concurrency`). */
-  slots?: SlotsLike;
-  /** A stop condition fired here: the coordinator stops the other threads. */
-  onAbort(reason: string): void;
-  /** Error-rate stop: each ended request is reported to the coordinator, which keeps the window. */
-  onEnded?(failed: boolean, tNs: bigint): void;
 }
 
 /** How a replay ended. */
@@ -168,7 +104,9 @@ export interface ReplayResult {
 
 /**
  * Replays `requests` by the load plan in `opts.load` (default: open loop at the planned
- * times, whatever the backend's state, so a slow backend builds a queue as in production).
+ * times, whatever the backend's state, so a slow backend builds a queue as in production), on
+ * this thread. It is the run's coordinator too: it plans the start, paces the open loop from
+ * a metronome of one lane and keeps the error-rate window, as parallel.ts does for many.
  *
  * @example
  * ```ts ignore
@@ -177,509 +115,134 @@ export interface ReplayResult {
  * ```
  */
 export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
-  const { backend, requests, clock, share } = opts;
+  const { clock } = opts;
   const load = opts.load ?? {};
   validateLoad(load);
-  const run = new RunState(opts, load);
-  const ticker = setInterval(
-    () => run.report(),
-    opts.progressIntervalMs ?? 500,
-  );
-  const startNs = share?.startNs ?? opts.startNs ??
-    clock.nowNs() + BigInt(Math.round((opts.leadMs ?? 20) * 1e6));
-  const n = Math.min(requests.length, load.maxRequests ?? Infinity);
-  const sessions = load.sessions
-    ? planSessions(requests.slice(0, n))
+  const { heads, list } = planRequests(opts.requests, load);
+  const counters = new LocalCounters();
+  // The coordinator's stop (a spread run's broadcast): the thread heeds it and the caller's.
+  const coordinator = new AbortController();
+  const signal = opts.signal
+    ? AbortSignal.any([opts.signal, coordinator.signal])
+    : coordinator.signal;
+  let failure: string | undefined;
+  const window = load.errorRate
+    ? new ErrorRateWindow(load.errorRate)
     : undefined;
-  run.sessions = sessions;
-  const heads = sessions ? sessions.heads : requests.slice(0, n);
-  if (load.durationMs !== undefined) {
-    run.stopSendingAt(
-      startNs + BigInt(Math.round(load.durationMs * 1e6)),
-      "duration limit",
-    );
-  }
+  const report = () =>
+    opts.onProgress?.(progressOf(counters, list.length, clock));
+  const ticker = setInterval(report, opts.progressIntervalMs ?? 500);
+  let metronome: Metronome | undefined;
+  let outcome: StopOutcome;
   try {
-    if (!share && opts.startNs !== undefined) {
-      assertStartAhead(clock, opts.startNs);
-    }
-    if ((load.mode ?? "open") === "open") {
-      const schedule = share?.scheduleNs ??
-        openLoopPlan(heads, startNs, load.rampUp);
-      if (schedule.length !== heads.length) {
-        throw new Error(
-          `Open-loop plan has ${schedule.length} send times for ${heads.length} requests`,
-        );
-      }
-      const launch = (i: number) => run.launch(heads[i], schedule[i], backend);
-      const wall = wallTimes(clock, schedule);
-      if (share?.beats) {
-        await paceByBeats(
-          share.beats,
-          wall,
-          launch,
-          run.sending.signal,
-        );
-      } else if (heads.length > 0) {
-        const m = Metronome.start(
-          wall,
-          new Uint8Array(heads.length),
-          1,
-          backend.timesTokensElsewhere ? SPIN_LEAD_MS : 0,
-        );
-        try {
-          await paceByBeats(
-            m.ports[0],
-            wall,
-            launch,
-            run.sending.signal,
-            m.failed,
-          );
-        } finally {
-          await m.stop();
-        }
-      }
-    } else {
-      const users = share?.users ??
-        Array.from({ length: load.users! }, (_, u) => u);
+    const startNs = planStartNs(clock, opts.startNs, opts.leadMs);
+    let pace: Pace;
+    if (load.mode === "closed") {
       let cursor = 0;
-      const claim = share?.claim ?? (() => cursor++);
-      const user = async (u: number) => {
-        const startAt = startNs +
-          userStartOffsetNs(u, load.users!, load.rampUp);
-        if (!(await sleepUntil(clock, startAt, run.sending.signal))) return;
-        while (!run.sending.signal.aborted) {
-          const i = claim();
-          if (i >= heads.length) return;
-          await run.sendTurns(heads[i], clock.nowNs(), backend);
-          if (load.thinkMs) {
-            const until = clock.nowNs() +
-              BigInt(Math.round(load.thinkMs * 1e6));
-            if (!(await sleepUntil(clock, until, run.sending.signal))) return;
-          }
-        }
+      pace = {
+        mode: "closed",
+        users: Array.from({ length: load.users! }, (_, u) => u),
+        claim: () => cursor++,
       };
-      await Promise.all(users.map((u) => user(u)));
+    } else {
+      const scheduleNs = openLoopPlan(heads, startNs, load.rampUp);
+      metronome = Metronome.start(
+        wallTimes(clock, scheduleNs),
+        new Uint8Array(scheduleNs.length),
+        1,
+        opts.backend.timesTokensElsewhere ? SPIN_LEAD_MS : 0,
+      );
+      // No more beats would come: the run stops (its requests in flight cancelled) and throws.
+      metronome.failed.then((e) => {
+        failure ??= e.message;
+        coordinator.abort(e.message);
+      });
+      pace = { mode: "open", scheduleNs, beats: metronome.ports[0] };
     }
-    await run.drain();
+    outcome = await replayThread({ ...opts, load, signal }, {
+      startNs,
+      counters,
+      indices: opts.indices ??
+        Array.from({ length: opts.requests.length }, (_, i) => i),
+      slots: load.concurrency ? new Slots(load.concurrency) : undefined,
+      pace,
+      stopped: (reason) => coordinator.abort(reason),
+      ended: window
+        ? (failed, tNs) => {
+          const why = window.add(failed, tNs);
+          if (why) coordinator.abort(why);
+        }
+        : () => {},
+    });
   } finally {
     clearInterval(ticker);
-    run.dispose();
+    await metronome?.stop();
   }
-  run.report();
-  return run.result();
-}
-
-/**
- * The open-loop send time of each request on the run clock: `startNs` plus its arrival
- * (ramped when asked), never earlier than the previous one (requests go in list order).
- */
-export function openLoopPlan(
-  heads: readonly Pick<TraceRequest, "arrivalMs">[],
-  startNs: bigint,
-  rampUp?: RampUp,
-): BigInt64Array {
-  let arrivals = heads.map((r) => r.arrivalMs);
-  if (rampUp) arrivals = rampArrivals(arrivals, rampUp);
-  const s = BigInt64Array.from(
-    openLoopSchedule(arrivals.map((a) => ({ arrivalMs: a })), startNs),
-  );
-  for (let i = 1; i < s.length; i++) if (s[i] < s[i - 1]) s[i] = s[i - 1];
-  return s;
-}
-
-/**
- * Throws unless `startNs` is still ahead on `clock`: a shared start that has passed cannot be
- * kept (the plan would begin with a burst of late sends), so the run fails and says so.
- *
- * @example
- * ```ts
- * import { RunClock } from "./clock.ts";
- * import { assertStartAhead } from "./runner.ts";
- * const clock = new RunClock();
- * assertStartAhead(clock, clock.nowNs() + 1_000_000_000n); // a second ahead: fine
- * ```
- */
-export function assertStartAhead(clock: RunClock, startNs: bigint): void {
-  const behindNs = clock.nowNs() - startNs;
-  if (behindNs >= 0n) {
-    throw new Error(
-      `The shared start time (--start-at) passed ${
-        (Number(behindNs) / 1e6).toFixed(1)
-      } ms before this run was ready to send (it had loaded the workload, started its threads and ` +
-        "opened the database): pass a --start-at further ahead, the same to every shard",
-    );
-  }
-}
-
-/** Run-clock times as metronome times (the wall scale every thread shares). */
-export function wallTimes(
-  clock: RunClock,
-  ns: ArrayLike<bigint>,
-): Float64Array {
-  const offset = wallNowMs() - clock.toPerfMs(clock.nowNs());
-  return Float64Array.from(
-    { length: ns.length },
-    (_, i) => clock.toPerfMs(ns[i]) + offset,
-  );
-}
-
-/**
- * Calls `launch(0..n-1)` as the metronome's beats arrive on `port`, each at its wall time
- * `wallMs[i]` (a beat comes up to its lead early: the rest is spun); resolves when all were
- * launched or `signal` aborted (then the port is closed and later beats are dropped); rejects
- * if the metronome fails (`failed`), since no more beats would come.
- */
-function paceByBeats(
-  port: MessagePort,
-  wallMs: Float64Array,
-  launch: (i: number) => void,
-  signal: AbortSignal,
-  failed?: Promise<Error>,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const n = wallMs.length;
-    let next = 0;
-    let ended = false;
-    const end = () => {
-      ended = true;
-      signal.removeEventListener("abort", finish);
-      port.onmessage = null;
-      port.close();
-    };
-    const finish = () => {
-      if (ended) return;
-      end();
-      resolve();
-    };
-    failed?.then((e) => {
-      if (ended) return;
-      end();
-      reject(e);
-    });
-    if (n === 0 || signal.aborted) return finish();
-    signal.addEventListener("abort", finish, { once: true });
-    port.onmessage = (e: MessageEvent<number>) => {
-      for (let k = 0; k < e.data && next < n && !signal.aborted; k++) {
-        spinUntilWallMs(wallMs[next]);
-        launch(next++);
-      }
-      if (next >= n || signal.aborted) finish();
-    };
-  });
-}
-
-/** Closed-loop ramp: user u starts at u/U of a linear ramp, or at its step of a stepped one. */
-function userStartOffsetNs(u: number, users: number, ramp?: RampUp): bigint {
-  if (!ramp) return 0n;
-  const frac = ramp.kind === "linear"
-    ? u / users
-    : Math.floor((u * (ramp.steps ?? 4)) / users) / (ramp.steps ?? 4);
-  return BigInt(Math.round(frac * ramp.durationMs * 1e6));
-}
-
-/** Checks load options; throws a RangeError naming the option. */
-export function validateLoad(l: LoadOptions): void {
-  const int = (name: string, v: number | undefined, min: number) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < min)) {
-      throw new RangeError(
-        `Load option ${name} must be an integer >= ${min}, got ${v}`,
-      );
-    }
+  if (failure) throw new Error(failure);
+  report();
+  return {
+    ...outcome,
+    progress: progressOf(counters, list.length, clock),
+    peakInFlight: counters.read().peak,
   };
-  if (l.mode === "closed" && l.users === undefined) {
-    throw new RangeError("Load option users is required for a closed loop");
-  }
-  int("users", l.users, 1);
-  int("concurrency", l.concurrency, 1);
-  int("maxRequests", l.maxRequests, 0);
-  int("stopAfterErrors", l.stopAfterErrors, 1);
-  int("retries.max", l.retries?.max, 0);
-  if (l.cancel && !(l.cancel.rate >= 0 && l.cancel.rate <= 1)) {
-    throw new RangeError(
-      `Load option cancel.rate must be in [0, 1], got ${l.cancel.rate}`,
-    );
-  }
-  if (l.errorRate && !(l.errorRate.maxRate >= 0 && l.errorRate.maxRate <= 1)) {
-    throw new RangeError(
-      `Load option errorRate.maxRate must be in [0, 1], got ${l.errorRate.maxRate}`,
-    );
-  }
-}
-
-/** The mutable state of one replay: in-flight requests, counters, stop conditions. */
-class RunState {
-  /** Aborted when sending must stop (limits, stop conditions, signals). */
-  readonly sending = new AbortController();
-  /** Aborted when requests in flight must be cancelled too. */
-  private readonly cancelAll = new AbortController();
-  private readonly inflight = new Set<Promise<void>>();
-  private readonly slots: SlotsLike | undefined;
-  private readonly errorWindow: ErrorRateWindow | undefined;
-  private abortReason: string | undefined;
-  private sendStopReason: string | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly counters: RunCounters;
-  private readonly planned: number;
-  /** Request id -> its index in the run: what injected cancellations are picked by. */
-  private readonly indexOf = new Map<string, number>();
-  /** How requests chain into sessions, when sessions are replayed. */
-  sessions: SessionPlan | undefined;
-  private readonly onOuterAbort = () =>
-    this.abort(String(this.opts.signal?.reason ?? "aborted"));
-
-  constructor(
-    private readonly opts: ReplayOptions,
-    private readonly load: LoadOptions,
-  ) {
-    this.planned = Math.min(opts.requests.length, load.maxRequests ?? Infinity);
-    this.counters = opts.share?.counters ?? new LocalCounters();
-    const idx = opts.share?.indices ?? opts.indices;
-    opts.requests.forEach((r, i) => this.indexOf.set(r.id, idx ? idx[i] : i));
-    this.slots = opts.share?.slots ??
-      (load.concurrency ? new Slots(load.concurrency) : undefined);
-    this.errorWindow = load.errorRate && !opts.share
-      ? new ErrorRateWindow(load.errorRate)
-      : undefined;
-    if (opts.signal?.aborted) this.onOuterAbort();
-    opts.signal?.addEventListener("abort", this.onOuterAbort, { once: true });
-  }
-
-  /** The counters now (the whole run's, when shared). */
-  get progress(): ReplayProgress {
-    const { peak: _, ...c } = this.counters.read();
-    return { planned: this.planned, ...c, elapsedNs: this.opts.clock.nowNs() };
-  }
-
-  report(): void {
-    this.opts.onProgress?.(this.progress);
-  }
-
-  /** Ends sending at `atNs`; requests in flight finish normally. */
-  stopSendingAt(atNs: bigint, reason: string): void {
-    const ms = Number(atNs - this.opts.clock.nowNs()) / 1e6;
-    this.timer = setTimeout(() => this.stopSending(reason), Math.max(0, ms));
-  }
-
-  private stopSending(reason: string): void {
-    this.sendStopReason ??= reason;
-    this.sending.abort(reason);
-  }
-
-  /** Stops sending and cancels everything in flight; the run ends `aborted` with `reason`. */
-  abort(reason: string): void {
-    this.abortReason ??= reason;
-    this.stopSending(reason);
-    this.cancelAll.abort(reason);
-  }
-
-  /** Starts a request (and its session's later turns) without waiting for it (open loop). */
-  launch(req: TraceRequest, scheduledNs: bigint, backend: Backend): void {
-    const p = this.sendTurns(req, scheduledNs, backend);
-    this.inflight.add(p);
-    p.finally(() => this.inflight.delete(p));
-  }
-
-  /**
-   * Sends a request; when it starts a session, each later turn follows the previous turn's
-   * reply plus the trace's delay, with the conversation so far. A failed turn ends its session.
-   */
-  async sendTurns(
-    req: TraceRequest,
-    scheduledNs: bigint,
-    backend: Backend,
-  ): Promise<void> {
-    const { clock } = this.opts;
-    let cur = req;
-    let sched = scheduledNs;
-    for (;;) {
-      const { ok, reply } = await this.send(
-        cur,
-        sched,
-        this.indexOf.get(cur.id) ?? 0,
-        backend,
-      );
-      const next = this.sessions?.next.get(cur.id);
-      if (!next || !ok || this.sending.signal.aborted) return;
-      sched = clock.nowNs() + BigInt(Math.round(turnDelayMs(cur, next) * 1e6));
-      if (!(await sleepUntil(clock, sched, this.sending.signal))) return;
-      cur = withHistory(next, cur, reply);
-    }
-  }
-
-  /**
-   * Sends a request (waiting for a concurrency slot first) and records it; retries if asked.
-   * Resolves with whether it (or its last retry) succeeded and the text it received.
-   */
-  async send(
-    req: TraceRequest,
-    scheduledNs: bigint,
-    index: number,
-    backend: Backend,
-    attempt = 0,
-  ): Promise<{ ok: boolean; reply: string }> {
-    const { clock, recorder } = this.opts;
-    const releasedNs = clock.nowNs();
-    if (attempt === 0) this.counters.sent();
-    if (this.slots && !(await this.slots.acquire(this.cancelAll.signal))) {
-      return { ok: false, reply: "" };
-    }
-    const keepReply = this.sessions?.next.has(req.id) ?? false;
-    let reply = "";
-    this.counters.started();
-    const id = attemptId(req.id, attempt);
-    const tracker = new RequestTracker({ ...req, id }, scheduledNs, recorder);
-    tracker.setDispatch(releasedNs, attempt);
-    const ctl = new AbortController();
-    const onCancelAll = () => ctl.abort(this.cancelAll.signal.reason);
-    if (this.cancelAll.signal.aborted) onCancelAll();
-    this.cancelAll.signal.addEventListener("abort", onCancelAll, {
-      once: true,
-    });
-    const inject = this.load.cancel && attempt === 0 &&
-        pickedForCancel(index, this.load.cancel)
-      ? this.load.cancel
-      : undefined;
-    let injectTimer: ReturnType<typeof setTimeout> | undefined;
-    const counters = this.counters;
-    // Called from the backend's read loop: no event object per token on the way to the rows.
-    const sink: StreamSink = {
-      wantsText: keepReply,
-      tokens(tNs, count, channel, text) {
-        tracker.onTokens(tNs, count, channel);
-        counters.tokens(count);
-        if (keepReply && channel === "content" && text) reply += text;
-      },
-      usage(_tNs, promptTokens, completionTokens, cachedTokens) {
-        tracker.onUsage(promptTokens, completionTokens, cachedTokens);
-      },
-      event(ev) {
-        if (ev.kind === "sent" && inject) {
-          const cancel = () => ctl.abort("injected cancellation");
-          // A delay of 0 cancels before any of the reply is read (the read loop's next await),
-          // not after a timer that a busy machine can run after a fast reply has ended.
-          if (inject.delayMs <= 0) queueMicrotask(cancel);
-          else injectTimer = setTimeout(cancel, inject.delayMs);
-        }
-        tracker.onEvent(ev);
-      },
-    };
-    try {
-      await streamRequest(
-        backend,
-        generateRequest(req, attempt),
-        ctl.signal,
-        sink,
-      );
-    } catch (e) {
-      // A backend must not throw for request failures; record it rather than lose the run.
-      tracker.onEvent({
-        kind: "error",
-        tNs: clock.nowNs(),
-        errorKind: "protocol",
-        message: `Backend ${backend.name} threw: ${(e as Error).message}`,
-      });
-    } finally {
-      clearTimeout(injectTimer);
-      this.cancelAll.signal.removeEventListener("abort", onCancelAll);
-    }
-    const row = tracker.finish();
-    recorder.request(row);
-    const errors = this.counters.ended(row.status === "ok");
-    this.slots?.release();
-    const failed = row.status === "error" || row.status === "timeout";
-    this.afterRequest(failed, clock.nowNs(), errors);
-    const r = this.load.retries;
-    const retryable = failed &&
-      !(row.httpStatus !== undefined && row.httpStatus < 500);
-    if (r && retryable && attempt < r.max && !this.sending.signal.aborted) {
-      const at = clock.nowNs() + BigInt(Math.round(r.backoffMs * 1e6));
-      if (await sleepUntil(clock, at, this.cancelAll.signal)) {
-        return await this.send(req, clock.nowNs(), index, backend, attempt + 1);
-      }
-    }
-    return { ok: row.status === "ok", reply };
-  }
-
-  /** Checks the stop conditions after a request ended (`errors`: failed so far, run-wide). */
-  private afterRequest(failed: boolean, tNs: bigint, errors: number): void {
-    const { stopAfterErrors } = this.load;
-    if (stopAfterErrors !== undefined && errors >= stopAfterErrors) {
-      this.stopRun(
-        `stopped after ${errors} failed requests (limit ${stopAfterErrors})`,
-      );
-    }
-    this.opts.share?.onEnded?.(failed, tNs);
-    const why = this.errorWindow?.add(failed, tNs);
-    if (why) this.stopRun(why);
-  }
-
-  /** A stop condition fired: abort here and, in a spread run, everywhere. */
-  private stopRun(reason: string): void {
-    if (this.abortReason === undefined) this.opts.share?.onAbort(reason);
-    this.abort(reason);
-  }
-
-  /** Waits until every launched request (and its retries) has ended. */
-  async drain(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
-  }
-
-  dispose(): void {
-    clearTimeout(this.timer);
-    this.opts.signal?.removeEventListener("abort", this.onOuterAbort);
-  }
-
-  result(): ReplayResult {
-    const progress = this.progress;
-    const peakInFlight = this.counters.read().peak;
-    if (this.abortReason !== undefined) {
-      return {
-        status: "aborted",
-        reason: this.abortReason,
-        progress,
-        peakInFlight,
-      };
-    }
-    return {
-      status: "completed",
-      reason: this.sendStopReason,
-      progress,
-      peakInFlight,
-    };
-  }
 }
 
 /**
- * The error-rate stop: the failed fraction of the requests that ended within the last
- * `windowMs`, checked once at least `minRequests` (default 20) are in the window.
- *
- * @example
- * ```ts
- * import { ErrorRateWindow } from "./runner.ts";
- * const w = new ErrorRateWindow({ windowMs: 1000, maxRate: 0.5, minRequests: 2 });
- * console.log(w.add(true, 0n), typeof w.add(true, 1n)); // undefined string
- * ```
+ * One thread's replay of its part of a run (`ctx`): the whole run when {@linkcode replay}
+ * is its coordinator, a sender worker's share in a spread run (parallel.ts). Sends by the
+ * context's pace through one `Sender` until the heads run out or a stop rule or the signal
+ * ends it, then waits for the requests in flight.
  */
-export class ErrorRateWindow {
-  private readonly recent: { tNs: bigint; failed: boolean }[] = [];
-  private bad = 0;
-  constructor(private readonly cfg: NonNullable<LoadOptions["errorRate"]>) {}
-
-  /** Adds an ended request; returns why the run must stop, if it must. */
-  add(failed: boolean, tNs: bigint): string | undefined {
-    const { windowMs, maxRate } = this.cfg;
-    this.recent.push({ tNs, failed });
-    if (failed) this.bad++;
-    const from = tNs - BigInt(Math.round(windowMs * 1e6));
-    while (this.recent.length > 0 && this.recent[0].tNs < from) {
-      if (this.recent.shift()!.failed) this.bad--;
-    }
-    const n = this.recent.length;
-    if (n >= (this.cfg.minRequests ?? 20) && this.bad / n > maxRate) {
-      return `stopped: ${this.bad} of the last ${n} requests failed within ${windowMs} ms ` +
-        `(rate ${(this.bad / n).toFixed(3)} > ${maxRate})`;
-    }
-    return undefined;
+export async function replayThread(
+  opts: ThreadOptions,
+  ctx: RunContext,
+): Promise<StopOutcome> {
+  const { clock } = opts;
+  const load = opts.load ?? {};
+  const { heads, sessions } = planRequests(opts.requests, load);
+  const stop = new StopRules(load, clock, ctx.stopped, opts.signal);
+  const indexOf = new Map<string, number>();
+  opts.requests.forEach((r, i) => indexOf.set(r.id, ctx.indices[i]));
+  const sender = new Sender({
+    backend: opts.backend,
+    recorder: opts.recorder,
+    clock,
+    load,
+    counters: ctx.counters,
+    slots: ctx.slots,
+    sessions,
+    indexOf,
+    stop,
+    ended: ctx.ended,
+  });
+  if (load.durationMs !== undefined) {
+    stop.stopSendingAt(ctx.startNs + msToNs(load.durationMs), "duration limit");
   }
+  try {
+    const run = {
+      clock,
+      load,
+      heads,
+      startNs: ctx.startNs,
+      sender,
+      sending: stop.sending,
+    };
+    if (ctx.pace.mode === "open") {
+      await openLoop.sendAll({ ...run, pace: ctx.pace });
+    } else await closedLoop.sendAll({ ...run, pace: ctx.pace });
+    await sender.drain();
+  } finally {
+    stop.dispose();
+  }
+  return stop.outcome();
+}
+
+/** The run's counters now, as progress of a plan of `planned` requests. */
+export function progressOf(
+  counters: RunCounters,
+  planned: number,
+  clock: RunClock,
+): ReplayProgress {
+  const { peak: _, ...c } = counters.read();
+  return { planned, ...c, elapsedNs: clock.nowNs() };
 }

@@ -16,7 +16,7 @@ import {
   hostUnixNsAt,
   readHostClock,
 } from "./host_clock.ts";
-import type { LoadOptions } from "./runner.ts";
+import type { LoadOptions } from "./load_plan.ts";
 import {
   planFingerprint,
   type ShardPart,

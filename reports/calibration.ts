@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { msToNs } from "../harness/clock.ts";
 import type { Store } from "../harness/store.ts";
 
 /** Error statistics of one calibration run, in ms (NULL-able where there were no samples). */
@@ -54,13 +55,11 @@ export async function calibrationErrors(
     // Epoch ms (float) -> integer ns; written as CSV and read by DuckDB's own reader.
     const sends: string[] = ["req_id,seq,send_unix_ns"];
     for (const [id, times] of truth.sends) {
-      times.forEach((t, k) =>
-        sends.push(`${csv(id)},${k},${BigInt(Math.round(t * 1e6))}`)
-      );
+      times.forEach((t, k) => sends.push(`${csv(id)},${k},${msToNs(t)}`));
     }
     const arrivals: string[] = ["req_id,arrival_unix_ns"];
     for (const [id, t] of truth.arrivals) {
-      arrivals.push(`${csv(id)},${BigInt(Math.round(t * 1e6))}`);
+      arrivals.push(`${csv(id)},${msToNs(t)}`);
     }
     await Deno.writeTextFile(`${dir}/sends.csv`, sends.join("\n") + "\n");
     await Deno.writeTextFile(`${dir}/arrivals.csv`, arrivals.join("\n") + "\n");

@@ -85,6 +85,7 @@ export interface HostileServer {
   readonly requests: number;
   /** Bytes of response body written to completions, all connections. */
   readonly bodyBytes: number;
+  /** Stops listening and closes every connection. */
   close(): Promise<void>;
 }
 

@@ -13,6 +13,7 @@
  * @module
  */
 import { startScriptedWorker } from "../../adapters/scripted/mod.ts";
+import { msToNs } from "../clock.ts";
 import { Store } from "../store.ts";
 import type { Family } from "./_faults_report.ts";
 
@@ -40,8 +41,7 @@ function rng(seed: number): () => number {
 }
 
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-const wallNs = () =>
-  BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+const wallNs = () => msToNs(performance.timeOrigin + performance.now());
 
 function alive(pid: number): boolean {
   try {

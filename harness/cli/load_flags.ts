@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LoadOptions } from "../runner.ts";
+import type { LoadOptions } from "../load_plan.ts";
 import { FlagError, integerAtLeast, positiveNumber } from "./flags.ts";
 
 /** Raw load flags as commander gives them (all optional). */

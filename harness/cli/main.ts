@@ -25,7 +25,8 @@ import {
   RUN_OPTIONS,
   runFlagsFrom,
 } from "./option_sets.ts";
-import { parseRunConfig, runCommand, type RunFlags } from "./run_command.ts";
+import { runCommand } from "./run_command.ts";
+import { parseRunConfig, type RunFlags } from "./run_config.ts";
 import { addScriptedServerCommand } from "./scripted_server_command.ts";
 import { addWorkloadsCommands } from "./workloads_command.ts";
 import { watchParent } from "./parent_watch.ts";

@@ -8,7 +8,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { ENGINE_FLAG_HELP } from "./engine_flags.ts";
 import { FlagError } from "./flags.ts";
-import type { RunFlags } from "./run_command.ts";
+import type { RunFlags } from "./run_config.ts";
 
 /** One option as commander's `.option()` takes it: flags, description and an optional default. */
 export type OptionSpec = readonly [

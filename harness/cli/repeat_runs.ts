@@ -6,7 +6,7 @@
  * @module
  */
 import { Store } from "../store.ts";
-import type { RunCommandResult, RunConfig } from "./run_command.ts";
+import type { RunCommandResult, RunConfig } from "./run_config.ts";
 import { EXIT } from "./exit_codes.ts";
 
 /** What a group of repeated runs produced. */

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { RunConfig } from "./run_command.ts";
+import type { RunConfig } from "./run_config.ts";
 
 /** Fields a suite scenario adds to its runs' options (read back by `compare --suite`). */
 export interface SuiteOptionFields {
@@ -78,7 +78,7 @@ export type RunOptionsRecord = Partial<
  * @example
  * ```ts
  * import { runOptionsRecord } from "./run_options.ts";
- * import { parseRunConfig } from "./run_command.ts";
+ * import { parseRunConfig } from "./run_config.ts";
  * const cfg = parseRunConfig({ trace: "t.csv", backend: "openai", url: "http://x", api: "completions",
  *   endpointKind: "auto", timeout: "60", speedup: "1", prompt: "ids", db: "r.duckdb" });
  * console.log(Object.keys(runOptionsRecord(cfg)).slice(0, 3)); // [ "trace", "workload", "allowApproximate" ]

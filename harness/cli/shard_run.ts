@@ -8,7 +8,7 @@
 import type { TraceRequest } from "../../workloads/request.ts";
 import type { RunClock } from "../clock.ts";
 import { readHostClock } from "../host_clock.ts";
-import type { LoadOptions } from "../runner.ts";
+import type { LoadOptions } from "../load_plan.ts";
 import type { ShardSpec } from "../shard.ts";
 import {
   insertShardFacts,

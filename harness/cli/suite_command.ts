@@ -27,13 +27,8 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { parseFailurePolicy, parseGates, parseSlo } from "../../reports/mod.ts";
-import {
-  parseRunConfig,
-  runCommand,
-  type RunCommandResult,
-  type RunConfig,
-  type RunFlags,
-} from "./run_command.ts";
+import { runCommand, type RunCommandResult } from "./run_command.ts";
+import { parseRunConfig, type RunConfig, type RunFlags } from "./run_config.ts";
 
 const OptionValue = z.union([z.string(), z.number(), z.boolean()]);
 const OptionMap = z.record(

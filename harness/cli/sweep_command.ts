@@ -29,7 +29,8 @@ import {
 } from "../../reports/mod.ts";
 import { Store } from "../store.ts";
 import { asFlagError, FlagError, positiveNumber } from "./flags.ts";
-import { parseRunConfig, runCommand, type RunFlags } from "./run_command.ts";
+import { runCommand } from "./run_command.ts";
+import { parseRunConfig, type RunFlags } from "./run_config.ts";
 import { addOptions, RUN_OPTIONS } from "./option_sets.ts";
 
 /** Parses `run` flags given as arguments, with the run command's defaults and checks. */

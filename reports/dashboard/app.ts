@@ -17,7 +17,6 @@
  * @module
  */
 import { Hono } from "hono";
-import type { MiddlewareHandler } from "hono";
 import type { Store } from "../../harness/store.ts";
 import { compareSides } from "../compare.ts";
 import { DEFAULT_GATES, evaluateGates, parseGates } from "../gate.ts";
@@ -47,6 +46,15 @@ import {
   exportTableCsv,
 } from "./run_data.ts";
 import { escapeMarkup as esc } from "../render/_escape.ts";
+import {
+  type DashboardEnv,
+  knownHosts,
+  readOnlyMethods,
+  securityHeaders,
+  storePerRequest,
+} from "./middleware.ts";
+
+export { CONTENT_SECURITY_POLICY, type DashboardEnv } from "./middleware.ts";
 
 /** What the dashboard app needs; the caller opens and closes them. */
 export interface DashboardDeps {
@@ -73,107 +81,6 @@ export interface DashboardDeps {
   allowedHosts?: readonly string[];
   /** Token events exported to the console at most. Default 2,000,000. */
   tokenEventsLimit?: number;
-}
-
-/** The Content-Security-Policy of every response. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join("; ");
-
-function securityHeaders(): MiddlewareHandler {
-  return async function securityHeaders(c, next) {
-    await next();
-    c.res.headers.set("content-security-policy", CONTENT_SECURITY_POLICY);
-    c.res.headers.set("x-content-type-options", "nosniff");
-    c.res.headers.set("referrer-policy", "no-referrer");
-    c.res.headers.set("cross-origin-opener-policy", "same-origin");
-  };
-}
-
-function readOnlyMethods(): MiddlewareHandler {
-  return async function readOnlyMethods(c, next) {
-    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-      return c.text(
-        `Method ${c.req.method} not allowed: the dashboard is read-only (GET and HEAD only)`,
-        405,
-        { allow: "GET, HEAD" },
-      );
-    }
-    await next();
-  };
-}
-
-/** The app's per-request variables: the store of this request. */
-export type DashboardEnv = { Variables: { store: Store } };
-
-/** Pages that never read the database (and so open nothing). */
-const NO_STORE = /^\/(assets\/|favicon\.ico$)/;
-
-/**
- * Gives each request its store (`c.var.store`): `deps.openStore()`, closed once the response is
- * built (every route answers with a finished body), else the caller's `deps.store`. Pages from
- * a live snapshot say so in a banner.
- */
-function storePerRequest(
-  deps: DashboardDeps,
-): MiddlewareHandler<DashboardEnv> {
-  return async function storePerRequest(c, next) {
-    if (NO_STORE.test(c.req.path)) return await next();
-    const opened = deps.openStore ? await deps.openStore() : undefined;
-    const store = opened ?? deps.store;
-    if (store === undefined) {
-      throw new Error("createApp(): give deps.store or deps.openStore");
-    }
-    c.set("store", store);
-    try {
-      await next();
-      if (
-        store.live &&
-        c.res.headers.get("content-type")?.startsWith("text/html")
-      ) {
-        const html = await c.res.text();
-        const banner = `<p class="banner">A run is recording into ${
-          esc(store.path)
-        }: this is its live snapshot, written ${
-          esc(store.live.takenAt.toISOString())
-        } (reload for a newer one; other runs' details are shown once it ends)</p>`;
-        c.res = new Response(
-          html.replace("</nav>", `</nav>\n${banner}`),
-          c.res,
-        );
-      }
-    } finally {
-      opened?.close();
-    }
-  };
-}
-
-function knownHosts(allowed: readonly string[]): MiddlewareHandler {
-  const names = new Set(allowed.map((h) => h.toLowerCase()));
-  return async function knownHosts(c, next) {
-    const host = (c.req.header("host") ?? new URL(c.req.url).host)
-      .toLowerCase();
-    const name = host.startsWith("[")
-      ? host.slice(0, host.indexOf("]") + 1)
-      : host.split(":")[0];
-    if (!names.has(name)) {
-      return c.text(
-        `Host "${host}" refused: the dashboard answers only ${
-          [...names].join(", ")
-        }`,
-        421,
-      );
-    }
-    await next();
-  };
 }
 
 /**

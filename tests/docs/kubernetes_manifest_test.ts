@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { buildProgram } from "../../harness/cli/main.ts";
-import { parseRunConfig } from "../../harness/cli/run_command.ts";
+import { parseRunConfig } from "../../harness/cli/run_config.ts";
 import { runFlagsFrom } from "../../harness/cli/option_sets.ts";
 
 const MANIFEST = new URL(

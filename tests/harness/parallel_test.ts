@@ -7,7 +7,8 @@ import {
 import { RunClock } from "../../harness/clock.ts";
 import { autoWorkers, planLanes } from "../../harness/parallel.ts";
 import { executeRun } from "../../harness/run_session.ts";
-import type { LoadOptions, ReplayProgress } from "../../harness/runner.ts";
+import type { LoadOptions } from "../../harness/load_plan.ts";
+import type { ReplayProgress } from "../../harness/runner.ts";
 import { Store } from "../../harness/store.ts";
 import { synthesizePrompts, type TraceRequest } from "../../workloads/mod.ts";
 import { reqs, tempDb } from "./_scripted.ts";

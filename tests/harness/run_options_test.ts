@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  parseRunConfig,
-  type RunFlags,
-} from "../../harness/cli/run_command.ts";
+import { parseRunConfig, type RunFlags } from "../../harness/cli/run_config.ts";
 import {
   RUN_OPTION_KEYS,
   runOptionsRecord,

@@ -9,11 +9,8 @@ import {
 } from "../../adapters/scripted/mod.ts";
 import { RunClock } from "../../harness/clock.ts";
 import type { RequestRow } from "../../harness/recorder.ts";
-import {
-  type LoadOptions,
-  replay,
-  type ReplayResult,
-} from "../../harness/runner.ts";
+import type { LoadOptions } from "../../harness/load_plan.ts";
+import { replay, type ReplayResult } from "../../harness/runner.ts";
 import type { TraceRequest } from "../../workloads/mod.ts";
 import { reqs } from "./_scripted.ts";
 

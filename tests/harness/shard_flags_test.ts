@@ -4,10 +4,7 @@ import {
   parseShardFlag,
   parseStartAt,
 } from "../../harness/cli/shard_flags.ts";
-import {
-  parseRunConfig,
-  type RunFlags,
-} from "../../harness/cli/run_command.ts";
+import { parseRunConfig, type RunFlags } from "../../harness/cli/run_config.ts";
 
 Deno.test("parseShardFlag() reads i/N, 0-based", async (t) => {
   await t.step("0/1", () => {

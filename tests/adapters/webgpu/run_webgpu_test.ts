@@ -2,7 +2,7 @@
 // excerpt; every step lands in engine_steps and every sampled token in engine_tokens.
 import assert from "node:assert/strict";
 import { Store } from "../../../harness/store.ts";
-import { parseRunConfig } from "../../../harness/cli/run_command.ts";
+import { parseRunConfig } from "../../../harness/cli/run_config.ts";
 import { webgpuTest } from "../../_system.ts";
 
 const root = new URL("../../../", import.meta.url);

@@ -1,0 +1,63 @@
+/**
+ * The open loop: each request is sent at its planned time, whatever the backend's state, so a
+ * slow backend builds a queue as in production. Send times are kept by the metronome thread
+ * (metronome.ts), which beats this thread's lane; this thread only launches on each beat.
+ *
+ * @module
+ */
+import { wallTimes } from "./load_plan.ts";
+import { spinUntilWallMs } from "./metronome.ts";
+import type { LoadStrategy, OpenPace } from "./run_context.ts";
+
+/** Sends every head on its metronome beat, without waiting for replies. */
+export const openLoop: LoadStrategy<OpenPace> = {
+  async sendAll({ clock, heads, pace, sender, sending }) {
+    if (pace.scheduleNs.length !== heads.length) {
+      throw new Error(
+        `Open-loop plan has ${pace.scheduleNs.length} send times for ${heads.length} requests`,
+      );
+    }
+    await paceByBeats(
+      pace.beats,
+      wallTimes(clock, pace.scheduleNs),
+      (i) => sender.launch(heads[i], pace.scheduleNs[i]),
+      sending,
+    );
+  },
+};
+
+/**
+ * Calls `launch(0..n-1)` as the metronome's beats arrive on `port`, each at its wall time
+ * `wallMs[i]` (a beat may come up to its lead early: the rest is spun, see metronome.ts);
+ * resolves when all were launched or `signal` aborted (then the port is closed and later beats
+ * are dropped).
+ */
+function paceByBeats(
+  port: MessagePort,
+  wallMs: Float64Array,
+  launch: (i: number) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const n = wallMs.length;
+  return new Promise((resolve) => {
+    let next = 0;
+    let ended = false;
+    const finish = () => {
+      if (ended) return;
+      ended = true;
+      signal.removeEventListener("abort", finish);
+      port.onmessage = null;
+      port.close();
+      resolve();
+    };
+    if (n === 0 || signal.aborted) return finish();
+    signal.addEventListener("abort", finish, { once: true });
+    port.onmessage = (e: MessageEvent<number>) => {
+      for (let k = 0; k < e.data && next < n && !signal.aborted; k++) {
+        spinUntilWallMs(wallMs[next]);
+        launch(next++);
+      }
+      if (next >= n || signal.aborted) finish();
+    };
+  });
+}
