@@ -110,7 +110,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: "built-in engine: engine_steps, engine_tokens",
     statements: [
-      // One row per step of the built-in WebGPU engine (adapters/webgpu/engine_loop.ts).
+      // One row per step of the built-in WebGPU engine (adapters/webgpu/serving/engine_loop.ts).
       // Times are run-clock ns; GPU times are timestamp queries mapped to the run clock with a
       // measured offset (NULL on adapters without timestamp-query).
       `create table engine_steps (

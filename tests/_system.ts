@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ensureRuntimeDir } from "../adapters/webgpu/gpu_env.ts";
+import { ensureRuntimeDir } from "../adapters/webgpu/step/gpu_env.ts";
 
 /** A system package the suite can use, and what it enables. */
 export interface Requirement {

@@ -8,7 +8,10 @@
  * @module
  */
 import type { EngineStepRow, EngineTokenRow } from "../backend.ts";
-import type { EngineInfo, ServingEngineOptions } from "./serving_engine.ts";
+import type {
+  EngineInfo,
+  ServingEngineOptions,
+} from "./serving/serving_engine.ts";
 
 /** Engine options that cross to the worker (no functions). */
 export type WorkerEngineOptions = Omit<ServingEngineOptions, "nowNs">;

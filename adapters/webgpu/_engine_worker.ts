@@ -12,10 +12,13 @@
 /// <reference lib="deno.worker" />
 import { lowerThreadPriority } from "../thread_priority.ts";
 import type { EngineStepRow, EngineTokenRow } from "../backend.ts";
-import { QueueFullError } from "./engine_request.ts";
-import { ensureRuntimeDir } from "./gpu_env.ts";
+import { QueueFullError } from "./serving/engine_request.ts";
+import { ensureRuntimeDir } from "./step/gpu_env.ts";
 import type { EngineEvent, FromEngine, ToEngine } from "./_engine_protocol.ts";
-import { openServingEngine, type ServingEngine } from "./serving_engine.ts";
+import {
+  openServingEngine,
+  type ServingEngine,
+} from "./serving/serving_engine.ts";
 
 let engine: ServingEngine | undefined;
 let events: EngineEvent[] = [];

@@ -32,23 +32,23 @@ export {
   type ModelConfig,
   parseModelConfig,
   type RopeScaling,
-} from "./config.ts";
+} from "./model/config.ts";
 export {
   type DeviceOptions,
   type EngineDevice,
   requestEngineDevice,
-} from "./device.ts";
+} from "./step/device.ts";
 export {
   ATTENTION_MODES,
   type AttentionMode,
   type EngineOptions,
   resolveEngineOptions,
-} from "./engine_options.ts";
+} from "./step/engine_options.ts";
 export {
   type EngineCounters,
   EngineLoop,
   type EngineLoopOptions,
-} from "./engine_loop.ts";
+} from "./serving/engine_loop.ts";
 export {
   type EngineRequest,
   QueueFullError,
@@ -56,38 +56,38 @@ export {
   type RequestResult,
   runRequest,
   type SeqEvent,
-} from "./engine_request.ts";
-export { BlockManager, type BlockStats, PAGE_SIZE } from "./kv_blocks.ts";
+} from "./serving/engine_request.ts";
+export { BlockManager, type BlockStats, PAGE_SIZE } from "./batch/kv_blocks.ts";
 export {
   POLICIES,
   type Policy,
   Scheduler,
   type SchedulerOptions,
   type StepPlan,
-} from "./scheduler.ts";
-export { Sequence } from "./sequence.ts";
+} from "./serving/scheduler.ts";
+export { Sequence } from "./serving/sequence.ts";
 export {
   type EngineInfo,
   openServingEngine,
   type ServingEngine,
   type ServingEngineOptions,
-} from "./serving_engine.ts";
+} from "./serving/serving_engine.ts";
 export {
   budgetForTbt,
   measureStepTimeModel,
   type StepTimeModel,
-} from "./step_time_model.ts";
+} from "./serving/step_time_model.ts";
 export { WebGPUBackend } from "./webgpu_backend.ts";
 export { createServeApp, type ServeAppOptions } from "./server/app.ts";
-export { ForwardEngine } from "./forward.ts";
-export { openCheckpoint, openModel } from "./model_source.ts";
-export { PRESET_NAMES, presetSource } from "./presets.ts";
+export { ForwardEngine } from "./step/forward.ts";
+export { openCheckpoint, openModel } from "./model/model_source.ts";
+export { PRESET_NAMES, presetSource } from "./model/presets.ts";
 export {
   GREEDY,
   type SamplingParams,
   type StepBatch,
   type StepLimits,
   type StepSequence,
-} from "./step_batch.ts";
+} from "./batch/step_batch.ts";
 export type { StorageDtype } from "./kernels/geometry.ts";
-export type { WeightSource } from "./weights.ts";
+export type { WeightSource } from "./model/weights.ts";

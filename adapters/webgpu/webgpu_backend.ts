@@ -24,15 +24,15 @@ import type {
   GenerateRequest,
   StreamEvent,
 } from "../backend.ts";
-import { EventQueue } from "./_event_queue.ts";
+import { EventQueue } from "./serving/_event_queue.ts";
 import type {
   EngineEvent,
   FromEngine,
   ToEngine,
   WorkerEngineOptions,
 } from "./_engine_protocol.ts";
-import type { EngineInfo } from "./serving_engine.ts";
-import { chatPrompt, encodeText } from "./tokenizer.ts";
+import type { EngineInfo } from "./serving/serving_engine.ts";
+import { chatPrompt, encodeText } from "./model/tokenizer.ts";
 
 /** Options of {@link WebGPUBackend.open}: the engine's, plus where its clock starts. */
 export interface WebGPUBackendOptions extends WorkerEngineOptions {

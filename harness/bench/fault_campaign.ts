@@ -15,7 +15,7 @@ import { campaignTable, type Family } from "./_faults_report.ts";
 import { floodFamily, hostileFamily } from "./_faults_servers.ts";
 import { signalFamily } from "./_faults_signals.ts";
 import { traceFamily } from "./_faults_traces.ts";
-import { ensureRuntimeDir } from "../../adapters/webgpu/gpu_env.ts";
+import { ensureRuntimeDir } from "../../adapters/webgpu/step/gpu_env.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -4,23 +4,23 @@
  *
  * @module
  */
-import { requestEngineDevice } from "../../adapters/webgpu/device.ts";
-import { EngineLoop } from "../../adapters/webgpu/engine_loop.ts";
-import { runRequest } from "../../adapters/webgpu/engine_request.ts";
-import { ForwardEngine } from "../../adapters/webgpu/forward.ts";
+import { requestEngineDevice } from "../../adapters/webgpu/step/device.ts";
+import { EngineLoop } from "../../adapters/webgpu/serving/engine_loop.ts";
+import { runRequest } from "../../adapters/webgpu/serving/engine_request.ts";
+import { ForwardEngine } from "../../adapters/webgpu/step/forward.ts";
 import type { StorageDtype } from "../../adapters/webgpu/kernels/geometry.ts";
-import { PAGE_SIZE } from "../../adapters/webgpu/kv_blocks.ts";
-import { openModel } from "../../adapters/webgpu/model_source.ts";
+import { PAGE_SIZE } from "../../adapters/webgpu/batch/kv_blocks.ts";
+import { openModel } from "../../adapters/webgpu/model/model_source.ts";
 import {
   argmax,
   maxAbsError,
   parseOracle,
   relRmsError,
-} from "../../adapters/webgpu/oracle.ts";
+} from "../../adapters/webgpu/reference/oracle.ts";
 import {
   GREEDY,
   type SamplingParams,
-} from "../../adapters/webgpu/step_batch.ts";
+} from "../../adapters/webgpu/batch/step_batch.ts";
 
 /** Options of {@link engineGenerate} (CLI flags in brackets). */
 export interface GenerateCommandOptions {

@@ -9,9 +9,9 @@ import {
   renderGenerate,
   renderVerify,
 } from "../../harness/cli/engine_render.ts";
-import { presetSource } from "../../adapters/webgpu/presets.ts";
-import { referenceGreedy } from "../../adapters/webgpu/reference_forward.ts";
-import { loadHostWeights } from "../../adapters/webgpu/weights.ts";
+import { presetSource } from "../../adapters/webgpu/model/presets.ts";
+import { referenceGreedy } from "../../adapters/webgpu/reference/reference_forward.ts";
+import { loadHostWeights } from "../../adapters/webgpu/model/weights.ts";
 import { webgpuTest } from "../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };

@@ -8,17 +8,17 @@
  *
  * @module
  */
-import type { EngineDevice } from "../device.ts";
-import { EngineLoop } from "../engine_loop.ts";
-import { runRequest, type SeqEvent } from "../engine_request.ts";
-import type { EngineOptions } from "../engine_options.ts";
-import { ForwardEngine } from "../forward.ts";
+import type { EngineDevice } from "../step/device.ts";
+import { EngineLoop } from "../serving/engine_loop.ts";
+import { runRequest, type SeqEvent } from "../serving/engine_request.ts";
+import type { EngineOptions } from "../step/engine_options.ts";
+import { ForwardEngine } from "../step/forward.ts";
 import type { StorageDtype } from "../kernels/geometry.ts";
-import { presetSource } from "../presets.ts";
-import type { Policy } from "../scheduler.ts";
-import { PAGE_SIZE } from "../kv_blocks.ts";
-import { GREEDY, type StepSequence } from "../step_batch.ts";
-import type { PackedStep } from "../step_batch.ts";
+import { presetSource } from "../model/presets.ts";
+import type { Policy } from "../serving/scheduler.ts";
+import { PAGE_SIZE } from "../batch/kv_blocks.ts";
+import { GREEDY, type StepSequence } from "../batch/step_batch.ts";
+import type { PackedStep } from "../batch/step_batch.ts";
 import { encodeHeat } from "./_timing.ts";
 
 /** The same work the peer runs (make_workload.py's workload.json). */

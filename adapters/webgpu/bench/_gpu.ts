@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { EngineDevice } from "../device.ts";
-import { storageBuffer, uniformBuffer } from "../gpu_buffers.ts";
+import type { EngineDevice } from "../step/device.ts";
+import { storageBuffer, uniformBuffer } from "../step/gpu_buffers.ts";
 import type { StorageDtype } from "../kernels/geometry.ts";
-import { fillUniform } from "../presets.ts";
-import { HDR } from "../step_batch.ts";
+import { fillUniform } from "../model/presets.ts";
+import { HDR } from "../batch/step_batch.ts";
 import { type BenchRow, timePass } from "./_timing.ts";
 
 /** A storage buffer of `bytes` filled with a repeated random f32 (or f16) pattern in [-1, 1). */

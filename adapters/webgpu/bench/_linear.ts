@@ -6,9 +6,13 @@
  *
  * @module
  */
-import type { ModelConfig } from "../config.ts";
-import type { EngineDevice } from "../device.ts";
-import { dtypeBytes, storageBuffer, uniformBuffer } from "../gpu_buffers.ts";
+import type { ModelConfig } from "../model/config.ts";
+import type { EngineDevice } from "../step/device.ts";
+import {
+  dtypeBytes,
+  storageBuffer,
+  uniformBuffer,
+} from "../step/gpu_buffers.ts";
 import {
   GEMV_S_VARIANTS,
   GEMV_VARIANTS,
@@ -27,7 +31,7 @@ import {
   dispatch,
   type Kernel,
 } from "../kernels/pipelines.ts";
-import { HDR } from "../step_batch.ts";
+import { HDR } from "../batch/step_batch.ts";
 import { measure, metaHeader, randomBuffer } from "./_gpu.ts";
 import type { BenchRow } from "./_timing.ts";
 

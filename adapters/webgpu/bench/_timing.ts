@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { EngineDevice } from "../device.ts";
+import type { EngineDevice } from "../step/device.ts";
 
 /**
  * Work that keeps the GPU's clocks up around each timed pass. Measured 2026-12-01 on the H200:

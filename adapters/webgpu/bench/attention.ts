@@ -17,15 +17,15 @@ import {
   attentionCaps,
   attentionWords,
   planAttention,
-} from "../attention_plan.ts";
-import { parseModelConfig } from "../config.ts";
-import { type EngineDevice, requestEngineDevice } from "../device.ts";
+} from "../step/attention_plan.ts";
+import { parseModelConfig } from "../model/config.ts";
+import { type EngineDevice, requestEngineDevice } from "../step/device.ts";
 import {
   dtypeBytes,
   storageBuffer,
   toStorageBytes,
   uniformBuffer,
-} from "../gpu_buffers.ts";
+} from "../step/gpu_buffers.ts";
 import { grids, hybridShape, type StorageDtype } from "../kernels/geometry.ts";
 import {
   checkLoopBudget,
@@ -38,15 +38,15 @@ import {
   attentionParams,
 } from "../kernels/params.ts";
 import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
-import { fillUniform, PRESET_CONFIGS } from "../presets.ts";
+import { fillUniform, PRESET_CONFIGS } from "../model/presets.ts";
 import {
   HDR,
   metaWords,
   packStep,
   type StepLimits,
   type StepSequence,
-} from "../step_batch.ts";
-import { PAGE_SIZE } from "../kv_blocks.ts";
+} from "../batch/step_batch.ts";
+import { PAGE_SIZE } from "../batch/kv_blocks.ts";
 import { timePass } from "./_timing.ts";
 
 /** One grid point's result (serialUs and part1Us are null where not measured). */

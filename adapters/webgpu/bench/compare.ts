@@ -11,8 +11,8 @@ import type { KernelBench } from "./kernels.ts";
 import type { AttentionPoint } from "./attention.ts";
 import type { EngineBenchResult } from "./_engine.ts";
 import { bestPoints, linearShapes } from "./_linear.ts";
-import { parseModelConfig } from "../config.ts";
-import { PRESET_CONFIGS } from "../presets.ts";
+import { parseModelConfig } from "../model/config.ts";
+import { PRESET_CONFIGS } from "../model/presets.ts";
 import { GEOMETRY } from "../kernels/geometry.ts";
 
 interface TokentraceRun {

@@ -12,8 +12,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { requestEngineDevice } from "../device.ts";
-import type { Policy } from "../scheduler.ts";
+import { requestEngineDevice } from "../step/device.ts";
+import type { Policy } from "../serving/scheduler.ts";
 import {
   ATTENTION_GRID,
   type AttentionPoint,
@@ -29,8 +29,8 @@ import {
   GEMV_VARIANTS,
   TILE_VARIANTS,
 } from "../kernels/geometry.ts";
-import { parseModelConfig } from "../config.ts";
-import { PRESET_CONFIGS } from "../presets.ts";
+import { parseModelConfig } from "../model/config.ts";
+import { PRESET_CONFIGS } from "../model/presets.ts";
 import { renderTable } from "./_timing.ts";
 
 const { values: args } = parseArgs({

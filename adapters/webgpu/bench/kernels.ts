@@ -10,14 +10,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseModelConfig } from "../config.ts";
-import { type EngineDevice, requestEngineDevice } from "../device.ts";
-import { storageBuffer, uniformBuffer } from "../gpu_buffers.ts";
+import { parseModelConfig } from "../model/config.ts";
+import { type EngineDevice, requestEngineDevice } from "../step/device.ts";
+import { storageBuffer, uniformBuffer } from "../step/gpu_buffers.ts";
 import { grids, type StorageDtype } from "../kernels/geometry.ts";
 import { sampleParams } from "../kernels/params.ts";
 import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
-import { PRESET_CONFIGS } from "../presets.ts";
-import { packStep } from "../step_batch.ts";
+import { PRESET_CONFIGS } from "../model/presets.ts";
+import { packStep } from "../batch/step_batch.ts";
 import { type AttentionPoint, benchAttention } from "./attention.ts";
 import { fmaPeak, measure, randomBuffer, warmGpu } from "./_gpu.ts";
 import {

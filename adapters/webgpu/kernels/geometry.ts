@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { PAGE_SIZE } from "../kv_blocks.ts";
-import { HDR, ROW_WORDS, TOK_FROM_SLOT } from "../step_batch.ts";
+import { PAGE_SIZE } from "../batch/kv_blocks.ts";
+import { HDR, ROW_WORDS, TOK_FROM_SLOT } from "../batch/step_batch.ts";
 
 /** Workgroup sizes, tiles and limits, by kernel. */
 export const GEOMETRY = {

@@ -12,7 +12,7 @@
  * loops of linear_tiled.wgsl took no passes, its 16-trip loop 17 per K slice); longer constant
  * loops are counted in full. The counts mirror each kernel's loops with every lane taking the
  * longest trip count, i.e. they are upper bounds on llvmpipe: a kernel whose count is within the
- * budget writes every output (tests/adapters/webgpu/loop_bounds_test.ts runs kernels at the
+ * budget writes every output (tests/adapters/webgpu/kernels/loop_bounds_test.ts runs kernels at the
  * largest size each bound allows, with sentinel-filled outputs). Each `.wgsl` header names its
  * function here.
  *

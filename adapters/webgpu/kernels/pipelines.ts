@@ -83,7 +83,7 @@ export async function kernelSource(name: KernelName): Promise<string> {
  *
  * @example
  * ```ts
- * import { requestEngineDevice } from "../device.ts";
+ * import { requestEngineDevice } from "../step/device.ts";
  * import { compileKernels } from "./pipelines.ts";
  * const gpu = await requestEngineDevice();
  * const k = await compileKernels(gpu.device, "f32", 64);

@@ -11,7 +11,7 @@
  * route applies), `vocab_size` and `steps_in_flight` (with more than one, tokens reach clients
  * in bursts: see generation.ts and README "Benchmarking tokentrace serve").
  *
- * Security rules (each has a test named after it in tests/adapters/webgpu/serve_app_test.ts):
+ * Security rules (each has a test named after it in tests/adapters/webgpu/server/serve_app_test.ts):
  * - with an API key, every `/v1/*` route needs `Authorization: Bearer <key>` (401 otherwise;
  *   compared in constant time); `/health` and `/metrics` stay open;
  * - request bodies over `maxBodyBytes` are refused with 413;
@@ -25,9 +25,9 @@
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { EngineInfo } from "../serving_engine.ts";
-import type { EngineLoop } from "../engine_loop.ts";
-import { QueueFullError, RequestError } from "../engine_request.ts";
+import type { EngineInfo } from "../serving/serving_engine.ts";
+import type { EngineLoop } from "../serving/engine_loop.ts";
+import { QueueFullError, RequestError } from "../serving/engine_request.ts";
 import { byteCodec, type TextCodec } from "../text/codec.ts";
 import {
   type Choice,
@@ -87,7 +87,7 @@ function sameSecret(a: string, b: string): boolean {
  *
  * @example
  * ```ts
- * import { openServingEngine } from "../serving_engine.ts";
+ * import { openServingEngine } from "../serving/serving_engine.ts";
  * import { createServeApp } from "./app.ts";
  * const e = await openServingEngine({ model: "tiny", maxSeqs: 2, tokenBudget: 16, maxContext: 64 });
  * const app = createServeApp({ loop: e.loop, info: e.info });

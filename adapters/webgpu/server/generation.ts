@@ -19,8 +19,8 @@
  *
  * @module
  */
-import type { EngineLoop } from "../engine_loop.ts";
-import type { EngineRequest, SeqEvent } from "../engine_request.ts";
+import type { EngineLoop } from "../serving/engine_loop.ts";
+import type { EngineRequest, SeqEvent } from "../serving/engine_request.ts";
 import type { TextCodec } from "../text/codec.ts";
 import { logprobsObject, type TokenLogprob } from "./logprobs.ts";
 import type { ServeStats } from "./serve_stats.ts";

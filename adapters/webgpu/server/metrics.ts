@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { EngineLoop } from "../engine_loop.ts";
+import type { EngineLoop } from "../serving/engine_loop.ts";
 import type { ServeStats } from "./serve_stats.ts";
 
 /** Counters the HTTP layer keeps beside the engine's. */

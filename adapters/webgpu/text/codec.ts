@@ -8,7 +8,7 @@
  *   skipped.
  * - `bytes`: a prompt's UTF-8 bytes are its ids (0-255, which every supported vocabulary holds),
  *   an output id below 256 is one byte of text and any other id renders as `<id>`; chat
- *   messages are joined by the simple template of `chatPrompt` (adapters/webgpu/tokenizer.ts).
+ *   messages are joined by the simple template of `chatPrompt` (adapters/webgpu/model/tokenizer.ts).
  *
  * @module
  */
@@ -20,7 +20,7 @@ import {
   loadTokenizer,
   type TextTokenizer,
 } from "../../../workloads/tokenizer.ts";
-import { chatPrompt, encodeText } from "../tokenizer.ts";
+import { chatPrompt, encodeText } from "../model/tokenizer.ts";
 import { type Detokenizer, WindowDetokenizer } from "./detokenizer.ts";
 
 /** How the engine's server turns text into ids and back. */

@@ -6,8 +6,8 @@
 import {
   type EngineDevice,
   requestEngineDevice,
-} from "../../../adapters/webgpu/device.ts";
-import { fillUniform } from "../../../adapters/webgpu/presets.ts";
+} from "../../../adapters/webgpu/step/device.ts";
+import { fillUniform } from "../../../adapters/webgpu/model/presets.ts";
 import type {
   Grid,
   StorageDtype,
@@ -22,7 +22,7 @@ import {
 import {
   readBuffer,
   storageBuffer,
-} from "../../../adapters/webgpu/gpu_buffers.ts";
+} from "../../../adapters/webgpu/step/gpu_buffers.ts";
 
 let shared: Promise<EngineDevice> | null = null;
 const kernelCache = new Map<string, Promise<Kernels>>();

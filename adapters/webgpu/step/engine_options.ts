@@ -1,0 +1,270 @@
+/**
+ * Sizing and numerics of a ForwardEngine: the options, their defaults, and the checks that refuse
+ * models or sizes the kernels do not support.
+ *
+ * @module
+ */
+import type { EngineDevice } from "./device.ts";
+import {
+  checkGemvGeometry,
+  checkTileGeometry,
+  GEOMETRY,
+  type Geometry,
+  hybridShape,
+  MAX_GRID_DIM,
+  smallGemvGeometry,
+  type StorageDtype,
+  TILE_VARIANTS,
+} from "../kernels/geometry.ts";
+import {
+  checkLoopBudget,
+  loopPasses,
+  maxHybridKeys,
+} from "../kernels/loop_passes.ts";
+import { PAGE_SIZE } from "../batch/kv_blocks.ts";
+import type { StepLimits } from "../batch/step_batch.ts";
+import type { WeightSource } from "../model/weights.ts";
+
+/** Sizing and numerics of a {@link ForwardEngine}. */
+export interface EngineOptions {
+  /** Query tokens per step, the token budget (default 128). */
+  maxTokens?: number;
+  /** Sequences per step and persistent slots (default 8). */
+  maxSeqs?: number;
+  /** Longest sequence in tokens (default min(max_position_embeddings, 2048)). */
+  maxContext?: number;
+  /** KV pages of PAGE_SIZE tokens (default enough for maxSeqs full sequences). */
+  numPages?: number;
+  /** Storage of weights and KV (default f16 when the device has `shader-f16`, else f32). */
+  dtype?: StorageDtype;
+  /** Entries of the sampled-token log (default 4096). */
+  logSize?: number;
+  /**
+   * Hybrid attention: `fused` (prefill tiles and decode splits in ONE dispatch, default) or
+   * `serial` (the two-dispatch baseline: prefill items, then decode items; same kernel).
+   */
+  attention?: AttentionMode;
+  /** Work items splitting aims at per step (default 4 on a software adapter, else 512). */
+  attnTargetItems?: number;
+  /**
+   * Linear kernels: a launch geometry over {@link GEOMETRY}, and `tiledF16` to run rows past
+   * GEMV_MB through linear_tiled_h.wgsl (f16 arithmetic per TILE_K slice, f32 across slices; f16
+   * storage only). Defaults: on a GPU the 128x128x16 8x8 tiles and f16 arithmetic with f16
+   * storage (fastest on the H200); on a software adapter GEOMETRY and f32 arithmetic.
+   */
+  linear?: { geometry?: Partial<Geometry>; tiledF16?: boolean };
+}
+
+/** Attention dispatch modes. */
+export const ATTENTION_MODES = ["fused", "serial"] as const;
+/** How hybrid attention is dispatched. */
+export type AttentionMode = typeof ATTENTION_MODES[number];
+
+/** Resolved options of a ForwardEngine. */
+export interface ResolvedEngineOptions {
+  dtype: StorageDtype;
+  limits: StepLimits;
+  attention: AttentionMode;
+  targetItems: number;
+  /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
+  maxItemKeys: number;
+  /** The linear kernels' geometry (checked) and whether large M uses f16 arithmetic. */
+  linear: { geo: Geometry; tiledF16: boolean };
+}
+
+/**
+ * Applies the defaults of {@link EngineOptions} and refuses unsupported models and sizes.
+ *
+ * @example
+ * ```ts
+ * import { resolveEngineOptions } from "./engine_options.ts";
+ * import { presetSource } from "../model/presets.ts";
+ * import { requestEngineDevice } from "./device.ts";
+ * const gpu = await requestEngineDevice();
+ * const { limits } = resolveEngineOptions(gpu, presetSource("tiny"), { maxSeqs: 2, maxContext: 64 });
+ * console.log(limits.numPages); // 8
+ * gpu.device.destroy();
+ * ```
+ */
+export function resolveEngineOptions(
+  gpu: EngineDevice,
+  src: WeightSource,
+  opts: EngineOptions,
+): ResolvedEngineOptions {
+  const cfg = src.config;
+  const { hidden: C, headDim: D } = cfg;
+  const { intermediate: I, vocab: V } = cfg;
+  const dtype = opts.dtype ?? (gpu.f16 ? "f16" : "f32");
+  if (dtype === "f16" && !gpu.f16) {
+    throw new Error(
+      `Storage dtype f16: the adapter ${gpu.description} lacks shader-f16`,
+    );
+  }
+  // Linear layers read weights 8 at a time (W8); attention reads head vectors as vec4.
+  const H = cfg.numHeads;
+  for (
+    const [name, v, mult] of [
+      ["hidden_size", C, 8],
+      ["intermediate_size", I, 8],
+      ["num_attention_heads * head_dim", H * D, 8],
+      ["head_dim", D, 4],
+    ] as const
+  ) {
+    if (v % mult !== 0) {
+      throw new Error(
+        `Model ${src.name}: ${name} must be a multiple of ${mult}, got ${v}`,
+      );
+    }
+  }
+  const maxV = GEOMETRY.SAMPLE_WG * GEOMETRY.SAMPLE_BLOCK;
+  if (V > maxV) {
+    throw new Error(
+      `Model ${src.name}: vocab_size must be <= ${maxV} (sample.wgsl merges ${GEOMETRY.SAMPLE_WG} blocks of ${GEOMETRY.SAMPLE_BLOCK}), got ${V}`,
+    );
+  }
+  if (D > GEOMETRY.ATTN_MAX_D) {
+    throw new Error(
+      `Model ${src.name}: head_dim must be <= ${GEOMETRY.ATTN_MAX_D}, got ${D}`,
+    );
+  }
+  const maxTokens = opts.maxTokens ?? 128;
+  const maxSeqs = opts.maxSeqs ?? 8;
+  const maxContext = opts.maxContext ??
+    Math.min(cfg.maxPositionEmbeddings, 2048);
+  if (cfg.slidingWindow !== null && maxContext > cfg.slidingWindow) {
+    throw new Error(
+      `Model ${src.name}: maxContext ${maxContext} exceeds the sliding window ${cfg.slidingWindow}, which the engine does not implement`,
+    );
+  }
+  const numPages = opts.numPages ??
+    maxSeqs * Math.ceil(maxContext / PAGE_SIZE);
+  const limits: StepLimits = {
+    maxTokens,
+    maxSeqs,
+    numPages,
+    vocab: V,
+    maxContext,
+    logSize: opts.logSize ?? 4096,
+  };
+  const attention = opts.attention ?? "fused";
+  if (!ATTENTION_MODES.includes(attention)) {
+    throw new Error(
+      `Attention mode: expected one of ${
+        ATTENTION_MODES.join(", ")
+      }, got ${attention}`,
+    );
+  }
+  const targetItems = opts.attnTargetItems ?? (gpu.isFallback ? 4 : 512);
+  // Default on a GPU: the matmul measured fastest for large steps on the H200 (2026-12-01,
+  // docs/perf.md): 128 x 128 tiles of 8 x 8 per invocation, f16 arithmetic with f16 storage.
+  // On a software adapter: GEOMETRY and f32 arithmetic (the loop budget is checked against it).
+  const gpuDefault = !gpu.isFallback;
+  // The split over K only on a GPU by default: on llvmpipe's few cores it only adds work.
+  const geo: Geometry = {
+    ...GEOMETRY,
+    ...(gpuDefault ? {} : { SPLIT_MAX: 1 }),
+    ...(opts.linear?.geometry ??
+      (gpuDefault ? TILE_VARIANTS["128x128x16 8x8"] : {})),
+  };
+  checkTileGeometry(geo);
+  checkGemvGeometry(geo);
+  const tiledF16 = opts.linear?.tiledF16 ?? (gpuDefault && dtype === "f16");
+  if (tiledF16 && dtype !== "f16") {
+    throw new Error(
+      `linear.tiledF16: f16 arithmetic needs f16 storage, got dtype ${dtype}`,
+    );
+  }
+  const maxItemKeys = checkKernelLoops(gpu, src, maxContext, geo);
+  checkGemvGrids(src, geo);
+  return {
+    dtype,
+    limits,
+    attention,
+    targetItems,
+    maxItemKeys,
+    linear: { geo, tiledF16 },
+  };
+}
+
+/** Refuses a GEMV geometry whose grid over the model's widest layer (the LM head) is too large. */
+function checkGemvGrids(src: WeightSource, geo: Geometry): void {
+  const V = src.config.vocab;
+  for (
+    const [name, rows] of [
+      ["GEMV_ROWS", geo.GEMV_ROWS],
+      ["GEMV_SROWS", geo.GEMV_SROWS],
+    ] as const
+  ) {
+    if (Math.ceil(V / rows) > MAX_GRID_DIM) {
+      throw new Error(
+        `Linear geometry ${name} ${rows} for model ${src.name}: the LM head (vocab_size ${V}) needs ${
+          Math.ceil(V / rows)
+        } workgroups, expected at most ${MAX_GRID_DIM}; use at least ${
+          Math.ceil(V / MAX_GRID_DIM)
+        } output columns per workgroup`,
+      );
+    }
+  }
+}
+
+/**
+ * Refuses a model whose kernels would need more loop passes per invocation than the adapter's
+ * budget (kernels/loop_passes.ts) and returns the most keys one attention item may cover.
+ */
+function checkKernelLoops(
+  gpu: EngineDevice,
+  src: WeightSource,
+  maxContext: number,
+  geo: Geometry,
+): number {
+  const { hidden: C, headDim: D, numHeads: H, numKvHeads: G } = src.config;
+  const { intermediate: I, vocab: V } = src.config;
+  const budget = gpu.loopBudget;
+  const at = `model ${src.name} on ${gpu.description}`;
+  for (
+    const [name, K] of [["hidden_size", C], ["heads * head_dim", H * D], [
+      "intermediate_size",
+      I,
+    ]] as const
+  ) {
+    const what = `(${at}, ${name} K = ${K})`;
+    checkLoopBudget(
+      budget,
+      `linear_gemv.wgsl ${what}`,
+      loopPasses.gemv(K, geo),
+    );
+    checkLoopBudget(
+      budget,
+      `linear_gemv.wgsl as linear_gemv_s ${what}`,
+      loopPasses.gemv(K, smallGemvGeometry(geo)),
+    );
+    checkLoopBudget(
+      budget,
+      `linear_tiled.wgsl ${what}`,
+      loopPasses.tiled(K, geo),
+    );
+  }
+  checkLoopBudget(
+    budget,
+    `rmsnorm.wgsl (${at}, hidden_size C = ${C})`,
+    loopPasses.rmsnorm(C),
+  );
+  checkLoopBudget(
+    budget,
+    `sample.wgsl (${at}, vocab_size V = ${V})`,
+    loopPasses.sample(V),
+  );
+  checkLoopBudget(
+    budget,
+    `sample_blocks.wgsl (${at})`,
+    loopPasses.sampleBlocks(),
+  );
+  const shape = hybridShape(H, G, D);
+  const maxItemKeys = maxHybridKeys(shape, D, budget);
+  checkLoopBudget(
+    budget,
+    `attention_merge.wgsl (${at}, maxContext ${maxContext}, head_dim ${D})`,
+    loopPasses.merge(Math.ceil(maxContext / shape.kb), D),
+  );
+  return maxItemKeys;
+}

@@ -1,0 +1,136 @@
+// Hybrid attention (attention_hybrid.wgsl + attention_merge.wgsl over the work list of
+// attention_plan.ts) against the CPU reference, with and without KV splits, fused and serial.
+import assert from "node:assert/strict";
+import {
+  attentionCaps,
+  attentionWords,
+  planAttention,
+} from "../../../../adapters/webgpu/step/attention_plan.ts";
+import { hybridShape } from "../../../../adapters/webgpu/kernels/geometry.ts";
+import {
+  metaWords,
+  packStep,
+  type StepLimits,
+} from "../../../../adapters/webgpu/batch/step_batch.ts";
+import { relErr } from "../_gpu.ts";
+import { runHybridStep } from "./_attention.ts";
+import { webgpuTest } from "../../../_system.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const greedy = { temperature: 0, topP: 1, seed: 0 };
+
+const LIM: StepLimits = {
+  maxTokens: 64,
+  maxSeqs: 6,
+  numPages: 24,
+  vocab: 64,
+  maxContext: 96,
+  logSize: 8,
+};
+
+/** A hybrid step: a 23-token chunk at position 9, a 2-token chunk, and decodes at 1, 40, 70. */
+function step() {
+  const pages = (first: number, n: number) =>
+    Array.from({ length: n }, (_, i) => (first * 5 + i * 7) % LIM.numPages);
+  return packStep({
+    seqs: [
+      {
+        slot: 0,
+        start: 9,
+        tokens: Array.from({ length: 23 }, (_, i) => i),
+        pages: pages(0, 2),
+        sample: greedy,
+      },
+      { slot: 1, start: 0, tokens: [3, 4], pages: pages(1, 1), sample: null },
+      { slot: 2, start: 1, tokens: null, pages: pages(2, 1), sample: greedy },
+      { slot: 3, start: 40, tokens: null, pages: pages(3, 3), sample: greedy },
+      { slot: 4, start: 70, tokens: null, pages: pages(4, 5), sample: greedy },
+    ],
+    logBase: 0,
+  }, LIM);
+}
+
+function runHybrid(
+  shapeHGD: [number, number, number],
+  targetItems: number,
+  mode: "fused" | "serial",
+) {
+  return runHybridStep(step(), LIM, shapeHGD, {
+    targetItems,
+    maxItemKeys: Infinity,
+  }, mode);
+}
+
+webgpuTest({
+  name:
+    "attention_hybrid.wgsl equals the reference on a hybrid step, every tiling",
+  ...opts,
+  fn: async (t) => {
+    for (
+      const hgd of [[4, 2, 16], [6, 2, 20], [8, 1, 64], [4, 4, 128]] as [
+        number,
+        number,
+        number,
+      ][]
+    ) {
+      for (const target of [1, 256]) {
+        await t.step(
+          `H G D = ${hgd.join(" ")}, target ${target} items`,
+          async () => {
+            const { got, want, plan } = await runHybrid(hgd, target, "fused");
+            assert.equal(
+              plan.prefillItems > 0 && plan.prefillItems < plan.items,
+              true,
+            );
+            if (target > 1) assert.ok(plan.merges > 0, "expected split items");
+            else assert.equal(plan.merges, 0);
+            const err = relErr(got, want);
+            assert.ok(err < 1e-5, `relative error ${err}`);
+          },
+        );
+      }
+    }
+  },
+});
+
+webgpuTest({
+  name:
+    "attention_hybrid.wgsl fused and serial dispatches give identical outputs",
+  ...opts,
+  fn: async () => {
+    for (const target of [1, 256]) {
+      const fused = await runHybrid([4, 2, 16], target, "fused");
+      const serial = await runHybrid([4, 2, 16], target, "serial");
+      assert.deepEqual(serial.got, fused.got);
+    }
+  },
+});
+
+Deno.test("planAttention() puts prefill tiles first and splits only when items are few", async (t) => {
+  const shape = hybridShape(4, 2, 16); // qt 64 tokens, kb 64 keys
+  const split = (targetItems: number) => ({
+    targetItems,
+    maxItemKeys: Infinity,
+  });
+  const caps = attentionCaps(4, 2, shape, LIM, split(64));
+  const fresh = () => {
+    const m = new Uint32Array(metaWords(LIM) + attentionWords(caps));
+    m.set(step().meta);
+    return m;
+  };
+  await t.step("no split when the target is met", () => {
+    const p = planAttention(fresh(), LIM, 2, shape, caps, split(1));
+    // Tiles: chunk of 23, chunk of 2, three decodes; times 2 kv heads.
+    assert.deepEqual([p.prefillItems, p.items, p.merges, p.splitKeys], [
+      4,
+      10,
+      0,
+      0,
+    ]);
+  });
+  await t.step("splits keys in multiples of the key block", () => {
+    const p = planAttention(fresh(), LIM, 2, shape, caps, split(64));
+    assert.equal(p.splitKeys % shape.kb, 0);
+    assert.ok(p.items > 10 && p.merges > 0);
+  });
+});
