@@ -1,6 +1,10 @@
 /**
  * The result store: one DuckDB file holding many runs, opened with forward migration.
  *
+ * Just over ~400 lines: `Store` is the one owner of a connection (open with its lock and
+ * migration rules, run rows, queries, live snapshots, close); the schema (schema.ts), the
+ * recorder's writing (recorder.ts) and exports (parquet_export.ts) are apart.
+ *
  * @module
  */
 import {

@@ -5,6 +5,9 @@
  * `installViews`); this module only reads rows and moves them into a typed {@linkcode RunSummary}
  * that renderers (`reports/render/`) format. It computes no metric and prints nothing.
  *
+ * Just over ~400 lines, most of them the documented types of {@linkcode RunSummary}, which
+ * every renderer and the JSON output share; the reading is one function.
+ *
  * @module
  */
 import type { DuckDBValue } from "@duckdb/node-api";

@@ -9,6 +9,11 @@
  * `http://` only; `https://`, proxies and anything unusual go through `fetch`
  * (see `OpenAIBackendOptions.transport`).
  *
+ * Over ~400 lines in one file on purpose: the pool (`H1Pool`) and the reader (`ResponseReader`:
+ * head, content-length and chunked framing over reused per-connection buffers) share those
+ * buffers and the stale-connection rules, and the reader is the hot path this file exists to
+ * keep free of extra layers.
+ *
  * @module
  */
 import { headEnd, writeAll } from "../_http1.ts";

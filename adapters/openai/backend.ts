@@ -2,6 +2,12 @@
  * The OpenAI-compatible streaming backend: sends each trace request to `/v1/completions` or
  * `/v1/chat/completions` with `stream: true` and reports the time of every streamed chunk.
  *
+ * Over ~400 lines as one class: `OpenAIBackend` keeps both transports, the push and pull forms
+ * of one read loop, timeouts and the drain of a cancelled stream together, because each failure
+ * path must end a request with exactly one terminal event; the request body (request_body.ts),
+ * framing (sse_bytes.ts), chunk reading (chunk_scan.ts, chunk.ts) and HTTP/1.1 (_h1.ts) are
+ * apart.
+ *
  * @module
  */
 import type {

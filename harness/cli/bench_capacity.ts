@@ -16,6 +16,9 @@
  * paces sends precisely while the engine computes. Each point gets its own prompt seed so that
  * no point reuses another's KV cache.
  *
+ * Just over ~400 lines: the bench's plan (pool, point sizes, the next rate) and its one loop
+ * (`capacityBench`) read best together; rendering is in the bench command and `reports/`.
+ *
  * @module
  */
 import type { Backend } from "../../adapters/backend.ts";
