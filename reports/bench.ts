@@ -6,39 +6,58 @@
  *
  * @module
  */
-import { DEFAULT_FAILURE_POLICY } from "./failure_policy.ts";
+import {
+  DEFAULT_FAILURE_POLICY,
+  type FailurePolicy,
+} from "./failure_policy.ts";
 import { readSweep, type SweepReport } from "./sweep.ts";
 import type { ReportSource } from "./snapshot.ts";
 
 /** A flagged fidelity check of one of the bench's runs (`run_fidelity`). */
 export interface BenchFlag {
+  /** Run id of the flagged run. */
   runId: string;
+  /** The run's label, else `null`. */
   label: string | null;
+  /** Name of the fidelity check (`run_fidelity.check_name`). */
   check: string;
+  /** The check's measured value, in `unit`; `null` when it could not be measured. */
   value: number | null;
+  /** The check's threshold, in `unit`; `null` when it has none. */
   threshold: number | null;
+  /** Unit of `value` and `threshold`. */
   unit: string;
 }
 
 /** Latency at one point of the sweep (completed requests; `run_latency_summary`). */
 export interface BenchPointLatency {
+  /** Run id of the sweep point. */
   runId: string;
+  /** Median TTFT, ms. */
   ttftP50Ms: number | null;
+  /** 99th percentile TTFT, ms. */
   ttftP99Ms: number | null;
+  /** Median TPOT, ms. */
   tpotP50Ms: number | null;
+  /** 99th percentile TPOT, ms. */
   tpotP99Ms: number | null;
+  /** 99th percentile schedule lag (sent - scheduled), ms. */
   scheduleLagP99Ms: number | null;
 }
 
 /** What the machine was doing around the bench (Linux load averages; null elsewhere). */
 export interface BenchMachine {
+  /** Logical CPU cores (`navigator.hardwareConcurrency`). */
   cores: number;
+  /** 1-minute load average when the bench started (`/proc/loadavg`). */
   loadAverageStart: number | null;
+  /** 1-minute load average when the bench ended. */
   loadAverageEnd: number | null;
 }
 
 /** The bench's whole result. */
 export interface BenchReport {
+  /** The capacity sweep: curve, points and capacity. */
   sweep: SweepReport;
   /** The closed-loop run that measured the service rate. */
   serviceRun: {
@@ -47,13 +66,16 @@ export interface BenchReport {
     requestThroughputRps: number | null;
     outputTokensPerS: number | null;
   };
+  /** Latency of each sweep point, in point order. */
   latency: BenchPointLatency[];
+  /** Flagged fidelity checks of the service run and every sweep point. */
   flags: BenchFlag[];
   /**
    * Half-width of a ~95 % interval on the capacity from the binomial sampling of the two
    * bracketing attainments (see {@linkcode capacityHalfWidth}); null unless interpolated.
    */
   capacityHalfWidthRps: number | null;
+  /** What the machine was doing around the bench. */
   machine: BenchMachine;
   /** Why to read the capacity with care (empty when there is no reason). */
   cautions: string[];
@@ -61,9 +83,13 @@ export interface BenchReport {
 
 /** Inputs of {@linkcode readBench}. */
 export interface ReadBenchOptions {
+  /** Sweep id of the bench's capacity sweep. */
   sweepId: string;
+  /** Run id of the closed-loop service-rate run. */
   serviceRunId: string;
+  /** Concurrent users of the service-rate run. */
   serviceUsers: number;
+  /** Cores and load averages to judge how busy the machine was. */
   machine: BenchMachine;
 }
 
@@ -211,7 +237,7 @@ export function capacityHalfWidth(
 }
 
 /** The failure policy the bench judges attainment by (the sweep default). */
-export const BENCH_FAILURE_POLICY = DEFAULT_FAILURE_POLICY;
+export const BENCH_FAILURE_POLICY: FailurePolicy = DEFAULT_FAILURE_POLICY;
 
 function fmtLoad(v: number | null): string {
   return v === null ? "?" : v.toFixed(1);

@@ -87,14 +87,21 @@ export async function calibrationErrors(
 
 /** The harness's measured error floor from the newest `tokentrace calibrate` (ms). */
 export interface CalibrationFloor {
+  /** When the calibration was stored (`calibrations.created_at`), as `YYYY-MM-DD HH:MM:SS`. */
   createdAt: string;
+  /** Offered request rate of the calibration run, req/s. */
   rateRps: number;
+  /** Concurrent streams the calibration asked for. */
   streams: number;
   /** Sender threads of the calibration run (1 for calibrations before schema version 5). */
   workers: number;
+  /** p99 of |measured TTFT - true TTFT|, ms. */
   ttftErrP99Ms: number | null;
+  /** p99 of |client time - server send time| per chunk, ms. */
   tokenErrP99Ms: number | null;
+  /** p99 of |client gap - server gap| between consecutive chunks, ms. */
   gapErrP99Ms: number | null;
+  /** p99 of the pacer's schedule lag (sent - scheduled), ms. */
   scheduleLagP99Ms: number | null;
 }
 

@@ -36,22 +36,29 @@ export interface ComparisonRow {
   metric: string;
   /** `p50`, `p99`, or `value` (goodput). */
   statistic: string;
-  /** Samples (requests or gaps) behind each side, summed over its runs. */
+  /** Samples (requests or gaps) behind the baseline side, summed over its runs. */
   nBaseline: number;
+  /** Samples behind the candidate side, summed over its runs. */
   nCandidate: number;
-  /** Runs with a value on each side. */
+  /** Runs with a value on the baseline side. */
   runsBaseline: number;
+  /** Runs with a value on the candidate side. */
   runsCandidate: number;
   /** A single run's value, or the geometric mean of a group's per-run values. */
   baseline: number | null;
+  /** The candidate side's value (as `baseline`). */
   candidate: number | null;
   /** candidate - baseline, in the metric's unit. */
   delta: number | null;
   /** 100 * delta / baseline. */
   deltaPct: number | null;
+  /** Lower bound of the 95 % interval on `delta`, in the metric's unit. */
   ciLow: number | null;
+  /** Upper bound of the 95 % interval on `delta`, in the metric's unit. */
   ciHigh: number | null;
+  /** `ciLow` as a percentage of `baseline`. */
   ciLowPct: number | null;
+  /** `ciHigh` as a percentage of `baseline`. */
   ciHighPct: number | null;
   /** The 95 % interval excludes 0; `null` without an interval. */
   significant: boolean | null;
@@ -61,6 +68,7 @@ export interface ComparisonRow {
 
 /** A side's trust: its runs' fidelity verdicts. */
 export interface SideTrust {
+  /** Runs on the side. */
   runs: number;
   /** Runs with a flagged fidelity check. */
   flaggedRuns: number;
@@ -70,6 +78,7 @@ export interface SideTrust {
 
 /** A side of a comparison with what its headline shows. */
 export interface ComparisonSide extends ComparedSide {
+  /** Its runs' fidelity verdicts. */
   trust: SideTrust;
   /** SLO attainment (0..1) of each run, in run order; `null` where nothing was counted. */
   attainment: (number | null)[];
@@ -77,9 +86,13 @@ export interface ComparisonSide extends ComparedSide {
 
 /** A comparison of two sides. */
 export interface Comparison {
+  /** The side compared against. */
   baseline: ComparisonSide;
+  /** The side compared. */
   candidate: ComparisonSide;
+  /** SLO bounds goodput was judged by (ms, inclusive). */
   slo: Slo;
+  /** Machine name of the failure policy goodput was judged by. */
   failurePolicy: string;
   /** `between_runs` (a side has >= 2 runs) or `within_run` (one run each: optimistic). */
   method: "between_runs" | "within_run";
@@ -87,10 +100,13 @@ export interface Comparison {
   optimistic: boolean;
   /** Bootstrap replicates and seed (used by `within_run` only). */
   replicates: number;
+  /** Seed of the bootstrap resampling. */
   seed: number;
+  /** How the intervals were computed, in words (the views' `ci_method`). */
   ciMethod: string;
   /** What the reader must know about the method (e.g. the N = 1 caveat), else `null`. */
   caveat: string | null;
+  /** The compared statistics, in the views' row order. */
   rows: ComparisonRow[];
   /** `false` when a run of either side has a flagged fidelity check. */
   trusted: boolean;
@@ -102,6 +118,7 @@ export interface Comparison {
 export interface CompareOptions {
   /** SLO for goodput (no bound: every completed request is good). */
   slo?: Slo;
+  /** Which requests count toward goodput. Default `DEFAULT_FAILURE_POLICY`. */
   failurePolicy?: FailurePolicy;
   /** Bootstrap replicates (single runs only). Default 200. */
   replicates?: number;
@@ -114,7 +131,7 @@ export interface CompareOptions {
 }
 
 /** The caveat printed with a comparison of single runs. */
-export const SINGLE_RUN_CAVEAT =
+export const SINGLE_RUN_CAVEAT: string =
   "1 run per side: the intervals cover only the sampling of requests within each run, not the " +
   "variation between runs, so they are optimistic (too narrow); record groups of repeated runs " +
   "(tokentrace run --repeat 3) for intervals and gates that account for run-to-run noise";

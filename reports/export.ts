@@ -15,6 +15,7 @@ import type { ReportSource } from "./snapshot.ts";
 export interface RequestExportOptions {
   /** The SLO the `meets_slo` column judges by (none: every completed request meets it). */
   slo?: Slo;
+  /** Which requests count as meeting the SLO. Default `DEFAULT_FAILURE_POLICY`. */
   failurePolicy?: FailurePolicy;
 }
 

@@ -9,7 +9,12 @@ import type { ReportSource } from "./snapshot.ts";
 
 /** One key of a breakdown: an error kind, `HTTP 400`, or a message. */
 export interface FailureCount {
+  /**
+   * The error kind (`http`, `network`, `timeout_connect`, ...), `HTTP <code>` or `no HTTP status`,
+   * or a message (first 200 characters).
+   */
   key: string;
+  /** Failed requests with this key. */
   n: number;
   /** Fraction 0..1 of the run's failed requests. */
   share: number;
@@ -17,8 +22,11 @@ export interface FailureCount {
 
 /** The failed requests of a run (status error or timeout, inside and outside the window). */
 export interface FailureSummary {
+  /** Failed requests (status error or timeout). */
   failed: number;
+  /** Failed requests by error kind, most frequent first. */
   kinds: FailureCount[];
+  /** Failed requests by HTTP status (`HTTP <code>` or `no HTTP status`), most frequent first. */
   httpStatuses: FailureCount[];
   /** The most frequent messages, at most `topMessages` of them. */
   messages: FailureCount[];

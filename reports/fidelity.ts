@@ -13,10 +13,15 @@ import type { ReportSource } from "./snapshot.ts";
 
 /** One check of `run_fidelity`. */
 export interface FidelityCheck {
+  /** Check name (`run_fidelity.check_name`), e.g. `schedule_lag_p99_ms`. */
   name: string;
+  /** The measured value, in `unit`; `null` when it could not be measured. */
   value: number | null;
+  /** Unit of `value` and `threshold`, e.g. `ms`, `fraction`, `count`. */
   unit: string;
+  /** The run is flagged when `value` exceeds this, in `unit`; `null` = no threshold. */
   threshold: number | null;
+  /** Samples behind `value`. */
   n: number;
   /** `null` = unknown (no data or no threshold). */
   flagged: boolean | null;

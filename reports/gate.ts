@@ -36,10 +36,13 @@ export type GateVerdict = "pass" | "fail" | "noise" | "no_data";
 
 /** A gate with its verdict. */
 export interface GateResult {
+  /** The gate judged. */
   gate: Gate;
+  /** `pass`, `fail`, `noise` (the estimate is past the bound, its interval is not) or `no_data`. */
   verdict: GateVerdict;
   /** A side's fidelity is flagged: read the verdict with care (see the module documentation). */
   untrusted: boolean;
+  /** The compared statistic the gate read; `undefined` when the comparison has none. */
   row: ComparisonRow | undefined;
   /** One sentence with the numbers behind the verdict. */
   message: string;

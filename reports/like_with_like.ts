@@ -20,7 +20,9 @@ import type { ReportSource } from "./snapshot.ts";
 export interface SettingDifference {
   /** `workload.<...>`, `backend.<...>` or `options.<...>` (load and run settings). */
   path: string;
+  /** The baseline's value, JSON text. */
   baseline: string;
+  /** The candidate's value, JSON text. */
   candidate: string;
 }
 

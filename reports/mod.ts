@@ -23,6 +23,18 @@
  *
  * @module
  */
+export type {
+  LiveSource,
+  NewRun,
+  Row,
+  RunSlo,
+  RunStatus,
+  SqlValue,
+  Store,
+  StoreConnection,
+  StoreInstance,
+} from "../harness/store.ts";
+export type { CalibrationFloor } from "./calibration.ts";
 export {
   type InstalledViews,
   installViews,

@@ -11,9 +11,14 @@ export type RunMatch = "id" | "label" | "prefix" | "latest";
 
 /** The run a reference resolved to. */
 export interface ResolvedRun {
+  /** Run id. */
   runId: string;
+  /** The run's label, else `null`. */
   label: string | null;
-  /** How the reference matched: exact id, label (latest run with it), unique id prefix, or none given. */
+  /**
+   * How the reference matched: exact id, label (latest run with it), unique id prefix, or none
+   * given.
+   */
   matchedBy: RunMatch;
 }
 

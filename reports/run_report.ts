@@ -17,24 +17,35 @@ import { readSweep, type SweepReport } from "./sweep.ts";
 
 /** One row of `run_anchor_latency_summary` (ms; `null` statistics when `n` is 0). */
 export interface AnchorRow {
+  /** The tool whose metric name this is, e.g. `vllm`, `sglang`, `aiperf`. */
   tool: string;
+  /** The metric under that tool's name, e.g. `vllm_ttft_ms`. */
   metric: string;
   /** The tokentrace metric with the identical definition, else `null`. */
   sameAs: string | null;
+  /** Samples (completed in-window requests, or pooled chunk gaps for ITL rows). */
   n: number;
+  /** Mean, ms. */
   meanMs: number | null;
+  /** Median, ms (quantile_cont). */
   p50Ms: number | null;
+  /** 90th percentile, ms. */
   p90Ms: number | null;
+  /** 99th percentile, ms. */
   p99Ms: number | null;
+  /** Maximum, ms. */
   maxMs: number | null;
 }
 
 /** One point of `run_latency_cdf`. */
 export interface CdfPoint {
+  /** Latency metric: `ttft_ms`, `tpot_ms`, `itl_ms` or `e2e_ms`. */
   metric: string;
   /** 0..1. */
   fraction: number;
+  /** The metric's quantile at `fraction` (quantile_cont), ms; `null` when `n` is 0. */
   valueMs: number | null;
+  /** Samples of the metric's distribution (after thinning). */
   n: number;
 }
 
@@ -42,25 +53,41 @@ export interface CdfPoint {
 export interface TimeseriesRow {
   /** Seconds since the run's first send. */
   binStartS: number;
+  /** The bin lies within the measurement window (trims applied). */
   inWindow: boolean;
+  /** Requests sent in the bin, any status. */
   sent: number;
+  /** Completed requests whose completion (done, else last token) is in the bin. */
   completed: number;
+  /** Error and timeout requests whose reference time is in the bin. */
   failed: number;
+  /** Output tokens of token-bearing events in the bin, any status, per second. */
   outputTokensPerS: number;
+  /** Requests in flight at the bin's end. */
   inFlight: number;
+  /** Completed requests sent in the bin: the samples of the TTFT and TPOT percentiles. */
   nLatency: number;
+  /** Median TTFT of the bin's `nLatency` requests, ms. */
   ttftP50Ms: number | null;
+  /** 99th percentile TTFT of the bin's `nLatency` requests, ms. */
   ttftP99Ms: number | null;
+  /** Median TPOT of the bin's `nLatency` requests (those with 2+ tokens), ms. */
   tpotP50Ms: number | null;
+  /** 99th percentile TPOT of the bin's `nLatency` requests (those with 2+ tokens), ms. */
   tpotP99Ms: number | null;
+  /** Largest schedule lag (sent - scheduled) of the requests sent in the bin, ms. */
   scheduleLagMaxMs: number | null;
 }
 
 /** One request of the per-request timeline; seconds since the run's first send. */
 export interface TimelineRequest {
+  /** Request id from the trace. */
   reqId: string;
+  /** Request status: `ok`, `error`, `timeout`, `cancelled` or `in_flight`. */
   status: string;
+  /** Send time, s. */
   sentS: number;
+  /** First token time, s; `null` when no token arrived. */
   firstTokenS: number | null;
   /** Done, else last token, else `null`. */
   endS: number | null;
@@ -68,13 +95,24 @@ export interface TimelineRequest {
 
 /** One row of `run_length_summary` (tokens; `null` statistics when `n` is 0). */
 export interface LengthRow {
+  /**
+   * Length metric: `input_tokens_planned`, `input_tokens`, `output_tokens_planned` or
+   * `output_tokens`.
+   */
   metric: string;
+  /** Requests sampled. */
   n: number;
+  /** Mean, tokens. */
   mean: number | null;
+  /** Median, tokens. */
   p50: number | null;
+  /** 90th percentile, tokens. */
   p90: number | null;
+  /** 99th percentile, tokens. */
   p99: number | null;
+  /** Minimum, tokens. */
   min: number | null;
+  /** Maximum, tokens. */
   max: number | null;
 }
 
@@ -92,7 +130,9 @@ export interface RunConfiguration {
 
 /** Options of {@linkcode collectRunReport}. */
 export interface RunReportOptions {
+  /** SLO bounds for the summary's attainment and goodput; absent = no SLO section. */
   slo?: Slo;
+  /** Which requests count toward SLO attainment. Default `DEFAULT_FAILURE_POLICY`. */
   failurePolicy?: FailurePolicy;
   /**
    * The per-request timeline shows at most this many requests; a larger run shows every k-th
@@ -103,20 +143,27 @@ export interface RunReportOptions {
 
 /** Everything the markdown, JSON and HTML renderers show about one run. */
 export interface RunReport {
+  /** The run's summary (counts, throughput, latency table, SLO). */
   summary: RunSummary;
+  /** Latencies under other tools' metric names (`run_anchor_latency_summary`). */
   anchors: AnchorRow[];
+  /** Latency CDFs, 101 points per metric (`run_latency_cdf`). */
   cdf: CdfPoint[];
+  /** Per-second time series (`run_timeseries`). */
   timeseries: TimeseriesRow[];
+  /** Fidelity checks (`run_fidelity`), in check order. */
   fidelity: FidelityCheck[];
   /** Planned and realized input/output lengths. */
   lengths: LengthRow[];
   /** Requests by send time: all, or every `timelineStep`-th when there are more than the limit. */
   timeline: TimelineRequest[];
+  /** The timeline limit used (`RunReportOptions.timelineLimit`, default 200). */
   timelineLimit: number;
   /** 1 when every request is shown, else k (every k-th request by send time). */
   timelineStep: number;
   /** Sent requests in all (the timeline shows `timeline.length` of them). */
   timelineTotal: number;
+  /** The configuration the run recorded. */
   config: RunConfiguration;
   /** The sweep the run is a point of, else `null`. */
   sweep: SweepReport | null;

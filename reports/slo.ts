@@ -14,9 +14,13 @@
  * `lt - sent`, ITL the largest chunk gap of a request (a stall bound).
  */
 export interface Slo {
+  /** Bound on TTFT, ms. */
   ttftMs?: number;
+  /** Bound on TPOT, ms (requests with fewer than 2 tokens pass). */
   tpotMs?: number;
+  /** Bound on end-to-end latency, ms. */
   e2eMs?: number;
+  /** Bound on the largest chunk gap of a request, ms. */
   itlMs?: number;
 }
 

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
-import type { Row, Store } from "../harness/store.ts";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type { Row, SqlValue, Store } from "../harness/store.ts";
 import { viewStatements } from "./views.ts";
 
 /** What report code reads from: a store or a snapshot of it. */
@@ -23,7 +23,7 @@ export interface ReportSource {
   /** Runs a query and returns its rows as objects keyed by column name. */
   query(
     sql: string,
-    params?: DuckDBValue[] | Record<string, DuckDBValue>,
+    params?: SqlValue[] | Record<string, SqlValue>,
   ): Promise<Row[]>;
 }
 
@@ -76,6 +76,10 @@ export class Snapshot implements ReportSource {
     return snapshot;
   }
 
+  /**
+   * Creates temp views of the base tables over the chosen runs, then the views (materialized ones
+   * as tables); refuses request-key collisions.
+   */
   private async build(store: Store, options: SnapshotOptions): Promise<void> {
     const db = (await store.query("select current_database() as db"))[0]
       .db as string;
@@ -142,7 +146,7 @@ export class Snapshot implements ReportSource {
   /** Runs a query on the snapshot. */
   async query(
     sql: string,
-    params?: DuckDBValue[] | Record<string, DuckDBValue>,
+    params?: SqlValue[] | Record<string, SqlValue>,
   ): Promise<Row[]> {
     const reader = await this.conn.runAndReadAll(sql, params);
     return reader.getRowObjects();

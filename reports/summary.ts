@@ -31,9 +31,13 @@ import { type FailureSummary, readFailures } from "./failures.ts";
 
 /** Who a run is and how it ended. */
 export interface RunInfo {
+  /** Run id (`runs.run_id`). */
   runId: string;
+  /** The user's label of the run (`--label`), else `null`. */
   label: string | null;
+  /** Backend name, e.g. `openai`, `webgpu`, `scripted`. */
   backend: string;
+  /** Run status in `runs`: `running`, `completed`, `aborted` or `failed`. */
   status: RunStatus;
   /** `true` unless status is `completed`: numbers cover only what was recorded. */
   incomplete: boolean;
@@ -41,8 +45,11 @@ export interface RunInfo {
   startedAt: string;
   /** ISO 8601, UTC; `null` while running or when the process died. */
   finishedAt: string | null;
+  /** Why the run ended as it did (signal, error message), else `null`. */
   endReason: string | null;
+  /** tokentrace version that recorded the run, else `null`. */
   toolVersion: string | null;
+  /** Git revision of the tokentrace checkout that recorded the run, else `null`. */
   gitRev: string | null;
   /** Wall clock at run-clock t = 0, nanoseconds since the Unix epoch. */
   clockOriginUnixNs: bigint;
@@ -50,6 +57,7 @@ export interface RunInfo {
   sweepId: string | null;
   /** Suite label and scenario of a scheduled regression run, else `null`. */
   suite: string | null;
+  /** Scenario within the suite, else `null`. */
   scenario: string | null;
   /** The group of repeated runs this run is one of (`run --repeat`), else `null`. */
   group: RunGroupInfo | null;
@@ -57,7 +65,9 @@ export interface RunInfo {
 
 /** A run's place in its group of repeated runs (table `run_groups`). */
 export interface RunGroupInfo {
+  /** Group id (`run_groups.group_id`). */
   groupId: string;
+  /** The group's label, else `null`. */
   label: string | null;
   /** 0-based position of the run in the group. */
   index: number;
@@ -67,7 +77,9 @@ export interface RunGroupInfo {
 
 /** The measurement window (view `run_window`); times on the run clock. */
 export interface MeasurementWindow {
+  /** Window start, run clock ns; `null` when the run has no sent request. */
   startNs: bigint | null;
+  /** Window end, run clock ns; `null` when the run has no finished request. */
   endNs: bigint | null;
   /** `null` when the run has no sent or no finished request. */
   seconds: number | null;
@@ -75,15 +87,21 @@ export interface MeasurementWindow {
   policy: string;
   /** Configured warm-up and cool-down trims in seconds (0 = none). */
   warmupS: number;
+  /** Configured cool-down trim in seconds (0 = none). */
   cooldownS: number;
 }
 
 /** Requests of the run by status (view `run_throughput`). `ok` means completed. */
 export interface RequestCounts {
+  /** In-window requests, all statuses (in-flight included). */
   total: number;
+  /** In-window completed requests. */
   ok: number;
+  /** In-window requests that ended in an error. */
   error: number;
+  /** In-window requests that timed out. */
   timeout: number;
+  /** In-window cancelled requests. */
   cancelled: number;
   /** Sent and not ended (a run still recording, or whose process died); absent = 0. */
   inFlight?: number;
@@ -91,14 +109,26 @@ export interface RequestCounts {
   outsideWindow: number;
 }
 
-/** Throughput over the window, completed requests only (view `run_throughput`); `null` = no window. */
+/**
+ * Throughput over the window, completed requests only (view `run_throughput`); `null` = no window.
+ */
 export interface Throughput {
+  /** Completed requests per second. */
   requestsPerS: number | null;
+  /** Output tokens of completed requests per second. */
   outputTokensPerS: number | null;
+  /** Input plus output tokens of completed requests per second. */
   totalTokensPerS: number | null;
   /** Most output tokens in any 1 s bin of the window. */
   maxOutputTokensPerS1sBin: number | null;
+  /**
+   * Output tokens of completed in-window requests (usage when reported, else counted or planned:
+   * view `request_metrics`).
+   */
   outputTokens: number;
+  /**
+   * Input tokens of completed in-window requests (usage when reported, else counted or planned).
+   */
   inputTokens: number;
 }
 
@@ -115,14 +145,23 @@ export type LatencyMetric =
 
 /** One row of the latency table; statistics in ms, `null` when `n` is 0. */
 export interface LatencyRow {
+  /** Which latency metric this row is. */
   metric: LatencyMetric;
+  /** Samples behind the statistics. */
   n: number;
+  /** Mean, ms. */
   meanMs: number | null;
+  /** Median, ms (method in `RunSummary.percentileMethod`). */
   p50Ms: number | null;
+  /** 90th percentile, ms. */
   p90Ms: number | null;
+  /** 95th percentile, ms. */
   p95Ms: number | null;
+  /** 99th percentile, ms. */
   p99Ms: number | null;
+  /** 99.9th percentile, ms. */
   p999Ms: number | null;
+  /** Maximum, ms. */
   maxMs: number | null;
 }
 
@@ -134,8 +173,11 @@ export interface SloSummary {
   failurePolicy: string;
   /** The failure policy in words. */
   failurePolicyText: string;
+  /** In-window requests the failure policy counts toward attainment. */
   counted: number;
+  /** Counted requests that met every bound. */
   met: number;
+  /** In-window cancelled requests the policy excludes. */
   excludedCancelled: number;
   /** Errors and timeouts the policy excludes (0 under the default policy). */
   excludedFailed: number;
@@ -143,18 +185,25 @@ export interface SloSummary {
   outsideWindow: number;
   /** met / counted, 0..1; `null` when nothing was counted. */
   attainment: number | null;
+  /** Met requests per second of the window; `null` when the window is empty. */
   goodputRps: number | null;
+  /** Output tokens of met requests per second of the window; `null` when the window is empty. */
   tokenGoodputPerS: number | null;
 }
 
 /** Everything a report shows about one run. */
 export interface RunSummary {
+  /** Who the run is and how it ended. */
   run: RunInfo;
+  /** The measurement window every rate is over. */
   window: MeasurementWindow;
+  /** Requests by status. */
   counts: RequestCounts;
+  /** Throughput over the window. */
   throughput: Throughput;
   /** Completed (status ok) requests only. */
   latency: LatencyRow[];
+  /** DuckDB percentile function used for the latency table, e.g. `quantile_cont`. */
   percentileMethod: string;
   /** `null` when no SLO was given. */
   slo: SloSummary | null;

@@ -15,11 +15,15 @@ export type SweepAxis = "speedup" | "rate" | "concurrency";
 
 /** One point of a sweep: an ordinary run at one requested speedup, rate or concurrency. */
 export interface SweepPoint {
+  /** Run id of the point. */
   runId: string;
+  /** The run's label, else `null`. */
   label: string | null;
+  /** Run status (`running`, `completed`, `aborted`, `failed`). */
   status: string;
   /** 1 = lowest offered rate. */
   pointOrder: number;
+  /** What the sweep varies. */
   axis: SweepAxis;
   /** The requested speedup, rate (req/s) or concurrency cap. */
   value: number;
@@ -27,18 +31,27 @@ export interface SweepPoint {
   offeredRps: number | null;
   /** The curve's x: offered rate, or the achieved throughput for a concurrency sweep. */
   loadRps: number | null;
+  /** Requests the failure policy counts toward attainment. */
   counted: number;
+  /** Counted requests that met the SLO. */
   met: number;
   /** 0..1; `null` when nothing was counted. */
   attainment: number | null;
+  /** Met requests per second of the point's window; `null` without a window. */
   goodputRps: number | null;
+  /** Completed requests per second of the point's window; `null` without a window. */
   throughputRps: number | null;
   /** Latency percentiles of the point's completed requests (ms; `null` without samples). */
   ttftP50Ms: number | null;
+  /** 99th percentile TTFT, ms. */
   ttftP99Ms: number | null;
+  /** Median TPOT, ms. */
   tpotP50Ms: number | null;
+  /** 99th percentile TPOT, ms. */
   tpotP99Ms: number | null;
+  /** Median end-to-end latency, ms. */
   e2eP50Ms: number | null;
+  /** 99th percentile end-to-end latency, ms. */
   e2eP99Ms: number | null;
 }
 
@@ -51,30 +64,49 @@ export type CapacityBound =
 
 /** DistServe capacity at the target attainment. */
 export interface SweepCapacity {
+  /** The attainment the capacity is read at, 0..1 (e.g. 0.9). */
   targetAttainment: number;
   /** Offered req/s; `null` when it could not be bracketed from above. */
   capacityRps: number | null;
+  /** `capacityRps / gpus`, offered req/s per GPU; `null` with `capacityRps`. */
   capacityRpsPerGpu: number | null;
+  /** GPUs the capacity is divided by (default 1). */
   gpus: number;
+  /** How the capacity was found. */
   bound: CapacityBound;
+  /**
+   * Load (req/s) of the last point at or above the target, before the first one below; else `null`.
+   */
   lowerLoadRps: number | null;
+  /** Attainment of the lower bracketing point, 0..1. */
   lowerAttainment: number | null;
+  /** Load (req/s) of the first point whose attainment is below the target; else `null`. */
   upperLoadRps: number | null;
+  /** Attainment of the upper bracketing point, 0..1. */
   upperAttainment: number | null;
 }
 
 /** A sweep as recorded, with its curve and capacity. */
 export interface SweepReport {
+  /** Sweep id (`sweeps.sweep_id`). */
   sweepId: string;
+  /** The sweep's label, else `null`. */
   label: string | null;
+  /** What the sweep varies. */
   axis: SweepAxis;
   /** The values the sweep planned, in order. */
   plannedValues: number[];
+  /** The SLO bounds the sweep recorded (ms, inclusive). */
   slo: Slo;
+  /** Machine name of the failure policy the sweep recorded. */
   failurePolicy: string;
+  /** The failure policy in words. */
   failurePolicyText: string;
+  /** Why the sweep ended (all points run, attainment collapsed), else `null`. */
   stopReason: string | null;
+  /** The sweep's points in `pointOrder`. */
   points: SweepPoint[];
+  /** Capacity at the recorded target attainment. */
   capacity: SweepCapacity;
 }
 

@@ -20,6 +20,7 @@ export type ViewKind = "view" | "macro";
 export interface ViewFile {
   /** Name of the view or macro, and of the file without `.sql`. */
   name: string;
+  /** Whether the file defines a plain view or a table macro. */
   kind: ViewKind;
 }
 
@@ -124,10 +125,13 @@ export type ViewMode = "persist" | "temp" | "materialize";
 
 /** One ready-to-run definition statement and the file it came from. */
 export interface ViewStatement {
+  /** Name of the view or macro. */
   name: string;
+  /** Whether it is a plain view or a table macro. */
   kind: ViewKind;
   /** Path (or URL) of the `.sql` file. */
   file: string;
+  /** The statement's SQL text. */
   sql: string;
 }
 

@@ -34,10 +34,13 @@ export interface HeadlineParts {
   goodputRps: number | null;
   /** 0..1; `null` when nothing was counted. */
   attainment: number | null;
+  /** Requests that met the SLO. */
   met: number;
+  /** Requests counted toward attainment. */
   counted: number;
   /** The SLO judged; `null` when none was given. */
   slo: Slo | null;
+  /** The run's fidelity verdict. */
   verdict: FidelityVerdict;
 }
 

@@ -7,7 +7,9 @@
 
 /** One key of a failure breakdown in {@linkcode ReportJsonV2}. */
 export interface FailureCountJson {
+  /** An error kind, `HTTP <code>` or `no HTTP status`, or a message (see `FailureCount.key`). */
   key: string;
+  /** Failed requests with this key. */
   n: number;
   /** Fraction 0..1 of the failed requests. */
   share: number;
@@ -15,22 +17,36 @@ export interface FailureCountJson {
 
 /** One latency row of {@linkcode ReportJsonV2}. */
 export interface ReportLatencyRowV2 {
+  /** Latency metric (`ttft_ms`, `tpot_ms`, ...; `LatencyMetric`). */
   metric: string;
+  /** Samples behind the statistics. */
   n: number;
+  /** Mean, ms; `null` when `n` is 0. */
   mean_ms: number | null;
+  /** Median, ms. */
   p50_ms: number | null;
+  /** 90th percentile, ms. */
   p90_ms: number | null;
+  /** 95th percentile, ms. */
   p95_ms: number | null;
+  /** 99th percentile, ms. */
   p99_ms: number | null;
+  /** 99.9th percentile, ms. */
   p999_ms: number | null;
+  /** Maximum, ms. */
   max_ms: number | null;
 }
 
 /** The JSON report, version 2 (see reports/render/json.ts for the rules). */
 export interface ReportJsonV2 {
+  /** Schema id of this version. */
   schema: "tokentrace.report/v2";
   /** The headline line (reports/render/headline.ts). */
   headline: string;
+  /**
+   * Who the run is and how it ended (`RunInfo`); times ISO 8601 UTC, `clock_origin_unix_ns` a
+   * decimal string.
+   */
   run: {
     run_id: string;
     label: string | null;
@@ -53,6 +69,10 @@ export interface ReportJsonV2 {
       repeats: number;
     };
   };
+  /**
+   * The measurement window (`MeasurementWindow`); `start_ns` / `end_ns` run clock ns as decimal
+   * strings.
+   */
   window: {
     start_ns: string | null;
     end_ns: string | null;
@@ -63,6 +83,7 @@ export interface ReportJsonV2 {
     /** Requests the warm-up / cool-down trims left out (not in `requests`). */
     requests_outside: number;
   };
+  /** In-window requests by status (`RequestCounts`). */
   requests: {
     total: number;
     ok: number;
@@ -70,6 +91,7 @@ export interface ReportJsonV2 {
     timeout: number;
     cancelled: number;
   };
+  /** Throughput over the window, completed requests only (`Throughput`). */
   throughput: {
     request_throughput_rps: number | null;
     output_tokens_per_s: number | null;
@@ -78,12 +100,14 @@ export interface ReportJsonV2 {
     output_tokens: number;
     input_tokens: number;
   };
+  /** The latency table: ms, completed (status ok) requests. */
   latency: {
     unit: "ms";
     population: "status ok";
     percentile_method: string;
     rows: ReportLatencyRowV2[];
   };
+  /** SLO attainment and goodput (`SloSummary`); `null` when no SLO was given. */
   slo: null | {
     bounds: {
       ttft_ms: number | null;
@@ -114,7 +138,9 @@ export interface ReportJsonV2 {
     gap_err_p99_ms: number | null;
     schedule_lag_p99_ms: number | null;
   } | null;
+  /** Why parts of the report are empty or should be read with care. */
   notes: string[];
+  /** The checks of view `run_fidelity` and their verdict. */
   fidelity: {
     /** `true` when no check is flagged. */
     ok: boolean;
@@ -129,6 +155,7 @@ export interface ReportJsonV2 {
       description: string;
     }[];
   };
+  /** Why requests failed (view `run_errors`; `FailureSummary`). */
   failures: {
     failed: number;
     kinds: FailureCountJson[];
@@ -136,6 +163,7 @@ export interface ReportJsonV2 {
     messages: FailureCountJson[];
     distinct_messages: number;
   };
+  /** Planned and realized lengths, tokens (`run_length_summary`); full reports only. */
   lengths?: {
     metric: string;
     n: number;
@@ -146,12 +174,16 @@ export interface ReportJsonV2 {
     min: number | null;
     max: number | null;
   }[];
+  /** The configuration the run recorded (`RunConfiguration`); full reports only. */
   config?: {
     workload: unknown;
     options: unknown;
     backend_info: unknown;
     host: unknown;
   };
+  /**
+   * Latencies under other tools' metric names (`run_anchor_latency_summary`); full reports only.
+   */
   anchors?: {
     tool: string;
     metric: string;
@@ -163,7 +195,9 @@ export interface ReportJsonV2 {
     p99_ms: number | null;
     max_ms: number | null;
   }[];
+  /** Per-second bins of `run_timeseries`, keyed by its column names; full reports only. */
   timeseries?: Record<string, number | boolean | null>[];
+  /** The sweep the run is a point of, else `null` (`SweepReport`); full reports only. */
   sweep?: null | {
     sweep_id: string;
     label: string | null;
