@@ -15,10 +15,7 @@ export interface ResolvedRun {
   runId: string;
   /** The run's label, else `null`. */
   label: string | null;
-  /**
-   * How the reference matched: exact id, label (latest run with it), unique id prefix, or none
-   * given.
-   */
+  /** How the reference matched: exact id, label (latest run with it), unique id prefix, or none given. */
   matchedBy: RunMatch;
 }
 

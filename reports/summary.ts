@@ -109,9 +109,7 @@ export interface RequestCounts {
   outsideWindow: number;
 }
 
-/**
- * Throughput over the window, completed requests only (view `run_throughput`); `null` = no window.
- */
+/** Throughput over the window, completed requests only (view `run_throughput`); `null` = no window. */
 export interface Throughput {
   /** Completed requests per second. */
   requestsPerS: number | null;
