@@ -119,6 +119,7 @@ export async function drainBody(
 
 /** What the stream readers here need of a reader: chunks in order. */
 export interface ChunkReader {
+  /** The next chunk of bytes, or `done` at the end of the stream. */
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
 }
 

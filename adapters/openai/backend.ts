@@ -135,7 +135,11 @@ export class OpenAIBackend implements Backend {
   /** The tokenizer that counts chunks, loaded on first use. */
   #tokenizer: Promise<TextTokenizer> | undefined;
 
-  /** @throws {Error} When an option is invalid; the message names the option and the value. */
+  /**
+   * Resolves and validates the options (`resolveOptions`); `init()` asks the server for the model.
+   *
+   * @throws {Error} When an option is invalid; the message names the option and the value.
+   */
   constructor(opts: OpenAIBackendOptions) {
     this.#o = resolveOptions(opts);
     this.#given = opts;
@@ -193,7 +197,10 @@ export class OpenAIBackend implements Backend {
     };
   }
 
-  /** Model, URL, API and server family (plus the server's `/version` when it answers), stored with the run. */
+  /**
+   * Model, URL, API and server family (plus the server's `/version` when it answers), stored with
+   * the run.
+   */
   async describe(): Promise<BackendInfo> {
     const model = await this.init();
     const info: BackendInfo = {
@@ -489,7 +496,9 @@ export class OpenAIBackend implements Backend {
     };
   }
 
-  /** Aborts requests in flight (they end with `cancelled`); later requests are cancelled at once. */
+  /**
+   * Aborts requests in flight (they end with `cancelled`); later requests are cancelled at once.
+   */
   close(): Promise<void> {
     this.#closed = true;
     this.#h1?.close();
@@ -500,7 +509,9 @@ export class OpenAIBackend implements Backend {
     return Promise.resolve();
   }
 
-  /** The error event for a failed fetch or read: timeout or cancel when we aborted, else network. */
+  /**
+   * The error event for a failed fetch or read: timeout or cancel when we aborted, else network.
+   */
   #failure(
     req: GenerateRequest,
     flight: InFlight,

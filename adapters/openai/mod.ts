@@ -22,6 +22,22 @@
  *
  * @module
  */
+export type {
+  Backend,
+  BackendInfo,
+  EngineRecordSink,
+  EngineStepRow,
+  EngineTokenRow,
+  ErrorKind,
+  GenerateRequest,
+  PortableBackend,
+  StreamEvent,
+  StreamSink,
+  TimeoutKind,
+  TokenChannel,
+} from "../backend.ts";
+export type { ChatMessage, PromptSpec } from "../../workloads/request.ts";
+export type { ChunkReader } from "./_http.ts";
 export { OpenAIBackend } from "./backend.ts";
 export {
   DEFAULT_TIMEOUT_MS,
@@ -43,7 +59,7 @@ export {
   type TerminalEvent,
 } from "./stream_events.ts";
 export { apiKeyFromEnv, DEFAULT_API_KEY_ENV } from "./api_key.ts";
-export { type SseEvent, SseParser } from "./sse.ts";
+export { type SseEvent, type SseLimits, SseParser } from "./sse.ts";
 export { type ChunkItem, interpretChunk } from "./chunk.ts";
 export {
   buildRequestBody,

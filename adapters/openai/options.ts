@@ -57,6 +57,10 @@ export interface OpenAIBackendOptions {
    * 256 MiB (`DEFAULT_MAX_BODY_BYTES`).
    */
   maxLineChars?: number;
+  /**
+   * Most bytes of one response body (see `maxLineChars`). Default 256 MiB
+   * (`DEFAULT_MAX_BODY_BYTES`).
+   */
   maxBodyBytes?: number;
 }
 
@@ -66,20 +70,33 @@ export interface ResolvedOpenAIOptions {
   apiRoot: string;
   /** The streaming endpoint: `<apiRoot>/completions` or `<apiRoot>/chat/completions`. */
   url: string;
+  /** Endpoint called: `completions` or `chat`. */
   api: OpenAIApi;
+  /** Server family (which extra fields are sent). */
   endpointKind: EndpointKind;
+  /** Model name; `undefined` until `OpenAIBackend.init()` takes it from `GET /v1/models`. */
   model: string | undefined;
+  /** Bearer token, if any. */
   apiKey: string | undefined;
+  /** Total time allowed per request, ms. */
   timeoutMs: number;
+  /** Time allowed from `sent` to the response headers, ms; `undefined` = no limit of its own. */
   connectTimeoutMs: number | undefined;
+  /** Time allowed from `sent` to the first token-bearing chunk, ms; `undefined` = no limit. */
   firstTokenTimeoutMs: number | undefined;
+  /** Time allowed between consecutive chunks, ms; `undefined` = no limit. */
   idleTimeoutMs: number | undefined;
+  /** The run clock, ns. */
   nowNs: () => bigint;
+  /** Merged last into every request body. */
   extraBody: Record<string, unknown> | undefined;
+  /** Extra headers on every call. */
   headers: Record<string, string> | undefined;
   /** `auto` resolved. */
   transport: "h1" | "fetch";
+  /** Longest SSE line, characters. */
   maxLineChars: number;
+  /** Most bytes of a response body. */
   maxBodyBytes: number;
 }
 

@@ -54,10 +54,13 @@ export async function checkReachable(
  * `vocabSize` (tokentrace's `vocab_size`, llama.cpp's `meta.n_vocab`).
  */
 export interface ServedModel {
+  /** Model id (`id`), the name requests send as `model`. */
   id: string;
   /** `owned_by` as listed (vLLM says `vllm`, SGLang `sglang`, tokentrace serve `tokentrace`). */
   ownedBy?: string;
+  /** Most tokens (prompt + output) the server accepts per request, where it says. */
   maxModelLen?: number;
+  /** Vocabulary size, where the server says. */
   vocabSize?: number;
   /**
    * Steps the engine keeps in flight ahead of their readback (tokentrace serve's
