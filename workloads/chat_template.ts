@@ -13,10 +13,15 @@ import { Template } from "@huggingface/jinja";
 
 /** One message as a template sees it. */
 export interface TemplateMessage {
+  /** Speaker: `system`, `user`, `assistant`, `tool`, ... */
   role: string;
+  /** Message text; `null` for an assistant turn that only calls tools. */
   content: string | null;
+  /** Optional name of the speaker (OpenAI's `name`). */
   name?: string;
+  /** Id of the tool call a `tool` message answers. */
   tool_call_id?: string;
+  /** Tool calls of an assistant message, as the request gave them. */
   tool_calls?: unknown[];
 }
 

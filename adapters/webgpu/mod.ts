@@ -42,6 +42,7 @@ export {
   ATTENTION_MODES,
   type AttentionMode,
   type EngineOptions,
+  type ResolvedEngineOptions,
   resolveEngineOptions,
 } from "./step/engine_options.ts";
 export {
@@ -54,18 +55,25 @@ export {
   QueueFullError,
   RequestError,
   type RequestResult,
+  type RequestSink,
   runRequest,
   type SeqEvent,
 } from "./serving/engine_request.ts";
-export { BlockManager, type BlockStats, PAGE_SIZE } from "./batch/kv_blocks.ts";
 export {
+  type BlockKey,
+  BlockManager,
+  type BlockStats,
+  PAGE_SIZE,
+} from "./batch/kv_blocks.ts";
+export {
+  type PlannedItem,
   POLICIES,
   type Policy,
   Scheduler,
   type SchedulerOptions,
   type StepPlan,
 } from "./serving/scheduler.ts";
-export { Sequence } from "./serving/sequence.ts";
+export { type SeqSpec, type SeqStatus, Sequence } from "./serving/sequence.ts";
 export {
   type EngineInfo,
   openServingEngine,
@@ -77,17 +85,44 @@ export {
   measureStepTimeModel,
   type StepTimeModel,
 } from "./serving/step_time_model.ts";
+export type {
+  Backend,
+  BackendInfo,
+  EngineRecordSink,
+  EngineStepRow,
+  EngineTokenRow,
+  ErrorKind,
+  GenerateRequest,
+  PortableBackend,
+  StreamEvent,
+  StreamSink,
+  TimeoutKind,
+  TokenChannel,
+} from "../backend.ts";
+export type { ChatMessage, PromptSpec } from "../../workloads/request.ts";
 export { WebGPUBackend } from "./webgpu_backend.ts";
-export { createServeApp, type ServeAppOptions } from "./server/app.ts";
+export {
+  createServeApp,
+  type ServeApp,
+  type ServeAppOptions,
+} from "./server/app.ts";
+export type { TextCodec } from "./text/codec.ts";
+export type { Detokenizer } from "./text/detokenizer.ts";
+export type { TemplateMessage } from "../../workloads/chat_template.ts";
 export { ForwardEngine } from "./step/forward.ts";
 export { openCheckpoint, openModel } from "./model/model_source.ts";
 export { PRESET_NAMES, presetSource } from "./model/presets.ts";
 export {
   GREEDY,
+  type PackedStep,
   type SamplingParams,
   type StepBatch,
   type StepLimits,
   type StepSequence,
 } from "./batch/step_batch.ts";
-export type { StorageDtype } from "./kernels/geometry.ts";
+export {
+  GEOMETRY,
+  type Geometry,
+  type StorageDtype,
+} from "./kernels/geometry.ts";
 export type { WeightSource } from "./model/weights.ts";

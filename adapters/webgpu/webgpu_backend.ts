@@ -140,6 +140,7 @@ export class WebGPUBackend implements Backend {
   /** Token times are stamped in the engine's worker, not on the thread that sends. */
   readonly timesTokensElsewhere = true;
 
+  /** Now on the run clock, ns. */
   private nowNs(): bigint {
     return BigInt(Math.round((performance.now() - this.runOriginMs) * 1e6));
   }
@@ -272,10 +273,15 @@ export class WebGPUBackend implements Backend {
     return this.closing;
   }
 
+  /** Posts `m` to the engine worker, unless the engine has failed. */
   private send(m: ToEngine): void {
     if (this.failure === undefined) this.worker.postMessage(m);
   }
 
+  /**
+   * Routes the worker's events to their requests (shifted to the run clock) and its records to the
+   * sink.
+   */
   private onMessage(m: FromEngine): void {
     if (m.op === "events") {
       const d = this.shiftNs;
@@ -317,12 +323,14 @@ export class WebGPUBackend implements Backend {
     }
   }
 
+  /** Records the first failure and ends every live request with it. */
   private fail(message: string): void {
     this.failure ??= message;
     this.endAll(message);
     this.closedWaiter?.();
   }
 
+  /** Ends every live request with an `error` event carrying `message`. */
   private endAll(message: string): void {
     for (const [id, q] of this.live) {
       q.push({ id, kind: "error", message });

@@ -120,6 +120,7 @@ export class BlockManager {
   private counters = { prefixQueryTokens: 0, prefixHitTokens: 0, evictions: 0 };
   private usedCount = 0;
 
+  /** A manager of `numBlocks` KV blocks, all free. */
   constructor(
     /** Blocks in the cache. */
     readonly numBlocks: number,

@@ -58,6 +58,7 @@ export const HDR = {
 
 /** How a sequence samples its next token. Temperature 0 is greedy (argmax, lowest id on ties). */
 export interface SamplingParams {
+  /** Softmax temperature; 0 = greedy. */
   temperature: number;
   /** Nucleus mass in (0, 1]; 1 disables top-p. */
   topP: number;
@@ -84,6 +85,7 @@ export interface StepSequence {
 
 /** A hybrid batch: prefill chunks and decode tokens of different sequences together. */
 export interface StepBatch {
+  /** The sequences of the step; row order is the sequences' order. */
   seqs: readonly StepSequence[];
   /** Token log index of the first sample row; row r writes at `logBase + r`. */
   logBase: number;

@@ -42,6 +42,9 @@ import { ServeStats } from "./serve_stats.ts";
 import { addTokenizeRoutes } from "./tokenize.ts";
 import { unsupportedField } from "./unsupported.ts";
 
+/** The hono app {@linkcode createServeApp} builds; `app.fetch` is the handler for `Deno.serve`. */
+export type ServeApp = Hono;
+
 /** Dependencies and options of {@link createServeApp}. */
 export interface ServeAppOptions {
   /** The engine loop that runs the requests. */
@@ -99,7 +102,7 @@ function sameSecret(a: string, b: string): boolean {
  * await e.close();
  * ```
  */
-export function createServeApp(opts: ServeAppOptions): Hono {
+export function createServeApp(opts: ServeAppOptions): ServeApp {
   const { loop, info } = opts;
   const model = opts.modelName ?? info.model;
   const nowS = opts.nowS ?? (() => Math.floor(Date.now() / 1000));

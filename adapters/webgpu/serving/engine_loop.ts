@@ -58,12 +58,19 @@ export interface EngineLoopOptions {
 
 /** Counters for `/metrics` and the run description. */
 export interface EngineCounters {
+  /** Steps submitted. */
   steps: number;
+  /** Prompt tokens in submitted steps (prefill chunks). */
   prefillTokens: number;
+  /** Decode tokens in submitted steps. */
   decodeTokens: number;
+  /** Tokens delivered to requests (sampled ids read back). */
   generatedTokens: number;
+  /** Sequences preempted by the scheduler. */
   preemptions: number;
+  /** Requests that ended `stop` or `length`. */
   finished: number;
+  /** Requests cancelled (`cancel()`). */
   cancelled: number;
 }
 
@@ -119,9 +126,13 @@ export class EngineLoop {
   readonly gpuClock = new GpuClock();
   /** Resolved options. */
   readonly policy: Policy;
+  /** Query tokens per step. */
   readonly tokenBudget: number;
+  /** Steps submitted ahead of their readback. */
   readonly stepsInFlight: number;
+  /** Waiting requests before {@link QueueFullError}. */
   readonly maxWaiting: number;
+  /** Running totals since the loop was created. */
   readonly counters: EngineCounters = {
     steps: 0,
     prefillTokens: 0,
@@ -282,6 +293,7 @@ export class EngineLoop {
     this.readback.destroy();
   }
 
+  /** Starts the run loop, or wakes it when it is already running. */
   private kick(): void {
     if (this.running) {
       this.wake?.();
@@ -292,6 +304,7 @@ export class EngineLoop {
     );
   }
 
+  /** Submits steps while there is work and room in flight, then waits for a readback or news. */
   private async run(): Promise<void> {
     while (!this.closed) {
       this.drain();
@@ -313,6 +326,7 @@ export class EngineLoop {
     }
   }
 
+  /** Waits `ms` milliseconds or until `kick()` wakes the loop. */
   private sleep(ms: number): Promise<void> {
     return new Promise((r) => {
       const t = setTimeout(r, ms);
@@ -323,6 +337,7 @@ export class EngineLoop {
     });
   }
 
+  /** Encodes and submits one step of `plan` with its readback copies, and counts it. */
   private submitPlan(plan: StepPlan, tSchedNs: bigint): void {
     const engine = this.engine;
     const device = engine.gpu.device;
@@ -384,6 +399,7 @@ export class EngineLoop {
     }
   }
 
+  /** Delivers a completed step's tokens to their requests and emits its step record. */
   private complete(f: InFlight): void {
     const r = f.readout!;
     const now = this.now();
@@ -446,6 +462,7 @@ export class EngineLoop {
     });
   }
 
+  /** Ends a request with `reason`: frees its sequence, pushes its `done` event. */
   private finish(live: Live, reason: "stop" | "length" | "cancelled"): void {
     const seq = live.seq;
     this.scheduler.finish(seq);
@@ -461,6 +478,7 @@ export class EngineLoop {
     live.events.close();
   }
 
+  /** Ends every live request with an `error` event after the loop failed. */
   private failAll(e: Error): void {
     for (const live of [...this.live.values()]) {
       this.scheduler.finish(live.seq);

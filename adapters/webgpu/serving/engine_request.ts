@@ -54,6 +54,7 @@ export type SeqEvent =
 
 /** The waiting queue is full; the request was not queued. */
 export class QueueFullError extends Error {
+  /** `waiting`: the requests waiting when this one was refused. */
   constructor(waiting: number) {
     super(`Engine queue is full: ${waiting} requests are waiting`);
     this.name = "QueueFullError";
@@ -66,6 +67,7 @@ export class QueueFullError extends Error {
  * message.
  */
 export class RequestError extends Error {
+  /** `message` says what is wrong with the value; `field` names the request field. */
   constructor(message: string, readonly field: string) {
     super(message);
     this.name = "RequestError";
@@ -140,6 +142,7 @@ export interface RequestResult {
   ids: number[];
   /** Their log-probabilities under the raw logits. */
   logprobs: number[];
+  /** Why it ended: `stop` (a stop id), `length` (its token limit) or `cancelled`. */
   finishReason: "stop" | "length" | "cancelled";
   /** Prompt tokens served from the prefix cache. */
   cachedTokens: number;

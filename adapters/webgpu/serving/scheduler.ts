@@ -45,6 +45,7 @@ export interface SchedulerOptions {
 
 /** One sequence's part in a planned step. */
 export interface PlannedItem {
+  /** The sequence. */
   seq: Sequence;
   /** The sequence's GPU slot in this step (a sequence that drains frees it after the step). */
   slot: number;
@@ -58,6 +59,7 @@ export interface PlannedItem {
 
 /** What one step runs, and what the scheduler did to get there. */
 export interface StepPlan {
+  /** Each sequence's part in the step, in row order. */
   items: PlannedItem[];
   /** Query tokens of prefill chunks. */
   prefillTokens: number;
@@ -101,6 +103,9 @@ export class Scheduler {
   /** Steps planned so far. */
   steps = 0;
 
+  /**
+   * A scheduler over `blocks`; throws when `opts` are out of range (the message names the option).
+   */
   constructor(
     /** The KV blocks this scheduler hands out. */
     readonly blocks: BlockManager,
@@ -178,6 +183,9 @@ export class Scheduler {
     return plan;
   }
 
+  /**
+   * Fills `plan` under the token budget in the policy's order of decodes, prefills and admissions.
+   */
   private plan(plan: StepPlan): void {
     const budget = { left: this.opts.tokenBudget };
     const policy = this.opts.policy;
@@ -335,6 +343,10 @@ export class Scheduler {
     return this.fitFresh(s.blocks.length, s.computed, n, keep);
   }
 
+  /**
+   * Largest n' <= n that fits blocks of a sequence holding `haveBlocks` with `computed` positions
+   * done.
+   */
   private fitFresh(
     haveBlocks: number,
     computed: number,
@@ -347,6 +359,7 @@ export class Scheduler {
     return Math.max(0, Math.min(n, maxEnd - computed));
   }
 
+  /** Allocates `n` more blocks to `s`; not fitting is a bug (callers fit first). */
   private grow(s: Sequence, n: number): void {
     if (n <= 0) return;
     const got = this.blocks.allocate(n);
@@ -377,6 +390,7 @@ export class Scheduler {
     return undefined;
   }
 
+  /** Sends `s` back to waiting: registers and releases its blocks and slot, clears its progress. */
   private preempt(s: Sequence, plan: StepPlan): void {
     this.releaseAll(s);
     remove(this.running, s);
@@ -403,6 +417,7 @@ export class Scheduler {
     this.freeSlot(s);
   }
 
+  /** Returns the slot of `s` to the free list, if it holds one. */
   private freeSlot(s: Sequence): void {
     if (s.slot >= 0) {
       this.freeSlots.push(s.slot);

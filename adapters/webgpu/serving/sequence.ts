@@ -52,14 +52,15 @@ export class Sequence {
   /** Chain keys of the leading blocks registered in the prefix cache. */
   blockKeys: BlockKey[] = [];
   /** GPU slot holding the last sampled token, or -1. */
-  slot = -1;
+  slot: number = -1;
   /** Prompt tokens served from the prefix cache at the first admission. */
   cachedTokens = 0;
   /** Times this sequence was preempted (its blocks freed, to be recomputed). */
   preemptions = 0;
   /** Step index of the first admission, or -1. */
-  admittedStep = -1;
+  admittedStep: number = -1;
 
+  /** A new sequence in state `waiting`, nothing computed, its prefill target the prompt. */
   constructor(
     /** The request. */
     readonly spec: SeqSpec,

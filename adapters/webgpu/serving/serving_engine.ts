@@ -57,31 +57,53 @@ export interface ServingEngineOptions {
 
 /** What the engine says about itself (stored with a run as backend info). */
 export interface EngineInfo {
+  /** Model name (the preset's or checkpoint's `WeightSource.name`). */
   model: string;
+  /** Adapter description, e.g. `NVIDIA H100 80GB HBM3` or `llvmpipe (...)`. */
   adapter: string;
+  /** Whether the adapter is a software fallback (the CPU). */
   softwareAdapter: boolean;
+  /** Storage dtype of weights and KV cache. */
   dtype: StorageDtype;
+  /** Scheduling policy. */
   policy: Policy;
+  /** Hybrid attention dispatch. */
   attention: AttentionMode;
+  /** Query tokens per step (derived from `tbtSloMs` when given). */
   tokenBudget: number;
+  /** Sequences running at once. */
   maxSeqs: number;
+  /** Longest sequence, tokens. */
   maxContext: number;
+  /** KV blocks of 16 tokens. */
   kvBlocks: number;
+  /** Steps submitted ahead of their readback. */
   stepsInFlight: number;
+  /** Whether KV blocks of equal prompt prefixes are reused. */
   prefixCaching: boolean;
+  /** Whether the device has `timestamp-query` (GPU step times). */
   timestampQueries: boolean;
+  /** Vocabulary size of the model. */
   vocab: number;
+  /** Token ids that end a generation. */
   eosTokenIds: number[];
+  /** The measured step-time model, when the token budget was derived from `tbtSloMs`. */
   stepTimeModel?: StepTimeModel;
+  /** The TBT SLO (ms) the token budget was derived from, if any. */
   tbtSloMs?: number;
+  /** Seconds from the start of `openServingEngine` to ready (device, weights, step-time model). */
   loadSeconds: number;
 }
 
 /** A running serving engine. */
 export interface ServingEngine {
+  /** The model's weights and config. */
   source: WeightSource;
+  /** The forward pass on the GPU. */
   forward: ForwardEngine;
+  /** The continuous-batching loop requests are submitted to. */
   loop: EngineLoop;
+  /** What the engine says about itself. */
   info: EngineInfo;
   /** Stops the loop and frees the GPU resources. */
   close(): Promise<void>;

@@ -12,7 +12,9 @@ import { StepTimer } from "./step_timer.ts";
 
 /** A linear model of step time in milliseconds. */
 export interface StepTimeModel {
+  /** Fixed cost of a step, ms (the fit's intercept). */
   baseMs: number;
+  /** Cost per query token, ms (the fit's slope). */
   perTokenMs: number;
   /** The measured points (tokens, median ms). */
   points: [number, number][];

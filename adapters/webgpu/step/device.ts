@@ -18,6 +18,7 @@ export interface DeviceOptions {
 
 /** A device plus what the engine needs to know about it. */
 export interface EngineDevice {
+  /** The WebGPU device. */
   device: GPUDevice;
   /** Adapter description, e.g. `NVIDIA H100 80GB HBM3` or `llvmpipe (LLVM 15.0.6, 256 bits)`. */
   description: string;

@@ -62,9 +62,13 @@ export type AttentionMode = typeof ATTENTION_MODES[number];
 
 /** Resolved options of a ForwardEngine. */
 export interface ResolvedEngineOptions {
+  /** Storage dtype of weights and KV cache. */
   dtype: StorageDtype;
+  /** Buffer capacities of a step. */
   limits: StepLimits;
+  /** Hybrid attention dispatch. */
   attention: AttentionMode;
+  /** Work items attention splitting aims at per step (`attnTargetItems`). */
   targetItems: number;
   /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
   maxItemKeys: number;
