@@ -5,7 +5,7 @@
  * `installViews`); this module only reads rows and moves them into a typed {@linkcode RunSummary}
  * that renderers (`reports/render/`) format. It computes no metric and prints nothing.
  *
- * Just over ~400 lines, most of them the documented types of {@linkcode RunSummary}, which
+ * About 450 lines, most of them the documented types of {@linkcode RunSummary}, which
  * every renderer and the JSON output share; the reading is one function.
  *
  * @module
