@@ -9,9 +9,16 @@ import { tracePath } from "../_fixtures.ts";
  * Resolves once the run's live snapshot (`<db>.live`, copied from committed data) holds a token
  * row: a commit with token rows is then in the database itself.
  */
-async function committedTokens(db: string): Promise<void> {
+async function committedTokens(
+  db: string,
+  ended: () => boolean,
+): Promise<void> {
   await waitFor(
     async () => {
+      // The snapshot goes with a finished run: say so instead of waiting out the timeout.
+      if (ended()) {
+        throw new Error("the run ended before a token row was committed");
+      }
       let s: Store;
       try {
         s = await Store.open(liveSnapshotPath(db), { readOnly: true });
@@ -123,7 +130,9 @@ Deno.test("tokentrace run: a killed process leaves a readable database, run stil
     recordSends: false,
   });
   const dir = await tempDir();
-  await writeAzureTrace(`${dir}/t.csv`, 40, 20, 16, 300);
+  // 1,500 requests 20 ms apart: a run of 30 s and more, so that even a starved recorder (nice 10
+  // on a 2-core machine that other work keeps busy) commits tokens while the run still goes on.
+  await writeAzureTrace(`${dir}/t.csv`, 1500, 20, 16, 300);
   const child = cliCommand([
     "run",
     "--trace",
@@ -133,13 +142,15 @@ Deno.test("tokentrace run: a killed process leaves a readable database, run stil
     "--db",
     `${dir}/r.duckdb`,
   ]).spawn();
+  let ended = false;
+  child.status.then(() => (ended = true));
   await waitFor(
     async () => (await server.stats()).received >= 20,
     60_000,
     "20 requests sent",
   );
   // Request rows are committed at send, token rows later: wait for a token row on disk.
-  await committedTokens(`${dir}/r.duckdb`);
+  await committedTokens(`${dir}/r.duckdb`, () => ended);
   child.kill("SIGKILL");
   await child.output();
   await server.close();
