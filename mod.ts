@@ -6,20 +6,8 @@
  *
  * @module
  */
-export type {
-  Backend,
-  BackendInfo,
-  EngineRecordSink,
-  EngineStepRow,
-  EngineTokenRow,
-  ErrorKind,
-  GenerateRequest,
-  PortableBackend,
-  StreamEvent,
-  StreamSink,
-  TimeoutKind,
-  TokenChannel,
-} from "./adapters/backend.ts";
+// The backend contract, whole (every export of adapters/backend.ts is a type).
+export type * from "./adapters/backend.ts";
 export * from "./workloads/mod.ts";
 export { RunClock } from "./harness/clock.ts";
 export {

@@ -22,20 +22,8 @@
  *
  * @module
  */
-export type {
-  Backend,
-  BackendInfo,
-  EngineRecordSink,
-  EngineStepRow,
-  EngineTokenRow,
-  ErrorKind,
-  GenerateRequest,
-  PortableBackend,
-  StreamEvent,
-  StreamSink,
-  TimeoutKind,
-  TokenChannel,
-} from "../backend.ts";
+// The backend contract, whole (every export of adapters/backend.ts is a type).
+export type * from "../backend.ts";
 export type { ChatMessage, PromptSpec } from "../../workloads/request.ts";
 export type { ChunkReader } from "./_http.ts";
 export { OpenAIBackend } from "./backend.ts";

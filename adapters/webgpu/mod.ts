@@ -85,20 +85,8 @@ export {
   measureStepTimeModel,
   type StepTimeModel,
 } from "./serving/step_time_model.ts";
-export type {
-  Backend,
-  BackendInfo,
-  EngineRecordSink,
-  EngineStepRow,
-  EngineTokenRow,
-  ErrorKind,
-  GenerateRequest,
-  PortableBackend,
-  StreamEvent,
-  StreamSink,
-  TimeoutKind,
-  TokenChannel,
-} from "../backend.ts";
+// The backend contract, whole (every export of adapters/backend.ts is a type).
+export type * from "../backend.ts";
 export type { ChatMessage, PromptSpec } from "../../workloads/request.ts";
 export { WebGPUBackend } from "./webgpu_backend.ts";
 export {
