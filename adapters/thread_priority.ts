@@ -25,7 +25,16 @@ const GETTID: Record<string, number> = { x86_64: 186, aarch64: 178 };
  */
 export function lowerThreadPriority(nice: number): boolean {
   const nr = GETTID[Deno.build.arch];
-  if (Deno.build.os !== "linux" || nr === undefined) return false;
+  const c = nr === undefined ? undefined : openLibc();
+  if (!c) return false;
+  const tid = Number(c.symbols.syscall(BigInt(nr)));
+  // PRIO_PROCESS with a thread id sets that thread only (Linux).
+  return c.symbols.setpriority(0, tid, nice) === 0;
+}
+
+/** libc's calls used here, or undefined off Linux or without `--allow-ffi`. */
+function openLibc(): typeof libc {
+  if (Deno.build.os !== "linux") return undefined;
   try {
     // Opened once per thread and never closed: libc stays loaded anyway, and closing an FFI
     // library in a worker that is later terminated is a teardown path best not taken.
@@ -33,12 +42,36 @@ export function lowerThreadPriority(nice: number): boolean {
       syscall: { parameters: ["i64"], result: "i64" },
       setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
     });
-    const tid = Number(libc.symbols.syscall(BigInt(nr)));
-    // PRIO_PROCESS with a thread id sets that thread only (Linux).
-    return libc.symbols.setpriority(0, tid, nice) === 0;
+    return libc;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * Sets the nice value of every thread of this process, as they are now (Linux: one
+ * `setpriority` per entry of `/proc/self/task`); returns how many it set. Threads started
+ * later inherit the value of the thread that starts them. For a process that only does
+ * background work, such as the built-in engine's own process on a CPU adapter.
+ *
+ * @example
+ * ```ts ignore
+ * import { lowerProcessPriority } from "./thread_priority.ts";
+ * lowerProcessPriority(10);
+ * ```
+ */
+export function lowerProcessPriority(nice: number): number {
+  const c = openLibc();
+  if (!c) return 0;
+  let n = 0;
+  try {
+    for (const e of Deno.readDirSync("/proc/self/task")) {
+      if (c.symbols.setpriority(0, Number(e.name), nice) === 0) n++;
+    }
+  } catch {
+    // No /proc (a sandbox): the calling thread is set.
+  }
+  return n;
 }
 
 let libc:

@@ -1,9 +1,11 @@
 /**
- * Messages between {@link WebGPUBackend} (the harness's thread) and the engine's worker
- * (`_engine_worker.ts`), which owns the GPU device, the model and the serving loop.
+ * Messages between {@link WebGPUBackend} (the harness's thread) and the engine's host (its own
+ * process, `_engine_process.ts`, or a worker thread, `_engine_worker.ts`), which owns the GPU
+ * device, the model and the serving loop (`_engine_service.ts`).
  *
- * Times are run-clock nanoseconds: the worker rebuilds the run clock from its wall-scale origin
- * (`clockWallOriginMs`), as sender workers do.
+ * Times are run-clock nanoseconds: the engine rebuilds the run clock from its wall-scale origin
+ * (`clockWallOriginMs`), as sender workers do. `ping` measures how far the engine's wall scale
+ * is from the harness's before `open` says where the run clock starts on it.
  *
  * @module
  */
@@ -18,10 +20,12 @@ export type WorkerEngineOptions = Omit<ServingEngineOptions, "nowNs">;
 
 /** Harness -> engine worker. */
 export type ToEngine =
+  /** Answered with `pong` at once: one sample of the engine's wall clock. */
+  | { op: "ping"; seq: number }
   | {
     op: "open";
     opts: WorkerEngineOptions;
-    /** `performance.timeOrigin + clock.originMs` of the run clock. */
+    /** Where the run clock starts, on the engine's `performance.timeOrigin` scale (ms). */
     clockWallOriginMs: number;
     /**
      * Nice value for the engine's thread and the driver threads it starts (0 = normal);
@@ -59,7 +63,14 @@ export type EngineEvent =
 
 /** Engine worker -> harness. */
 export type FromEngine =
-  | { op: "opened"; info: EngineInfo; gpuClockOffsetNs: string | null }
+  | { op: "pong"; seq: number; wallMs: number }
+  | {
+    op: "opened";
+    info: EngineInfo;
+    gpuClockOffsetNs: string | null;
+    /** The nice value the engine's threads run at. */
+    nice: number;
+  }
   | {
     op: "events";
     events: EngineEvent[];

@@ -88,7 +88,12 @@ export {
 // The backend contract, whole (every export of adapters/backend.ts is a type).
 export type * from "../backend.ts";
 export type { ChatMessage, PromptSpec } from "../../workloads/request.ts";
-export { WebGPUBackend } from "./webgpu_backend.ts";
+export {
+  type EngineClockSync,
+  WebGPUBackend,
+  type WebGPUBackendOptions,
+} from "./webgpu_backend.ts";
+export type { EngineHostKind } from "./_engine_host.ts";
 export {
   createServeApp,
   type ServeApp,

@@ -1,12 +1,18 @@
 /**
  * The `webgpu` backend: the built-in engine behind the harness's Backend interface, serving
- * from a worker thread of its own (`_engine_worker.ts`).
+ * from a process of its own (`_engine_process.ts`; or a worker thread, `host: "worker"`).
  *
  * The engine's steps (packing, encoding, and on a CPU adapter the kernels themselves) would
  * otherwise run on the thread that paces the sends and reads the clock: on 2 cores that made
- * the default bench's schedule lag p99 1.5-1.8 s (docs/perf.md). On a software adapter the
- * engine's thread, and the rasterizer threads the driver starts from it, run at a lower
- * priority (nice 10), so the harness gets a core when a send is due.
+ * the default bench's schedule lag p99 1.5-1.8 s (docs/perf.md). A worker thread took the steps
+ * off that thread, but not the stalls of sharing a process with the driver's rasterizer threads;
+ * a process of its own does (`_engine_process.ts`). On a software adapter the engine's threads
+ * run at a lower priority (nice 10), so the harness gets a core when a send is due.
+ *
+ * The engine times everything on the run clock, rebuilt from where it starts on the wall-clock
+ * scale. Before the engine opens, a few pings measure how far the engine's wall scale is from
+ * this thread's (two processes each read the system clock once, at start); the offset is
+ * applied when it exceeds what the pings can resolve, and `describe()` reports it.
  *
  * Each trace request becomes one engine request of exactly `outputTokens` tokens (EOS ignored,
  * as `ignore_eos` on a server). Token events carry the GPU time of the step that sampled the
@@ -25,28 +31,50 @@ import type {
   StreamEvent,
 } from "../backend.ts";
 import { EventQueue } from "./serving/_event_queue.ts";
+import {
+  type EngineHost,
+  type EngineHostKind,
+  startEngineHost,
+} from "./_engine_host.ts";
+import type { EngineEvent, FromEngine, ToEngine } from "./_engine_protocol.ts";
 import type {
-  EngineEvent,
-  FromEngine,
-  ToEngine,
-  WorkerEngineOptions,
-} from "./_engine_protocol.ts";
-import type { EngineInfo } from "./serving/serving_engine.ts";
+  EngineInfo,
+  ServingEngineOptions,
+} from "./serving/serving_engine.ts";
 import { chatPrompt, encodeText } from "./model/tokenizer.ts";
 
 /** Options of {@link WebGPUBackend.open}: the engine's, plus where its clock starts. */
-export interface WebGPUBackendOptions extends WorkerEngineOptions {
+export interface WebGPUBackendOptions
+  extends Omit<ServingEngineOptions, "nowNs"> {
   /**
    * The run clock's origin on the `performance.now()` scale of this thread (`RunClock.originMs`);
    * default: now. Token and step times are nanoseconds since it.
    */
   clockOriginMs?: number;
   /**
-   * Nice value of the engine's thread (Linux; 0 = normal). Default `auto`: 10 on a software
+   * Nice value of the engine's threads (Linux; 0 = normal). Default `auto`: 10 on a software
    * adapter (its kernels run on the CPU cores the harness needs), else 0.
    */
   nice?: number | "auto";
+  /**
+   * Where the engine runs: `process` (default: a child process of the same Deno, which needs
+   * `--allow-run`) or `worker` (a worker thread of this process).
+   */
+  host?: EngineHostKind;
 }
+
+/** How the engine's wall clock compares with this thread's, from the pings before `open`. */
+export interface EngineClockSync {
+  /** The engine's wall clock minus this thread's, ms, as measured (from the fastest ping). */
+  offsetMs: number;
+  /** That ping's round trip, ms: the offset is known to within half of it. */
+  roundTripMs: number;
+  /** Whether the offset was applied (it was larger than half the round trip). */
+  applied: boolean;
+}
+
+/** How many pings measure the engine's clock offset (the fastest one counts). */
+const CLOCK_PINGS = 8;
 
 /**
  * The built-in engine as a {@link Backend}.
@@ -76,55 +104,86 @@ export class WebGPUBackend implements Backend {
   private shiftNs = 0n;
 
   private constructor(
-    private readonly worker: Worker,
+    private readonly host: EngineHost,
     /** What the engine says about itself (model, adapter, policy, sizes). */
     readonly info: EngineInfo,
     private readonly gpuClockOffsetNs: string | null,
-    /** The origin of the clock the engine's thread times everything on. */
+    /** The origin of the clock the engine times everything on. */
     private readonly engineOriginMs: number,
+    /** How the engine's wall clock was matched to this thread's. */
+    readonly clockSync: EngineClockSync,
+    /** The nice value the engine's threads run at. */
+    readonly nice: number,
   ) {
     this.runOriginMs = engineOriginMs;
-    worker.onmessage = (e: MessageEvent<FromEngine>) => this.onMessage(e.data);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      this.fail(`Engine thread failed: ${e.message}`);
-    };
+    host.onMessage = (m) => this.onMessage(m);
+    host.onFailure = (message) => this.fail(message);
   }
 
-  /** Starts the engine's thread and opens the engine there (model upload can take seconds). */
-  static open(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
-    const { clockOriginMs, nice, ...engineOpts } = opts;
+  /**
+   * Starts the engine's host (a process by default), matches its clock to this thread's and
+   * opens the engine there (model upload can take seconds).
+   */
+  static async open(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
+    const { clockOriginMs, nice, host: kind, ...engineOpts } = opts;
     const originMs = clockOriginMs ?? performance.now();
-    const worker = new Worker(
-      new URL("./_engine_worker.ts", import.meta.url),
-      { type: "module" },
-    );
-    return new Promise((resolve, reject) => {
-      worker.onerror = (e) => {
-        e.preventDefault();
-        worker.terminate();
-        reject(new Error(`Engine thread failed to start: ${e.message}`));
-      };
-      worker.onmessage = (e: MessageEvent<FromEngine>) => {
-        const m = e.data;
-        if (m.op === "opened") {
-          resolve(
-            new WebGPUBackend(worker, m.info, m.gpuClockOffsetNs, originMs),
+    const host = startEngineHost(kind ?? "process");
+    const what = host.kind === "process" ? "process" : "thread";
+    // Everything until `opened` goes to `next`: the pongs, then `opened` or an error.
+    let next: (m: FromEngine | Error) => void = () => {};
+    const reply = () => new Promise<FromEngine | Error>((r) => next = r);
+    host.onMessage = (m) => next(m);
+    host.onFailure = (message) => next(new Error(message));
+    try {
+      const wall = () => performance.timeOrigin + performance.now();
+      let best: { offsetMs: number; roundTripMs: number } | undefined;
+      for (let seq = 0; seq < CLOCK_PINGS; seq++) {
+        const t0 = wall();
+        host.post({ op: "ping", seq });
+        const m = await reply();
+        const t1 = wall();
+        if (m instanceof Error) throw m;
+        if (m.op !== "pong" || m.seq !== seq) {
+          throw new Error(
+            `Engine ${what}: expected pong ${seq} while matching clocks, got ${m.op}`,
           );
-        } else if (m.op === "error") {
-          worker.terminate();
-          reject(new Error(m.message));
         }
-      };
-      worker.postMessage(
-        {
-          op: "open",
-          opts: engineOpts,
-          clockWallOriginMs: performance.timeOrigin + originMs,
-          nice: nice ?? "auto",
-        } satisfies ToEngine,
+        const roundTripMs = t1 - t0;
+        if (!best || roundTripMs < best.roundTripMs) {
+          best = { offsetMs: m.wallMs - (t0 + t1) / 2, roundTripMs };
+        }
+      }
+      const applied = Math.abs(best!.offsetMs) > best!.roundTripMs / 2;
+      const clockSync = { ...best!, applied };
+      const opened = reply();
+      host.post({
+        op: "open",
+        opts: engineOpts,
+        clockWallOriginMs: performance.timeOrigin + originMs +
+          (applied ? best!.offsetMs : 0),
+        nice: nice ?? "auto",
+      });
+      const m = await opened;
+      if (m instanceof Error) throw m;
+      if (m.op === "error") throw new Error(m.message);
+      if (m.op !== "opened") {
+        throw new Error(`Engine ${what}: expected opened, got ${m.op}`);
+      }
+      return new WebGPUBackend(
+        host,
+        m.info,
+        m.gpuClockOffsetNs,
+        originMs,
+        clockSync,
+        m.nice,
       );
-    });
+    } catch (e) {
+      await host.end();
+      throw new Error(
+        `Engine ${what} failed to start: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
   }
 
   /**
@@ -137,7 +196,12 @@ export class WebGPUBackend implements Backend {
     this.shiftNs = BigInt(Math.round((originMs - this.engineOriginMs) * 1e6));
   }
 
-  /** Token times are stamped in the engine's worker, not on the thread that sends. */
+  /** Where the engine runs, and its process id when it has its own process. */
+  get engineHost(): { kind: EngineHostKind; pid: number | undefined } {
+    return { kind: this.host.kind, pid: this.host.pid };
+  }
+
+  /** Token times are stamped in the engine's process or thread, not on the thread that sends. */
   readonly timesTokensElsewhere = true;
 
   /** Now on the run clock, ns. */
@@ -159,7 +223,10 @@ export class WebGPUBackend implements Backend {
       model: i.model,
       tokenTimes: i.timestampQueries ? "gpu" : "delivery",
       gpuClockOffsetNs: this.gpuClockOffsetNs,
-      engineThread: "worker",
+      engineHost: this.host.kind,
+      engineNice: this.nice,
+      engineClockOffsetUs: Math.round(this.clockSync.offsetMs * 1000),
+      engineClockRoundTripUs: Math.round(this.clockSync.roundTripMs * 1000),
     });
   }
 
@@ -258,7 +325,7 @@ export class WebGPUBackend implements Backend {
     }
   }
 
-  /** Closes the engine (requests still live end with an error) and stops its thread. */
+  /** Closes the engine (requests still live end with an error) and stops its host. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.failure === undefined) {
@@ -267,19 +334,19 @@ export class WebGPUBackend implements Backend {
           this.send({ op: "close" });
         });
       }
-      this.worker.terminate();
+      await this.host.end();
       this.endAll("engine closed");
     })();
     return this.closing;
   }
 
-  /** Posts `m` to the engine worker, unless the engine has failed. */
+  /** Posts `m` to the engine, unless the engine has failed. */
   private send(m: ToEngine): void {
-    if (this.failure === undefined) this.worker.postMessage(m);
+    if (this.failure === undefined) this.host.post(m);
   }
 
   /**
-   * Routes the worker's events to their requests (shifted to the run clock) and its records to the
+   * Routes the engine's events to their requests (shifted to the run clock) and its records to the
    * sink.
    */
   private onMessage(m: FromEngine): void {

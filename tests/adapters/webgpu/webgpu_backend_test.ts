@@ -6,7 +6,10 @@ import type {
   EngineTokenRow,
   StreamEvent,
 } from "../../../adapters/backend.ts";
-import { WebGPUBackend } from "../../../adapters/webgpu/webgpu_backend.ts";
+import {
+  type EngineHostKind,
+  WebGPUBackend,
+} from "../../../adapters/webgpu/mod.ts";
 import { webgpuTest } from "../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -32,12 +35,23 @@ async function collect(
   return out;
 }
 
-webgpuTest({
-  name:
-    "WebGPUBackend streams exact-length outputs from the engine's thread and records every step",
-  ...opts,
-  fn: async () => {
-    const b = await WebGPUBackend.open(ENGINE);
+for (const host of ["process", "worker"] as const) {
+  webgpuTest({
+    name:
+      `WebGPUBackend (host ${host}) streams exact-length outputs from the engine and records every step`,
+    ...opts,
+    fn: () => streamsAndRecords(host),
+  });
+}
+
+async function streamsAndRecords(host: EngineHostKind): Promise<void> {
+  {
+    const b = await WebGPUBackend.open({ ...ENGINE, host });
+    const info = await b.describe();
+    assert.equal(info.engineHost, host);
+    assert.equal(b.engineHost.pid === undefined, host === "worker");
+    assert.equal(typeof info.engineClockOffsetUs, "number");
+    assert.ok((info.engineClockRoundTripUs as number) > 0);
     const steps: EngineStepRow[] = [];
     const tokens: EngineTokenRow[] = [];
     b.attachEngineSink({
@@ -71,8 +85,8 @@ webgpuTest({
     } finally {
       await b.close();
     }
-  },
-});
+  }
+}
 
 webgpuTest({
   name: "WebGPUBackend.setClockOrigin() times the next run from its own origin",
@@ -166,3 +180,94 @@ webgpuTest({
     }
   },
 });
+
+webgpuTest({
+  name:
+    "WebGPUBackend: an engine process that dies ends its live requests with why, and refuses new ones",
+  ...opts,
+  fn: async () => {
+    const b = await WebGPUBackend.open(ENGINE);
+    try {
+      const events: StreamEvent[] = [];
+      for await (
+        const ev of b.generate(
+          generateRequest(request("long", 60)),
+          new AbortController().signal,
+        )
+      ) {
+        events.push(ev);
+        if (ev.kind === "tokens" && events.length === 2) {
+          Deno.kill(b.engineHost.pid!, "SIGKILL");
+        }
+      }
+      const end = events.at(-1)!;
+      assert.equal(end.kind, "error");
+      assert.match(
+        end.kind === "error" ? end.message : "",
+        /Engine process exited \(signal SIGKILL\) while serving/,
+      );
+      const late = await collect(b, request("later", 2));
+      assert.deepEqual(late.map((e) => e.kind), ["error"]);
+      assert.match(
+        late[0].kind === "error" ? late[0].message : "",
+        /Request later: Engine process exited/,
+      );
+    } finally {
+      await b.close();
+    }
+  },
+});
+
+webgpuTest({
+  name:
+    "WebGPUBackend: the engine's process ends when the harness's process is killed",
+  ...opts,
+  fn: async () => {
+    // A harness that opens the engine, prints its pid, and waits to be killed.
+    const dir = await Deno.makeTempDir();
+    const script = `${dir}/harness.ts`;
+    const mod = new URL(
+      "../../../adapters/webgpu/webgpu_backend.ts",
+      import.meta.url,
+    );
+    await Deno.writeTextFile(
+      script,
+      `import { WebGPUBackend } from ${JSON.stringify(mod.href)};\n` +
+        `const b = await WebGPUBackend.open(${JSON.stringify(ENGINE)});\n` +
+        `console.log(b.engineHost.pid);\n` +
+        `setInterval(() => {}, 1000);\n`,
+    );
+    const harness = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", script],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = harness.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += value;
+    }
+    const pid = Number(line.trim());
+    assert.ok(pid > 0, `the harness printed its engine's pid: ${line}`);
+    assert.ok(alive(pid), "the engine's process runs");
+    harness.kill("SIGKILL");
+    await harness.status;
+    await reader.cancel();
+    // Its stdin closed with the harness: it exits on its own (the suite's timeout bounds this).
+    while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+/** Whether process `pid` exists and has not exited (a zombie counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
