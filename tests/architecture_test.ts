@@ -160,7 +160,7 @@ Deno.test("ruleBroken() names the rule an import breaks", async (t) => {
       "adapters/openai imports harness, a layer above it",
     ],
     [
-      "workloads/read_trace.ts",
+      "workloads/formats/read_trace.ts",
       "adapters/backend.ts",
       "workloads imports adapters, a layer above it",
     ],

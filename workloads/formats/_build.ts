@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "./request.ts";
+import type { TraceRequest } from "../base/request.ts";
 import { type BadRowFinding, SKIPPED_EXAMPLES } from "./bad_rows.ts";
 
 /** A trace's numeric columns in file order, one entry per record. */

@@ -7,16 +7,16 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { TraceRequest } from "./request.ts";
+import type { TraceRequest } from "../base/request.ts";
 import { withDuckDB } from "./_duckdb.ts";
 import { readHead } from "./_csv.ts";
-import { readAzureLlm } from "./formats/azure_llm.ts";
-import { readBurstGpt } from "./formats/burstgpt.ts";
-import { readMooncake } from "./formats/mooncake.ts";
-import { readShareGpt } from "./formats/sharegpt.ts";
-import { readVllmCustom } from "./formats/vllm_custom.ts";
-import { readVidur } from "./formats/vidur.ts";
-import { readGeneric } from "./formats/generic.ts";
+import { readAzureLlm } from "./azure_llm.ts";
+import { readBurstGpt } from "./burstgpt.ts";
+import { readMooncake } from "./mooncake.ts";
+import { readShareGpt } from "./sharegpt.ts";
+import { readVllmCustom } from "./vllm_custom.ts";
+import { readVidur } from "./vidur.ts";
+import { readGeneric } from "./generic.ts";
 import {
   detectFormat,
   FORMAT_NAMES,

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { AZURE_LLM_COLUMNS } from "./formats/azure_llm.ts";
-import { BURSTGPT_COLUMNS } from "./formats/burstgpt.ts";
-import { VIDUR_COLUMNS } from "./formats/vidur.ts";
+import { AZURE_LLM_COLUMNS } from "./azure_llm.ts";
+import { BURSTGPT_COLUMNS } from "./burstgpt.ts";
+import { VIDUR_COLUMNS } from "./vidur.ts";
 import { splitCsvLine } from "./_csv.ts";
 import { TraceError } from "./trace_error.ts";
 

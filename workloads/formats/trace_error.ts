@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { UsageError } from "./usage_error.ts";
+import { UsageError } from "../base/usage_error.ts";
 
 /** Where in a trace file a problem was found. */
 export interface TraceErrorLocation {

@@ -8,7 +8,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 
 /** The DuckDB connection a reader runs its queries on (DuckDB's `DuckDBConnection`). */
 export type TraceConnection = DuckDBConnection;
-import type { TraceRequest } from "./request.ts";
+import type { TraceRequest } from "../base/request.ts";
 import {
   type BadRowFinding,
   type BadRowPolicy,
