@@ -166,11 +166,11 @@ Deno.test("ruleBroken() names the rule an import breaks", async (t) => {
     ],
     [
       "harness/runner.ts",
-      "reports/slo.ts",
+      "reports/results/slo.ts",
       "harness imports reports, a layer above it",
     ],
     ["harness/cli/run_command.ts", "reports/mod.ts", undefined],
-    ["reports/recorded.ts", "harness/store.ts", undefined],
+    ["reports/results/recorded.ts", "harness/store.ts", undefined],
     ["harness/store.ts", "harness/schema.ts", undefined],
   ];
   for (const [from, to, want] of cases) {

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { CdfPoint, TimeseriesRow } from "../run_report.ts";
-import type { Slo } from "../slo.ts";
-import type { SweepReport } from "../sweep.ts";
+import type { CdfPoint, TimeseriesRow } from "../results/run_report.ts";
+import type { Slo } from "../results/slo.ts";
+import type { SweepReport } from "../results/sweep.ts";
 import { type ChartSpec, HEIGHT, WIDTH } from "./charts.ts";
 
 /** Options of {@linkcode latencyCdfChart}. */

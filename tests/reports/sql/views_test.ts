@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { Store } from "../../harness/store.ts";
-import { installViews, VIEW_FILES } from "../../reports/views.ts";
-import { createFixtureStore, RUN_A } from "./_fixture.ts";
+import { Store } from "../../../harness/store.ts";
+import { installViews, VIEW_FILES } from "../../../reports/sql/views.ts";
+import { createFixtureStore, RUN_A } from "../_fixture.ts";
 
 const NAMES = VIEW_FILES.map((v) => v.name);
 
@@ -22,13 +22,13 @@ async function catalog(store: Store): Promise<Record<string, boolean>> {
 
 /** SQL files a module of its own installs (not views over the result tables). */
 const STANDALONE = new Set([
-  "calibration_errors", // reports/calibration.ts, over the calibration run's temp tables
+  "calibration_errors", // reports/results/calibration.ts, over the calibration run's temp tables
 ]);
 
 Deno.test("VIEW_FILES lists every file of reports/sql/ exactly once", async () => {
   const files: string[] = [];
   for await (
-    const e of Deno.readDir(new URL("../../reports/sql/", import.meta.url))
+    const e of Deno.readDir(new URL("../../../reports/sql/", import.meta.url))
   ) {
     const name = e.name.slice(0, -4);
     if (e.isFile && e.name.endsWith(".sql") && !STANDALONE.has(name)) {

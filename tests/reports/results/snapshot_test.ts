@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { assertRowsClose } from "./_assert.ts";
-import { Store } from "../../harness/store.ts";
-import { openSnapshot } from "../../reports/snapshot.ts";
-import { VIEW_FILES } from "../../reports/views.ts";
+import { assertRowsClose } from "../_assert.ts";
+import { Store } from "../../../harness/store.ts";
+import { openSnapshot } from "../../../reports/results/snapshot.ts";
+import { VIEW_FILES } from "../../../reports/sql/views.ts";
 import {
   createFixtureStore,
   RUN_A,
@@ -10,7 +10,7 @@ import {
   RUN_C,
   RUN_D,
   RUN_E,
-} from "./_fixture.ts";
+} from "../_fixture.ts";
 
 const VIEWS = VIEW_FILES.filter((v) => v.kind === "view").map((v) => v.name);
 

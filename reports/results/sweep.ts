@@ -115,8 +115,8 @@ export interface SweepReport {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
- * import { installViews } from "./views.ts";
+ * import { Store } from "../../harness/store.ts";
+ * import { installViews } from "../sql/views.ts";
  * import { readSweep } from "./sweep.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

@@ -141,8 +141,8 @@ export const SINGLE_RUN_CAVEAT: string =
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
- * import { installViews } from "./views.ts";
+ * import { Store } from "../../harness/store.ts";
+ * import { installViews } from "../sql/views.ts";
  * import { compareSides } from "./compare.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { collectRunReport } from "../../reports/run_report.ts";
-import { openSnapshot } from "../../reports/snapshot.ts";
-import { createFixtureStore, RUN_A, RUN_C } from "./_fixture.ts";
-import { generatedRun } from "./_runs.ts";
+import { collectRunReport } from "../../../reports/results/run_report.ts";
+import { openSnapshot } from "../../../reports/results/snapshot.ts";
+import { createFixtureStore, RUN_A, RUN_C } from "../_fixture.ts";
+import { generatedRun } from "../_runs.ts";
 
 Deno.test("collectRunReport()", async (t) => {
   const big = generatedRun({

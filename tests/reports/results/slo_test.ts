@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatSlo, parseSlo } from "../../reports/slo.ts";
+import { formatSlo, parseSlo } from "../../../reports/results/slo.ts";
 
 Deno.test("parseSlo() parses bounds in milliseconds", async (t) => {
   const cases: [string, ReturnType<typeof parseSlo>][] = [

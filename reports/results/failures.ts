@@ -48,8 +48,8 @@ export const NO_FAILURES: FailureSummary = {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
- * import { installViews } from "./views.ts";
+ * import { Store } from "../../harness/store.ts";
+ * import { installViews } from "../sql/views.ts";
  * import { readFailures } from "./failures.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import type { Comparison, ComparisonRow } from "../../reports/compare.ts";
-import { evaluateGates, parseGates } from "../../reports/gate.ts";
+import type {
+  Comparison,
+  ComparisonRow,
+} from "../../../reports/results/compare.ts";
+import { evaluateGates, parseGates } from "../../../reports/results/gate.ts";
 
 Deno.test("parseGates() reads name:<sign><pct>% lists", async (t) => {
   await t.step("latency and goodput gates", () => {

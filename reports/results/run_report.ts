@@ -174,7 +174,7 @@ export interface RunReport {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
+ * import { Store } from "../../harness/store.ts";
  * import { openSnapshot } from "./snapshot.ts";
  * import { collectRunReport } from "./run_report.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });

@@ -37,7 +37,7 @@ interface RunRow {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
+ * import { Store } from "../../harness/store.ts";
  * import { resolveRun } from "./resolve_run.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

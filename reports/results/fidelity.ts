@@ -86,8 +86,8 @@ const REASON_NAMES: Record<string, string> = {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
- * import { installViews } from "./views.ts";
+ * import { Store } from "../../harness/store.ts";
+ * import { installViews } from "../sql/views.ts";
  * import { readFidelity } from "./fidelity.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

@@ -23,7 +23,7 @@ export interface ComparedSide {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
+ * import { Store } from "../../harness/store.ts";
  * import { resolveSide } from "./resolve_group.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

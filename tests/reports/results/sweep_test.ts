@@ -3,9 +3,9 @@ import {
   attainmentCollapsed,
   parseSweepValues,
   readSweep,
-} from "../../reports/sweep.ts";
-import { createFixtureStore } from "./_fixture.ts";
-import { generatedRun } from "./_runs.ts";
+} from "../../../reports/results/sweep.ts";
+import { createFixtureStore } from "../_fixture.ts";
+import { generatedRun } from "../_runs.ts";
 
 Deno.test("parseSweepValues() sorts and deduplicates", async (t) => {
   await t.step("4,1,2,2 -> 1,2,4", () => {

@@ -12,7 +12,7 @@ import type { ReportSource } from "./snapshot.ts";
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
+ * import { Store } from "../../harness/store.ts";
  * import { sweepRunIds } from "./recorded.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);
@@ -43,7 +43,7 @@ export async function sweepRunIds(
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
+ * import { Store } from "../../harness/store.ts";
  * import { recordedSlo } from "./recorded.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

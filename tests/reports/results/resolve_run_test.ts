@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { resolveRun } from "../../reports/resolve_run.ts";
-import { createFixtureStore, type FixtureRun } from "./_fixture.ts";
+import { resolveRun } from "../../../reports/results/resolve_run.ts";
+import { createFixtureStore, type FixtureRun } from "../_fixture.ts";
 
 function run(
   runId: string,

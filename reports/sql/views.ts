@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Store } from "../harness/store.ts";
+import type { Store } from "../../harness/store.ts";
 
 /** What a view file defines: a plain view, or a DuckDB table macro (a view with parameters). */
 export type ViewKind = "view" | "macro";
@@ -86,7 +86,7 @@ export interface InstalledViews {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
+ * import { Store } from "../../harness/store.ts";
  * import { installViews } from "./views.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);
@@ -153,7 +153,7 @@ export async function viewStatements(
 ): Promise<ViewStatement[]> {
   const statements: ViewStatement[] = [];
   for (const view of VIEW_FILES) {
-    const url = new URL(`./sql/${view.name}.sql`, import.meta.url);
+    const url = new URL(`./${view.name}.sql`, import.meta.url);
     const file = url.protocol === "file:" ? decodeURI(url.pathname) : url.href;
     let text: string;
     try {

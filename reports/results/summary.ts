@@ -11,7 +11,7 @@
  * @module
  */
 import type { DuckDBValue } from "@duckdb/node-api";
-import type { RunStatus } from "../harness/store.ts";
+import type { RunStatus } from "../../harness/store.ts";
 import {
   DEFAULT_FAILURE_POLICY,
   describeFailurePolicy,
@@ -234,8 +234,8 @@ export interface SummaryOptions {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
- * import { installViews } from "./views.ts";
+ * import { Store } from "../../harness/store.ts";
+ * import { installViews } from "../sql/views.ts";
  * import { summarizeRun } from "./summary.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import {
   describeFailurePolicy,
   parseFailurePolicy,
-} from "../../reports/failure_policy.ts";
+} from "../../../reports/results/failure_policy.ts";
 
 Deno.test("parseFailurePolicy() maps flag words and SQL names", async (t) => {
   const cases: [string, string][] = [

@@ -13,8 +13,8 @@
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { Row, SqlValue, Store } from "../harness/store.ts";
-import { viewStatements } from "./views.ts";
+import type { Row, SqlValue, Store } from "../../harness/store.ts";
+import { viewStatements } from "../sql/views.ts";
 
 /** What report code reads from: a store or a snapshot of it. */
 export interface ReportSource {
@@ -163,7 +163,7 @@ export class Snapshot implements ReportSource {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
+ * import { Store } from "../../harness/store.ts";
  * import { openSnapshot } from "./snapshot.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

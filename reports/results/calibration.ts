@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { msToNs } from "../harness/clock.ts";
-import type { Store } from "../harness/store.ts";
+import { msToNs } from "../../harness/clock.ts";
+import type { Store } from "../../harness/store.ts";
 
 /** Error statistics of one calibration run, in ms (NULL-able where there were no samples). */
 export interface CalibrationErrors {
@@ -73,7 +73,7 @@ export async function calibrationErrors(
     );
     await store.exec(
       await Deno.readTextFile(
-        new URL("./sql/calibration_errors.sql", import.meta.url),
+        new URL("../sql/calibration_errors.sql", import.meta.url),
       ),
     );
     const rows = await store.query("select * from calibration_errors($1)", [

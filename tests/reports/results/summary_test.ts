@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { summarizeRun } from "../../reports/summary.ts";
+import { summarizeRun } from "../../../reports/results/summary.ts";
 import {
   createFixtureStore,
   type FixtureRun,
@@ -8,7 +8,7 @@ import {
   RUN_B,
   RUN_C,
   RUN_D,
-} from "./_fixture.ts";
+} from "../_fixture.ts";
 
 const POLICY = "errors_and_timeouts_count_as_missed;cancelled_excluded";
 const POLICY_TEXT =

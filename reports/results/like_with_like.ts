@@ -67,7 +67,7 @@ export const ABSENT = "(absent)";
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
+ * import { Store } from "../../harness/store.ts";
  * import { runSettings } from "./like_with_like.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);

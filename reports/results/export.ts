@@ -24,8 +24,8 @@ export interface RequestExportOptions {
  *
  * @example
  * ```ts
- * import { Store } from "../harness/store.ts";
- * import { installViews } from "./views.ts";
+ * import { Store } from "../../harness/store.ts";
+ * import { installViews } from "../sql/views.ts";
  * import { exportRequestsCsv } from "./export.ts";
  * const path = await Deno.makeTempFile({ suffix: ".duckdb" });
  * await Deno.remove(path);
