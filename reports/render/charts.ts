@@ -10,12 +10,6 @@ import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { TimelineRequest, TimeseriesRow } from "../results/run_report.ts";
 import type { SweepReport } from "../results/sweep.ts";
-export {
-  type CdfChartOptions,
-  latencyCdfChart,
-  latencyOverTimeChart,
-  latencyThroughputChart,
-} from "./latency_charts.ts";
 
 /** A vega-lite specification (top level). */
 export type ChartSpec = vl.TopLevelSpec;

@@ -20,14 +20,16 @@ import { runHeadline } from "./headline.ts";
 import {
   attainmentChart,
   type ChartSpec,
-  latencyCdfChart,
-  latencyOverTimeChart,
-  latencyThroughputChart,
   renderSvg,
   scheduleLagChart,
   throughputChart,
   timelineChart,
 } from "./charts.ts";
+import {
+  latencyCdfChart,
+  latencyOverTimeChart,
+  latencyThroughputChart,
+} from "./latency_charts.ts";
 
 /** The stylesheet every page of the report and the dashboard uses. */
 export const REPORT_CSS = `
