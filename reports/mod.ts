@@ -72,19 +72,18 @@ export {
   type RequestExportOptions,
 } from "./results/export.ts";
 export { recordedSlo, sweepRunIds } from "./results/recorded.ts";
-export {
-  type LatencyMetric,
-  type LatencyRow,
-  type MeasurementWindow,
-  type RequestCounts,
-  type RunGroupInfo,
-  type RunInfo,
-  type RunSummary,
-  type SloSummary,
-  summarizeRun,
-  type SummaryOptions,
-  type Throughput,
-} from "./results/summary.ts";
+export type {
+  LatencyMetric,
+  LatencyRow,
+  MeasurementWindow,
+  RequestCounts,
+  RunGroupInfo,
+  RunInfo,
+  RunSummary,
+  SloSummary,
+  Throughput,
+} from "./results/run_summary.ts";
+export { summarizeRun, type SummaryOptions } from "./results/summary.ts";
 export {
   type FidelityCheck,
   type FidelityVerdict,

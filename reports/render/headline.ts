@@ -10,7 +10,7 @@ import type { Comparison } from "../results/compare.ts";
 import type { FidelityVerdict } from "../results/fidelity.ts";
 import { type GateResult, trustNote } from "../results/gate.ts";
 import { formatSlo, type Slo } from "../results/slo.ts";
-import type { RunSummary } from "../results/summary.ts";
+import type { RunSummary } from "../results/run_summary.ts";
 import { formatCount, formatDecimal, formatPercent, MISSING } from "./_text.ts";
 
 /**

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { LatencyRow, RunSummary } from "../results/summary.ts";
+import type { LatencyRow, RunSummary } from "../results/run_summary.ts";
 import { formatSlo } from "../results/slo.ts";
 import {
   formatCount,
@@ -45,7 +45,7 @@ const COLUMNS: { title: string; value: (r: LatencyRow) => number | null }[] = [
  * @example
  * ```ts
  * import { renderTerminal } from "./terminal.ts";
- * import type { RunSummary } from "../results/summary.ts";
+ * import type { RunSummary } from "../results/run_summary.ts";
  * const summary: RunSummary = {
  *   run: {
  *     runId: "r1", label: "demo", backend: "openai", status: "completed", incomplete: false,

@@ -1,6 +1,6 @@
 /**
  * The notes of a run summary: why parts of it are empty or should be read with care (private to
- * reports/).
+ * reports/results/).
  *
  * @module
  */
@@ -11,7 +11,7 @@ import type {
   RequestCounts,
   RunInfo,
   SloSummary,
-} from "./summary.ts";
+} from "./run_summary.ts";
 
 /** Notes on empty or partial results, in the order a reader meets them. */
 export function explain(

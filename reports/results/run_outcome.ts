@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { RunSummary } from "./summary.ts";
+import type { RunSummary } from "./run_summary.ts";
 
 /**
  * Why the run failed, or `null` when it did not. `maxErrorRate` is a fraction 0..1 (absent: only

@@ -11,7 +11,8 @@ import type { DuckDBValue } from "@duckdb/node-api";
 import type { FailurePolicy } from "./failure_policy.ts";
 import type { Slo } from "./slo.ts";
 import type { ReportSource } from "./snapshot.ts";
-import { type RunSummary, summarizeRun } from "./summary.ts";
+import type { RunSummary } from "./run_summary.ts";
+import { summarizeRun } from "./summary.ts";
 import type { FidelityCheck } from "./fidelity.ts";
 import { readSweep, type SweepReport } from "./sweep.ts";
 
