@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { PromptSpec } from "../workloads/request.ts";
+import type { PromptSpec } from "../workloads/base/request.ts";
 
 /** The channel a streamed token belongs to. */
 export type TokenChannel = "content" | "reasoning" | "tool";

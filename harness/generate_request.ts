@@ -5,7 +5,7 @@
  * @module
  */
 import type { GenerateRequest } from "../adapters/backend.ts";
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 
 /**
  * The id of try `attempt` (0 = the first) of request `id`: the id itself, then `<id>~retry<n>`.

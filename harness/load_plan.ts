@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 import { msToNs, type RunClock } from "./clock.ts";
 import { wallNowMs } from "./metronome.ts";
 import { openLoopSchedule } from "./pacer.ts";

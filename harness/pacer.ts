@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 import { msToNs, type RunClock } from "./clock.ts";
 
 /**

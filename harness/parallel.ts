@@ -17,7 +17,7 @@
  * @module
  */
 import type { PortableBackend } from "../adapters/backend.ts";
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 import { Metronome } from "./metronome.ts";
 import type { Recorder, RecorderOptions } from "./recorder.ts";
 import {

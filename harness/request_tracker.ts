@@ -5,7 +5,7 @@
  * @module
  */
 import type { StreamEvent, TokenChannel } from "../adapters/backend.ts";
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 import type { RecorderRows, RequestRow } from "./recorder.ts";
 
 /**

@@ -11,7 +11,7 @@ import type { LoadOptions } from "./load_plan.ts";
 import type { RunCounters } from "./_run_counters.ts";
 import type { SlotsLike } from "./_shared_slots.ts";
 import type { Sender } from "./sending.ts";
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 import type { RunClock } from "./clock.ts";
 
 /** Open loop: this thread's heads are sent on the beats of the run's metronome. */

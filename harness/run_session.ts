@@ -7,7 +7,7 @@
  * @module
  */
 import type { Backend } from "../adapters/backend.ts";
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 import type { RunClock } from "./clock.ts";
 import { hostInfo, toolVersion } from "./provenance.ts";
 import {

@@ -15,7 +15,7 @@
  * @module
  */
 import type { Backend } from "../adapters/backend.ts";
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 import { msToNs, type RunClock } from "./clock.ts";
 import { closedLoop } from "./closed_loop.ts";
 import {

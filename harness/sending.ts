@@ -7,7 +7,7 @@
  */
 import type { Backend, StreamSink } from "../adapters/backend.ts";
 import { streamRequest } from "../adapters/stream_sink.ts";
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 import { msToNs, type RunClock } from "./clock.ts";
 import { attemptId, generateRequest } from "./generate_request.ts";
 import { type LoadOptions, pickedForCancel } from "./load_plan.ts";

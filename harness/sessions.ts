@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChatMessage, TraceRequest } from "../workloads/request.ts";
+import type { ChatMessage, TraceRequest } from "../workloads/base/request.ts";
 
 /** How a workload's requests chain into sessions. */
 export interface SessionPlan {

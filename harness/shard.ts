@@ -12,7 +12,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 
 /** Shard `index` of `count` (`--shard index/count`, 0-based as Kubernetes' completion index). */
 export interface ShardSpec {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "../workloads/request.ts";
+import type { TraceRequest } from "../workloads/base/request.ts";
 import type { RunClock } from "./clock.ts";
 import {
   hostClockOffsetNs,

@@ -34,7 +34,7 @@ export type {
   StoreConnection,
   StoreInstance,
 } from "../harness/store.ts";
-export type { CalibrationFloor } from "./calibration.ts";
+export type { CalibrationFloor } from "./results/calibration.ts";
 export {
   type InstalledViews,
   installViews,
@@ -44,55 +44,58 @@ export {
   type ViewMode,
   type ViewStatement,
   viewStatements,
-} from "./views.ts";
+} from "./sql/views.ts";
 export {
   MATERIALIZED_VIEWS,
   openSnapshot,
   type ReportSource,
   Snapshot,
   type SnapshotOptions,
-} from "./snapshot.ts";
-export { formatSlo, parseSlo, type Slo } from "./slo.ts";
+} from "./results/snapshot.ts";
+export { formatSlo, parseSlo, type Slo } from "./results/slo.ts";
 export {
   DEFAULT_FAILURE_POLICY,
   describeFailurePolicy,
   FAILURE_POLICY_FLAGS,
   type FailurePolicy,
   parseFailurePolicy,
-} from "./failure_policy.ts";
-export { type ResolvedRun, resolveRun, type RunMatch } from "./resolve_run.ts";
-export { runFailure } from "./run_outcome.ts";
+} from "./results/failure_policy.ts";
+export {
+  type ResolvedRun,
+  resolveRun,
+  type RunMatch,
+} from "./results/resolve_run.ts";
+export { runFailure } from "./results/run_outcome.ts";
 export {
   exportRequestsCsv,
   exportTokensParquet,
   type RequestExportOptions,
-} from "./export.ts";
-export { recordedSlo, sweepRunIds } from "./recorded.ts";
-export {
-  type LatencyMetric,
-  type LatencyRow,
-  type MeasurementWindow,
-  type RequestCounts,
-  type RunGroupInfo,
-  type RunInfo,
-  type RunSummary,
-  type SloSummary,
-  summarizeRun,
-  type SummaryOptions,
-  type Throughput,
-} from "./summary.ts";
+} from "./results/export.ts";
+export { recordedSlo, sweepRunIds } from "./results/recorded.ts";
+export type {
+  LatencyMetric,
+  LatencyRow,
+  MeasurementWindow,
+  RequestCounts,
+  RunGroupInfo,
+  RunInfo,
+  RunSummary,
+  SloSummary,
+  Throughput,
+} from "./results/run_summary.ts";
+export { summarizeRun, type SummaryOptions } from "./results/summary.ts";
 export {
   type FidelityCheck,
   type FidelityVerdict,
   fidelityVerdict,
   readFidelity,
-} from "./fidelity.ts";
+} from "./results/fidelity.ts";
 export {
   type FailureCount,
   type FailureSummary,
   NO_FAILURES,
   readFailures,
-} from "./failures.ts";
+} from "./results/failures.ts";
 export {
   comparisonHeadlines,
   comparisonVerdict,
@@ -113,7 +116,7 @@ export {
   type RunReportOptions,
   type TimelineRequest,
   type TimeseriesRow,
-} from "./run_report.ts";
+} from "./results/run_report.ts";
 export {
   attainmentCollapsed,
   type CapacityBound,
@@ -123,7 +126,7 @@ export {
   type SweepCapacity,
   type SweepPoint,
   type SweepReport,
-} from "./sweep.ts";
+} from "./results/sweep.ts";
 export {
   type CompareOptions,
   compareRuns,
@@ -133,7 +136,7 @@ export {
   type ComparisonSide,
   type SideTrust,
   SINGLE_RUN_CAVEAT,
-} from "./compare.ts";
+} from "./results/compare.ts";
 export {
   DEFAULT_GATES,
   evaluateGates,
@@ -142,8 +145,8 @@ export {
   type GateVerdict,
   parseGates,
   trustNote,
-} from "./gate.ts";
-export { type ComparedSide, resolveSide } from "./resolve_group.ts";
+} from "./results/gate.ts";
+export { type ComparedSide, resolveSide } from "./results/resolve_group.ts";
 export {
   ABSENT,
   refusalMessage,
@@ -151,7 +154,7 @@ export {
   type SettingDifference,
   settingDifferences,
   sideDifferences,
-} from "./like_with_like.ts";
+} from "./results/like_with_like.ts";
 export { renderTerminal, type TerminalOptions } from "./render/terminal.ts";
 export {
   type FailureCountJson,
@@ -189,7 +192,7 @@ export {
   capacityHalfWidth,
   readBench,
   type ReadBenchOptions,
-} from "./bench.ts";
+} from "./results/bench.ts";
 export {
   benchHtml,
   benchJson,

@@ -7,17 +7,19 @@
  *   downwards, no adapter imports the harness, the reports or the CLI, adapter folders never
  *   import each other), or
  * - the folders form a loop: folder A imports folder B (a file of A imports one of B) and B,
- *   directly or through others, imports A. A folder is a layer of docs/ARCHITECTURE.md
- *   (`harness/cli/` and each adapter folder are their own); its subfolders are parts of it.
+ *   directly or through others, imports A. Every directory is a folder, subfolders included
+ *   (`reports/render/` and `reports/` are two), so within a layer, too, imports flow one way;
+ * - the files form a loop (the same, file by file).
  *
- * Usage: `deno run --allow-read --allow-run --allow-write tests/_import_graph.ts [--files]`;
- * prints nothing and exits 0 when the graph is clean, else one line per broken rule or loop,
- * and 1. `--files` looks for loops among files instead of folders (not part of the gate).
+ * Usage: `deno run --allow-read --allow-run --allow-write tests/_import_graph.ts`; prints
+ * nothing and exits 0 when the graph is clean, else one line per broken rule or loop, and 1. A
+ * loop's line names its folders (or files) and one cycle through them, each step by one file
+ * import that makes it.
  *
  * @module
  */
 import { join, normalize, relative } from "node:path";
-import { layerOf, ruleBroken } from "./_layers.ts";
+import { ruleBroken } from "./_layers.ts";
 
 const ROOT = normalize(new URL("../", import.meta.url).pathname);
 const SOURCE_DIRS = ["harness", "adapters", "reports", "workloads"];
@@ -140,13 +142,65 @@ export function loops(
 }
 
 /**
- * The folder a file belongs to for the loop check: its layer (docs/ARCHITECTURE.md names
- * `harness/cli/` and each adapter folder apart from their parents), else its top folder. A
- * folder's own subfolders (`reports/render/`, `workloads/formats/`) are parts of it: a
- * folder's index importing its parts, and the parts its shared files, is no loop.
+ * The folder a file belongs to for the loop check: the directory it is in (`.` for the root's
+ * `mod.ts`). A subfolder is a folder of its own: `reports/render/` importing `reports/` while
+ * `reports/mod.ts` imports `reports/render/` is a loop.
  */
-function folderOf(file: string): string {
-  return layerOf(file) ?? file.split("/")[0];
+export function folderOf(file: string): string {
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "." : file.slice(0, slash);
+}
+
+/**
+ * One line for a loop of `loops()`: the units in it, then one cycle through them (from the first
+ * unit back to it), each step named by one file import (the first, in sorted order) that makes it.
+ */
+export function describeLoop(
+  edges: Map<string, Set<string>>,
+  unitOf: (file: string) => string,
+  loop: string[],
+  kind: "folders" | "files",
+): string {
+  const inLoop = new Set(loop);
+  // unit -> unit it imports -> the first file import that makes the edge
+  const step = new Map<string, Map<string, string>>();
+  for (const [from, tos] of [...edges].sort(([a], [b]) => a < b ? -1 : 1)) {
+    const a = unitOf(from);
+    if (!inLoop.has(a)) continue;
+    for (const to of [...tos].sort()) {
+      const b = unitOf(to);
+      if (a === b || !inLoop.has(b)) continue;
+      const out = step.get(a) ?? new Map<string, string>();
+      step.set(a, out);
+      if (!out.has(b)) out.set(b, `${from} -> ${to}`);
+    }
+  }
+  // Shortest cycle through loop[0] (breadth first inside the loop).
+  const start = loop[0];
+  const parent = new Map<string, string>();
+  const queue = [start];
+  let last: string | undefined;
+  while (queue.length > 0 && last === undefined) {
+    const v = queue.shift()!;
+    for (const w of [...(step.get(v)?.keys() ?? [])].sort()) {
+      if (w === start) {
+        last = v;
+        break;
+      }
+      if (!parent.has(w)) {
+        parent.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  const cycle = [start];
+  for (let v = last!; v !== start; v = parent.get(v)!) cycle.splice(1, 0, v);
+  const imports = cycle.map((v, i) =>
+    step.get(v)!.get(cycle[(i + 1) % cycle.length])!
+  );
+  return `${kind} import each other in a loop: ${loop.join(", ")} (${
+    imports.join("; ")
+  })`;
 }
 
 if (import.meta.main) {
@@ -160,20 +214,12 @@ if (import.meta.main) {
       if (why) problems.push(`${from} -> ${to}: ${why}`);
     }
   }
-  const byFile = Deno.args.includes("--files");
-  const unitOf = byFile ? (f: string) => f : folderOf;
-  for (const loop of loops(edges, unitOf)) {
-    const why = [...edges].flatMap(([from, tos]) =>
-      [...tos].filter((to) =>
-        unitOf(to) !== unitOf(from) && loop.includes(unitOf(from)) &&
-        loop.includes(unitOf(to))
-      ).map((to) => `${from} -> ${to}`)
-    );
-    problems.push(
-      `${byFile ? "files" : "folders"} import each other in a loop: ${
-        loop.join(", ")
-      } (${why.join("; ")})`,
-    );
+  for (const loop of loops(edges, folderOf)) {
+    problems.push(describeLoop(edges, folderOf, loop, "folders"));
+  }
+  const fileOf = (f: string) => f;
+  for (const loop of loops(edges, fileOf)) {
+    problems.push(describeLoop(edges, fileOf, loop, "files"));
   }
   if (problems.length > 0) {
     console.error(

@@ -160,17 +160,17 @@ Deno.test("ruleBroken() names the rule an import breaks", async (t) => {
       "adapters/openai imports harness, a layer above it",
     ],
     [
-      "workloads/read_trace.ts",
+      "workloads/formats/read_trace.ts",
       "adapters/backend.ts",
       "workloads imports adapters, a layer above it",
     ],
     [
       "harness/runner.ts",
-      "reports/slo.ts",
+      "reports/results/slo.ts",
       "harness imports reports, a layer above it",
     ],
     ["harness/cli/run_command.ts", "reports/mod.ts", undefined],
-    ["reports/recorded.ts", "harness/store.ts", undefined],
+    ["reports/results/recorded.ts", "harness/store.ts", undefined],
     ["harness/store.ts", "harness/schema.ts", undefined],
   ];
   for (const [from, to, want] of cases) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { TraceFormat } from "./detect_format.ts";
+import type { TraceFormat } from "./formats/detect_format.ts";
 
 /** One named public trace. */
 export interface CatalogEntry {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { CatalogEntry } from "./catalog.ts";
-import { sha256File } from "./read_trace.ts";
+import { sha256File } from "./formats/read_trace.ts";
 
 /** Options of {@linkcode fetchWorkload}. */
 export interface FetchOptions {

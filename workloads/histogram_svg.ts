@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "./request.ts";
+import type { TraceRequest } from "./base/request.ts";
 
 const W = 720, H = 200, PAD = 44;
 

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { TraceRequest } from "./request.ts";
-import type { TraceWorkload } from "./read_trace.ts";
+import type { TraceRequest } from "./base/request.ts";
+import type { TraceWorkload } from "./formats/read_trace.ts";
 
 /** Distribution summary of a token count. */
 export interface LengthStats {
@@ -124,7 +124,7 @@ export interface TraceStatsOptions {
  * @example
  * ```ts
  * import { traceStats } from "./inspect.ts";
- * import { readTrace } from "./read_trace.ts";
+ * import { readTrace } from "./formats/read_trace.ts";
  * const p = await Deno.makeTempFile({ suffix: ".jsonl" });
  * await Deno.writeTextFile(p, '{"timestamp": 0, "input_length": 10, "output_length": 2}\n{"timestamp": 2000, "input_length": 30, "output_length": 4}\n');
  * const s = traceStats(await readTrace(p, { sortByTime: true, sourceFailures: "keep" }));

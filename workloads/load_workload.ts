@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { TraceRequest } from "./request.ts";
-import { readTrace, type TraceWorkload } from "./read_trace.ts";
-import type { ReaderOptions } from "./reader.ts";
+import type { TraceRequest } from "./base/request.ts";
+import { readTrace, type TraceWorkload } from "./formats/read_trace.ts";
+import type { ReaderOptions } from "./formats/reader.ts";
 import { resolveWorkload } from "./resolve_workload.ts";
 import { workloadCacheDir } from "./cache.ts";
 import {

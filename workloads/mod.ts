@@ -4,7 +4,7 @@
  *
  * @module
  */
-export type { ChatMessage, PromptSpec, TraceRequest } from "./request.ts";
+export type { ChatMessage, PromptSpec, TraceRequest } from "./base/request.ts";
 export {
   detectFormat,
   FORMAT_NAMES,
@@ -16,7 +16,7 @@ export {
   type TraceReader,
   type TraceSource,
   type TraceWorkload,
-} from "./read_trace.ts";
+} from "./formats/read_trace.ts";
 export {
   type ColumnMapping,
   DEFAULT_READER_OPTIONS,
@@ -25,13 +25,13 @@ export {
   TIME_UNITS,
   type TimeUnit,
   type TraceConnection,
-} from "./reader.ts";
+} from "./formats/reader.ts";
 export {
   BAD_ROW_POLICIES,
   type BadRowPolicy,
   type SkippedRow,
   type SkippedRows,
-} from "./bad_rows.ts";
+} from "./formats/bad_rows.ts";
 export {
   compressIdleGaps,
   firstN,
@@ -57,7 +57,7 @@ export {
 } from "./transform_pipeline.ts";
 export { type ArrivalSpec, arrivalTimes } from "./synthetic/arrivals.ts";
 export { lengthSampler, type LengthSpec } from "./synthetic/lengths.ts";
-export type { Rng } from "./_random.ts";
+export type { Rng } from "./base/random.ts";
 export {
   assignArrivals,
   generateSynthetic,
@@ -121,5 +121,5 @@ export {
 } from "./inspect.ts";
 export { renderStatsText } from "./inspect_text.ts";
 export { traceSvg } from "./histogram_svg.ts";
-export { TraceError, type TraceErrorLocation } from "./trace_error.ts";
-export { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
+export { TraceError, type TraceErrorLocation } from "./formats/trace_error.ts";
+export { USAGE_EXIT_CODE, UsageError } from "./base/usage_error.ts";

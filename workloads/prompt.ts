@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { PromptSpec, TraceRequest } from "./request.ts";
+import type { PromptSpec, TraceRequest } from "./base/request.ts";
 
 /** Options for {@linkcode synthesizePrompts}. */
 export interface PromptSynthesisOptions {

@@ -11,11 +11,11 @@
  *
  * @module
  */
-import type { TraceRequest } from "./request.ts";
+import type { TraceRequest } from "./base/request.ts";
 import { synthesizePrompts } from "./prompt.ts";
 import { synthesizeTextPrompts } from "./text_prompt.ts";
 import type { TextTokenizer } from "./tokenizer.ts";
-import { UsageError } from "./usage_error.ts";
+import { UsageError } from "./base/usage_error.ts";
 
 /** Options of {@linkcode planPrompts}. */
 export interface PromptPlanOptions {

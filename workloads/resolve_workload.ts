@@ -7,7 +7,7 @@
  * @module
  */
 import { CATALOG, type CatalogEntry, catalogEntry } from "./catalog.ts";
-import { UsageError } from "./usage_error.ts";
+import { UsageError } from "./base/usage_error.ts";
 
 /** Where a workload was found. */
 export interface ResolvedWorkload {

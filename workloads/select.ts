@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { TraceRequest } from "./request.ts";
-import { Rng } from "./_random.ts";
+import type { TraceRequest } from "./base/request.ts";
+import { Rng } from "./base/random.ts";
 
 /** Options of {@linkcode sampleRandom}: exactly one of `count` and `fraction`. */
 export interface SampleOptions {

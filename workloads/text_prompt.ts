@@ -17,9 +17,9 @@
  * @module
  */
 import { ChatTemplate } from "./chat_template.ts";
-import type { TraceRequest } from "./request.ts";
+import type { TraceRequest } from "./base/request.ts";
 import type { TextTokenizer } from "./tokenizer.ts";
-import { hashString, Rng } from "./_random.ts";
+import { hashString, Rng } from "./base/random.ts";
 
 /** Options of {@linkcode synthesizeTextPrompts}. */
 export interface TextPromptOptions {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "./request.ts";
+import type { TraceRequest } from "./base/request.ts";
 
 /**
  * Divides every arrival offset by `speedup` (2 = twice the trace's rate).

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "./request.ts";
+import type { TraceRequest } from "./base/request.ts";
 import {
   compressIdleGaps,
   firstN,

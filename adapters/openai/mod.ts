@@ -24,7 +24,7 @@
  */
 // The backend contract, whole (every export of adapters/backend.ts is a type).
 export type * from "../backend.ts";
-export type { ChatMessage, PromptSpec } from "../../workloads/request.ts";
+export type { ChatMessage, PromptSpec } from "../../workloads/base/request.ts";
 export type { ChunkReader } from "./_http.ts";
 export { OpenAIBackend } from "./backend.ts";
 export {

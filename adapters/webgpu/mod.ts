@@ -87,7 +87,7 @@ export {
 } from "./serving/step_time_model.ts";
 // The backend contract, whole (every export of adapters/backend.ts is a type).
 export type * from "../backend.ts";
-export type { ChatMessage, PromptSpec } from "../../workloads/request.ts";
+export type { ChatMessage, PromptSpec } from "../../workloads/base/request.ts";
 export {
   type EngineClockSync,
   WebGPUBackend,

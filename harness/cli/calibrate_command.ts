@@ -11,7 +11,7 @@ import { OpenAIBackend } from "../../adapters/openai/mod.ts";
 import {
   type CalibrationErrors,
   calibrationErrors,
-} from "../../reports/calibration.ts";
+} from "../../reports/results/calibration.ts";
 import { synthesizePrompts, type TraceRequest } from "../../workloads/mod.ts";
 import { RunClock } from "../clock.ts";
 import { hostInfo, toolVersion } from "../provenance.ts";

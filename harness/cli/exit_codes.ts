@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { USAGE_EXIT_CODE } from "../../workloads/usage_error.ts";
+import { USAGE_EXIT_CODE } from "../../workloads/base/usage_error.ts";
 
 /**
  * Exit statuses: `ok` 0; `failed` 1 (the command ran and its answer is "no": a gate failed, no

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { UsageError } from "../../workloads/usage_error.ts";
+import { UsageError } from "../../workloads/base/usage_error.ts";
 
 /** A bad flag value. The CLI prints its message and exits with status 2 (a usage error). */
 export class FlagError extends UsageError {

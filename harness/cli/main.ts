@@ -10,7 +10,7 @@ import { benchCommand } from "./bench_command.ts";
 import { calibrateCommand } from "./calibrate_command.ts";
 import { addEngineCommands } from "./engine_command.ts";
 import { addServeCommand } from "./serve_command.ts";
-import { UsageError } from "../../workloads/usage_error.ts";
+import { UsageError } from "../../workloads/base/usage_error.ts";
 import { EXIT } from "./exit_codes.ts";
 import { addCompareCommand } from "./compare_command.ts";
 import { addDashboardCommand } from "./dashboard_command.ts";

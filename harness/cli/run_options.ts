@@ -1,7 +1,7 @@
 /**
  * The options record of a run (`runs.options`): what `run` was configured with, as JSON, built
  * in one place from the validated {@linkcode RunConfig}. Its keys are fixed here (a test pins
- * them): comparisons read it (reports/like_with_like.ts flattens it into settings), so a key
+ * them): comparisons read it (reports/results/like_with_like.ts flattens it into settings), so a key
  * must not appear or vanish by accident when the config type changes, and the JSON report shows
  * it (`config.options`). The SLO and failure policy are also typed columns of `runs`
  * (`slo_*_ms`, `slo_failure_policy`, schema version 10), which is where readers take them from.

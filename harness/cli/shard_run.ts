@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { TraceRequest } from "../../workloads/request.ts";
+import type { TraceRequest } from "../../workloads/base/request.ts";
 import type { RunClock } from "../clock.ts";
 import { readHostClock } from "../host_clock.ts";
 import type { LoadOptions } from "../load_plan.ts";

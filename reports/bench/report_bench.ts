@@ -16,8 +16,8 @@
 import { Store } from "../../harness/store.ts";
 import { renderHtml } from "../render/html.ts";
 import { renderTerminal } from "../render/terminal.ts";
-import { collectRunReport } from "../run_report.ts";
-import { openSnapshot } from "../snapshot.ts";
+import { collectRunReport } from "../results/run_report.ts";
+import { openSnapshot } from "../results/snapshot.ts";
 
 const RUN_ID = "bench-10m";
 const REQUESTS = 40_000;

@@ -17,7 +17,7 @@ import { openParquetStore } from "../../harness/parquet_store.ts";
 import { exportStore } from "../../harness/parquet_export.ts";
 import { startScriptedProcess } from "../../adapters/scripted/process.ts";
 import { type Row, Store } from "../../harness/store.ts";
-import { installViews, VIEW_FILES } from "../views.ts";
+import { installViews, VIEW_FILES } from "../sql/views.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

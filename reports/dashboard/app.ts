@@ -18,17 +18,17 @@
  */
 import { Hono } from "hono";
 import type { Store } from "../../harness/store.ts";
-import { compareSides } from "../compare.ts";
-import { DEFAULT_GATES, evaluateGates, parseGates } from "../gate.ts";
-import { refusalMessage, sideDifferences } from "../like_with_like.ts";
-import { recordedSlo, sweepRunIds } from "../recorded.ts";
+import { compareSides } from "../results/compare.ts";
+import { DEFAULT_GATES, evaluateGates, parseGates } from "../results/gate.ts";
+import { refusalMessage, sideDifferences } from "../results/like_with_like.ts";
+import { recordedSlo, sweepRunIds } from "../results/recorded.ts";
 import { renderComparisonMarkdown } from "../render/comparison.ts";
-import { resolveSide } from "../resolve_group.ts";
+import { resolveSide } from "../results/resolve_group.ts";
 import { renderReportBody } from "../render/html.ts";
-import { resolveRun } from "../resolve_run.ts";
-import { collectRunReport } from "../run_report.ts";
-import { parseSlo } from "../slo.ts";
-import { openSnapshot } from "../snapshot.ts";
+import { resolveRun } from "../results/resolve_run.ts";
+import { collectRunReport } from "../results/run_report.ts";
+import { parseSlo } from "../results/slo.ts";
+import { openSnapshot } from "../results/snapshot.ts";
 import { ASSET_NAMES, type AssetName } from "./assets.ts";
 import {
   type CompareChoices,

@@ -6,9 +6,9 @@
  * @module
  */
 import type { Store } from "../../harness/store.ts";
-import { recordedSlo } from "../recorded.ts";
-import { formatSlo, type Slo } from "../slo.ts";
-import { openSnapshot } from "../snapshot.ts";
+import { recordedSlo } from "../results/recorded.ts";
+import { formatSlo, type Slo } from "../results/slo.ts";
+import { openSnapshot } from "../results/snapshot.ts";
 
 /** One row of the runs list. */
 export interface RunOverviewRow {

@@ -14,7 +14,7 @@ import {
   MISSING,
 } from "../render/_text.ts";
 import { REPORT_CSS } from "../render/html.ts";
-import { formatSlo } from "../slo.ts";
+import { formatSlo } from "../results/slo.ts";
 import type { RunOverviewRow, SortKey } from "./overview.ts";
 
 /**

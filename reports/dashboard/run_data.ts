@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import type { Store } from "../../harness/store.ts";
-import { viewStatements } from "../views.ts";
+import { viewStatements } from "../sql/views.ts";
 
 /** The tables the console rebuilds, in order. */
 export const CONSOLE_TABLES = [

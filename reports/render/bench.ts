@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { benchFidelityOk, type BenchReport } from "../bench.ts";
-import type { RunReport } from "../run_report.ts";
-import { formatSlo } from "../slo.ts";
+import { benchFidelityOk, type BenchReport } from "../results/bench.ts";
+import type { RunReport } from "../results/run_report.ts";
+import { formatSlo } from "../results/slo.ts";
 import { escapeMarkup as esc } from "./_escape.ts";
 import { formatDecimal, formatPercent, MISSING, wrap } from "./_text.ts";
 import { renderReportBody, REPORT_CSS, sweepSection } from "./html.ts";

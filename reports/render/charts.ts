@@ -8,14 +8,8 @@
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import type { TimelineRequest, TimeseriesRow } from "../run_report.ts";
-import type { SweepReport } from "../sweep.ts";
-export {
-  type CdfChartOptions,
-  latencyCdfChart,
-  latencyOverTimeChart,
-  latencyThroughputChart,
-} from "./latency_charts.ts";
+import type { TimelineRequest, TimeseriesRow } from "../results/run_report.ts";
+import type { SweepReport } from "../results/sweep.ts";
 
 /** A vega-lite specification (top level). */
 export type ChartSpec = vl.TopLevelSpec;

@@ -16,8 +16,8 @@
  *
  * @module
  */
-import type { Comparison } from "../compare.ts";
-import type { GateResult } from "../gate.ts";
+import type { Comparison } from "../results/compare.ts";
+import type { GateResult } from "../results/gate.ts";
 import { escapeCell } from "./_escape.ts";
 import {
   formatCount,

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import type { Comparison } from "../compare.ts";
-import type { FidelityVerdict } from "../fidelity.ts";
-import { type GateResult, trustNote } from "../gate.ts";
-import { formatSlo, type Slo } from "../slo.ts";
-import type { RunSummary } from "../summary.ts";
+import type { Comparison } from "../results/compare.ts";
+import type { FidelityVerdict } from "../results/fidelity.ts";
+import { type GateResult, trustNote } from "../results/gate.ts";
+import { formatSlo, type Slo } from "../results/slo.ts";
+import type { RunSummary } from "../results/run_summary.ts";
 import { formatCount, formatDecimal, formatPercent, MISSING } from "./_text.ts";
 
 /**

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { RunReport } from "../run_report.ts";
-import { formatSlo } from "../slo.ts";
-import type { SweepReport } from "../sweep.ts";
+import type { RunReport } from "../results/run_report.ts";
+import { formatSlo } from "../results/slo.ts";
+import type { SweepReport } from "../results/sweep.ts";
 import { escapeMarkup as esc } from "./_escape.ts";
 import {
   formatCount,
@@ -20,14 +20,16 @@ import { runHeadline } from "./headline.ts";
 import {
   attainmentChart,
   type ChartSpec,
-  latencyCdfChart,
-  latencyOverTimeChart,
-  latencyThroughputChart,
   renderSvg,
   scheduleLagChart,
   throughputChart,
   timelineChart,
 } from "./charts.ts";
+import {
+  latencyCdfChart,
+  latencyOverTimeChart,
+  latencyThroughputChart,
+} from "./latency_charts.ts";
 
 /** The stylesheet every page of the report and the dashboard uses. */
 export const REPORT_CSS = `

@@ -56,8 +56,8 @@
  *
  * @module
  */
-import type { RunReport } from "../run_report.ts";
-import type { RunSummary } from "../summary.ts";
+import type { RunReport } from "../results/run_report.ts";
+import type { RunSummary } from "../results/run_summary.ts";
 import { runHeadline } from "./headline.ts";
 import type { ReportJsonV2 } from "./report_json_v2.ts";
 export type {
@@ -75,7 +75,7 @@ export const REPORT_SCHEMA = "tokentrace.report/v2";
  * @example
  * ```ts
  * import { toReportJson } from "./json.ts";
- * import type { RunSummary } from "../summary.ts";
+ * import type { RunSummary } from "../results/run_summary.ts";
  * const summary: RunSummary = {
  *   run: {
  *     runId: "r1", label: null, backend: "openai", status: "running", incomplete: true,
@@ -235,7 +235,7 @@ export function toReportJson(summary: RunSummary): ReportJsonV2 {
  * @example
  * ```ts
  * import { renderJson } from "./json.ts";
- * import type { RunSummary } from "../summary.ts";
+ * import type { RunSummary } from "../results/run_summary.ts";
  * const summary: RunSummary = {
  *   run: {
  *     runId: "r1", label: null, backend: "openai", status: "completed", incomplete: false,

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { GateResult } from "../gate.ts";
-import type { RunReport } from "../run_report.ts";
+import type { GateResult } from "../results/gate.ts";
+import type { RunReport } from "../results/run_report.ts";
 import { escapeMarkup } from "./_escape.ts";
 import { runHeadline } from "./headline.ts";
 

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { CdfPoint, TimeseriesRow } from "../run_report.ts";
-import type { Slo } from "../slo.ts";
-import type { SweepReport } from "../sweep.ts";
+import type { CdfPoint, TimeseriesRow } from "../results/run_report.ts";
+import type { Slo } from "../results/slo.ts";
+import type { SweepReport } from "../results/sweep.ts";
 import { type ChartSpec, HEIGHT, WIDTH } from "./charts.ts";
 
 /** Options of {@linkcode latencyCdfChart}. */
@@ -28,7 +28,7 @@ const CDF_METRICS = ["ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"];
  *
  * @example
  * ```ts
- * import { latencyCdfChart } from "./charts.ts";
+ * import { latencyCdfChart } from "./latency_charts.ts";
  * const spec = latencyCdfChart([{ metric: "itl_ms", fraction: 0.4, valueMs: 0, n: 5 }], {
  *   zeroGapShare: 0.4,
  * });
@@ -127,7 +127,7 @@ function sloRules(
  *
  * @example
  * ```ts
- * import { latencyOverTimeChart } from "./charts.ts";
+ * import { latencyOverTimeChart } from "./latency_charts.ts";
  * console.log(latencyOverTimeChart([])); // null
  * ```
  */
@@ -206,7 +206,7 @@ function panelsWithSlo(o: {
  *
  * @example
  * ```ts
- * import { latencyThroughputChart } from "./charts.ts";
+ * import { latencyThroughputChart } from "./latency_charts.ts";
  * ```
  */
 export function latencyThroughputChart(sweep: SweepReport): ChartSpec | null {

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { RunReport } from "../run_report.ts";
-import { formatSlo } from "../slo.ts";
-import type { SweepReport } from "../sweep.ts";
+import type { RunReport } from "../results/run_report.ts";
+import { formatSlo } from "../results/slo.ts";
+import type { SweepReport } from "../results/sweep.ts";
 import { escapeCell } from "./_escape.ts";
 import {
   formatCount,

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { LatencyRow, RunSummary } from "../summary.ts";
-import { formatSlo } from "../slo.ts";
+import type { LatencyRow, RunSummary } from "../results/run_summary.ts";
+import { formatSlo } from "../results/slo.ts";
 import {
   formatCount,
   formatDecimal,
@@ -16,7 +16,7 @@ import {
   wrap,
 } from "./_text.ts";
 import { runHeadline } from "./headline.ts";
-import type { FailureSummary } from "../failures.ts";
+import type { FailureSummary } from "../results/failures.ts";
 
 /** Options of {@linkcode renderTerminal}. */
 export interface TerminalOptions {
@@ -45,7 +45,7 @@ const COLUMNS: { title: string; value: (r: LatencyRow) => number | null }[] = [
  * @example
  * ```ts
  * import { renderTerminal } from "./terminal.ts";
- * import type { RunSummary } from "../summary.ts";
+ * import type { RunSummary } from "../results/run_summary.ts";
  * const summary: RunSummary = {
  *   run: {
  *     runId: "r1", label: "demo", backend: "openai", status: "completed", incomplete: false,

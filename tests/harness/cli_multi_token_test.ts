@@ -5,7 +5,7 @@
 // model's tokenizer (--tokenizer). The endpoint kind comes from /v1/models' owned_by.
 import assert from "node:assert/strict";
 import { Store } from "../../harness/store.ts";
-import { installViews } from "../../reports/views.ts";
+import { installViews } from "../../reports/sql/views.ts";
 import { fixturePath } from "../_fixtures.ts";
 import { runCli, writeAzureTrace } from "./_cli.ts";
 

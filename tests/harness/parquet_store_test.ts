@@ -9,7 +9,7 @@ import {
 } from "../../harness/parquet_store.ts";
 import { insertShardFacts } from "../../harness/shard_facts.ts";
 import { Store } from "../../harness/store.ts";
-import { installViews, VIEW_FILES } from "../../reports/views.ts";
+import { installViews, VIEW_FILES } from "../../reports/sql/views.ts";
 import { assertRowsClose } from "../reports/_assert.ts";
 import {
   createFixtureStore,

@@ -6,8 +6,8 @@ import {
 } from "../../harness/shard.ts";
 import { planShardRun } from "../../harness/shard_facts.ts";
 import { planSessions } from "../../harness/sessions.ts";
-import { Rng } from "../../workloads/_random.ts";
-import type { TraceRequest } from "../../workloads/request.ts";
+import { Rng } from "../../workloads/base/random.ts";
+import type { TraceRequest } from "../../workloads/base/request.ts";
 
 /** A random plan: sorted arrivals, a mix of session turns and requests without a session. */
 function randomPlan(rng: Rng, n: number): TraceRequest[] {

@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { Store } from "../../harness/store.ts";
-import { installViews } from "../../reports/views.ts";
+import { installViews } from "../../reports/sql/views.ts";
 
 export * from "./_fixture_runs.ts";
 import { type FixtureRun, ms } from "./_fixture_runs.ts";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { ChatTemplate } from "../../workloads/chat_template.ts";
 import { planPrompts } from "../../workloads/prompt_plan.ts";
-import type { TraceRequest } from "../../workloads/request.ts";
+import type { TraceRequest } from "../../workloads/base/request.ts";
 import { loadTokenizer } from "../../workloads/tokenizer.ts";
 import { fixturePath } from "../_fixtures.ts";
 

@@ -10,7 +10,7 @@ import {
   parseSyntheticSpec,
   SpecError,
 } from "../../workloads/mod.ts";
-import { Rng } from "../../workloads/_random.ts";
+import { Rng } from "../../workloads/base/random.ts";
 import { fixture } from "./_fixture.ts";
 
 function gapStats(t: Float64Array): { mean: number; cv: number } {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../../workloads/usage_error.ts";
-import { TraceError } from "../../workloads/trace_error.ts";
+import { UsageError } from "../../workloads/base/usage_error.ts";
+import { TraceError } from "../../workloads/formats/trace_error.ts";
 import { WorkloadNotFoundError } from "../../workloads/resolve_workload.ts";
 import { PromptLengthError } from "../../workloads/prompt_plan.ts";
 import { SpecError } from "../../workloads/synthetic/spec.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { DuckDBInstance } from "@duckdb/node-api";
-import { readTrace } from "../read_trace.ts";
+import { readTrace } from "../formats/read_trace.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: string) => {

@@ -11,9 +11,9 @@
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { sqlString } from "../_duckdb.ts";
-import { readNumericColumns } from "../_columns.ts";
-import { buildRequests } from "../_build.ts";
+import { sqlString } from "./_duckdb.ts";
+import { readNumericColumns } from "./_columns.ts";
+import { buildRequests } from "./_build.ts";
 import {
   csvLocator,
   csvRejectFindings,
@@ -22,12 +22,8 @@ import {
   readCsvHeader,
   requireColumns,
   splitCsvLine,
-} from "../_csv.ts";
-import {
-  finishRead,
-  type ReaderOptions,
-  type ReaderResult,
-} from "../reader.ts";
+} from "./_csv.ts";
+import { finishRead, type ReaderOptions, type ReaderResult } from "./reader.ts";
 
 /** The columns every Azure LLM trace has. */
 export const AZURE_LLM_COLUMNS = [
@@ -49,8 +45,8 @@ const NS_SQL =
  *
  * @example
  * ```ts
- * import { withDuckDB } from "../_duckdb.ts";
- * import { DEFAULT_READER_OPTIONS } from "../reader.ts";
+ * import { withDuckDB } from "./_duckdb.ts";
+ * import { DEFAULT_READER_OPTIONS } from "./reader.ts";
  * import { readAzureLlm } from "./azure_llm.ts";
  * const p = await Deno.makeTempFile({ suffix: ".csv" });
  * await Deno.writeTextFile(p, "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n");

@@ -10,9 +10,9 @@
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { sqlString } from "../_duckdb.ts";
-import { readNumericColumns } from "../_columns.ts";
-import { buildRequests } from "../_build.ts";
+import { sqlString } from "./_duckdb.ts";
+import { readNumericColumns } from "./_columns.ts";
+import { buildRequests } from "./_build.ts";
 import {
   csvLocator,
   csvRejectFindings,
@@ -20,13 +20,9 @@ import {
   ident,
   readCsvHeader,
   requireColumns,
-} from "../_csv.ts";
-import {
-  finishRead,
-  type ReaderOptions,
-  type ReaderResult,
-} from "../reader.ts";
-import { TraceError } from "../trace_error.ts";
+} from "./_csv.ts";
+import { finishRead, type ReaderOptions, type ReaderResult } from "./reader.ts";
+import { TraceError } from "./trace_error.ts";
 
 /** The columns every BurstGPT trace has. */
 export const BURSTGPT_COLUMNS = [
@@ -40,8 +36,8 @@ export const BURSTGPT_COLUMNS = [
  *
  * @example
  * ```ts
- * import { withDuckDB } from "../_duckdb.ts";
- * import { DEFAULT_READER_OPTIONS } from "../reader.ts";
+ * import { withDuckDB } from "./_duckdb.ts";
+ * import { DEFAULT_READER_OPTIONS } from "./reader.ts";
  * import { readBurstGpt } from "./burstgpt.ts";
  * const p = await Deno.makeTempFile({ suffix: ".csv" });
  * await Deno.writeTextFile(p, "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n" +

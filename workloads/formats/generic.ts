@@ -8,9 +8,9 @@
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { sqlString } from "../_duckdb.ts";
-import { type NumericColumns, readNumericColumns } from "../_columns.ts";
-import { buildRequests, type RawTrace } from "../_build.ts";
+import { sqlString } from "./_duckdb.ts";
+import { type NumericColumns, readNumericColumns } from "./_columns.ts";
+import { buildRequests, type RawTrace } from "./_build.ts";
 import {
   csvLocator,
   csvRejectFindings,
@@ -18,22 +18,22 @@ import {
   ident,
   readCsvHeader,
   requireColumns,
-} from "../_csv.ts";
+} from "./_csv.ts";
 import {
   jsonNumber,
   jsonPath,
   loadJsonLines,
   wrongTypeFindings,
-} from "../_jsonl.ts";
-import type { BadRowFinding } from "../bad_rows.ts";
+} from "./_jsonl.ts";
+import type { BadRowFinding } from "./bad_rows.ts";
 import {
   type ColumnMapping,
   finishRead,
   type ReaderOptions,
   type ReaderResult,
   type TimeUnit,
-} from "../reader.ts";
-import { TraceError } from "../trace_error.ts";
+} from "./reader.ts";
+import { TraceError } from "./trace_error.ts";
 import { numberTurns } from "./burstgpt.ts";
 
 const UNIT_NAMES = {
@@ -55,8 +55,8 @@ const UNIT_MS: Record<Exclude<TimeUnit, "datetime">, number> = {
  *
  * @example
  * ```ts
- * import { withDuckDB } from "../_duckdb.ts";
- * import { DEFAULT_READER_OPTIONS } from "../reader.ts";
+ * import { withDuckDB } from "./_duckdb.ts";
+ * import { DEFAULT_READER_OPTIONS } from "./reader.ts";
  * import { readGeneric } from "./generic.ts";
  * const p = await Deno.makeTempFile({ suffix: ".csv" });
  * await Deno.writeTextFile(p, "t_ms,prompt_len,gen_len\n100,50,5\n350,60,7\n");

@@ -14,22 +14,22 @@
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { ChatMessage, TraceRequest } from "../request.ts";
-import { readNumericColumns } from "../_columns.ts";
-import { buildRequests, MAX_TRACE_TOKENS } from "../_build.ts";
+import type { ChatMessage, TraceRequest } from "../base/request.ts";
+import { readNumericColumns } from "./_columns.ts";
+import { buildRequests, MAX_TRACE_TOKENS } from "./_build.ts";
 import {
   jsonNumber,
   jsonPath,
   loadJsonLines,
   wrongTypeFindings,
-} from "../_jsonl.ts";
-import type { BadRowFinding } from "../bad_rows.ts";
+} from "./_jsonl.ts";
+import type { BadRowFinding } from "./bad_rows.ts";
 import {
   finishRead,
   type ReaderOptions,
   type ReaderResult,
   textTokens,
-} from "../reader.ts";
+} from "./reader.ts";
 import { numberTurns } from "./burstgpt.ts";
 
 const COUNT = "an integer token count >= 0";
@@ -40,8 +40,8 @@ const MS = "milliseconds >= 0";
  *
  * @example
  * ```ts
- * import { withDuckDB } from "../_duckdb.ts";
- * import { DEFAULT_READER_OPTIONS } from "../reader.ts";
+ * import { withDuckDB } from "./_duckdb.ts";
+ * import { DEFAULT_READER_OPTIONS } from "./reader.ts";
  * import { readMooncake } from "./mooncake.ts";
  * const p = await Deno.makeTempFile({ suffix: ".jsonl" });
  * await Deno.writeTextFile(p, '{"timestamp": 0, "input_length": 600, "output_length": 5, "hash_ids": [0, 1]}\n');

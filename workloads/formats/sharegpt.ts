@@ -11,15 +11,15 @@
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { ChatMessage, TraceRequest } from "../request.ts";
-import { sqlString } from "../_duckdb.ts";
+import type { ChatMessage, TraceRequest } from "../base/request.ts";
+import { sqlString } from "./_duckdb.ts";
 import {
   finishRead,
   type ReaderOptions,
   type ReaderResult,
   textTokens,
-} from "../reader.ts";
-import { TraceError } from "../trace_error.ts";
+} from "./reader.ts";
+import { TraceError } from "./trace_error.ts";
 
 const ROLES: Record<string, ChatMessage["role"]> = {
   human: "user",
@@ -37,8 +37,8 @@ const ROLES: Record<string, ChatMessage["role"]> = {
  *
  * @example
  * ```ts
- * import { withDuckDB } from "../_duckdb.ts";
- * import { DEFAULT_READER_OPTIONS } from "../reader.ts";
+ * import { withDuckDB } from "./_duckdb.ts";
+ * import { DEFAULT_READER_OPTIONS } from "./reader.ts";
  * import { readShareGpt } from "./sharegpt.ts";
  * const p = await Deno.makeTempFile({ suffix: ".json" });
  * await Deno.writeTextFile(p, JSON.stringify([{ id: "a", conversations: [

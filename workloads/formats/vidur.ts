@@ -5,20 +5,16 @@
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { readNumericColumns } from "../_columns.ts";
-import { buildRequests } from "../_build.ts";
+import { readNumericColumns } from "./_columns.ts";
+import { buildRequests } from "./_build.ts";
 import {
   csvLocator,
   csvRejectFindings,
   csvSource,
   readCsvHeader,
   requireColumns,
-} from "../_csv.ts";
-import {
-  finishRead,
-  type ReaderOptions,
-  type ReaderResult,
-} from "../reader.ts";
+} from "./_csv.ts";
+import { finishRead, type ReaderOptions, type ReaderResult } from "./reader.ts";
 
 /** The columns a Vidur trace has. */
 export const VIDUR_COLUMNS = [
@@ -32,8 +28,8 @@ export const VIDUR_COLUMNS = [
  *
  * @example
  * ```ts
- * import { withDuckDB } from "../_duckdb.ts";
- * import { DEFAULT_READER_OPTIONS } from "../reader.ts";
+ * import { withDuckDB } from "./_duckdb.ts";
+ * import { DEFAULT_READER_OPTIONS } from "./reader.ts";
  * import { readVidur } from "./vidur.ts";
  * const p = await Deno.makeTempFile({ suffix: ".csv" });
  * await Deno.writeTextFile(p, "arrived_at,num_prefill_tokens,num_decode_tokens\n0.5,100,10\n1.25,80,4\n");

@@ -6,24 +6,24 @@
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { readNumericColumns } from "../_columns.ts";
-import { buildRequests } from "../_build.ts";
-import { jsonNumber, loadJsonLines, wrongTypeFindings } from "../_jsonl.ts";
-import type { BadRowFinding } from "../bad_rows.ts";
+import { readNumericColumns } from "./_columns.ts";
+import { buildRequests } from "./_build.ts";
+import { jsonNumber, loadJsonLines, wrongTypeFindings } from "./_jsonl.ts";
+import type { BadRowFinding } from "./bad_rows.ts";
 import {
   finishRead,
   type ReaderOptions,
   type ReaderResult,
   textTokens,
-} from "../reader.ts";
+} from "./reader.ts";
 
 /**
  * Reads a vLLM custom-dataset JSONL file.
  *
  * @example
  * ```ts
- * import { withDuckDB } from "../_duckdb.ts";
- * import { DEFAULT_READER_OPTIONS } from "../reader.ts";
+ * import { withDuckDB } from "./_duckdb.ts";
+ * import { DEFAULT_READER_OPTIONS } from "./reader.ts";
  * import { readVllmCustom } from "./vllm_custom.ts";
  * const p = await Deno.makeTempFile({ suffix: ".jsonl" });
  * await Deno.writeTextFile(p, '{"prompt": "Tell me a story", "output_tokens": 64}\n');

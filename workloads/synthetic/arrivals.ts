@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Rng } from "../_random.ts";
+import { Rng } from "../base/random.ts";
 
 /** An arrival process; rates in requests per second. */
 export type ArrivalSpec =

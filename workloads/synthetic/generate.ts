@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { TraceRequest } from "../request.ts";
-import { Rng } from "../_random.ts";
+import type { TraceRequest } from "../base/request.ts";
+import { Rng } from "../base/random.ts";
 import { type ArrivalSpec, arrivalTimes } from "./arrivals.ts";
 import { lengthSampler, type LengthSpec } from "./lengths.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Rng } from "../_random.ts";
+import type { Rng } from "../base/random.ts";
 
 /** A distribution of token counts (integers >= 0). */
 export type LengthSpec =
@@ -21,7 +21,7 @@ export type LengthSpec =
  *
  * @example
  * ```ts
- * import { Rng } from "../_random.ts";
+ * import { Rng } from "../base/random.ts";
  * import { lengthSampler } from "./lengths.ts";
  * const draw = lengthSampler({ kind: "uniform", min: 5, max: 5 });
  * console.log(draw(new Rng(0))); // 5

@@ -15,7 +15,7 @@ import { checkArrivalSpec } from "./arrivals.ts";
 import type { LengthSpec } from "./lengths.ts";
 import { lengthSampler } from "./lengths.ts";
 import type { SyntheticSpec } from "./generate.ts";
-import { UsageError } from "../usage_error.ts";
+import { UsageError } from "../base/usage_error.ts";
 
 /** A spec that does not parse; the message names the part and the expected form. */
 export class SpecError extends UsageError {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { ChatMessage } from "../../../workloads/request.ts";
+import type { ChatMessage } from "../../../workloads/base/request.ts";
 
 const encoder = new TextEncoder();
 

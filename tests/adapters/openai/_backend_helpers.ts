@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { generateRequest } from "../../../harness/generate_request.ts";
 import type { StreamEvent } from "../../../adapters/backend.ts";
 import type { OpenAIBackend } from "../../../adapters/openai/backend.ts";
-import type { TraceRequest } from "../../../workloads/request.ts";
+import type { TraceRequest } from "../../../workloads/base/request.ts";
 
 /** One request the test server received. */
 export interface Seen {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { buildRequestBody } from "../../../adapters/openai/request_body.ts";
-import type { TraceRequest } from "../../../workloads/request.ts";
+import type { TraceRequest } from "../../../workloads/base/request.ts";
 import { generateRequest } from "../../../harness/generate_request.ts";
 
 /** The body of a trace request, as the harness sends it (its one mapping to a backend request). */

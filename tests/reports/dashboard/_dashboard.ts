@@ -6,7 +6,7 @@
 import { Store } from "../../../harness/store.ts";
 import { createApp } from "../../../reports/dashboard/app.ts";
 import { loadAssets, locateAssets } from "../../../reports/dashboard/assets.ts";
-import { installViews } from "../../../reports/views.ts";
+import { installViews } from "../../../reports/sql/views.ts";
 import { createFixtureStore, type FixtureRun } from "../_fixture.ts";
 
 /** A dashboard app over `runs`; `dispose()` closes and deletes everything. */

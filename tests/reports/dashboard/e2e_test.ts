@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { startDashboard } from "../../../harness/cli/dashboard_command.ts";
-import { installViews } from "../../../reports/views.ts";
+import { installViews } from "../../../reports/sql/views.ts";
 import { createFixtureStore, RUN_A, RUN_B } from "../_fixture.ts";
 import { CHROMIUM_PATH, skip } from "../../_system.ts";
 

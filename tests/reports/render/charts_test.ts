@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import {
-  latencyCdfChart,
-  latencyOverTimeChart,
-  latencyThroughputChart,
   renderSvg,
   throughputChart,
   timelineChart,
 } from "../../../reports/render/charts.ts";
+import {
+  latencyCdfChart,
+  latencyOverTimeChart,
+  latencyThroughputChart,
+} from "../../../reports/render/latency_charts.ts";
 
 Deno.test("renderSvg() renders charts without a browser", async (t) => {
   await t.step("a CDF becomes an SVG document with its title", async () => {

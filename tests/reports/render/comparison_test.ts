@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { compareRuns } from "../../../reports/compare.ts";
-import { evaluateGates, parseGates } from "../../../reports/gate.ts";
+import { compareRuns } from "../../../reports/results/compare.ts";
+import { evaluateGates, parseGates } from "../../../reports/results/gate.ts";
 import {
   COMPARE_SCHEMA,
   renderComparisonJson,
   renderComparisonMarkdown,
   renderComparisonText,
 } from "../../../reports/render/comparison.ts";
-import { openSnapshot } from "../../../reports/snapshot.ts";
+import { openSnapshot } from "../../../reports/results/snapshot.ts";
 import { createFixtureStore } from "../_fixture.ts";
 import { generatedRun } from "../_runs.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { renderHtml } from "../../../reports/render/html.ts";
-import { collectRunReport } from "../../../reports/run_report.ts";
-import { openSnapshot } from "../../../reports/snapshot.ts";
+import { collectRunReport } from "../../../reports/results/run_report.ts";
+import { openSnapshot } from "../../../reports/results/snapshot.ts";
 import { createFixtureStore, RUN_A, RUN_C } from "../_fixture.ts";
 import { generatedRun } from "../_runs.ts";
 

@@ -4,7 +4,7 @@ import {
   REPORT_SCHEMA,
   toReportJson,
 } from "../../../reports/render/json.ts";
-import { summarizeRun } from "../../../reports/summary.ts";
+import { summarizeRun } from "../../../reports/results/summary.ts";
 import { createFixtureStore, RUN_A, RUN_D } from "../_fixture.ts";
 
 Deno.test("toReportJson()", async (t) => {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import type { Comparison } from "../../../reports/compare.ts";
-import { evaluateGates, parseGates } from "../../../reports/gate.ts";
+import type { Comparison } from "../../../reports/results/compare.ts";
+import { evaluateGates, parseGates } from "../../../reports/results/gate.ts";
 import {
   renderFidelityJunit,
   renderGatesJunit,
 } from "../../../reports/render/junit.ts";
-import { collectRunReport } from "../../../reports/run_report.ts";
-import { openSnapshot } from "../../../reports/snapshot.ts";
+import { collectRunReport } from "../../../reports/results/run_report.ts";
+import { openSnapshot } from "../../../reports/results/snapshot.ts";
 import { createFixtureStore, RUN_A } from "../_fixture.ts";
 
 const SIDE = {

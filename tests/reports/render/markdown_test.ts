@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { renderMarkdown } from "../../../reports/render/markdown.ts";
-import { collectRunReport } from "../../../reports/run_report.ts";
-import { openSnapshot } from "../../../reports/snapshot.ts";
+import { collectRunReport } from "../../../reports/results/run_report.ts";
+import { openSnapshot } from "../../../reports/results/snapshot.ts";
 import { createFixtureStore, RUN_A } from "../_fixture.ts";
 
 Deno.test("renderMarkdown()", async (t) => {

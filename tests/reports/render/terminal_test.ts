@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { renderTerminal } from "../../../reports/render/terminal.ts";
-import { summarizeRun } from "../../../reports/summary.ts";
+import { summarizeRun } from "../../../reports/results/summary.ts";
 import { createFixtureStore, RUN_A, RUN_C, RUN_D } from "../_fixture.ts";
 
 const EXPECTED_A = `\

@@ -5,7 +5,7 @@ import {
   insertShardFacts,
   type ShardFactsRow,
 } from "../../../harness/shard_facts.ts";
-import { installViews } from "../../../reports/views.ts";
+import { installViews } from "../../../reports/sql/views.ts";
 
 const us = (v: number) => BigInt(Math.round(v * 1000)); // microseconds as ns
 
