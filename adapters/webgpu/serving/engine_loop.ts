@@ -4,18 +4,22 @@
  * Requests become {@link Sequence}s; each step the scheduler plans a hybrid batch, which is
  * packed, encoded into one compute pass (with GPU timestamps) and submitted without waiting.
  * Sampling runs on the GPU and feeds the next step through the sequence's slot, so the host
- * keeps up to `stepsInFlight` steps queued and learns their sampled ids by asynchronous
- * readback (~11 ms in Deno, docs/ENGINE.md).
+ * keeps steps queued and learns their sampled ids by asynchronous readback (~11 ms in Deno,
+ * docs/ENGINE.md). The queue holds `stepsInFlight` steps always,
+ * and up to `maxStepsInFlight` while the last step's GPU time says they add up to at most
+ * `queueAheadMs` (step_queue.ts): with 2-ms steps (batch-1 decode on an H200) four steps ran
+ * dry before their readback came back (3.63 ms per token for a 2.05-ms GPU step).
  *
  * Scheduling lag, stated and bounded: admission and preemption act on the very next step
  * (prompts are known on the host), but a stop token (EOS, stop id) or a cancellation is seen
- * at most `stepsInFlight` steps after the step that produced it; the steps already queued for
- * that sequence still run and their tokens are dropped. GPU queue order makes it safe to hand a
- * finished sequence's blocks and slot to another one at once.
+ * at most `maxStepsInFlight` steps (and, past `stepsInFlight`, about `queueAheadMs` of GPU time)
+ * after the step that produced it; the steps already queued for that sequence still run and
+ * their tokens are dropped. GPU queue order makes it safe to hand a finished sequence's blocks
+ * and slot to another one at once.
  *
  * The loop owns the engine's KV pages through its {@link BlockManager}; requests, their events and
  * their admission checks are in engine_request.ts, the GPU clock's calibration in
- * step_readback.ts. What is left (~460 lines) is one class whose methods all share its state: the
+ * step_readback.ts. What is left (~480 lines) is one class whose methods all share its state: the
  * live requests, the steps in flight and their readbacks, the scheduler; split further, each part
  * would have to reach into the others' fields.
  *
@@ -33,6 +37,11 @@ import type { ForwardEngine } from "../step/forward.ts";
 import { BlockManager } from "../batch/kv_blocks.ts";
 import { type Policy, Scheduler, type StepPlan } from "./scheduler.ts";
 import { Sequence } from "./sequence.ts";
+import {
+  DEFAULT_MAX_STEPS_IN_FLIGHT,
+  DEFAULT_QUEUE_AHEAD_MS,
+  mayQueue,
+} from "./step_queue.ts";
 import { GREEDY, type StepSequence } from "../batch/step_batch.ts";
 import {
   GpuClock,
@@ -46,8 +55,15 @@ export interface EngineLoopOptions {
   policy?: Policy;
   /** Query tokens per step (default the engine's maxTokens, which must hold it). */
   tokenBudget?: number;
-  /** Steps submitted ahead of their readback (default 4). */
+  /** Steps submitted ahead of their readback, always (default 4). */
   stepsInFlight?: number;
+  /**
+   * Steps ahead at most while steps are short (default: the token log's room for whole steps
+   * less 2, at most {@link DEFAULT_MAX_STEPS_IN_FLIGHT}, at least `stepsInFlight`).
+   */
+  maxStepsInFlight?: number;
+  /** GPU ms the steps past `stepsInFlight` may fill the queue to (default {@link DEFAULT_QUEUE_AHEAD_MS}). */
+  queueAheadMs?: number;
   /** Requests waiting for admission before {@link QueueFullError} (default 1024). */
   maxWaiting?: number;
   /** Reuse KV blocks of equal prompt prefixes (default true). */
@@ -128,8 +144,12 @@ export class EngineLoop {
   readonly policy: Policy;
   /** Query tokens per step. */
   readonly tokenBudget: number;
-  /** Steps submitted ahead of their readback. */
+  /** Steps submitted ahead of their readback, always. */
   readonly stepsInFlight: number;
+  /** Steps in flight at most, while steps are short. */
+  readonly maxStepsInFlight: number;
+  /** GPU ms the steps past `stepsInFlight` may fill the queue to. */
+  readonly queueAheadMs: number;
   /** Waiting requests before {@link QueueFullError}. */
   readonly maxWaiting: number;
   /** Running totals since the loop was created. */
@@ -153,6 +173,8 @@ export class EngineLoop {
   private readonly now: () => bigint;
   private inflight: InFlight[] = [];
   private stepIndex = 0;
+  /** GPU ms of the last step read back with timestamps, or null. */
+  private lastStepGpuMs: number | null = null;
   private arrivals = 0;
   private wake: (() => void) | null = null;
   private running: Promise<void> | null = null;
@@ -174,7 +196,24 @@ export class EngineLoop {
         `Engine loop: stepsInFlight: expected >= 1, got ${this.stepsInFlight}`,
       );
     }
-    this.ring = this.stepsInFlight + 2;
+    const logRoom = Math.floor(lim.logSize / lim.maxSeqs) - 2;
+    this.maxStepsInFlight = opts.maxStepsInFlight ??
+      Math.max(
+        this.stepsInFlight,
+        Math.min(DEFAULT_MAX_STEPS_IN_FLIGHT, logRoom),
+      );
+    if (!(this.maxStepsInFlight >= this.stepsInFlight)) {
+      throw new Error(
+        `Engine loop: maxStepsInFlight: expected >= stepsInFlight (${this.stepsInFlight}), got ${this.maxStepsInFlight}`,
+      );
+    }
+    this.queueAheadMs = opts.queueAheadMs ?? DEFAULT_QUEUE_AHEAD_MS;
+    if (!(this.queueAheadMs >= 0)) {
+      throw new Error(
+        `Engine loop: queueAheadMs: expected >= 0, got ${this.queueAheadMs}`,
+      );
+    }
+    this.ring = this.maxStepsInFlight + 2;
     if (this.ring * lim.maxSeqs > lim.logSize) {
       throw new Error(
         `Engine loop: the token log of ${lim.logSize} entries cannot hold ${this.ring} steps of ${lim.maxSeqs} rows; raise logSize`,
@@ -308,7 +347,7 @@ export class EngineLoop {
   private async run(): Promise<void> {
     while (!this.closed) {
       this.drain();
-      while (this.inflight.length < this.stepsInFlight) {
+      while (mayQueue(this.inflight.length, this, this.lastStepGpuMs)) {
         const tSched = this.now();
         const plan = this.scheduler.schedule();
         if (plan.items.length === 0) break;
@@ -404,6 +443,9 @@ export class EngineLoop {
     const r = f.readout!;
     const now = this.now();
     if (r.startRaw !== null) this.gpuClock.observe(f.tSubmitNs, r.startRaw);
+    if (r.startRaw !== null && r.endRaw !== null && r.endRaw > r.startRaw) {
+      this.lastStepGpuMs = Number(r.endRaw - r.startRaw) / 1e6;
+    }
     const gpuEnd = this.gpuClock.toRun(r.endRaw);
     for (let i = 0; i < f.rows.length; i++) {
       const seq = f.rows[i];
