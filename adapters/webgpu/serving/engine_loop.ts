@@ -107,8 +107,10 @@ interface InFlight {
   blocks: ReturnType<BlockManager["stats"]>;
   waiting: number;
   running: number;
+  slot: number;
   readout: StepReadout | null;
-  done: Promise<void>;
+  /** The readback, once its staging buffer's map was asked for (null before). */
+  done: Promise<void> | null;
 }
 
 /**
@@ -213,7 +215,12 @@ export class EngineLoop {
         `Engine loop: queueAheadMs: expected >= 0, got ${this.queueAheadMs}`,
       );
     }
-    this.ring = this.maxStepsInFlight + 2;
+    // Mapped steps stay in the ring until their readback resolves (~11 ms), while the queue
+    // refills behind them: twice the queue where the token log has the room.
+    this.ring = Math.max(
+      this.maxStepsInFlight + 2,
+      Math.min(2 * this.maxStepsInFlight + 2, logRoom + 2),
+    );
     if (this.ring * lim.maxSeqs > lim.logSize) {
       throw new Error(
         `Engine loop: the token log of ${lim.logSize} entries cannot hold ${this.ring} steps of ${lim.maxSeqs} rows; raise logSize`,
@@ -322,6 +329,7 @@ export class EngineLoop {
     this.closed = true;
     this.wake?.();
     await this.running;
+    this.mapPending();
     await Promise.allSettled(this.inflight.map((f) => f.done));
     for (const live of [...this.live.values()]) {
       this.scheduler.finish(live.seq);
@@ -347,21 +355,48 @@ export class EngineLoop {
   private async run(): Promise<void> {
     while (!this.closed) {
       this.drain();
-      while (mayQueue(this.inflight.length, this, this.lastStepGpuMs)) {
-        const tSched = this.now();
-        const plan = this.scheduler.schedule();
-        if (plan.items.length === 0) break;
-        this.submitPlan(plan, tSched);
-      }
+      this.fill();
       if (this.inflight.length === 0) {
         if (this.live.size === 0) return;
         // Live sequences with nothing to run and nothing in flight: wait for news.
         await this.sleep(50);
         continue;
       }
+      // Asking for the maps returns once the GPU has run those steps (Deno blocks in mapAsync,
+      // docs/perf.md), so they leave the queue at once; it refills before the ~11-ms wait for
+      // their data, and the maps are asked for once per wake, not once per step.
+      this.mapPending();
+      this.fill();
       const woken = new Promise<void>((r) => (this.wake = r));
-      await Promise.race([this.inflight[0].done, woken]);
+      await Promise.race([this.inflight[0].done!, woken]);
       this.wake = null;
+    }
+  }
+
+  /** Submits steps while the queue (steps not yet mapped) and the ring have room and there is work. */
+  private fill(): void {
+    while (
+      this.inflight.length < this.ring - 2 &&
+      mayQueue(
+        this.inflight.filter((f) => f.done === null).length,
+        this,
+        this.lastStepGpuMs,
+      )
+    ) {
+      const tSched = this.now();
+      const plan = this.scheduler.schedule();
+      if (plan.items.length === 0) break;
+      this.submitPlan(plan, tSched);
+    }
+  }
+
+  /** Asks for the readback of every submitted step not yet asked for, in step order. */
+  private mapPending(): void {
+    for (const f of this.inflight) {
+      if (f.done !== null) continue;
+      f.done = this.readback.read(f.slot, f.rows.length).then((r) => {
+        f.readout = r;
+      });
     }
   }
 
@@ -416,12 +451,10 @@ export class EngineLoop {
       blocks: this.blocks.stats(),
       waiting: this.scheduler.waiting.length,
       running: this.scheduler.running.length,
+      slot,
       readout: null,
-      done: Promise.resolve(),
+      done: null,
     };
-    f.done = this.readback.read(slot, rows.length).then((r) => {
-      f.readout = r;
-    });
     this.inflight.push(f);
     this.stepIndex++;
     const c = this.counters;
