@@ -9,7 +9,8 @@
  * @module
  */
 import type { EngineDevice } from "../step/device.ts";
-import { EngineLoop } from "../serving/engine_loop.ts";
+import { EngineLoop, type EngineLoopOptions } from "../serving/engine_loop.ts";
+import { DEFAULT_MAX_STEPS_IN_FLIGHT } from "../serving/step_queue.ts";
 import { runRequest, type SeqEvent } from "../serving/engine_request.ts";
 import type { EngineOptions } from "../step/engine_options.ts";
 import { ForwardEngine } from "../step/forward.ts";
@@ -37,8 +38,12 @@ export interface EngineBenchOptions {
   runs: { policy: Policy; tokenBudget: number }[];
   /** Sequences per step (default 256). */
   maxSeqs?: number;
-  /** Steps in flight (default 4). */
+  /** Steps in flight always (default 4). */
   stepsInFlight?: number;
+  /** Steps in flight at most while steps are short (EngineLoopOptions; default the loop's). */
+  maxStepsInFlight?: number;
+  /** GPU ms the queue may hold past `stepsInFlight` (EngineLoopOptions; default the loop's). */
+  queueAheadMs?: number;
   /** Decode-step batch sizes timed at `decodeCtx` (default 1 8 9 16 32 64 128). */
   decodeBatches?: number[];
   /** Context of the timed decode steps (default 1200). */
@@ -110,6 +115,12 @@ export interface EngineBenchResult {
     overallTokPerS: number;
     /** GPU time of one decode step at ctx = prompt + newTokens / 2 (median of 20). */
     stepGpuMs: number;
+    /** The loop's queue bounds in this run. */
+    stepsInFlight: number;
+    maxStepsInFlight: number;
+    queueAheadMs: number;
+    /** The same generation with the queue fixed at `stepsInFlight` (the loop before step_queue.ts). */
+    fixedQueue: { decodeTokPerS: number; decodeMsPerToken: number };
   };
   decodeSteps: { batch: number; ctx: number; gpuMs: number; spread: number }[];
   prefillStep: { tokens: number; gpuMs: number };
@@ -119,6 +130,39 @@ export interface EngineBenchResult {
 const now = () => BigInt(Math.round(performance.now() * 1e6));
 /** New tokens of the short batch-1 run, whose wall time is subtracted from the long one's. */
 const B1_SHORT = 16;
+
+/**
+ * Batch-1 generation through `loop`, timed as the peer times it: wall(n2 new) - wall(n1 new),
+ * n1 = 16, n2 = 16 + `newTokens`, each the median of 3 runs after a warm-up of `newTokens`
+ * (prefill and the last readback cancel out). Returns the difference and wall(n2), seconds.
+ */
+export async function timeBatch1(
+  loop: EngineLoop,
+  prompt: number[],
+  newTokens: number,
+): Promise<{ decodeS: number; wallS: number }> {
+  const gen = async (n: number) => {
+    const s = performance.now();
+    const { ids } = await runRequest(loop, {
+      id: "batch-1",
+      prompt,
+      maxTokens: n,
+      ignoreEos: true,
+    });
+    if (ids.length !== n) {
+      throw new Error(`Batch-1: expected ${n} ids, got ${ids.length}`);
+    }
+    return (performance.now() - s) / 1000;
+  };
+  const median3 = async (n: number) => {
+    const t = [await gen(n), await gen(n), await gen(n)].sort((a, b) => a - b);
+    return t[1];
+  };
+  await gen(newTokens);
+  const t1 = await median3(B1_SHORT);
+  const t2 = await median3(newTokens + B1_SHORT);
+  return { decodeS: t2 - t1, wallS: t2 };
+}
 
 /** Runs every engine benchmark on one upload of `preset`. */
 export async function benchEngine(
@@ -141,7 +185,10 @@ export async function benchEngine(
     maxSeqs,
     maxContext,
     maxTokens,
-    logSize: (stepsInFlight + 2) * maxSeqs,
+    logSize: (Math.max(
+      stepsInFlight,
+      opts.maxStepsInFlight ?? DEFAULT_MAX_STEPS_IN_FLIGHT,
+    ) + 2) * maxSeqs,
     linear: opts.linear,
     attnTargetItems: opts.attnTargetItems,
   });
@@ -153,36 +200,30 @@ export async function benchEngine(
     ms.sort((a, b) => a - b);
     return ms[Math.floor(ms.length / 2)];
   };
-  // Batch-1 generation, timed as the peer times it: wall(n2 new) - wall(n1 new) over n2 - n1,
-  // each the median of 3 runs after a warm-up (prefill and the last readback cancel out). The
-  // loop's block manager also hands out the pages of the directly timed steps below.
+  // Batch-1 generation (timeBatch1). The loop's block manager also hands out the pages of the
+  // directly timed steps below.
   const newTokens = opts.batch1Tokens ?? 256;
-  const b1 = await EngineLoop.create(engine, {
+  const loopOpts = {
     stepsInFlight,
+    maxStepsInFlight: opts.maxStepsInFlight,
+    queueAheadMs: opts.queueAheadMs,
     prefixCaching: false,
+  };
+  let b1 = await EngineLoop.create(engine, {
+    ...loopOpts,
+    maxStepsInFlight: stepsInFlight,
   });
-  const gen = async (n: number) => {
-    const s = performance.now();
-    const { ids } = await runRequest(b1, {
-      id: "batch-1",
-      prompt: wl.batch1_prompt,
-      maxTokens: n,
-      ignoreEos: true,
-    });
-    if (ids.length !== n) {
-      throw new Error(`Batch-1: expected ${n} ids, got ${ids.length}`);
-    }
-    return (performance.now() - s) / 1000;
-  };
-  const median3 = async (n: number) => {
-    const t = [await gen(n), await gen(n), await gen(n)].sort((a, b) => a - b);
-    return t[1];
-  };
-  await gen(newTokens);
+  // First the loop as it was (a fixed queue of stepsInFlight), then the default queue.
+  const fixed = await timeBatch1(b1, wl.batch1_prompt, newTokens);
+  await b1.close();
+  b1 = await EngineLoop.create(engine, loopOpts);
+  const { decodeS, wallS: t2 } = await timeBatch1(
+    b1,
+    wl.batch1_prompt,
+    newTokens,
+  );
+  const fixedS = fixed.decodeS;
   const n1 = B1_SHORT;
-  const t1 = await median3(n1);
-  const t2 = await median3(newTokens + n1);
-  const decodeS = t2 - t1;
   const decodeTokens = newTokens;
   const P = wl.batch1_prompt.length;
   const b1Pages = b1.blocks.take(
@@ -204,6 +245,13 @@ export async function benchEngine(
     decodeMsPerToken: (decodeS * 1000) / decodeTokens,
     overallTokPerS: (newTokens + n1) / t2,
     stepGpuMs,
+    stepsInFlight: b1.stepsInFlight,
+    maxStepsInFlight: b1.maxStepsInFlight,
+    queueAheadMs: b1.queueAheadMs,
+    fixedQueue: {
+      decodeTokPerS: decodeTokens / fixedS,
+      decodeMsPerToken: (fixedS * 1000) / decodeTokens,
+    },
   };
   // Decode steps at several batch sizes.
   const decodeSteps: EngineBenchResult["decodeSteps"] = [];
@@ -245,7 +293,7 @@ export async function benchEngine(
   const workload: WorkloadRun[] = [];
   for (const run of opts.runs) {
     workload.push(
-      await runWorkload(engine, wl, run, stepsInFlight, opts.workloadDeadlineS),
+      await runWorkload(engine, wl, run, loopOpts, opts.workloadDeadlineS),
     );
   }
   engine.destroy();
@@ -307,14 +355,13 @@ async function runWorkload(
   engine: ForwardEngine,
   wl: Workload,
   run: { policy: Policy; tokenBudget: number },
-  stepsInFlight: number,
+  queue: EngineLoopOptions,
   deadlineS?: number,
 ): Promise<WorkloadRun> {
   const loop = await EngineLoop.create(engine, {
+    ...queue,
     policy: run.policy,
     tokenBudget: run.tokenBudget,
-    stepsInFlight,
-    prefixCaching: false,
     nowNs: now,
   });
   const ttft: number[] = [];

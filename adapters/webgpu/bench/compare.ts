@@ -107,7 +107,13 @@ target(
     f(roof ? (100 * b1) / roof : null)
   }%; vs HF static+compile ${f(hfStatic)}: ${
     f(ratio(b1, hfStatic), 2)
-  }x, vs HF dynamic ${f(hfDyn)}: ${f(ratio(b1, hfDyn), 2)}x`,
+  }x, vs HF dynamic ${f(hfDyn)}: ${f(ratio(b1, hfDyn), 2)}x${
+    e.batch1.fixedQueue
+      ? `; queue ${e.batch1.stepsInFlight}-${e.batch1.maxStepsInFlight} steps / ${e.batch1.queueAheadMs} ms (fixed at ${e.batch1.stepsInFlight}: ${
+        f(e.batch1.fixedQueue.decodeTokPerS)
+      } tok/s, ${f(e.batch1.fixedQueue.decodeMsPerToken, 2)} ms/token)`
+      : ""
+  }`,
   ">= 50% of roofline, > 2x HF static",
   roof ? b1 >= 0.5 * roof : null,
 );

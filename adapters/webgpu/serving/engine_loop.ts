@@ -4,18 +4,22 @@
  * Requests become {@link Sequence}s; each step the scheduler plans a hybrid batch, which is
  * packed, encoded into one compute pass (with GPU timestamps) and submitted without waiting.
  * Sampling runs on the GPU and feeds the next step through the sequence's slot, so the host
- * keeps up to `stepsInFlight` steps queued and learns their sampled ids by asynchronous
- * readback (~11 ms in Deno, docs/ENGINE.md).
+ * keeps steps queued and learns their sampled ids by asynchronous readback (~11 ms in Deno,
+ * docs/ENGINE.md). The queue holds `stepsInFlight` steps always,
+ * and up to `maxStepsInFlight` while the last step's GPU time says they add up to at most
+ * `queueAheadMs` (step_queue.ts): with 2-ms steps (batch-1 decode on an H200) four steps ran
+ * dry before their readback came back (3.63 ms per token for a 2.05-ms GPU step).
  *
  * Scheduling lag, stated and bounded: admission and preemption act on the very next step
  * (prompts are known on the host), but a stop token (EOS, stop id) or a cancellation is seen
- * at most `stepsInFlight` steps after the step that produced it; the steps already queued for
- * that sequence still run and their tokens are dropped. GPU queue order makes it safe to hand a
- * finished sequence's blocks and slot to another one at once.
+ * at most `maxStepsInFlight` steps (and, past `stepsInFlight`, about `queueAheadMs` of GPU time)
+ * after the step that produced it; the steps already queued for that sequence still run and
+ * their tokens are dropped. GPU queue order makes it safe to hand a finished sequence's blocks
+ * and slot to another one at once.
  *
  * The loop owns the engine's KV pages through its {@link BlockManager}; requests, their events and
  * their admission checks are in engine_request.ts, the GPU clock's calibration in
- * step_readback.ts. What is left (~460 lines) is one class whose methods all share its state: the
+ * step_readback.ts. What is left (~480 lines) is one class whose methods all share its state: the
  * live requests, the steps in flight and their readbacks, the scheduler; split further, each part
  * would have to reach into the others' fields.
  *
@@ -33,6 +37,11 @@ import type { ForwardEngine } from "../step/forward.ts";
 import { BlockManager } from "../batch/kv_blocks.ts";
 import { type Policy, Scheduler, type StepPlan } from "./scheduler.ts";
 import { Sequence } from "./sequence.ts";
+import {
+  DEFAULT_MAX_STEPS_IN_FLIGHT,
+  DEFAULT_QUEUE_AHEAD_MS,
+  mayQueue,
+} from "./step_queue.ts";
 import { GREEDY, type StepSequence } from "../batch/step_batch.ts";
 import {
   GpuClock,
@@ -46,8 +55,15 @@ export interface EngineLoopOptions {
   policy?: Policy;
   /** Query tokens per step (default the engine's maxTokens, which must hold it). */
   tokenBudget?: number;
-  /** Steps submitted ahead of their readback (default 4). */
+  /** Steps submitted ahead of their readback, always (default 4). */
   stepsInFlight?: number;
+  /**
+   * Steps ahead at most while steps are short (default: the token log's room for whole steps
+   * less 2, at most {@link DEFAULT_MAX_STEPS_IN_FLIGHT}, at least `stepsInFlight`).
+   */
+  maxStepsInFlight?: number;
+  /** GPU ms the steps past `stepsInFlight` may fill the queue to (default {@link DEFAULT_QUEUE_AHEAD_MS}). */
+  queueAheadMs?: number;
   /** Requests waiting for admission before {@link QueueFullError} (default 1024). */
   maxWaiting?: number;
   /** Reuse KV blocks of equal prompt prefixes (default true). */
@@ -91,8 +107,10 @@ interface InFlight {
   blocks: ReturnType<BlockManager["stats"]>;
   waiting: number;
   running: number;
+  slot: number;
   readout: StepReadout | null;
-  done: Promise<void>;
+  /** The readback, once its staging buffer's map was asked for (null before). */
+  done: Promise<void> | null;
 }
 
 /**
@@ -128,8 +146,12 @@ export class EngineLoop {
   readonly policy: Policy;
   /** Query tokens per step. */
   readonly tokenBudget: number;
-  /** Steps submitted ahead of their readback. */
+  /** Steps submitted ahead of their readback, always. */
   readonly stepsInFlight: number;
+  /** Steps in flight at most, while steps are short. */
+  readonly maxStepsInFlight: number;
+  /** GPU ms the steps past `stepsInFlight` may fill the queue to. */
+  readonly queueAheadMs: number;
   /** Waiting requests before {@link QueueFullError}. */
   readonly maxWaiting: number;
   /** Running totals since the loop was created. */
@@ -153,6 +175,8 @@ export class EngineLoop {
   private readonly now: () => bigint;
   private inflight: InFlight[] = [];
   private stepIndex = 0;
+  /** GPU ms of the last step read back with timestamps, or null. */
+  private lastStepGpuMs: number | null = null;
   private arrivals = 0;
   private wake: (() => void) | null = null;
   private running: Promise<void> | null = null;
@@ -174,7 +198,29 @@ export class EngineLoop {
         `Engine loop: stepsInFlight: expected >= 1, got ${this.stepsInFlight}`,
       );
     }
-    this.ring = this.stepsInFlight + 2;
+    const logRoom = Math.floor(lim.logSize / lim.maxSeqs) - 2;
+    this.maxStepsInFlight = opts.maxStepsInFlight ??
+      Math.max(
+        this.stepsInFlight,
+        Math.min(DEFAULT_MAX_STEPS_IN_FLIGHT, logRoom),
+      );
+    if (!(this.maxStepsInFlight >= this.stepsInFlight)) {
+      throw new Error(
+        `Engine loop: maxStepsInFlight: expected >= stepsInFlight (${this.stepsInFlight}), got ${this.maxStepsInFlight}`,
+      );
+    }
+    this.queueAheadMs = opts.queueAheadMs ?? DEFAULT_QUEUE_AHEAD_MS;
+    if (!(this.queueAheadMs >= 0)) {
+      throw new Error(
+        `Engine loop: queueAheadMs: expected >= 0, got ${this.queueAheadMs}`,
+      );
+    }
+    // Mapped steps stay in the ring until their readback resolves (~11 ms), while the queue
+    // refills behind them: twice the queue where the token log has the room.
+    this.ring = Math.max(
+      this.maxStepsInFlight + 2,
+      Math.min(2 * this.maxStepsInFlight + 2, logRoom + 2),
+    );
     if (this.ring * lim.maxSeqs > lim.logSize) {
       throw new Error(
         `Engine loop: the token log of ${lim.logSize} entries cannot hold ${this.ring} steps of ${lim.maxSeqs} rows; raise logSize`,
@@ -283,6 +329,7 @@ export class EngineLoop {
     this.closed = true;
     this.wake?.();
     await this.running;
+    this.mapPending();
     await Promise.allSettled(this.inflight.map((f) => f.done));
     for (const live of [...this.live.values()]) {
       this.scheduler.finish(live.seq);
@@ -308,21 +355,48 @@ export class EngineLoop {
   private async run(): Promise<void> {
     while (!this.closed) {
       this.drain();
-      while (this.inflight.length < this.stepsInFlight) {
-        const tSched = this.now();
-        const plan = this.scheduler.schedule();
-        if (plan.items.length === 0) break;
-        this.submitPlan(plan, tSched);
-      }
+      this.fill();
       if (this.inflight.length === 0) {
         if (this.live.size === 0) return;
         // Live sequences with nothing to run and nothing in flight: wait for news.
         await this.sleep(50);
         continue;
       }
+      // Asking for the maps returns once the GPU has run those steps (Deno blocks in mapAsync,
+      // docs/perf.md), so they leave the queue at once; it refills before the ~11-ms wait for
+      // their data, and the maps are asked for once per wake, not once per step.
+      this.mapPending();
+      this.fill();
       const woken = new Promise<void>((r) => (this.wake = r));
-      await Promise.race([this.inflight[0].done, woken]);
+      await Promise.race([this.inflight[0].done!, woken]);
       this.wake = null;
+    }
+  }
+
+  /** Submits steps while the queue (steps not yet mapped) and the ring have room and there is work. */
+  private fill(): void {
+    while (
+      this.inflight.length < this.ring - 2 &&
+      mayQueue(
+        this.inflight.filter((f) => f.done === null).length,
+        this,
+        this.lastStepGpuMs,
+      )
+    ) {
+      const tSched = this.now();
+      const plan = this.scheduler.schedule();
+      if (plan.items.length === 0) break;
+      this.submitPlan(plan, tSched);
+    }
+  }
+
+  /** Asks for the readback of every submitted step not yet asked for, in step order. */
+  private mapPending(): void {
+    for (const f of this.inflight) {
+      if (f.done !== null) continue;
+      f.done = this.readback.read(f.slot, f.rows.length).then((r) => {
+        f.readout = r;
+      });
     }
   }
 
@@ -377,12 +451,10 @@ export class EngineLoop {
       blocks: this.blocks.stats(),
       waiting: this.scheduler.waiting.length,
       running: this.scheduler.running.length,
+      slot,
       readout: null,
-      done: Promise.resolve(),
+      done: null,
     };
-    f.done = this.readback.read(slot, rows.length).then((r) => {
-      f.readout = r;
-    });
     this.inflight.push(f);
     this.stepIndex++;
     const c = this.counters;
@@ -404,6 +476,9 @@ export class EngineLoop {
     const r = f.readout!;
     const now = this.now();
     if (r.startRaw !== null) this.gpuClock.observe(f.tSubmitNs, r.startRaw);
+    if (r.startRaw !== null && r.endRaw !== null && r.endRaw > r.startRaw) {
+      this.lastStepGpuMs = Number(r.endRaw - r.startRaw) / 1e6;
+    }
     const gpuEnd = this.gpuClock.toRun(r.endRaw);
     for (let i = 0; i < f.rows.length; i++) {
       const seq = f.rows[i];

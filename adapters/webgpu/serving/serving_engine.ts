@@ -9,6 +9,7 @@
 import { requestEngineDevice } from "../step/device.ts";
 import type { AttentionMode } from "../step/engine_options.ts";
 import { EngineLoop } from "./engine_loop.ts";
+import { DEFAULT_MAX_STEPS_IN_FLIGHT } from "./step_queue.ts";
 import { ForwardEngine } from "../step/forward.ts";
 import { dtypeBytes } from "../step/gpu_buffers.ts";
 import type { StorageDtype } from "../kernels/geometry.ts";
@@ -150,7 +151,9 @@ export async function openServingEngine(
       maxContext,
       numPages: kvBlocks,
       attention: opts.attention,
-      logSize: (stepsInFlight + 2) * maxSeqs,
+      // Room for the loop's deepest queue of short steps (step_queue.ts).
+      logSize: (Math.max(stepsInFlight, DEFAULT_MAX_STEPS_IN_FLIGHT) + 2) *
+        maxSeqs,
     });
   } catch (e) {
     gpu.device.destroy();

@@ -190,6 +190,71 @@ webgpuTest({
   },
 });
 
+/** Most steps submitted and not yet read back at once, from the step records. */
+function peakInFlight(steps: EngineStepRow[]): number {
+  let peak = 0;
+  for (const s of steps) {
+    const ahead = steps.filter((o) =>
+      o.step > s.step && o.tSubmitNs < s.tReadbackNs
+    ).length;
+    peak = Math.max(peak, 1 + ahead);
+  }
+  return peak;
+}
+
+webgpuTest({
+  name:
+    "EngineLoop queues past stepsInFlight while steps fit queueAheadMs, with the same greedy ids",
+  ...opts,
+  fn: async (t) => {
+    const want = await alone();
+    const e = await engine();
+    const run = async (queueAheadMs: number) => {
+      const loop = await EngineLoop.create(e, {
+        tokenBudget: 24,
+        prefixCaching: false,
+        stepsInFlight: 1,
+        maxStepsInFlight: 6,
+        queueAheadMs,
+      });
+      const steps: EngineStepRow[] = [];
+      loop.onStep = (r) => steps.push(r);
+      const ids = await collect(loop, req(0));
+      await loop.close();
+      return { ids, steps };
+    };
+    // A step whose map was asked for has run (Deno returns from mapAsync after the GPU did), so
+    // it leaves the queue while its data is still on the way: the steps in flight are the
+    // queue plus those mapped, and the ring (2 * 6 + 2 slots here) bounds both.
+    await t.step("queueAheadMs 0: the floor of one step queued", async () => {
+      const { ids, steps } = await run(0);
+      assert.deepEqual(ids, want[0]);
+      assert.equal(peakInFlight(steps), 2);
+    });
+    await t.step("an unbounded queueAheadMs: up to the ring", async () => {
+      const { ids, steps } = await run(1e9);
+      assert.deepEqual(ids, want[0]);
+      // The first read-back step's GPU time (timestamps) opens the queue to the cap at once;
+      // without timestamp queries there is no step time and the floor holds.
+      assert.equal(peakInFlight(steps), e.gpu.timestamps ? 12 : 2);
+    });
+    await t.step(
+      "a cap below the floor, or a negative bound, is refused",
+      async () => {
+        await assert.rejects(
+          () => EngineLoop.create(e, { stepsInFlight: 4, maxStepsInFlight: 2 }),
+          /maxStepsInFlight: expected >= stepsInFlight \(4\), got 2/,
+        );
+        await assert.rejects(
+          () => EngineLoop.create(e, { queueAheadMs: -1 }),
+          /queueAheadMs: expected >= 0, got -1/,
+        );
+      },
+    );
+    e.destroy();
+  },
+});
+
 webgpuTest({
   name:
     "EngineLoop.cancel() ends the stream and frees the sequence's KV blocks",

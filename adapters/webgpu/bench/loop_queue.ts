@@ -1,0 +1,179 @@
+/**
+ * Where a one-sequence step's wall time goes in the serving loop: the readback latency of an
+ * empty submission, then batch-1 generation through {@link EngineLoop} at fixed queue depths
+ * and at the default queue (step_queue.ts), each with its host time per step (schedule, pack,
+ * encode, submit: the step record's `cpuUs`), its GPU time per step (timestamps) and the share
+ * of the wall time the GPU was busy; then the same decode steps submitted directly on the
+ * engine (no scheduler, no events), bare or with the loop's per-step timestamps, copies and
+ * readback, so the loop's own host cost shows as the difference. Prints one JSON object.
+ *
+ * `deno run -A adapters/webgpu/bench/loop_queue.ts [--preset tiny] [--tokens 256]`
+ *
+ * @module
+ */
+import type { EngineStepRow } from "../../backend.ts";
+import { requestEngineDevice } from "../step/device.ts";
+import { EngineLoop, type EngineLoopOptions } from "../serving/engine_loop.ts";
+import { ForwardEngine } from "../step/forward.ts";
+import { presetSource } from "../model/presets.ts";
+import { timeBatch1 } from "./_engine.ts";
+import { GREEDY } from "../batch/step_batch.ts";
+import { StepReadback } from "../step/step_readback.ts";
+import { PAGE_SIZE } from "../batch/kv_blocks.ts";
+
+const arg = (name: string, def: string) => {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : def;
+};
+const preset = arg("--preset", "tiny");
+const tokens = Number(arg("--tokens", "256"));
+if (!(Number.isInteger(tokens) && tokens >= 16)) {
+  throw new Error(
+    `--tokens: expected an integer >= 16, got ${arg("--tokens", "")}`,
+  );
+}
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length ? s[s.length >> 1] : null;
+};
+
+const gpu = await requestEngineDevice();
+const d = gpu.device;
+const src = d.createBuffer({
+  size: 16,
+  usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.STORAGE,
+});
+const dst = d.createBuffer({
+  size: 16,
+  usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+});
+const readbackMs: number[] = [];
+for (let i = 0; i < 21; i++) {
+  const enc = d.createCommandEncoder();
+  enc.copyBufferToBuffer(src, 0, dst, 0, 16);
+  const s = performance.now();
+  d.queue.submit([enc.finish()]);
+  await dst.mapAsync(GPUMapMode.READ);
+  dst.unmap();
+  readbackMs.push(performance.now() - s);
+}
+
+const prompt = Array.from({ length: 16 }, (_, i) => (i * 7 + 1) % 256);
+const engine = await ForwardEngine.create(gpu, presetSource(preset), {
+  maxSeqs: 4,
+  maxContext: Math.ceil((prompt.length + tokens + 16) / 16) * 16,
+  maxTokens: 64,
+  logSize: 34 * 4,
+});
+const settings: { name: string; opts: EngineLoopOptions }[] = [
+  ...[1, 2, 4, 8, 16].map((k) => ({
+    name: `fixed ${k}`,
+    opts: { stepsInFlight: k, maxStepsInFlight: k },
+  })),
+  { name: "default", opts: {} },
+];
+const rows = [];
+for (const { name, opts } of settings) {
+  const loop = await EngineLoop.create(engine, {
+    ...opts,
+    prefixCaching: false,
+  });
+  const steps: EngineStepRow[] = [];
+  loop.onStep = (r) => steps.push(r);
+  const t0 = performance.now();
+  const { decodeS } = await timeBatch1(loop, prompt, tokens);
+  const wallMs = performance.now() - t0;
+  const gpuMs = steps.flatMap((s) =>
+    s.tGpuStartNs !== null && s.tGpuEndNs !== null
+      ? [Number(s.tGpuEndNs - s.tGpuStartNs) / 1e6]
+      : []
+  );
+  rows.push({
+    queue: name,
+    stepsInFlight: loop.stepsInFlight,
+    maxStepsInFlight: loop.maxStepsInFlight,
+    queueAheadMs: loop.queueAheadMs,
+    msPerToken: (decodeS * 1000) / tokens,
+    hostUsPerStep: median(steps.map((s) => s.cpuUs)),
+    gpuMsPerStep: median(gpuMs),
+    gpuBusy: gpuMs.length ? gpuMs.reduce((a, b) => a + b, 0) / wallMs : null,
+  });
+  await loop.close();
+}
+// Direct steps: `tokens` decode steps of one sequence after its prefill, each prepared, encoded
+// and submitted as the loop does; `readback` adds the loop's per-step timestamp resolve, copies
+// and mapAsync, at most `depth` unread; without it one readback at the end (`depth` unused).
+const direct = async (readback: boolean, depth: number) => {
+  const loop = await EngineLoop.create(engine, { prefixCaching: false });
+  const pages = loop.blocks.take(
+    Math.ceil((prompt.length + tokens + 1) / PAGE_SIZE),
+  );
+  const ring = depth + 2;
+  const rb = new StepReadback(d, gpu.timestamps, ring, 4);
+  const log = {
+    tokens: engine.tokenLogBuffer,
+    logprobs: engine.logprobLogBuffer,
+  };
+  const pending: Promise<unknown>[] = [];
+  let hostMs = 0;
+  const step = (i: number) => {
+    const h = performance.now();
+    const slot = i % ring;
+    const packed = engine.prepareStep({
+      seqs: [{
+        slot: 0,
+        start: i === 0 ? 0 : prompt.length + i - 1,
+        tokens: i === 0 ? prompt : null,
+        pages,
+        sample: GREEDY,
+      }],
+      logBase: slot * 4,
+    });
+    const enc = d.createCommandEncoder();
+    engine.encodeStep(
+      enc,
+      packed,
+      readback ? rb.timestampWrites(slot) : undefined,
+    );
+    if (readback) rb.encodeCopies(enc, slot, log, slot * 4, 1);
+    d.queue.submit([enc.finish()]);
+    if (readback) pending.push(rb.read(slot, 1));
+    if (i > 0) hostMs += performance.now() - h;
+  };
+  step(0);
+  await engine.readTokenLog(0, 1);
+  const t0 = performance.now();
+  for (let i = 1; i <= tokens; i++) {
+    if (pending.length >= depth) await pending.shift();
+    step(i);
+  }
+  await Promise.all(pending);
+  await engine.readTokenLog(0, 1);
+  const wallMs = performance.now() - t0;
+  rb.destroy();
+  loop.blocks.release(pages);
+  await loop.close();
+  return {
+    queue: `direct${readback ? ", per-step readback" : ""}, depth ${depth}`,
+    msPerToken: wallMs / tokens,
+    hostUsPerStep: (hostMs * 1000) / tokens,
+  };
+};
+const directRows = [];
+for (const [r, k] of [[false, 16], [true, 4], [true, 16]] as const) {
+  directRows.push(await direct(r, k));
+}
+engine.destroy();
+console.log(JSON.stringify(
+  {
+    adapter: gpu.description,
+    preset,
+    tokens,
+    emptyReadbackMs: { p50: median(readbackMs), min: Math.min(...readbackMs) },
+    rows,
+    direct: directRows,
+  },
+  null,
+  1,
+));
+d.destroy();
