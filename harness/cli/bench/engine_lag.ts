@@ -8,22 +8,19 @@
  * fresh database, and prints the lag (sent minus scheduled) p50 / p90 / p99 / max and the load
  * average at its end. `--pairs P` runs the hosts in turn P times (default 2), so that a change
  * of the machine's state shows in both. Run it on a quiet machine: the engine itself keeps both
- * cores of a 2-core machine busy.
+ * cores of a 2-core machine busy. It replays the bench's own plan (`bench_capacity.ts`), so it
+ * lives beside the CLI, not in `harness/bench/` (the harness layer must not import the CLI).
  *
  * @module
  */
-import { RunClock } from "../clock.ts";
-import { executeRun } from "../run_session.ts";
-import { WebGPUBackend } from "../../adapters/webgpu/mod.ts";
-import type { EngineHostKind } from "../../adapters/webgpu/mod.ts";
-import { readTrace } from "../../workloads/mod.ts";
-import {
-  BENCH_ENGINE,
-  benchPool,
-  pointRequests,
-} from "../cli/bench_capacity.ts";
-import { BENCH_TRACE } from "../cli/bench_command.ts";
-import { Store } from "../store.ts";
+import { RunClock } from "../../clock.ts";
+import { executeRun } from "../../run_session.ts";
+import { WebGPUBackend } from "../../../adapters/webgpu/mod.ts";
+import type { EngineHostKind } from "../../../adapters/webgpu/mod.ts";
+import { readTrace } from "../../../workloads/mod.ts";
+import { BENCH_ENGINE, benchPool, pointRequests } from "../bench_capacity.ts";
+import { BENCH_TRACE } from "../bench_command.ts";
+import { Store } from "../../store.ts";
 
 function flag(name: string, fallback: string): string {
   const i = Deno.args.indexOf(name);
