@@ -52,6 +52,7 @@ export {
   type ExecuteRunOptions,
   type ExecuteRunResult,
 } from "./harness/run_session.ts";
+export type { PacingPriority } from "./harness/pacing_priority.ts";
 export {
   createScriptedApp,
   type ScriptedApp,

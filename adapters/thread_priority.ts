@@ -1,6 +1,7 @@
 /**
- * Lowers the OS scheduling priority of the calling thread (Linux), so that background work
- * (the recorder's database writes, the built-in engine's thread on a CPU adapter) yields the cores to threads that take timestamps.
+ * OS scheduling priorities of threads (Linux): lowers background work (the recorder's database
+ * writes, the built-in engine's threads on a CPU adapter) so that it yields the cores to threads
+ * that take timestamps, and raises a pacing thread to real-time scheduling where permitted.
  *
  * On a busy 2-core machine a DuckDB insert on the recorder's thread made the reading thread
  * wait for a core: the late tokens of a calibration came in bursts, one every ~100 ms
@@ -38,10 +39,7 @@ function openLibc(): typeof libc {
   try {
     // Opened once per thread and never closed: libc stays loaded anyway, and closing an FFI
     // library in a worker that is later terminated is a teardown path best not taken.
-    libc ??= Deno.dlopen("libc.so.6", {
-      syscall: { parameters: ["i64"], result: "i64" },
-      setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
-    });
+    libc ??= Deno.dlopen("libc.so.6", LIBC);
     return libc;
   } catch {
     return undefined;
@@ -74,9 +72,79 @@ export function lowerProcessPriority(nice: number): number {
   return n;
 }
 
-let libc:
-  | Deno.DynamicLibrary<{
-    syscall: { parameters: ["i64"]; result: "i64" };
-    setpriority: { parameters: ["i32", "u32", "i32"]; result: "i32" };
-  }>
-  | undefined;
+const LIBC = {
+  syscall: { parameters: ["i64"], result: "i64" },
+  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+  sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+let libc: Deno.DynamicLibrary<typeof LIBC> | undefined;
+
+/** `SCHED_OTHER`, `SCHED_FIFO` and the `SCHED_RESET_ON_FORK` flag (linux/sched.h). */
+const SCHED_OTHER = 0;
+const SCHED_FIFO = 1;
+const SCHED_RESET_ON_FORK = 0x40000000;
+/** errno names of what `sched_setscheduler` can refuse with. */
+const ERRNO: Record<number, string> = { 1: "EPERM", 22: "EINVAL", 3: "ESRCH" };
+
+/** The outcome of {@linkcode raiseThreadToRealtime}. */
+export type RealtimeResult =
+  | { raised: true; priority: number }
+  | { raised: false; reason: string };
+
+/**
+ * Moves the calling thread to `SCHED_FIFO` at `priority` (1-99), with `SCHED_RESET_ON_FORK`:
+ * threads and processes it starts later run at the normal policy, so only this thread is
+ * raised. The kernel's real-time throttle (`sched_rt_runtime_us`, 95 % of a core by default)
+ * still bounds it. Needs `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` of at least `priority`
+ * (`ulimit -r`); else it is refused (`EPERM`) and nothing changes. Undo with
+ * {@linkcode restoreThreadPolicy}.
+ *
+ * @example
+ * ```ts ignore
+ * import { raiseThreadToRealtime, restoreThreadPolicy } from "./thread_priority.ts";
+ * const r = raiseThreadToRealtime(10);
+ * try {
+ *   pace();
+ * } finally {
+ *   if (r.raised) restoreThreadPolicy();
+ * }
+ * ```
+ */
+export function raiseThreadToRealtime(priority: number): RealtimeResult {
+  if (!Number.isInteger(priority) || priority < 1 || priority > 99) {
+    throw new RangeError(
+      `raiseThreadToRealtime: expected a priority 1-99, got ${priority}`,
+    );
+  }
+  const c = openLibc();
+  if (!c) {
+    return {
+      raised: false,
+      reason: Deno.build.os === "linux"
+        ? "no FFI permission (run with --allow-ffi)"
+        : `not on Linux (${Deno.build.os})`,
+    };
+  }
+  const param = new Int32Array([priority]);
+  if (
+    c.symbols.sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, param) ===
+      0
+  ) {
+    return { raised: true, priority };
+  }
+  const at = c.symbols.__errno_location();
+  const errno = at ? new Deno.UnsafePointerView(at).getInt32() : -1;
+  return {
+    raised: false,
+    reason: `sched_setscheduler refused it (${
+      ERRNO[errno] ?? `errno ${errno}`
+    })`,
+  };
+}
+
+/** Returns the calling thread to the normal policy (`SCHED_OTHER`); always permitted. */
+export function restoreThreadPolicy(): void {
+  openLibc()?.symbols.sched_setscheduler(0, SCHED_OTHER, new Int32Array([0]));
+}

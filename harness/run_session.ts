@@ -19,6 +19,7 @@ import type { LoadOptions } from "./load_plan.ts";
 import { replay, type ReplayProgress, type ReplayResult } from "./runner.ts";
 import { replaySpread } from "./parallel.ts";
 import type { NewRun, RunStatus } from "./store.ts";
+import { type PacingPriority, raisePacing } from "./pacing_priority.ts";
 
 /** Options for {@linkcode executeRun}. */
 export interface ExecuteRunOptions {
@@ -71,6 +72,11 @@ export interface ExecuteRunOptions {
   >;
   /** The SLO and failure policy the run is judged by, stored in typed `runs` columns. */
   judgedBy?: Pick<NewRun, "slo" | "failurePolicy">;
+  /**
+   * How the thread that paces the sends is scheduled during the run (pacing_priority.ts);
+   * default `auto`. What was done is stored in the run's host facts (`pacingThread`).
+   */
+  pacingPriority?: PacingPriority;
 }
 
 /** How a run ended. */
@@ -81,6 +87,10 @@ export interface ExecuteRunResult {
   status: Exclude<RunStatus, "running">;
   /** The replay's own result (counters, why it stopped). */
   replay: ReplayResult;
+  /** How the pacing thread ran: `SCHED_FIFO 10` or `normal (<why>)`. */
+  pacingThread: string;
+  /** Set when real-time pacing was wanted and refused: why, and what to do. */
+  pacingRefused?: string;
 }
 
 /**
@@ -94,7 +104,7 @@ export interface ExecuteRunResult {
 export async function executeRun(
   opts: ExecuteRunOptions,
 ): Promise<ExecuteRunResult> {
-  const { backend, clock } = opts;
+  const { backend } = opts;
   const runId = opts.runId ?? crypto.randomUUID();
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) {
@@ -108,6 +118,31 @@ export async function executeRun(
       `Backend ${backend.name} runs on one thread only (it cannot be rebuilt in sender workers): use 1 worker`,
     );
   }
+  // Raised before the recorder starts: the threads started from here keep the normal policy.
+  const pacing = raisePacing(opts.pacingPriority ?? "auto", backend, {
+    workers,
+    mode: opts.load?.mode ?? "open",
+  });
+  try {
+    return await recordReplay(opts, runId, workers, portable, pacing.describe)
+      .then((r) => ({
+        ...r,
+        pacingThread: pacing.describe,
+        pacingRefused: pacing.refused,
+      }));
+  } finally {
+    pacing.restore();
+  }
+}
+
+async function recordReplay(
+  opts: ExecuteRunOptions,
+  runId: string,
+  workers: number,
+  portable: Awaited<ReturnType<NonNullable<Backend["portable"]>>> | undefined,
+  pacingThread: string,
+): Promise<Omit<ExecuteRunResult, "pacingThread" | "pacingRefused">> {
+  const { backend, clock } = opts;
   const recorder = await Recorder.start(opts.dbPath, {
     runId,
     label: opts.label,
@@ -116,7 +151,7 @@ export async function executeRun(
     options: opts.options,
     toolVersion: toolVersion(),
     gitRev: await gitRev(),
-    host: hostInfo(),
+    host: { ...hostInfo(), pacingThread },
     clockOriginUnixNs: clock.originUnixNs,
     ...opts.grouping,
     ...opts.judgedBy,

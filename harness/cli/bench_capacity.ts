@@ -232,6 +232,7 @@ export async function capacityBench(
     );
   };
   let last: RunCommandResult | undefined;
+  let pacingRefused: string | undefined;
   try {
     // 1. Service rate.
     console.error(
@@ -303,6 +304,7 @@ export async function capacityBench(
         { targetRate: rps, firstSeconds: o.pointSeconds, seed: 100 + i },
       );
       last = r;
+      pacingRefused ??= r.pacingRefused;
       sweepCfg.values.push(rps);
       if (r.status !== "completed") {
         stop = `point rate=${rps} ${r.status}`;
@@ -324,6 +326,8 @@ export async function capacityBench(
       cores: navigator.hardwareConcurrency,
       loadAverageStart: machineStart,
       loadAverageEnd: loadAverage(),
+      pacingThread: last?.pacingThread ?? null,
+      pacingRefused: pacingRefused ?? null,
     };
     const store = await Store.open(o.db);
     try {

@@ -5,7 +5,8 @@
  * @module
  */
 import type { LoadOptions } from "../load_plan.ts";
-import { FlagError, integerAtLeast, positiveNumber } from "./flags.ts";
+import { PACING_PRIORITIES, type PacingPriority } from "../pacing_priority.ts";
+import { FlagError, integerAtLeast, oneOf, positiveNumber } from "./flags.ts";
 
 /** Raw load flags as commander gives them (all optional). */
 export interface LoadFlags {
@@ -26,6 +27,7 @@ export interface LoadFlags {
   idleTimeout?: string;
   sessions?: boolean;
   workers?: string;
+  pacingPriority?: string;
 }
 
 /** Per-request time limits in ms (absent: none). */
@@ -44,6 +46,8 @@ export interface LoadConfig {
    * `auto` decides from the planned load once the workload is read (`autoWorkers`).
    */
   workers: number | "auto";
+  /** How the pacing thread is scheduled (harness/pacing_priority.ts). */
+  pacingPriority: PacingPriority;
 }
 
 const seconds = (flag: string, v: string | undefined) =>
@@ -151,6 +155,11 @@ export function parseLoadFlags(f: LoadFlags): LoadConfig {
     workers: f.workers === undefined || f.workers.trim() === "auto"
       ? "auto"
       : workerCount(f.workers),
+    pacingPriority: oneOf(
+      "--pacing-priority",
+      f.pacingPriority ?? "auto",
+      PACING_PRIORITIES,
+    ),
     timeouts: {
       connectTimeoutMs: seconds("--connect-timeout", f.connectTimeout),
       firstTokenTimeoutMs: seconds(

@@ -158,6 +158,11 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     "auto",
   ],
   [
+    "--pacing-priority <p>",
+    "auto (real-time pacing against the built-in engine) | realtime | normal",
+    "auto",
+  ],
+  [
     "--sessions",
     "multi-turn: send each turn after the previous reply + the trace's delay",
   ],

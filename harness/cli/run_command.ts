@@ -241,6 +241,7 @@ export async function recordRun(
         | "grouping"
         | "load"
         | "workers"
+        | "pacingPriority"
         | "maxErrorRate"
         | "summary"
         | "allowForeignDb"
@@ -325,12 +326,16 @@ export async function recordRun(
       onForced: () => Deno.exit(forcedCode),
       load: cfg.load,
       workers,
+      pacingPriority: cfg.pacingPriority,
       recorder: { allowForeignTables: cfg.allowForeignDb },
       onProgress: (p) => progress?.update(p),
       startNs: start?.startNs,
       indices: start?.indices,
     });
     progress?.done(result.replay.progress);
+    if (result.pacingRefused && !cfg.quiet) {
+      console.error(`Note: ${result.pacingRefused}`);
+    }
     await cfg.afterRun?.(result.runId);
   } finally {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
@@ -386,5 +391,11 @@ export async function recordRun(
       `Run ${result.runId} aborted by ${ac.signal.reason}: its rows are in ${cfg.db}, marked aborted`,
     );
   }
-  return { runId: result.runId, status: result.status, exitCode };
+  return {
+    runId: result.runId,
+    status: result.status,
+    exitCode,
+    pacingThread: result.pacingThread,
+    pacingRefused: result.pacingRefused,
+  };
 }

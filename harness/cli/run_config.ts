@@ -259,4 +259,8 @@ export interface RunCommandResult {
   runId: string;
   status: "completed" | "aborted" | "failed";
   exitCode: number;
+  /** How the pacing thread ran (`ExecuteRunResult.pacingThread`), when a run was made. */
+  pacingThread?: string;
+  /** Why real-time pacing was refused, when it was wanted. */
+  pacingRefused?: string;
 }

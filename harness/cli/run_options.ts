@@ -58,6 +58,7 @@ export const RUN_OPTION_KEYS = [
   "load",
   "timeouts",
   "workers",
+  "pacingPriority",
   "suiteGates",
   "suiteFailurePolicy",
 ] as const satisfies readonly (keyof (RunConfig & SuiteOptionFields))[];

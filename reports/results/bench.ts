@@ -53,6 +53,10 @@ export interface BenchMachine {
   loadAverageStart: number | null;
   /** 1-minute load average when the bench ended. */
   loadAverageEnd: number | null;
+  /** How the thread that paced the sends ran (`SCHED_FIFO 10`, `normal (...)`), if known. */
+  pacingThread?: string | null;
+  /** Why real-time pacing was refused in some run, when it was. */
+  pacingRefused?: string | null;
 }
 
 /** The bench's whole result. */
@@ -186,6 +190,7 @@ export async function readBench(
       } at the end, on ${o.machine.cores} cores`,
     );
   }
+  if (o.machine.pacingRefused) cautions.push(o.machine.pacingRefused);
   return {
     sweep,
     serviceRun: {

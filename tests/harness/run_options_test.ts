@@ -58,6 +58,7 @@ Deno.test("RUN_OPTION_KEYS pins the keys of runs.options", () => {
     "load",
     "timeouts",
     "workers",
+    "pacingPriority",
     "suiteGates",
     "suiteFailurePolicy",
   ]);
@@ -91,6 +92,7 @@ Deno.test("runOptionsRecord() writes the set keys in order and nothing else", as
       "load",
       "timeouts",
       "workers",
+      "pacingPriority",
     ]);
     assert.deepStrictEqual(rec.slo, { ttftMs: 500, tpotMs: 50 });
   });

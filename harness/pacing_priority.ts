@@ -1,0 +1,118 @@
+/**
+ * The scheduling priority of the thread that paces a run's sends.
+ *
+ * On a machine whose cores the backend itself keeps busy (the built-in engine on a CPU
+ * adapter), a pacing thread at the normal policy loses its core to the engine's threads in
+ * the middle of a spin or a send, for up to a scheduler tick: on a 2-core VM the schedule lag's
+ * p99 was 1.8-4.2 ms at the bench's 8 req/s whatever the engine's nice value, its host or the
+ * spin's lead, and 0.53-1.44 ms with this thread at `SCHED_FIFO` (docs/perf.md, "Real-time
+ * pacing"). The raise uses `SCHED_RESET_ON_FORK`, so the threads and processes started from
+ * here (the recorder, the metronome, the engine's process) keep the normal policy.
+ *
+ * `auto` raises the thread only where its work between sends is light: an open loop on one
+ * thread against a backend that times its tokens on another thread
+ * (`Backend.timesTokensElsewhere`). A backend that reads its replies on this thread would take
+ * the core from a server on the same machine at every read; that is `realtime`'s choice to make,
+ * not the default.
+ *
+ * @module
+ */
+import type { Backend } from "../adapters/backend.ts";
+import {
+  raiseThreadToRealtime,
+  restoreThreadPolicy,
+} from "../adapters/thread_priority.ts";
+
+/** How the pacing thread is scheduled: `auto` (see the module), `realtime` or `normal`. */
+export type PacingPriority = "auto" | "realtime" | "normal";
+
+/** The values `--pacing-priority` accepts. */
+export const PACING_PRIORITIES: readonly PacingPriority[] = [
+  "auto",
+  "realtime",
+  "normal",
+];
+
+/** The real-time priority used (1-99): above none of the system's own real-time threads. */
+export const PACING_RT_PRIORITY = 10;
+
+/** What was decided for a run's pacing thread, and how to undo it. */
+export interface PacingDecision {
+  /** What was asked. */
+  asked: PacingPriority;
+  /** Whether the thread runs at `SCHED_FIFO` now. */
+  raised: boolean;
+  /** One line for the run's host facts: `SCHED_FIFO 10` or `normal (<why>)`. */
+  describe: string;
+  /** Set when `realtime` (or `auto` where it applies) was refused: why, and what to do. */
+  refused?: string;
+  /** Returns the thread to the normal policy (idempotent). */
+  restore(): void;
+}
+
+/** Where the run paces from: what `auto` decides by. */
+export interface PacingSetting {
+  /** Sender threads (more than 1: they pace, not this thread). */
+  workers: number;
+  /** The load mode (a closed loop sends on replies, not on a schedule). */
+  mode: "open" | "closed";
+}
+
+/**
+ * Raises the calling thread for a run's sending, as `asked` and the run's setting decide.
+ *
+ * @example
+ * ```ts ignore
+ * const pacing = raisePacing("auto", backend, { workers: 1, mode: "open" });
+ * try {
+ *   await replay(opts);
+ * } finally {
+ *   pacing.restore();
+ * }
+ * ```
+ */
+export function raisePacing(
+  asked: PacingPriority,
+  backend: Pick<Backend, "timesTokensElsewhere">,
+  setting: PacingSetting,
+): PacingDecision {
+  const normal = (why: string, refused?: string): PacingDecision => ({
+    asked,
+    raised: false,
+    describe: `normal (${why})`,
+    refused,
+    restore() {},
+  });
+  if (asked === "normal") return normal("--pacing-priority normal");
+  if (setting.workers > 1) return normal("sender workers pace the sends");
+  if (asked === "auto") {
+    if (setting.mode === "closed") {
+      return normal("closed loop: sends follow replies");
+    }
+    if (!backend.timesTokensElsewhere) {
+      return normal("auto: the backend reads its replies on the pacing thread");
+    }
+  }
+  const r = raiseThreadToRealtime(PACING_RT_PRIORITY);
+  if (!r.raised) {
+    return normal(
+      r.reason,
+      `the pacing thread could not be raised to real-time scheduling: ${r.reason}; ` +
+        `its send times may lag by a scheduler tick on a busy machine (grant CAP_SYS_NICE, ` +
+        `raise \`ulimit -r\` to ${PACING_RT_PRIORITY}, or pass --pacing-priority normal)`,
+    );
+  }
+  let raised = true;
+  return {
+    asked,
+    get raised() {
+      return raised;
+    },
+    describe: `SCHED_FIFO ${PACING_RT_PRIORITY}`,
+    restore() {
+      if (!raised) return;
+      raised = false;
+      restoreThreadPolicy();
+    },
+  };
+}
