@@ -8,9 +8,13 @@
  */
 /// <reference lib="deno.worker" />
 import { beatPostTimes, type MetronomeInit } from "./metronome.ts";
+import { raiseThreadToRealtime } from "../adapters/thread_priority.ts";
+import { PACING_RT_PRIORITY } from "./pacing_priority.ts";
 
 self.onmessage = (e: MessageEvent<MetronomeInit>) => {
-  const { timesMs, lanes, ports, control, leadMs } = e.data;
+  const { timesMs, lanes, ports, control, leadMs, realtime } = e.data;
+  // A refusal leaves the thread as it was: the run's pacing thread reports it.
+  if (realtime) raiseThreadToRealtime(PACING_RT_PRIORITY);
   const ctrl = new Int32Array(control);
   const counts = new Int32Array(ports.length);
   const n = timesMs.length;

@@ -33,6 +33,8 @@ export interface MetronomeInit {
   control: SharedArrayBuffer;
   /** The most a beat comes before its send time, ms (see {@link beatLeadMs}). */
   leadMs: number;
+  /** Run the metronome's thread at real-time scheduling, as the pacing thread (where permitted). */
+  realtime: boolean;
 }
 
 /**
@@ -129,12 +131,15 @@ export class Metronome {
    * Starts posting beats: for each `timesMs[i]` (wall scale, sorted ascending) one count to lane
    * `lanes[i]`, {@link beatLeadMs} before that time, or at once when that has passed. The
    * receiver waits out the lead with {@link spinUntilWallMs}; `leadMs` 0 posts on time.
+   * `realtime` raises the metronome's thread to `SCHED_FIFO` where permitted (it only sleeps and
+   * posts; see pacing_priority.ts), so that its beats are not late for a busy core either.
    */
   static start(
     timesMs: Float64Array,
     lanes: Uint8Array,
     laneCount: number,
     leadMs = 0,
+    realtime = false,
   ): Metronome {
     if (!(leadMs >= 0) || !Number.isFinite(leadMs)) {
       throw new RangeError(`Metronome: leadMs must be >= 0 (got ${leadMs})`);
@@ -163,6 +168,7 @@ export class Metronome {
       ports: channels.map((c) => c.port1),
       control,
       leadMs,
+      realtime,
     };
     worker.postMessage(init, channels.map((c) => c.port1));
     return m;

@@ -7,7 +7,8 @@
  * p99 was 1.8-4.2 ms at the bench's 8 req/s whatever the engine's nice value, its host or the
  * spin's lead, and 0.53-1.44 ms with this thread at `SCHED_FIFO` (docs/perf.md, "Real-time
  * pacing"). The raise uses `SCHED_RESET_ON_FORK`, so the threads and processes started from
- * here (the recorder, the metronome, the engine's process) keep the normal policy.
+ * here (the recorder, the engine's process) keep the normal policy; the metronome's thread,
+ * which only sleeps and posts the beats, raises itself as well (runner.ts `realtimeBeats`).
  *
  * `auto` raises the thread only where its work between sends is light: an open loop on one
  * thread against a backend that times its tokens on another thread

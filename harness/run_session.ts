@@ -19,7 +19,11 @@ import type { LoadOptions } from "./load_plan.ts";
 import { replay, type ReplayProgress, type ReplayResult } from "./runner.ts";
 import { replaySpread } from "./parallel.ts";
 import type { NewRun, RunStatus } from "./store.ts";
-import { type PacingPriority, raisePacing } from "./pacing_priority.ts";
+import {
+  type PacingDecision,
+  type PacingPriority,
+  raisePacing,
+} from "./pacing_priority.ts";
 
 /** Options for {@linkcode executeRun}. */
 export interface ExecuteRunOptions {
@@ -124,7 +128,7 @@ export async function executeRun(
     mode: opts.load?.mode ?? "open",
   });
   try {
-    return await recordReplay(opts, runId, workers, portable, pacing.describe)
+    return await recordReplay(opts, runId, workers, portable, pacing)
       .then((r) => ({
         ...r,
         pacingThread: pacing.describe,
@@ -140,7 +144,7 @@ async function recordReplay(
   runId: string,
   workers: number,
   portable: Awaited<ReturnType<NonNullable<Backend["portable"]>>> | undefined,
-  pacingThread: string,
+  pacing: PacingDecision,
 ): Promise<Omit<ExecuteRunResult, "pacingThread" | "pacingRefused">> {
   const { backend, clock } = opts;
   const recorder = await Recorder.start(opts.dbPath, {
@@ -151,7 +155,7 @@ async function recordReplay(
     options: opts.options,
     toolVersion: toolVersion(),
     gitRev: await gitRev(),
-    host: { ...hostInfo(), pacingThread },
+    host: { ...hostInfo(), pacingThread: pacing.describe },
     clockOriginUnixNs: clock.originUnixNs,
     ...opts.grouping,
     ...opts.judgedBy,
@@ -203,7 +207,7 @@ async function recordReplay(
         portable,
         recorderOptions: opts.recorder,
       })
-      : await replay({ ...common, recorder });
+      : await replay({ ...common, recorder, realtimeBeats: pacing.raised });
   } catch (e) {
     if (forced) await forced;
     else if (!recorder.ended) {

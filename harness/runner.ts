@@ -88,6 +88,11 @@ export interface ReplayOptions extends ThreadOptions {
    * Default: its position in `requests`.
    */
   indices?: ArrayLike<number>;
+  /**
+   * Run the open loop's metronome thread at real-time scheduling (where permitted): executeRun
+   * sets it when it raised the pacing thread (pacing_priority.ts). Default false.
+   */
+  realtimeBeats?: boolean;
 }
 
 /** How a replay ended. */
@@ -151,6 +156,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
         new Uint8Array(scheduleNs.length),
         1,
         opts.backend.timesTokensElsewhere ? SPIN_LEAD_MS : 0,
+        opts.realtimeBeats ?? false,
       );
       // No more beats would come: the run stops (its requests in flight cancelled) and throws.
       metronome.failed.then((e) => {
