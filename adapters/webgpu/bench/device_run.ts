@@ -27,7 +27,7 @@ import { bestGemv, bestGemvByLayer, bestTiled } from "./_linear.ts";
 import {
   GEMV_S_VARIANTS,
   GEMV_VARIANTS,
-  GEOMETRY,
+  gemvSVariant,
   TILE_VARIANTS,
 } from "../kernels/geometry.ts";
 import { parseModelConfig } from "../model/config.ts";
@@ -156,13 +156,7 @@ const engine = await benchEngine(gpu, {
       gemvS: Object.fromEntries(
         Object.entries(gemvSLayers.layers).map((
           [layer, b],
-        ) => [layer, {
-          // Variants are over GEOMETRY (as timed), not over the geometry above.
-          GEMV_SROWS: GEOMETRY.GEMV_SROWS,
-          GEMV_SLANES: GEOMETRY.GEMV_SLANES,
-          GEMV_SRPT: GEOMETRY.GEMV_SRPT,
-          ...GEMV_S_VARIANTS[b.variant],
-        }]),
+        ) => [layer, gemvSVariant(b.variant)]),
       ),
     }
     : undefined,

@@ -130,6 +130,33 @@ export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
   "s r16 l16 c4": { GEMV_SROWS: 16, GEMV_SLANES: 16, GEMV_SRPT: 4 },
 };
 
+/**
+ * The small-GEMV constants of a {@link GEMV_S_VARIANTS} entry in full (the variant over
+ * GEOMETRY, as the benchmark times it), to lay over another geometry (EngineOptions.linear.gemvS).
+ *
+ * @example
+ * ```ts
+ * import { gemvSVariant } from "./geometry.ts";
+ * console.log(gemvSVariant("s r4 l64").GEMV_SROWS); // 4
+ * ```
+ */
+export function gemvSVariant(name: string): Partial<Geometry> {
+  const over = GEMV_S_VARIANTS[name];
+  if (!over) {
+    throw new Error(
+      `linear_gemv_s variant ${name}: unknown, expected one of ${
+        Object.keys(GEMV_S_VARIANTS).join(", ")
+      }`,
+    );
+  }
+  return {
+    GEMV_SROWS: GEOMETRY.GEMV_SROWS,
+    GEMV_SLANES: GEOMETRY.GEMV_SLANES,
+    GEMV_SRPT: GEOMETRY.GEMV_SRPT,
+    ...over,
+  };
+}
+
 /** The linear layers linear_gemv_s may run with a geometry of their own (EngineOptions.linear). */
 export const GEMV_SHAPES = ["qkv", "o", "gateUp", "down", "lmHead"] as const;
 /** A linear layer of {@link GEMV_SHAPES}. */

@@ -27,8 +27,7 @@ import {
 } from "../../../../adapters/webgpu/model/weights.ts";
 import { testDevice } from "../_gpu.ts";
 import {
-  GEMV_S_VARIANTS,
-  GEOMETRY,
+  gemvSVariant,
   type Geometry,
   TILE_VARIANTS,
 } from "../../../../adapters/webgpu/kernels/geometry.ts";
@@ -135,12 +134,7 @@ webgpuTest({
     const oracle = await loadOracle();
     const src = await openCheckpoint(oracleDir());
     const sizes = { maxTokens: 64, maxSeqs: 4, maxContext: 64 };
-    const over = (v: string) => ({
-      GEMV_SROWS: GEOMETRY.GEMV_SROWS,
-      GEMV_SLANES: GEOMETRY.GEMV_SLANES,
-      GEMV_SRPT: GEOMETRY.GEMV_SRPT,
-      ...GEMV_S_VARIANTS[v],
-    });
+    const over = gemvSVariant;
     const engine = await ForwardEngine.create(await testDevice(), src, {
       dtype: "f32",
       ...sizes,
