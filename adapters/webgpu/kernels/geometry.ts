@@ -144,7 +144,7 @@ export function gemvSVariant(name: string): Partial<Geometry> {
   const over = GEMV_S_VARIANTS[name];
   if (!over) {
     throw new Error(
-      `linear_gemv_s variant ${name}: unknown, expected one of ${
+      `Small-GEMV variant ${name}: unknown, expected one of ${
         Object.keys(GEMV_S_VARIANTS).join(", ")
       }`,
     );

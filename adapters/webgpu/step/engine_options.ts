@@ -89,8 +89,11 @@ export interface ResolvedEngineOptions {
 
 /** The linear kernels of an engine (ResolvedEngineOptions.linear). */
 export interface LinearChoice {
+  /** The launch geometry of the linear kernels (checked). */
   geo: Geometry;
+  /** Whether rows past the GEMV run linear_tiled_h (f16 arithmetic). */
   tiledF16: boolean;
+  /** Each layer's geometry of linear_gemv_s (`geo` itself where it has none of its own). */
   gemvS: Record<GemvShape, Geometry>;
 }
 
@@ -202,7 +205,7 @@ export function resolveEngineOptions(
   for (const name of Object.keys(opts.linear?.gemvS ?? {})) {
     if (!(GEMV_SHAPES as readonly string[]).includes(name)) {
       throw new Error(
-        `linear.gemvS: unknown layer ${name}, expected one of ${
+        `Linear option gemvS: unknown layer ${name}, expected one of ${
           GEMV_SHAPES.join(", ")
         }`,
       );
@@ -254,7 +257,7 @@ function checkShapeGemv(
   const cols = geo.GEMV_SROWS * geo.GEMV_SRPT;
   if (Math.ceil(N / cols) > MAX_GRID_DIM) {
     throw new Error(
-      `linear.gemvS.${name} for model ${src.name}: ${cols} output columns per workgroup give ${
+      `Linear option gemvS.${name} for model ${src.name}: ${cols} output columns per workgroup give ${
         Math.ceil(N / cols)
       } workgroups over N = ${N}, expected at most ${MAX_GRID_DIM}; use at least ${
         Math.ceil(N / MAX_GRID_DIM)

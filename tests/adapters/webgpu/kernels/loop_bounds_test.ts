@@ -349,7 +349,7 @@ webgpuTest({
             linear: { gemvS: { lmHead: one } },
           }),
         new Error(
-          `linear.gemvS.lmHead for model preset:tiny: 1 output columns per workgroup give 70000 workgroups over N = 70000, expected at most 65535; use at least 2 columns per workgroup (GEMV_SROWS x GEMV_SRPT)`,
+          `Linear option gemvS.lmHead for model preset:tiny: 1 output columns per workgroup give 70000 workgroups over N = 70000, expected at most 65535; use at least 2 columns per workgroup (GEMV_SROWS x GEMV_SRPT)`,
         ),
       );
       // Two columns per invocation halve the grid.
@@ -364,7 +364,7 @@ webgpuTest({
           resolveEngineOptions(gpu, src, {
             linear: { gemvS: { head: two } as never },
           }),
-        /linear.gemvS: unknown layer head, expected one of qkv, o, gateUp, down, lmHead/,
+        /Linear option gemvS: unknown layer head, expected one of qkv, o, gateUp, down, lmHead/,
       );
       assert.throws(
         () =>
