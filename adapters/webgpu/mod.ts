@@ -42,6 +42,7 @@ export {
   ATTENTION_MODES,
   type AttentionMode,
   type EngineOptions,
+  type LinearChoice,
   type ResolvedEngineOptions,
   resolveEngineOptions,
 } from "./step/engine_options.ts";
@@ -114,6 +115,8 @@ export {
   type StepSequence,
 } from "./batch/step_batch.ts";
 export {
+  GEMV_SHAPES,
+  type GemvShape,
   GEOMETRY,
   type Geometry,
   type StorageDtype,

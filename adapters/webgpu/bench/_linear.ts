@@ -16,6 +16,7 @@ import {
 import {
   GEMV_S_VARIANTS,
   GEMV_VARIANTS,
+  type GemvShape,
   GEOMETRY,
   type Geometry,
   grids,
@@ -343,6 +344,45 @@ export function bestGemv(
     if (!best || s < best.seconds) best = { variant, seconds: s };
   }
   return best;
+}
+
+/** The engine's layer (EngineOptions.linear.gemvS) of each decode shape of linearShapes. */
+export const LAYER_OF_SHAPE: Record<string, GemvShape> = {
+  qkv: "qkv",
+  "o (+res)": "o",
+  gate_up: "gateUp",
+  "down (silu-mul, +res)": "down",
+  lm_head: "lmHead",
+};
+
+/**
+ * The linear_gemv_s geometry (a variant name) with the least time at one row for each layer
+ * (the engine's per-layer choice), and the GEMV time of one decode step with them (each layer
+ * shape numLayers times, the LM head once).
+ */
+export function bestGemvByLayer(
+  points: LinearPoint[],
+  numLayers: number,
+): {
+  layers: Partial<Record<GemvShape, { variant: string; seconds: number }>>;
+  stepSeconds: number;
+} {
+  const layers: Partial<
+    Record<GemvShape, { variant: string; seconds: number }>
+  > = {};
+  for (const p of points) {
+    const layer = LAYER_OF_SHAPE[p.shape];
+    if (p.kernel !== "linear_gemv_s" || p.M !== 1 || !layer) continue;
+    const b = layers[layer];
+    if (!b || p.row.seconds < b.seconds) {
+      layers[layer] = { variant: p.variant, seconds: p.row.seconds };
+    }
+  }
+  let stepSeconds = 0;
+  for (const [layer, b] of Object.entries(layers)) {
+    stepSeconds += b.seconds * (layer === "lmHead" ? 1 : numLayers);
+  }
+  return { layers, stepSeconds };
 }
 
 /** The decode shapes (linearShapes' names) every GEMV variant is timed at. */

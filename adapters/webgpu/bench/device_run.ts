@@ -23,10 +23,11 @@ import {
 } from "./attention.ts";
 import { benchEngine, type Workload } from "./_engine.ts";
 import { benchKernels } from "./kernels.ts";
-import { bestGemv, bestTiled } from "./_linear.ts";
+import { bestGemv, bestGemvByLayer, bestTiled } from "./_linear.ts";
 import {
   GEMV_S_VARIANTS,
   GEMV_VARIANTS,
+  gemvSVariant,
   TILE_VARIANTS,
 } from "../kernels/geometry.ts";
 import { parseModelConfig } from "../model/config.ts";
@@ -97,7 +98,11 @@ log(`tiled choice ${JSON.stringify(tiledChoice)}`);
 const { numLayers } = parseModelConfig(PRESET_CONFIGS[preset], preset);
 const gemvSChoice = bestGemv(kernels.linear, "linear_gemv_s", [1], numLayers);
 const gemvChoice = bestGemv(kernels.linear, "linear_gemv", [4, 16], numLayers);
-log(`gemv choices ${JSON.stringify({ gemvSChoice, gemvChoice })}`);
+// And each layer's own linear_gemv_s geometry: the fastest at one row for that layer.
+const gemvSLayers = bestGemvByLayer(kernels.linear, numLayers);
+log(
+  `gemv choices ${JSON.stringify({ gemvSChoice, gemvChoice, gemvSLayers })}`,
+);
 const grid = await benchAttention(gpu, {
   preset,
   grid: quick ? { chunks: [16], batches: [2], ctxs: [64] } : ATTENTION_GRID,
@@ -148,6 +153,11 @@ const engine = await benchEngine(gpu, {
         ...(gemvChoice ? GEMV_VARIANTS[gemvChoice.variant] : {}),
       },
       tiledF16: tiledChoice.kernel === "linear_tiled_h",
+      gemvS: Object.fromEntries(
+        Object.entries(gemvSLayers.layers).map((
+          [layer, b],
+        ) => [layer, gemvSVariant(b.variant)]),
+      ),
     }
     : undefined,
   attnTargetItems: targetChoice,
@@ -165,6 +175,7 @@ const result = {
   tiledChoice,
   gemvSChoice,
   gemvChoice,
+  gemvSLayers,
   targetChoice,
   kernels,
   attentionGrid: grid,

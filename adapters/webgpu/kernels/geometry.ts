@@ -23,6 +23,11 @@ export const GEOMETRY = {
   GEMV_LANES: 32,
   GEMV_MB: 16,
   /**
+   * Output columns per invocation of linear_gemv.wgsl (1, 2 or 4; more than 1 only with GEMV_MB
+   * 1): the input is loaded once for GEMV_RPT weight rows. linear_gemv (GEMV_MB 16) takes 1.
+   */
+  GEMV_RPT: 1,
+  /**
    * The engine runs steps of at most GEMV_MAXM rows through linear_gemv (in GEMV_MB-row slices
    * along grid y), and layers of at most GEMV_NARROW_N outputs up to GEMV_NARROW_M rows, where
    * the tiled matmul has too few workgroups. GEMV_NARROW_M = GEMV_MAXM by default: with the
@@ -49,6 +54,7 @@ export const GEOMETRY = {
   GEMV_SMB: 1,
   GEMV_SROWS: 4,
   GEMV_SLANES: 64,
+  GEMV_SRPT: 1,
   /**
    * linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of TILE_WG =
    * (TILE_M / TILE_RM) * (TILE_N / TILE_RN), TILE_RM x TILE_RN each, K in slices of TILE_K.
@@ -115,7 +121,46 @@ export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
   "s r2 l128": { GEMV_SROWS: 2, GEMV_SLANES: 128 },
   "s r1 l256": { GEMV_SROWS: 1, GEMV_SLANES: 256 },
   "s r16 l16": { GEMV_SROWS: 16, GEMV_SLANES: 16 },
+  "s r4 l64 c2": { GEMV_SRPT: 2 },
+  "s r4 l64 c4": { GEMV_SRPT: 4 },
+  "s r8 l32 c2": { GEMV_SROWS: 8, GEMV_SLANES: 32, GEMV_SRPT: 2 },
+  "s r8 l32 c4": { GEMV_SROWS: 8, GEMV_SLANES: 32, GEMV_SRPT: 4 },
+  "s r2 l128 c4": { GEMV_SROWS: 2, GEMV_SLANES: 128, GEMV_SRPT: 4 },
+  "s r16 l16 c2": { GEMV_SROWS: 16, GEMV_SLANES: 16, GEMV_SRPT: 2 },
+  "s r16 l16 c4": { GEMV_SROWS: 16, GEMV_SLANES: 16, GEMV_SRPT: 4 },
 };
+
+/**
+ * The small-GEMV constants of a {@link GEMV_S_VARIANTS} entry in full (the variant over
+ * GEOMETRY, as the benchmark times it), to lay over another geometry (EngineOptions.linear.gemvS).
+ *
+ * @example
+ * ```ts
+ * import { gemvSVariant } from "./geometry.ts";
+ * console.log(gemvSVariant("s r4 l64").GEMV_SROWS); // 4
+ * ```
+ */
+export function gemvSVariant(name: string): Partial<Geometry> {
+  const over = GEMV_S_VARIANTS[name];
+  if (!over) {
+    throw new Error(
+      `Small-GEMV variant ${name}: unknown, expected one of ${
+        Object.keys(GEMV_S_VARIANTS).join(", ")
+      }`,
+    );
+  }
+  return {
+    GEMV_SROWS: GEOMETRY.GEMV_SROWS,
+    GEMV_SLANES: GEOMETRY.GEMV_SLANES,
+    GEMV_SRPT: GEOMETRY.GEMV_SRPT,
+    ...over,
+  };
+}
+
+/** The linear layers linear_gemv_s may run with a geometry of their own (EngineOptions.linear). */
+export const GEMV_SHAPES = ["qkv", "o", "gateUp", "down", "lmHead"] as const;
+/** A linear layer of {@link GEMV_SHAPES}. */
+export type GemvShape = typeof GEMV_SHAPES[number];
 
 /**
  * The geometry linear_gemv_s is compiled with: `geo` with its small-GEMV constants as the GEMV
@@ -133,6 +178,7 @@ export function smallGemvGeometry(geo: Geometry): Geometry {
     GEMV_MB: geo.GEMV_SMB,
     GEMV_ROWS: geo.GEMV_SROWS,
     GEMV_LANES: geo.GEMV_SLANES,
+    GEMV_RPT: geo.GEMV_SRPT,
   };
 }
 
@@ -158,10 +204,11 @@ export function checkGemvGeometry(geo: Geometry): void {
     if (
       !(mb === 1 || (mb % 4 === 0 && mb >= 4 && mb <= 16)) || mb > lanes ||
       lanes < 1 || (lanes & (lanes - 1)) !== 0 || g.GEMV_ROWS < 1 ||
-      g.GEMV_ROWS * lanes > 1024
+      g.GEMV_ROWS * lanes > 1024 || ![1, 2, 4].includes(g.GEMV_RPT) ||
+      (g.GEMV_RPT > 1 && mb !== 1)
     ) {
       throw new Error(
-        `GEMV geometry rows ${g.GEMV_ROWS} x lanes ${lanes}, at most ${mb} rows: expected the rows 1 or a multiple of 4 up to 16 and at most the lanes, the lanes a power of two, rows x lanes <= 1024`,
+        `GEMV geometry rows ${g.GEMV_ROWS} x lanes ${lanes}, at most ${mb} rows, ${g.GEMV_RPT} columns per invocation: expected the rows 1 or a multiple of 4 up to 16 and at most the lanes, the lanes a power of two, rows x lanes <= 1024, columns per invocation 1, 2 or 4 (more than 1 only with one row)`,
       );
     }
   }
@@ -243,13 +290,13 @@ export const grids = {
   rmsnorm: (M: number): Grid => [M, 1, 1],
   /** linear_gemv over M rows (default GEMV_MB): slices of GEMV_MB rows along y. */
   gemv: (N: number, geo: Geometry = GEOMETRY, M = geo.GEMV_MB): Grid => [
-    cdiv(N, geo.GEMV_ROWS),
+    cdiv(N, geo.GEMV_ROWS * geo.GEMV_RPT),
     cdiv(M, geo.GEMV_MB),
     1,
   ],
-  /** linear_gemv_s (the few-rows GEMV, GEMV_SROWS columns per workgroup) over M rows. */
+  /** linear_gemv_s (the few-rows GEMV, GEMV_SROWS x GEMV_SRPT columns per workgroup) over M rows. */
   gemvS: (N: number, geo: Geometry = GEOMETRY, M = geo.GEMV_SMB): Grid => [
-    cdiv(N, geo.GEMV_SROWS),
+    cdiv(N, geo.GEMV_SROWS * geo.GEMV_SRPT),
     cdiv(M, geo.GEMV_SMB),
     1,
   ],

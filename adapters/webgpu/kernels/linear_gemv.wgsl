@@ -16,21 +16,26 @@
 //   4 bias storage, read       [N] f32                (a 16-byte dummy when BIAS is off)
 //   5 g    storage, read       [K] f32                RMSNorm weight (dummy when NORM is off)
 //   6 y    storage, read_write [M, N] f32             output (read first when RESIDUAL)
-// Workgroup GEMV_ROWS * GEMV_LANES; grid (ceil(N / GEMV_ROWS), ceil(M / GEMV_MB), 1) (geometry.ts
+// Workgroup GEMV_ROWS * GEMV_LANES; grid (ceil(N / (GEMV_ROWS GEMV_RPT)), ceil(M / GEMV_MB), 1) (geometry.ts
 // grids.gemv): grid row y takes rows m0 = y * GEMV_MB .. m0 + GEMV_MB - 1 (the weight is read
 // once per slice; the engine runs up to GEMV_MAXM rows so, past it the tiled matmul).
 // Compiled twice (pipelines.ts): `linear_gemv` with GEMV_MB = 16 and `linear_gemv_s` with the
 // small geometry (geometry.ts smallGemvGeometry: GEMV_MB = GEMV_SMB = 1, GEMV_SROWS x
 // GEMV_SLANES), whose dead row groups take no registers.
 // Invocation (r, lane) = (lid / GEMV_LANES, lid % GEMV_LANES) of workgroup wx accumulates, for
-// column n = wx * GEMV_ROWS + r and every row m < M (in groups of 4 rows, vec4 registers; one
-// row componentwise when GEMV_MB == 1), the dot products over W8 units k8 = lane, lane +
-// GEMV_LANES, ... (four loads in flight), and with NORM the squares of x; the lanes' partial
-// sums meet in workgroup memory, a tree of log2(GEMV_LANES) halvings adds them, and invocation
-// (r, m) (m < M) writes y[m0 + m, n].
+// column n = wx * GEMV_ROWS + r and every row m < M (in groups of 4 rows, vec4 registers), the
+// dot products over W8 units k8 = lane, lane + GEMV_LANES, ... (four loads in flight), and with
+// NORM the squares of x; the lanes' partial sums meet in workgroup memory, a tree of
+// log2(GEMV_LANES) halvings adds them, and invocation (r, m) (m < M) writes y[m0 + m, n].
+// With GEMV_MB == 1 (one_row): GEMV_RPT columns n0 = (wx * GEMV_ROWS + r) * GEMV_RPT .. + RPT - 1
+// per invocation, accumulated componentwise; each input W8 (and its squares, its norm weight) is
+// loaded once for all of them, four weight loads in flight ((4 / GEMV_RPT) k steps x GEMV_RPT
+// columns); invocation (r, j) (j < GEMV_RPT) writes y[n0 + j]. GEMV_RPT 1 is the same arithmetic,
+// in the same order, as before GEMV_RPT existed.
 // Host asserts: GEMV_MB <= GEMV_LANES, GEMV_MB 1 or a multiple of 4 up to 16, GEMV_LANES a
-// power of two (geometry.ts checkGemvGeometry); K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL not
-// together; loop passes per invocation (loop_passes.ts gemv(K)) within the loop budget.
+// power of two, GEMV_RPT 1, 2 or 4 and 1 unless GEMV_MB == 1 (geometry.ts checkGemvGeometry);
+// K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL not together; loop passes per invocation
+// (loop_passes.ts gemv(K)) within the loop budget.
 
 const BIAS: u32 = 1u;
 const RESIDUAL: u32 = 2u;
@@ -57,7 +62,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> g: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
-var<workgroup> red: array<f32, GEMV_ROWS * GEMV_MB * GEMV_LANES>;
+var<workgroup> red: array<f32, GEMV_ROWS * GEMV_MB * GEMV_RPT * GEMV_LANES>;
 var<workgroup> red_ss: array<f32, GEMV_MB * GEMV_LANES>;
 
 // vec4 offsets of input rows m0 + 4 q .. m0 + 4 q + 3 (rows past M read row m0: their sums are
@@ -118,19 +123,127 @@ fn dots4(rows: vec4<u32>, k8: u32, lo: vec4<f32>, hi: vec4<f32>, ga: vec4<f32>, 
   );
 }
 
-// Dot products of one W8 (lo, hi) with the input of one row (componentwise: the vec4 lanes
-// are summed once at the end), and its squares (for NORM).
-fn dots1(row: u32, k8: u32, lo: vec4<f32>, hi: vec4<f32>, ga: vec4<f32>, gb: vec4<f32>) -> Dots {
-  let i0 = input8(row, k8, ga, gb);
-  return Dots(lo * ga * i0[0] + hi * gb * i0[1], i0[0] * i0[0] + i0[1] * i0[1]);
-}
-
 fn hsum(v: vec4<f32>) -> f32 {
   return (v.x + v.y) + (v.z + v.w);
 }
 
+// One input row (GEMV_MB == 1): GEMV_RPT columns per invocation, sums componentwise (the vec4
+// lanes are added once at the end).
+fn one_row(wx: u32, lid: u32) {
+  let lane = lid % GEMV_LANES;
+  let r = lid / GEMV_LANES;
+  let n0 = (wx * GEMV_ROWS + r) * GEMV_RPT;
+  let M = min(step[P.m_hdr], 1u);
+  let norm = (P.flags & NORM) != 0u;
+  let at = rows4(0u, 0u, M).x;
+  let last = P.K8 - 1u;
+  // Weight rows of the columns; columns past N compute a copy of the last one and write nothing.
+  let cs = vec4<u32>(
+    min(n0, P.N - 1u),
+    min(n0 + 1u, P.N - 1u),
+    min(n0 + 2u, P.N - 1u),
+    min(n0 + 3u, P.N - 1u),
+  ) * P.K8;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var ss = vec4<f32>(0.0);
+  var xa = vec4<f32>(0.0);
+  var xb = vec4<f32>(0.0);
+  var ga = vec4<f32>(1.0);
+  var gb = vec4<f32>(1.0);
+  for (var k0 = lane; k0 < P.K8; k0 += (4u / GEMV_RPT) * GEMV_LANES) {
+    // Four weight loads in flight, all issued before any is used: load q is column q % GEMV_RPT
+    // at k step q / GEMV_RPT.
+    let w0 = w[cs[0u % GEMV_RPT] + min(k0 + (0u / GEMV_RPT) * GEMV_LANES, last)];
+    let w1 = w[cs[1u % GEMV_RPT] + min(k0 + (1u / GEMV_RPT) * GEMV_LANES, last)];
+    let w2 = w[cs[2u % GEMV_RPT] + min(k0 + (2u / GEMV_RPT) * GEMV_LANES, last)];
+    let w3 = w[cs[3u % GEMV_RPT] + min(k0 + (3u / GEMV_RPT) * GEMV_LANES, last)];
+    for (var q = 0u; q < 4u; q++) {
+      let j = q % GEMV_RPT;
+      let k8 = k0 + (q / GEMV_RPT) * GEMV_LANES;
+      var wv = w0;
+      if (q == 1u) {
+        wv = w1;
+      } else if (q == 2u) {
+        wv = w2;
+      } else if (q == 3u) {
+        wv = w3;
+      }
+      if (k8 < P.K8) {
+        if (j == 0u) {
+          // A new k step: its input, norm weight and squares, for all GEMV_RPT columns.
+          if (norm) {
+            ga = g[2u * k8];
+            gb = g[2u * k8 + 1u];
+          }
+          let i0 = input8(at, k8, ga, gb);
+          xa = i0[0];
+          xb = i0[1];
+          ss += xa * xa + xb * xb;
+        }
+        let d = w8_lo(wv) * ga * xa + w8_hi(wv) * gb * xb;
+        if (j == 0u) {
+          acc0 += d;
+        } else if (j == 1u) {
+          acc1 += d;
+        } else if (j == 2u) {
+          acc2 += d;
+        } else {
+          acc3 += d;
+        }
+      }
+    }
+  }
+  // Lanes' partial sums: red[r][j][lane], squares red_ss[lane] (from r == 0).
+  let rb = r * GEMV_RPT * GEMV_LANES + lane;
+  red[rb] = hsum(acc0);
+  if (GEMV_RPT > 1u) {
+    red[rb + GEMV_LANES] = hsum(acc1);
+  }
+  if (GEMV_RPT > 2u) {
+    red[rb + 2u * GEMV_LANES] = hsum(acc2);
+    red[rb + 3u * GEMV_LANES] = hsum(acc3);
+  }
+  if (r == 0u) {
+    red_ss[lane] = hsum(ss);
+  }
+  for (var s = GEMV_LANES / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lane < s) {
+      for (var j = 0u; j < GEMV_RPT; j++) {
+        let i = rb + j * GEMV_LANES;
+        red[i] += red[i + s];
+      }
+      if (r == 0u && norm) {
+        red_ss[lane] += red_ss[lane + s];
+      }
+    }
+  }
+  workgroupBarrier();
+  let n = n0 + lane;
+  if (lane < GEMV_RPT && n < P.N && M > 0u) {
+    var v = red[(r * GEMV_RPT + lane) * GEMV_LANES];
+    if (norm) {
+      v *= inverseSqrt(red_ss[0] / f32(8u * P.K8) + P.eps);
+    }
+    if ((P.flags & BIAS) != 0u) {
+      v += bias[n];
+    }
+    if ((P.flags & RESIDUAL) != 0u) {
+      v += y[n];
+    }
+    y[n] = v;
+  }
+}
+
 @compute @workgroup_size(GEMV_ROWS * GEMV_LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  if (GEMV_MB == 1u) {
+    one_row(wid.x, lid);
+    return;
+  }
   let lane = lid % GEMV_LANES;
   let r = lid / GEMV_LANES;
   let n = wid.x * GEMV_ROWS + r;
@@ -140,8 +253,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let norm = (P.flags & NORM) != 0u;
   // Up to GEMV_MB rows in groups of 4 (vec4 accumulators: no private arrays, which NVIDIA's
   // Vulkan compiler would put in local memory); GEMV_MB is a compile-time constant, so the
-  // groups past it are dead code and take no registers. With GEMV_MB == 1, acc0 and ss0 hold
-  // row 0's sums componentwise.
+  // groups past it are dead code and take no registers.
   let rw0 = rows4(m0, 0u, M);
   let rw1 = rows4(m0, 1u, M);
   let rw2 = rows4(m0, 2u, M);
@@ -182,63 +294,50 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           ga = g[2u * k8];
           gb = g[2u * k8 + 1u];
         }
-        if (GEMV_MB == 1u) {
-          let d = dots1(rw0.x, k8, lo, hi, ga, gb);
-          acc0 += d.d;
-          ss0 += d.s;
-        } else {
-          let d0 = dots4(rw0, k8, lo, hi, ga, gb);
-          acc0 += d0.d;
-          ss0 += d0.s;
-          if (GEMV_MB > 4u && M > 4u) {
-            let d1 = dots4(rw1, k8, lo, hi, ga, gb);
-            acc1 += d1.d;
-            ss1 += d1.s;
-          }
-          if (GEMV_MB > 8u && M > 8u) {
-            let d2 = dots4(rw2, k8, lo, hi, ga, gb);
-            acc2 += d2.d;
-            ss2 += d2.s;
-          }
-          if (GEMV_MB > 12u && M > 12u) {
-            let d3 = dots4(rw3, k8, lo, hi, ga, gb);
-            acc3 += d3.d;
-            ss3 += d3.s;
-          }
+        let d0 = dots4(rw0, k8, lo, hi, ga, gb);
+        acc0 += d0.d;
+        ss0 += d0.s;
+        if (GEMV_MB > 4u && M > 4u) {
+          let d1 = dots4(rw1, k8, lo, hi, ga, gb);
+          acc1 += d1.d;
+          ss1 += d1.s;
+        }
+        if (GEMV_MB > 8u && M > 8u) {
+          let d2 = dots4(rw2, k8, lo, hi, ga, gb);
+          acc2 += d2.d;
+          ss2 += d2.s;
+        }
+        if (GEMV_MB > 12u && M > 12u) {
+          let d3 = dots4(rw3, k8, lo, hi, ga, gb);
+          acc3 += d3.d;
+          ss3 += d3.s;
         }
       }
     }
   }
   // Lanes' partial sums: red[r][m][lane] (m < GEMV_MB), squares red_ss[m][lane] (from r == 0).
   let rb = r * GEMV_MB * GEMV_LANES + lane;
-  if (GEMV_MB == 1u) {
-    red[rb] = hsum(acc0);
-    if (r == 0u) {
-      red_ss[lane] = hsum(ss0);
+  for (var i = 0u; i < 4u; i++) {
+    red[rb + i * GEMV_LANES] = acc0[i];
+    if (GEMV_MB > 4u) {
+      red[rb + (4u + i) * GEMV_LANES] = acc1[i];
     }
-  } else {
-    for (var i = 0u; i < 4u; i++) {
-      red[rb + i * GEMV_LANES] = acc0[i];
+    if (GEMV_MB > 8u) {
+      red[rb + (8u + i) * GEMV_LANES] = acc2[i];
+    }
+    if (GEMV_MB > 12u) {
+      red[rb + (12u + i) * GEMV_LANES] = acc3[i];
+    }
+    if (r == 0u) {
+      red_ss[i * GEMV_LANES + lane] = ss0[i];
       if (GEMV_MB > 4u) {
-        red[rb + (4u + i) * GEMV_LANES] = acc1[i];
+        red_ss[(4u + i) * GEMV_LANES + lane] = ss1[i];
       }
       if (GEMV_MB > 8u) {
-        red[rb + (8u + i) * GEMV_LANES] = acc2[i];
+        red_ss[(8u + i) * GEMV_LANES + lane] = ss2[i];
       }
       if (GEMV_MB > 12u) {
-        red[rb + (12u + i) * GEMV_LANES] = acc3[i];
-      }
-      if (r == 0u) {
-        red_ss[i * GEMV_LANES + lane] = ss0[i];
-        if (GEMV_MB > 4u) {
-          red_ss[(4u + i) * GEMV_LANES + lane] = ss1[i];
-        }
-        if (GEMV_MB > 8u) {
-          red_ss[(8u + i) * GEMV_LANES + lane] = ss2[i];
-        }
-        if (GEMV_MB > 12u) {
-          red_ss[(12u + i) * GEMV_LANES + lane] = ss3[i];
-        }
+        red_ss[(12u + i) * GEMV_LANES + lane] = ss3[i];
       }
     }
   }

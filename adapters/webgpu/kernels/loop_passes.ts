@@ -48,12 +48,18 @@ export const loopPasses = {
   },
   /**
    * linear_gemv.wgsl over K inputs with GEMV geometry `geo` (for linear_gemv_s pass
-   * smallGemvGeometry(geo)): K / (32 GEMV_LANES) steps of four W8 units, then the tree over the
-   * lanes, each halving a loop over the GEMV_MB rows.
+   * smallGemvGeometry(geo)): K / (32 GEMV_LANES) steps of four W8 units (one_row: K / (8
+   * GEMV_LANES (4 / GEMV_RPT)) steps of four loads), then the tree over the lanes, each halving a
+   * loop over the GEMV_MB rows (one_row: the GEMV_RPT columns).
    */
   gemv: (K: number, geo: Geometry = GEOMETRY): number => {
-    const steps = cdiv(K / 8, 4 * geo.GEMV_LANES);
     const halvings = log2(geo.GEMV_LANES);
+    if (geo.GEMV_MB === 1) {
+      const steps = cdiv(K / 8, (4 / geo.GEMV_RPT) * geo.GEMV_LANES);
+      return cloop(4) + loop(steps) + steps * cloop(4) + loop(halvings) +
+        halvings * cloop(geo.GEMV_RPT);
+    }
+    const steps = cdiv(K / 8, 4 * geo.GEMV_LANES);
     return 4 * cloop(4) + loop(steps) + steps * cloop(4) + cloop(4) +
       loop(halvings) + halvings * loop(geo.GEMV_MB);
   },

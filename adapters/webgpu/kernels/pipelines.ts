@@ -130,29 +130,75 @@ export async function compileKernels(
     const code = (name === "linear_gemv_s" ? smallPrelude : prelude) +
       (await kernelSource(name)) +
       (name === "attention_hybrid" ? headVecWgsl(headDim) : "");
-    device.pushErrorScope("validation");
-    const module = device.createShaderModule({ label: `${name}.wgsl`, code });
-    const info = await module.getCompilationInfo();
-    const pipeline = device.createComputePipeline({
-      label: name,
-      layout: device.createPipelineLayout({
-        label: name,
-        bindGroupLayouts: [layout],
-      }),
-      compute: { module, entryPoint: "main" },
-    });
-    const err = await device.popErrorScope();
-    const errors = info.messages.filter((m) => m.type === "error");
-    if (err || errors.length > 0) {
-      const msg = errors.map((m) =>
-        `line ${m.lineNum}: ${m.message}`
-      ).join("; ") ||
-        err?.message;
-      throw new Error(`Kernel ${name}.wgsl (${dtype}, D ${headDim}): ${msg}`);
-    }
+    const pipeline = await compilePipeline(
+      device,
+      name,
+      code,
+      layout,
+      dtype,
+      headDim,
+    );
     out[name] = { name, pipeline, layout };
   }
   return out as Kernels;
+}
+
+/**
+ * Compiles `linear_gemv_s` once more with the small-GEMV constants of `geo` (a layer's own
+ * geometry), on the bind group layout of `base` (the engine's linear_gemv_s), so that the
+ * layer's bind groups serve both.
+ */
+export async function compileSmallGemv(
+  device: GPUDevice,
+  dtype: StorageDtype,
+  headDim: number,
+  geo: Geometry,
+  base: Kernel,
+): Promise<Kernel> {
+  checkGemvGeometry(geo);
+  const code = shaderPrelude(dtype, headDim, smallGemvGeometry(geo)) +
+    (await kernelSource("linear_gemv_s"));
+  const pipeline = await compilePipeline(
+    device,
+    "linear_gemv_s",
+    code,
+    base.layout,
+    dtype,
+    headDim,
+  );
+  return { name: "linear_gemv_s", pipeline, layout: base.layout };
+}
+
+/** One compute pipeline from WGSL `code`; a WGSL error names the kernel and the message. */
+async function compilePipeline(
+  device: GPUDevice,
+  name: KernelName,
+  code: string,
+  layout: GPUBindGroupLayout,
+  dtype: StorageDtype,
+  headDim: number,
+): Promise<GPUComputePipeline> {
+  device.pushErrorScope("validation");
+  const module = device.createShaderModule({ label: `${name}.wgsl`, code });
+  const info = await module.getCompilationInfo();
+  const pipeline = device.createComputePipeline({
+    label: name,
+    layout: device.createPipelineLayout({
+      label: name,
+      bindGroupLayouts: [layout],
+    }),
+    compute: { module, entryPoint: "main" },
+  });
+  const err = await device.popErrorScope();
+  const errors = info.messages.filter((m) => m.type === "error");
+  if (err || errors.length > 0) {
+    const msg = errors.map((m) => `line ${m.lineNum}: ${m.message}`).join(
+      "; ",
+    ) ||
+      err?.message;
+    throw new Error(`Kernel ${name}.wgsl (${dtype}, D ${headDim}): ${msg}`);
+  }
+  return pipeline;
 }
 
 /** Creates a bind group of `kernel` over `buffers`, in binding order. */

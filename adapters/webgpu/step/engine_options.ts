@@ -8,6 +8,8 @@ import type { EngineDevice } from "./device.ts";
 import {
   checkGemvGeometry,
   checkTileGeometry,
+  GEMV_SHAPES,
+  type GemvShape,
   GEOMETRY,
   type Geometry,
   hybridShape,
@@ -51,8 +53,14 @@ export interface EngineOptions {
    * GEMV_MB through linear_tiled_h.wgsl (f16 arithmetic per TILE_K slice, f32 across slices; f16
    * storage only). Defaults: on a GPU the 128x128x16 8x8 tiles and f16 arithmetic with f16
    * storage (fastest on the H200); on a software adapter GEOMETRY and f32 arithmetic.
+   * `gemvS`: a geometry of its own over `geometry`, per layer, for the one-row GEMV
+   * (linear_gemv_s: GEMV_SROWS, GEMV_SLANES, GEMV_SRPT); layers not named use `geometry`.
    */
-  linear?: { geometry?: Partial<Geometry>; tiledF16?: boolean };
+  linear?: {
+    geometry?: Partial<Geometry>;
+    tiledF16?: boolean;
+    gemvS?: Partial<Record<GemvShape, Partial<Geometry>>>;
+  };
 }
 
 /** Attention dispatch modes. */
@@ -72,8 +80,21 @@ export interface ResolvedEngineOptions {
   targetItems: number;
   /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
   maxItemKeys: number;
-  /** The linear kernels' geometry (checked) and whether large M uses f16 arithmetic. */
-  linear: { geo: Geometry; tiledF16: boolean };
+  /**
+   * The linear kernels' geometry (checked), whether large M uses f16 arithmetic, and each
+   * layer's geometry of linear_gemv_s (`geo` where none was given).
+   */
+  linear: LinearChoice;
+}
+
+/** The linear kernels of an engine (ResolvedEngineOptions.linear). */
+export interface LinearChoice {
+  /** The launch geometry of the linear kernels (checked). */
+  geo: Geometry;
+  /** Whether rows past the GEMV run linear_tiled_h (f16 arithmetic). */
+  tiledF16: boolean;
+  /** Each layer's geometry of linear_gemv_s (`geo` itself where it has none of its own). */
+  gemvS: Record<GemvShape, Geometry>;
 }
 
 /**
@@ -180,14 +201,74 @@ export function resolveEngineOptions(
   }
   const maxItemKeys = checkKernelLoops(gpu, src, maxContext, geo);
   checkGemvGrids(src, geo);
+  const gemvS = {} as Record<GemvShape, Geometry>;
+  for (const name of Object.keys(opts.linear?.gemvS ?? {})) {
+    if (!(GEMV_SHAPES as readonly string[]).includes(name)) {
+      throw new Error(
+        `Linear option gemvS: unknown layer ${name}, expected one of ${
+          GEMV_SHAPES.join(", ")
+        }`,
+      );
+    }
+  }
+  for (const name of GEMV_SHAPES) {
+    const over = opts.linear?.gemvS?.[name];
+    const g = over ? { ...geo, ...over } : geo;
+    if (over) {
+      checkGemvGeometry(g);
+      checkShapeGemv(gpu, src, name, g);
+    }
+    gemvS[name] = g;
+  }
   return {
     dtype,
     limits,
     attention,
     targetItems,
     maxItemKeys,
-    linear: { geo, tiledF16 },
+    linear: { geo, tiledF16, gemvS },
   };
+}
+
+/** Inputs K and outputs N of one layer of {@link GEMV_SHAPES}. */
+export function gemvShapeSize(
+  cfg: WeightSource["config"],
+  name: GemvShape,
+): { N: number; K: number } {
+  const { hidden: C, numHeads: H, numKvHeads: G, headDim: D } = cfg;
+  const { intermediate: I, vocab: V } = cfg;
+  return {
+    qkv: { N: (H + 2 * G) * D, K: C },
+    o: { N: C, K: H * D },
+    gateUp: { N: 2 * I, K: C },
+    down: { N: C, K: I },
+    lmHead: { N: V, K: C },
+  }[name];
+}
+
+/** Refuses a layer's own linear_gemv_s geometry whose grid or loops the adapter cannot run. */
+function checkShapeGemv(
+  gpu: EngineDevice,
+  src: WeightSource,
+  name: GemvShape,
+  geo: Geometry,
+): void {
+  const { N, K } = gemvShapeSize(src.config, name);
+  const cols = geo.GEMV_SROWS * geo.GEMV_SRPT;
+  if (Math.ceil(N / cols) > MAX_GRID_DIM) {
+    throw new Error(
+      `Linear option gemvS.${name} for model ${src.name}: ${cols} output columns per workgroup give ${
+        Math.ceil(N / cols)
+      } workgroups over N = ${N}, expected at most ${MAX_GRID_DIM}; use at least ${
+        Math.ceil(N / MAX_GRID_DIM)
+      } columns per workgroup (GEMV_SROWS x GEMV_SRPT)`,
+    );
+  }
+  checkLoopBudget(
+    gpu.loopBudget,
+    `linear_gemv.wgsl as linear_gemv_s for ${name} (model ${src.name} on ${gpu.description}, K = ${K})`,
+    loopPasses.gemv(K, smallGemvGeometry(geo)),
+  );
 }
 
 /** Refuses a GEMV geometry whose grid over the model's widest layer (the LM head) is too large. */
@@ -195,8 +276,8 @@ function checkGemvGrids(src: WeightSource, geo: Geometry): void {
   const V = src.config.vocab;
   for (
     const [name, rows] of [
-      ["GEMV_ROWS", geo.GEMV_ROWS],
-      ["GEMV_SROWS", geo.GEMV_SROWS],
+      ["GEMV_ROWS", geo.GEMV_ROWS * geo.GEMV_RPT],
+      ["GEMV_SROWS x GEMV_SRPT", geo.GEMV_SROWS * geo.GEMV_SRPT],
     ] as const
   ) {
     if (Math.ceil(V / rows) > MAX_GRID_DIM) {

@@ -23,8 +23,9 @@ import { ropeInvFreq } from "../model/config.ts";
 import type { EngineDevice } from "./device.ts";
 import { readBuffer, storageBuffer, uploadF32 } from "./gpu_buffers.ts";
 import {
+  GEMV_SHAPES,
+  type GemvShape,
   GEOMETRY,
-  type Geometry,
   grids,
   type HybridShape,
   hybridShape,
@@ -41,12 +42,15 @@ import {
 } from "./attention_plan.ts";
 import {
   compileKernels,
+  compileSmallGemv,
   dispatch,
+  type Kernel,
   type Kernels,
 } from "../kernels/pipelines.ts";
 import {
   type AttentionMode,
   type EngineOptions,
+  type LinearChoice,
   resolveEngineOptions,
 } from "./engine_options.ts";
 import { PAGE_SIZE } from "../batch/kv_blocks.ts";
@@ -72,8 +76,11 @@ export class ForwardEngine {
     readonly limits: StepLimits,
     /** Hybrid attention dispatch: one fused dispatch or the two-dispatch baseline. */
     readonly attention: AttentionMode,
-    /** Launch geometry of the linear kernels, and whether large M runs linear_tiled_h. */
-    readonly linear: { geo: Geometry; tiledF16: boolean },
+    /**
+     * Launch geometry of the linear kernels, whether large M runs linear_tiled_h, and each
+     * layer's geometry of the one-row GEMV.
+     */
+    readonly linear: LinearChoice,
     /** How attention tiles the heads, and the work-list capacities. */
     private readonly attn: {
       shape: HybridShape;
@@ -82,6 +89,8 @@ export class ForwardEngine {
       metaTotal: number;
     },
     private readonly kernels: Kernels,
+    /** linear_gemv_s compiled with each layer's geometry (linear.gemvS). */
+    private readonly gemvS: Record<GemvShape, Kernel>,
     private readonly buffers: Record<string, GPUBuffer>,
     private readonly owned: GPUBuffer[],
     private readonly layers: LayerGroups[],
@@ -121,6 +130,7 @@ export class ForwardEngine {
     const device = gpu.device;
     const maxB = gpu.limits.maxStorageBufferBindingSize;
     const kernels = await compileKernels(device, dtype, D, linear.geo);
+    const gemvS = await compileLayerGemvs(gpu, dtype, D, linear, kernels);
     const QKV = (H + 2 * G) * D;
     const f32 = 4;
     // One KV buffer per layer: each binds on its own, so the cache is bounded by the adapter's
@@ -229,6 +239,7 @@ export class ForwardEngine {
       linear,
       { shape, caps, split, metaTotal },
       kernels,
+      gemvS,
       b,
       owned,
       layers,
@@ -285,11 +296,14 @@ export class ForwardEngine {
     const k = this.kernels;
     const geo = this.linear.geo;
     const tiled = this.linear.tiledF16 ? k.linear_tiled_h! : k.linear_tiled;
-    // Linear kernels by rows: the few-rows GEMV (linear_gemv_s), the GEMV, the tiled matmul.
-    const gemv = (M: number) =>
-      M <= geo.GEMV_SMB ? k.linear_gemv_s : k.linear_gemv;
-    const ggrid = (M: number, N: number) =>
-      M <= geo.GEMV_SMB ? grids.gemvS(N, geo, M) : grids.gemv(N, geo, M);
+    // Linear kernels by rows: the few-rows GEMV (linear_gemv_s, the layer's own geometry), the
+    // GEMV, the tiled matmul.
+    const gemv = (M: number, layer: GemvShape) =>
+      M <= geo.GEMV_SMB ? this.gemvS[layer] : k.linear_gemv;
+    const ggrid = (M: number, N: number, layer: GemvShape) =>
+      M <= geo.GEMV_SMB
+        ? grids.gemvS(N, this.linear.gemvS[layer], M)
+        : grids.gemv(N, geo, M);
     // Past GEMV_MAXM rows only narrow layers (N <= GEMV_NARROW_N: o, down, qkv) stay on the
     // GEMV, up to GEMV_NARROW_M rows: the tiled matmul has too few workgroups there.
     const onGemv = (M: number, N: number) =>
@@ -298,14 +312,16 @@ export class ForwardEngine {
     // o and down (N = C, K = H D or I): the GEMV, or the tiled matmul split over K when its tiles
     // alone would be too few (tiledSplit > 1), then linear_reduce; else the tiled matmul.
     const narrow = (
+      layer: GemvShape,
       M: number,
       K: number,
       plain: GPUBindGroup,
       split: GPUBindGroup,
       reduce: GPUBindGroup,
     ) => {
-      if (onGemv(M, C)) dispatch(pass, gemv(M), plain, ggrid(M, C));
-      else if (tiledSplit(M, C, K, geo) > 1) {
+      if (onGemv(M, C)) {
+        dispatch(pass, gemv(M, layer), plain, ggrid(M, C, layer));
+      } else if (tiledSplit(M, C, K, geo) > 1) {
         dispatch(pass, tiled, split, grids.tiled(M, C, geo, K));
         dispatch(pass, k.linear_reduce, reduce, grids.reduce(M, C));
       } else dispatch(pass, tiled, plain, grids.tiled(M, C, geo));
@@ -326,7 +342,7 @@ export class ForwardEngine {
     // On the GEMV the norms are fused into it (NORM); else rmsnorm + tiled.
     for (const g of this.layers) {
       if (onGemv(T, QKV)) {
-        dispatch(pass, gemv(T), g.qkvNorm, ggrid(T, QKV));
+        dispatch(pass, gemv(T, "qkv"), g.qkvNorm, ggrid(T, QKV, "qkv"));
       } else {
         dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
         dispatch(pass, tiled, g.qkv, grids.tiled(T, QKV, geo));
@@ -353,19 +369,21 @@ export class ForwardEngine {
           grids.attnMerge(plan.merges),
         );
       }
-      narrow(T, H * D, g.o, g.oSplit, g.oReduce);
+      narrow("o", T, H * D, g.o, g.oSplit, g.oReduce);
       if (onGemv(T, 2 * I)) {
-        dispatch(pass, gemv(T), g.gateUpNorm, ggrid(T, 2 * I));
+        const gu = ggrid(T, 2 * I, "gateUp");
+        dispatch(pass, gemv(T, "gateUp"), g.gateUpNorm, gu);
       } else {
         dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
         dispatch(pass, tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
       }
-      narrow(T, I, g.down, g.downSplit, g.downReduce);
+      narrow("down", T, I, g.down, g.downSplit, g.downReduce);
     }
     if (R > 0) {
       const V = this.config.vocab;
       if (onGemv(R, V)) {
-        dispatch(pass, gemv(R), this.globals.lmHeadNorm, ggrid(R, V));
+        const head = ggrid(R, V, "lmHead");
+        dispatch(pass, gemv(R, "lmHead"), this.globals.lmHeadNorm, head);
       } else {
         dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
         dispatch(pass, tiled, this.globals.lmHead, grids.tiled(R, V, geo));
@@ -416,4 +434,40 @@ export class ForwardEngine {
     for (const buf of Object.values(this.buffers)) buf.destroy();
     for (const buf of this.owned) buf.destroy();
   }
+}
+
+/**
+ * linear_gemv_s for each layer: the engine's own where the layer has no geometry of its own,
+ * else compiled once per distinct geometry on the same bind group layout.
+ */
+async function compileLayerGemvs(
+  gpu: EngineDevice,
+  dtype: StorageDtype,
+  D: number,
+  linear: LinearChoice,
+  kernels: Kernels,
+): Promise<Record<GemvShape, Kernel>> {
+  const byGeo = new Map<string, Kernel>();
+  const out = {} as Record<GemvShape, Kernel>;
+  for (const layer of GEMV_SHAPES) {
+    const g = linear.gemvS[layer];
+    const key = `${g.GEMV_SROWS} ${g.GEMV_SLANES} ${g.GEMV_SRPT} ${g.GEMV_SMB}`;
+    const own = linear.geo;
+    if (
+      g === own ||
+      key ===
+        `${own.GEMV_SROWS} ${own.GEMV_SLANES} ${own.GEMV_SRPT} ${own.GEMV_SMB}`
+    ) {
+      out[layer] = kernels.linear_gemv_s;
+      continue;
+    }
+    if (!byGeo.has(key)) {
+      byGeo.set(
+        key,
+        await compileSmallGemv(gpu.device, dtype, D, g, kernels.linear_gemv_s),
+      );
+    }
+    out[layer] = byGeo.get(key)!;
+  }
+  return out;
 }

@@ -340,6 +340,40 @@ webgpuTest({
         ),
       );
     });
+    await t.step("linear.gemvS: each layer's own geometry is checked", () => {
+      const src = withConfig({ vocab_size: 70000 });
+      const one = { GEMV_SROWS: 1, GEMV_SLANES: 256, GEMV_SRPT: 1 };
+      assert.throws(
+        () =>
+          resolveEngineOptions(gpu, src, {
+            linear: { gemvS: { lmHead: one } },
+          }),
+        new Error(
+          `Linear option gemvS.lmHead for model preset:tiny: 1 output columns per workgroup give 70000 workgroups over N = 70000, expected at most 65535; use at least 2 columns per workgroup (GEMV_SROWS x GEMV_SRPT)`,
+        ),
+      );
+      // Two columns per invocation halve the grid.
+      const two = { ...one, GEMV_SRPT: 2 };
+      const r = resolveEngineOptions(gpu, src, {
+        linear: { gemvS: { lmHead: two } },
+      });
+      assert.equal(r.linear.gemvS.lmHead.GEMV_SRPT, 2);
+      assert.equal(r.linear.gemvS.qkv, r.linear.geo);
+      assert.throws(
+        () =>
+          resolveEngineOptions(gpu, src, {
+            linear: { gemvS: { head: two } as never },
+          }),
+        /Linear option gemvS: unknown layer head, expected one of qkv, o, gateUp, down, lmHead/,
+      );
+      assert.throws(
+        () =>
+          resolveEngineOptions(gpu, src, {
+            linear: { gemvS: { o: { GEMV_SRPT: 3 } } },
+          }),
+        /columns per invocation 1, 2 or 4/,
+      );
+    });
     await t.step("vocab_size 1,048,576: sample over V", () => {
       const V = 1 << 20;
       assert.throws(

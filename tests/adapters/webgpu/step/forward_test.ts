@@ -27,6 +27,7 @@ import {
 } from "../../../../adapters/webgpu/model/weights.ts";
 import { testDevice } from "../_gpu.ts";
 import {
+  gemvSVariant,
   type Geometry,
   TILE_VARIANTS,
 } from "../../../../adapters/webgpu/kernels/geometry.ts";
@@ -122,6 +123,60 @@ webgpuTest({
       });
     }
     engine.destroy();
+  },
+});
+
+webgpuTest({
+  name:
+    "Each layer's own one-row GEMV geometry (linear.gemvS, 2 and 4 columns per invocation) keeps the oracle's greedy continuations and the logits of one-token steps",
+  ...opts,
+  fn: async (t) => {
+    const oracle = await loadOracle();
+    const src = await openCheckpoint(oracleDir());
+    const sizes = { maxTokens: 64, maxSeqs: 4, maxContext: 64 };
+    const over = gemvSVariant;
+    const engine = await ForwardEngine.create(await testDevice(), src, {
+      dtype: "f32",
+      ...sizes,
+      linear: {
+        gemvS: {
+          qkv: over("s r8 l32 c4"),
+          o: over("s r2 l128 c4"),
+          gateUp: over("s r16 l16 c2"),
+          down: over("s r4 l64 c2"),
+          lmHead: over("s r8 l32 c4"),
+        },
+      },
+    });
+    const plain = await ForwardEngine.create(await testDevice(), src, {
+      dtype: "f32",
+      ...sizes,
+    });
+    for (const [i, c] of oracle.cases.entries()) {
+      await t.step(`prompt ${i}`, async () => {
+        const got = await generateAlone(engine, c.prompt, c.greedy.length);
+        assert.deepEqual(got, c.greedy);
+        // One token of the prompt: every linear layer on linear_gemv_s.
+        const logits = [];
+        for (const e of [engine, plain]) {
+          e.submitStep({
+            seqs: [{
+              slot: 0,
+              start: 0,
+              tokens: c.prompt.slice(0, 1),
+              pages: [0],
+              sample: GREEDY,
+            }],
+            logBase: 0,
+          });
+          logits.push(await e.readLogits(1));
+        }
+        const err = relRmsError(logits[0], logits[1]);
+        assert.ok(err < 1e-5, `relative RMS difference ${err}`);
+      });
+    }
+    engine.destroy();
+    plain.destroy();
   },
 });
 
