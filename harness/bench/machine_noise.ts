@@ -8,6 +8,12 @@
  * error that the machine alone would give a client whose tokens arrive at random instants; a
  * harness tail above it is the harness's, one at or below it cannot be told from the machine.
  *
+ * A spinning thread never sleeps, so it cannot see the other cost a reading thread pays: being
+ * woken. The wake-up probe has this thread spin and, every ~2 ms, wake a second thread that
+ * sleeps in `Atomics.wait` (a futex, as a thread blocked in epoll is woken), and keeps how long
+ * each wake took: on a VM an idle virtual CPU is halted and waking it goes through the
+ * hypervisor.
+ *
  * Usage: `deno run -A harness/bench/machine_noise.ts [--seconds 3]` prints one probe's
  * {@link StallSummary} as JSON (`deno task perf:harness` runs it before each figure).
  *
@@ -32,6 +38,10 @@ export interface StallSummary {
   /** Delay of a uniformly random instant, p99 and p99.9 (see the module doc). */
   instant_p99_ms: number;
   instant_p999_ms: number;
+  /** Wake-up latency of a sleeping thread (p50 / p99 / max ms), when probed. */
+  wake_p50_ms?: number;
+  wake_p99_ms?: number;
+  wake_max_ms?: number;
 }
 
 /**
@@ -115,8 +125,55 @@ export function summarizeStalls(s: StallSample): StallSummary {
 }
 
 /**
- * A p99 against its target, with the machine's floor beside it: `met`, or, when the machine's
- * own p99 instant delay already exceeds the target, `not measurable on this machine`, else
+ * Wakes a thread sleeping in `Atomics.wait` every ~2 ms for `seconds` and returns each
+ * wake-up's latency (ms): notify on this thread (spinning between pings) to the sleeper's
+ * first clock reading.
+ *
+ * @example
+ * ```ts
+ * import { wakeLatencies } from "./machine_noise.ts";
+ * const w = await wakeLatencies(0.05);
+ * console.log(w.length > 0);
+ * ```
+ */
+export async function wakeLatencies(seconds: number): Promise<number[]> {
+  const n = Math.max(1, Math.floor(seconds * 500));
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const woke = new Float64Array(new SharedArrayBuffer(8 * n));
+  const sent = new Float64Array(n);
+  const worker = new Worker(new URL("./_wake_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  const done = new Promise((r) => (worker.onmessage = r));
+  worker.postMessage({ flag: flag.buffer, times: woke.buffer });
+  // Let the worker reach its first wait before the first ping.
+  const ready = performance.now() + 50;
+  while (performance.now() < ready) { /* spin */ }
+  const now = () => performance.timeOrigin + performance.now();
+  for (let k = 0; k < n; k++) {
+    // 1.5-2.5 ms apart, so that pings do not lock onto a timer's period.
+    const at = performance.now() + 1.5 + ((k * 0.618) % 1);
+    while (performance.now() < at) { /* spin */ }
+    sent[k] = now();
+    Atomics.store(flag, 0, k + 1);
+    Atomics.notify(flag, 0);
+  }
+  const end = performance.now() + 20;
+  while (performance.now() < end) { /* let the last wake land */ }
+  Atomics.store(flag, 0, -1);
+  Atomics.notify(flag, 0);
+  await done;
+  worker.terminate();
+  const out: number[] = [];
+  // A ping whose sleeper was still awake (woken late by the previous one) has no time of its own.
+  for (let k = 0; k < n; k++) if (woke[k] > 0) out.push(woke[k] - sent[k]);
+  return out;
+}
+
+/**
+ * A p99 against its target, with the machine's floor beside it (the larger of the random-instant
+ * delay p99 and the wake-up p99, {@link machineFloorMs}): `met`, or, when that already exceeds
+ * the target, `not measurable on this machine`, else
  * `MISSED by x ms`. A miss is never relabelled when the machine is quiet enough to show the
  * target.
  *
@@ -134,11 +191,25 @@ export function verdictAgainstFloor(
 ): string {
   if (p99Ms <= targetMs) return "met";
   if (floorP99Ms > targetMs) {
-    return `not measurable on this machine: its own stalls give a random instant p99 ${
+    return `not measurable on this machine: its own p99 stall or wake-up is ${
       floorP99Ms.toFixed(3)
     } ms (> ${targetMs} ms); measured ${p99Ms.toFixed(3)} ms`;
   }
   return `MISSED by ${(p99Ms - targetMs).toFixed(3)} ms`;
+}
+
+/**
+ * The machine's own p99 floor of a probe: the larger of the random-instant delay p99 and the
+ * wake-up p99 (a token read pays one wake-up when its thread slept, or the rest of a stall).
+ *
+ * @example
+ * ```ts
+ * import { machineFloorMs } from "./machine_noise.ts";
+ * console.log(machineFloorMs({ instant_p99_ms: 0.1, wake_p99_ms: 0.4 } as never)); // 0.4
+ * ```
+ */
+export function machineFloorMs(s: StallSummary): number {
+  return Math.max(s.instant_p99_ms, s.wake_p99_ms ?? 0);
 }
 
 /**
@@ -159,7 +230,14 @@ export function renderStalls(s: StallSummary): string {
     } ms; ` +
     `random-instant delay p99 ${s.instant_p99_ms.toFixed(3)} / p99.9 ${
       s.instant_p999_ms.toFixed(3)
-    } ms`;
+    } ms` +
+    (s.wake_p99_ms === undefined
+      ? ""
+      : `; wake-up of a sleeping thread p50 ${
+        s.wake_p50_ms!.toFixed(3)
+      } / p99 ${s.wake_p99_ms.toFixed(3)} / max ${
+        s.wake_max_ms!.toFixed(2)
+      } ms`);
 }
 
 if (import.meta.main) {
@@ -172,5 +250,13 @@ if (import.meta.main) {
       }`,
     );
   }
-  console.log(JSON.stringify(summarizeStalls(spinForStalls(seconds))));
+  const s = summarizeStalls(spinForStalls(seconds));
+  const w = (await wakeLatencies(seconds)).sort((a, b) => a - b);
+  const at = (q: number) => w[Math.min(w.length - 1, Math.floor(q * w.length))];
+  console.log(JSON.stringify({
+    ...s,
+    wake_p50_ms: at(0.5),
+    wake_p99_ms: at(0.99),
+    wake_max_ms: w[w.length - 1],
+  }));
 }

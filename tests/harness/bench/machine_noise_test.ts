@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
   instantDelayQuantile,
+  machineFloorMs,
   spinForStalls,
   summarizeStalls,
   verdictAgainstFloor,
+  wakeLatencies,
 } from "../../../harness/bench/machine_noise.ts";
 
 Deno.test("instantDelayQuantile() is the delay a random instant exceeds with 1 - q", async (t) => {
@@ -59,7 +61,7 @@ Deno.test("verdictAgainstFloor() relabels a miss only when the machine hides the
   await t.step("the machine's own p99 above the target", () => {
     assert.deepEqual(
       verdictAgainstFloor(1.9, 0.5, 0.75),
-      "not measurable on this machine: its own stalls give a random instant p99 0.750 ms (> 0.5 ms); measured 1.900 ms",
+      "not measurable on this machine: its own p99 stall or wake-up is 0.750 ms (> 0.5 ms); measured 1.900 ms",
     );
   });
 });
@@ -68,4 +70,16 @@ Deno.test("spinForStalls() spins for the time asked and keeps only gaps over the
   const s = spinForStalls(0.02, 0.05);
   assert.ok(s.spunMs >= 20, `spun ${s.spunMs} ms`);
   assert.ok(s.stallsMs.every((d) => d > 0.05));
+});
+
+Deno.test("wakeLatencies() times every wake-up of the sleeping thread", async () => {
+  const w = await wakeLatencies(0.1);
+  assert.ok(w.length > 0 && w.length <= 50, `${w.length} wake-ups`);
+  assert.ok(w.every((d) => Number.isFinite(d) && d > -0.05), `${w}`);
+});
+
+Deno.test("machineFloorMs() is the larger of the stall and the wake-up p99", () => {
+  const s = summarizeStalls({ stallsMs: [20], spunMs: 1000 });
+  assert.equal(machineFloorMs(s), 10);
+  assert.equal(machineFloorMs({ ...s, wake_p99_ms: 12 }), 12);
 });
