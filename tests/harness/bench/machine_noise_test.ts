@@ -61,7 +61,7 @@ Deno.test("verdictAgainstFloor() relabels a miss only when the machine hides the
   await t.step("the machine's own p99 above the target", () => {
     assert.deepEqual(
       verdictAgainstFloor(1.9, 0.5, 0.75),
-      "not measurable on this machine: its own p99 stall or wake-up is 0.750 ms (> 0.5 ms); measured 1.900 ms",
+      "not measurable on this machine: its own p99 stall or wake-up is 0.750 ms (> 0.5 ms); measured 1.900 ms, over the target by 1.400 ms",
     );
   });
 });
