@@ -12,8 +12,8 @@
  * 4. resident-memory growth over a 10-million-event run.
  *
  * Usage: `deno run -A harness/bench/fidelity.ts [--seconds 30] [--events 10000000]
- * [--workers auto|n] [--repeat 1] [--streams 8,64,256] [--rates 500,1000] [--no-recorder]
- * [--probe-seconds 2]`
+ * [--workers auto|n] [--pacing-priority auto|realtime|normal] [--repeat 1]
+ * [--streams 8,64,256] [--rates 500,1000] [--no-recorder] [--probe-seconds 2]`
  * (`deno task perf:harness`). 1 and 2 run `tokentrace calibrate` against the raw scripted
  * server in a process of its own on 127.0.0.1 (`--repeat` times each, every run printed: on a
  * 2-core machine the tails vary from run to run); 3 and 4 run harness/bench/recorder.ts.
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "30" },
     events: { type: "string", default: "10000000" },
     workers: { type: "string", default: "auto" },
+    "pacing-priority": { type: "string", default: "auto" },
     repeat: { type: "string", default: "1" },
     streams: { type: "string", default: "8,64,256" },
     rates: { type: "string", default: "500,1000" },
@@ -128,6 +129,8 @@ const calibrate = (db: string, args: string[]) =>
     values.seconds,
     "--workers",
     values.workers,
+    "--pacing-priority",
+    values["pacing-priority"],
     "--db",
     `${dir}/${db}.duckdb`,
     "--json",

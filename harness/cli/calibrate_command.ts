@@ -19,7 +19,8 @@ import { autoWorkers } from "../parallel.ts";
 import { executeRun } from "../run_session.ts";
 import { startScriptedProcess } from "../../adapters/scripted/process.ts";
 import { Store } from "../store.ts";
-import { integerAtLeast, positiveNumber } from "./flags.ts";
+import { integerAtLeast, oneOf, positiveNumber } from "./flags.ts";
+import { PACING_PRIORITIES } from "../pacing_priority.ts";
 import { ProgressLine } from "./progress.ts";
 
 /** Raw `calibrate` flags. */
@@ -30,6 +31,8 @@ export interface CalibrateFlags {
   ttftMs: string;
   duration: string;
   workers?: string;
+  /** `auto`, `realtime` or `normal` (harness/pacing_priority.ts). */
+  pacingPriority?: string;
   db: string;
   json?: boolean;
   quiet?: boolean;
@@ -43,6 +46,8 @@ export interface CalibrationResult extends CalibrationErrors {
   streams: number;
   itl_ms: number;
   workers: number;
+  /** How the sending and reading thread ran (`ExecuteRunResult.pacingThread`). */
+  pacing_thread: string;
 }
 
 /** Runs a calibration and prints its errors; returns them. */
@@ -54,6 +59,11 @@ export async function calibrateCommand(
   const itlMs = positiveNumber("--itl-ms", f.itlMs);
   const ttftMs = positiveNumber("--ttft-ms", f.ttftMs);
   const durationS = positiveNumber("--duration", f.duration);
+  const pacingPriority = oneOf(
+    "--pacing-priority",
+    f.pacingPriority ?? "auto",
+    PACING_PRIORITIES,
+  );
   const workersFlag = f.workers?.trim() ?? "auto";
   const workersAsked = workersFlag === "auto"
     ? undefined
@@ -101,6 +111,7 @@ export async function calibrateCommand(
   });
   const progress = f.quiet ? undefined : new ProgressLine();
   let runId: string;
+  let pacingThread: string;
   let truth;
   try {
     const r = await executeRun({
@@ -119,10 +130,12 @@ export async function calibrateCommand(
         calibrate: { rate, tokens, itlMs, ttftMs, durationS, workers },
       },
       workers,
+      pacingPriority,
       onProgress: (p) => progress?.update(p),
     });
     progress?.done(r.replay.progress);
     runId = r.runId;
+    pacingThread = r.pacingThread;
     truth = {
       sends: await server.sendLog(),
       arrivals: await server.arrivals(),
@@ -169,6 +182,7 @@ export async function calibrateCommand(
       streams,
       itl_ms: itlMs,
       workers,
+      pacing_thread: pacingThread,
       ...errs,
     };
     console.log(

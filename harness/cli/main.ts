@@ -156,6 +156,11 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option("--duration <s>", "seconds of load", "10")
     .option("--workers <n>", "sender threads, as `run --workers`", "auto")
     .option(
+      "--pacing-priority <p>",
+      "the sending and reading thread's scheduling, as `run --pacing-priority`",
+      "auto",
+    )
+    .option(
       "--db <path>",
       "result database (the calibration is stored there)",
       "results.duckdb",
