@@ -117,3 +117,17 @@ export function raisePacing(
     },
   };
 }
+
+/**
+ * Runs a full garbage collection now, where the runtime exposes one (`--v8-flags=--expose-gc`,
+ * which `deno task bench` and `perf:lag` pass); returns whether it did. V8 may still owe work
+ * for garbage made before a run (the bench's reports between its points); paid at the run's
+ * first sends it delayed them by 3-11 ms in a probe (docs/perf.md, "Real-time pacing"). Called
+ * before a run starts, while nothing is timed.
+ */
+export function settleHeap(): boolean {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== "function") return false;
+  gc();
+  return true;
+}

@@ -23,6 +23,7 @@ import {
   type PacingDecision,
   type PacingPriority,
   raisePacing,
+  settleHeap,
 } from "./pacing_priority.ts";
 
 /** Options for {@linkcode executeRun}. */
@@ -122,6 +123,7 @@ export async function executeRun(
       `Backend ${backend.name} runs on one thread only (it cannot be rebuilt in sender workers): use 1 worker`,
     );
   }
+  settleHeap();
   // Raised before the recorder starts: the threads started from here keep the normal policy.
   const pacing = raisePacing(opts.pacingPriority ?? "auto", backend, {
     workers,

@@ -55,6 +55,8 @@ try {
       args: [
         "run",
         "-A",
+        // As `deno task bench` (pacing_priority.ts, settleHeap).
+        "--v8-flags=--expose-gc",
         mod,
         "bench",
         "--db",

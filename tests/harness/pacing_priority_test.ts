@@ -145,3 +145,29 @@ Deno.test("executeRun() stores how the pacing thread ran and restores it after t
     await s.close();
   }
 });
+
+Deno.test("settleHeap() collects only where the runtime exposes gc (as `deno task bench` does)", async () => {
+  const { settleHeap } = await import("../../harness/pacing_priority.ts");
+  assert.equal(
+    settleHeap(),
+    typeof (globalThis as { gc?: unknown }).gc === "function",
+  );
+  const mod = new URL("../../harness/pacing_priority.ts", import.meta.url).href;
+  for (
+    const [flags, want] of [[["--v8-flags=--expose-gc"], "true"], [
+      [],
+      "false",
+    ]] as const
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        ...flags,
+        `import { settleHeap } from "${mod}"; console.log(settleHeap());`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), want);
+  }
+});
