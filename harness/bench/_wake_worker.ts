@@ -1,6 +1,7 @@
 /**
  * The sleeping side of machine_noise.ts's wake-up probe: waits on slot 0 of the shared
  * Int32Array for each ping `k` and writes its wake time to the shared Float64Array at `k`.
+ * Posts "ready" just before its first wait and "done" at the end.
  *
  * @module
  */
@@ -10,6 +11,7 @@ self.onmessage = (
   const flag = new Int32Array(e.data.flag);
   const woke = new Float64Array(e.data.times);
   let seen = 0;
+  self.postMessage("ready");
   for (;;) {
     Atomics.wait(flag, 0, seen);
     const now = performance.timeOrigin + performance.now();

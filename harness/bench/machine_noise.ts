@@ -144,11 +144,15 @@ export async function wakeLatencies(seconds: number): Promise<number[]> {
   const worker = new Worker(new URL("./_wake_worker.ts", import.meta.url), {
     type: "module",
   });
-  const done = new Promise((r) => (worker.onmessage = r));
+  let ready: () => void = () => {};
+  let done: () => void = () => {};
+  const isReady = new Promise<void>((r) => (ready = r));
+  const isDone = new Promise<void>((r) => (done = r));
+  worker.onmessage = (e) => (e.data === "ready" ? ready() : done());
   worker.postMessage({ flag: flag.buffer, times: woke.buffer });
-  // Let the worker reach its first wait before the first ping.
-  const ready = performance.now() + 50;
-  while (performance.now() < ready) { /* spin */ }
+  // The worker says when it is about to wait (its start takes 10-100s of ms on a busy machine);
+  // a ping it is not yet waiting for is still timed, at its wake from the first wait.
+  await isReady;
   const now = () => performance.timeOrigin + performance.now();
   for (let k = 0; k < n; k++) {
     // 1.5-2.5 ms apart, so that pings do not lock onto a timer's period.
@@ -162,7 +166,7 @@ export async function wakeLatencies(seconds: number): Promise<number[]> {
   while (performance.now() < end) { /* let the last wake land */ }
   Atomics.store(flag, 0, -1);
   Atomics.notify(flag, 0);
-  await done;
+  await isDone;
   worker.terminate();
   const out: number[] = [];
   // A ping whose sleeper was still awake (woken late by the previous one) has no time of its own.
