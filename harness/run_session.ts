@@ -130,12 +130,7 @@ export async function executeRun(
     mode: opts.load?.mode ?? "open",
   });
   try {
-    return await recordReplay(opts, runId, workers, portable, pacing)
-      .then((r) => ({
-        ...r,
-        pacingThread: pacing.describe,
-        pacingRefused: pacing.refused,
-      }));
+    return await recordReplay(opts, runId, workers, portable, pacing);
   } finally {
     pacing.restore();
   }
@@ -147,7 +142,7 @@ async function recordReplay(
   workers: number,
   portable: Awaited<ReturnType<NonNullable<Backend["portable"]>>> | undefined,
   pacing: PacingDecision,
-): Promise<Omit<ExecuteRunResult, "pacingThread" | "pacingRefused">> {
+): Promise<ExecuteRunResult> {
   const { backend, clock } = opts;
   const recorder = await Recorder.start(opts.dbPath, {
     runId,
@@ -224,7 +219,13 @@ async function recordReplay(
   // A forced end (forceSignal) marks the run itself.
   if (forced) await forced;
   else await recorder.finish(status, result.reason);
-  return { runId, status, replay: result };
+  return {
+    runId,
+    status,
+    replay: result,
+    pacingThread: pacing.describe,
+    pacingRefused: pacing.refused,
+  };
 }
 
 async function gitRev(): Promise<string | undefined> {

@@ -7,12 +7,16 @@ import { executeRun } from "../../harness/run_session.ts";
 import { Store } from "../../harness/store.ts";
 import { reqs, tempDb } from "./_scripted.ts";
 
-/** The scheduling policy of the calling thread: field 41 of /proc/thread-self/stat (0 = normal). */
-function policy(): number {
-  const stat = Deno.readTextFileSync("/proc/thread-self/stat");
+/** The scheduling policy in a `/proc/.../stat` text: its field 41 (0 = normal). */
+function policyOf(stat: string): number {
   // Fields after the command name, which is in parentheses and may hold spaces.
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(rest[41 - 3]);
+}
+
+/** The scheduling policy of the calling thread. */
+function policy(): number {
+  return policyOf(Deno.readTextFileSync("/proc/thread-self/stat"));
 }
 
 const elsewhere = { timesTokensElsewhere: true };
@@ -83,8 +87,7 @@ Deno.test({
         args: ["/proc/self/stat"],
         stdout: "piped",
       }).output();
-      const s = new TextDecoder().decode(child.stdout);
-      assert.equal(Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[38]), 0);
+      assert.equal(policyOf(new TextDecoder().decode(child.stdout)), 0);
     } finally {
       p.restore();
     }
