@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ensureRuntimeDir } from "../adapters/webgpu/step/gpu_env.ts";
+import { prepareGpuEnv } from "../adapters/webgpu/step/gpu_env.ts";
 
 /** A system package the suite can use, and what it enables. */
 export interface Requirement {
@@ -23,7 +23,7 @@ export interface Requirement {
 async function probeWebGPU(): Promise<{ adapter: boolean; f16: boolean }> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return { adapter: false, f16: false };
-  ensureRuntimeDir();
+  prepareGpuEnv();
   try {
     const a = await gpu.requestAdapter({ powerPreference: "high-performance" });
     return { adapter: a !== null, f16: a?.features.has("shader-f16") ?? false };

@@ -11,7 +11,7 @@
 import { lowerThreadPriority } from "../thread_priority.ts";
 import type { EngineStepRow, EngineTokenRow } from "../backend.ts";
 import { QueueFullError } from "./serving/engine_request.ts";
-import { ensureRuntimeDir } from "./step/gpu_env.ts";
+import { prepareGpuEnv } from "./step/gpu_env.ts";
 import type { EngineEvent, FromEngine, ToEngine } from "./_engine_protocol.ts";
 import {
   openServingEngine,
@@ -163,7 +163,7 @@ export function engineService(
 
 /** Whether the default adapter is a software one (its kernels run on the CPU's cores). */
 async function softwareAdapter(): Promise<boolean> {
-  ensureRuntimeDir();
+  prepareGpuEnv();
   const a = await navigator.gpu?.requestAdapter({
     powerPreference: "high-performance",
   });

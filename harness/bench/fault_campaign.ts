@@ -15,7 +15,7 @@ import { campaignTable, type Family } from "./_faults_report.ts";
 import { floodFamily, hostileFamily } from "./_faults_servers.ts";
 import { signalFamily } from "./_faults_signals.ts";
 import { traceFamily } from "./_faults_traces.ts";
-import { ensureRuntimeDir } from "../../adapters/webgpu/step/gpu_env.ts";
+import { prepareGpuEnv } from "../../adapters/webgpu/step/gpu_env.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -51,7 +51,7 @@ await step("signals", async () => {
   lossWindows = figures.lossWindowsMs;
   return family;
 });
-ensureRuntimeDir();
+prepareGpuEnv();
 const gpu = values["no-serve"]
   ? null
   : await navigator.gpu?.requestAdapter().catch(() => null);

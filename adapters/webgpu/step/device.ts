@@ -6,7 +6,7 @@
  */
 import { probeLoopBudget } from "./loop_budget.ts";
 
-import { ensureRuntimeDir } from "./gpu_env.ts";
+import { prepareGpuEnv } from "./gpu_env.ts";
 
 /** Options of {@link requestEngineDevice}. */
 export interface DeviceOptions {
@@ -66,7 +66,7 @@ export async function requestEngineDevice(
       "No WebGPU: navigator.gpu is undefined (run with Deno >= 2 and, if the version needs it, --unstable-webgpu)",
     );
   }
-  ensureRuntimeDir();
+  prepareGpuEnv();
   const adapter = await gpu.requestAdapter({
     powerPreference: opts.powerPreference ?? "high-performance",
   });
