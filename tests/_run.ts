@@ -42,6 +42,17 @@ if (!/^[1-9][0-9]*$/.test(jobs)) {
   );
   Deno.exit(2);
 }
+// The suite's temporary files (stores, traces, CLI outputs, Mesa's runtime folder) go to a
+// folder of its own, removed when the suite ends: a run leaves nothing in the machine's /tmp.
+// TOKENTRACE_KEEP_TMP=1 keeps it (its path is printed) to look at what a failing test wrote.
+const baseTmp = Deno.env.get("TMPDIR") || "/tmp";
+const suiteTmp = Deno.makeTempDirSync({
+  dir: baseTmp,
+  prefix: "tokentrace-suite-",
+});
+const keepTmp = Deno.env.get("TOKENTRACE_KEEP_TMP") === "1";
+// Ctrl-C reaches deno test as well (one process group): this runner stays to clean up.
+Deno.addSignalListener("SIGINT", () => {});
 const child = new Deno.Command(Deno.execPath(), {
   args: [
     "test",
@@ -53,7 +64,7 @@ const child = new Deno.Command(Deno.execPath(), {
   ],
   stdout: "piped",
   stderr: "piped",
-  env: { NO_COLOR: "1", DENO_JOBS: jobs },
+  env: { NO_COLOR: "1", DENO_JOBS: jobs, TMPDIR: suiteTmp },
 }).spawn();
 
 let tests = 0;
@@ -119,6 +130,15 @@ async function pump(stream: ReadableStream<Uint8Array>, isErr: boolean) {
 await Promise.all([pump(child.stdout, false), pump(child.stderr, true)]);
 const status = await child.status;
 if (tty) say("\r\x1b[2K");
+if (keepTmp) {
+  say(`TOKENTRACE_KEEP_TMP: the suite's temporary files are in ${suiteTmp}\n`);
+} else {
+  try {
+    Deno.removeSync(suiteTmp, { recursive: true });
+  } catch (e) {
+    say(`could not remove the suite's temporary folder ${suiteTmp}: ${e}\n`);
+  }
+}
 
 // Drop blank lines at either end of what Deno printed besides the dots.
 while (report.length > 0 && report[0].trim() === "") report.shift();
