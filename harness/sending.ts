@@ -75,6 +75,7 @@ export class Sender {
     const { clock, sessions, stop, indexOf } = this.parts;
     let cur = req;
     let sched = scheduledNs;
+    if (!stop.mayStart(sched)) return;
     for (;;) {
       const { ok, reply } = await this.send(
         cur,
@@ -84,6 +85,7 @@ export class Sender {
       const next = sessions?.next.get(cur.id);
       if (!next || !ok || stop.sending.aborted) return;
       sched = clock.nowNs() + msToNs(turnDelayMs(cur, next));
+      if (!stop.mayStart(sched)) return;
       if (!(await sleepUntil(clock, sched, stop.sending))) return;
       cur = withHistory(next, cur, reply);
     }

@@ -26,6 +26,7 @@ export class StopRules {
   private abortReason: string | undefined;
   private sendStopReason: string | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private sendEnd: { atNs: bigint; reason: string } | undefined;
   private readonly onOuterAbort = () =>
     this.abort(String(this.signal?.reason ?? "aborted"));
 
@@ -53,10 +54,28 @@ export class StopRules {
     return this.cancelCtl.signal;
   }
 
-  /** Ends sending at `atNs`; requests in flight finish normally. */
+  /**
+   * Ends sending at `atNs`; requests in flight finish normally. The limit is on the plan, not
+   * on when a timer fires: a request planned before `atNs` is sent even if the sender reaches
+   * it late, and none planned at or after it is ({@linkcode mayStart}). The timer only wakes a
+   * sender that is waiting for its next request.
+   */
   stopSendingAt(atNs: bigint, reason: string): void {
+    this.sendEnd = { atNs, reason };
     const ms = Number(atNs - this.clock.nowNs()) / 1e6;
     this.timer = setTimeout(() => this.stopSending(reason), Math.max(0, ms));
+  }
+
+  /**
+   * Whether a request planned at `scheduledNs` may still start: sending was not stopped, and
+   * it lies before the end set by {@linkcode stopSendingAt}. A request past that end stops
+   * sending (with its reason) and is not sent.
+   */
+  mayStart(scheduledNs: bigint): boolean {
+    if (this.sendEnd !== undefined && scheduledNs >= this.sendEnd.atNs) {
+      this.stopSending(this.sendEnd.reason);
+    }
+    return !this.sendingCtl.signal.aborted;
   }
 
   private stopSending(reason: string): void {

@@ -137,7 +137,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   ],
   [
     "--duration <s>",
-    "stop sending after this many seconds (requests in flight finish)",
+    "send only requests planned within this many seconds (requests in flight finish)",
   ],
   ["--max-sent <n>", "stop sending after n requests"],
   ["--cancel-rate <x>", "cancel this seeded fraction of requests on purpose"],
