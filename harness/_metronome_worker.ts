@@ -7,14 +7,36 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { beatPostTimes, type MetronomeInit } from "./metronome.ts";
+import {
+  beatPostTimes,
+  type MetronomeBoot,
+  type MetronomePlay,
+} from "./metronome.ts";
 import { raiseThreadToRealtime } from "../adapters/thread_priority.ts";
 import { PACING_RT_PRIORITY } from "./pacing_priority.ts";
 
-self.onmessage = (e: MessageEvent<MetronomeInit>) => {
-  const { timesMs, lanes, ports, control, leadMs, realtime } = e.data;
-  // A refusal leaves the thread as it was: the run's pacing thread reports it.
-  if (realtime) raiseThreadToRealtime(PACING_RT_PRIORITY);
+let boot: MetronomeBoot | undefined;
+
+self.onmessage = (e: MessageEvent<MetronomeBoot | MetronomePlay>) => {
+  const m = e.data;
+  if (m.op === "boot") {
+    // A refusal leaves the thread as it was: the run's pacing thread reports it.
+    if (m.realtime) raiseThreadToRealtime(PACING_RT_PRIORITY);
+    boot = m;
+    self.postMessage("ready");
+    return;
+  }
+  if (!boot) {
+    throw new Error("Metronome worker: a schedule before its boot message");
+  }
+  play(boot, m);
+};
+
+/** Posts every beat of `schedule` on time (or until stopped), then ends the worker. */
+function play(
+  { ports, control }: MetronomeBoot,
+  { timesMs, lanes, leadMs }: MetronomePlay,
+): void {
   const ctrl = new Int32Array(control);
   const counts = new Int32Array(ports.length);
   const n = timesMs.length;
@@ -37,4 +59,4 @@ self.onmessage = (e: MessageEvent<MetronomeInit>) => {
   for (const p of ports) p.close();
   self.postMessage("done");
   self.close();
-};
+}

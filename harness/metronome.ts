@@ -21,20 +21,26 @@
  * @module
  */
 
-/** What the metronome worker is started with (structured-cloned; ports transferred). */
-export interface MetronomeInit {
-  /** Send times on the shared wall scale (`performance.timeOrigin + performance.now()`), sorted. */
-  timesMs: Float64Array;
-  /** Lane (receiver) of each time. */
-  lanes: Uint8Array;
+/** The metronome worker's first message: its ports and control word (ports transferred). */
+export interface MetronomeBoot {
+  op: "boot";
   /** One port per lane. */
   ports: MessagePort[];
   /** Int32 control word: set to 1 and notified to stop. */
   control: SharedArrayBuffer;
-  /** The most a beat comes before its send time, ms (see {@link beatLeadMs}). */
-  leadMs: number;
   /** Run the metronome's thread at real-time scheduling, as the pacing thread (where permitted). */
   realtime: boolean;
+}
+
+/** The schedule the worker then plays (structured-cloned). */
+export interface MetronomePlay {
+  op: "play";
+  /** Send times on the shared wall scale (`performance.timeOrigin + performance.now()`), sorted. */
+  timesMs: Float64Array;
+  /** Lane (receiver) of each time. */
+  lanes: Uint8Array;
+  /** The most a beat comes before its send time, ms (see {@link beatLeadMs}). */
+  leadMs: number;
 }
 
 /**
@@ -86,18 +92,26 @@ export function spinUntilWallMs(tMs: number): number {
 export type BeatPort = MessagePort;
 
 /**
- * A running metronome over a fixed schedule.
+ * A metronome: a worker thread that posts beats over a fixed schedule.
+ *
+ * It is booted first ({@linkcode Metronome.boot}: the worker's module loaded, its thread raised
+ * where asked) and given its schedule after ({@linkcode Metronome.play}), so that a run can plan
+ * its start once its metronome is ready. Started in one step with the schedule, a new worker
+ * loaded its module on the run's 20-ms lead: on 2 cores beside the engine the first send of a
+ * bench point was 1-12 ms late in 13 of 22 late sends over nine benches (docs/perf.md, "The
+ * first send of a point").
  *
  * @example
  * ```ts
  * import { Metronome } from "./metronome.ts";
+ * const m = await Metronome.boot(1);
  * const t0 = performance.timeOrigin + performance.now();
- * const m = Metronome.start(Float64Array.of(t0 + 5, t0 + 10), Uint8Array.of(0, 0), 1);
+ * m.play(Float64Array.of(t0 + 5, t0 + 10), Uint8Array.of(0, 0));
  * let beats = 0;
  * await new Promise<void>((resolve) => {
  *   m.ports[0].onmessage = (e) => { if ((beats += e.data) === 2) resolve(); };
  * });
- * m.stop();
+ * await m.stop();
  * console.log(beats); // 2
  * ```
  */
@@ -107,6 +121,10 @@ export class Metronome {
   readonly done: Promise<void>;
   /** Resolves (never rejects) with the error if the metronome's worker fails: beats stop. */
   readonly failed: Promise<Error>;
+  private readonly ready: Promise<void>;
+  private played = false;
+  private ended = false;
+  private end: () => void = () => {};
 
   private constructor(
     private readonly worker: Worker,
@@ -117,40 +135,42 @@ export class Metronome {
     this.ctrl = new Int32Array(control);
     let fail: (e: Error) => void = () => {};
     this.failed = new Promise((resolve) => (fail = resolve));
+    let isReady: () => void = () => {};
+    let notReady: (e: Error) => void = () => {};
+    this.ready = new Promise((resolve, reject) => {
+      isReady = resolve;
+      notReady = reject;
+    });
     this.done = new Promise((resolve) => {
-      worker.onmessage = () => resolve();
+      this.end = () => {
+        this.ended = true;
+        resolve();
+      };
+      worker.onmessage = (e: MessageEvent<"ready" | "done">) => {
+        if (e.data === "ready") isReady();
+        else this.end();
+      };
       worker.onerror = (e) => {
         e.preventDefault();
-        fail(new Error(`Metronome worker failed: ${e.message}`));
-        resolve();
+        const err = new Error(`Metronome worker failed: ${e.message}`);
+        fail(err);
+        notReady(err);
+        this.end();
       };
     });
   }
 
   /**
-   * Starts posting beats: for each `timesMs[i]` (wall scale, sorted ascending) one count to lane
-   * `lanes[i]`, {@link beatLeadMs} before that time, or at once when that has passed. The
-   * receiver waits out the lead with {@link spinUntilWallMs}; `leadMs` 0 posts on time.
-   * `realtime` raises the metronome's thread to `SCHED_FIFO` where permitted (it only sleeps and
-   * posts; see pacing_priority.ts), so that its beats are not late for a busy core either.
+   * Starts a metronome's worker with `laneCount` lanes and resolves once it is ready for
+   * {@linkcode play}: its module loaded and, with `realtime`, its thread raised to `SCHED_FIFO`
+   * where permitted (it only sleeps and posts; see pacing_priority.ts), so that its beats are
+   * not late for a busy core either. Rejects if the worker fails to start.
    */
-  static start(
-    timesMs: Float64Array,
-    lanes: Uint8Array,
-    laneCount: number,
-    leadMs = 0,
-    realtime = false,
-  ): Metronome {
-    if (!(leadMs >= 0) || !Number.isFinite(leadMs)) {
-      throw new RangeError(`Metronome: leadMs must be >= 0 (got ${leadMs})`);
-    }
-    if (timesMs.length !== lanes.length) {
-      throw new RangeError("Metronome: times and lanes differ in length");
-    }
-    for (let i = 1; i < timesMs.length; i++) {
-      if (!(timesMs[i] >= timesMs[i - 1])) {
-        throw new RangeError(`Metronome: times must be sorted (index ${i})`);
-      }
+  static async boot(laneCount: number, realtime = false): Promise<Metronome> {
+    if (!(Number.isInteger(laneCount) && laneCount >= 1 && laneCount <= 255)) {
+      throw new RangeError(
+        `Metronome: expected 1-255 lanes, got ${laneCount}`,
+      );
     }
     const control = new SharedArrayBuffer(4);
     const channels = Array.from(
@@ -162,15 +182,49 @@ export class Metronome {
       { type: "module" },
     );
     const m = new Metronome(worker, control, channels.map((c) => c.port2));
-    const init: MetronomeInit = {
-      timesMs,
-      lanes,
+    const boot: MetronomeBoot = {
+      op: "boot",
       ports: channels.map((c) => c.port1),
       control,
-      leadMs,
       realtime,
     };
-    worker.postMessage(init, channels.map((c) => c.port1));
+    worker.postMessage(boot, channels.map((c) => c.port1));
+    try {
+      await m.ready;
+    } catch (e) {
+      worker.terminate();
+      throw e;
+    }
+    return m;
+  }
+
+  /**
+   * Posts beats over a schedule (once): for each `timesMs[i]` (wall scale, sorted ascending)
+   * one count to lane `lanes[i]`, {@link beatLeadMs} before that time, or at once when that has
+   * passed. The receiver waits out the lead with {@link spinUntilWallMs}; `leadMs` 0 posts on
+   * time.
+   */
+  play(timesMs: Float64Array, lanes: Uint8Array, leadMs = 0): void {
+    checkSchedule(timesMs, lanes, this.ports.length, leadMs);
+    if (this.played) {
+      throw new Error("Metronome: a schedule was already played");
+    }
+    this.played = true;
+    const play: MetronomePlay = { op: "play", timesMs, lanes, leadMs };
+    this.worker.postMessage(play);
+  }
+
+  /** {@linkcode boot} and {@linkcode play} in one call, for a schedule known before the boot. */
+  static async start(
+    timesMs: Float64Array,
+    lanes: Uint8Array,
+    laneCount: number,
+    leadMs = 0,
+    realtime = false,
+  ): Promise<Metronome> {
+    checkSchedule(timesMs, lanes, laneCount, leadMs);
+    const m = await Metronome.boot(laneCount, realtime);
+    m.play(timesMs, lanes, leadMs);
     return m;
   }
 
@@ -178,8 +232,37 @@ export class Metronome {
   async stop(): Promise<void> {
     Atomics.store(this.ctrl, 0, 1);
     Atomics.notify(this.ctrl, 0);
+    // Never played: the worker waits in its event loop, not in the schedule; nothing to end.
+    if (!this.played && !this.ended) this.end();
     await this.done;
     this.worker.terminate();
+  }
+}
+
+/** Throws a RangeError naming what is wrong with a schedule for `laneCount` lanes. */
+function checkSchedule(
+  timesMs: Float64Array,
+  lanes: Uint8Array,
+  laneCount: number,
+  leadMs: number,
+): void {
+  if (!(leadMs >= 0) || !Number.isFinite(leadMs)) {
+    throw new RangeError(`Metronome: leadMs must be >= 0 (got ${leadMs})`);
+  }
+  if (timesMs.length !== lanes.length) {
+    throw new RangeError("Metronome: times and lanes differ in length");
+  }
+  for (let i = 1; i < timesMs.length; i++) {
+    if (!(timesMs[i] >= timesMs[i - 1])) {
+      throw new RangeError(`Metronome: times must be sorted (index ${i})`);
+    }
+  }
+  for (let i = 0; i < lanes.length; i++) {
+    if (lanes[i] >= laneCount) {
+      throw new RangeError(
+        `Metronome: lane ${lanes[i]} at index ${i}, but ${laneCount} lanes`,
+      );
+    }
   }
 }
 

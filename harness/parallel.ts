@@ -206,16 +206,17 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
     opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
     await Promise.race([allReady, allDone]);
     if (failure) throw new Error(failure);
-    // Workers start their modules at different speeds: the plan starts once all are ready.
+    // Workers (the metronome's too) start their modules at different speeds: the plan starts
+    // once all are ready.
+    if (offsets) metronome = await Metronome.boot(W);
     const startNs = planStartNs(clock, opts.startNs, opts.leadMs);
     let beats: MessagePort[] = [];
-    if (offsets) {
+    if (offsets && metronome) {
       const laneOf = new Uint8Array(heads.length);
       lanes.forEach((lane, l) => lane.heads.forEach((h) => (laneOf[h] = l)));
-      metronome = Metronome.start(
+      metronome.play(
         wallTimes(clock, offsets.map((o) => o + startNs)),
         laneOf,
-        W,
       );
       beats = metronome.ports;
       metronome.failed.then((e) => fail(e.message));

@@ -140,6 +140,11 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   let metronome: Metronome | undefined;
   let outcome: StopOutcome;
   try {
+    // The metronome is ready before the start is planned: its worker's start is not on the
+    // run's lead (the first sends were late by it; metronome.ts).
+    if (load.mode !== "closed") {
+      metronome = await Metronome.boot(1, opts.realtimeBeats ?? false);
+    }
     const startNs = planStartNs(clock, opts.startNs, opts.leadMs);
     let pace: Pace;
     if (load.mode === "closed") {
@@ -151,19 +156,18 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       };
     } else {
       const scheduleNs = openLoopPlan(heads, startNs, load.rampUp);
-      metronome = Metronome.start(
+      const m = metronome!;
+      m.play(
         wallTimes(clock, scheduleNs),
         new Uint8Array(scheduleNs.length),
-        1,
         opts.backend.timesTokensElsewhere ? SPIN_LEAD_MS : 0,
-        opts.realtimeBeats ?? false,
       );
       // No more beats would come: the run stops (its requests in flight cancelled) and throws.
-      metronome.failed.then((e) => {
+      m.failed.then((e) => {
         failure ??= e.message;
         coordinator.abort(e.message);
       });
-      pace = { mode: "open", scheduleNs, beats: metronome.ports[0] };
+      pace = { mode: "open", scheduleNs, beats: m.ports[0] };
     }
     outcome = await replayThread({ ...opts, load, signal }, {
       startNs,

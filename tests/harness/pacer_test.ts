@@ -86,11 +86,33 @@ Deno.test("spinUntilWallMs() returns at or after its time, at once for a past on
   assert.ok(spinUntilWallMs(past) >= past);
 });
 
-Deno.test("Metronome refuses a negative lead", () => {
-  assert.throws(
+Deno.test("Metronome refuses a negative lead", async () => {
+  await assert.rejects(
     () => Metronome.start(Float64Array.of(1), Uint8Array.of(0), 1, -1),
     /leadMs must be >= 0 \(got -1\)/,
   );
+});
+
+Deno.test("Metronome.boot(): ready before its schedule; stop() without one; one schedule only", async () => {
+  const idle = await Metronome.boot(2);
+  assert.equal(idle.ports.length, 2);
+  await idle.stop();
+  for (const p of idle.ports) p.close();
+  const m = await Metronome.boot(1);
+  assert.throws(
+    () => m.play(Float64Array.of(1, 2), Uint8Array.of(0, 1)),
+    /lane 1 at index 1, but 1 lanes/,
+  );
+  const t0 = wallNowMs();
+  m.play(Float64Array.of(t0), Uint8Array.of(0));
+  assert.throws(() => m.play(Float64Array.of(t0), Uint8Array.of(0)), /already/);
+  const beat = new Promise<number>((resolve) => {
+    m.ports[0].onmessage = (e: MessageEvent<number>) => resolve(e.data);
+  });
+  assert.equal(await beat, 1);
+  await m.stop();
+  m.ports[0].close();
+  await assert.rejects(() => Metronome.boot(0), /1-255 lanes, got 0/);
 });
 
 async function beatsInOrder(leadMs: number) {
@@ -98,7 +120,7 @@ async function beatsInOrder(leadMs: number) {
   // Two lanes, interleaved; two times equal, one in the past (posted at once).
   const times = Float64Array.of(t0 - 50, t0, t0, t0 + 5, t0 + 12, t0 + 30);
   const lanes = Uint8Array.of(0, 1, 0, 1, 1, 0);
-  const m = Metronome.start(times, lanes, 2, leadMs);
+  const m = await Metronome.start(times, lanes, 2, leadMs);
   const got: number[][] = [[], []];
   const counts = [3, 3];
   await Promise.all(
@@ -130,7 +152,7 @@ async function beatsInOrder(leadMs: number) {
 Deno.test("Metronome.stop() ends a long schedule at once", async () => {
   const t0 = wallNowMs();
   // A beat an hour away: stop() resolving at all means it did not wait out the sleep.
-  const m = Metronome.start(
+  const m = await Metronome.start(
     Float64Array.of(t0 + 3_600_000),
     Uint8Array.of(0),
     1,
@@ -142,8 +164,8 @@ Deno.test("Metronome.stop() ends a long schedule at once", async () => {
   assert.equal(beats, 0);
 });
 
-Deno.test("Metronome refuses unsorted times", () => {
-  assert.throws(
+Deno.test("Metronome refuses unsorted times", async () => {
+  await assert.rejects(
     () => Metronome.start(Float64Array.of(2, 1), Uint8Array.of(0, 0), 1),
     /sorted/,
   );
