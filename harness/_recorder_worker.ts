@@ -141,6 +141,7 @@ async function handle(m: ToWorker, from: Producer): Promise<void> {
           const idx = m.tokens.reqIdx;
           for (let i = 0; i < m.tokens.n; i++) idx[i] = from.map[idx[i]];
           await appendTokens(m.tokens);
+          releaseBatch(m.tokens);
         }
         if (m.requests.length > 0) await completeRequests(m.requests);
         await store!.conn.run("commit");
@@ -230,6 +231,8 @@ const STAGE_TYPES = [INTEGER, INTEGER, BIGINT, INTEGER, UTINYINT];
 const CHANNEL_LIST = `[${CHANNELS.map((c) => `'${c}'`).join(", ")}]`;
 /** DuckDB's vector size: rows per data chunk. */
 const CHUNK_ROWS = 2048;
+/** The data chunk token rows are staged through (see {@linkcode appendTokens}). */
+let stageChunk: DuckDBDataChunk | undefined;
 
 /**
  * Writes a token batch: numeric columns into `tt_stage` by data chunks, then one
@@ -238,9 +241,13 @@ const CHUNK_ROWS = 2048;
  */
 async function appendTokens(b: TokenBatch): Promise<void> {
   const a = tokens!;
+  // One data chunk for the whole run: the appender copies its rows, and a chunk per slice left
+  // ~2.7 MB of native memory per batch for the garbage collector, which saw none of it (RSS
+  // growth 292 MB over 10 M events against 158 MB; docs/perf.md, "Continued (tail13e)").
+  const chunk = stageChunk ??= DuckDBDataChunk.create(STAGE_TYPES, CHUNK_ROWS);
   for (let off = 0; off < b.n; off += CHUNK_ROWS) {
     const m = Math.min(CHUNK_ROWS, b.n - off);
-    const chunk = DuckDBDataChunk.create(STAGE_TYPES, m);
+    chunk.rowCount = m;
     copyColumn(chunk, 0, b.reqIdx.subarray(off, off + m));
     copyColumn(chunk, 1, b.seq.subarray(off, off + m));
     copyColumn(chunk, 2, b.tNs.subarray(off, off + m));
@@ -269,9 +276,9 @@ async function appendTokens(b: TokenBatch): Promise<void> {
 }
 
 /**
- * Copies a typed array into column `col` of a fresh data chunk in one native call: the column's
+ * Copies a typed array into column `col` of the stage chunk in one native call: the column's
  * DuckDB type has the array's element layout (STAGE_TYPES) and the chunk's validity is all
- * valid. `setColumnValues` writes item by item and cost ~20 % of the database thread's CPU per
+ * valid (no NULL is ever written to it). `setColumnValues` writes item by item and cost ~20 % of the database thread's CPU per
  * batch (docs/perf.md, "Continued (tail13e)").
  */
 function copyColumn(
@@ -286,6 +293,19 @@ function copyColumn(
     values.byteOffset,
     values.byteLength,
   );
+}
+
+/**
+ * Frees a written batch's arrays now (a zero-length `transfer` drops their memory) instead of at
+ * the next collection: this thread allocates so little that its collections are rare, and the
+ * batches (2.7 MB each at 131,072 rows) it had been handed piled up meanwhile (RSS growth of the
+ * recorder benchmark ~60 MB above the 158 MB of a worker that collected often).
+ */
+function releaseBatch(b: TokenBatch): void {
+  for (const a of [b.reqIdx, b.seq, b.tNs, b.nTokens, b.channel]) {
+    const buf = a.buffer as ArrayBuffer;
+    if (!buf.detached) buf.transfer(0);
+  }
 }
 
 /** Rows `tt_stage` may hold over its life before it is recreated (bounds its dead storage). */
