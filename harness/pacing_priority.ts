@@ -14,7 +14,11 @@
  * thread against a backend that times its tokens on another thread
  * (`Backend.timesTokensElsewhere`). A backend that reads its replies on this thread would take
  * the core from a server on the same machine at every read; that is `realtime`'s choice to make,
- * not the default.
+ * not the default. The metronome's thread is raised by `auto` in every open loop on one
+ * thread ({@linkcode PacingDecision.beatsRealtime}): it takes no CPU to speak of, and at the
+ * normal policy its own wake-ups were p99 2.3-3.9 ms late at 1,000 req/s on a 2-core machine
+ * (0.14-0.43 ms raised), a third of the schedule lag of the late sends (docs/perf.md,
+ * "Continued (tail13e)").
  *
  * @module
  */
@@ -43,6 +47,12 @@ export interface PacingDecision {
   asked: PacingPriority;
   /** Whether the thread runs at `SCHED_FIFO` now. */
   raised: boolean;
+  /**
+   * Whether the open loop's metronome thread should raise itself to `SCHED_FIFO` (where
+   * permitted): with the pacing thread, and under `auto` also where the pacing thread stays
+   * normal because it reads replies.
+   */
+  beatsRealtime: boolean;
   /** One line for the run's host facts: `SCHED_FIFO 10` or `normal (<why>)`. */
   describe: string;
   /** Set when `realtime` (or `auto` where it applies) was refused: why, and what to do. */
@@ -77,9 +87,14 @@ export function raisePacing(
   backend: Pick<Backend, "timesTokensElsewhere">,
   setting: PacingSetting,
 ): PacingDecision {
-  const normal = (why: string, refused?: string): PacingDecision => ({
+  const normal = (
+    why: string,
+    refused?: string,
+    beatsRealtime = false,
+  ): PacingDecision => ({
     asked,
     raised: false,
+    beatsRealtime,
     describe: `normal (${why})`,
     refused,
     restore() {},
@@ -91,7 +106,11 @@ export function raisePacing(
       return normal("closed loop: sends follow replies");
     }
     if (!backend.timesTokensElsewhere) {
-      return normal("auto: the backend reads its replies on the pacing thread");
+      return normal(
+        "auto: the backend reads its replies on the pacing thread",
+        undefined,
+        true,
+      );
     }
   }
   const r = raiseThreadToRealtime(PACING_RT_PRIORITY);
@@ -109,6 +128,7 @@ export function raisePacing(
     get raised() {
       return raised;
     },
+    beatsRealtime: true,
     describe: `SCHED_FIFO ${PACING_RT_PRIORITY}`,
     restore() {
       if (!raised) return;

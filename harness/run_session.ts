@@ -204,7 +204,11 @@ async function recordReplay(
         portable,
         recorderOptions: opts.recorder,
       })
-      : await replay({ ...common, recorder, realtimeBeats: pacing.raised });
+      : await replay({
+        ...common,
+        recorder,
+        realtimeBeats: pacing.beatsRealtime,
+      });
   } catch (e) {
     if (forced) await forced;
     else if (!recorder.ended) {

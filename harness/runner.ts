@@ -90,7 +90,7 @@ export interface ReplayOptions extends ThreadOptions {
   indices?: ArrayLike<number>;
   /**
    * Run the open loop's metronome thread at real-time scheduling (where permitted): executeRun
-   * sets it when it raised the pacing thread (pacing_priority.ts). Default false.
+   * sets it as pacing_priority.ts decides (`PacingDecision.beatsRealtime`). Default false.
    */
   realtimeBeats?: boolean;
 }

@@ -42,6 +42,15 @@ Deno.test("raisePacing(): auto leaves the thread normal where its work is more t
     assert.equal(c.raised, false);
     assert.equal(c.refused, undefined);
   }
+  // The metronome's thread (it only sleeps and posts) is raised by auto in an open loop on one
+  // thread, even where the pacing thread reads replies; never under normal or with workers.
+  assert.deepEqual(cases.map((c) => c.beatsRealtime), [
+    true,
+    false,
+    false,
+    false,
+    false,
+  ]);
   if (linux) assert.equal(policy(), 0);
 });
 
@@ -63,6 +72,7 @@ Deno.test({
         return;
       }
       assert.equal(p.describe, "SCHED_FIFO 10");
+      assert.equal(p.beatsRealtime, true);
       // 1 = SCHED_FIFO; the reset-on-fork flag is not part of the policy field.
       assert.equal(policy(), 1);
       const worker = new Worker(
