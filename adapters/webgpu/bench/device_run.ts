@@ -130,6 +130,25 @@ for (const targetItems of targetSweep) {
 }
 const targetChoice = bestTarget(decodeSplit);
 log(`attention target choice ${targetChoice}`);
+// Decode attention with each block's loads at the block (HYB_PF 0) and one block ahead (the
+// engine's HYB_PF 1), in the same run, at the engine's target.
+const decodePrefetch: AttentionPoint[] = [];
+for (const HYB_PF of [0, 1]) {
+  decodePrefetch.push(
+    ...await benchAttention(gpu, {
+      preset,
+      grid: quick
+        ? { chunks: [0], batches: [1], ctxs: [64] }
+        : { chunks: [0], batches: [1, 16, 64], ctxs: [256, 1024, 4096] },
+      runs: quick ? 2 : 5,
+      reps: quick ? 1 : 10,
+      part1: false,
+      targetItems: targetChoice,
+      geometry: { HYB_PF },
+    }),
+  );
+}
+log("decode prefetch comparison done");
 const budgets = (args.budgets ?? (quick ? "32" : "512,2048")).split(",").map(
   Number,
 );
@@ -180,6 +199,7 @@ const result = {
   kernels,
   attentionGrid: grid,
   decodeSplit,
+  decodePrefetch,
   engine,
 };
 await Deno.mkdir(args.out, { recursive: true });
@@ -204,6 +224,10 @@ console.log("\n" + renderAttention(grid, kernels.ceilings.copyGBs));
 console.log(
   `\n## decode attention by split target (engine: ${targetChoice})\n\n` +
     renderAttention(decodeSplit, kernels.ceilings.copyGBs),
+);
+console.log(
+  `\n## decode attention, loads at the block (HYB_PF 0) vs one block ahead (1), target ${targetChoice}\n\n` +
+    renderAttention(decodePrefetch, kernels.ceilings.copyGBs),
 );
 console.log(
   "\n" +
