@@ -241,6 +241,17 @@ console.log(
       1,
     ),
 );
+console.log(
+  `\n## batch-1 decode step, a pass per dispatch (sum ${
+    engine.batch1.dispatchSumMs.toFixed(3)
+  } ms; one pass ${engine.batch1.stepGpuMs.toFixed(3)} ms)\n\n` +
+    "| kernel | dispatches | GPU us | us each |\n|---|---:|---:|---:|\n" +
+    engine.batch1.dispatches.toSorted((a, b) => b.us - a.us).map((t) =>
+      `| ${t.name} | ${t.count} | ${t.us.toFixed(1)} | ${
+        (t.us / t.count).toFixed(2)
+      } |`
+    ).join("\n"),
+);
 for (const w of engine.workload) {
   console.log(
     `workload ${w.policy} budget ${w.tokenBudget}: ${

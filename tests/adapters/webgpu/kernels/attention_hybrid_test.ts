@@ -59,10 +59,17 @@ function runHybrid(
   mode: "fused" | "serial",
   geo: Partial<Geometry> = {},
 ) {
-  return runHybridStep(step(), LIM, shapeHGD, {
-    targetItems,
-    maxItemKeys: Infinity,
-  }, mode, geo);
+  return runHybridStep(
+    step(),
+    LIM,
+    shapeHGD,
+    {
+      targetItems,
+      maxItemKeys: Infinity,
+    },
+    mode,
+    geo,
+  );
 }
 
 webgpuTest({
