@@ -140,6 +140,87 @@ webgpuTest({
   },
 });
 
+/** An 8-token chunk at position 80 (88 keys) and a decode at 70, for the prefill divisor. */
+function longChunkStep() {
+  return packStep({
+    seqs: [
+      {
+        slot: 0,
+        start: 80,
+        tokens: Array.from({ length: 8 }, (_, i) => i),
+        pages: [3, 9, 1, 14, 6, 20],
+        sample: greedy,
+      },
+      {
+        slot: 1,
+        start: 70,
+        tokens: null,
+        pages: [2, 8, 11, 17, 5],
+        sample: greedy,
+      },
+    ],
+    logBase: 0,
+  }, LIM);
+}
+
+webgpuTest({
+  name:
+    "attention_hybrid.wgsl equals the reference with prefill tiles split finer (prefillDiv)",
+  ...opts,
+  fn: async () => {
+    // Targets that split both tiles: 159 keys into ranges of 64 (kb 32) and 48 (kb 16).
+    const cases: [[number, number, number], number][] = [
+      [[8, 1, 64], 4],
+      [[4, 4, 128], 16],
+    ];
+    for (const [hgd, targetItems] of cases) {
+      for (const prefillDiv of [1, 2, 4]) {
+        const { got, want, plan } = await runHybridStep(
+          longChunkStep(),
+          LIM,
+          hgd,
+          { targetItems, maxItemKeys: Infinity, prefillDiv },
+          "fused",
+        );
+        assert.ok(plan.merges > 0, "expected split items");
+        const err = relErr(got, want);
+        assert.ok(
+          err < 1e-5,
+          `${hgd} div ${prefillDiv}: relative error ${err}`,
+        );
+      }
+    }
+  },
+});
+
+Deno.test("planAttention() splits prefill tiles prefillDiv times finer than decodes", () => {
+  const shape = hybridShape(8, 1, 64); // kb 32 keys
+  const plan = (targetItems: number, prefillDiv: number) => {
+    const split = { targetItems, maxItemKeys: Infinity, prefillDiv };
+    const caps = attentionCaps(8, 1, shape, LIM, split);
+    const m = new Uint32Array(metaWords(LIM) + attentionWords(caps));
+    m.set(longChunkStep().meta);
+    return planAttention(m, LIM, 1, shape, caps, split);
+  };
+  // Target 4: 159 keys / 4 -> ranges of 64 keys; prefill ranges of 32 with divisor 2 or 4.
+  const one = plan(4, 1);
+  const four = plan(4, 4);
+  assert.equal(one.splitKeys, 64);
+  assert.deepEqual([one.prefillItems, one.items], [2, 4]);
+  assert.deepEqual([four.prefillItems, four.items], [3, 5]);
+  // No split wanted (target met): the divisor changes nothing.
+  const unsplit = plan(1, 4);
+  assert.deepEqual([unsplit.prefillItems, unsplit.items, unsplit.merges], [
+    1,
+    2,
+    0,
+  ]);
+  assert.throws(
+    () => plan(4, 0),
+    /prefillDiv must be a positive integer, got 0/,
+  );
+});
+
 Deno.test("planAttention() puts prefill tiles first and splits only when items are few", async (t) => {
   const shape = hybridShape(4, 2, 16); // qt 64 tokens, kb 64 keys
   const split = (targetItems: number) => ({
