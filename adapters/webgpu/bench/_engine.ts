@@ -54,8 +54,6 @@ export interface EngineBenchOptions {
   linear?: EngineOptions["linear"];
   /** Attention work items splitting aims at (EngineOptions.attnTargetItems). */
   attnTargetItems?: number;
-  /** EngineOptions.attnPrefillDiv. */
-  attnPrefillDiv?: number;
   /** Seconds after which a workload run cancels its unfinished requests (default none). */
   workloadDeadlineS?: number;
 }
@@ -199,7 +197,6 @@ export async function benchEngine(
     ) + 2) * maxSeqs,
     linear: opts.linear,
     attnTargetItems: opts.attnTargetItems,
-    attnPrefillDiv: opts.attnPrefillDiv,
   });
   const loadS = (performance.now() - t0) / 1000;
   const timeStep = async (seqs: StepSequence[], n: number) => {

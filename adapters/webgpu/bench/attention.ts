@@ -65,8 +65,6 @@ export interface AttentionPoint {
   targetItems: number;
   /** The launch-geometry changes the kernels were compiled with ("" for the engine's). */
   geometry?: string;
-  /** Prefill ranges this many times shorter than decodes' (AttentionSplit.prefillDiv). */
-  prefillDiv?: number;
   /** K and V bytes the step must read (each kv head's keys once). */
   kvBytes: number;
   fusedUs: number;
@@ -87,8 +85,6 @@ export interface AttentionBenchOptions {
   targetItems?: number;
   /** Launch-geometry changes to compile the kernels with (default none: the engine's). */
   geometry?: Partial<Geometry>;
-  /** AttentionSplit.prefillDiv (default 1). */
-  prefillDiv?: number;
 }
 
 /** Runs the grid on `gpu` and returns one point per (chunk, batch, ctx). */
@@ -113,7 +109,6 @@ export async function benchAttention(
   const split = {
     targetItems: opts.targetItems ?? (gpu.isFallback ? 4 : 512),
     maxItemKeys: maxHybridKeys(shape, D, gpu.loopBudget),
-    prefillDiv: opts.prefillDiv ?? 1,
   };
   const maxB = gpu.limits.maxStorageBufferBindingSize;
   const out: AttentionPoint[] = [];
@@ -279,7 +274,6 @@ export async function benchAttention(
           items: plan.items,
           targetItems: split.targetItems,
           geometry: opts.geometry ? JSON.stringify(opts.geometry) : "",
-          prefillDiv: split.prefillDiv,
           kvBytes: nseq * ctx * 2 * G * D * dtypeBytes(dtype),
           fusedUs: fused * 1e6,
           serialUs: serial === null ? null : serial * 1e6,
@@ -299,17 +293,17 @@ export function renderAttention(
 ): string {
   const f = (v: number | null) => (v === null ? "-" : v.toFixed(1));
   const lines = [
-    "| prefill chunk | decode batch | context | items (target, prefill div) | KV GB/s (fused) | fused us | serial us | fused/serial | part-1 kernel us | geometry |",
+    "| prefill chunk | decode batch | context | items (target) | KV GB/s (fused) | fused us | serial us | fused/serial | part-1 kernel us | geometry |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const p of points) {
     const gbs = p.kvBytes / (p.fusedUs * 1e3);
     lines.push(
-      `| ${p.chunk} | ${p.batch} | ${p.ctx} | ${p.items} (${p.targetItems}, ${
-        p.prefillDiv ?? 1
-      }) | ${gbs.toFixed(0)}${
-        copyGBs ? ` (${(100 * gbs / copyGBs).toFixed(0)}%)` : ""
-      } | ${f(p.fusedUs)} | ${f(p.serialUs)} | ${
+      `| ${p.chunk} | ${p.batch} | ${p.ctx} | ${p.items} (${p.targetItems}) | ${
+        gbs.toFixed(0)
+      }${copyGBs ? ` (${(100 * gbs / copyGBs).toFixed(0)}%)` : ""} | ${
+        f(p.fusedUs)
+      } | ${f(p.serialUs)} | ${
         p.serialUs ? (p.fusedUs / p.serialUs).toFixed(3) : "-"
       } | ${f(p.part1Us)} | ${p.geometry || "-"} |`,
     );
@@ -345,32 +339,6 @@ export function renderAttention(
  * ```
  */
 export function bestTarget(points: AttentionPoint[]): number {
-  return bestBy(points, (p) => p.targetItems);
-}
-
-/**
- * The prefill divisor (AttentionSplit.prefillDiv) with the least summed fused time relative to
- * the best divisor at each point of `points` (one run of the same grid per divisor).
- *
- * @example
- * ```ts
- * import { bestPrefillDiv } from "./attention.ts";
- * const p = (prefillDiv: number, chunk: number, fusedUs: number) => ({
- *   chunk, batch: 4, ctx: 512, items: 8, targetItems: 256, prefillDiv, kvBytes: 1, fusedUs,
- *   serialUs: null, part1Us: null,
- * });
- * console.log(bestPrefillDiv([p(1, 64, 60), p(1, 256, 100), p(2, 64, 50), p(2, 256, 104)])); // 2
- * ```
- */
-export function bestPrefillDiv(points: AttentionPoint[]): number {
-  return bestBy(points, (p) => p.prefillDiv ?? 1);
-}
-
-/** The value of `choice` whose points have the least summed time relative to each point's best. */
-function bestBy(
-  points: AttentionPoint[],
-  choice: (p: AttentionPoint) => number,
-): number {
   const key = (p: AttentionPoint) => `${p.chunk} ${p.batch} ${p.ctx}`;
   const best = new Map<string, number>();
   for (const p of points) {
@@ -379,21 +347,21 @@ function bestBy(
   const score = new Map<number, number>();
   for (const p of points) {
     score.set(
-      choice(p),
-      (score.get(choice(p)) ?? 0) + p.fusedUs / best.get(key(p))!,
+      p.targetItems,
+      (score.get(p.targetItems) ?? 0) + p.fusedUs / best.get(key(p))!,
     );
   }
-  let chosen = NaN;
+  let choice = NaN;
   let least = Infinity;
   for (const [t, v] of score) {
-    if (v < least) [chosen, least] = [t, v];
+    if (v < least) [choice, least] = [t, v];
   }
-  if (!Number.isFinite(chosen)) {
+  if (!Number.isFinite(choice)) {
     throw new Error(
-      "Attention choice: expected at least one attention point, got none",
+      "bestTarget: expected at least one attention point, got none",
     );
   }
-  return chosen;
+  return choice;
 }
 
 /** The issue's grid: chunks 64/256/512 x batches 4/16/64 x contexts 512/1024/2048. */

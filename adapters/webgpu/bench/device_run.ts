@@ -18,7 +18,6 @@ import {
   ATTENTION_GRID,
   type AttentionPoint,
   benchAttention,
-  bestPrefillDiv,
   bestTarget,
   renderAttention,
 } from "./attention.ts";
@@ -111,27 +110,6 @@ const grid = await benchAttention(gpu, {
   reps: quick ? 1 : 10,
 });
 log("attention grid done");
-// The same grid with prefill tiles split 2 and 4 times finer than decodes (prefillDiv); the
-// engine takes the divisor of least summed fused time relative to the best at each point, and
-// the fused/serial figure is the grid at that divisor.
-const gridByDiv: AttentionPoint[] = [...grid];
-for (const prefillDiv of quick ? [2] : [2, 4]) {
-  gridByDiv.push(
-    ...await benchAttention(gpu, {
-      preset,
-      grid: quick ? { chunks: [16], batches: [2], ctxs: [64] } : ATTENTION_GRID,
-      runs: quick ? 2 : 5,
-      reps: quick ? 1 : 10,
-      part1: false,
-      prefillDiv,
-    }),
-  );
-}
-const prefillDivChoice = bestPrefillDiv(gridByDiv);
-const chosenGrid = gridByDiv.filter((p) =>
-  (p.prefillDiv ?? 1) === prefillDivChoice
-);
-log(`attention prefill divisor choice ${prefillDivChoice}`);
 // Decode attention by split target: the engine's target is the one with the least time relative
 // to the best at each point (summed), over batch-1 to batch-16 decodes at short and long contexts.
 const targetSweep = quick ? [4, 16] : [64, 128, 256, 512, 1024];
@@ -202,7 +180,6 @@ const engine = await benchEngine(gpu, {
     }
     : undefined,
   attnTargetItems: targetChoice,
-  attnPrefillDiv: prefillDivChoice,
   workloadDeadlineS: args.deadline ? Number(args.deadline) : undefined,
 });
 log("engine done");
@@ -219,10 +196,8 @@ const result = {
   gemvChoice,
   gemvSLayers,
   targetChoice,
-  prefillDivChoice,
   kernels,
-  attentionGrid: chosenGrid,
-  attentionGridByDiv: gridByDiv,
+  attentionGrid: grid,
   decodeSplit,
   decodePrefetch,
   engine,
@@ -245,15 +220,7 @@ console.log(
 console.log(
   "\n" + renderAttention(kernels.decodeAttention, kernels.ceilings.copyGBs),
 );
-console.log(
-  `\n## fused vs serial by prefill divisor (engine: ${prefillDivChoice})\n\n` +
-    [1, ...(quick ? [2] : [2, 4])].map((div) =>
-      renderAttention(
-        gridByDiv.filter((p) => (p.prefillDiv ?? 1) === div),
-        kernels.ceilings.copyGBs,
-      )
-    ).join("\n\n"),
-);
+console.log("\n" + renderAttention(grid, kernels.ceilings.copyGBs));
 console.log(
   `\n## decode attention by split target (engine: ${targetChoice})\n\n` +
     renderAttention(decodeSplit, kernels.ceilings.copyGBs),

@@ -6,10 +6,9 @@
  * tile of one token); a tile becomes one item per kv head (its hg GQA query heads together).
  * When the step has fewer items than `targetItems` (a small decode batch, a short chunk over a
  * long context), tiles are split along the keys into ranges of `splitKeys` (a multiple of the key
- * block; `splitKeys / prefillDiv` for prefill tiles), whose partials the merge pass combines.
- * Independently of the target, no item covers more than `maxItemKeys` keys: on an adapter with a
- * loop budget (llvmpipe) a longer item would spend its invocations' budget and leave outputs
- * unwritten (kernels/loop_passes.ts). Items of
+ * block), whose partials the merge pass combines. Independently of the target, no item covers
+ * more than `maxItemKeys` keys: on an adapter with a loop budget (llvmpipe) a longer item would
+ * spend its invocations' budget and leave outputs unwritten (kernels/loop_passes.ts). Items of
  * prefill tiles (sequences with more than one query token) come first: the serial baseline
  * dispatches them, then the rest.
  *
@@ -30,12 +29,6 @@ export interface AttentionSplit {
    * `maxHybridKeys(shape, D, gpu.loopBudget)`.
    */
   maxItemKeys: number;
-  /**
-   * Prefill tiles are split into ranges this many times shorter than the decodes' (rounded up
-   * to the key block; default 1): a prefill item scores every key once per query row, so at the
-   * same keys it is the longest item of a fused dispatch.
-   */
-  prefillDiv?: number;
 }
 
 /** Capacities of the work list, merge list and partial rows (buffers are sized by them). */
@@ -85,27 +78,15 @@ export function attentionCaps(
     ? Math.ceil(lim.maxContext / split.maxItemKeys)
     : 1;
   const forcedRows = forced > 1 ? lim.maxTokens * H * forced : 0;
-  const div = prefillDivOf(split);
   return {
     items: Math.min(
       65535,
-      2 * tiles * G * forced + 2 * split.targetItems * div,
+      2 * tiles * G * forced + 2 * split.targetItems,
     ),
     // One merge workgroup per entry: at most 65,535 of them (the dispatch limit per dimension).
     merges: Math.min(65535, lim.maxTokens * H),
-    partialRows: 2 * split.targetItems * div * shape.rowsMax + forcedRows,
+    partialRows: 2 * split.targetItems * shape.rowsMax + forcedRows,
   };
-}
-
-/** `split.prefillDiv` checked: a positive integer (default 1). */
-function prefillDivOf(split: AttentionSplit): number {
-  const div = split.prefillDiv ?? 1;
-  if (!(Number.isInteger(div) && div >= 1)) {
-    throw new Error(
-      `Attention split: prefillDiv must be a positive integer, got ${div}`,
-    );
-  }
-  return div;
 }
 
 /** Words the work and merge lists add to the metadata buffer. */
@@ -181,13 +162,7 @@ export function planAttention(
     Math.ceil(keySum * G / targetItems / shape.kb) * shape.kb,
   );
   let splitKeys = Math.min(wanted, maxItemKeys);
-  const div = prefillDivOf(split);
   for (;;) {
-    // Prefill ranges: splitKeys / div, a multiple of the key block, where splitting is wanted
-    // (not where only maxItemKeys cuts the tiles).
-    const preKeys = wanted === Infinity || !Number.isFinite(splitKeys)
-      ? splitKeys
-      : Math.max(shape.kb, Math.ceil(splitKeys / div / shape.kb) * shape.kb);
     const r = tryPlan(
       meta,
       tiles,
@@ -196,7 +171,6 @@ export function planAttention(
       H,
       shape,
       splitKeys,
-      preKeys,
       caps,
       workOff,
       mergeOff,
@@ -227,7 +201,6 @@ function tryPlan(
   H: number,
   shape: HybridShape,
   splitKeys: number,
-  preKeys: number,
   caps: AttentionCaps,
   workOff: number,
   mergeOff: number,
@@ -241,8 +214,7 @@ function tryPlan(
   for (let ti = 0; ti < tiles.length; ti++) {
     const [s, t0, nq, keys] = tiles[ti];
     const R = nq * shape.hg;
-    const range = ti < numPre ? preKeys : splitKeys;
-    const n = Math.max(1, Math.ceil(keys / range));
+    const n = Math.max(1, Math.ceil(keys / splitKeys));
     if (items + n * G > caps.items) return null;
     if (n > 1) {
       split = true;
@@ -252,8 +224,8 @@ function tryPlan(
     for (let g = 0; g < G; g++) {
       const tileBase = rows;
       for (let k = 0; k < n; k++) {
-        const k0 = n === 1 ? 0 : k * range;
-        const k1 = n === 1 ? keys : Math.min(keys, (k + 1) * range);
+        const k0 = n === 1 ? 0 : k * splitKeys;
+        const k1 = n === 1 ? keys : Math.min(keys, (k + 1) * splitKeys);
         const o = workOff + items * W;
         meta[o] = s;
         meta[o + 1] = g;

@@ -48,8 +48,6 @@ export interface EngineOptions {
   attention?: AttentionMode;
   /** Work items splitting aims at per step (default 4 on a software adapter, else 512). */
   attnTargetItems?: number;
-  /** Prefill tiles split into key ranges this many times shorter (AttentionSplit.prefillDiv; default 1). */
-  attnPrefillDiv?: number;
   /**
    * Linear kernels: a launch geometry over {@link GEOMETRY}, and `tiledF16` to run rows past
    * GEMV_MB through linear_tiled_h.wgsl (f16 arithmetic per TILE_K slice, f32 across slices; f16
@@ -80,8 +78,6 @@ export interface ResolvedEngineOptions {
   attention: AttentionMode;
   /** Work items attention splitting aims at per step (`attnTargetItems`). */
   targetItems: number;
-  /** Prefill ranges this many times shorter than decodes' (`attnPrefillDiv`). */
-  prefillDiv: number;
   /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
   maxItemKeys: number;
   /**
@@ -184,12 +180,6 @@ export function resolveEngineOptions(
     );
   }
   const targetItems = opts.attnTargetItems ?? (gpu.isFallback ? 4 : 512);
-  const prefillDiv = opts.attnPrefillDiv ?? 1;
-  if (!(Number.isInteger(prefillDiv) && prefillDiv >= 1)) {
-    throw new Error(
-      `Attention option attnPrefillDiv: expected a positive integer, got ${prefillDiv}`,
-    );
-  }
   // Default on a GPU: the matmul measured fastest for large steps on the H200 (2026-12-01,
   // docs/perf.md): 128 x 128 tiles of 8 x 8 per invocation, f16 arithmetic with f16 storage.
   // On a software adapter: GEOMETRY and f32 arithmetic (the loop budget is checked against it).
@@ -235,7 +225,6 @@ export function resolveEngineOptions(
     limits,
     attention,
     targetItems,
-    prefillDiv,
     maxItemKeys,
     linear: { geo, tiledF16, gemvS },
   };

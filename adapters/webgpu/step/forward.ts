@@ -129,17 +129,10 @@ export class ForwardEngine {
     const cfg = src.config;
     const { hidden: C, numHeads: H, numKvHeads: G, headDim: D } = cfg;
     const { intermediate: I, vocab: V } = cfg;
-    const {
-      dtype,
-      limits,
-      attention,
-      targetItems,
-      prefillDiv,
-      maxItemKeys,
-      linear,
-    } = resolveEngineOptions(gpu, src, opts);
+    const { dtype, limits, attention, targetItems, maxItemKeys, linear } =
+      resolveEngineOptions(gpu, src, opts);
     const shape = hybridShape(H, G, D);
-    const split = { targetItems, maxItemKeys, prefillDiv };
+    const split = { targetItems, maxItemKeys };
     const caps = attentionCaps(H, G, shape, limits, split);
     const metaTotal = metaWords(limits) + attentionWords(caps);
     const { maxTokens, maxSeqs, numPages } = limits;
