@@ -16,6 +16,7 @@ import { requestEngineDevice } from "../step/device.ts";
 import type { Policy } from "../serving/scheduler.ts";
 import {
   ATTENTION_GRID,
+  type AttentionBenchOptions,
   type AttentionPoint,
   benchAttention,
   bestTarget,
@@ -110,23 +111,27 @@ const grid = await benchAttention(gpu, {
   reps: quick ? 1 : 10,
 });
 log("attention grid done");
+// Decode-only attention points (ctx 256, 1024, 4096) at `batches`, with `extra` options.
+const decodePoints = (
+  batches: number[],
+  extra: Partial<AttentionBenchOptions>,
+) =>
+  benchAttention(gpu, {
+    preset,
+    grid: quick
+      ? { chunks: [0], batches: [1], ctxs: [64] }
+      : { chunks: [0], batches, ctxs: [256, 1024, 4096] },
+    runs: quick ? 2 : 5,
+    reps: quick ? 1 : 10,
+    part1: false,
+    ...extra,
+  });
 // Decode attention by split target: the engine's target is the one with the least time relative
 // to the best at each point (summed), over batch-1 to batch-16 decodes at short and long contexts.
 const targetSweep = quick ? [4, 16] : [64, 128, 256, 512, 1024];
 const decodeSplit: AttentionPoint[] = [];
 for (const targetItems of targetSweep) {
-  decodeSplit.push(
-    ...await benchAttention(gpu, {
-      preset,
-      grid: quick
-        ? { chunks: [0], batches: [1], ctxs: [64] }
-        : { chunks: [0], batches: [1, 4, 16], ctxs: [256, 1024, 4096] },
-      runs: quick ? 2 : 5,
-      reps: quick ? 1 : 10,
-      part1: false,
-      targetItems,
-    }),
-  );
+  decodeSplit.push(...await decodePoints([1, 4, 16], { targetItems }));
 }
 const targetChoice = bestTarget(decodeSplit);
 log(`attention target choice ${targetChoice}`);
@@ -135,14 +140,7 @@ log(`attention target choice ${targetChoice}`);
 const decodePrefetch: AttentionPoint[] = [];
 for (const HYB_PF of [0, 1]) {
   decodePrefetch.push(
-    ...await benchAttention(gpu, {
-      preset,
-      grid: quick
-        ? { chunks: [0], batches: [1], ctxs: [64] }
-        : { chunks: [0], batches: [1, 16, 64], ctxs: [256, 1024, 4096] },
-      runs: quick ? 2 : 5,
-      reps: quick ? 1 : 10,
-      part1: false,
+    ...await decodePoints([1, 16, 64], {
       targetItems: targetChoice,
       geometry: { HYB_PF },
     }),
