@@ -103,7 +103,7 @@ export {
 export type { TextCodec } from "./text/codec.ts";
 export type { Detokenizer } from "./text/detokenizer.ts";
 export type { TemplateMessage } from "../../workloads/chat_template.ts";
-export { ForwardEngine } from "./step/forward.ts";
+export { type DispatchStamps, ForwardEngine } from "./step/forward.ts";
 export { openCheckpoint, openModel } from "./model/model_source.ts";
 export { PRESET_NAMES, presetSource } from "./model/presets.ts";
 export {

@@ -121,6 +121,12 @@ export interface EngineBenchResult {
     queueAheadMs: number;
     /** The same generation with the queue fixed at `stepsInFlight` (the loop before step_queue.ts). */
     fixedQueue: { decodeTokPerS: number; decodeMsPerToken: number };
+    /**
+     * The step of `stepGpuMs` with every dispatch in a pass of its own (timeDispatches): GPU us
+     * by kernel (a GEMV by layer), and their sum in ms.
+     */
+    dispatches: DispatchTime[];
+    dispatchSumMs: number;
   };
   decodeSteps: { batch: number; ctx: number; gpuMs: number; spread: number }[];
   prefillStep: { tokens: number; gpuMs: number };
@@ -229,13 +235,19 @@ export async function benchEngine(
   const b1Pages = b1.blocks.take(
     Math.ceil((P + newTokens) / PAGE_SIZE),
   );
-  const stepGpuMs = await timeStep([{
+  const b1Step: StepSequence[] = [{
     slot: 0,
     start: P + newTokens / 2,
     tokens: [1],
     pages: b1Pages,
     sample: GREEDY,
-  }], 20);
+  }];
+  const stepGpuMs = await timeStep(b1Step, 20);
+  const dispatches = await timeDispatches(
+    engine,
+    engine.prepareStep({ seqs: b1Step, logBase: 0 }),
+    10,
+  );
   b1.blocks.release(b1Pages);
   const batch1 = {
     promptTokens: P,
@@ -252,6 +264,8 @@ export async function benchEngine(
       decodeTokPerS: decodeTokens / fixedS,
       decodeMsPerToken: (fixedS * 1000) / decodeTokens,
     },
+    dispatches,
+    dispatchSumMs: dispatches.reduce((a, t) => a + t.us, 0) / 1000,
   };
   // Decode steps at several batch sizes.
   const decodeSteps: EngineBenchResult["decodeSteps"] = [];
@@ -301,6 +315,83 @@ export async function benchEngine(
 }
 
 let stamps: { qs: GPUQuerySet; res: GPUBuffer; rd: GPUBuffer } | null = null;
+
+/** GPU time of one kernel's dispatches in a step (timeDispatches). */
+export interface DispatchTime {
+  /** Kernel name (a GEMV's with its layer). */
+  name: string;
+  /** Dispatches of it in the step. */
+  count: number;
+  /** Their GPU time, us (each dispatch the median over the runs). */
+  us: number;
+}
+
+/** Most dispatches timeDispatches can stamp (two timestamps each). */
+const MAX_STAMPED = 1024;
+
+/**
+ * The step `packed` with every dispatch in a compute pass of its own, timestamped before and
+ * after (heat around it as in timeHot), `runs` times: each dispatch's median, summed by kernel.
+ * Each pass's time includes its own start and drain, so the sum is an upper bound of what the
+ * dispatches cost in one pass; the shares are what it attributes.
+ */
+export async function timeDispatches(
+  engine: ForwardEngine,
+  packed: PackedStep,
+  runs: number,
+): Promise<DispatchTime[]> {
+  const device = engine.gpu.device;
+  if (!engine.gpu.timestamps) {
+    throw new Error(
+      `Dispatch timing: the adapter ${engine.gpu.description} lacks timestamp-query`,
+    );
+  }
+  const n = 2 * MAX_STAMPED;
+  const qs = device.createQuerySet({
+    label: "dispatch stamps",
+    type: "timestamp",
+    count: n,
+  });
+  const res = device.createBuffer({
+    label: "dispatch stamps resolve u64",
+    size: n * 8,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  });
+  const rd = device.createBuffer({
+    label: "dispatch stamps readback u64",
+    size: n * 8,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  let names: string[] = [];
+  const per: number[][] = [];
+  for (let r = 0; r < runs; r++) {
+    names = [];
+    const enc = device.createCommandEncoder({ label: "stamped step" });
+    encodeHeat(enc);
+    engine.encodeStep(enc, packed, undefined, { querySet: qs, names });
+    enc.resolveQuerySet(qs, 0, 2 * names.length, res, 0);
+    enc.copyBufferToBuffer(res, 0, rd, 0, 16 * names.length);
+    encodeHeat(enc);
+    device.queue.submit([enc.finish()]);
+    await rd.mapAsync(GPUMapMode.READ);
+    const t = new BigUint64Array(rd.getMappedRange(0, 16 * names.length));
+    names.forEach((_, i) => {
+      (per[i] ??= []).push(Number(t[2 * i + 1] - t[2 * i]) / 1e3);
+    });
+    rd.unmap();
+  }
+  for (const b of [res, rd]) b.destroy();
+  qs.destroy();
+  const by = new Map<string, DispatchTime>();
+  names.forEach((name, i) => {
+    const v = per[i].sort((a, b) => a - b)[Math.floor(per[i].length / 2)];
+    const e = by.get(name) ?? { name, count: 0, us: 0 };
+    e.count++;
+    e.us += v;
+    by.set(name, e);
+  });
+  return [...by.values()];
+}
 
 /**
  * GPU milliseconds of one step by timestamp queries, with the registered heat (bench/_timing.ts)

@@ -26,7 +26,13 @@ import {
   toStorageBytes,
   uniformBuffer,
 } from "../step/gpu_buffers.ts";
-import { grids, hybridShape, type StorageDtype } from "../kernels/geometry.ts";
+import {
+  GEOMETRY,
+  type Geometry,
+  grids,
+  hybridShape,
+  type StorageDtype,
+} from "../kernels/geometry.ts";
 import {
   checkLoopBudget,
   loopPasses,
@@ -57,6 +63,8 @@ export interface AttentionPoint {
   items: number;
   /** Work items the plan split towards. */
   targetItems: number;
+  /** The launch-geometry changes the kernels were compiled with ("" for the engine's). */
+  geometry?: string;
   /** K and V bytes the step must read (each kv head's keys once). */
   kvBytes: number;
   fusedUs: number;
@@ -75,6 +83,8 @@ export interface AttentionBenchOptions {
   part1?: boolean;
   /** Work items the plan splits towards (default the engine's: 4 on a software adapter, else 512). */
   targetItems?: number;
+  /** Launch-geometry changes to compile the kernels with (default none: the engine's). */
+  geometry?: Partial<Geometry>;
 }
 
 /** Runs the grid on `gpu` and returns one point per (chunk, batch, ctx). */
@@ -87,7 +97,10 @@ export async function benchAttention(
   const dtype: StorageDtype = gpu.f16 ? "f16" : "f32";
   const cfg = parseModelConfig(PRESET_CONFIGS[preset], `preset ${preset}`);
   const { numHeads: H, numKvHeads: G, headDim: D } = cfg;
-  const k = await compileKernels(device, dtype, D, undefined, [
+  const k = await compileKernels(device, dtype, D, {
+    ...GEOMETRY,
+    ...opts.geometry,
+  }, [
     "attention_hybrid",
     "attention_merge",
     "attention",
@@ -260,6 +273,7 @@ export async function benchAttention(
           ctx,
           items: plan.items,
           targetItems: split.targetItems,
+          geometry: opts.geometry ? JSON.stringify(opts.geometry) : "",
           kvBytes: nseq * ctx * 2 * G * D * dtypeBytes(dtype),
           fusedUs: fused * 1e6,
           serialUs: serial === null ? null : serial * 1e6,
@@ -279,8 +293,8 @@ export function renderAttention(
 ): string {
   const f = (v: number | null) => (v === null ? "-" : v.toFixed(1));
   const lines = [
-    "| prefill chunk | decode batch | context | items (target) | KV GB/s (fused) | fused us | serial us | fused/serial | part-1 kernel us |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| prefill chunk | decode batch | context | items (target) | KV GB/s (fused) | fused us | serial us | fused/serial | part-1 kernel us | geometry |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const p of points) {
     const gbs = p.kvBytes / (p.fusedUs * 1e3);
@@ -291,7 +305,7 @@ export function renderAttention(
         f(p.fusedUs)
       } | ${f(p.serialUs)} | ${
         p.serialUs ? (p.fusedUs / p.serialUs).toFixed(3) : "-"
-      } | ${f(p.part1Us)} |`,
+      } | ${f(p.part1Us)} | ${p.geometry || "-"} |`,
     );
   }
   const ratios = points.filter((p) => p.serialUs !== null).map((p) =>

@@ -16,6 +16,7 @@ import { requestEngineDevice } from "../step/device.ts";
 import type { Policy } from "../serving/scheduler.ts";
 import {
   ATTENTION_GRID,
+  type AttentionBenchOptions,
   type AttentionPoint,
   benchAttention,
   bestTarget,
@@ -110,26 +111,42 @@ const grid = await benchAttention(gpu, {
   reps: quick ? 1 : 10,
 });
 log("attention grid done");
+// Decode-only attention points (ctx 256, 1024, 4096) at `batches`, with `extra` options.
+const decodePoints = (
+  batches: number[],
+  extra: Partial<AttentionBenchOptions>,
+) =>
+  benchAttention(gpu, {
+    preset,
+    grid: quick
+      ? { chunks: [0], batches: [1], ctxs: [64] }
+      : { chunks: [0], batches, ctxs: [256, 1024, 4096] },
+    runs: quick ? 2 : 5,
+    reps: quick ? 1 : 10,
+    part1: false,
+    ...extra,
+  });
 // Decode attention by split target: the engine's target is the one with the least time relative
 // to the best at each point (summed), over batch-1 to batch-16 decodes at short and long contexts.
 const targetSweep = quick ? [4, 16] : [64, 128, 256, 512, 1024];
 const decodeSplit: AttentionPoint[] = [];
 for (const targetItems of targetSweep) {
-  decodeSplit.push(
-    ...await benchAttention(gpu, {
-      preset,
-      grid: quick
-        ? { chunks: [0], batches: [1], ctxs: [64] }
-        : { chunks: [0], batches: [1, 4, 16], ctxs: [256, 1024, 4096] },
-      runs: quick ? 2 : 5,
-      reps: quick ? 1 : 10,
-      part1: false,
-      targetItems,
-    }),
-  );
+  decodeSplit.push(...await decodePoints([1, 4, 16], { targetItems }));
 }
 const targetChoice = bestTarget(decodeSplit);
 log(`attention target choice ${targetChoice}`);
+// Decode attention with each block's loads at the block (HYB_PF 0) and one block ahead (the
+// engine's HYB_PF 1), in the same run, at the engine's target.
+const decodePrefetch: AttentionPoint[] = [];
+for (const HYB_PF of [0, 1]) {
+  decodePrefetch.push(
+    ...await decodePoints([1, 16, 64], {
+      targetItems: targetChoice,
+      geometry: { HYB_PF },
+    }),
+  );
+}
+log("decode prefetch comparison done");
 const budgets = (args.budgets ?? (quick ? "32" : "512,2048")).split(",").map(
   Number,
 );
@@ -180,6 +197,7 @@ const result = {
   kernels,
   attentionGrid: grid,
   decodeSplit,
+  decodePrefetch,
   engine,
 };
 await Deno.mkdir(args.out, { recursive: true });
@@ -206,6 +224,10 @@ console.log(
     renderAttention(decodeSplit, kernels.ceilings.copyGBs),
 );
 console.log(
+  `\n## decode attention, loads at the block (HYB_PF 0) vs one block ahead (1), target ${targetChoice}\n\n` +
+    renderAttention(decodePrefetch, kernels.ceilings.copyGBs),
+);
+console.log(
   "\n" +
     JSON.stringify(
       {
@@ -216,6 +238,17 @@ console.log(
       null,
       1,
     ),
+);
+console.log(
+  `\n## batch-1 decode step, a pass per dispatch (sum ${
+    engine.batch1.dispatchSumMs.toFixed(3)
+  } ms; one pass ${engine.batch1.stepGpuMs.toFixed(3)} ms)\n\n` +
+    "| kernel | dispatches | GPU us | us each |\n|---|---:|---:|---:|\n" +
+    engine.batch1.dispatches.toSorted((a, b) => b.us - a.us).map((t) =>
+      `| ${t.name} | ${t.count} | ${t.us.toFixed(1)} | ${
+        (t.us / t.count).toFixed(2)
+      } |`
+    ).join("\n"),
 );
 for (const w of engine.workload) {
   console.log(

@@ -29,7 +29,9 @@
 //     broadcast K rows (rescaling only when its running max rises) and accumulates p * V.
 //   nq == 1, a decode item (R = hg rows of one token), in blocks of kd = min(HYB_WG / hg,
 //     HYB_ELEMS / D) keys (dec_keys): all invocations load the block's K rows (swizzled) and V
-//     rows into workgroup memory (coalesced, every load independent of the others); invocation
+//     rows into workgroup memory (coalesced, every load independent of the others; with HYB_PF
+//     the loads of block b + 1 are issued into registers right after block b is stored, so they
+//     are in flight while block b is scored and accumulated, software pipelining); invocation
 //     i < hg * kd keeps q of head i / kd in registers and scores key i % kd of the block from
 //     workgroup memory; the scores replace the K block. Then invocation i = phase * NO + o
 //     (NO = hg * D / 4 vec4 outputs, KS = HYB_WG / NO key phases) owns vec4 output o (head
@@ -62,6 +64,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> part: array<f32>;
 
 const DIRECT: u32 = 0xffffffffu;
+const NO_KEY: u32 = 0xffffffffu; // dec_at: the element is past the block or its keys
 const D4: u32 = HEAD_D / 4u;
 const NEG: f32 = -3.0e38;
 const V_AT: u32 = HYB_ELEMS / 4u; // V block after the K block in kv_s
@@ -86,6 +89,74 @@ fn kswz(j: u32, d: u32) -> u32 {
     return d ^ (j & 7u);
   }
   return d;
+}
+
+// One decode block's K and V rows as this invocation loads them: elements e = lid + i HYB_WG
+// (i < DEC_SLOTS = V_AT / HYB_WG, host-asserted to be 4) of the block's kd * D4 vec4s, in the
+// storage type (converted when stored to workgroup memory, so that no use waits on the loads
+// before the block is needed). Named fields, no private array (see head_vec.ts).
+struct DecKV {
+  k0: WT4,
+  k1: WT4,
+  k2: WT4,
+  k3: WT4,
+  v0: WT4,
+  v1: WT4,
+  v2: WT4,
+  v3: WT4,
+}
+
+// vec4 index of element e's K in the block at kb0, or NO_KEY when e is past the block's kd * D4
+// elements or its key is at or past k1 (the element is then zero).
+fn dec_at(page_list: u32, g: u32, kb0: u32, k1: u32, kd: u32, e: u32) -> u32 {
+  let j = e / D4;
+  if (e >= kd * D4 || kb0 + j >= k1) {
+    return NO_KEY;
+  }
+  return kv_at(page_list, kb0 + j, 0u, g, e % D4);
+}
+
+// Issues the loads of the decode block at kb0 (keys below k1): every load independent.
+fn dec_fetch(page_list: u32, g: u32, kb0: u32, k1: u32, kd: u32, lid: u32) -> DecKV {
+  var r: DecKV;
+  let vo = P.G * PAGE_SIZE * D4;
+  let a0 = dec_at(page_list, g, kb0, k1, kd, lid);
+  let a1 = dec_at(page_list, g, kb0, k1, kd, lid + HYB_WG);
+  let a2 = dec_at(page_list, g, kb0, k1, kd, lid + 2u * HYB_WG);
+  let a3 = dec_at(page_list, g, kb0, k1, kd, lid + 3u * HYB_WG);
+  if (a0 != NO_KEY) {
+    r.k0 = kv[a0];
+    r.v0 = kv[a0 + vo];
+  }
+  if (a1 != NO_KEY) {
+    r.k1 = kv[a1];
+    r.v1 = kv[a1 + vo];
+  }
+  if (a2 != NO_KEY) {
+    r.k2 = kv[a2];
+    r.v2 = kv[a2 + vo];
+  }
+  if (a3 != NO_KEY) {
+    r.k3 = kv[a3];
+    r.v3 = kv[a3 + vo];
+  }
+  return r;
+}
+
+// Element e of the block into workgroup memory: K row swizzled, V row plain.
+fn dec_put(e: u32, kd: u32, kk: WT4, vv: WT4) {
+  if (e < kd * D4) {
+    let j = e / D4;
+    kv_s[j * D4 + kswz(j, e % D4)] = vec4<f32>(kk);
+    kv_s[V_AT + e] = vec4<f32>(vv);
+  }
+}
+
+fn dec_store(r: DecKV, kd: u32, lid: u32) {
+  dec_put(lid, kd, r.k0, r.v0);
+  dec_put(lid + HYB_WG, kd, r.k1, r.v1);
+  dec_put(lid + 2u * HYB_WG, kd, r.k2, r.v2);
+  dec_put(lid + 3u * HYB_WG, kd, r.k3, r.v3);
 }
 
 struct Item {
@@ -216,22 +287,19 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
   var acc = vec4<f32>(0.0);
   var m = NEG;
   var l = 0.0;
+  // The first block's K and V rows in registers (HYB_PF: each block's loads are issued one block
+  // ahead, so they are in flight while the block before is scored and accumulated).
+  var blk = dec_fetch(page_list, it.g, it.k0, it.k1, kd, lid);
   for (var kb0 = it.k0; kb0 < it.k1; kb0 += kd) {
     let nk = min(kd, it.k1 - kb0);
-    // The block's K and V rows into workgroup memory: coalesced, every load independent.
-    for (var e = lid; e < kd * D4; e += HYB_WG) {
-      let j = e / D4;
-      var kk = vec4<f32>(0.0);
-      var vv = vec4<f32>(0.0);
-      if (j < nk) {
-        let at = kv_at(page_list, kb0 + j, 0u, it.g, e % D4);
-        kk = vec4<f32>(kv[at]);
-        vv = vec4<f32>(kv[at + P.G * PAGE_SIZE * D4]);
-      }
-      kv_s[j * D4 + kswz(j, e % D4)] = kk;
-      kv_s[V_AT + e] = vv;
+    if (HYB_PF == 0u) {
+      blk = dec_fetch(page_list, it.g, kb0, it.k1, kd, lid);
     }
+    dec_store(blk, kd, lid);
     workgroupBarrier();
+    if (HYB_PF != 0u && kb0 + kd < it.k1) {
+      blk = dec_fetch(page_list, it.g, kb0 + kd, it.k1, kd, lid);
+    }
     var s = NEG;
     if (scorer && sj < nk) {
       s = hv_dot(q, hv_krow(sj));

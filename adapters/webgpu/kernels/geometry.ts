@@ -82,6 +82,13 @@ export const GEOMETRY = {
   HYB_KB: 64,
   HYB_ELEMS: 2048,
   HYB_MAX_HG: 16,
+  /**
+   * attention_hybrid.wgsl decode items: 1 issues each key block's loads one block ahead (into
+   * registers, while the block before is scored), 0 at the block itself (the benchmark's
+   * baseline). Either way each invocation loads at most 4 K and 4 V vec4s per block:
+   * HYB_ELEMS / 4 <= 4 HYB_WG (checkHybridGeometry).
+   */
+  HYB_PF: 1,
   /** attention_hybrid.wgsl: u32 words per work item; attention_merge.wgsl: words per entry. */
   WORK_WORDS: 8,
   MERGE_WORDS: 4,
@@ -272,6 +279,29 @@ export function checkTileGeometry(geo: Geometry): void {
   ) {
     throw new Error(
       `Tile geometry ${geo.TILE_M}x${geo.TILE_N}x${geo.TILE_K}, thread tile ${geo.TILE_RM}x${geo.TILE_RN}, TILE_WG ${geo.TILE_WG}: expected TILE_WG == (TILE_M / TILE_RM) * (TILE_N / TILE_RN) = ${threads}, TILE_K % 8 == 0, TILE_RM == TILE_RN in {4, 8}`,
+    );
+  }
+}
+
+/**
+ * Refuses a hybrid attention geometry whose decode block does not fit the kernel's four load
+ * slots per invocation (HYB_ELEMS / 4 <= 4 HYB_WG) or whose HYB_PF is not 0 or 1.
+ *
+ * @example
+ * ```ts
+ * import { checkHybridGeometry, GEOMETRY } from "./geometry.ts";
+ * checkHybridGeometry(GEOMETRY);
+ * try {
+ *   checkHybridGeometry({ ...GEOMETRY, HYB_ELEMS: 4096 });
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("Hybrid attention geometry")); // true
+ * }
+ * ```
+ */
+export function checkHybridGeometry(geo: Geometry): void {
+  if (geo.HYB_ELEMS / 4 > 4 * geo.HYB_WG || ![0, 1].includes(geo.HYB_PF)) {
+    throw new Error(
+      `Hybrid attention geometry HYB_ELEMS ${geo.HYB_ELEMS}, HYB_WG ${geo.HYB_WG}, HYB_PF ${geo.HYB_PF}: expected HYB_ELEMS / 4 <= 4 * HYB_WG (four K and V loads per invocation and decode block) and HYB_PF 0 or 1`,
     );
   }
 }

@@ -102,12 +102,14 @@ export const loopPasses = {
       loop(shape.kb);
     return loop(cdiv(keys, shape.kb)) + cdiv(keys, shape.kb) * block;
   },
-  /** attention_hybrid.wgsl, a decode item over `keys` keys (blocks of hybridDecodeKeys keys). */
+  /**
+   * attention_hybrid.wgsl, a decode item over `keys` keys (blocks of hybridDecodeKeys keys; each
+   * block's loads are four unlooped slots per invocation, dec_fetch).
+   */
   hybridDecode: (shape: HybridShape, D: number, keys: number): number => {
     const phases = Math.floor(g.HYB_WG / (shape.hg * (D / 4)));
     const kd = hybridDecodeKeys(shape.hg, D);
-    const block = 1 + loop(cdiv(kd * (D / 4), g.HYB_WG)) +
-      loop(cdiv(kd, phases));
+    const block = 1 + loop(cdiv(kd, phases));
     return loop(cdiv(keys, kd)) + cdiv(keys, kd) * block + loop(phases);
   },
   /** attention_hybrid.wgsl, one work item over `keys` keys (either path). */

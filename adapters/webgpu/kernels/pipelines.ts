@@ -7,6 +7,7 @@
 import { headVecWgsl } from "./head_vec.ts";
 import {
   checkGemvGeometry,
+  checkHybridGeometry,
   checkTileGeometry,
   GEOMETRY,
   type Geometry,
@@ -100,6 +101,7 @@ export async function compileKernels(
 ): Promise<Kernels> {
   checkTileGeometry(geo);
   checkGemvGeometry(geo);
+  checkHybridGeometry(geo);
   const prelude = shaderPrelude(dtype, headDim, geo);
   // linear_gemv_s: linear_gemv.wgsl with the few-rows GEMV constants.
   const smallPrelude = shaderPrelude(dtype, headDim, smallGemvGeometry(geo));

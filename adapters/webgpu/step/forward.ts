@@ -26,6 +26,7 @@ import {
   GEMV_SHAPES,
   type GemvShape,
   GEOMETRY,
+  type Grid,
   grids,
   type HybridShape,
   hybridShape,
@@ -60,6 +61,14 @@ import {
   type ModelGlobals,
 } from "./_forward_bind.ts";
 import { metaWords, packStep } from "../batch/step_batch.ts";
+
+/** Per-dispatch timestamps of one step (ForwardEngine.encodeStep's `perDispatch`). */
+export interface DispatchStamps {
+  /** Timestamp queries: two per dispatch. */
+  querySet: GPUQuerySet;
+  /** Filled by encodeStep: the name of dispatch i (a GEMV's with its layer). */
+  names: string[];
+}
 import type { PackedStep, StepBatch, StepLimits } from "../batch/step_batch.ts";
 import type { WeightSource } from "../model/weights.ts";
 
@@ -277,11 +286,16 @@ export class ForwardEngine {
     return packed;
   }
 
-  /** Records the dispatches of a packed step into ONE compute pass of `enc`. */
+  /**
+   * Records the dispatches of a packed step into ONE compute pass of `enc`; with `perDispatch`
+   * (a benchmark's attribution of the step's GPU time) each dispatch into a pass of its own,
+   * timestamped at 2 i and 2 i + 1 of its query set, its name pushed to `names`.
+   */
   encodeStep(
     enc: GPUCommandEncoder,
     packed: PackedStep,
     timestampWrites?: GPUComputePassTimestampWrites,
+    perDispatch?: DispatchStamps,
   ): void {
     const {
       hidden: C,
@@ -298,8 +312,10 @@ export class ForwardEngine {
     const tiled = this.linear.tiledF16 ? k.linear_tiled_h! : k.linear_tiled;
     // Linear kernels by rows: the few-rows GEMV (linear_gemv_s, the layer's own geometry), the
     // GEMV, the tiled matmul.
-    const gemv = (M: number, layer: GemvShape) =>
-      M <= geo.GEMV_SMB ? this.gemvS[layer] : k.linear_gemv;
+    const gemv = (M: number, layer: GemvShape): [Kernel, string] => [
+      M <= geo.GEMV_SMB ? this.gemvS[layer] : k.linear_gemv,
+      layer,
+    ];
     const ggrid = (M: number, N: number, layer: GemvShape) =>
       M <= geo.GEMV_SMB
         ? grids.gemvS(N, this.linear.gemvS[layer], M)
@@ -320,17 +336,47 @@ export class ForwardEngine {
       reduce: GPUBindGroup,
     ) => {
       if (onGemv(M, C)) {
-        dispatch(pass, gemv(M, layer), plain, ggrid(M, C, layer));
+        disp(gemv(M, layer), plain, ggrid(M, C, layer));
       } else if (tiledSplit(M, C, K, geo) > 1) {
-        dispatch(pass, tiled, split, grids.tiled(M, C, geo, K));
-        dispatch(pass, k.linear_reduce, reduce, grids.reduce(M, C));
-      } else dispatch(pass, tiled, plain, grids.tiled(M, C, geo));
+        disp(tiled, split, grids.tiled(M, C, geo, K));
+        disp(k.linear_reduce, reduce, grids.reduce(M, C));
+      } else disp(tiled, plain, grids.tiled(M, C, geo));
     };
-    const pass = enc.beginComputePass({
+    const pass = perDispatch ? null : enc.beginComputePass({
       label: `step T=${T} R=${R}`,
       timestampWrites,
     });
-    dispatch(pass, k.embed, this.globals.embed, grids.embed(T, C));
+    // One dispatch (a GEMV as [kernel, layer]), into the step's pass or a pass of its own.
+    const disp = (
+      kn: Kernel | [Kernel, string],
+      group: GPUBindGroup,
+      grid: Grid,
+    ) => {
+      const [kernel, tag] = Array.isArray(kn) ? kn : [kn, ""];
+      if (pass) return dispatch(pass, kernel, group, grid);
+      const i = perDispatch!.names.length;
+      if (2 * i + 2 > perDispatch!.querySet.count) {
+        throw new Error(
+          `encodeStep: the step has more than ${
+            perDispatch!.querySet.count / 2
+          } dispatches, more than the query set of ${
+            perDispatch!.querySet.count
+          } timestamps holds`,
+        );
+      }
+      const own = enc.beginComputePass({
+        label: `${kernel.name} ${tag}`,
+        timestampWrites: {
+          querySet: perDispatch!.querySet,
+          beginningOfPassWriteIndex: 2 * i,
+          endOfPassWriteIndex: 2 * i + 1,
+        },
+      });
+      dispatch(own, kernel, group, grid);
+      own.end();
+      perDispatch!.names.push(tag ? `${kernel.name} ${tag}` : kernel.name);
+    };
+    disp(k.embed, this.globals.embed, grids.embed(T, C));
     const plan = packed.attention;
     if (!plan) {
       throw new Error(
@@ -342,28 +388,26 @@ export class ForwardEngine {
     // On the GEMV the norms are fused into it (NORM); else rmsnorm + tiled.
     for (const g of this.layers) {
       if (onGemv(T, QKV)) {
-        dispatch(pass, gemv(T, "qkv"), g.qkvNorm, ggrid(T, QKV, "qkv"));
+        disp(gemv(T, "qkv"), g.qkvNorm, ggrid(T, QKV, "qkv"));
       } else {
-        dispatch(pass, k.rmsnorm, g.norm1, grids.rmsnorm(T));
-        dispatch(pass, tiled, g.qkv, grids.tiled(T, QKV, geo));
+        disp(k.rmsnorm, g.norm1, grids.rmsnorm(T));
+        disp(tiled, g.qkv, grids.tiled(T, QKV, geo));
       }
-      dispatch(pass, k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
+      disp(k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
       if (serial) {
         const a = grids.attnHybrid(plan.prefillItems);
-        dispatch(pass, k.attention_hybrid, g.attn, a);
+        disp(k.attention_hybrid, g.attn, a);
         const d = grids.attnHybrid(plan.items - plan.prefillItems);
-        dispatch(pass, k.attention_hybrid, g.attnDecode, d);
+        disp(k.attention_hybrid, g.attnDecode, d);
       } else {
-        dispatch(
-          pass,
+        disp(
           k.attention_hybrid,
           g.attn,
           grids.attnHybrid(plan.items),
         );
       }
       if (plan.merges > 0) {
-        dispatch(
-          pass,
+        disp(
           k.attention_merge,
           g.merge,
           grids.attnMerge(plan.merges),
@@ -372,10 +416,10 @@ export class ForwardEngine {
       narrow("o", T, H * D, g.o, g.oSplit, g.oReduce);
       if (onGemv(T, 2 * I)) {
         const gu = ggrid(T, 2 * I, "gateUp");
-        dispatch(pass, gemv(T, "gateUp"), g.gateUpNorm, gu);
+        disp(gemv(T, "gateUp"), g.gateUpNorm, gu);
       } else {
-        dispatch(pass, k.rmsnorm, g.norm2, grids.rmsnorm(T));
-        dispatch(pass, tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
+        disp(k.rmsnorm, g.norm2, grids.rmsnorm(T));
+        disp(tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
       }
       narrow("down", T, I, g.down, g.downSplit, g.downReduce);
     }
@@ -383,20 +427,19 @@ export class ForwardEngine {
       const V = this.config.vocab;
       if (onGemv(R, V)) {
         const head = ggrid(R, V, "lmHead");
-        dispatch(pass, gemv(R, "lmHead"), this.globals.lmHeadNorm, head);
+        disp(gemv(R, "lmHead"), this.globals.lmHeadNorm, head);
       } else {
-        dispatch(pass, k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
-        dispatch(pass, tiled, this.globals.lmHead, grids.tiled(R, V, geo));
+        disp(k.rmsnorm, this.globals.finalNorm, grids.rmsnorm(R));
+        disp(tiled, this.globals.lmHead, grids.tiled(R, V, geo));
       }
-      dispatch(
-        pass,
+      disp(
         k.sample_blocks,
         this.globals.sampleBlocks,
         grids.sampleBlocks(V, R),
       );
-      dispatch(pass, k.sample, this.globals.sample, grids.sample(R));
+      disp(k.sample, this.globals.sample, grids.sample(R));
     }
-    pass.end();
+    pass?.end();
   }
 
   /** Reads the LM-head logits of the last step's R sample rows: [R, V] f32. */

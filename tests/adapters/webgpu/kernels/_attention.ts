@@ -19,6 +19,8 @@ import {
   uniformBuffer,
 } from "../../../../adapters/webgpu/step/gpu_buffers.ts";
 import {
+  GEOMETRY,
+  type Geometry,
   grids,
   hybridShape,
 } from "../../../../adapters/webgpu/kernels/geometry.ts";
@@ -46,7 +48,7 @@ import {
   testDevice,
 } from "../_gpu.ts";
 
-const kernels = new Map<number, Promise<Kernels>>();
+const kernels = new Map<string, Promise<Kernels>>();
 
 /** What {@link runHybridStep} returns: [T, H * D] outputs of the kernels and the reference. */
 export interface HybridRun {
@@ -57,7 +59,8 @@ export interface HybridRun {
 
 /**
  * Runs attention of `packed` (f32 KV, 2 layers, layer 1) for heads [H, G, D] under `split`,
- * fused (one dispatch) or serial (prefill items, then the rest).
+ * fused (one dispatch) or serial (prefill items, then the rest), with the kernels compiled for
+ * the launch geometry GEOMETRY + `geo`.
  */
 export async function runHybridStep(
   packed: PackedStep,
@@ -65,11 +68,18 @@ export async function runHybridStep(
   [H, G, D]: [number, number, number],
   split: AttentionSplit,
   mode: "fused" | "serial" = "fused",
+  geo: Partial<Geometry> = {},
 ): Promise<HybridRun> {
   const gpu = await testDevice();
   const device = gpu.device;
-  if (!kernels.has(D)) kernels.set(D, compileKernels(device, "f32", D));
-  const k = await kernels.get(D)!;
+  const key = `${D} ${JSON.stringify(geo)}`;
+  if (!kernels.has(key)) {
+    kernels.set(
+      key,
+      compileKernels(device, "f32", D, { ...GEOMETRY, ...geo }),
+    );
+  }
+  const k = await kernels.get(key)!;
   const shape = hybridShape(H, G, D);
   const caps = attentionCaps(H, G, shape, lim, split);
   const meta = new Uint32Array(metaWords(lim) + attentionWords(caps));

@@ -6,7 +6,10 @@ import {
   attentionWords,
   planAttention,
 } from "../../../../adapters/webgpu/step/attention_plan.ts";
-import { hybridShape } from "../../../../adapters/webgpu/kernels/geometry.ts";
+import {
+  type Geometry,
+  hybridShape,
+} from "../../../../adapters/webgpu/kernels/geometry.ts";
 import {
   metaWords,
   packStep,
@@ -54,11 +57,19 @@ function runHybrid(
   shapeHGD: [number, number, number],
   targetItems: number,
   mode: "fused" | "serial",
+  geo: Partial<Geometry> = {},
 ) {
-  return runHybridStep(step(), LIM, shapeHGD, {
-    targetItems,
-    maxItemKeys: Infinity,
-  }, mode);
+  return runHybridStep(
+    step(),
+    LIM,
+    shapeHGD,
+    {
+      targetItems,
+      maxItemKeys: Infinity,
+    },
+    mode,
+    geo,
+  );
 }
 
 webgpuTest({
@@ -102,6 +113,29 @@ webgpuTest({
       const fused = await runHybrid([4, 2, 16], target, "fused");
       const serial = await runHybrid([4, 2, 16], target, "serial");
       assert.deepEqual(serial.got, fused.got);
+    }
+  },
+});
+
+webgpuTest({
+  name:
+    "attention_hybrid.wgsl decode blocks loaded one block ahead (HYB_PF 1) equal loads at the block (HYB_PF 0)",
+  ...opts,
+  fn: async () => {
+    // Decodes at 1, 40 and 70 keys: one partial block, and 2-5 blocks of 16-64 keys.
+    for (
+      const hgd of [[4, 2, 16], [6, 2, 20], [4, 4, 128]] as [
+        number,
+        number,
+        number,
+      ][]
+    ) {
+      for (const target of [1, 256]) {
+        const ahead = await runHybrid(hgd, target, "fused", { HYB_PF: 1 });
+        const at = await runHybrid(hgd, target, "fused", { HYB_PF: 0 });
+        assert.deepEqual(ahead.got, at.got);
+        assert.ok(relErr(at.got, at.want) < 1e-5);
+      }
     }
   },
 });

@@ -182,6 +182,59 @@ webgpuTest({
 
 webgpuTest({
   name:
+    "encodeStep with a pass per dispatch gives the one-pass step's logits and names every dispatch",
+  ...opts,
+  fn: async () => {
+    const oracle = await loadOracle();
+    const { engine } = await oracleEngine();
+    const gpu = engine.gpu;
+    assert.ok(gpu.timestamps, `${gpu.description} lacks timestamp-query`);
+    const c = oracle.cases[3];
+    const pages = pagesFrom(0, 3);
+    engine.submitStep({
+      seqs: [{ slot: 0, start: 0, tokens: c.prompt, pages, sample: GREEDY }],
+      logBase: 0,
+    });
+    // One decode row (linear_gemv_s per layer), as one pass and as a pass per dispatch.
+    const decode = {
+      seqs: [{
+        slot: 0,
+        start: c.prompt.length,
+        tokens: [c.greedy[0]],
+        pages,
+        sample: GREEDY,
+      }],
+      logBase: 1,
+    };
+    engine.submitStep(decode);
+    const onePass = await engine.readLogits(1);
+    const querySet = gpu.device.createQuerySet({
+      type: "timestamp",
+      count: 512,
+    });
+    const names: string[] = [];
+    const enc = gpu.device.createCommandEncoder();
+    engine.encodeStep(enc, engine.prepareStep(decode), undefined, {
+      querySet,
+      names,
+    });
+    gpu.device.queue.submit([enc.finish()]);
+    assert.deepEqual(await engine.readLogits(1), onePass);
+    const L = engine.config.numLayers;
+    const count = (n: string) => names.filter((x) => x === n).length;
+    assert.equal(names[0], "embed");
+    assert.equal(names.at(-1), "sample");
+    for (const n of ["rope_kv", "linear_gemv_s qkv", "linear_gemv_s down"]) {
+      assert.equal(count(n), L, n);
+    }
+    assert.equal(count("linear_gemv_s lmHead"), 1);
+    querySet.destroy();
+    engine.destroy();
+  },
+});
+
+webgpuTest({
+  name:
     "ForwardEngine runs the four prompts in one hybrid step exactly as each alone",
   ...opts,
   fn: async () => {
