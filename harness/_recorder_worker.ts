@@ -278,8 +278,8 @@ async function appendTokens(b: TokenBatch): Promise<void> {
 /**
  * Copies a typed array into column `col` of the stage chunk in one native call: the column's
  * DuckDB type has the array's element layout (STAGE_TYPES) and the chunk's validity is all
- * valid (no NULL is ever written to it). `setColumnValues` writes item by item and cost ~20 % of the database thread's CPU per
- * batch (docs/perf.md, "Continued (tail13e)").
+ * valid (no NULL is ever written to it). `setColumnValues` writes item by item and cost ~20 %
+ * of the database thread's CPU per batch (docs/perf.md, "Continued (tail13e)").
  */
 function copyColumn(
   chunk: DuckDBDataChunk,

@@ -123,7 +123,6 @@ export class Metronome {
   readonly failed: Promise<Error>;
   private readonly ready: Promise<void>;
   private played = false;
-  private ended = false;
   private end: () => void = () => {};
 
   private constructor(
@@ -142,10 +141,7 @@ export class Metronome {
       notReady = reject;
     });
     this.done = new Promise((resolve) => {
-      this.end = () => {
-        this.ended = true;
-        resolve();
-      };
+      this.end = () => resolve();
       worker.onmessage = (e: MessageEvent<"ready" | "done">) => {
         if (e.data === "ready") isReady();
         else this.end();
@@ -233,7 +229,7 @@ export class Metronome {
     Atomics.store(this.ctrl, 0, 1);
     Atomics.notify(this.ctrl, 0);
     // Never played: the worker waits in its event loop, not in the schedule; nothing to end.
-    if (!this.played && !this.ended) this.end();
+    if (!this.played) this.end();
     await this.done;
     this.worker.terminate();
   }

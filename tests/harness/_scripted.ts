@@ -8,6 +8,16 @@ import {
   type ScriptedServerOptions,
 } from "../../adapters/scripted/mod.ts";
 import { synthesizePrompts, type TraceRequest } from "../../workloads/mod.ts";
+import { OpenAIBackend } from "../../adapters/openai/mod.ts";
+
+/**
+ * The real HTTP backend, declared as timing its tokens off the sending thread (as the built-in
+ * engine does), so that runs treat it as they treat the engine: the metronome's beats come
+ * early and the sender spins; `auto` raises the pacing thread.
+ */
+export class ElsewhereBackend extends OpenAIBackend {
+  readonly timesTokensElsewhere = true;
+}
 
 /** A listening scripted server; `close()` shuts it down. */
 export function serveScripted(opts: ScriptedServerOptions = {}) {

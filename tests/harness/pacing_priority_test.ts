@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { startScriptedWorker } from "../../adapters/scripted/mod.ts";
-import { OpenAIBackend } from "../../adapters/openai/mod.ts";
 import { RunClock } from "../../harness/clock.ts";
 import { raisePacing } from "../../harness/pacing_priority.ts";
 import { executeRun } from "../../harness/run_session.ts";
 import { Store } from "../../harness/store.ts";
-import { reqs, tempDb } from "./_scripted.ts";
+import { ElsewhereBackend, reqs, tempDb } from "./_scripted.ts";
 
 /** The scheduling policy in a `/proc/.../stat` text: its field 41 (0 = normal). */
 function policyOf(stat: string): number {
@@ -107,11 +106,6 @@ Deno.test({
     assert.equal(policy(), 0);
   },
 });
-
-/** The real HTTP backend, declared as timing its tokens off the pacing thread. */
-class ElsewhereBackend extends OpenAIBackend {
-  readonly timesTokensElsewhere = true;
-}
 
 Deno.test("executeRun() stores how the pacing thread ran and restores it after the run", async () => {
   const s = await startScriptedWorker({

@@ -12,15 +12,7 @@ import type { RequestRow } from "../../harness/recorder.ts";
 import type { LoadOptions } from "../../harness/load_plan.ts";
 import { replay, type ReplayResult } from "../../harness/runner.ts";
 import type { TraceRequest } from "../../workloads/mod.ts";
-import { reqs } from "./_scripted.ts";
-
-/**
- * The real HTTP backend, declared as timing its tokens off the sending thread, so that the
- * runner's metronome sends its beats early and the sender spins (as for the built-in engine).
- */
-class SpinningBackend extends OpenAIBackend {
-  readonly timesTokensElsewhere = true;
-}
+import { ElsewhereBackend, reqs } from "./_scripted.ts";
 
 /** Records rows in memory (the store is tested elsewhere) and replays against a scripted server. */
 async function run(
@@ -34,7 +26,7 @@ async function run(
 > {
   const s = await startScriptedWorker({ recordSends: false, ...server });
   const clock = new RunClock();
-  const backend = new (spin ? SpinningBackend : OpenAIBackend)({
+  const backend = new (spin ? ElsewhereBackend : OpenAIBackend)({
     baseUrl: s.url,
     model: "scripted",
     nowNs: () => clock.nowNs(),
