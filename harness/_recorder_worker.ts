@@ -9,8 +9,8 @@ import {
   BIGINT,
   type DuckDBAppender,
   DuckDBDataChunk,
+  ENUM8,
   INTEGER,
-  UTINYINT,
 } from "@duckdb/node-api";
 import duckdb from "@duckdb/node-bindings";
 import { Store } from "./store.ts";
@@ -226,9 +226,12 @@ function refreshLive(): void {
   live?.refreshIfDue();
 }
 
-const STAGE_TYPES = [INTEGER, INTEGER, BIGINT, INTEGER, UTINYINT];
-/** `['content', 'reasoning', 'tool']` as a SQL list literal, indexed by channel code + 1. */
-const CHANNEL_LIST = `[${CHANNELS.map((c) => `'${c}'`).join(", ")}]`;
+const STAGE_TYPES = [INTEGER, INTEGER, BIGINT, INTEGER, ENUM8(CHANNELS)];
+/**
+ * The type of `token_events.channel` (schema version 11): an ENUM of {@linkcode CHANNELS} in
+ * code order, so a channel code is its ENUM value's storage as it is (one byte, no string).
+ */
+const CHANNEL_ENUM = `enum(${CHANNELS.map((c) => `'${c}'`).join(", ")})`;
 /** DuckDB's vector size: rows per data chunk. */
 const CHUNK_ROWS = 2048;
 /** The data chunk token rows are staged through (see {@linkcode appendTokens}). */
@@ -236,7 +239,7 @@ let stageChunk: DuckDBDataChunk | undefined;
 
 /**
  * Writes a token batch: numeric columns into `tt_stage` by data chunks, then one
- * `INSERT ... SELECT` joins request ids and channel names into `token_events` (committing the
+ * `INSERT ... SELECT` joins request ids into `token_events` (committing the
  * batch) and the stage is emptied.
  */
 async function appendTokens(b: TokenBatch): Promise<void> {
@@ -258,7 +261,7 @@ async function appendTokens(b: TokenBatch): Promise<void> {
   a.flushSync();
   await store!.conn.run(
     `insert into token_events (run_id, req_id, seq, t_ns, n_tokens, channel)
-     select $1, r.req_id, s.seq, s.t_ns, s.n_tokens, (${CHANNEL_LIST})[s.channel + 1]
+     select $1, r.req_id, s.seq, s.t_ns, s.n_tokens, s.channel
      from tt_stage s join tt_reqs r using (req_idx)`,
     [runId],
   );
@@ -319,7 +322,7 @@ async function newStage(): Promise<DuckDBAppender> {
   await store!.conn.run("drop table if exists tt_stage");
   await store!.conn.run(
     `create temp table tt_stage (req_idx integer, seq integer, t_ns bigint,
-       n_tokens integer, channel utinyint)`,
+       n_tokens integer, channel ${CHANNEL_ENUM})`,
   );
   return await store!.conn.createAppender("tt_stage", "main", "temp");
 }

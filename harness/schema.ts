@@ -333,6 +333,20 @@ export const MIGRATIONS: readonly Migration[] = [
        where runs.sweep_id = s.sweep_id`,
     ],
   },
+  {
+    version: 11,
+    description: "token_events.channel as an ENUM of the three channels",
+    statements: [
+      // The recorder writes ~1 M token rows a second; a VARCHAR channel cost DuckDB per-row
+      // string statistics, hashing and compression analysis (docs/perf.md, "Continued
+      // (tail13f)"). An inline ENUM (not a named type: the live snapshot copies the table into
+      // another file, which a named type of this one would not exist in) compares, joins and
+      // exports as the strings did: `channel = 'content'` works, parquet and CSV hold the names.
+      // Inserting any other name is now an error, as the column's comment always said it was.
+      `alter table token_events alter column channel
+         set data type enum('content', 'reasoning', 'tool')`,
+    ],
+  },
 ];
 
 /** The schema version this build writes and reads. */

@@ -70,11 +70,16 @@ export class SseFramer {
   #ended = false;
   #skipLf = false;
   #dispatched = 0;
-  /** The current line's bytes from earlier reads. */
-  #line: Uint8Array = new Uint8Array(1024);
+  /**
+   * The current line's bytes from earlier reads. This and `#data` start empty and grow on first
+   * use: most streams never split a line or an event across reads, and two 1-KiB buffers per
+   * request were a part of the reading thread's cost per request at 1,000 req/s (docs/perf.md,
+   * "Continued (tail13f)").
+   */
+  #line: Uint8Array = EMPTY;
   #lineLen = 0;
   /** The current event's data lines, joined with LF (`#pieces` of them). */
-  #data: Uint8Array = new Uint8Array(1024);
+  #data: Uint8Array = EMPTY;
   #dataLen = 0;
   #pieces = 0;
   /** A first data line still in the read being pushed: its range there (start -1 when none). */
@@ -284,6 +289,8 @@ export class SseFramer {
 }
 
 const EMPTY = new Uint8Array(0);
+/** A line or event buffer's size when first needed. */
+const MIN_BUFFER = 1024;
 
 /** `buf` with `src[s, e)` written at `at`, grown (doubling) when it does not fit. */
 function append(
@@ -295,7 +302,7 @@ function append(
 ): Uint8Array {
   const need = at + e - s;
   if (need > buf.length) {
-    const grown = new Uint8Array(Math.max(need, buf.length * 2));
+    const grown = new Uint8Array(Math.max(need, buf.length * 2, MIN_BUFFER));
     grown.set(buf.subarray(0, at));
     buf = grown;
   }
@@ -305,7 +312,7 @@ function append(
 
 function appendByte(buf: Uint8Array, at: number, byte: number): Uint8Array {
   if (at >= buf.length) {
-    const grown = new Uint8Array(buf.length * 2);
+    const grown = new Uint8Array(Math.max(buf.length * 2, MIN_BUFFER));
     grown.set(buf);
     buf = grown;
   }

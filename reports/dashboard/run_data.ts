@@ -3,8 +3,8 @@
  * to rebuild them: column types DuckDB-Wasm understands and the view definitions.
  *
  * DuckDB-Wasm loads extensions from a CDN, which the dashboard must not reach, so the console
- * gets CSV (read by the core CSV reader) instead of Parquet, JSON columns as VARCHAR and times
- * of day as UTC TIMESTAMP. The exports are written by the server with `COPY ... TO` into its own
+ * gets CSV (read by the core CSV reader) instead of Parquet, JSON and ENUM columns as VARCHAR
+ * and times of day as UTC TIMESTAMP. The exports are written by the server with `COPY ... TO` into its own
  * temporary folder; the database itself is opened read-only.
  *
  * @module
@@ -41,7 +41,9 @@ export interface ConsoleSchema {
 }
 
 function browserType(type: string): string {
-  if (type === "JSON") return "VARCHAR";
+  // An ENUM (token_events.channel) is exported as its names; its type text holds quotes the
+  // console's `read_csv(columns = {...})` literal cannot carry.
+  if (type === "JSON" || type.startsWith("ENUM(")) return "VARCHAR";
   if (type === "TIMESTAMP WITH TIME ZONE") return "TIMESTAMP";
   return type;
 }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { Store } from "../../harness/store.ts";
-import { MIGRATIONS, SCHEMA_VERSION } from "../../harness/schema.ts";
+import { SCHEMA_VERSION } from "../../harness/schema.ts";
 import { recordedSlo } from "../../reports/results/recorded.ts";
 import { installViews } from "../../reports/sql/views.ts";
 import { OpenAIBackend } from "../../adapters/openai/mod.ts";
@@ -9,36 +8,14 @@ import { startScriptedWorker } from "../../adapters/scripted/mod.ts";
 import { RunClock } from "../../harness/clock.ts";
 import { executeRun } from "../../harness/run_session.ts";
 import { reqs } from "./_scripted.ts";
-
-/** A result database at schema version 9, written as a tokentrace of that version wrote it. */
-async function v9File(rows: string[]): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "tokentrace-v9-" });
-  const path = `${dir}/results.duckdb`;
-  const inst = await DuckDBInstance.create(path);
-  const c = await inst.connect();
-  await c.run(
-    `create table tokentrace_schema (
-       version integer primary key, description varchar, applied_at timestamptz)`,
-  );
-  for (const m of MIGRATIONS.filter((m) => m.version <= 9)) {
-    for (const s of m.statements) await c.run(s);
-    await c.run("insert into tokentrace_schema values ($1, $2, now())", [
-      m.version,
-      m.description,
-    ]);
-  }
-  for (const r of rows) await c.run(r);
-  c.closeSync();
-  inst.closeSync();
-  return path;
-}
+import { oldSchemaFile } from "./_old_schema.ts";
 
 const run = (id: string, options: string, sweep = "null") =>
   `insert into runs (run_id, started_at, status, backend, options, clock_origin_unix_ns, sweep_id)
    values ('${id}', now(), 'completed', 'openai', ${options}, 0, ${sweep})`;
 
 Deno.test("schema version 10 back-fills the SLO and failure policy of version 9 runs", async () => {
-  const path = await v9File([
+  const path = await oldSchemaFile(9, [
     run("plain", `'{"slo": {"ttftMs": 500, "tpotMs": 50}, "db": "r.duckdb"}'`),
     run("no-slo", `'{"db": "r.duckdb"}'`),
     run("no-options", "null"),

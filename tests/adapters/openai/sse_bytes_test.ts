@@ -97,6 +97,8 @@ const STREAMS: [string, string][] = [
   ["two spaces keep one", "data:  x\n\n"],
   ["fields that look like data", "datax: 1\ndata x\ndat: 2\ndata: y\n\n"],
   ["three data lines", "data: a\ndata:\ndata: c\n\n"],
+  // The line and event buffers start empty: a line feed joined onto an empty first data line.
+  ["an empty first data line, then more", "data:\ndata: b\n\ndata\ndata\n\n"],
   ["event without data is not dispatched", "event: e\nid: 1\n\ndata: z\n\n"],
   ["unterminated event at the end is discarded", "data: a\n\ndata: b\n"],
   ["byte-order mark at the start", "\ufeffdata: a\n\n"],
@@ -108,6 +110,19 @@ Deno.test("SseFramer hands over the events SseParser gives, for every split", as
   for (const [name, text] of STREAMS) {
     await t.step(name, () => everySplit(enc.encode(text)));
   }
+
+  await t.step("an event and a line longer than a first buffer", () => {
+    const long = "x".repeat(2500);
+    const bytes = enc.encode(`data: ${long}\ndata: ${long}\n\n`);
+    for (const i of [1, 700, 1100, 2600, 4000, bytes.length - 1]) {
+      same(
+        [bytes.subarray(0, i), bytes.subarray(i)],
+        undefined,
+        `split at ${i}`,
+        [bytes],
+      );
+    }
+  });
 
   await t.step("invalid UTF-8 in data", () => {
     everySplit(
