@@ -8,17 +8,22 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    // one slot, ~10 + 3 * 10 = 40 ms per request: about 25 req/s of capacity
-    const server = serveQueue({ ttftMs: 10, itlMs: 10 });
+    // One slot, 150 + 3 * 10 = 180 ms per request, 12 requests a point, TTFT SLO 1000 ms.
+    // Lateness only stretches the service, so the margins hold on a machine whose timers run
+    // late: at 4 req/s (gap 250 ms) a request misses only if services take ~1 s; at 8 (gap 125)
+    // request k's TTFT is 150 + 55 k ms (all meet it; 75 % still do at 230 ms a service); at
+    // 160 (gap 6.25) it is at least 150 + 173.75 k ms, so requests 5-11 miss (41.7 %, below
+    // 50 %) however fast the machine.
+    const server = serveQueue({ ttftMs: 150, itlMs: 10 });
     const dir = await Deno.makeTempDir({ prefix: "tokentrace-sweep-" });
     const db = `${dir}/r.duckdb`;
     try {
       const r = await runCli([
         "sweep",
         "--rates",
-        "4,12,80,160",
+        "4,8,160,320",
         "--slo",
-        "ttft=60",
+        "ttft=1000",
         "--label",
         "q",
         "--db",
@@ -32,8 +37,8 @@ Deno.test({
       ]);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(r.stdout.includes("## Sweep q"), r.stdout);
-      assert.ok(r.stderr.includes("point 3/4 rate 80"), r.stderr);
-      assert.ok(!r.stderr.includes("point 4/4"), "160 req/s must be skipped");
+      assert.ok(r.stderr.includes("point 3/4 rate 160"), r.stderr);
+      assert.ok(!r.stderr.includes("point 4/4"), "320 req/s must be skipped");
 
       const store = await Store.open(db, { readOnly: true });
       try {
@@ -41,30 +46,31 @@ Deno.test({
           `select axis, planned_values, stop_reason, target_attainment from sweeps`,
         );
         assert.equal(sweep.axis, "rate");
-        assert.equal(sweep.planned_values, "4,12,80,160");
+        assert.equal(sweep.planned_values, "4,8,160,320");
         assert.match(
           String(sweep.stop_reason),
-          /^attainment \d+\.\d% at rate=80 is below 50%: higher loads skipped$/,
+          /^attainment \d+\.\d% at rate=160 is below 50%: higher loads skipped$/,
         );
         const runs = await store.query(
           `select label, sweep_value from runs where sweep_id is not null order by sweep_value`,
         );
         assert.deepStrictEqual(runs.map((x) => [x.label, x.sweep_value]), [
           ["q@rate=4", 4],
-          ["q@rate=12", 12],
-          ["q@rate=80", 80],
+          ["q@rate=8", 8],
+          ["q@rate=160", 160],
         ]);
       } finally {
         store.close();
       }
-      // the capacity lies between the last point that met 90 % and the first that did not
+      // the capacity lies between the last point that met 90 % (4, or 8 on an idle machine) and
+      // the first that did not (8 or 160)
       const m =
         /Capacity at 90\.0% attainment: \*\*([\d.]+) req\/s\*\* \((\w+)\)/.exec(
           r.stdout,
         );
       assert.ok(m !== null, r.stdout);
       assert.equal(m[2], "interpolated");
-      assert.ok(Number(m[1]) > 4 && Number(m[1]) < 80, m[1]);
+      assert.ok(Number(m[1]) > 4 && Number(m[1]) < 160, m[1]);
       const html = await Deno.readTextFile(`${dir}/sweep.html`);
       assert.ok(html.includes("Attainment vs offered rate"));
     } finally {
