@@ -10,6 +10,7 @@ import {
   GEMV_S_VARIANTS,
   GEMV_VARIANTS,
   GEOMETRY,
+  type Geometry,
   grids,
   splitPartials,
   type StorageDtype,
@@ -259,6 +260,53 @@ webgpuTest({
             assert.ok(err < 1e-5, `relative error ${err}`);
           });
         }
+      }
+    }
+  },
+});
+
+webgpuTest({
+  name:
+    "linear_gemv_s with one column per invocation: eight weight loads in flight (GEMV_SLD 8) give the same outputs bit for bit as four",
+  ...opts,
+  fn: async (t) => {
+    const gpu = await testDevice();
+    const device = gpu.device;
+    const { NORM, BIAS, RESIDUAL, SILU_MUL } = LINEAR_FLAGS;
+    const [N, K] = [37, 8 * 1029];
+    const run = async (geo: Geometry, flags: number) => {
+      const k = await compileKernels(device, "f32", 16, geo, ["linear_gemv_s"]);
+      const XS = flags & SILU_MUL ? 2 * K : K;
+      const meta = new Uint32Array(16);
+      meta[HDR.T] = 1;
+      const y = bufferOf(device, "y", randomF32(N, 45, 1));
+      await runKernels(device, [{
+        kernel: k.linear_gemv_s!,
+        buffers: [
+          uniformBuffer(
+            device,
+            "p",
+            linearParams(N, K, XS, flags, HDR.T, 1e-5),
+          ),
+          bufferOf(device, "meta", meta),
+          bufferOf(device, "x", randomF32(XS, 41 + flags, 2)),
+          bufferOf(device, "w", randomF32(N * K, 42, 0.5)),
+          bufferOf(device, "bias", randomF32(N, 43, 1)),
+          bufferOf(device, "g", randomF32(K, 44, 1)),
+          y,
+        ],
+        grid: grids.gemvS(N, geo, 1),
+      }]);
+      return await readF32(device, y, N);
+    };
+    for (const v of ["s r4 l64", "s r16 l16", "s r32 l8"]) {
+      const four = { ...GEOMETRY, ...GEMV_S_VARIANTS[v] };
+      assert.equal(four.GEMV_SLD, 4);
+      const eight = { ...four, GEMV_SLD: 8 };
+      for (const flags of [NORM | BIAS, SILU_MUL | RESIDUAL]) {
+        await t.step(`${v} flags=${flags}`, async () => {
+          assert.deepEqual(await run(eight, flags), await run(four, flags));
+        });
       }
     }
   },
