@@ -482,7 +482,7 @@ export class ForwardEngine {
 
 /** The constants a linear_gemv_s compilation depends on, as a cache key. */
 const gemvSKey = (g: Geometry) =>
-  `${g.GEMV_SROWS} ${g.GEMV_SLANES} ${g.GEMV_SRPT} ${g.GEMV_SMB} ${g.GEMV_SLD}`;
+  `${g.GEMV_SROWS} ${g.GEMV_SLANES} ${g.GEMV_SRPT} ${g.GEMV_SMB} ${g.GEMV_SLD} ${g.GEMV_SROT}`;
 
 /**
  * linear_gemv_s for each layer: the engine's own where the layer has no geometry of its own,

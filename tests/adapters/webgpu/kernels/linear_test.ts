@@ -299,7 +299,7 @@ webgpuTest({
       }]);
       return await readF32(device, y, N);
     };
-    for (const v of ["s r4 l64", "s r16 l16", "s r32 l8"]) {
+    for (const v of ["s r4 l64", "s r16 l16", "s r8 l32"]) {
       const four = { ...GEOMETRY, ...GEMV_S_VARIANTS[v] };
       assert.equal(four.GEMV_SLD, 4);
       const eight = { ...four, GEMV_SLD: 8 };

@@ -150,7 +150,7 @@ webgpuTest({
   ...opts,
   fn: async (t) => {
     const { gpu, device, k } = await kernels();
-    const lanes4 = { ...GEOMETRY, ...GEMV_S_VARIANTS["s r64 l4 u8"] };
+    const lanes4 = { ...GEOMETRY, ...GEMV_S_VARIANTS["s r32 l8 u8 t"] };
     const cases: {
       kernel: Kernel;
       M: number;
@@ -187,8 +187,8 @@ webgpuTest({
         ),
       },
       {
-        // Eight loads in flight over four lanes per column: the most passes per K of the swept
-        // one-row geometries.
+        // Eight loads in flight over eight lanes per column, passes rotated: the most passes per
+        // K of the swept one-row geometries.
         kernel: (await compileKernels(device, "f32", 64, lanes4, [
           "linear_gemv_s",
         ])).linear_gemv_s!,
