@@ -49,12 +49,18 @@ export const GEOMETRY = {
   REDUCE_WG: 256,
   /**
    * linear_gemv_s (linear_gemv.wgsl compiled for few rows, smallGemvGeometry): at most GEMV_SMB
-   * rows, GEMV_SROWS output columns x GEMV_SLANES lanes per workgroup.
+   * rows, GEMV_SROWS output columns x GEMV_SLANES lanes per workgroup. GEMV_SLD: weight loads
+   * in flight per invocation of its one-row path (4 or 8, issued before any is used; GEMV_SLD /
+   * GEMV_SRPT k steps of GEMV_SRPT columns per pass). linear_gemv (GEMV_MB > 1) always takes 4.
+   * GEMV_SROT 1: workgroup wx starts its passes over K at pass wx % passes (so that concurrent
+   * workgroups read different offsets of their rows); 0 keeps every lane's summation order.
    */
   GEMV_SMB: 1,
   GEMV_SROWS: 4,
   GEMV_SLANES: 64,
   GEMV_SRPT: 1,
+  GEMV_SLD: 4,
+  GEMV_SROT: 0,
   /**
    * linear_tiled.wgsl: TILE_M x TILE_N outputs per workgroup of TILE_WG =
    * (TILE_M / TILE_RM) * (TILE_N / TILE_RN), TILE_RM x TILE_RN each, K in slices of TILE_K.
@@ -135,6 +141,33 @@ export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
   "s r2 l128 c4": { GEMV_SROWS: 2, GEMV_SLANES: 128, GEMV_SRPT: 4 },
   "s r16 l16 c2": { GEMV_SROWS: 16, GEMV_SLANES: 16, GEMV_SRPT: 2 },
   "s r16 l16 c4": { GEMV_SROWS: 16, GEMV_SLANES: 16, GEMV_SRPT: 4 },
+  // Eight weight loads in flight per invocation (u8), 8 lanes per column (l8), passes over K
+  // rotated per workgroup (t).
+  "s r16 l16 u8": { GEMV_SROWS: 16, GEMV_SLANES: 16, GEMV_SLD: 8 },
+  "s r32 l8 u8": { GEMV_SROWS: 32, GEMV_SLANES: 8, GEMV_SLD: 8 },
+  "s r8 l32 t": { GEMV_SROWS: 8, GEMV_SLANES: 32, GEMV_SROT: 1 },
+  "s r16 l16 t": { GEMV_SROWS: 16, GEMV_SLANES: 16, GEMV_SROT: 1 },
+  "s r32 l8 t": { GEMV_SROWS: 32, GEMV_SLANES: 8, GEMV_SROT: 1 },
+  "s r32 l8 u8 t": {
+    GEMV_SROWS: 32,
+    GEMV_SLANES: 8,
+    GEMV_SLD: 8,
+    GEMV_SROT: 1,
+  },
+  "s r4 l64 c2 t": { GEMV_SRPT: 2, GEMV_SROT: 1 },
+  "s r8 l32 c2 t": {
+    GEMV_SROWS: 8,
+    GEMV_SLANES: 32,
+    GEMV_SRPT: 2,
+    GEMV_SROT: 1,
+  },
+  "s r2 l128 c4 t": {
+    GEMV_SROWS: 2,
+    GEMV_SLANES: 128,
+    GEMV_SRPT: 4,
+    GEMV_SROT: 1,
+  },
+  "s r4 l64 c4 t": { GEMV_SRPT: 4, GEMV_SROT: 1 },
 };
 
 /**
@@ -160,6 +193,8 @@ export function gemvSVariant(name: string): Partial<Geometry> {
     GEMV_SROWS: GEOMETRY.GEMV_SROWS,
     GEMV_SLANES: GEOMETRY.GEMV_SLANES,
     GEMV_SRPT: GEOMETRY.GEMV_SRPT,
+    GEMV_SLD: GEOMETRY.GEMV_SLD,
+    GEMV_SROT: GEOMETRY.GEMV_SROT,
     ...over,
   };
 }
@@ -212,10 +247,11 @@ export function checkGemvGeometry(geo: Geometry): void {
       !(mb === 1 || (mb % 4 === 0 && mb >= 4 && mb <= 16)) || mb > lanes ||
       lanes < 1 || (lanes & (lanes - 1)) !== 0 || g.GEMV_ROWS < 1 ||
       g.GEMV_ROWS * lanes > 1024 || ![1, 2, 4].includes(g.GEMV_RPT) ||
-      (g.GEMV_RPT > 1 && mb !== 1)
+      (g.GEMV_RPT > 1 && mb !== 1) || ![4, 8].includes(g.GEMV_SLD) ||
+      ![0, 1].includes(g.GEMV_SROT)
     ) {
       throw new Error(
-        `GEMV geometry rows ${g.GEMV_ROWS} x lanes ${lanes}, at most ${mb} rows, ${g.GEMV_RPT} columns per invocation: expected the rows 1 or a multiple of 4 up to 16 and at most the lanes, the lanes a power of two, rows x lanes <= 1024, columns per invocation 1, 2 or 4 (more than 1 only with one row)`,
+        `GEMV geometry rows ${g.GEMV_ROWS} x lanes ${lanes}, at most ${mb} rows, ${g.GEMV_RPT} columns per invocation, ${g.GEMV_SLD} loads in flight (GEMV_SLD), GEMV_SROT ${g.GEMV_SROT}: expected the rows 1 or a multiple of 4 up to 16 and at most the lanes, the lanes a power of two, rows x lanes <= 1024, columns per invocation 1, 2 or 4 (more than 1 only with one row), GEMV_SLD 4 or 8, GEMV_SROT 0 or 1`,
       );
     }
   }

@@ -29,11 +29,15 @@
 // log2(GEMV_LANES) halvings adds them, and invocation (r, m) (m < M) writes y[m0 + m, n].
 // With GEMV_MB == 1 (one_row): GEMV_RPT columns n0 = (wx * GEMV_ROWS + r) * GEMV_RPT .. + RPT - 1
 // per invocation, accumulated componentwise; each input W8 (and its squares, its norm weight) is
-// loaded once for all of them, four weight loads in flight ((4 / GEMV_RPT) k steps x GEMV_RPT
-// columns); invocation (r, j) (j < GEMV_RPT) writes y[n0 + j]. GEMV_RPT 1 is the same arithmetic,
-// in the same order, as before GEMV_RPT existed.
+// loaded once for all of them, GEMV_SLD (4 or 8) weight loads in flight ((GEMV_SLD / GEMV_RPT) k
+// steps x GEMV_RPT columns); invocation (r, j) (j < GEMV_RPT) writes y[n0 + j]. GEMV_RPT 1 is the
+// same arithmetic, in the same order, as before GEMV_RPT existed; GEMV_SLD keeps each lane's k
+// steps (lane, lane + GEMV_LANES, ...) in the same order (bit for bit on llvmpipe with GEMV_RPT
+// 1, linear_test.ts; with 2 or 4 columns llvmpipe's last bits differ between 4 and 8).
+// GEMV_SROT 1 rotates each workgroup's passes over K (one_row, below).
 // Host asserts: GEMV_MB <= GEMV_LANES, GEMV_MB 1 or a multiple of 4 up to 16, GEMV_LANES a
-// power of two, GEMV_RPT 1, 2 or 4 and 1 unless GEMV_MB == 1 (geometry.ts checkGemvGeometry);
+// power of two, GEMV_RPT 1, 2 or 4 and 1 unless GEMV_MB == 1, GEMV_SLD 4 or 8, GEMV_SROT 0 or 1
+// (geometry.ts checkGemvGeometry);
 // K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL not together; loop passes per invocation
 // (loop_passes.ts gemv(K)) within the loop budget.
 
@@ -153,14 +157,40 @@ fn one_row(wx: u32, lid: u32) {
   var xb = vec4<f32>(0.0);
   var ga = vec4<f32>(1.0);
   var gb = vec4<f32>(1.0);
-  for (var k0 = lane; k0 < P.K8; k0 += (4u / GEMV_RPT) * GEMV_LANES) {
-    // Four weight loads in flight, all issued before any is used: load q is column q % GEMV_RPT
-    // at k step q / GEMV_RPT.
+  // Passes of GEMV_SLD loads over K: pass jt covers k steps from lane + jt * stride. With
+  // GEMV_SROT 1 workgroup wx starts at pass wx % passes and wraps around, so workgroups that run
+  // at the same time read different K ranges of their rows (different offsets within every row,
+  // hence different memory channels) instead of all the same range; a lane's sum then adds its k
+  // steps in another order. GEMV_SROT 0 keeps each lane's order (and its bits) unchanged.
+  let stride = (GEMV_SLD / GEMV_RPT) * GEMV_LANES;
+  let passes = (P.K8 + stride - 1u) / stride;
+  var rot = 0u;
+  if (GEMV_SROT != 0u) {
+    rot = wx % passes;
+  }
+  for (var it = 0u; it < passes; it++) {
+    var jt = it + rot;
+    if (jt >= passes) {
+      jt -= passes;
+    }
+    let k0 = lane + jt * stride;
+    // GEMV_SLD (4 or 8) weight loads in flight, all issued before any is used: load q is column
+    // q % GEMV_RPT at k step q / GEMV_RPT. With GEMV_SLD 4, w4 .. w7 are dead code.
     let w0 = w[cs[0u % GEMV_RPT] + min(k0 + (0u / GEMV_RPT) * GEMV_LANES, last)];
     let w1 = w[cs[1u % GEMV_RPT] + min(k0 + (1u / GEMV_RPT) * GEMV_LANES, last)];
     let w2 = w[cs[2u % GEMV_RPT] + min(k0 + (2u / GEMV_RPT) * GEMV_LANES, last)];
     let w3 = w[cs[3u % GEMV_RPT] + min(k0 + (3u / GEMV_RPT) * GEMV_LANES, last)];
-    for (var q = 0u; q < 4u; q++) {
+    var w4 = w0;
+    var w5 = w0;
+    var w6 = w0;
+    var w7 = w0;
+    if (GEMV_SLD > 4u) {
+      w4 = w[cs[4u % GEMV_RPT] + min(k0 + (4u / GEMV_RPT) * GEMV_LANES, last)];
+      w5 = w[cs[5u % GEMV_RPT] + min(k0 + (5u / GEMV_RPT) * GEMV_LANES, last)];
+      w6 = w[cs[6u % GEMV_RPT] + min(k0 + (6u / GEMV_RPT) * GEMV_LANES, last)];
+      w7 = w[cs[7u % GEMV_RPT] + min(k0 + (7u / GEMV_RPT) * GEMV_LANES, last)];
+    }
+    for (var q = 0u; q < GEMV_SLD; q++) {
       let j = q % GEMV_RPT;
       let k8 = k0 + (q / GEMV_RPT) * GEMV_LANES;
       var wv = w0;
@@ -170,6 +200,14 @@ fn one_row(wx: u32, lid: u32) {
         wv = w2;
       } else if (q == 3u) {
         wv = w3;
+      } else if (q == 4u) {
+        wv = w4;
+      } else if (q == 5u) {
+        wv = w5;
+      } else if (q == 6u) {
+        wv = w6;
+      } else if (q == 7u) {
+        wv = w7;
       }
       if (k8 < P.K8) {
         if (j == 0u) {

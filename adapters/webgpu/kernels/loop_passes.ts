@@ -49,14 +49,18 @@ export const loopPasses = {
   /**
    * linear_gemv.wgsl over K inputs with GEMV geometry `geo` (for linear_gemv_s pass
    * smallGemvGeometry(geo)): K / (32 GEMV_LANES) steps of four W8 units (one_row: K / (8
-   * GEMV_LANES (4 / GEMV_RPT)) steps of four loads), then the tree over the lanes, each halving a
-   * loop over the GEMV_MB rows (one_row: the GEMV_RPT columns).
+   * GEMV_LANES (GEMV_SLD / GEMV_RPT)) steps of GEMV_SLD loads), then the tree over the lanes,
+   * each halving a loop over the GEMV_MB rows (one_row: the GEMV_RPT columns).
    */
   gemv: (K: number, geo: Geometry = GEOMETRY): number => {
     const halvings = log2(geo.GEMV_LANES);
     if (geo.GEMV_MB === 1) {
-      const steps = cdiv(K / 8, (4 / geo.GEMV_RPT) * geo.GEMV_LANES);
-      return cloop(4) + loop(steps) + steps * cloop(4) + loop(halvings) +
+      const steps = cdiv(
+        K / 8,
+        (geo.GEMV_SLD / geo.GEMV_RPT) * geo.GEMV_LANES,
+      );
+      return cloop(4) + loop(steps) + steps * cloop(geo.GEMV_SLD) +
+        loop(halvings) +
         halvings * cloop(geo.GEMV_RPT);
     }
     const steps = cdiv(K / 8, 4 * geo.GEMV_LANES);

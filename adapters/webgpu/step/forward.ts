@@ -26,6 +26,7 @@ import {
   GEMV_SHAPES,
   type GemvShape,
   GEOMETRY,
+  type Geometry,
   type Grid,
   grids,
   type HybridShape,
@@ -479,6 +480,10 @@ export class ForwardEngine {
   }
 }
 
+/** The constants a linear_gemv_s compilation depends on, as a cache key. */
+const gemvSKey = (g: Geometry) =>
+  `${g.GEMV_SROWS} ${g.GEMV_SLANES} ${g.GEMV_SRPT} ${g.GEMV_SMB} ${g.GEMV_SLD} ${g.GEMV_SROT}`;
+
 /**
  * linear_gemv_s for each layer: the engine's own where the layer has no geometry of its own,
  * else compiled once per distinct geometry on the same bind group layout.
@@ -494,12 +499,11 @@ async function compileLayerGemvs(
   const out = {} as Record<GemvShape, Kernel>;
   for (const layer of GEMV_SHAPES) {
     const g = linear.gemvS[layer];
-    const key = `${g.GEMV_SROWS} ${g.GEMV_SLANES} ${g.GEMV_SRPT} ${g.GEMV_SMB}`;
+    const key = gemvSKey(g);
     const own = linear.geo;
     if (
       g === own ||
-      key ===
-        `${own.GEMV_SROWS} ${own.GEMV_SLANES} ${own.GEMV_SRPT} ${own.GEMV_SMB}`
+      key === gemvSKey(own)
     ) {
       out[layer] = kernels.linear_gemv_s;
       continue;

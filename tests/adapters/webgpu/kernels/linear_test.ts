@@ -10,6 +10,7 @@ import {
   GEMV_S_VARIANTS,
   GEMV_VARIANTS,
   GEOMETRY,
+  type Geometry,
   grids,
   splitPartials,
   type StorageDtype,
@@ -23,6 +24,7 @@ import {
 import {
   compileKernels,
   dispatch,
+  type Kernel,
 } from "../../../../adapters/webgpu/kernels/pipelines.ts";
 import {
   linearRef,
@@ -191,6 +193,48 @@ webgpuTest({
   },
 });
 
+/**
+ * One dispatch of linear_gemv or linear_gemv_s (`kernel`, compiled with `geo`) over M rows of
+ * the given inputs (y starts as y0); returns y.
+ */
+async function runGemv(
+  device: GPUDevice,
+  kernel: Kernel,
+  geo: Geometry,
+  M: number,
+  N: number,
+  K: number,
+  flags: number,
+  d: {
+    x: Float32Array;
+    w: ArrayBufferView;
+    bias: Float32Array;
+    g: Float32Array;
+    y0: Float32Array;
+  },
+): Promise<Float32Array> {
+  const XS = flags & LINEAR_FLAGS.SILU_MUL ? 2 * K : K;
+  const meta = new Uint32Array(16);
+  meta[HDR.T] = M;
+  const y = bufferOf(device, "y", d.y0);
+  await runKernels(device, [{
+    kernel,
+    buffers: [
+      uniformBuffer(device, "p", linearParams(N, K, XS, flags, HDR.T, 1e-5)),
+      bufferOf(device, "meta", meta),
+      bufferOf(device, "x", d.x),
+      bufferOf(device, "w", d.w),
+      bufferOf(device, "bias", d.bias),
+      bufferOf(device, "g", d.g),
+      y,
+    ],
+    grid: kernel.name === "linear_gemv_s"
+      ? grids.gemvS(N, geo, M)
+      : grids.gemv(N, geo, M),
+  }]);
+  return await readF32(device, y, M * N);
+}
+
 webgpuTest({
   name:
     "linear_gemv.wgsl at every swept GEMV geometry (linear_gemv at M 16, linear_gemv_s at M 1) equals linearRef over several K steps",
@@ -227,38 +271,56 @@ webgpuTest({
             const bias = randomF32(N, 33, 1);
             const g = randomF32(K, 34, 1);
             const y0 = randomF32(M * N, 35, 1);
-            const meta = new Uint32Array(16);
-            meta[HDR.T] = M;
-            const y = bufferOf(device, "y", y0);
-            await runKernels(device, [{
-              kernel: k[name]!,
-              buffers: [
-                uniformBuffer(
-                  device,
-                  "p",
-                  linearParams(N, K, XS, flags, HDR.T, 1e-5),
-                ),
-                bufferOf(device, "meta", meta),
-                bufferOf(device, "x", x),
-                bufferOf(device, "w", toStorageBytes(w, dtype)),
-                bufferOf(device, "bias", bias),
-                bufferOf(device, "g", g),
-                y,
-              ],
-              grid: name === "linear_gemv_s"
-                ? grids.gemvS(N, geo, M)
-                : grids.gemv(N, geo, M),
-            }]);
+            const got = await runGemv(device, k[name]!, geo, M, N, K, flags, {
+              x,
+              w: toStorageBytes(w, dtype),
+              bias,
+              g,
+              y0,
+            });
             const input = flags & NORM ? rmsnormRef(x, g, K, 1e-5) : x;
             const want = linearRef(input, w, M, N, K, {
               bias: flags & BIAS ? bias : null,
               residual: flags & RESIDUAL ? y0 : null,
               siluMul: (flags & SILU_MUL) !== 0,
             });
-            const err = relErr(await readF32(device, y, M * N), want);
+            const err = relErr(got, want);
             assert.ok(err < 1e-5, `relative error ${err}`);
           });
         }
+      }
+    }
+  },
+});
+
+webgpuTest({
+  name:
+    "linear_gemv_s with one column per invocation: eight weight loads in flight (GEMV_SLD 8) give the same outputs bit for bit as four",
+  ...opts,
+  fn: async (t) => {
+    const gpu = await testDevice();
+    const device = gpu.device;
+    const { NORM, BIAS, RESIDUAL, SILU_MUL } = LINEAR_FLAGS;
+    const [N, K] = [37, 8 * 1029];
+    const run = async (geo: Geometry, flags: number) => {
+      const k = await compileKernels(device, "f32", 16, geo, ["linear_gemv_s"]);
+      const XS = flags & SILU_MUL ? 2 * K : K;
+      return await runGemv(device, k.linear_gemv_s!, geo, 1, N, K, flags, {
+        x: randomF32(XS, 41 + flags, 2),
+        w: randomF32(N * K, 42, 0.5),
+        bias: randomF32(N, 43, 1),
+        g: randomF32(K, 44, 1),
+        y0: randomF32(N, 45, 1),
+      });
+    };
+    for (const v of ["s r4 l64", "s r16 l16", "s r8 l32"]) {
+      const four = { ...GEOMETRY, ...GEMV_S_VARIANTS[v] };
+      assert.equal(four.GEMV_SLD, 4);
+      const eight = { ...four, GEMV_SLD: 8 };
+      for (const flags of [NORM | BIAS, SILU_MUL | RESIDUAL]) {
+        await t.step(`${v} flags=${flags}`, async () => {
+          assert.deepEqual(await run(eight, flags), await run(four, flags));
+        });
       }
     }
   },

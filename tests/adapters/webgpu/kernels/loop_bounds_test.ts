@@ -6,11 +6,17 @@ import { parseModelConfig } from "../../../../adapters/webgpu/model/config.ts";
 import { resolveEngineOptions } from "../../../../adapters/webgpu/step/engine_options.ts";
 import { uniformBuffer } from "../../../../adapters/webgpu/step/gpu_buffers.ts";
 import {
+  GEMV_S_VARIANTS,
   GEOMETRY,
+  type Geometry,
   grids,
   hybridShape,
   smallGemvGeometry,
 } from "../../../../adapters/webgpu/kernels/geometry.ts";
+import {
+  compileKernels,
+  type Kernel,
+} from "../../../../adapters/webgpu/kernels/pipelines.ts";
 import {
   HYBRID_MARGIN,
   loopPasses,
@@ -144,7 +150,14 @@ webgpuTest({
   ...opts,
   fn: async (t) => {
     const { gpu, device, k } = await kernels();
-    const cases = [
+    const lanes4 = { ...GEOMETRY, ...GEMV_S_VARIANTS["s r32 l8 u8 t"] };
+    const cases: {
+      kernel: Kernel;
+      M: number;
+      N: number;
+      K: number;
+      geo?: Geometry;
+    }[] = [
       {
         kernel: k.linear_tiled,
         M: 24,
@@ -173,8 +186,26 @@ webgpuTest({
           1 << 18,
         ),
       },
+      {
+        // Eight loads in flight over eight lanes per column, passes rotated: the most passes per
+        // K of the swept one-row geometries.
+        kernel: (await compileKernels(device, "f32", 64, lanes4, [
+          "linear_gemv_s",
+        ])).linear_gemv_s!,
+        M: 1,
+        N: 24,
+        K: Math.min(
+          largestK(
+            (K) => loopPasses.gemv(K, smallGemvGeometry(lanes4)),
+            gpu.loopBudget,
+            1 << 19,
+          ),
+          1 << 19,
+        ),
+        geo: lanes4,
+      },
     ];
-    for (const { kernel, M, N, K } of cases) {
+    for (const { kernel, M, N, K, geo } of cases) {
       await t.step(`${kernel.name} M=${M} N=${N} K=${K}`, async () => {
         const x = randomF32(M * K, 11, 1);
         const w = randomF32(N * K, 12, 0.5);
@@ -193,7 +224,7 @@ webgpuTest({
             y,
           ],
           grid: kernel.name === "linear_gemv_s"
-            ? grids.gemvS(N)
+            ? grids.gemvS(N, geo)
             : M <= 8
             ? grids.gemv(N)
             : grids.tiled(M, N),
