@@ -80,7 +80,23 @@ Deno.test({
           "",
           problems,
         );
-        assert.deepEqual(problems, []);
+        // On a mismatch, the same figures computed again and by a plain loop: twice under load
+        // (sessions 2 and 6, docs/perf.md) one summary held the next call's mean, not
+        // reproduced since; these say whether it is the data or the runtime.
+        assert.deepEqual(
+          problems,
+          [],
+          problems.length === 0
+            ? undefined
+            : `${problems.join("; ")}; again: ${
+              JSON.stringify({
+                input: traceStats(w).input_tokens,
+                plainInputMean: w.requests.reduce((a, r) =>
+                  a + r.inputTokens, 0) /
+                  w.requests.length,
+              })
+            }`,
+        );
         assert.ok(compared >= 50, `compared ${compared} figures`);
       });
     }
