@@ -4,8 +4,8 @@
  *
  * DuckDB-Wasm loads extensions from a CDN, which the dashboard must not reach, so the console
  * gets CSV (read by the core CSV reader) instead of Parquet, JSON and ENUM columns as VARCHAR
- * and times of day as UTC TIMESTAMP. The exports are written by the server with `COPY ... TO` into its own
- * temporary folder; the database itself is opened read-only.
+ * and times of day as UTC TIMESTAMP. The exports are written by the server with `COPY ... TO`
+ * into its own temporary folder; the database itself is opened read-only.
  *
  * @module
  */

@@ -501,10 +501,7 @@ async function compileLayerGemvs(
     const g = linear.gemvS[layer];
     const key = gemvSKey(g);
     const own = linear.geo;
-    if (
-      g === own ||
-      key === gemvSKey(own)
-    ) {
+    if (g === own || key === gemvSKey(own)) {
       out[layer] = kernels.linear_gemv_s;
       continue;
     }
