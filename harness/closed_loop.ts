@@ -7,23 +7,23 @@
  */
 import { msToNs } from "./clock.ts";
 import { userStartOffsetNs } from "./load_plan.ts";
-import { sleepUntil } from "./pacer.ts";
+import { sleepUntilPlanned } from "./pacer.ts";
 import type { ClosedPace, LoadStrategy } from "./run_context.ts";
 
 /** Plays this thread's users until the heads run out or sending stops. */
 export const closedLoop: LoadStrategy<ClosedPace> = {
-  async sendAll({ clock, load, heads, startNs, pace, sender, sending }) {
+  async sendAll(
+    { clock, load, heads, startNs, pace, sender, sending, mayStart },
+  ) {
     const user = async (u: number) => {
-      const startAt = startNs + userStartOffsetNs(u, load.users!, load.rampUp);
-      if (!(await sleepUntil(clock, startAt, sending))) return;
-      while (!sending.aborted) {
+      let at = startNs + userStartOffsetNs(u, load.users!, load.rampUp);
+      if (!(await sleepUntilPlanned(clock, at, sending, mayStart))) return;
+      while (mayStart(at)) {
         const i = pace.claim();
         if (i >= heads.length) return;
-        await sender.sendTurns(heads[i], clock.nowNs());
-        if (load.thinkMs) {
-          const until = clock.nowNs() + msToNs(load.thinkMs);
-          if (!(await sleepUntil(clock, until, sending))) return;
-        }
+        await sender.sendTurns(heads[i], at);
+        at = clock.nowNs() + msToNs(load.thinkMs ?? 0);
+        if (!(await sleepUntilPlanned(clock, at, sending, mayStart))) return;
       }
     };
     await Promise.all(pace.users.map((u) => user(u)));

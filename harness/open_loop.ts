@@ -11,7 +11,7 @@ import type { LoadStrategy, OpenPace } from "./run_context.ts";
 
 /** Sends every head on its metronome beat, without waiting for replies. */
 export const openLoop: LoadStrategy<OpenPace> = {
-  async sendAll({ clock, heads, pace, sender, sending }) {
+  async sendAll({ clock, heads, pace, sender, sending, mayStart }) {
     if (pace.scheduleNs.length !== heads.length) {
       throw new Error(
         `Open-loop plan has ${pace.scheduleNs.length} send times for ${heads.length} requests`,
@@ -22,6 +22,7 @@ export const openLoop: LoadStrategy<OpenPace> = {
       wallTimes(clock, pace.scheduleNs),
       (i) => sender.launch(heads[i], pace.scheduleNs[i]),
       sending,
+      (i) => mayStart(pace.scheduleNs[i]),
     );
   },
 };
@@ -29,35 +30,42 @@ export const openLoop: LoadStrategy<OpenPace> = {
 /**
  * Calls `launch(0..n-1)` as the metronome's beats arrive on `port`, each at its wall time
  * `wallMs[i]` (a beat may come up to its lead early: the rest is spun, see metronome.ts);
- * resolves when all were launched or `signal` aborted (then the port is closed and later beats
- * are dropped).
+ * resolves when all were launched or no more may be (`mayStart(next)` false: then the port is
+ * closed and later beats are dropped). When `signal` aborts, that is asked at once: a duration
+ * limit's timer can fire before the beats of heads planned just before it reach this thread on
+ * a busy machine, and those heads are still sent.
  */
 function paceByBeats(
   port: MessagePort,
   wallMs: Float64Array,
   launch: (i: number) => void,
   signal: AbortSignal,
+  mayStart: (i: number) => boolean,
 ): Promise<void> {
   const n = wallMs.length;
   return new Promise((resolve) => {
     let next = 0;
     let ended = false;
+    const more = () => next < n && (!signal.aborted || mayStart(next));
     const finish = () => {
       if (ended) return;
       ended = true;
-      signal.removeEventListener("abort", finish);
+      signal.removeEventListener("abort", onAbort);
       port.onmessage = null;
       port.close();
       resolve();
     };
-    if (n === 0 || signal.aborted) return finish();
-    signal.addEventListener("abort", finish, { once: true });
+    const onAbort = () => {
+      if (!more()) finish();
+    };
+    if (!more()) return finish();
+    signal.addEventListener("abort", onAbort);
     port.onmessage = (e: MessageEvent<number>) => {
-      for (let k = 0; k < e.data && next < n && !signal.aborted; k++) {
+      for (let k = 0; k < e.data && more(); k++) {
         spinUntilWallMs(wallMs[next]);
         launch(next++);
       }
-      if (next >= n || signal.aborted) finish();
+      if (!more()) finish();
     };
   });
 }

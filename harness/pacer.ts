@@ -78,3 +78,18 @@ export async function sleepUntil(
   }
   return !signal?.aborted;
 }
+
+/**
+ * {@linkcode sleepUntil} for a send planned at `targetNs`: true when it may go then. When
+ * `sending` aborts first, `mayStart` decides: a duration limit is on the plan, so a send planned
+ * before the end still goes (at its time) though the limit's timer fired during the wait.
+ */
+export async function sleepUntilPlanned(
+  clock: RunClock,
+  targetNs: bigint,
+  sending: AbortSignal,
+  mayStart: (scheduledNs: bigint) => boolean,
+): Promise<boolean> {
+  if (await sleepUntil(clock, targetNs, sending)) return true;
+  return mayStart(targetNs) && await sleepUntil(clock, targetNs);
+}

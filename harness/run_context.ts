@@ -71,6 +71,11 @@ export interface StrategyRun<P extends Pace> {
   sender: Sender;
   /** Aborted when sending must stop. */
   sending: AbortSignal;
+  /**
+   * Whether a request planned at `scheduledNs` may still be sent: a duration limit is on the
+   * plan, so one planned before the end goes even when the sender reaches it after the timer.
+   */
+  mayStart: (scheduledNs: bigint) => boolean;
 }
 
 /**

@@ -236,6 +236,7 @@ export async function replayThread(
       startNs: ctx.startNs,
       sender,
       sending: stop.sending,
+      mayStart: (ns: bigint) => stop.mayStart(ns),
     };
     if (ctx.pace.mode === "open") {
       await openLoop.sendAll({ ...run, pace: ctx.pace });

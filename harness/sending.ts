@@ -11,7 +11,7 @@ import type { TraceRequest } from "../workloads/base/request.ts";
 import { msToNs, type RunClock } from "./clock.ts";
 import { attemptId, generateRequest } from "./generate_request.ts";
 import { type LoadOptions, pickedForCancel } from "./load_plan.ts";
-import { sleepUntil } from "./pacer.ts";
+import { sleepUntil, sleepUntilPlanned } from "./pacer.ts";
 import type { RecorderRows } from "./recorder.ts";
 import { RequestTracker } from "./request_tracker.ts";
 import type { RunCounters } from "./_run_counters.ts";
@@ -86,7 +86,8 @@ export class Sender {
       if (!next || !ok || stop.sending.aborted) return;
       sched = clock.nowNs() + msToNs(turnDelayMs(cur, next));
       if (!stop.mayStart(sched)) return;
-      if (!(await sleepUntil(clock, sched, stop.sending))) return;
+      const go = (ns: bigint) => stop.mayStart(ns);
+      if (!(await sleepUntilPlanned(clock, sched, stop.sending, go))) return;
       cur = withHistory(next, cur, reply);
     }
   }

@@ -72,10 +72,11 @@ export class StopRules {
    * sending (with its reason) and is not sent.
    */
   mayStart(scheduledNs: bigint): boolean {
-    if (this.sendEnd !== undefined && scheduledNs >= this.sendEnd.atNs) {
-      this.stopSending(this.sendEnd.reason);
-    }
-    return !this.sendingCtl.signal.aborted;
+    if (this.abortReason !== undefined) return false;
+    if (this.sendEnd === undefined) return !this.sendingCtl.signal.aborted;
+    if (scheduledNs < this.sendEnd.atNs) return true; // even after the timer fired
+    this.stopSending(this.sendEnd.reason);
+    return false;
   }
 
   private stopSending(reason: string): void {
