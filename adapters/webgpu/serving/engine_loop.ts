@@ -38,9 +38,11 @@ import { BlockManager } from "../batch/kv_blocks.ts";
 import { type Policy, Scheduler, type StepPlan } from "./scheduler.ts";
 import { Sequence } from "./sequence.ts";
 import {
+  DEFAULT_MAP_LEAD_MS,
   DEFAULT_MAX_STEPS_IN_FLIGHT,
   DEFAULT_QUEUE_AHEAD_MS,
   mayQueue,
+  stepsToMap,
 } from "./step_queue.ts";
 import { GREEDY, type StepSequence } from "../batch/step_batch.ts";
 import {
@@ -64,6 +66,12 @@ export interface EngineLoopOptions {
   maxStepsInFlight?: number;
   /** GPU ms the steps past `stepsInFlight` may fill the queue to (default {@link DEFAULT_QUEUE_AHEAD_MS}). */
   queueAheadMs?: number;
+  /**
+   * GPU ms of the newest steps left unmapped at a wake while more can follow, so that the GPU
+   * runs them while the host refills the queue (step_queue.ts stepsToMap; default
+   * {@link DEFAULT_MAP_LEAD_MS}; 0 maps every submitted step, which drains the GPU once a wake).
+   */
+  mapLeadMs?: number;
   /** Requests waiting for admission before {@link QueueFullError} (default 1024). */
   maxWaiting?: number;
   /** Reuse KV blocks of equal prompt prefixes (default true). */
@@ -152,6 +160,8 @@ export class EngineLoop {
   readonly maxStepsInFlight: number;
   /** GPU ms the steps past `stepsInFlight` may fill the queue to. */
   readonly queueAheadMs: number;
+  /** GPU ms of the newest steps left unmapped at a wake while more can follow. */
+  readonly mapLeadMs: number;
   /** Waiting requests before {@link QueueFullError}. */
   readonly maxWaiting: number;
   /** Running totals since the loop was created. */
@@ -213,6 +223,12 @@ export class EngineLoop {
     if (!(this.queueAheadMs >= 0)) {
       throw new Error(
         `Engine loop: queueAheadMs: expected >= 0, got ${this.queueAheadMs}`,
+      );
+    }
+    this.mapLeadMs = opts.mapLeadMs ?? DEFAULT_MAP_LEAD_MS;
+    if (!(this.mapLeadMs >= 0)) {
+      throw new Error(
+        `Engine loop: mapLeadMs: expected >= 0, got ${this.mapLeadMs}`,
       );
     }
     // Mapped steps stay in the ring until their readback resolves (~11 ms), while the queue
@@ -329,7 +345,7 @@ export class EngineLoop {
     this.closed = true;
     this.wake?.();
     await this.running;
-    this.mapPending();
+    this.mapPending(false);
     await Promise.allSettled(this.inflight.map((f) => f.done));
     for (const live of [...this.live.values()]) {
       this.scheduler.finish(live.seq);
@@ -355,7 +371,7 @@ export class EngineLoop {
   private async run(): Promise<void> {
     while (!this.closed) {
       this.drain();
-      this.fill();
+      const more = this.fill();
       if (this.inflight.length === 0) {
         if (this.live.size === 0) return;
         // Live sequences with nothing to run and nothing in flight: wait for news.
@@ -364,8 +380,10 @@ export class EngineLoop {
       }
       // Asking for the maps returns once the GPU has run those steps (Deno blocks in mapAsync,
       // docs/perf.md), so they leave the queue at once; it refills before the ~11-ms wait for
-      // their data, and the maps are asked for once per wake, not once per step.
-      this.mapPending();
+      // their data, and the maps are asked for once per wake, not once per step. While more
+      // steps can follow, the newest mapLeadMs of them stay unmapped: the GPU runs them while
+      // the host encodes the next ones, instead of idling after a drain.
+      this.mapPending(more);
       this.fill();
       const woken = new Promise<void>((r) => (this.wake = r));
       await Promise.race([this.inflight[0].done!, woken]);
@@ -373,8 +391,12 @@ export class EngineLoop {
     }
   }
 
-  /** Submits steps while the queue (steps not yet mapped) and the ring have room and there is work. */
-  private fill(): void {
+  /**
+   * Submits steps while the queue (steps not yet mapped) and the ring have room and there is
+   * work; returns whether it stopped on the queue or the ring (more work may follow), not on
+   * a step with nothing to run.
+   */
+  private fill(): boolean {
     while (
       this.inflight.length < this.ring - 2 &&
       mayQueue(
@@ -385,15 +407,25 @@ export class EngineLoop {
     ) {
       const tSched = this.now();
       const plan = this.scheduler.schedule();
-      if (plan.items.length === 0) break;
+      if (plan.items.length === 0) return false;
       this.submitPlan(plan, tSched);
     }
+    return true;
   }
 
-  /** Asks for the readback of every submitted step not yet asked for, in step order. */
-  private mapPending(): void {
-    for (const f of this.inflight) {
-      if (f.done !== null) continue;
+  /**
+   * Asks for the readback of the submitted steps not yet asked for, in step order: all of them,
+   * or, while `more` can follow, all but the newest mapLeadMs of GPU time (stepsToMap).
+   */
+  private mapPending(more: boolean): void {
+    const unmapped = this.inflight.filter((f) => f.done === null);
+    const n = stepsToMap(
+      unmapped.length,
+      more,
+      this.mapLeadMs,
+      this.lastStepGpuMs,
+    );
+    for (const f of unmapped.slice(0, n)) {
       f.done = this.readback.read(f.slot, f.rows.length).then((r) => {
         f.readout = r;
       });
