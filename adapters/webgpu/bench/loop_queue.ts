@@ -1,10 +1,10 @@
 /**
  * Where a one-sequence step's wall time goes in the serving loop: the readback latency of an
  * empty submission, then batch-1 generation through {@link EngineLoop} at fixed queue depths
- * and at the default queue (step_queue.ts), with every queued step mapped at a wake (map lead
- * 0) and with the default map lead, each with its host time per step (schedule, pack, encode,
- * submit: the step record's `cpuUs`), its GPU time per step (timestamps) and the share of the
- * wall time the GPU was busy; then the same decode steps submitted directly on the
+ * and at the default queue (step_queue.ts), with and without the next step encoded before the
+ * maps (EngineLoopOptions.encodeAhead), each with its host time per step (schedule, pack,
+ * encode, submit: the step record's `cpuUs`), its GPU time per step (timestamps) and the share
+ * of the wall time the GPU was busy; then the same decode steps submitted directly on the
  * engine (no scheduler, no events), bare or with the loop's per-step timestamps, copies and
  * readback, so the loop's own host cost shows as the difference. Prints one JSON object.
  *
@@ -71,8 +71,8 @@ const settings: { name: string; opts: EngineLoopOptions }[] = [
     name: `fixed ${k}`,
     opts: { stepsInFlight: k, maxStepsInFlight: k },
   })),
-  // Every queued step mapped at a wake (the loop before mapLeadMs), then the default lead.
-  { name: "default, map lead 0", opts: { mapLeadMs: 0 } },
+  // The loop before encodeAhead: the step after the maps encoded only once they returned.
+  { name: "default, no encode ahead", opts: { encodeAhead: false } },
   { name: "default", opts: {} },
 ];
 const rows = [];
@@ -96,7 +96,7 @@ for (const { name, opts } of settings) {
     stepsInFlight: loop.stepsInFlight,
     maxStepsInFlight: loop.maxStepsInFlight,
     queueAheadMs: loop.queueAheadMs,
-    mapLeadMs: loop.mapLeadMs,
+    encodeAhead: loop.encodeAhead,
     msPerToken: (decodeS * 1000) / tokens,
     hostUsPerStep: median(steps.map((s) => s.cpuUs)),
     gpuMsPerStep: median(gpuMs),

@@ -38,11 +38,9 @@ import { BlockManager } from "../batch/kv_blocks.ts";
 import { type Policy, Scheduler, type StepPlan } from "./scheduler.ts";
 import { Sequence } from "./sequence.ts";
 import {
-  DEFAULT_MAP_LEAD_MS,
   DEFAULT_MAX_STEPS_IN_FLIGHT,
   DEFAULT_QUEUE_AHEAD_MS,
   mayQueue,
-  stepsToMap,
 } from "./step_queue.ts";
 import { GREEDY, type StepSequence } from "../batch/step_batch.ts";
 import {
@@ -67,11 +65,11 @@ export interface EngineLoopOptions {
   /** GPU ms the steps past `stepsInFlight` may fill the queue to (default {@link DEFAULT_QUEUE_AHEAD_MS}). */
   queueAheadMs?: number;
   /**
-   * GPU ms of the newest steps left unmapped at a wake while more can follow, so that the GPU
-   * runs them while the host refills the queue (step_queue.ts stepsToMap; default
-   * {@link DEFAULT_MAP_LEAD_MS}; 0 maps every submitted step, which drains the GPU once a wake).
+   * Encode the next step before asking for the maps and submit it right after them (default
+   * true): asking for a map returns once the GPU has run everything submitted (Deno 2.9.6
+   * polls the device until idle), so without a step ready the GPU idles while one is encoded.
    */
-  mapLeadMs?: number;
+  encodeAhead?: boolean;
   /** Requests waiting for admission before {@link QueueFullError} (default 1024). */
   maxWaiting?: number;
   /** Reuse KV blocks of equal prompt prefixes (default true). */
@@ -121,6 +119,13 @@ interface InFlight {
   done: Promise<void> | null;
 }
 
+/** A step encoded, not yet submitted (EngineLoop.encodePlan, commit). */
+interface Encoded {
+  f: InFlight;
+  cmd: GPUCommandBuffer;
+  encodedNs: bigint;
+}
+
 /**
  * Continuous batching over one {@link ForwardEngine}. Its {@link BlockManager} is the one owner
  * of the engine's KV pages: the engine hands out none, and a caller stepping the engine directly
@@ -160,8 +165,8 @@ export class EngineLoop {
   readonly maxStepsInFlight: number;
   /** GPU ms the steps past `stepsInFlight` may fill the queue to. */
   readonly queueAheadMs: number;
-  /** GPU ms of the newest steps left unmapped at a wake while more can follow. */
-  readonly mapLeadMs: number;
+  /** Whether the next step is encoded before the maps and submitted right after them. */
+  readonly encodeAhead: boolean;
   /** Waiting requests before {@link QueueFullError}. */
   readonly maxWaiting: number;
   /** Running totals since the loop was created. */
@@ -225,12 +230,7 @@ export class EngineLoop {
         `Engine loop: queueAheadMs: expected >= 0, got ${this.queueAheadMs}`,
       );
     }
-    this.mapLeadMs = opts.mapLeadMs ?? DEFAULT_MAP_LEAD_MS;
-    if (!(this.mapLeadMs >= 0)) {
-      throw new Error(
-        `Engine loop: mapLeadMs: expected >= 0, got ${this.mapLeadMs}`,
-      );
-    }
+    this.encodeAhead = opts.encodeAhead ?? true;
     // Mapped steps stay in the ring until their readback resolves (~11 ms), while the queue
     // refills behind them: twice the queue where the token log has the room.
     this.ring = Math.max(
@@ -345,7 +345,7 @@ export class EngineLoop {
     this.closed = true;
     this.wake?.();
     await this.running;
-    this.mapPending(false);
+    this.mapPending();
     await Promise.allSettled(this.inflight.map((f) => f.done));
     for (const live of [...this.live.values()]) {
       this.scheduler.finish(live.seq);
@@ -371,7 +371,7 @@ export class EngineLoop {
   private async run(): Promise<void> {
     while (!this.closed) {
       this.drain();
-      const more = this.fill();
+      this.fill();
       if (this.inflight.length === 0) {
         if (this.live.size === 0) return;
         // Live sequences with nothing to run and nothing in flight: wait for news.
@@ -380,10 +380,13 @@ export class EngineLoop {
       }
       // Asking for the maps returns once the GPU has run those steps (Deno blocks in mapAsync,
       // docs/perf.md), so they leave the queue at once; it refills before the ~11-ms wait for
-      // their data, and the maps are asked for once per wake, not once per step. While more
-      // steps can follow, the newest mapLeadMs of them stay unmapped: the GPU runs them while
-      // the host encodes the next ones, instead of idling after a drain.
-      this.mapPending(more);
+      // their data, and the maps are asked for once per wake, not once per step. The first
+      // map returns only once the GPU has run every submitted step, so the next step is
+      // encoded before the maps (one past the queue's bound) and submitted right after them:
+      // the GPU idles for the maps, not for the ~0.4-0.8 ms of scheduling and encoding.
+      const ahead = this.encodeAhead ? this.encodeNext() : null;
+      this.mapPending();
+      if (ahead) this.commit(ahead);
       this.fill();
       const woken = new Promise<void>((r) => (this.wake = r));
       await Promise.race([this.inflight[0].done!, woken]);
@@ -391,12 +394,8 @@ export class EngineLoop {
     }
   }
 
-  /**
-   * Submits steps while the queue (steps not yet mapped) and the ring have room and there is
-   * work; returns whether it stopped on the queue or the ring (more work may follow), not on
-   * a step with nothing to run.
-   */
-  private fill(): boolean {
+  /** Submits steps while the queue (steps not yet mapped) and the ring have room and there is work. */
+  private fill(): void {
     while (
       this.inflight.length < this.ring - 2 &&
       mayQueue(
@@ -407,25 +406,23 @@ export class EngineLoop {
     ) {
       const tSched = this.now();
       const plan = this.scheduler.schedule();
-      if (plan.items.length === 0) return false;
-      this.submitPlan(plan, tSched);
+      if (plan.items.length === 0) break;
+      this.commit(this.encodePlan(plan, tSched));
     }
-    return true;
   }
 
-  /**
-   * Asks for the readback of the submitted steps not yet asked for, in step order: all of them,
-   * or, while `more` can follow, all but the newest mapLeadMs of GPU time (stepsToMap).
-   */
-  private mapPending(more: boolean): void {
-    const unmapped = this.inflight.filter((f) => f.done === null);
-    const n = stepsToMap(
-      unmapped.length,
-      more,
-      this.mapLeadMs,
-      this.lastStepGpuMs,
-    );
-    for (const f of unmapped.slice(0, n)) {
+  /** Schedules and encodes one step past the queue's bound where the ring has room, or null. */
+  private encodeNext(): Encoded | null {
+    if (this.inflight.length >= this.ring - 2) return null;
+    const tSched = this.now();
+    const plan = this.scheduler.schedule();
+    return plan.items.length === 0 ? null : this.encodePlan(plan, tSched);
+  }
+
+  /** Asks for the readback of every submitted step not yet asked for, in step order. */
+  private mapPending(): void {
+    for (const f of this.inflight) {
+      if (f.done !== null) continue;
       f.done = this.readback.read(f.slot, f.rows.length).then((r) => {
         f.readout = r;
       });
@@ -443,8 +440,8 @@ export class EngineLoop {
     });
   }
 
-  /** Encodes and submits one step of `plan` with its readback copies, and counts it. */
-  private submitPlan(plan: StepPlan, tSchedNs: bigint): void {
+  /** Encodes one step of `plan` with its readback copies (commit() submits it). */
+  private encodePlan(plan: StepPlan, tSchedNs: bigint): Encoded {
     const engine = this.engine;
     const device = engine.gpu.device;
     const slot = this.stepIndex % this.ring;
@@ -469,17 +466,14 @@ export class EngineLoop {
       packed.numRows,
     );
     const cmd = enc.finish();
-    const tSubmitNs = this.now();
-    device.queue.submit([cmd]);
-    const cpuUs = Number(this.now() - tSchedNs) / 1e3;
     const rows = plan.items.filter((i) => i.sample).map((i) => i.seq);
     const f: InFlight = {
       step: this.stepIndex,
       rows,
       plan,
       tSchedNs,
-      tSubmitNs,
-      cpuUs,
+      tSubmitNs: 0n,
+      cpuUs: 0,
       blocks: this.blocks.stats(),
       waiting: this.scheduler.waiting.length,
       running: this.scheduler.running.length,
@@ -487,8 +481,21 @@ export class EngineLoop {
       readout: null,
       done: null,
     };
-    this.inflight.push(f);
     this.stepIndex++;
+    return { f, cmd, encodedNs: this.now() };
+  }
+
+  /**
+   * Submits an encoded step and counts it; its host time is scheduling, encoding and the submit
+   * (not the wait between an early encoding and its submit).
+   */
+  private commit({ f, cmd, encodedNs }: Encoded): void {
+    const device = this.engine.gpu.device;
+    const { plan } = f;
+    f.tSubmitNs = this.now();
+    device.queue.submit([cmd]);
+    f.cpuUs = Number(encodedNs - f.tSchedNs + this.now() - f.tSubmitNs) / 1e3;
+    this.inflight.push(f);
     const c = this.counters;
     c.steps++;
     c.prefillTokens += plan.prefillTokens;

@@ -209,14 +209,14 @@ webgpuTest({
   fn: async (t) => {
     const want = await alone();
     const e = await engine();
-    const run = async (queueAheadMs: number, mapLeadMs = 0) => {
+    const run = async (queueAheadMs: number, encodeAhead = true) => {
       const loop = await EngineLoop.create(e, {
         tokenBudget: 24,
         prefixCaching: false,
         stepsInFlight: 1,
         maxStepsInFlight: 6,
         queueAheadMs,
-        mapLeadMs,
+        encodeAhead,
       });
       const steps: EngineStepRow[] = [];
       loop.onStep = (r) => steps.push(r);
@@ -226,8 +226,7 @@ webgpuTest({
     };
     // A step whose map was asked for has run (Deno returns from mapAsync after the GPU did), so
     // it leaves the queue while its data is still on the way: the steps in flight are the
-    // queue plus those mapped, and the ring (2 * 6 + 2 slots here) bounds both. mapLeadMs 0
-    // (every queued step mapped at a wake) makes the depth exact.
+    // queue plus those mapped, and the ring (2 * 6 + 2 slots here) bounds both.
     await t.step("queueAheadMs 0: the floor of one step queued", async () => {
       const { ids, steps } = await run(0);
       assert.deepEqual(ids, want[0]);
@@ -240,17 +239,16 @@ webgpuTest({
       // without timestamp queries there is no step time and the floor holds.
       assert.equal(peakInFlight(steps), e.gpu.timestamps ? 12 : 2);
     });
-    await t.step(
-      "steps left unmapped at a wake (mapLeadMs): the same ids, within the ring",
-      async () => {
-        for (const lead of [2, 1e9]) {
-          const { ids, steps } = await run(1e9, lead);
-          assert.deepEqual(ids, want[0], `mapLeadMs ${lead}`);
-          const peak = peakInFlight(steps);
-          assert.ok(peak >= 2 && peak <= 12, `mapLeadMs ${lead}: peak ${peak}`);
-        }
-      },
-    );
+    // The step encoded before the maps is submitted right after them, before the refill: the
+    // same ids and the same depth as encoding it after the maps.
+    await t.step("encodeAhead false: the same ids and depth", async () => {
+      for (const queueAheadMs of [0, 1e9]) {
+        const { ids, steps } = await run(queueAheadMs, false);
+        assert.deepEqual(ids, want[0]);
+        const deep = queueAheadMs > 0 && e.gpu.timestamps;
+        assert.equal(peakInFlight(steps), deep ? 12 : 2);
+      }
+    });
     await t.step(
       "a cap below the floor, or a negative bound, is refused",
       async () => {
@@ -261,10 +259,6 @@ webgpuTest({
         await assert.rejects(
           () => EngineLoop.create(e, { queueAheadMs: -1 }),
           /queueAheadMs: expected >= 0, got -1/,
-        );
-        await assert.rejects(
-          () => EngineLoop.create(e, { mapLeadMs: -1 }),
-          /mapLeadMs: expected >= 0, got -1/,
         );
       },
     );
