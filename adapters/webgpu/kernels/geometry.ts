@@ -168,6 +168,35 @@ export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
     GEMV_SROT: 1,
   },
   "s r4 l64 c4 t": { GEMV_SRPT: 4, GEMV_SROT: 1 },
+  // Several columns per invocation with eight loads in flight, and one or two columns of
+  // invocations per workgroup: down (K 8,192, 256 workgroups of 8 columns at `s r2 l128 c4`)
+  // has few invocations per SM and 8 passes of 4 loads each.
+  "s r2 l128 c4 u8": {
+    GEMV_SROWS: 2,
+    GEMV_SLANES: 128,
+    GEMV_SRPT: 4,
+    GEMV_SLD: 8,
+  },
+  "s r2 l128 c2 u8": {
+    GEMV_SROWS: 2,
+    GEMV_SLANES: 128,
+    GEMV_SRPT: 2,
+    GEMV_SLD: 8,
+  },
+  "s r1 l256 c4": { GEMV_SROWS: 1, GEMV_SLANES: 256, GEMV_SRPT: 4 },
+  "s r1 l256 c4 u8": {
+    GEMV_SROWS: 1,
+    GEMV_SLANES: 256,
+    GEMV_SRPT: 4,
+    GEMV_SLD: 8,
+  },
+  "s r1 l256 c2 u8": {
+    GEMV_SROWS: 1,
+    GEMV_SLANES: 256,
+    GEMV_SRPT: 2,
+    GEMV_SLD: 8,
+  },
+  "s r4 l64 c2 u8": { GEMV_SRPT: 2, GEMV_SLD: 8 },
 };
 
 /**
