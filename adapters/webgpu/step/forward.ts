@@ -61,7 +61,7 @@ import {
   type LayerGroups,
   type ModelGlobals,
 } from "./_forward_bind.ts";
-import { metaWords, packStep } from "../batch/step_batch.ts";
+import { HDR, metaWords, packStep } from "../batch/step_batch.ts";
 
 /** Per-dispatch timestamps of one step (ForwardEngine.encodeStep's `perDispatch`). */
 export interface DispatchStamps {
@@ -258,8 +258,8 @@ export class ForwardEngine {
   }
 
   /**
-   * Validates and packs `batch`, plans its attention work list and queues the metadata write
-   * (ordered before any command buffer submitted after this call).
+   * Validates and packs `batch`, plans its attention work list and queues the write of the
+   * metadata words it uses (ordered before any command buffer submitted after this call).
    */
   prepareStep(batch: StepBatch): PackedStep {
     const packed = packStep(batch, this.limits);
@@ -273,7 +273,17 @@ export class ForwardEngine {
       this.attn.caps,
       this.attn.split,
     );
-    this.gpu.device.queue.writeBuffer(this.buffers.meta, 0, meta);
+    // Only the words the step uses: the packed step, its work items and its merge entries (the
+    // lists are sized for the largest step: ~1.4 MB at 2,048 tokens and 256 sequences, against
+    // ~0.1 MB for a batch-1 decode with those limits).
+    const queue = this.gpu.device.queue;
+    const work = meta[HDR.WORK] + plan.items * GEOMETRY.WORK_WORDS;
+    queue.writeBuffer(this.buffers.meta, 0, meta, 0, work);
+    if (plan.merges > 0) {
+      const at = meta[HDR.MERGE];
+      const n = plan.merges * GEOMETRY.MERGE_WORDS;
+      queue.writeBuffer(this.buffers.meta, at * 4, meta, at, n);
+    }
     return { ...packed, meta, attention: plan };
   }
 
