@@ -8,7 +8,8 @@
  * engine (no scheduler, no events), bare or with the loop's per-step timestamps, copies and
  * readback, so the loop's own host cost shows as the difference. Prints one JSON object.
  *
- * `deno run -A adapters/webgpu/bench/loop_queue.ts [--preset tiny] [--tokens 256]`
+ * `deno run -A adapters/webgpu/bench/loop_queue.ts [--preset tiny] [--tokens 256] [--target N]
+ * [--only default]` (the engine's attnTargetItems; the default loop rows alone)
  *
  * @module
  */
@@ -27,6 +28,17 @@ const arg = (name: string, def: string) => {
   return i >= 0 ? Deno.args[i + 1] : def;
 };
 const preset = arg("--preset", "tiny");
+// --target N: the engine's attnTargetItems (default the engine's); --only default: the default
+// loop rows alone (no fixed queues, no direct steps).
+const target = Deno.args.includes("--target")
+  ? Number(arg("--target", ""))
+  : undefined;
+if (target !== undefined && !(Number.isInteger(target) && target >= 1)) {
+  throw new Error(
+    `--target: expected an integer >= 1, got ${arg("--target", "")}`,
+  );
+}
+const onlyDefault = arg("--only", "") === "default";
 const tokens = Number(arg("--tokens", "256"));
 if (!(Number.isInteger(tokens) && tokens >= 16)) {
   throw new Error(
@@ -65,9 +77,10 @@ const engine = await ForwardEngine.create(gpu, presetSource(preset), {
   maxContext: Math.ceil((prompt.length + tokens + 16) / 16) * 16,
   maxTokens: 64,
   logSize: 34 * 4,
+  attnTargetItems: target,
 });
 const settings: { name: string; opts: EngineLoopOptions }[] = [
-  ...[1, 2, 4, 8, 16].map((k) => ({
+  ...(onlyDefault ? [] : [1, 2, 4, 8, 16]).map((k) => ({
     name: `fixed ${k}`,
     opts: { stepsInFlight: k, maxStepsInFlight: k },
   })),
@@ -164,7 +177,11 @@ const direct = async (readback: boolean, depth: number) => {
   };
 };
 const directRows = [];
-for (const [r, k] of [[false, 16], [true, 4], [true, 16]] as const) {
+for (
+  const [r, k] of onlyDefault
+    ? []
+    : [[false, 16], [true, 4], [true, 16]] as const
+) {
   directRows.push(await direct(r, k));
 }
 engine.destroy();
@@ -173,6 +190,7 @@ console.log(JSON.stringify(
     adapter: gpu.description,
     preset,
     tokens,
+    attnTargetItems: target ?? null,
     emptyReadbackMs: { p50: median(readbackMs), min: Math.min(...readbackMs) },
     rows,
     direct: directRows,
