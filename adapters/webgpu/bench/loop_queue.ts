@@ -9,7 +9,8 @@
  * readback, so the loop's own host cost shows as the difference. Prints one JSON object.
  *
  * `deno run -A adapters/webgpu/bench/loop_queue.ts [--preset tiny] [--tokens 256] [--target N]
- * [--only default]` (the engine's attnTargetItems; the default loop rows alone)
+ * [--only default] [--no-fuse-rope]` (the engine's attnTargetItems; the default loop rows
+ * alone; qkv and rope_kv as two dispatches)
  *
  * @module
  */
@@ -39,6 +40,8 @@ if (target !== undefined && !(Number.isInteger(target) && target >= 1)) {
   );
 }
 const onlyDefault = arg("--only", "") === "default";
+// --no-fuse-rope: one-token steps run qkv and rope_kv as two dispatches (EngineOptions.fuseRope).
+const fuseRope = !Deno.args.includes("--no-fuse-rope");
 const tokens = Number(arg("--tokens", "256"));
 if (!(Number.isInteger(tokens) && tokens >= 16)) {
   throw new Error(
@@ -78,6 +81,7 @@ const engine = await ForwardEngine.create(gpu, presetSource(preset), {
   maxTokens: 64,
   logSize: 34 * 4,
   attnTargetItems: target,
+  fuseRope,
 });
 const settings: { name: string; opts: EngineLoopOptions }[] = [
   ...(onlyDefault ? [] : [1, 2, 4, 8, 16]).map((k) => ({
@@ -191,6 +195,7 @@ console.log(JSON.stringify(
     preset,
     tokens,
     attnTargetItems: target ?? null,
+    fuseRope,
     emptyReadbackMs: { p50: median(readbackMs), min: Math.min(...readbackMs) },
     rows,
     direct: directRows,

@@ -200,6 +200,23 @@ export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
 };
 
 /**
+ * Whether the one-row GEMV of geometry `geo` can carry rope_kv's epilogue for head size D
+ * (linear_gemv_rope, gemv_rope.wgsl): one row (GEMV_SMB 1), one column per invocation, and an
+ * even GEMV_SROWS dividing D, so that a workgroup holds whole rotary pairs (i, i + D/2).
+ *
+ * @example
+ * ```ts
+ * import { GEOMETRY, ropeGemvFits } from "./geometry.ts";
+ * console.log(ropeGemvFits(GEOMETRY, 64), ropeGemvFits({ ...GEOMETRY, GEMV_SRPT: 2 }, 64)); // true false
+ * ```
+ */
+export function ropeGemvFits(geo: Geometry, D: number): boolean {
+  const R = geo.GEMV_SROWS;
+  return geo.GEMV_SMB === 1 && geo.GEMV_SRPT === 1 && R % 2 === 0 &&
+    D % R === 0;
+}
+
+/**
  * The small-GEMV constants of a {@link GEMV_S_VARIANTS} entry in full (the variant over
  * GEOMETRY, as the benchmark times it), to lay over another geometry (EngineOptions.linear.gemvS).
  *

@@ -15,6 +15,7 @@ import {
   type Geometry,
   hybridShape,
   MAX_GRID_DIM,
+  ropeGemvFits,
   smallGemvGeometry,
   type StorageDtype,
   TILE_VARIANTS,
@@ -64,6 +65,12 @@ export interface EngineOptions {
     tiledF16?: boolean;
     gemvS?: Partial<Record<GemvShape, Partial<Geometry>>>;
   };
+  /**
+   * Steps of one query token run the qkv GEMV with rope_kv's rotation and KV-cache write in
+   * its epilogue (linear_gemv_rope: one dispatch fewer per layer) where the qkv layer's
+   * one-row geometry fits (geometry.ts ropeGemvFits; default true).
+   */
+  fuseRope?: boolean;
 }
 
 /**
@@ -97,6 +104,8 @@ export interface ResolvedEngineOptions {
   targetItems: number;
   /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
   maxItemKeys: number;
+  /** Whether one-token steps run linear_gemv_rope (`fuseRope`, where the qkv geometry fits). */
+  fuseRope: boolean;
   /**
    * The linear kernels' geometry (checked), whether large M uses f16 arithmetic, and each
    * layer's geometry of linear_gemv_s (`geo` where none was given).
@@ -243,12 +252,14 @@ export function resolveEngineOptions(
       gemvS[name] = fitsShapeGemv(gpu, src, name, g) ? g : geo;
     } else gemvS[name] = geo;
   }
+  const fuseRope = (opts.fuseRope ?? true) && ropeGemvFits(gemvS.qkv, D);
   return {
     dtype,
     limits,
     attention,
     targetItems,
     maxItemKeys,
+    fuseRope,
     linear: { geo, tiledF16, gemvS },
   };
 }
