@@ -12,8 +12,8 @@
  *
  * Scheduling lag, stated and bounded: admission and preemption act on the very next step
  * (prompts are known on the host), but a stop token (EOS, stop id) or a cancellation is seen
- * at most `maxStepsInFlight` steps (and, past `stepsInFlight`, about `queueAheadMs` of GPU time)
- * after the step that produced it; the steps already queued for that sequence still run and
+ * at most `maxStepsInFlight` steps (and, past `stepsInFlight`, about `queueAheadMs` of GPU time;
+ * plus the one step `encodeAhead` schedules before the maps) after the step that produced it; the steps already queued for that sequence still run and
  * their tokens are dropped. GPU queue order makes it safe to hand a finished sequence's blocks
  * and slot to another one at once.
  *
@@ -66,8 +66,8 @@ export interface EngineLoopOptions {
   queueAheadMs?: number;
   /**
    * Encode the next step before asking for the maps and submit it right after them (default
-   * true): asking for a map returns once the GPU has run everything submitted (Deno 2.9.6
-   * polls the device until idle), so without a step ready the GPU idles while one is encoded.
+   * true): on the H200 the first map returned only once the GPU had run every submitted step
+   * (docs/perf.md, engine14h), so without a step ready the GPU idles while one is encoded.
    */
   encodeAhead?: boolean;
   /** Requests waiting for admission before {@link QueueFullError} (default 1024). */
@@ -381,9 +381,9 @@ export class EngineLoop {
       // Asking for the maps returns once the GPU has run those steps (Deno blocks in mapAsync,
       // docs/perf.md), so they leave the queue at once; it refills before the ~11-ms wait for
       // their data, and the maps are asked for once per wake, not once per step. The first
-      // map returns only once the GPU has run every submitted step, so the next step is
-      // encoded before the maps (one past the queue's bound) and submitted right after them:
-      // the GPU idles for the maps, not for the ~0.4-0.8 ms of scheduling and encoding.
+      // map returned only once the GPU had run every submitted step (on the H200), so the next
+      // step is encoded before the maps (one past the queue's bound) and submitted right after
+      // them: the GPU idles for the maps, not for the ~0.4-0.8 ms of scheduling and encoding.
       const ahead = this.encodeAhead ? this.encodeNext() : null;
       this.mapPending();
       if (ahead) this.commit(ahead);
