@@ -41,9 +41,10 @@
 // workgroup memory: q columns are written rotated to y, k and v columns unrotated (as the GEMV
 // leaves them), and k (rotated) and v go to the paged KV cache at the row's slot (rope_store).
 // GEMV_ROPE 0 compiles a stub of rope_store, never called.
-// Host asserts: GEMV_ROPE only with GEMV_MB 1, GEMV_RPT 1, GEMV_ROWS even and dividing D, N a
-// multiple of D, no RESIDUAL (geometry.ts ropeGemvFits); GEMV_MB <= GEMV_LANES, GEMV_MB 1 or a multiple of 4 up to 16, GEMV_LANES a
-// power of two, GEMV_RPT 1, 2 or 4 and 1 unless GEMV_MB == 1, GEMV_SLD 4 or 8, GEMV_SROT 0 or 1
+// Host asserts: GEMV_ROPE only with GEMV_MB 1, GEMV_RPT 1, GEMV_ROWS even and dividing D
+// (geometry.ts ropeGemvFits), N = (H + 2G) D and no RESIDUAL (the engine's qkv);
+// GEMV_MB <= GEMV_LANES, GEMV_MB 1 or a multiple of 4 up to 16, GEMV_LANES a power of two,
+// GEMV_RPT 1, 2 or 4 and 1 unless GEMV_MB == 1, GEMV_SLD 4 or 8, GEMV_SROT 0 or 1
 // (geometry.ts checkGemvGeometry);
 // K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL not together; loop passes per invocation
 // (loop_passes.ts gemv(K)) within the loop budget.
