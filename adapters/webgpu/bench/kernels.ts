@@ -4,7 +4,9 @@
  * GEMV at every decode shape against the copy bandwidth, the M sweep against the FMA peak),
  * decode attention's KV read bandwidth, and sampling over the vocabulary.
  *
- * Usage: `deno run -A adapters/webgpu/bench/kernels.ts [--preset NAME] [--runs N]`.
+ * Usage: `deno run -A adapters/webgpu/bench/kernels.ts [--preset NAME] [--runs N] [--gemv-s NAMES]`
+ * (`--gemv-s`: of the linear layers only linear_gemv_s at one row, the GEMV_S_VARIANTS named,
+ * comma-separated, with their times per layer and the fastest per layer).
  * Defaults: `llama-3.2-1b` and 10 runs on a GPU; `smollm2-135m` and 3 runs on a software adapter.
  *
  * @module
@@ -13,7 +15,7 @@ import { parseArgs } from "node:util";
 import { parseModelConfig } from "../model/config.ts";
 import { type EngineDevice, requestEngineDevice } from "../step/device.ts";
 import { storageBuffer, uniformBuffer } from "../step/gpu_buffers.ts";
-import { grids, type StorageDtype } from "../kernels/geometry.ts";
+import { gemvSVariant, grids, type StorageDtype } from "../kernels/geometry.ts";
 import { sampleParams } from "../kernels/params.ts";
 import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
 import { PRESET_CONFIGS } from "../model/presets.ts";
@@ -22,6 +24,7 @@ import { type AttentionPoint, benchAttention } from "./attention.ts";
 import { fmaPeak, measure, randomBuffer, warmGpu } from "./_gpu.ts";
 import {
   benchLinear,
+  bestGemvByLayer,
   bestPoints,
   type LinearBenchOptions,
   type LinearPoint,
@@ -205,7 +208,11 @@ export async function benchKernels(
 
 if (import.meta.main) {
   const { values: args } = parseArgs({
-    options: { preset: { type: "string" }, runs: { type: "string" } },
+    options: {
+      preset: { type: "string" },
+      runs: { type: "string" },
+      "gemv-s": { type: "string" },
+    },
   });
   const gpu = await requestEngineDevice();
   const cpu = gpu.isFallback;
@@ -213,10 +220,16 @@ if (import.meta.main) {
   if (!(preset in PRESET_CONFIGS)) {
     throw new Error(`--preset: unknown preset ${JSON.stringify(preset)}`);
   }
+  // --gemv-s NAMES: of the linear layers only linear_gemv_s at one row, these variants.
+  const gemvS = args["gemv-s"]?.split(",");
+  for (const v of gemvS ?? []) gemvSVariant(v);
   const r = await benchKernels(
     gpu,
     preset,
     Number(args.runs ?? (cpu ? 3 : 10)),
+    gemvS
+      ? { gemvVariants: [], gemvSVariants: gemvS, tileVariants: [], sweepM: [] }
+      : {},
   );
   console.log(
     `# tokentrace kernel benchmark: ${r.adapter} (${
@@ -233,5 +246,20 @@ if (import.meta.main) {
     } GFLOP/s, f16 ${r.ceilings.fmaF16GFs?.toFixed(0) ?? "-"} GFLOP/s`,
   );
   console.log(renderTable(r.rows, r.ceilings.copyGBs, r.ceilings.fmaF32GFs));
+  if (gemvS) {
+    // Every variant's one-row time per layer, and the fastest per layer.
+    const { numLayers } = parseModelConfig(PRESET_CONFIGS[preset], preset);
+    const us = new Map<string, Record<string, string>>();
+    for (const p of r.linear) {
+      const row = us.get(p.variant) ?? {};
+      const gbs = p.row.bytes / p.row.seconds / 1e9;
+      row[p.shape] = `${(p.row.seconds * 1e6).toFixed(1)} us ${
+        (100 * gbs / r.ceilings.copyGBs).toFixed(0)
+      } %`;
+      us.set(p.variant, row);
+    }
+    console.log(JSON.stringify(Object.fromEntries(us), null, 1));
+    console.log(JSON.stringify(bestGemvByLayer(r.linear, numLayers), null, 1));
+  }
   gpu.device.destroy();
 }

@@ -1,13 +1,16 @@
 /**
  * Where a one-sequence step's wall time goes in the serving loop: the readback latency of an
  * empty submission, then batch-1 generation through {@link EngineLoop} at fixed queue depths
- * and at the default queue (step_queue.ts), each with its host time per step (schedule, pack,
+ * and at the default queue (step_queue.ts), with and without the next step encoded before the
+ * maps (EngineLoopOptions.encodeAhead), each with its host time per step (schedule, pack,
  * encode, submit: the step record's `cpuUs`), its GPU time per step (timestamps) and the share
  * of the wall time the GPU was busy; then the same decode steps submitted directly on the
  * engine (no scheduler, no events), bare or with the loop's per-step timestamps, copies and
  * readback, so the loop's own host cost shows as the difference. Prints one JSON object.
  *
- * `deno run -A adapters/webgpu/bench/loop_queue.ts [--preset tiny] [--tokens 256]`
+ * `deno run -A adapters/webgpu/bench/loop_queue.ts [--preset tiny] [--tokens 256] [--target N]
+ * [--only default] [--no-fuse-rope]` (the engine's attnTargetItems; the default loop rows
+ * alone; qkv and rope_kv as two dispatches)
  *
  * @module
  */
@@ -26,6 +29,19 @@ const arg = (name: string, def: string) => {
   return i >= 0 ? Deno.args[i + 1] : def;
 };
 const preset = arg("--preset", "tiny");
+// --target N: the engine's attnTargetItems (default the engine's); --only default: the default
+// loop rows alone (no fixed queues, no direct steps).
+const target = Deno.args.includes("--target")
+  ? Number(arg("--target", ""))
+  : undefined;
+if (target !== undefined && !(Number.isInteger(target) && target >= 1)) {
+  throw new Error(
+    `--target: expected an integer >= 1, got ${arg("--target", "")}`,
+  );
+}
+const onlyDefault = arg("--only", "") === "default";
+// --no-fuse-rope: one-token steps run qkv and rope_kv as two dispatches (EngineOptions.fuseRope).
+const fuseRope = !Deno.args.includes("--no-fuse-rope");
 const tokens = Number(arg("--tokens", "256"));
 if (!(Number.isInteger(tokens) && tokens >= 16)) {
   throw new Error(
@@ -64,12 +80,16 @@ const engine = await ForwardEngine.create(gpu, presetSource(preset), {
   maxContext: Math.ceil((prompt.length + tokens + 16) / 16) * 16,
   maxTokens: 64,
   logSize: 34 * 4,
+  attnTargetItems: target,
+  fuseRope,
 });
 const settings: { name: string; opts: EngineLoopOptions }[] = [
-  ...[1, 2, 4, 8, 16].map((k) => ({
+  ...(onlyDefault ? [] : [1, 2, 4, 8, 16]).map((k) => ({
     name: `fixed ${k}`,
     opts: { stepsInFlight: k, maxStepsInFlight: k },
   })),
+  // The loop before encodeAhead: the step after the maps encoded only once they returned.
+  { name: "default, no encode ahead", opts: { encodeAhead: false } },
   { name: "default", opts: {} },
 ];
 const rows = [];
@@ -93,6 +113,7 @@ for (const { name, opts } of settings) {
     stepsInFlight: loop.stepsInFlight,
     maxStepsInFlight: loop.maxStepsInFlight,
     queueAheadMs: loop.queueAheadMs,
+    encodeAhead: loop.encodeAhead,
     msPerToken: (decodeS * 1000) / tokens,
     hostUsPerStep: median(steps.map((s) => s.cpuUs)),
     gpuMsPerStep: median(gpuMs),
@@ -160,7 +181,11 @@ const direct = async (readback: boolean, depth: number) => {
   };
 };
 const directRows = [];
-for (const [r, k] of [[false, 16], [true, 4], [true, 16]] as const) {
+for (
+  const [r, k] of onlyDefault
+    ? []
+    : [[false, 16], [true, 4], [true, 16]] as const
+) {
   directRows.push(await direct(r, k));
 }
 engine.destroy();
@@ -169,6 +194,8 @@ console.log(JSON.stringify(
     adapter: gpu.description,
     preset,
     tokens,
+    attnTargetItems: target ?? null,
+    fuseRope,
     emptyReadbackMs: { p50: median(readbackMs), min: Math.min(...readbackMs) },
     rows,
     direct: directRows,

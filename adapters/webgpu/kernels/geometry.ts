@@ -168,7 +168,53 @@ export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
     GEMV_SROT: 1,
   },
   "s r4 l64 c4 t": { GEMV_SRPT: 4, GEMV_SROT: 1 },
+  // Several columns per invocation with eight loads in flight, and one or two columns of
+  // invocations per workgroup: down (K 8,192, 256 workgroups of 8 columns at `s r2 l128 c4`)
+  // has few invocations per SM and 8 passes of 4 loads each.
+  "s r2 l128 c4 u8": {
+    GEMV_SROWS: 2,
+    GEMV_SLANES: 128,
+    GEMV_SRPT: 4,
+    GEMV_SLD: 8,
+  },
+  "s r2 l128 c2 u8": {
+    GEMV_SROWS: 2,
+    GEMV_SLANES: 128,
+    GEMV_SRPT: 2,
+    GEMV_SLD: 8,
+  },
+  "s r1 l256 c4": { GEMV_SROWS: 1, GEMV_SLANES: 256, GEMV_SRPT: 4 },
+  "s r1 l256 c4 u8": {
+    GEMV_SROWS: 1,
+    GEMV_SLANES: 256,
+    GEMV_SRPT: 4,
+    GEMV_SLD: 8,
+  },
+  "s r1 l256 c2 u8": {
+    GEMV_SROWS: 1,
+    GEMV_SLANES: 256,
+    GEMV_SRPT: 2,
+    GEMV_SLD: 8,
+  },
+  "s r4 l64 c2 u8": { GEMV_SRPT: 2, GEMV_SLD: 8 },
 };
+
+/**
+ * Whether the one-row GEMV of geometry `geo` can carry rope_kv's epilogue for head size D
+ * (linear_gemv_rope, gemv_rope.wgsl): one row (GEMV_SMB 1), one column per invocation, and an
+ * even GEMV_SROWS dividing D, so that a workgroup holds whole rotary pairs (i, i + D/2).
+ *
+ * @example
+ * ```ts
+ * import { GEOMETRY, ropeGemvFits } from "./geometry.ts";
+ * console.log(ropeGemvFits(GEOMETRY, 64), ropeGemvFits({ ...GEOMETRY, GEMV_SRPT: 2 }, 64)); // true false
+ * ```
+ */
+export function ropeGemvFits(geo: Geometry, D: number): boolean {
+  const R = geo.GEMV_SROWS;
+  return geo.GEMV_SMB === 1 && geo.GEMV_SRPT === 1 && R % 2 === 0 &&
+    D % R === 0;
+}
 
 /**
  * The small-GEMV constants of a {@link GEMV_S_VARIANTS} entry in full (the variant over

@@ -35,8 +35,16 @@
 // steps (lane, lane + GEMV_LANES, ...) in the same order (bit for bit on llvmpipe with GEMV_RPT
 // 1, linear_test.ts; with 2 or 4 columns llvmpipe's last bits differ between 4 and 8).
 // GEMV_SROT 1 rotates each workgroup's passes over K (one_row, below).
-// Host asserts: GEMV_MB <= GEMV_LANES, GEMV_MB 1 or a multiple of 4 up to 16, GEMV_LANES a
-// power of two, GEMV_RPT 1, 2 or 4 and 1 unless GEMV_MB == 1, GEMV_SLD 4 or 8, GEMV_SROT 0 or 1
+// GEMV_ROPE 1 (compiled as `linear_gemv_rope`, one row, the qkv projection; gemv_rope.wgsl):
+// workgroup wx computes the GEMV_ROWS / 2 rotary pairs (i, i + D/2) of rope_col's columns, and
+// invocation (r, 0) applies rope_kv.wgsl's rotation to its column with its pair's value from
+// workgroup memory: q columns are written rotated to y, k and v columns unrotated (as the GEMV
+// leaves them), and k (rotated) and v go to the paged KV cache at the row's slot (rope_store).
+// GEMV_ROPE 0 compiles a stub of rope_store, never called.
+// Host asserts: GEMV_ROPE only with GEMV_MB 1, GEMV_RPT 1, GEMV_ROWS even and dividing D
+// (geometry.ts ropeGemvFits), N = (H + 2G) D and no RESIDUAL (the engine's qkv);
+// GEMV_MB <= GEMV_LANES, GEMV_MB 1 or a multiple of 4 up to 16, GEMV_LANES a power of two,
+// GEMV_RPT 1, 2 or 4 and 1 unless GEMV_MB == 1, GEMV_SLD 4 or 8, GEMV_SROT 0 or 1
 // (geometry.ts checkGemvGeometry);
 // K % 8 == 0; XS % 4 == 0; NORM and SILU_MUL not together; loop passes per invocation
 // (loop_passes.ts gemv(K)) within the loop budget.
@@ -54,8 +62,8 @@ struct Params {
   flags: u32, // BIAS | RESIDUAL | SILU_MUL | NORM | GATHER
   m_hdr: u32, // header word holding M: HDR_T or HDR_R
   eps: f32,   // RMSNorm epsilon (NORM)
-  _pad0: u32,
-  _pad1: u32,
+  rope_h: u32,    // GEMV_ROPE: query heads H (N = (H + 2G) D), else 0
+  rope_base: u32, // GEMV_ROPE: element offset of the layer in the KV cache, else 0
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -131,12 +139,24 @@ fn hsum(v: vec4<f32>) -> f32 {
   return (v.x + v.y) + (v.z + v.w);
 }
 
+// GEMV_ROPE: the column of row r of workgroup wx. The workgroup takes GEMV_ROWS / 2 rotary
+// pairs of one head: rows r < GEMV_ROWS / 2 columns i0 + r, the rest their partners + D/2.
+fn rope_col(wx: u32, r: u32) -> u32 {
+  let hp = GEMV_ROWS / 2u;
+  let per_head = HEAD_D / 2u / hp;
+  let base = (wx / per_head) * HEAD_D + (wx % per_head) * hp;
+  return select(base + r, base + HEAD_D / 2u + r - hp, r >= hp);
+}
+
 // One input row (GEMV_MB == 1): GEMV_RPT columns per invocation, sums componentwise (the vec4
 // lanes are added once at the end).
 fn one_row(wx: u32, lid: u32) {
   let lane = lid % GEMV_LANES;
   let r = lid / GEMV_LANES;
-  let n0 = (wx * GEMV_ROWS + r) * GEMV_RPT;
+  var n0 = (wx * GEMV_ROWS + r) * GEMV_RPT;
+  if (GEMV_ROPE != 0u) {
+    n0 = rope_col(wx, r);
+  }
   let M = min(step[P.m_hdr], 1u);
   let norm = (P.flags & NORM) != 0u;
   let at = rows4(0u, 0u, M).x;
@@ -262,17 +282,29 @@ fn one_row(wx: u32, lid: u32) {
   workgroupBarrier();
   let n = n0 + lane;
   if (lane < GEMV_RPT && n < P.N && M > 0u) {
-    var v = red[(r * GEMV_RPT + lane) * GEMV_LANES];
+    var scale = 1.0;
     if (norm) {
-      v *= inverseSqrt(red_ss[0] / f32(8u * P.K8) + P.eps);
+      scale = inverseSqrt(red_ss[0] / f32(8u * P.K8) + P.eps);
     }
+    var v = red[(r * GEMV_RPT + lane) * GEMV_LANES] * scale;
     if ((P.flags & BIAS) != 0u) {
       v += bias[n];
     }
-    if ((P.flags & RESIDUAL) != 0u) {
-      v += y[n];
+    if (GEMV_ROPE != 0u) {
+      // The rotary partner's value, from its row's sums (GEMV_RPT 1, no RESIDUAL).
+      let hp = GEMV_ROWS / 2u;
+      let pr = select(r + hp, r - hp, r >= hp);
+      var pv = red[pr * GEMV_LANES] * scale;
+      if ((P.flags & BIAS) != 0u) {
+        pv += bias[rope_col(wx, pr)];
+      }
+      rope_store(n, v, pv);
+    } else {
+      if ((P.flags & RESIDUAL) != 0u) {
+        v += y[n];
+      }
+      y[n] = v;
     }
-    y[n] = v;
   }
 }
 

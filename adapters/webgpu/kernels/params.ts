@@ -6,6 +6,7 @@
  */
 
 import { GEOMETRY } from "./geometry.ts";
+import { HDR } from "../batch/step_batch.ts";
 
 /** A `Params` struct: u32 words, or `{ f32 }` for float fields. */
 export type ParamWords = (number | { f32: number })[];
@@ -58,6 +59,26 @@ export const linearParams = (
   mHdr: number,
   eps = 0,
 ): ParamWords => [N, K / 8, XS / 4, flags, mHdr, { f32: eps }, 0, 0];
+
+/**
+ * linear_gemv.wgsl compiled as linear_gemv_rope (gemv_rope.wgsl): {@link linearParams} of one
+ * row of qkv (N = (H + 2G) D, K = XS), with `rope_h` = H and `rope_base` = the layer's element
+ * offset in its KV cache.
+ *
+ * @example
+ * ```ts
+ * import { linearRopeParams, LINEAR_FLAGS } from "./params.ts";
+ * console.log(linearRopeParams(96, 64, LINEAR_FLAGS.NORM, 2, 0)); // [96, 8, 16, 8, 0, { f32: 0 }, 2, 0]
+ * ```
+ */
+export const linearRopeParams = (
+  N: number,
+  K: number,
+  flags: number,
+  H: number,
+  layerBase: number,
+  eps = 0,
+): ParamWords => [N, K / 8, K / 4, flags, HDR.T, { f32: eps }, H, layerBase];
 
 /** rope_kv.wgsl: `{ H, G, D, layer_base }`. */
 export const ropeKvParams = (

@@ -13,6 +13,7 @@ import {
   type Geometry,
   type Grid,
   MAX_GRID_DIM,
+  ropeGemvFits,
   shaderPrelude,
   smallGemvGeometry,
   type StorageDtype,
@@ -27,6 +28,18 @@ export const KERNEL_BINDINGS = {
   rmsnorm: ["uniform", "read", "read", "read", "rw"],
   linear_gemv: ["uniform", "read", "read", "read", "read", "read", "rw"],
   linear_gemv_s: ["uniform", "read", "read", "read", "read", "read", "rw"],
+  // linear_gemv_s with rope_kv's epilogue (gemv_rope.wgsl): inv_freq and the layer's KV cache.
+  linear_gemv_rope: [
+    "uniform",
+    "read",
+    "read",
+    "read",
+    "read",
+    "read",
+    "rw",
+    "read",
+    "rw",
+  ],
   linear_tiled: ["uniform", "read", "read", "read", "read", "read", "rw"],
   linear_tiled_h: ["uniform", "read", "read", "read", "read", "read", "rw"],
   linear_reduce: ["uniform", "read", "read", "read", "rw"],
@@ -52,19 +65,22 @@ export interface Kernel {
 /** Kernels compiled only with f16 storage (they do f16 arithmetic). */
 export const F16_ONLY: readonly KernelName[] = ["linear_tiled_h"];
 
+/** Kernels compiled on their own, with a layer's geometry (compileGemvRope), not by compileKernels. */
+const OWN_COMPILE: readonly KernelName[] = ["linear_gemv_rope"];
+
 /** All compiled kernels of one storage dtype (`linear_tiled_h` with f16 only). */
 export type Kernels =
-  & Record<Exclude<KernelName, "linear_tiled_h">, Kernel>
+  & Record<Exclude<KernelName, "linear_tiled_h" | "linear_gemv_rope">, Kernel>
   & { linear_tiled_h?: Kernel };
 
 /** Kernels compiled from another kernel's file (with their own geometry, see compileKernels). */
 const SOURCE_OF: Partial<Record<KernelName, KernelName>> = {
   linear_gemv_s: "linear_gemv",
+  linear_gemv_rope: "linear_gemv",
 };
 
-/** Reads a kernel's WGSL source (a file beside this module). */
-export async function kernelSource(name: KernelName): Promise<string> {
-  const file = SOURCE_OF[name] ?? name;
+/** The WGSL of a file beside this module. */
+async function readWgsl(file: string): Promise<string> {
   const res = await fetch(new URL(`./${file}.wgsl`, import.meta.url));
   if (!res.ok) {
     throw new Error(
@@ -72,6 +88,44 @@ export async function kernelSource(name: KernelName): Promise<string> {
     );
   }
   return await res.text();
+}
+
+/** rope_store for the compilations of linear_gemv.wgsl without GEMV_ROPE (never called). */
+const ROPE_STUB = "fn rope_store(n: u32, v: f32, pv: f32) {}\n";
+
+/**
+ * Reads a kernel's WGSL source (a file beside this module); linear_gemv.wgsl's compilations get
+ * GEMV_ROPE and rope_store (gemv_rope.wgsl for `linear_gemv_rope`, else a stub).
+ */
+export async function kernelSource(name: KernelName): Promise<string> {
+  const file = SOURCE_OF[name] ?? name;
+  const text = await readWgsl(file);
+  if (file !== "linear_gemv") return text;
+  const rope = name === "linear_gemv_rope";
+  return `const GEMV_ROPE: u32 = ${rope ? 1 : 0}u;\n` + text +
+    (rope ? await readWgsl("gemv_rope") : ROPE_STUB);
+}
+
+/** The bind group layout of a kernel's bindings (KERNEL_BINDINGS). */
+function layoutOf(
+  device: GPUDevice,
+  slots: readonly Slot[],
+): GPUBindGroupLayout {
+  const key = slots.join(",");
+  return device.createBindGroupLayout({
+    label: `layout:${key}`,
+    entries: slots.map((s, i) => ({
+      binding: i,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: {
+        type: s === "uniform"
+          ? "uniform"
+          : s === "read"
+          ? "read-only-storage"
+          : "storage",
+      },
+    })),
+  });
 }
 
 /**
@@ -107,26 +161,16 @@ export async function compileKernels(
   const smallPrelude = shaderPrelude(dtype, headDim, smallGemvGeometry(geo));
   const layouts = new Map<string, GPUBindGroupLayout>();
   const out: Partial<Kernels> = {};
-  for (const name of only ?? Object.keys(KERNEL_BINDINGS) as KernelName[]) {
+  const all = (Object.keys(KERNEL_BINDINGS) as KernelName[]).filter((n) =>
+    !OWN_COMPILE.includes(n)
+  );
+  for (const name of only ?? all) {
     if (dtype === "f32" && F16_ONLY.includes(name)) continue;
     const slots = KERNEL_BINDINGS[name];
     const key = slots.join(",");
     let layout = layouts.get(key);
     if (!layout) {
-      layout = device.createBindGroupLayout({
-        label: `layout:${key}`,
-        entries: slots.map((s, i) => ({
-          binding: i,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: {
-            type: s === "uniform"
-              ? "uniform"
-              : s === "read"
-              ? "read-only-storage"
-              : "storage",
-          },
-        })),
-      });
+      layout = layoutOf(device, slots);
       layouts.set(key, layout);
     }
     const code = (name === "linear_gemv_s" ? smallPrelude : prelude) +
@@ -140,7 +184,7 @@ export async function compileKernels(
       dtype,
       headDim,
     );
-    out[name] = { name, pipeline, layout };
+    (out as Record<KernelName, Kernel>)[name] = { name, pipeline, layout };
   }
   return out as Kernels;
 }
@@ -169,6 +213,37 @@ export async function compileSmallGemv(
     headDim,
   );
   return { name: "linear_gemv_s", pipeline, layout: base.layout };
+}
+
+/**
+ * Compiles `linear_gemv_rope` (the one-row qkv GEMV with rope_kv's rotation and KV-cache write,
+ * gemv_rope.wgsl) with the small-GEMV constants of `geo` (the qkv layer's geometry, which must
+ * fit: geometry.ts ropeGemvFits), on a layout of its own.
+ */
+export async function compileGemvRope(
+  device: GPUDevice,
+  dtype: StorageDtype,
+  headDim: number,
+  geo: Geometry,
+): Promise<Kernel> {
+  checkGemvGeometry(geo);
+  if (!ropeGemvFits(geo, headDim)) {
+    throw new Error(
+      `Kernel linear_gemv_rope: geometry GEMV_SROWS ${geo.GEMV_SROWS}, GEMV_SRPT ${geo.GEMV_SRPT}, GEMV_SMB ${geo.GEMV_SMB} with head_dim ${headDim}: expected one row, one column per invocation and an even GEMV_SROWS dividing head_dim`,
+    );
+  }
+  const layout = layoutOf(device, KERNEL_BINDINGS.linear_gemv_rope);
+  const code = shaderPrelude(dtype, headDim, smallGemvGeometry(geo)) +
+    (await kernelSource("linear_gemv_rope"));
+  const pipeline = await compilePipeline(
+    device,
+    "linear_gemv_rope",
+    code,
+    layout,
+    dtype,
+    headDim,
+  );
+  return { name: "linear_gemv_rope", pipeline, layout };
 }
 
 /** One compute pipeline from WGSL `code`; a WGSL error names the kernel and the message. */

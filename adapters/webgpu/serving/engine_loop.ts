@@ -12,8 +12,8 @@
  *
  * Scheduling lag, stated and bounded: admission and preemption act on the very next step
  * (prompts are known on the host), but a stop token (EOS, stop id) or a cancellation is seen
- * at most `maxStepsInFlight` steps (and, past `stepsInFlight`, about `queueAheadMs` of GPU time)
- * after the step that produced it; the steps already queued for that sequence still run and
+ * at most `maxStepsInFlight` steps (and, past `stepsInFlight`, about `queueAheadMs` of GPU time;
+ * plus the one step `encodeAhead` schedules before the maps) after the step that produced it; the steps already queued for that sequence still run and
  * their tokens are dropped. GPU queue order makes it safe to hand a finished sequence's blocks
  * and slot to another one at once.
  *
@@ -64,6 +64,12 @@ export interface EngineLoopOptions {
   maxStepsInFlight?: number;
   /** GPU ms the steps past `stepsInFlight` may fill the queue to (default {@link DEFAULT_QUEUE_AHEAD_MS}). */
   queueAheadMs?: number;
+  /**
+   * Encode the next step before asking for the maps and submit it right after them (default
+   * true): on the H200 the first map returned only once the GPU had run every submitted step
+   * (docs/perf.md, engine14h), so without a step ready the GPU idles while one is encoded.
+   */
+  encodeAhead?: boolean;
   /** Requests waiting for admission before {@link QueueFullError} (default 1024). */
   maxWaiting?: number;
   /** Reuse KV blocks of equal prompt prefixes (default true). */
@@ -113,6 +119,13 @@ interface InFlight {
   done: Promise<void> | null;
 }
 
+/** A step encoded, not yet submitted (EngineLoop.encodePlan, commit). */
+interface Encoded {
+  f: InFlight;
+  cmd: GPUCommandBuffer;
+  encodedNs: bigint;
+}
+
 /**
  * Continuous batching over one {@link ForwardEngine}. Its {@link BlockManager} is the one owner
  * of the engine's KV pages: the engine hands out none, and a caller stepping the engine directly
@@ -152,6 +165,8 @@ export class EngineLoop {
   readonly maxStepsInFlight: number;
   /** GPU ms the steps past `stepsInFlight` may fill the queue to. */
   readonly queueAheadMs: number;
+  /** Whether the next step is encoded before the maps and submitted right after them. */
+  readonly encodeAhead: boolean;
   /** Waiting requests before {@link QueueFullError}. */
   readonly maxWaiting: number;
   /** Running totals since the loop was created. */
@@ -215,6 +230,7 @@ export class EngineLoop {
         `Engine loop: queueAheadMs: expected >= 0, got ${this.queueAheadMs}`,
       );
     }
+    this.encodeAhead = opts.encodeAhead ?? true;
     // Mapped steps stay in the ring until their readback resolves (~11 ms), while the queue
     // refills behind them: twice the queue where the token log has the room.
     this.ring = Math.max(
@@ -364,8 +380,13 @@ export class EngineLoop {
       }
       // Asking for the maps returns once the GPU has run those steps (Deno blocks in mapAsync,
       // docs/perf.md), so they leave the queue at once; it refills before the ~11-ms wait for
-      // their data, and the maps are asked for once per wake, not once per step.
+      // their data, and the maps are asked for once per wake, not once per step. The first
+      // map returned only once the GPU had run every submitted step (on the H200), so the next
+      // step is encoded before the maps (one past the queue's bound) and submitted right after
+      // them: the GPU idles for the maps, not for the ~0.4-0.8 ms of scheduling and encoding.
+      const ahead = this.encodeAhead ? this.encodeNext() : null;
       this.mapPending();
+      if (ahead) this.commit(ahead);
       this.fill();
       const woken = new Promise<void>((r) => (this.wake = r));
       await Promise.race([this.inflight[0].done!, woken]);
@@ -386,8 +407,16 @@ export class EngineLoop {
       const tSched = this.now();
       const plan = this.scheduler.schedule();
       if (plan.items.length === 0) break;
-      this.submitPlan(plan, tSched);
+      this.commit(this.encodePlan(plan, tSched));
     }
+  }
+
+  /** Schedules and encodes one step past the queue's bound where the ring has room, or null. */
+  private encodeNext(): Encoded | null {
+    if (this.inflight.length >= this.ring - 2) return null;
+    const tSched = this.now();
+    const plan = this.scheduler.schedule();
+    return plan.items.length === 0 ? null : this.encodePlan(plan, tSched);
   }
 
   /** Asks for the readback of every submitted step not yet asked for, in step order. */
@@ -411,8 +440,8 @@ export class EngineLoop {
     });
   }
 
-  /** Encodes and submits one step of `plan` with its readback copies, and counts it. */
-  private submitPlan(plan: StepPlan, tSchedNs: bigint): void {
+  /** Encodes one step of `plan` with its readback copies (commit() submits it). */
+  private encodePlan(plan: StepPlan, tSchedNs: bigint): Encoded {
     const engine = this.engine;
     const device = engine.gpu.device;
     const slot = this.stepIndex % this.ring;
@@ -437,17 +466,14 @@ export class EngineLoop {
       packed.numRows,
     );
     const cmd = enc.finish();
-    const tSubmitNs = this.now();
-    device.queue.submit([cmd]);
-    const cpuUs = Number(this.now() - tSchedNs) / 1e3;
     const rows = plan.items.filter((i) => i.sample).map((i) => i.seq);
     const f: InFlight = {
       step: this.stepIndex,
       rows,
       plan,
       tSchedNs,
-      tSubmitNs,
-      cpuUs,
+      tSubmitNs: 0n,
+      cpuUs: 0,
       blocks: this.blocks.stats(),
       waiting: this.scheduler.waiting.length,
       running: this.scheduler.running.length,
@@ -455,8 +481,21 @@ export class EngineLoop {
       readout: null,
       done: null,
     };
-    this.inflight.push(f);
     this.stepIndex++;
+    return { f, cmd, encodedNs: this.now() };
+  }
+
+  /**
+   * Submits an encoded step and counts it; its host time is scheduling, encoding and the submit
+   * (not the wait between an early encoding and its submit).
+   */
+  private commit({ f, cmd, encodedNs }: Encoded): void {
+    const device = this.engine.gpu.device;
+    const { plan } = f;
+    f.tSubmitNs = this.now();
+    device.queue.submit([cmd]);
+    f.cpuUs = Number(encodedNs - f.tSchedNs + this.now() - f.tSubmitNs) / 1e3;
+    this.inflight.push(f);
     const c = this.counters;
     c.steps++;
     c.prefillTokens += plan.prefillTokens;

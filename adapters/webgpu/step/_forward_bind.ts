@@ -20,11 +20,12 @@ import {
   embedParams,
   LINEAR_FLAGS,
   linearParams,
+  linearRopeParams,
   rmsnormParams,
   ropeKvParams,
   sampleParams,
 } from "../kernels/params.ts";
-import { bindKernel, type Kernels } from "../kernels/pipelines.ts";
+import { bindKernel, type Kernel, type Kernels } from "../kernels/pipelines.ts";
 import { PAGE_SIZE } from "../batch/kv_blocks.ts";
 import { HDR } from "../batch/step_batch.ts";
 import { readGlobals, readLayer, type WeightSource } from "../model/weights.ts";
@@ -38,6 +39,11 @@ export interface LayerGroups {
   qkv: GPUBindGroup;
   /** qkv over x with norm1 fused (linear_gemv, M <= GEMV_MB). */
   qkvNorm: GPUBindGroup;
+  /**
+   * One row of qkv over x with norm1 fused and rope_kv's rotation and cache write
+   * (linear_gemv_rope), or null when the engine has no such kernel.
+   */
+  qkvRope: GPUBindGroup | null;
   rope: GPUBindGroup;
   /** attention_hybrid over items from 0 (fused, or the serial prefill dispatch). */
   attn: GPUBindGroup;
@@ -69,6 +75,8 @@ export interface BindInputs {
   src: WeightSource;
   dtype: StorageDtype;
   kernels: Kernels;
+  /** linear_gemv_rope, compiled with the qkv layer's geometry, or null (forward.ts). */
+  gemvRope: Kernel | null;
   /** The engine's buffers by name (meta, x, xn, qkv, attn, gu, logits, ...; forward.ts). */
   b: Record<string, GPUBuffer>;
   shape: HybridShape;
@@ -82,7 +90,7 @@ export interface BindInputs {
 export async function bindModel(
   inp: BindInputs,
 ): Promise<{ layers: LayerGroups[]; globals: ModelGlobals }> {
-  const { gpu, src, dtype, kernels, b, shape, kvLayer, owned } = inp;
+  const { gpu, src, dtype, kernels, gemvRope, b, shape, kvLayer, owned } = inp;
   const cfg = src.config;
   const { numLayers: L, hidden: C, numHeads: H, numKvHeads: G, headDim: D } =
     cfg;
@@ -134,6 +142,7 @@ export async function bindModel(
     ),
     merge: arena.add(attentionMergeParams(D)),
     rope: [] as number[],
+    qkvRope: [] as number[],
     attn: [] as number[],
     attnDecode: [] as number[],
   };
@@ -147,6 +156,8 @@ export async function bindModel(
     ));
     const base = 0; // each layer's cache is its own buffer
     p.rope.push(arena.add(ropeKvParams(H, G, D, base)));
+    const qkvFlags = NORM | (cfg.qkvBias ? BIAS : 0);
+    p.qkvRope.push(arena.add(linearRopeParams(QKV, C, qkvFlags, H, base, eps)));
     p.attn.push(
       arena.add(attentionHybridParams(H, G, D, base, shape.kb, 0)),
     );
@@ -203,6 +214,18 @@ export async function bindModel(
         ln1,
         b.qkv,
       ]),
+      qkvRope: gemvRope &&
+        bind(gemvRope, `L${l}.qkv+norm1+rope_kv`, [
+          P[p.qkvRope[l]],
+          b.meta,
+          b.x,
+          wqkv,
+          qkvBias,
+          ln1,
+          b.qkv,
+          b.invFreq,
+          kv,
+        ]),
       rope: bind(k.rope_kv, `L${l}.rope_kv`, [
         P[p.rope[l]],
         b.meta,

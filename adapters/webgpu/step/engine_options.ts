@@ -10,10 +10,12 @@ import {
   checkTileGeometry,
   GEMV_SHAPES,
   type GemvShape,
+  gemvSVariant,
   GEOMETRY,
   type Geometry,
   hybridShape,
   MAX_GRID_DIM,
+  ropeGemvFits,
   smallGemvGeometry,
   type StorageDtype,
   TILE_VARIANTS,
@@ -55,13 +57,35 @@ export interface EngineOptions {
    * storage (fastest on the H200); on a software adapter GEOMETRY and f32 arithmetic.
    * `gemvS`: a geometry of its own over `geometry`, per layer, for the one-row GEMV
    * (linear_gemv_s: GEMV_SROWS, GEMV_SLANES, GEMV_SRPT); layers not named use `geometry`.
+   * Default with neither `geometry` nor `gemvS` given: on a GPU with f16 storage
+   * {@link GPU_GEMV_S} (the fastest per layer on the H200), else `geometry`.
    */
   linear?: {
     geometry?: Partial<Geometry>;
     tiledF16?: boolean;
     gemvS?: Partial<Record<GemvShape, Partial<Geometry>>>;
   };
+  /**
+   * Steps of one query token run the qkv GEMV with rope_kv's rotation and KV-cache write in
+   * its epilogue (linear_gemv_rope: one dispatch fewer per layer) where the qkv layer's
+   * one-row geometry fits (geometry.ts ropeGemvFits; default true).
+   */
+  fuseRope?: boolean;
 }
+
+/**
+ * The one-row GEMV geometry per layer on a GPU with f16 storage, by GEMV_S_VARIANTS name: the
+ * fastest at one row for each layer of llama-3.2-1b shapes on the H200 (docs/perf.md, engine14g
+ * call 2 and the sixth session's merged main: qkv 9.0, o 7.5, gate_up 26.6, down 18.0, LM head
+ * 160.4 us), what bench/device_run.ts passed as `linear.gemvS` from its own sweep.
+ */
+export const GPU_GEMV_S: Readonly<Record<GemvShape, string>> = {
+  qkv: "s r8 l32 t",
+  o: "s r4 l64",
+  gateUp: "s r32 l8 t",
+  down: "s r2 l128 c4",
+  lmHead: "s r32 l8 t",
+};
 
 /** Attention dispatch modes. */
 export const ATTENTION_MODES = ["fused", "serial"] as const;
@@ -80,6 +104,8 @@ export interface ResolvedEngineOptions {
   targetItems: number;
   /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
   maxItemKeys: number;
+  /** Whether one-token steps run linear_gemv_rope (`fuseRope`, where the qkv geometry fits). */
+  fuseRope: boolean;
   /**
    * The linear kernels' geometry (checked), whether large M uses f16 arithmetic, and each
    * layer's geometry of linear_gemv_s (`geo` where none was given).
@@ -211,21 +237,29 @@ export function resolveEngineOptions(
       );
     }
   }
+  const layerDefaults = gpuDefault && dtype === "f16" &&
+    !opts.linear?.geometry && !opts.linear?.gemvS;
   for (const name of GEMV_SHAPES) {
     const over = opts.linear?.gemvS?.[name];
-    const g = over ? { ...geo, ...over } : geo;
     if (over) {
+      const g = { ...geo, ...over };
       checkGemvGeometry(g);
       checkShapeGemv(gpu, src, name, g);
-    }
-    gemvS[name] = g;
+      gemvS[name] = g;
+    } else if (layerDefaults) {
+      // A default the model's shapes or the adapter cannot run falls back to `geo`.
+      const g = { ...geo, ...gemvSVariant(GPU_GEMV_S[name]) };
+      gemvS[name] = fitsShapeGemv(gpu, src, name, g) ? g : geo;
+    } else gemvS[name] = geo;
   }
+  const fuseRope = (opts.fuseRope ?? true) && ropeGemvFits(gemvS.qkv, D);
   return {
     dtype,
     limits,
     attention,
     targetItems,
     maxItemKeys,
+    fuseRope,
     linear: { geo, tiledF16, gemvS },
   };
 }
@@ -244,6 +278,22 @@ export function gemvShapeSize(
     down: { N: C, K: I },
     lmHead: { N: V, K: C },
   }[name];
+}
+
+/** Whether {@link checkShapeGemv} accepts a layer's geometry. */
+function fitsShapeGemv(
+  gpu: EngineDevice,
+  src: WeightSource,
+  name: GemvShape,
+  geo: Geometry,
+): boolean {
+  try {
+    checkGemvGeometry(geo);
+    checkShapeGemv(gpu, src, name, geo);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Refuses a layer's own linear_gemv_s geometry whose grid or loops the adapter cannot run. */

@@ -6,9 +6,10 @@
  * embed, then per layer [rmsnorm, qkv, rope_kv, attention (+ merge of KV splits), o (+residual),
  * rmsnorm, gate_up, down (silu-mul input, +residual)], then rmsnorm of the R sample rows, LM head,
  * sample. With at most GEMV_MAXM rows each rmsnorm is fused into the GEMV after it (6-7 L + 3
- * dispatches; one row runs linear_gemv_s), else 8-9 L + 4, plus one linear_reduce after o and
- * after down where they are split over K (tiledSplit > 1). Bind groups and uniforms are built
- * once; a step only writes its metadata.
+ * dispatches; one row runs linear_gemv_s, and a step of one query token runs qkv, rope_kv and
+ * the cache write as one linear_gemv_rope where the qkv geometry fits: 5-6 L + 3), else 8-9 L
+ * + 4, plus one linear_reduce after o and after down where they are split over K (tiledSplit >
+ * 1). Bind groups and uniforms are built once; a step only writes its metadata.
  *
  * The engine holds the KV cache's memory but hands out no pages: whoever drives it names the
  * pages of every sequence, taken from one `BlockManager` (the engine loop's; a check or a
@@ -43,6 +44,7 @@ import {
   planAttention,
 } from "./attention_plan.ts";
 import {
+  compileGemvRope,
   compileKernels,
   compileSmallGemv,
   dispatch,
@@ -61,7 +63,7 @@ import {
   type LayerGroups,
   type ModelGlobals,
 } from "./_forward_bind.ts";
-import { metaWords, packStep } from "../batch/step_batch.ts";
+import { HDR, metaWords, packStep } from "../batch/step_batch.ts";
 
 /** Per-dispatch timestamps of one step (ForwardEngine.encodeStep's `perDispatch`). */
 export interface DispatchStamps {
@@ -101,6 +103,8 @@ export class ForwardEngine {
     private readonly kernels: Kernels,
     /** linear_gemv_s compiled with each layer's geometry (linear.gemvS). */
     private readonly gemvS: Record<GemvShape, Kernel>,
+    /** linear_gemv_rope with the qkv layer's geometry, or null (EngineOptions.fuseRope). */
+    private readonly gemvRope: Kernel | null,
     private readonly buffers: Record<string, GPUBuffer>,
     private readonly owned: GPUBuffer[],
     private readonly layers: LayerGroups[],
@@ -130,8 +134,9 @@ export class ForwardEngine {
     const cfg = src.config;
     const { hidden: C, numHeads: H, numKvHeads: G, headDim: D } = cfg;
     const { intermediate: I, vocab: V } = cfg;
+    const resolved = resolveEngineOptions(gpu, src, opts);
     const { dtype, limits, attention, targetItems, maxItemKeys, linear } =
-      resolveEngineOptions(gpu, src, opts);
+      resolved;
     const shape = hybridShape(H, G, D);
     const split = { targetItems, maxItemKeys };
     const caps = attentionCaps(H, G, shape, limits, split);
@@ -141,6 +146,9 @@ export class ForwardEngine {
     const maxB = gpu.limits.maxStorageBufferBindingSize;
     const kernels = await compileKernels(device, dtype, D, linear.geo);
     const gemvS = await compileLayerGemvs(gpu, dtype, D, linear, kernels);
+    const gemvRope = resolved.fuseRope
+      ? await compileGemvRope(device, dtype, D, linear.gemvS.qkv)
+      : null;
     const QKV = (H + 2 * G) * D;
     const f32 = 4;
     // One KV buffer per layer: each binds on its own, so the cache is bounded by the adapter's
@@ -234,6 +242,7 @@ export class ForwardEngine {
       src,
       dtype,
       kernels,
+      gemvRope,
       b,
       shape,
       kvLayer,
@@ -250,6 +259,7 @@ export class ForwardEngine {
       { shape, caps, split, metaTotal },
       kernels,
       gemvS,
+      gemvRope,
       b,
       owned,
       layers,
@@ -258,8 +268,8 @@ export class ForwardEngine {
   }
 
   /**
-   * Validates and packs `batch`, plans its attention work list and queues the metadata write
-   * (ordered before any command buffer submitted after this call).
+   * Validates and packs `batch`, plans its attention work list and queues the write of the
+   * metadata words it uses (ordered before any command buffer submitted after this call).
    */
   prepareStep(batch: StepBatch): PackedStep {
     const packed = packStep(batch, this.limits);
@@ -273,7 +283,17 @@ export class ForwardEngine {
       this.attn.caps,
       this.attn.split,
     );
-    this.gpu.device.queue.writeBuffer(this.buffers.meta, 0, meta);
+    // Only the words the step uses: the packed step, its work items and its merge entries (the
+    // lists are sized for the largest step: ~1.4 MB at 2,048 tokens and 256 sequences, against
+    // ~0.1 MB for a batch-1 decode with those limits).
+    const queue = this.gpu.device.queue;
+    const work = meta[HDR.WORK] + plan.items * GEOMETRY.WORK_WORDS;
+    queue.writeBuffer(this.buffers.meta, 0, meta, 0, work);
+    if (plan.merges > 0) {
+      const at = meta[HDR.MERGE];
+      const n = plan.merges * GEOMETRY.MERGE_WORDS;
+      queue.writeBuffer(this.buffers.meta, at * 4, meta, at, n);
+    }
     return { ...packed, meta, attention: plan };
   }
 
@@ -387,14 +407,18 @@ export class ForwardEngine {
     const serial = this.attention === "serial" && plan.prefillItems > 0 &&
       plan.prefillItems < plan.items;
     // On the GEMV the norms are fused into it (NORM); else rmsnorm + tiled.
+    // One query token: qkv, rope and the cache write in one dispatch where the engine has it.
+    const fused = T === 1 && this.gemvRope !== null;
     for (const g of this.layers) {
-      if (onGemv(T, QKV)) {
+      if (fused) {
+        disp([this.gemvRope!, "qkv"], g.qkvRope!, ggrid(T, QKV, "qkv"));
+      } else if (onGemv(T, QKV)) {
         disp(gemv(T, "qkv"), g.qkvNorm, ggrid(T, QKV, "qkv"));
       } else {
         disp(k.rmsnorm, g.norm1, grids.rmsnorm(T));
         disp(tiled, g.qkv, grids.tiled(T, QKV, geo));
       }
-      disp(k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
+      if (!fused) disp(k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
       if (serial) {
         const a = grids.attnHybrid(plan.prefillItems);
         disp(k.attention_hybrid, g.attn, a);

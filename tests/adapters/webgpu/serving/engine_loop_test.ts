@@ -209,13 +209,14 @@ webgpuTest({
   fn: async (t) => {
     const want = await alone();
     const e = await engine();
-    const run = async (queueAheadMs: number) => {
+    const run = async (queueAheadMs: number, encodeAhead = true) => {
       const loop = await EngineLoop.create(e, {
         tokenBudget: 24,
         prefixCaching: false,
         stepsInFlight: 1,
         maxStepsInFlight: 6,
         queueAheadMs,
+        encodeAhead,
       });
       const steps: EngineStepRow[] = [];
       loop.onStep = (r) => steps.push(r);
@@ -237,6 +238,16 @@ webgpuTest({
       // The first read-back step's GPU time (timestamps) opens the queue to the cap at once;
       // without timestamp queries there is no step time and the floor holds.
       assert.equal(peakInFlight(steps), e.gpu.timestamps ? 12 : 2);
+    });
+    // The step encoded before the maps is submitted right after them, before the refill: the
+    // same ids and the same depth as encoding it after the maps.
+    await t.step("encodeAhead false: the same ids and depth", async () => {
+      for (const queueAheadMs of [0, 1e9]) {
+        const { ids, steps } = await run(queueAheadMs, false);
+        assert.deepEqual(ids, want[0]);
+        const deep = queueAheadMs > 0 && e.gpu.timestamps;
+        assert.equal(peakInFlight(steps), deep ? 12 : 2);
+      }
     });
     await t.step(
       "a cap below the floor, or a negative bound, is refused",

@@ -224,12 +224,90 @@ webgpuTest({
     const count = (n: string) => names.filter((x) => x === n).length;
     assert.equal(names[0], "embed");
     assert.equal(names.at(-1), "sample");
-    for (const n of ["rope_kv", "linear_gemv_s qkv", "linear_gemv_s down"]) {
+    // One token: qkv, rope and the cache write in one dispatch (linear_gemv_rope).
+    for (const n of ["linear_gemv_rope qkv", "linear_gemv_s down"]) {
       assert.equal(count(n), L, n);
     }
+    assert.equal(count("rope_kv"), 0);
     assert.equal(count("linear_gemv_s lmHead"), 1);
     querySet.destroy();
     engine.destroy();
+  },
+});
+
+webgpuTest({
+  name:
+    "ForwardEngine one-token steps on linear_gemv_rope (qkv + rope_kv in one dispatch) give the unfused engine's logits and greedy ids",
+  ...opts,
+  fn: async (t) => {
+    const oracle = await loadOracle();
+    const src = await openCheckpoint(oracleDir());
+    const sizes = {
+      dtype: "f32" as const,
+      maxTokens: 64,
+      maxSeqs: 4,
+      maxContext: 64,
+    };
+    const gpu = await testDevice();
+    // The default geometry, and 8 rows (4 rotary pairs per workgroup) with rotated passes.
+    for (
+      const [what, linear] of [
+        ["default geometry", undefined],
+        ["s r8 l32 t", { gemvS: { qkv: gemvSVariant("s r8 l32 t") } }],
+      ] as const
+    ) {
+      const fused = await ForwardEngine.create(gpu, src, { ...sizes, linear });
+      const plain = await ForwardEngine.create(gpu, src, {
+        ...sizes,
+        linear,
+        fuseRope: false,
+      });
+      for (const [i, c] of oracle.cases.entries()) {
+        await t.step(`${what}, prompt ${i}`, async () => {
+          // The prompt's prefill, then 6 decode steps (one query token each) past a page
+          // boundary, fed each engine's own greedy id; the KV rows the fused steps wrote are read
+          // by the next steps' attention.
+          const ids: number[][] = [];
+          const logits: Float32Array[][] = [];
+          for (const e of [fused, plain]) {
+            const got: number[] = [];
+            const rows: Float32Array[] = [];
+            let tok = c.prompt;
+            for (let s = 0; s < 7; s++) {
+              const start = s === 0 ? 0 : c.prompt.length + s - 1;
+              e.submitStep({
+                seqs: [{
+                  slot: 0,
+                  start,
+                  tokens: tok,
+                  pages: pagesFrom(0, 4),
+                  sample: GREEDY,
+                }],
+                logBase: s,
+              });
+              const l = await e.readLogits(1);
+              rows.push(l);
+              const next = argmax(l);
+              got.push(next);
+              tok = [next];
+            }
+            ids.push(got);
+            logits.push(rows);
+          }
+          assert.deepEqual(ids[0], ids[1]);
+          assert.deepEqual(ids[0].slice(0, 7), c.greedy.slice(0, 7));
+          for (let s = 1; s < 7; s++) {
+            const err = relRmsError(logits[0][s], logits[1][s]);
+            assert.ok(
+              err < 1e-6,
+              `decode step ${s}: relative RMS difference ${err}`,
+            );
+          }
+        });
+      }
+      fused.destroy();
+      plain.destroy();
+    }
   },
 });
 
