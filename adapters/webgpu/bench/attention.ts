@@ -2,8 +2,9 @@
  * Hybrid attention benchmark (`deno task perf:attention`): one layer's attention of a step made
  * of one prefill chunk ending at `context` and `batch` decodes at `context`, over a grid of
  * chunk x batch x context. _fused_: the work list in ONE dispatch of attention_hybrid.wgsl (+ the
- * merge pass); _serial_: the same items as two dispatches (prefill tiles, then decode items; the
- * best separate pair this engine has) + merge; _part-1_: issue 3's one-workgroup-per-(token,
+ * merge pass; attention_hybrid_dec where every item is a decode); _serial_: the same items as
+ * two dispatches (prefill tiles, then decode items with attention_hybrid_dec; the best separate
+ * pair this engine has) + merge; _part-1_: issue 3's one-workgroup-per-(token,
  * head) kernel, for reference. Decode-only points (chunk 0) give the KV read bandwidth of decode
  * attention. GPU time by timestamp queries around one compute pass of `reps` repetitions,
  * median of `runs`; preset shapes with random q and KV.
@@ -102,6 +103,7 @@ export async function benchAttention(
     ...opts.geometry,
   }, [
     "attention_hybrid",
+    "attention_hybrid_dec",
     "attention_merge",
     "attention",
   ]);
@@ -196,6 +198,8 @@ export async function benchAttention(
           ]);
         const gA = hyb(0);
         const gB = hyb(HDR.NWP);
+        // Dispatches of decode items only take attention_hybrid_dec (as forward.ts does).
+        const decOnly = plan.prefillItems === 0;
         const gM = bindKernel(device, k.attention_merge, "merge", [
           uniformBuffer(device, "p", attentionMergeParams(D)),
           metaBuf,
@@ -212,7 +216,7 @@ export async function benchAttention(
           (pass) => {
             dispatch(
               pass,
-              k.attention_hybrid,
+              decOnly ? k.attention_hybrid_dec : k.attention_hybrid,
               gA,
               grids.attnHybrid(plan.items),
             );
@@ -234,7 +238,7 @@ export async function benchAttention(
               );
               dispatch(
                 pass,
-                k.attention_hybrid,
+                k.attention_hybrid_dec,
                 gB,
                 grids.attnHybrid(plan.items - plan.prefillItems),
               );

@@ -38,6 +38,8 @@
 //     o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ... (online
 //     softmax: rescaled when its running max rises), reading scores and V from workgroup
 //     memory; the KS phases (each with its own max) are merged at the end.
+// HYB_DEC 1 compiles the decode path alone (the prefill path and its registers left out): for
+// dispatches whose items all have nq == 1 (the host picks it: forward.ts, the benchmarks).
 // Every row r < R of the item is written (out or part); invocations own no other outputs.
 // Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= min(HYB_MAX_HG, D),
 // hg * D / 4 <= HYB_WG, nq * hg <= HYB_ROWS, P.kb * D <= HYB_ELEMS,
@@ -359,7 +361,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let it = read_item(wid.x);
   let s = step[step[HDR_SEQ] + it.t0];
   let page_list = step[HDR_PAGES] + step[step[HDR_INDPTR] + s];
-  if (it.nq > 1u) {
+  if (HYB_DEC == 0u && it.nq > 1u) {
     prefill_tile(it, lid, page_list);
   } else {
     decode_item(it, lid, page_list);

@@ -95,6 +95,11 @@ export const GEOMETRY = {
    * HYB_ELEMS / 4 <= 4 HYB_WG (checkHybridGeometry).
    */
   HYB_PF: 1,
+  /**
+   * attention_hybrid.wgsl: 1 compiles the decode path alone, for dispatches of decode items only
+   * (pipelines.ts `attention_hybrid_dec`); 0 both paths, picked per item by its query tokens.
+   */
+  HYB_DEC: 0,
   /** attention_hybrid.wgsl: u32 words per work item; attention_merge.wgsl: words per entry. */
   WORK_WORDS: 8,
   MERGE_WORDS: 4,
@@ -367,7 +372,7 @@ export function checkTileGeometry(geo: Geometry): void {
 
 /**
  * Refuses a hybrid attention geometry whose decode block does not fit the kernel's four load
- * slots per invocation (HYB_ELEMS / 4 <= 4 HYB_WG) or whose HYB_PF is not 0 or 1.
+ * slots per invocation (HYB_ELEMS / 4 <= 4 HYB_WG) or whose HYB_PF or HYB_DEC is not 0 or 1.
  *
  * @example
  * ```ts
@@ -381,9 +386,12 @@ export function checkTileGeometry(geo: Geometry): void {
  * ```
  */
 export function checkHybridGeometry(geo: Geometry): void {
-  if (geo.HYB_ELEMS / 4 > 4 * geo.HYB_WG || ![0, 1].includes(geo.HYB_PF)) {
+  if (
+    geo.HYB_ELEMS / 4 > 4 * geo.HYB_WG || ![0, 1].includes(geo.HYB_PF) ||
+    ![0, 1].includes(geo.HYB_DEC)
+  ) {
     throw new Error(
-      `Hybrid attention geometry HYB_ELEMS ${geo.HYB_ELEMS}, HYB_WG ${geo.HYB_WG}, HYB_PF ${geo.HYB_PF}: expected HYB_ELEMS / 4 <= 4 * HYB_WG (four K and V loads per invocation and decode block) and HYB_PF 0 or 1`,
+      `Hybrid attention geometry HYB_ELEMS ${geo.HYB_ELEMS}, HYB_WG ${geo.HYB_WG}, HYB_PF ${geo.HYB_PF}, HYB_DEC ${geo.HYB_DEC}: expected HYB_ELEMS / 4 <= 4 * HYB_WG (four K and V loads per invocation and decode block), HYB_PF 0 or 1 and HYB_DEC 0 or 1`,
     );
   }
 }

@@ -117,6 +117,57 @@ webgpuTest({
   },
 });
 
+/** Decodes only (the step's sequences 2-4: 1, 40 and 70 keys), as one-token steps run them. */
+function decodeStep() {
+  const pages = (first: number, n: number) =>
+    Array.from({ length: n }, (_, i) => (first * 5 + i * 7) % LIM.numPages);
+  return packStep({
+    seqs: [1, 40, 70].map((start, s) => ({
+      slot: s,
+      start,
+      tokens: null,
+      pages: pages(s + 2, Math.ceil((start + 1) / 16)),
+      sample: greedy,
+    })),
+    logBase: 0,
+  }, LIM);
+}
+
+webgpuTest({
+  name:
+    "attention_hybrid_dec (HYB_DEC 1) equals attention_hybrid and the reference on decodes only",
+  ...opts,
+  fn: async (t) => {
+    for (
+      const hgd of [[4, 2, 16], [6, 2, 20], [4, 4, 128]] as [
+        number,
+        number,
+        number,
+      ][]
+    ) {
+      for (const target of [1, 256]) {
+        await t.step(`H G D = ${hgd.join(" ")}, target ${target}`, async () => {
+          const split = { targetItems: target, maxItemKeys: Infinity };
+          // The helper runs attention_hybrid_dec for a step without prefill tiles.
+          const dec = await runHybridStep(decodeStep(), LIM, hgd, split);
+          assert.equal(dec.plan.prefillItems, 0);
+          assert.equal(dec.plan.merges > 0, target > 1);
+          const both = await runHybridStep(
+            decodeStep(),
+            LIM,
+            hgd,
+            split,
+            "fused-hybrid",
+          );
+          assert.deepEqual(dec.got, both.got);
+          const err = relErr(dec.got, dec.want);
+          assert.ok(err < 1e-5, `relative error ${err}`);
+        });
+      }
+    }
+  },
+});
+
 webgpuTest({
   name:
     "attention_hybrid.wgsl decode blocks loaded one block ahead (HYB_PF 1) equal loads at the block (HYB_PF 0)",
