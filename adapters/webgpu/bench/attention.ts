@@ -10,7 +10,7 @@
  * median of `runs`; preset shapes with random q and KV.
  *
  * Usage: deno run -A adapters/webgpu/bench/attention.ts [--preset llama-3.2-1b] [--runs 20]
- *        [--quick] (a 2 x 2 x 2 grid)
+ *        [--quick] (a 2 x 2 x 2 grid) [--no-part1] (leave the part-1 kernel out)
  *
  * @module
  */
@@ -397,7 +397,13 @@ if (import.meta.main) {
   );
   console.log(
     renderAttention(
-      await benchAttention(gpu, { preset, grid, runs, reps: cpu ? 1 : 10 }),
+      await benchAttention(gpu, {
+        preset,
+        grid,
+        runs,
+        reps: cpu ? 1 : 10,
+        part1: !Deno.args.includes("--no-part1"),
+      }),
     ),
   );
   gpu.device.destroy();
