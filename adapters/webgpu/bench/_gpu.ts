@@ -7,10 +7,11 @@
  */
 import type { EngineDevice } from "../step/device.ts";
 import { storageBuffer, uniformBuffer } from "../step/gpu_buffers.ts";
-import type { StorageDtype } from "../kernels/geometry.ts";
+import { GEOMETRY, grids, type StorageDtype } from "../kernels/geometry.ts";
+import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
 import { fillUniform } from "../model/presets.ts";
 import { HDR } from "../batch/step_batch.ts";
-import { type BenchRow, timePass } from "./_timing.ts";
+import { type BenchRow, timePass, useHeater } from "./_timing.ts";
 
 /** A storage buffer of `bytes` filled with a repeated random f32 (or f16) pattern in [-1, 1). */
 export function randomBuffer(
@@ -158,4 +159,31 @@ export async function fmaPeak(
     gpu.isFallback ? 1 : 5,
     runs,
   );
+}
+
+/**
+ * Warms the GPU with `ms` of copies and registers ~6 ms of copies (0.25 GiB each way) around
+ * every timed pass (_timing.ts useHeater), as kernels.ts does: without them the H200's SM clock
+ * fell to 345-525 MHz during a sweep of short passes (nvidia-smi, 2026-12-02). Nothing on a
+ * software adapter.
+ */
+export async function heatUp(gpu: EngineDevice, ms = 3000): Promise<void> {
+  if (gpu.isFallback) return;
+  const device = gpu.device;
+  const k = await compileKernels(device, "f32", 64, GEOMETRY, ["copy"]);
+  const bytes = 1 << 28;
+  const hs = randomBuffer(gpu, "heat src", bytes);
+  const hd = storageBuffer(device, "heat dst", bytes, 1 << 30);
+  const hg = bindKernel(device, k.copy, "heat", [hs, hd]);
+  const hgrid = grids.copy(bytes / 16);
+  await warmGpu(
+    gpu,
+    { pipeline: k.copy.pipeline, group: hg, grid: hgrid[0] },
+    ms,
+  );
+  useHeater((enc) => {
+    const pass = enc.beginComputePass({ label: "heat" });
+    for (let i = 0; i < 48; i++) dispatch(pass, k.copy, hg, hgrid);
+    pass.end();
+  });
 }

@@ -55,6 +55,7 @@ import {
 } from "../batch/step_batch.ts";
 import { PAGE_SIZE } from "../batch/kv_blocks.ts";
 import { timePass } from "./_timing.ts";
+import { heatUp } from "./_gpu.ts";
 
 /** One grid point's result (serialUs and part1Us are null where not measured). */
 export interface AttentionPoint {
@@ -388,6 +389,8 @@ if (import.meta.main) {
     ? { chunks: [16, 64], batches: [2, 8], ctxs: [64, 256] }
     : ATTENTION_GRID;
   const runs = Number(arg("--runs", cpu ? "3" : "20"));
+  // Copies warm the GPU and surround every timed pass (as device_run.ts's kernels.ts does).
+  await heatUp(gpu);
   console.log(
     `# hybrid attention, fused vs serial: ${gpu.description}, preset ${preset}, ${
       gpu.f16 ? "f16" : "f32"

@@ -3,7 +3,8 @@
  * + its merge pass) for several launch geometries and split targets on the SAME buffers, so
  * that variants of one point differ only in the kernel and the work list. KV read bandwidth is
  * the K and V bytes of every kv head's keys once over the GPU time, beside the copy kernel's
- * bandwidth measured in the same process. GPU time by timestamp queries around one compute pass
+ * bandwidth measured in the same process (copies warm the GPU first and surround every timed pass:
+ * _gpu.ts heatUp). GPU time by timestamp queries around one compute pass
  * of `reps` repetitions, median of `runs`; preset shapes with random q and KV.
  *
  * Usage: deno run -A adapters/webgpu/bench/attention_decode.ts [--preset llama-3.2-1b]
@@ -51,7 +52,7 @@ import {
   type StepSequence,
 } from "../batch/step_batch.ts";
 import { PAGE_SIZE } from "../batch/kv_blocks.ts";
-import { randomBuffer } from "./_gpu.ts";
+import { heatUp, randomBuffer } from "./_gpu.ts";
 import { timePass } from "./_timing.ts";
 
 const arg = (name: string, def: string) => {
@@ -76,6 +77,7 @@ const cfg = parseModelConfig(PRESET_CONFIGS[preset], `preset ${preset}`);
 const { numHeads: H, numKvHeads: G, headDim: D } = cfg;
 const maxB = gpu.limits.maxStorageBufferBindingSize;
 
+await heatUp(gpu);
 // The copy ceiling in this process (read + write bytes over the time).
 const copyK = await compileKernels(device, "f32", 64, GEOMETRY, ["copy"]);
 const copyBytes = gpu.isFallback ? 32 << 20 : 1 << 30;
