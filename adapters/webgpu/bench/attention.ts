@@ -2,15 +2,15 @@
  * Hybrid attention benchmark (`deno task perf:attention`): one layer's attention of a step made
  * of one prefill chunk ending at `context` and `batch` decodes at `context`, over a grid of
  * chunk x batch x context. _fused_: the work list in ONE dispatch of attention_hybrid.wgsl (+ the
- * merge pass; attention_hybrid_dec where every item is a decode); _serial_: the same items as
- * two dispatches (prefill tiles, then decode items with attention_hybrid_dec; the best separate
- * pair this engine has) + merge; _part-1_: issue 3's one-workgroup-per-(token,
+ * merge pass); _serial_: the same items as two dispatches (prefill tiles, then decode items; the
+ * best separate pair this engine has) + merge; _part-1_: issue 3's one-workgroup-per-(token,
  * head) kernel, for reference. Decode-only points (chunk 0) give the KV read bandwidth of decode
  * attention. GPU time by timestamp queries around one compute pass of `reps` repetitions,
  * median of `runs`; preset shapes with random q and KV.
  *
  * Usage: deno run -A adapters/webgpu/bench/attention.ts [--preset llama-3.2-1b] [--runs 20]
  *        [--quick] (a 2 x 2 x 2 grid) [--no-part1] (leave the part-1 kernel out)
+ *        [--target N] (work items the plan splits towards; default the engine's)
  *
  * @module
  */
@@ -104,7 +104,6 @@ export async function benchAttention(
     ...opts.geometry,
   }, [
     "attention_hybrid",
-    "attention_hybrid_dec",
     "attention_merge",
     "attention",
   ]);
@@ -199,8 +198,6 @@ export async function benchAttention(
           ]);
         const gA = hyb(0);
         const gB = hyb(HDR.NWP);
-        // Dispatches of decode items only take attention_hybrid_dec (as forward.ts does).
-        const decOnly = plan.prefillItems === 0;
         const gM = bindKernel(device, k.attention_merge, "merge", [
           uniformBuffer(device, "p", attentionMergeParams(D)),
           metaBuf,
@@ -217,7 +214,7 @@ export async function benchAttention(
           (pass) => {
             dispatch(
               pass,
-              decOnly ? k.attention_hybrid_dec : k.attention_hybrid,
+              k.attention_hybrid,
               gA,
               grids.attnHybrid(plan.items),
             );
@@ -239,7 +236,7 @@ export async function benchAttention(
               );
               dispatch(
                 pass,
-                k.attention_hybrid_dec,
+                k.attention_hybrid,
                 gB,
                 grids.attnHybrid(plan.items - plan.prefillItems),
               );
@@ -406,6 +403,9 @@ if (import.meta.main) {
         runs,
         reps: cpu ? 1 : 10,
         part1: !Deno.args.includes("--no-part1"),
+        targetItems: Deno.args.includes("--target")
+          ? Number(arg("--target", ""))
+          : undefined,
       }),
     ),
   );

@@ -38,8 +38,9 @@
 //     o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ... (online
 //     softmax: rescaled when its running max rises), reading scores and V from workgroup
 //     memory; the KS phases (each with its own max) are merged at the end.
-// HYB_DEC 1 compiles the decode path alone (the prefill path and its registers left out): for
-// dispatches whose items all have nq == 1 (the host picks it: forward.ts, the benchmarks).
+// HYB_DEC 1 compiles the decode path alone (the prefill path left out), for dispatches whose
+// items all have nq == 1: a benchmark variant (bench/attention_decode.ts); on the H200 it was
+// 2-43 % slower than both paths (docs/perf.md, engine14i), so the engine does not use it.
 // Every row r < R of the item is written (out or part); invocations own no other outputs.
 // Host asserts (hybridShape, planAttention): P.D == HEAD_D, H % G == 0, hg <= min(HYB_MAX_HG, D),
 // hg * D / 4 <= HYB_WG, nq * hg <= HYB_ROWS, P.kb * D <= HYB_ELEMS,

@@ -97,7 +97,8 @@ export const GEOMETRY = {
   HYB_PF: 1,
   /**
    * attention_hybrid.wgsl: 1 compiles the decode path alone, for dispatches of decode items only
-   * (pipelines.ts `attention_hybrid_dec`); 0 both paths, picked per item by its query tokens.
+   * (a benchmark variant: slower on the H200, docs/perf.md engine14i); 0 both paths, picked per
+   * item by its query tokens.
    */
   HYB_DEC: 0,
   /** attention_hybrid.wgsl: u32 words per work item; attention_merge.wgsl: words per entry. */

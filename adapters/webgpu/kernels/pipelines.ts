@@ -46,8 +46,6 @@ export const KERNEL_BINDINGS = {
   rope_kv: ["uniform", "read", "read", "rw", "rw"],
   attention: ["uniform", "read", "read", "read", "rw"],
   attention_hybrid: ["uniform", "read", "read", "read", "rw", "rw"],
-  // attention_hybrid.wgsl with HYB_DEC 1: decode items only (its bind groups serve both).
-  attention_hybrid_dec: ["uniform", "read", "read", "read", "rw", "rw"],
   attention_merge: ["uniform", "read", "read", "rw"],
   sample_blocks: ["uniform", "read", "read", "rw"],
   sample: ["uniform", "read", "read", "read", "rw", "rw", "rw"],
@@ -79,7 +77,6 @@ export type Kernels =
 const SOURCE_OF: Partial<Record<KernelName, KernelName>> = {
   linear_gemv_s: "linear_gemv",
   linear_gemv_rope: "linear_gemv",
-  attention_hybrid_dec: "attention_hybrid",
 };
 
 /** The WGSL of a file beside this module. */
@@ -162,8 +159,6 @@ export async function compileKernels(
   const prelude = shaderPrelude(dtype, headDim, geo);
   // linear_gemv_s: linear_gemv.wgsl with the few-rows GEMV constants.
   const smallPrelude = shaderPrelude(dtype, headDim, smallGemvGeometry(geo));
-  // attention_hybrid_dec: the decode path alone (HYB_DEC 1), for dispatches of decodes only.
-  const decPrelude = shaderPrelude(dtype, headDim, { ...geo, HYB_DEC: 1 });
   const layouts = new Map<string, GPUBindGroupLayout>();
   const out: Partial<Kernels> = {};
   const all = (Object.keys(KERNEL_BINDINGS) as KernelName[]).filter((n) =>
@@ -178,15 +173,9 @@ export async function compileKernels(
       layout = layoutOf(device, slots);
       layouts.set(key, layout);
     }
-    const code = (name === "linear_gemv_s"
-      ? smallPrelude
-      : name === "attention_hybrid_dec"
-      ? decPrelude
-      : prelude) +
+    const code = (name === "linear_gemv_s" ? smallPrelude : prelude) +
       (await kernelSource(name)) +
-      ((SOURCE_OF[name] ?? name) === "attention_hybrid"
-        ? headVecWgsl(headDim)
-        : "");
+      (name === "attention_hybrid" ? headVecWgsl(headDim) : "");
     const pipeline = await compilePipeline(
       device,
       name,

@@ -419,16 +419,14 @@ export class ForwardEngine {
         disp(tiled, g.qkv, grids.tiled(T, QKV, geo));
       }
       if (!fused) disp(k.rope_kv, g.rope, grids.ropeKv(T, H, G, D));
-      // Decode items only (the serial decode dispatch, or a step without prefill tiles):
-      // attention_hybrid_dec, compiled without the prefill path.
       if (serial) {
         const a = grids.attnHybrid(plan.prefillItems);
         disp(k.attention_hybrid, g.attn, a);
         const d = grids.attnHybrid(plan.items - plan.prefillItems);
-        disp(k.attention_hybrid_dec, g.attnDecode, d);
+        disp(k.attention_hybrid, g.attnDecode, d);
       } else {
         disp(
-          plan.prefillItems === 0 ? k.attention_hybrid_dec : k.attention_hybrid,
+          k.attention_hybrid,
           g.attn,
           grids.attnHybrid(plan.items),
         );

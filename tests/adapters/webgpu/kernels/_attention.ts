@@ -60,15 +60,14 @@ export interface HybridRun {
 /**
  * Runs attention of `packed` (f32 KV, 2 layers, layer 1) for heads [H, G, D] under `split`,
  * fused (one dispatch) or serial (prefill items, then the rest), with the kernels compiled for
- * the launch geometry GEOMETRY + `geo`; a dispatch of decode items only runs
- * attention_hybrid_dec, except in mode "fused-hybrid" (one dispatch of attention_hybrid).
+ * the launch geometry GEOMETRY + `geo`.
  */
 export async function runHybridStep(
   packed: PackedStep,
   lim: StepLimits,
   [H, G, D]: [number, number, number],
   split: AttentionSplit,
-  mode: "fused" | "serial" | "fused-hybrid" = "fused",
+  mode: "fused" | "serial" = "fused",
   geo: Partial<Geometry> = {},
 ): Promise<HybridRun> {
   const gpu = await testDevice();
@@ -133,21 +132,20 @@ export async function runHybridStep(
     ],
     grid: grids.ropeKv(T, H, G, D),
   }];
-  // Dispatches of decode items only take attention_hybrid_dec, as forward.ts does.
-  const dispatchItems = (baseHdr: number, n: number, decodes: boolean) => {
+  const dispatchItems = (baseHdr: number, n: number) => {
     if (n > 0) {
       steps.push({
-        kernel: decodes ? k.attention_hybrid_dec : k.attention_hybrid,
+        kernel: k.attention_hybrid,
         buffers: hyb(baseHdr),
         grid: grids.attnHybrid(n),
       });
     }
   };
   if (mode === "serial") {
-    dispatchItems(0, plan.prefillItems, false);
-    dispatchItems(HDR.NWP, plan.items - plan.prefillItems, true);
+    dispatchItems(0, plan.prefillItems);
+    dispatchItems(HDR.NWP, plan.items - plan.prefillItems);
   } else {
-    dispatchItems(0, plan.items, mode === "fused" && plan.prefillItems === 0);
+    dispatchItems(0, plan.items);
   }
   if (plan.merges > 0) {
     steps.push({

@@ -135,7 +135,7 @@ function decodeStep() {
 
 webgpuTest({
   name:
-    "attention_hybrid_dec (HYB_DEC 1) equals attention_hybrid and the reference on decodes only",
+    "attention_hybrid.wgsl compiled for decodes only (HYB_DEC 1) equals both paths and the reference",
   ...opts,
   fn: async (t) => {
     for (
@@ -148,18 +148,12 @@ webgpuTest({
       for (const target of [1, 256]) {
         await t.step(`H G D = ${hgd.join(" ")}, target ${target}`, async () => {
           const split = { targetItems: target, maxItemKeys: Infinity };
-          // The helper runs attention_hybrid_dec for a step without prefill tiles.
-          const dec = await runHybridStep(decodeStep(), LIM, hgd, split);
+          const run = (HYB_DEC: number) =>
+            runHybridStep(decodeStep(), LIM, hgd, split, "fused", { HYB_DEC });
+          const dec = await run(1);
           assert.equal(dec.plan.prefillItems, 0);
           assert.equal(dec.plan.merges > 0, target > 1);
-          const both = await runHybridStep(
-            decodeStep(),
-            LIM,
-            hgd,
-            split,
-            "fused-hybrid",
-          );
-          assert.deepEqual(dec.got, both.got);
+          assert.deepEqual(dec.got, (await run(0)).got);
           const err = relErr(dec.got, dec.want);
           assert.ok(err < 1e-5, `relative error ${err}`);
         });
