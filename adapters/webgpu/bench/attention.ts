@@ -11,6 +11,7 @@
  * Usage: deno run -A adapters/webgpu/bench/attention.ts [--preset llama-3.2-1b] [--runs 20]
  *        [--quick] (a 2 x 2 x 2 grid) [--no-part1] (leave the part-1 kernel out)
  *        [--target N] (work items the plan splits towards; default the engine's)
+ *        [--geometry JSON] (launch-geometry changes, e.g. '{"HYB_SX": 1}')
  *
  * @module
  */
@@ -403,6 +404,9 @@ if (import.meta.main) {
         runs,
         reps: cpu ? 1 : 10,
         part1: !Deno.args.includes("--no-part1"),
+        geometry: Deno.args.includes("--geometry")
+          ? JSON.parse(arg("--geometry", "{}"))
+          : undefined,
         targetItems: Deno.args.includes("--target")
           ? Number(arg("--target", ""))
           : undefined,

@@ -38,6 +38,9 @@
 //     o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ... (online
 //     softmax: rescaled when its running max rises), reading scores and V from workgroup
 //     memory; the KS phases (each with its own max) are merged at the end.
+//     With HYB_SX 1 the scorers instead write p = exp(s - m) with m the head's running max
+//     after the block (one exp per score, the rescale once per block and head), and the owners
+//     only add p * V (all phases then share one max).
 // HYB_DEC 1 compiles the decode path alone (the prefill path left out), for dispatches whose
 // items all have nq == 1: a benchmark variant (bench/attention_decode.ts); on the H200 it was
 // 2-43 % slower than both paths (docs/perf.md, engine14i), so the engine does not use it.
@@ -78,6 +81,11 @@ const V_AT: u32 = HYB_ELEMS / 4u; // V block after the K block in kv_s
 var<workgroup> kv_s: array<vec4<f32>, 2u * HYB_ELEMS / 4u>;
 const L_AT: u32 = HYB_WG;
 const M_AT: u32 = HYB_WG + HYB_WG / 4u;
+// HYB_SX (f32 offsets in kv_s, in the dead K block after scoring): p of the scores [hg][kd] at
+// SX_P, then (rescale, max) per head at SX_C (checkHybridGeometry: SX_C + 2 HYB_MAX_HG <=
+// HYB_ELEMS).
+const SX_P: u32 = HYB_WG;
+const SX_C: u32 = 2u * HYB_WG;
 
 // Keys per decode block (geometry.ts hybridDecodeKeys): one score per invocation
 // (hg * kd <= HYB_WG), the K and V blocks [kd][D4] within V_AT each.
@@ -290,6 +298,7 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
   var acc = vec4<f32>(0.0);
   var m = NEG;
   var l = 0.0;
+  var ms = NEG; // HYB_SX: the scorer's running max of head sh
   // The first block's K and V rows in registers (HYB_PF: each block's loads are issued one block
   // ahead, so they are in flight while the block before is scored and accumulated).
   var blk = dec_fetch(page_list, it.g, it.k0, it.k1, kd, lid);
@@ -313,8 +322,47 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
       kv_s[si / 4u][si % 4u] = s;
     }
     workgroupBarrier();
-    // Each owner's keys in order, online: rescaled only when its running max rises.
-    if (phase < KS) {
+    if (HYB_SX != 0u) {
+      // One exp per score: the scorers of head sh (all of them see the same scores, so they keep
+      // the same running max ms) take the block's max, write p = exp(s - m_new) beside the
+      // scores and, once per head, the rescale exp(ms - m_new) and m_new; the owners rescale
+      // once per block and add p * V.
+      if (scorer) {
+        var mb = NEG;
+        for (var j = 0u; j < nk; j++) {
+          let si = sh * kd + j;
+          mb = max(mb, kv_s[si / 4u][si % 4u]);
+        }
+        let m_new = max(ms, mb);
+        var p = 0.0;
+        if (sj < nk) {
+          p = exp(s - m_new);
+        }
+        let pi = SX_P + sh * kd + sj;
+        kv_s[pi / 4u][pi % 4u] = p;
+        if (sj == 0u) {
+          let ci = SX_C + 2u * sh;
+          kv_s[ci / 4u][ci % 4u] = exp(ms - m_new);
+          kv_s[(ci + 1u) / 4u][(ci + 1u) % 4u] = m_new;
+        }
+        ms = m_new;
+      }
+      workgroupBarrier();
+      if (phase < KS) {
+        let ci = SX_C + 2u * h;
+        let corr = kv_s[ci / 4u][ci % 4u];
+        m = kv_s[(ci + 1u) / 4u][(ci + 1u) % 4u];
+        acc *= corr;
+        l *= corr;
+        for (var j = phase; j < nk; j += KS) {
+          let pi = SX_P + h * kd + j;
+          let p = kv_s[pi / 4u][pi % 4u];
+          l += p;
+          acc = fma(vec4<f32>(p), kv_s[V_AT + j * D4 + d4], acc);
+        }
+      }
+    } else if (phase < KS) {
+      // Each owner's keys in order, online: rescaled only when its running max rises.
       for (var j = phase; j < nk; j += KS) {
         let si = h * kd + j;
         let sv = kv_s[si / 4u][si % 4u];

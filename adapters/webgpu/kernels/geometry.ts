@@ -101,6 +101,12 @@ export const GEOMETRY = {
    * item by its query tokens.
    */
   HYB_DEC: 0,
+  /**
+   * attention_hybrid.wgsl decode items: 1 computes one exp per score (the scorers take each
+   * block's max per head; the owners rescale once per block and add p * V), 0 the owners' online
+   * softmax over their keys (one or two exp per key and owner).
+   */
+  HYB_SX: 0,
   /** attention_hybrid.wgsl: u32 words per work item; attention_merge.wgsl: words per entry. */
   WORK_WORDS: 8,
   MERGE_WORDS: 4,
@@ -373,7 +379,8 @@ export function checkTileGeometry(geo: Geometry): void {
 
 /**
  * Refuses a hybrid attention geometry whose decode block does not fit the kernel's four load
- * slots per invocation (HYB_ELEMS / 4 <= 4 HYB_WG) or whose HYB_PF or HYB_DEC is not 0 or 1.
+ * slots per invocation (HYB_ELEMS / 4 <= 4 HYB_WG), whose HYB_PF, HYB_DEC or HYB_SX is not 0 or
+ * 1, or whose HYB_SX 1 slots (p and the rescale per head) do not fit the K block.
  *
  * @example
  * ```ts
@@ -389,10 +396,11 @@ export function checkTileGeometry(geo: Geometry): void {
 export function checkHybridGeometry(geo: Geometry): void {
   if (
     geo.HYB_ELEMS / 4 > 4 * geo.HYB_WG || ![0, 1].includes(geo.HYB_PF) ||
-    ![0, 1].includes(geo.HYB_DEC)
+    ![0, 1].includes(geo.HYB_DEC) || ![0, 1].includes(geo.HYB_SX) ||
+    (geo.HYB_SX === 1 && 2 * geo.HYB_WG + 2 * geo.HYB_MAX_HG > geo.HYB_ELEMS)
   ) {
     throw new Error(
-      `Hybrid attention geometry HYB_ELEMS ${geo.HYB_ELEMS}, HYB_WG ${geo.HYB_WG}, HYB_PF ${geo.HYB_PF}, HYB_DEC ${geo.HYB_DEC}: expected HYB_ELEMS / 4 <= 4 * HYB_WG (four K and V loads per invocation and decode block), HYB_PF 0 or 1 and HYB_DEC 0 or 1`,
+      `Hybrid attention geometry HYB_ELEMS ${geo.HYB_ELEMS}, HYB_WG ${geo.HYB_WG}, HYB_PF ${geo.HYB_PF}, HYB_DEC ${geo.HYB_DEC}, HYB_SX ${geo.HYB_SX}: expected HYB_ELEMS / 4 <= 4 * HYB_WG (four K and V loads per invocation and decode block), HYB_PF, HYB_DEC and HYB_SX 0 or 1, and with HYB_SX 1 2 * HYB_WG + 2 * HYB_MAX_HG <= HYB_ELEMS`,
     );
   }
 }

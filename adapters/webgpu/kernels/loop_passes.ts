@@ -113,7 +113,8 @@ export const loopPasses = {
   hybridDecode: (shape: HybridShape, D: number, keys: number): number => {
     const phases = Math.floor(g.HYB_WG / (shape.hg * (D / 4)));
     const kd = hybridDecodeKeys(shape.hg, D);
-    const block = 1 + loop(cdiv(kd, phases));
+    // HYB_SX 1: the scorers' loop over the block's scores (its max) as well.
+    const block = 1 + loop(cdiv(kd, phases)) + (g.HYB_SX === 1 ? loop(kd) : 0);
     return loop(cdiv(keys, kd)) + cdiv(keys, kd) * block + loop(phases);
   },
   /** attention_hybrid.wgsl, one work item over `keys` keys (either path). */

@@ -16,7 +16,7 @@ import {
   type StepLimits,
 } from "../../../../adapters/webgpu/batch/step_batch.ts";
 import { relErr } from "../_gpu.ts";
-import { runHybridStep } from "./_attention.ts";
+import { runHybridStep, unwritten } from "./_attention.ts";
 import { webgpuTest } from "../../../_system.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -156,6 +156,35 @@ webgpuTest({
           assert.deepEqual(dec.got, (await run(0)).got);
           const err = relErr(dec.got, dec.want);
           assert.ok(err < 1e-5, `relative error ${err}`);
+        });
+      }
+    }
+  },
+});
+
+webgpuTest({
+  name:
+    "attention_hybrid.wgsl with one exp per score (HYB_SX 1) equals the reference, hybrid and decode-only steps",
+  ...opts,
+  fn: async (t) => {
+    for (
+      const hgd of [[4, 2, 16], [6, 2, 20], [4, 4, 128]] as [
+        number,
+        number,
+        number,
+      ][]
+    ) {
+      for (const target of [1, 256]) {
+        await t.step(`H G D = ${hgd.join(" ")}, target ${target}`, async () => {
+          const split = { targetItems: target, maxItemKeys: Infinity };
+          for (const packed of [step(), decodeStep()]) {
+            const sx = await runHybridStep(packed, LIM, hgd, split, "fused", {
+              HYB_SX: 1,
+            });
+            assert.deepEqual(unwritten(sx.got), []);
+            const err = relErr(sx.got, sx.want);
+            assert.ok(err < 1e-5, `relative error ${err}`);
+          }
         });
       }
     }
