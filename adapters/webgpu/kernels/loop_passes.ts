@@ -114,7 +114,8 @@ export const loopPasses = {
     const phases = Math.floor(g.HYB_WG / (shape.hg * (D / 4)));
     const kd = hybridDecodeKeys(shape.hg, D);
     // HYB_SX 1: the scorers' loop over the block's scores (its max) as well.
-    const block = 1 + loop(cdiv(kd, phases)) + (g.HYB_SX === 1 ? loop(kd) : 0);
+    const block = 1 + loop(cdiv(kd, phases)) +
+      ((g.HYB_SX as number) === 1 ? loop(kd) : 0);
     return loop(cdiv(keys, kd)) + cdiv(keys, kd) * block + loop(phases);
   },
   /** attention_hybrid.wgsl, one work item over `keys` keys (either path). */
