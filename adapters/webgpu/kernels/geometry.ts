@@ -219,7 +219,8 @@ export const GEMV_S_VARIANTS: Record<string, Partial<Geometry>> = {
  * @example
  * ```ts
  * import { GEOMETRY, ropeGemvFits } from "./geometry.ts";
- * console.log(ropeGemvFits(GEOMETRY, 64), ropeGemvFits({ ...GEOMETRY, GEMV_SRPT: 2 }, 64)); // true false
+ * console.log(ropeGemvFits(GEOMETRY, 64)); // true
+ * console.log(ropeGemvFits({ ...GEOMETRY, GEMV_SRPT: 2 }, 64)); // false
  * ```
  */
 export function ropeGemvFits(geo: Geometry, D: number): boolean {

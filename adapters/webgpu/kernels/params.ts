@@ -68,7 +68,8 @@ export const linearParams = (
  * @example
  * ```ts
  * import { linearRopeParams, LINEAR_FLAGS } from "./params.ts";
- * console.log(linearRopeParams(96, 64, LINEAR_FLAGS.NORM, 2, 0)); // [96, 8, 16, 8, 0, { f32: 0 }, 2, 0]
+ * console.log(linearRopeParams(96, 64, LINEAR_FLAGS.NORM, 2, 0));
+ * // [96, 8, 16, 8, 0, { f32: 0 }, 2, 0]
  * ```
  */
 export const linearRopeParams = (

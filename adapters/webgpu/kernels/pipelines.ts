@@ -65,7 +65,10 @@ export interface Kernel {
 /** Kernels compiled only with f16 storage (they do f16 arithmetic). */
 export const F16_ONLY: readonly KernelName[] = ["linear_tiled_h"];
 
-/** Kernels compiled on their own, with a layer's geometry (compileGemvRope), not by compileKernels. */
+/**
+ * Kernels compiled on their own, with a layer's geometry (compileGemvRope), not by
+ * compileKernels.
+ */
 const OWN_COMPILE: readonly KernelName[] = ["linear_gemv_rope"];
 
 /** All compiled kernels of one storage dtype (`linear_tiled_h` with f16 only). */

@@ -13,8 +13,8 @@
  * Scheduling lag, stated and bounded: admission and preemption act on the very next step
  * (prompts are known on the host), but a stop token (EOS, stop id) or a cancellation is seen
  * at most `maxStepsInFlight` steps (and, past `stepsInFlight`, about `queueAheadMs` of GPU time;
- * plus the one step `encodeAhead` schedules before the maps) after the step that produced it; the steps already queued for that sequence still run and
- * their tokens are dropped. GPU queue order makes it safe to hand a finished sequence's blocks
+ * plus the one step `encodeAhead` schedules before the maps) after the step that produced it;
+ * the steps already queued for that sequence still run and their tokens are dropped. GPU queue order makes it safe to hand a finished sequence's blocks
  * and slot to another one at once.
  *
  * The loop owns the engine's KV pages through its {@link BlockManager}; requests, their events and
