@@ -117,6 +117,13 @@ webgpuTest({
   },
 });
 
+/** H, G, D of the decode-path variants' tests: GQA 2:1 and 3:1, and a head_dim of 128. */
+const DECODE_SHAPES: [number, number, number][] = [
+  [4, 2, 16],
+  [6, 2, 20],
+  [4, 4, 128],
+];
+
 /** Decodes only (the step's sequences 2-4: 1, 40 and 70 keys), as one-token steps run them. */
 function decodeStep() {
   const pages = (first: number, n: number) =>
@@ -138,13 +145,7 @@ webgpuTest({
     "attention_hybrid.wgsl compiled for decodes only (HYB_DEC 1) equals both paths and the reference",
   ...opts,
   fn: async (t) => {
-    for (
-      const hgd of [[4, 2, 16], [6, 2, 20], [4, 4, 128]] as [
-        number,
-        number,
-        number,
-      ][]
-    ) {
+    for (const hgd of DECODE_SHAPES) {
       for (const target of [1, 256]) {
         await t.step(`H G D = ${hgd.join(" ")}, target ${target}`, async () => {
           const split = { targetItems: target, maxItemKeys: Infinity };
@@ -167,13 +168,7 @@ webgpuTest({
     "attention_hybrid.wgsl with one exp per score (HYB_SX 1) equals the reference, hybrid and decode-only steps",
   ...opts,
   fn: async (t) => {
-    for (
-      const hgd of [[4, 2, 16], [6, 2, 20], [4, 4, 128]] as [
-        number,
-        number,
-        number,
-      ][]
-    ) {
+    for (const hgd of DECODE_SHAPES) {
       for (const target of [1, 256]) {
         await t.step(`H G D = ${hgd.join(" ")}, target ${target}`, async () => {
           const split = { targetItems: target, maxItemKeys: Infinity };
@@ -197,13 +192,7 @@ webgpuTest({
   ...opts,
   fn: async () => {
     // Decodes at 1, 40 and 70 keys: one partial block, and 2-5 blocks of 16-64 keys.
-    for (
-      const hgd of [[4, 2, 16], [6, 2, 20], [4, 4, 128]] as [
-        number,
-        number,
-        number,
-      ][]
-    ) {
+    for (const hgd of DECODE_SHAPES) {
       for (const target of [1, 256]) {
         const ahead = await runHybrid(hgd, target, "fused", { HYB_PF: 1 });
         const at = await runHybrid(hgd, target, "fused", { HYB_PF: 0 });
