@@ -26,7 +26,7 @@ export function headEnd(b: Uint8Array, from: number, to: number): number {
 
 /** Writes all of `bytes` (a socket write may take only part). */
 export async function writeAll(
-  conn: Deno.Conn,
+  conn: { write(p: Uint8Array): Promise<number> },
   bytes: Uint8Array,
 ): Promise<void> {
   let off = 0;

@@ -17,6 +17,12 @@
  * @module
  */
 import { headEnd, writeAll } from "../_http1.ts";
+import {
+  type ByteConn,
+  NativeTcpConn,
+  nativeTcpUnavailable,
+  numericAddress,
+} from "../native_tcp.ts";
 import type { ChunkReader } from "./_http.ts";
 
 /** A response whose body is read through {@linkcode H1Response.body}. */
@@ -24,7 +30,10 @@ export interface H1Response {
   status: number;
   statusText: string;
   headers: Headers;
-  /** Payload bytes; a chunk is valid until the next `read()`. */
+  /**
+   * Payload bytes; a chunk is valid until the next `read()`. Over native sockets,
+   * `receivedAgoNs()` tells how long ago the kernel received the newest bytes of the last read.
+   */
   body: ChunkReader & {
     /** Abandons the body: the connection is closed, not reused. */
     cancel(): void;
@@ -74,21 +83,35 @@ const MAX_HEAD_BYTES = 64 * 1024;
  */
 export class H1Pool {
   /** Idle keep-alive connections, most recently used last, with when they went idle. */
-  private readonly idle: { conn: Deno.TcpConn; since: number }[] = [];
+  private readonly idle: { conn: ByteConn; since: number }[] = [];
   private readonly hostname: string;
   private readonly port: number;
   private readonly hostHeader: string;
   private closed = false;
+  /**
+   * Where its connections' token times come from: `kernel`, the kernel's receive time of each
+   * read (native sockets, adapters/native_tcp.ts), or `read`, the time the read returned
+   * (`Deno.connect`).
+   */
+  readonly receiveTimes: "kernel" | "read";
+  /** Why `receiveTimes` is `read` where native sockets were allowed (`auto`); else undefined. */
+  readonly nativeRefused?: string;
 
   /**
    * `maxIdleMs`: idle connections older than this are closed rather than reused; servers close
    * idle keep-alive connections themselves (uvicorn, under vLLM and SGLang, after 5 s), and a
    * request sent on such a connection would have to be retried.
    */
+  /**
+   * `sockets`: `native` connects through libc with the kernel's receive times (an error where
+   * that cannot be: not Linux, no `ffi` permission, a host name that is not numeric or
+   * `localhost`), `deno` through `Deno.connect`, `auto` (default) native where it can be.
+   */
   constructor(
     origin: URL,
     private readonly maxIdle = 1024,
     private readonly maxIdleMs = 4000,
+    sockets: "auto" | "native" | "deno" = "auto",
   ) {
     if (origin.protocol !== "http:") {
       throw new H1Error(`H1Pool speaks http:// only, got ${origin.protocol}`);
@@ -96,6 +119,20 @@ export class H1Pool {
     this.hostname = origin.hostname.replace(/^\[|\]$/g, "");
     this.port = Number(origin.port || 80);
     this.hostHeader = origin.host;
+    let refused: string | undefined;
+    if (sockets !== "deno") {
+      refused = nativeTcpUnavailable() ??
+        (numericAddress(this.hostname, this.port) === undefined
+          ? `host ${this.hostname} is a name (native sockets take numeric addresses and localhost)`
+          : undefined);
+      if (refused !== undefined && sockets === "native") {
+        throw new H1Error(`native sockets unavailable: ${refused}`);
+      }
+    }
+    this.receiveTimes = sockets !== "deno" && refused === undefined
+      ? "kernel"
+      : "read";
+    if (sockets === "auto") this.nativeRefused = refused;
   }
 
   /**
@@ -150,7 +187,7 @@ export class H1Pool {
   }
 
   /** The most recently used idle connection that is not too old (older ones are closed). */
-  private takeIdle(): Deno.TcpConn | undefined {
+  private takeIdle(): ByteConn | undefined {
     const now = performance.now();
     // Oldest first: a connection idle too long is closed, not reused.
     while (this.idle.length > 0 && now - this.idle[0].since > this.maxIdleMs) {
@@ -159,7 +196,15 @@ export class H1Pool {
     return this.idle.pop()?.conn;
   }
 
-  private async connect(signal: AbortSignal): Promise<Deno.TcpConn> {
+  private async connect(signal: AbortSignal): Promise<ByteConn> {
+    if (this.receiveTimes === "kernel") {
+      try {
+        return await NativeTcpConn.connect(this.hostname, this.port, signal);
+      } catch (e) {
+        if (signal.aborted) throw new H1Error("Aborted", { cause: e });
+        throw new H1Error(describe(e), { cause: e });
+      }
+    }
     let conn: Deno.TcpConn;
     try {
       conn = await Deno.connect({
@@ -175,7 +220,7 @@ export class H1Pool {
     return conn;
   }
 
-  private release(conn: Deno.TcpConn): void {
+  private release(conn: ByteConn): void {
     if (this.closed || this.idle.length >= this.maxIdle) close(conn);
     else this.idle.push({ conn, since: performance.now() });
   }
@@ -191,7 +236,7 @@ class StaleConnection extends H1Error {
   }
 }
 
-function close(c: Deno.Conn): void {
+function close(c: ByteConn): void {
   try {
     c.close();
   } catch { /* already closed */ }
@@ -236,7 +281,7 @@ interface ConnBuffers {
   buf: Uint8Array;
   out: Uint8Array;
 }
-const connBuffers = new WeakMap<Deno.TcpConn, ConnBuffers>();
+const connBuffers = new WeakMap<ByteConn, ConnBuffers>();
 
 class ResponseReader {
   private readonly bufs: ConnBuffers;
@@ -253,8 +298,8 @@ class ResponseReader {
   private finished = false;
 
   constructor(
-    private readonly conn: Deno.TcpConn,
-    private readonly release: (c: Deno.TcpConn) => void,
+    private readonly conn: ByteConn,
+    private readonly release: (c: ByteConn) => void,
     private readonly done: () => void,
   ) {
     let b = connBuffers.get(conn);
@@ -361,7 +406,11 @@ class ResponseReader {
       status,
       statusText: m[3],
       headers,
-      body: { read: () => this.read(), cancel: () => this.cancel() },
+      body: {
+        read: () => this.read(),
+        cancel: () => this.cancel(),
+        receivedAgoNs: () => this.conn.receivedAgoNs?.() ?? -1,
+      },
     };
   }
 

@@ -121,6 +121,12 @@ export async function drainBody(
 export interface ChunkReader {
   /** The next chunk of bytes, or `done` at the end of the stream. */
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  /**
+   * Nanoseconds since the bytes of the last `read()` reached this host (the kernel's receive
+   * time of the newest of them), or -1 when unknown. Absent: the reader cannot tell, and the
+   * time is taken when the read returns.
+   */
+  receivedAgoNs?(): number;
 }
 
 /** Bytes asked for per read of a streamed body (an SSE chunk is ~0.1-1 KB). */

@@ -124,6 +124,14 @@ export class OpenAIBackend implements Backend {
   readonly name = "openai";
   /** The server's `/v1` root URL. */
   readonly apiRoot: string;
+  /**
+   * Where token times come from: `kernel`, the kernel's receive time of each read's bytes
+   * (native sockets), or `read`, the time the read returned to JavaScript (Deno's sockets,
+   * `fetch`). Stored with the run (`describe()`).
+   */
+  get receiveTimes(): "kernel" | "read" {
+    return this.#h1?.receiveTimes ?? "read";
+  }
   readonly #o: ResolvedOpenAIOptions;
   readonly #given: OpenAIBackendOptions;
   #model: string | undefined;
@@ -147,7 +155,9 @@ export class OpenAIBackend implements Backend {
     this.#given = opts;
     const url = new URL(this.#o.url);
     this.#path = url.pathname + url.search;
-    this.#h1 = this.#o.transport === "h1" ? new H1Pool(url) : undefined;
+    this.#h1 = this.#o.transport === "h1"
+      ? new H1Pool(url, undefined, undefined, this.#o.sockets)
+      : undefined;
     this.apiRoot = this.#o.apiRoot;
     this.#model = this.#o.model;
     if (opts.tokenizer !== undefined) {
@@ -212,7 +222,12 @@ export class OpenAIBackend implements Backend {
       api: this.#o.api,
       endpointKind: this.#o.endpointKind,
       timeoutMs: this.#o.timeoutMs,
+      transport: this.#o.transport,
+      receiveTimes: this.receiveTimes,
     };
+    if (this.#h1?.nativeRefused !== undefined) {
+      info.nativeSocketsRefused = this.#h1.nativeRefused;
+    }
     if (this.#models !== undefined) info.models = this.#models;
     if (this.#o.extraBody !== undefined) info.extraBody = this.#o.extraBody;
     if (this.#given.servedModel !== undefined) {

@@ -52,6 +52,13 @@ export interface OpenAIBackendOptions {
    */
   transport?: "auto" | "h1" | "fetch";
   /**
+   * The sockets of the `h1` transport: `native` reads through libc and takes each token's time
+   * from the kernel's receive time of its bytes (adapters/native_tcp.ts: Linux, `--allow-ffi`,
+   * a numeric host or `localhost`; an error elsewhere), `deno` through `Deno.connect`, timing a
+   * token when its read returns. Default `auto`: `native` where it can be, else `deno`.
+   */
+  sockets?: "auto" | "native" | "deno";
+  /**
    * Longest SSE line and most bytes of a response body; past either the request ends with
    * `protocol` and memory stays bounded. Defaults: 1 Mi characters (`DEFAULT_MAX_LINE_CHARS`),
    * 256 MiB (`DEFAULT_MAX_BODY_BYTES`).
@@ -94,6 +101,8 @@ export interface ResolvedOpenAIOptions {
   headers: Record<string, string> | undefined;
   /** `auto` resolved. */
   transport: "h1" | "fetch";
+  /** As given (`auto` is resolved by the connection pool). */
+  sockets: "auto" | "native" | "deno";
   /** Longest SSE line, characters. */
   maxLineChars: number;
   /** Most bytes of a response body. */
@@ -190,6 +199,14 @@ export function resolveOptions(
   const transport = transportAsked === "auto"
     ? (plainHttp && !proxyInEnv() ? "h1" : "fetch")
     : transportAsked;
+  const sockets = opts.sockets ?? "auto";
+  if (!["auto", "native", "deno"].includes(sockets)) {
+    throw new Error(
+      `OpenAIBackend option "sockets": expected "auto", "native" or "deno", got ${
+        JSON.stringify(opts.sockets)
+      }`,
+    );
+  }
   const bound = (name: string, v: number | undefined, def: number) => {
     if (v === undefined) return def;
     if (!Number.isSafeInteger(v) || v < 1) {
@@ -229,6 +246,7 @@ export function resolveOptions(
     extraBody: opts.extraBody,
     headers: opts.headers,
     transport,
+    sockets,
     maxLineChars,
     maxBodyBytes,
   };

@@ -252,7 +252,11 @@ export async function pumpEvents(
       };
     }
     if (!chunk.done && chunk.value.length === 0) continue;
-    tNs = now(); // one timestamp per read, taken before parsing
+    // One time per read, taken before parsing: the kernel's receive time where the reader
+    // has it (adapters/native_tcp.ts), else now.
+    const ago = chunk.done ? -1 : (reader.receivedAgoNs?.() ?? -1);
+    tNs = now();
+    if (ago > 0) tNs -= BigInt(Math.round(ago));
     if (chunk.done) {
       framer.end();
     } else {

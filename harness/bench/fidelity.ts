@@ -12,7 +12,7 @@
  * 4. resident-memory growth over a 10-million-event run.
  *
  * Usage: `deno run -A harness/bench/fidelity.ts [--seconds 30] [--events 10000000]
- * [--workers auto|n] [--pacing-priority auto|realtime|normal] [--repeat 1]
+ * [--workers auto|n] [--pacing-priority auto|realtime|normal] [--sockets auto|native|deno] [--repeat 1]
  * [--streams 8,64,256] [--rates 500,1000] [--no-recorder] [--probe-seconds 2]`
  * (`deno task perf:harness`). 1 and 2 run `tokentrace calibrate` against the raw scripted
  * server in a process of its own on 127.0.0.1 (`--repeat` times each, every run printed: on a
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     events: { type: "string", default: "10000000" },
     workers: { type: "string", default: "auto" },
     "pacing-priority": { type: "string", default: "auto" },
+    sockets: { type: "string", default: "auto" },
     repeat: { type: "string", default: "1" },
     streams: { type: "string", default: "8,64,256" },
     rates: { type: "string", default: "500,1000" },
@@ -131,6 +132,8 @@ const calibrate = (db: string, args: string[]) =>
     values.workers,
     "--pacing-priority",
     values["pacing-priority"],
+    "--sockets",
+    values.sockets,
     "--db",
     `${dir}/${db}.duckdb`,
     "--json",
@@ -191,7 +194,12 @@ for (const streams of streamCounts) {
       ? `${tokens}, ${judge("gap", st.gap_err_p99_ms, 0.3, floor)}`
       : tokens;
     lines.push(
-      `2. ${st.streams} streams at 100 tok/s, ${st.workers} sender thread(s): ` +
+      `2. ${st.streams} streams at 100 tok/s, ${st.workers} sender thread(s), ` +
+        `${
+          String(st.receive_times) === "kernel"
+            ? "kernel receive times"
+            : "times at read"
+        }: ` +
         `token error ${stat(st, "token_err")}; gap error ${
           stat(st, "gap_err")
         }; ` +

@@ -33,6 +33,8 @@ export interface CalibrateFlags {
   workers?: string;
   /** `auto`, `realtime` or `normal` (harness/pacing_priority.ts). */
   pacingPriority?: string;
+  /** `auto`, `native` or `deno` (adapters/openai/options.ts `sockets`). */
+  sockets?: string;
   db: string;
   json?: boolean;
   quiet?: boolean;
@@ -48,6 +50,8 @@ export interface CalibrationResult extends CalibrationErrors {
   workers: number;
   /** How the sending and reading thread ran (`ExecuteRunResult.pacingThread`). */
   pacing_thread: string;
+  /** Where token times came from: `kernel` (receive times) or `read` (reads returning). */
+  receive_times: "kernel" | "read";
 }
 
 /** Runs a calibration and prints its errors; returns them. */
@@ -63,6 +67,15 @@ export async function calibrateCommand(
     "--pacing-priority",
     f.pacingPriority ?? "auto",
     PACING_PRIORITIES,
+  );
+  const sockets = oneOf(
+    "--sockets",
+    f.sockets ?? "auto",
+    [
+      "auto",
+      "native",
+      "deno",
+    ] as const,
   );
   const workersFlag = f.workers?.trim() ?? "auto";
   const workersAsked = workersFlag === "auto"
@@ -107,6 +120,7 @@ export async function calibrateCommand(
     baseUrl: server.url,
     model: "scripted",
     endpointKind: "vllm",
+    sockets,
     nowNs: () => clock.nowNs(),
   });
   const progress = f.quiet ? undefined : new ProgressLine();
@@ -127,7 +141,7 @@ export async function calibrateCommand(
         tokens,
       },
       options: {
-        calibrate: { rate, tokens, itlMs, ttftMs, durationS, workers },
+        calibrate: { rate, tokens, itlMs, ttftMs, durationS, workers, sockets },
       },
       workers,
       pacingPriority,
@@ -183,6 +197,7 @@ export async function calibrateCommand(
       itl_ms: itlMs,
       workers,
       pacing_thread: pacingThread,
+      receive_times: backend.receiveTimes,
       ...errs,
     };
     console.log(
@@ -208,7 +223,11 @@ export function renderCalibration(r: CalibrationResult): string {
     }`;
   return [
     `harness error vs scripted server (run ${r.run_id}, ${r.n_requests} requests, ${r.n_tokens} tokens, ` +
-    `${r.workers} sender thread${r.workers === 1 ? "" : "s"})`,
+    `${r.workers} sender thread${r.workers === 1 ? "" : "s"}, token times: ${
+      r.receive_times === "kernel"
+        ? "kernel receive times"
+        : "when reads returned"
+    })`,
     `${"ms".padEnd(22)}${"p50".padStart(10)}${"p99".padStart(10)}${
       "max".padStart(10)
     }`,

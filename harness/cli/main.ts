@@ -161,6 +161,11 @@ export function buildProgram(exit: (code: number) => void): Command {
       "auto",
     )
     .option(
+      "--sockets <kind>",
+      "the client's sockets, as `run --sockets`",
+      "auto",
+    )
+    .option(
       "--db <path>",
       "result database (the calibration is stored there)",
       "results.duckdb",

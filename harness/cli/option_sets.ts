@@ -112,6 +112,11 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     "auto",
   ],
   [
+    "--sockets <kind>",
+    "h1's sockets: auto | native (libc; token times from the kernel's receive time; Linux, numeric host or localhost) | deno (Deno.connect; times taken when a read returns); auto: native where it can be",
+    "auto",
+  ],
+  [
     "--api-key-env <var>",
     "environment variable holding the API key (default: OPENAI_API_KEY when set; a named variable must be set)",
   ],

@@ -100,6 +100,7 @@ export async function runCommand(cfg: RunConfig): Promise<RunCommandResult> {
       apiKey,
       timeoutMs: cfg.timeoutMs,
       transport: cfg.transport,
+      sockets: cfg.sockets,
       servedModel: served === undefined ? undefined : { ...served },
       tokenizer: cfg.tokenizer,
       ...cfg.timeouts,

@@ -46,6 +46,7 @@ export interface RunFlags
   model?: string;
   endpointKind: string;
   transport?: string;
+  sockets?: string;
   /** The variable holding the API key; absent: `OPENAI_API_KEY` when set. */
   apiKeyEnv?: string;
   timeout: string;
@@ -102,6 +103,8 @@ export interface RunConfig extends LoadConfig {
   apiKeyEnv: string;
   /** How requests are sent (adapters/openai/options.ts `transport`). */
   transport: "auto" | "h1" | "fetch";
+  /** The `h1` transport's sockets (adapters/openai/options.ts `sockets`). */
+  sockets: "auto" | "native" | "deno";
   timeoutMs: number;
   speedup: number;
   window?: { startMs: number; durationMs: number };
@@ -220,6 +223,11 @@ export function parseRunConfig(f: RunFlags): RunConfig {
         "h1",
         "fetch",
       ] as const,
+    ),
+    sockets: oneOf(
+      "--sockets",
+      f.sockets ?? "auto",
+      ["auto", "native", "deno"] as const,
     ),
     timeoutMs: positiveNumber("--timeout", f.timeout) * 1000,
     speedup: positiveNumber("--speedup", f.speedup),

@@ -33,6 +33,7 @@ export const RUN_OPTION_KEYS = [
   "endpointKind",
   "apiKeyEnv",
   "transport",
+  "sockets",
   "timeoutMs",
   "speedup",
   "window",

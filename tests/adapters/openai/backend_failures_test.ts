@@ -23,6 +23,7 @@ Deno.test("OpenAIBackend.generate() ends a failed request with exactly one error
         baseUrl: url,
         model: "m",
         nowNs: stepClock(),
+        sockets: "deno", // exact times: the kernel's receive times are not on this clock
       });
       assert.deepEqual(await collect(backend, idsRequest()), [
         { kind: "sent", tNs: 1000n },
@@ -86,6 +87,7 @@ Deno.test("OpenAIBackend.generate() ends a failed request with exactly one error
           baseUrl: url,
           model: "m",
           nowNs: stepClock(),
+          sockets: "deno", // exact times: the kernel's receive times are not on this clock
         });
         assert.deepEqual(await collect(backend, idsRequest()), [
           { kind: "sent", tNs: 1000n },
@@ -135,6 +137,7 @@ Deno.test("OpenAIBackend.generate() ends a failed request with exactly one error
         baseUrl: url,
         model: "m",
         nowNs: stepClock(),
+        sockets: "deno", // exact times: the kernel's receive times are not on this clock
       });
       assert.deepEqual(await collect(backend, idsRequest()), [
         { kind: "sent", tNs: 1000n },
@@ -349,6 +352,7 @@ Deno.test("OpenAIBackend.generate() ends a failed request with exactly one error
         baseUrl: "http://127.0.0.1:1",
         model: "m",
         nowNs: stepClock(),
+        sockets: "deno", // exact times: the kernel's receive times are not on this clock
       });
       assert.deepEqual(
         await collect(backend, idsRequest(), AbortSignal.abort()),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { generateRequest } from "../../../harness/generate_request.ts";
 import { OpenAIBackend } from "../../../adapters/openai/backend.ts";
+import { nativeTcpUnavailable } from "../../../adapters/native_tcp.ts";
 import {
   chatChunk,
   sse,
@@ -50,6 +51,7 @@ Deno.test("OpenAIBackend.generate() streams a completions request", async (t) =>
           endpointKind: "vllm",
           apiKey: "sk-test",
           nowNs: stepClock(),
+          sockets: "deno", // exact times: the kernel's receive times are not on this clock
         });
         const events = await collect(backend, idsRequest("req-7", 3));
         assert.equal(seen.length, 1);
@@ -191,6 +193,7 @@ Deno.test("OpenAIBackend.generate() streams a chat request", async (t) => {
           api: "chat",
           model: "m",
           nowNs: stepClock(),
+          sockets: "deno", // exact times: the kernel's receive times are not on this clock
         });
         const events = await collect(
           backend,
@@ -358,6 +361,11 @@ Deno.test("OpenAIBackend.describe() reports model, URL, API, server family and v
         api: "chat",
         endpointKind: "vllm",
         timeoutMs: 5000,
+        transport: "h1",
+        receiveTimes: nativeTcpUnavailable() === undefined ? "kernel" : "read",
+        ...(nativeTcpUnavailable() === undefined
+          ? {}
+          : { nativeSocketsRefused: nativeTcpUnavailable() }),
         models: ["served-model"],
         serverVersion: "0.11.0",
       });
@@ -377,6 +385,7 @@ Deno.test("OpenAIBackend transports: h1 (default for http://) and fetch give the
         model: "m",
         transport,
         nowNs: stepClock(),
+        sockets: "deno", // exact times: the kernel's receive times are not on this clock
       });
       events[transport] = await collect(backend, idsRequest("req-t", 3));
       await backend.close();
@@ -385,6 +394,35 @@ Deno.test("OpenAIBackend transports: h1 (default for http://) and fetch give the
     assert.equal(seen.length, 2);
     assert.deepEqual(seen[0].body, seen[1].body);
     assert.equal(seen[0].headers.get("x-request-id"), "req-t");
+    if (nativeTcpUnavailable() !== undefined) return;
+    // Native sockets: the same events; each read's time is the kernel's receive time, on the
+    // run clock: after the send, in order, and no later than when the read returned.
+    const clock = () => BigInt(Math.round(performance.now() * 1e6));
+    const backend = new OpenAIBackend({
+      baseUrl: url,
+      model: "m",
+      transport: "h1",
+      sockets: "native",
+      nowNs: clock,
+    });
+    assert.equal(backend.receiveTimes, "kernel");
+    const native = await collect(backend, idsRequest("req-t", 3));
+    const after = clock();
+    await backend.close();
+    const untimed = (evs: unknown[]) =>
+      evs.map((e) => ({ ...(e as object), tNs: 0n }));
+    assert.deepEqual(untimed(native), untimed(events.h1));
+    const times = native.map((e) => (e as { tNs: bigint }).tNs);
+    for (let i = 1; i < times.length; i++) {
+      assert.ok(times[i] >= times[i - 1], `event ${i} before event ${i - 1}`);
+    }
+    assert.ok(times[times.length - 1] <= after);
+    // The reads are 5 ms apart on the server: so are their times (not all one read's time).
+    const tokenTimes = native.filter((e) =>
+      (e as { kind: string }).kind === "tokens"
+    )
+      .map((e) => (e as { tNs: bigint }).tNs);
+    assert.ok(tokenTimes[tokenTimes.length - 1] - tokenTimes[0] >= 4_000_000n);
   });
   assert.throws(
     () =>
