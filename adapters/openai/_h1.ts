@@ -126,7 +126,7 @@ export class H1Pool {
           ? `host ${this.hostname} is a name (native sockets take numeric addresses and localhost)`
           : undefined);
       if (refused !== undefined && sockets === "native") {
-        throw new H1Error(`native sockets unavailable: ${refused}`);
+        throw new H1Error(`Native sockets unavailable: ${refused}`);
       }
     }
     this.receiveTimes = sockets !== "deno" && refused === undefined
