@@ -37,6 +37,10 @@ export interface ByteConn {
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   setsockopt: {
     parameters: ["i32", "i32", "i32", "buffer", "u32"],
     result: "i32",
@@ -71,6 +75,7 @@ const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
 const SO_ERROR = 4;
 const SO_TIMESTAMPNS = 35;
 const IPPROTO_TCP = 6;
@@ -223,9 +228,9 @@ class Poller {
 
   constructor(readonly libc: Libc) {
     this.epfd = libc.epoll_create1(EFD_CLOEXEC);
-    if (this.epfd < 0) throw new Error("epoll_create1 failed");
+    if (this.epfd < 0) throw new Error("Could not create an epoll set (epoll_create1 failed)");
     this.wakeFd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (this.wakeFd < 0) throw new Error("eventfd failed");
+    if (this.wakeFd < 0) throw new Error("Could not create an eventfd (eventfd failed)");
     this.errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
     this.control(EPOLL_CTL_ADD, this.wakeFd, EPOLLIN | EPOLLET);
     // The kernel stamps received packets only while some socket asks for it, and turns that on
@@ -411,13 +416,13 @@ export class NativeTcpConn implements ByteConn {
     signal?: AbortSignal,
   ): Promise<NativeTcpConn> {
     const why = nativeTcpUnavailable();
-    if (why !== undefined) throw new Error(`native TCP unavailable: ${why}`);
+    if (why !== undefined) throw new Error(`Native TCP unavailable: ${why}`);
     if (signal?.aborted) throw new Deno.errors.Interrupted("connect aborted");
     const candidates = host === "localhost" ? ["127.0.0.1", "::1"] : [host];
     let last: unknown;
     for (const h of candidates) {
       const sa = numericAddress(h, port);
-      if (sa === undefined) throw new Error(`not a numeric address: ${host}`);
+      if (sa === undefined) throw new Error(`Not a numeric address: ${host}`);
       try {
         return await NativeTcpConn.connectTo(poller!, sa, signal);
       } catch (e) {
@@ -534,6 +539,21 @@ export class NativeTcpConn implements ByteConn {
     this.fail(new Deno.errors.Interrupted("connection closed"));
   }
 
+  /** Resolves when the socket may be readable (for {@linkcode NativeTcpListener}). */
+  readable(): Promise<void> {
+    this.check();
+    return this.wait(EPOLLIN);
+  }
+
+  /** Adopts an accepted socket (nonblocking) into `p`'s epoll set. */
+  static adopt(p: Poller, fd: number): NativeTcpConn {
+    const c = new NativeTcpConn(p, fd);
+    const on = new Uint8Array(new Int32Array([1]).buffer);
+    p.libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, on, 4);
+    p.add(c);
+    return c;
+  }
+
   /** Called by the poller: readiness `mask` for this socket. */
   ready(mask: number): void {
     const err = (mask & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) !== 0;
@@ -601,5 +621,99 @@ export class NativeTcpConn implements ByteConn {
       this.stampNsec = c[3];
       this.stamped = true;
     } else this.stamped = false;
+  }
+}
+
+/**
+ * A listening TCP socket through libc whose connections are {@linkcode NativeTcpConn}s: writes
+ * are `send()` calls made in the caller's turn, so a server that notes the time right before
+ * `write()` notes when the bytes went to the kernel (a server on `Deno.listen` hands its writes
+ * to the runtime, which may make them later).
+ *
+ * @example
+ * ```ts
+ * import { NativeTcpConn, NativeTcpListener, nativeTcpUnavailable } from "./native_tcp.ts";
+ * if (nativeTcpUnavailable() === undefined) {
+ *   const l = NativeTcpListener.listen("127.0.0.1", 0);
+ *   const served = l.accept().then(async (c) => {
+ *     await c.write(new TextEncoder().encode("hi"));
+ *     c.close();
+ *   });
+ *   const c = await NativeTcpConn.connect("127.0.0.1", l.port);
+ *   console.log(await c.read(new Uint8Array(8))); // 2
+ *   c.close();
+ *   await served;
+ *   l.close();
+ * }
+ * ```
+ */
+export class NativeTcpListener {
+  private constructor(
+    private readonly p: Poller,
+    private readonly sock: NativeTcpConn,
+    /** The bound address, as given. */
+    readonly hostname: string,
+    /** The bound port (the kernel's choice for port 0). */
+    readonly port: number,
+  ) {}
+
+  /** Binds and listens on a numeric address (see {@linkcode numericAddress}). */
+  static listen(hostname: string, port: number): NativeTcpListener {
+    const why = nativeTcpUnavailable();
+    if (why !== undefined) throw new Error(`Native TCP unavailable: ${why}`);
+    const p = poller!;
+    const L = p.libc;
+    const sa = numericAddress(
+      hostname === "localhost" ? "127.0.0.1" : hostname,
+      port,
+    );
+    if (sa === undefined) throw new Error(`Not a numeric address: ${hostname}`);
+    const family = sa[0] | (sa[1] << 8);
+    const fd = L.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw errnoError("socket", p.errno());
+    const on = new Uint8Array(new Int32Array([1]).buffer);
+    L.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, on, 4);
+    if (L.bind(fd, sa, sa.length) !== 0 || L.listen(fd, 4096) !== 0) {
+      const e = p.errno();
+      L.close(fd);
+      throw e === 98
+        ? new Deno.errors.AddrInUse(
+          `${hostname}:${port}: address in use (errno 98)`,
+        )
+        : errnoError(`listen on ${hostname}:${port}`, e);
+    }
+    const out = new Uint8Array(sa.length);
+    const len = new Uint32Array([out.length]);
+    L.getsockname(fd, out, new Uint8Array(len.buffer));
+    const bound = (out[2] << 8) | out[3];
+    return new NativeTcpListener(
+      p,
+      NativeTcpConn.adopt(p, fd),
+      hostname,
+      bound,
+    );
+  }
+
+  /** The next connection; rejects with `Interrupted` once the listener is closed. */
+  async accept(): Promise<NativeTcpConn> {
+    const L = this.p.libc;
+    for (;;) {
+      const fd = L.accept4(
+        this.sock.fd,
+        null,
+        null,
+        SOCK_NONBLOCK | SOCK_CLOEXEC,
+      );
+      if (fd >= 0) return NativeTcpConn.adopt(this.p, fd);
+      const e = this.p.errno();
+      if (e === EINTR || e === 103 /* ECONNABORTED */) continue;
+      if (e !== EAGAIN) throw errnoError("accept", e);
+      await this.sock.readable();
+    }
+  }
+
+  /** Stops listening; a pending `accept()` rejects with `Interrupted`. */
+  close(): void {
+    this.sock.close();
   }
 }

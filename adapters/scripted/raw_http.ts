@@ -5,7 +5,9 @@
  * Under `Deno.serve`, an enqueued chunk reaches the socket when the server's HTTP machinery
  * pulls it, which under load can be milliseconds later: that delay would be charged to the
  * client being measured. Here each response body is pumped by this module: a chunk enqueued by
- * the handler resolves the pending read at once and is written to the socket in the same turn.
+ * the handler resolves the pending read at once and is written to the socket in the same turn,
+ * and {@linkcode onSocketWrite} tells the handler when (a server short of CPU writes late: the
+ * time logged at the write is still the time the bytes left).
  * Requests: `Content-Length` bodies, keep-alive, no pipelining needs, no TLS; responses with
  * a body use chunked encoding. A client that goes away cancels the response body.
  *
@@ -13,10 +15,39 @@
  */
 
 import { headEnd, writeAll } from "../_http1.ts";
+import {
+  type ByteConn,
+  NativeTcpListener,
+  nativeTcpUnavailable,
+} from "../native_tcp.ts";
+
+/** Called with `performance.now()` right before the chunk's bytes are written to the socket. */
+export type WriteHook = (tMs: number) => void;
+const writeHooks = new WeakMap<Uint8Array, WriteHook>();
+
+/**
+ * Asks to be told when `chunk`, enqueued on a response body served by {@linkcode serveRawHttp},
+ * is written to the socket: `hook` gets `performance.now()` taken just before the write. A chunk
+ * that is never written (the client went away first) never calls it. Under another server the
+ * hook is never called.
+ *
+ * @example
+ * ```ts
+ * import { onSocketWrite } from "./raw_http.ts";
+ * const chunk = new TextEncoder().encode("data: {}\n\n");
+ * const sent: number[] = [];
+ * onSocketWrite(chunk, (t) => sent.push(t));
+ * ```
+ */
+export function onSocketWrite(chunk: Uint8Array, hook: WriteHook): void {
+  writeHooks.set(chunk, hook);
+}
 
 /** A listening raw server. */
 export interface RawHttpServer {
   addr: Deno.NetAddr;
+  /** `native`: sockets through libc (adapters/native_tcp.ts); `deno`: `Deno.listen`. */
+  sockets: "native" | "deno";
   /** Stops accepting, closes every connection and resolves once all handlers ended. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -30,7 +61,8 @@ const decoder = new TextDecoder();
 const MAX_REQUEST_BYTES = 64 * 2 ** 20;
 
 /**
- * Serves `handler` on `hostname:port` (port 0: the OS picks).
+ * Serves `handler` on `hostname:port` (port 0: the OS picks), through native sockets where
+ * they work (`sockets`, default `auto`; `deno`: `Deno.listen`).
  *
  * @example
  * ```ts
@@ -42,25 +74,28 @@ const MAX_REQUEST_BYTES = 64 * 2 ** 20;
  * ```
  */
 export function serveRawHttp(
-  opts: { hostname: string; port: number },
+  opts: {
+    hostname: string;
+    port: number;
+    sockets?: "auto" | "native" | "deno";
+  },
   handler: (req: Request) => Response | Promise<Response>,
 ): RawHttpServer {
-  const listener = Deno.listen({
-    hostname: opts.hostname,
-    port: opts.port,
-    transport: "tcp",
-  });
-  const conns = new Set<Deno.TcpConn>();
+  const listener = openListener(opts);
+  const conns = new Set<ByteConn>();
   const handlers = new Set<Promise<void>>();
   let closing = false;
   const finished = (async () => {
     try {
       for (;;) {
-        let conn: Deno.TcpConn;
+        let conn: ByteConn;
         try {
           conn = await listener.accept();
         } catch (e) {
-          if (closing || e instanceof Deno.errors.BadResource) break;
+          if (
+            closing || e instanceof Deno.errors.BadResource ||
+            e instanceof Deno.errors.Interrupted
+          ) break;
           // A failed accept (a connection reset before it was taken, out of descriptors)
           // costs that connection only; keep serving.
           await new Promise((r) => setTimeout(r, 10));
@@ -83,7 +118,8 @@ export function serveRawHttp(
     await Promise.allSettled([...handlers]);
   })();
   return {
-    addr: listener.addr as Deno.NetAddr,
+    addr: { transport: "tcp", hostname: opts.hostname, port: listener.port },
+    sockets: listener.sockets,
     finished,
     async shutdown() {
       closing = true;
@@ -98,6 +134,59 @@ export function serveRawHttp(
   };
 }
 
+interface Listener {
+  accept(): Promise<ByteConn>;
+  close(): void;
+  port: number;
+  sockets: "native" | "deno";
+}
+
+/**
+ * Native sockets where they work (`auto`, the default): each write is a `send()` in the turn
+ * that asks for it, so the time a handler logs right before it (see `onSocketWrite`) is when
+ * the bytes went to the kernel. Through `Deno.listen` a write is handed to the runtime, which
+ * under load was seen to make it up to ~0.5 s after the turn that asked (docs/perf.md).
+ */
+function openListener(
+  opts: {
+    hostname: string;
+    port: number;
+    sockets?: "auto" | "native" | "deno";
+  },
+): Listener {
+  const want = opts.sockets ?? "auto";
+  const why = want === "deno"
+    ? "asked for Deno sockets"
+    : nativeTcpUnavailable();
+  if (want === "native" && why !== undefined) {
+    throw new Error(`Native sockets unavailable: ${why}`);
+  }
+  if (why === undefined) {
+    const l = NativeTcpListener.listen(opts.hostname, opts.port);
+    return {
+      accept: () => l.accept(),
+      close: () => l.close(),
+      port: l.port,
+      sockets: "native",
+    };
+  }
+  const l = Deno.listen({
+    hostname: opts.hostname,
+    port: opts.port,
+    transport: "tcp",
+  });
+  return {
+    accept: async () => {
+      const c = await l.accept();
+      c.setNoDelay(true);
+      return c;
+    },
+    close: () => l.close(),
+    port: (l.addr as Deno.NetAddr).port,
+    sockets: "deno",
+  };
+}
+
 /** Bytes read from a connection, consumed as requests are parsed. */
 class ConnReader {
   private buf = new Uint8Array(0);
@@ -106,7 +195,7 @@ class ConnReader {
   private pending: Promise<boolean> | undefined;
   private readonly chunk = new Uint8Array(64 * 1024);
 
-  constructor(private readonly conn: Deno.Conn) {}
+  constructor(private readonly conn: ByteConn) {}
 
   /** Reads more bytes into the buffer; false at end of stream. */
   more(): Promise<boolean> {
@@ -160,11 +249,10 @@ class ConnReader {
 }
 
 async function serveConn(
-  conn: Deno.TcpConn,
+  conn: ByteConn,
   handler: (req: Request) => Response | Promise<Response>,
   host: string,
 ): Promise<void> {
-  conn.setNoDelay(true);
   const reader = new ConnReader(conn);
   try {
     for (;;) {
@@ -222,7 +310,7 @@ async function serveConn(
 
 /** Writes a response; false when the connection cannot be used any more. */
 async function writeResponse(
-  conn: Deno.Conn,
+  conn: ByteConn,
   reader: ConnReader,
   res: Response,
   method: string,
@@ -271,6 +359,11 @@ async function writeResponse(
       frame.set(size);
       frame.set(value, size.length);
       frame.set(CRLF, size.length + value.length);
+      const hook = writeHooks.get(value);
+      if (hook) {
+        writeHooks.delete(value);
+        hook(performance.now());
+      }
       await writeAll(conn, frame);
     }
     if (gone) return false;

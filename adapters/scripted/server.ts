@@ -3,14 +3,17 @@
  *
  * Each request streams `max_tokens` one-token chunks: the first at `ttftBaseMs +
  * ttftPerInputTokenMs * promptTokens` after the request arrived, then one every `itlMs`.
- * Send times are absolute targets (no drift), and the time each chunk was actually handed to
- * the socket is kept in `sendLog`, so a client's measurements can be checked against the truth.
+ * Send times are absolute targets (no drift; one timer wakes every stream whose chunk is due, so
+ * a chunk leaves at most `SEND_SLACK_MS` early and late by the timer's delay), and the time each
+ * chunk was actually handed to the socket is kept in `sendLog`, so a client's measurements can
+ * be checked against the truth.
  * It is the harness's calibration peer and the backend of `deno task bench` until the
  * built-in engine serves.
  *
  * @module
  */
 import { Hono } from "hono";
+import { onSocketWrite } from "./raw_http.ts";
 
 /** When the scripted server sends. All values in milliseconds. */
 export interface ScriptedTiming {
@@ -46,6 +49,13 @@ export interface ScriptedServerOptions {
   chunksPerWrite?: number;
   /** Keep the send times of every request in `sendLog`. Default true. */
   recordSends?: boolean;
+  /**
+   * When a send time is taken: `write`, right before the bytes go to the socket (needs the app
+   * served by adapters/scripted/raw_http.ts, which reports each write; a server short of CPU
+   * then still logs when the bytes left), or `enqueue` (default), when the chunk is handed to
+   * the response body (any server; what the HTTP stack does after that is not seen).
+   */
+  sendTimes?: "enqueue" | "write";
   /** Wait this long before answering with headers, in ms (to provoke connect timeouts). */
   headerDelayMs?: number;
   /** Stop sending after this many tokens and hold the stream open (to provoke idle timeouts). */
@@ -65,7 +75,10 @@ export type ScriptedApp = Hono;
 export interface ScriptedServer {
   /** The hono app; `app.fetch` is the handler for `Deno.serve`. */
   app: ScriptedApp;
-  /** Per `x-request-id` header: `performance.now()` just before each token chunk was enqueued. */
+  /**
+   * Per `x-request-id` header: `performance.now()` just before each token chunk was enqueued on
+   * the response body, or written to the socket (`sendTimes: "write"`).
+   */
   sendLog: Map<string, number[]>;
   /** Per `x-request-id` header: `performance.now()` when the request arrived. */
   arrivals: Map<string, number>;
@@ -111,6 +124,8 @@ export function createScriptedApp(
   };
   const model = opts.model ?? "scripted";
   const recordSends = opts.recordSends ?? true;
+  const atWrite = opts.sendTimes === "write";
+  const clock = new SendClock();
   const sendLog = new Map<string, number[]>();
   const arrivals = new Map<string, number>();
   const stats = {
@@ -231,9 +246,13 @@ export function createScriptedApp(
           const bytes = pending.length === 1 ? pending[0] : concat(pending);
           const count = pending.length;
           pending = [];
-          await sleepUntilPerf(arrived + ttft + k * timing.itlMs);
+          await clock.at(arrived + ttft + k * timing.itlMs);
           if (cancelled) return;
-          if (recordSends) {
+          if (recordSends && atWrite) {
+            onSocketWrite(bytes, (t) => {
+              for (let i = 0; i < count; i++) times.push(t);
+            });
+          } else if (recordSends) {
             const t = performance.now();
             for (let i = 0; i < count; i++) times.push(t);
           }
@@ -316,10 +335,72 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-async function sleepUntilPerf(targetMs: number): Promise<void> {
-  const d = targetMs - performance.now();
-  if (d > 1) await new Promise((r) => setTimeout(r, d - 1));
-  while (performance.now() < targetMs) {
-    await new Promise((r) => setTimeout(r, 0));
+/** A chunk due within this many ms of a wake-up goes with it (one timer for all streams). */
+export const SEND_SLACK_MS = 0.25;
+
+/**
+ * Wakes waiters at their target `performance.now()` times with one timer for all of them: at
+ * 256 streams a timer per stream (and a spin on `setTimeout(0)` for each one's last
+ * millisecond) cost the server most of a core, and a server short of CPU sends late.
+ */
+class SendClock {
+  /** A binary min-heap on `t`. */
+  private readonly heap: { t: number; wake: () => void }[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private armedFor = Infinity;
+
+  /** Resolves at `t` (ms, `performance.now()`), at most `SEND_SLACK_MS` early. */
+  at(t: number): Promise<void> {
+    if (t <= performance.now() + SEND_SLACK_MS) return Promise.resolve();
+    return new Promise<void>((wake) => {
+      this.push({ t, wake });
+      if (t < this.armedFor) this.arm(t);
+    });
+  }
+
+  private arm(t: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.armedFor = t;
+    const delay = Math.max(0, t - SEND_SLACK_MS - performance.now());
+    this.timer = setTimeout(() => this.fire(), delay);
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    const until = performance.now() + SEND_SLACK_MS;
+    while (this.heap.length > 0 && this.heap[0].t <= until) this.pop().wake();
+    if (this.heap.length > 0) this.arm(this.heap[0].t);
+  }
+
+  private push(e: { t: number; wake: () => void }): void {
+    const h = this.heap;
+    let i = h.push(e) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p].t <= e.t) break;
+      h[i] = h[p];
+      i = p;
+    }
+    h[i] = e;
+  }
+
+  private pop(): { t: number; wake: () => void } {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const c = l + 1 < h.length && h[l + 1].t < h[l].t ? l + 1 : l;
+        if (h[c].t >= last.t) break;
+        h[i] = h[c];
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
   }
 }

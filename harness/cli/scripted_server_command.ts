@@ -36,6 +36,8 @@ export async function scriptedServerCommand(
 ): Promise<void> {
   const nonNegative = (flag: string, v: string) =>
     v.trim() === "0" ? 0 : positiveNumber(flag, v);
+  const port = integerAtLeast("--port", f.port, 0);
+  const http = oneOf("--http", f.http ?? "raw", ["raw", "deno"] as const);
   const scripted = createScriptedApp({
     timing: {
       ttftBaseMs: nonNegative("--ttft-ms", f.ttftMs),
@@ -53,18 +55,18 @@ export async function scriptedServerCommand(
       ? integerAtLeast("--chunks-per-write", f.chunksPerWrite, 1)
       : 1,
     recordSends: f.sendLog ?? false,
+    // Raw: each send time is taken right before its socket write (raw_http.ts reports it).
+    sendTimes: http === "raw" ? "write" : "enqueue",
     exposeSendLog: f.sendLog ?? false,
   });
-  const port = integerAtLeast("--port", f.port, 0);
-  const http = oneOf("--http", f.http ?? "raw", ["raw", "deno"] as const);
   if (f.nice !== undefined) {
     const nice = integerAtLeast("--nice", f.nice, 0);
     if (nice > 19) throw new FlagError("--nice", f.nice, "0 to 19");
     lowerThreadPriority(nice);
   }
   if (http === "raw") {
-    // Chunks go to the socket in the turn they are enqueued (see raw_http.ts), so the send log
-    // is the time the bytes left, not when an HTTP stack got round to pulling them.
+    // The send log is the time the bytes left (raw_http.ts reports each write), not when the
+    // handler enqueued them nor when an HTTP stack got round to pulling them.
     const server = serveRawHttp({ hostname: f.host, port }, scripted.app.fetch);
     console.log(`http://${server.addr.hostname}:${server.addr.port}`);
     const stop = () => void server.shutdown();

@@ -2,7 +2,8 @@
 -- scripted server whose send times are the truth.
 --
 -- Inputs (made by `tokentrace calibrate`, temporary): calib_sends(req_id, seq, send_unix_ns),
--- the server's time just before it enqueued chunk `seq`; calib_arrivals(req_id,
+-- the server's time just before it wrote chunk `seq` to the socket (or enqueued it, for a server
+-- not on raw_http.ts); calib_arrivals(req_id,
 -- arrival_unix_ns), when the request reached the server. Client times are run-clock ns mapped
 -- to the wall clock through runs.clock_origin_unix_ns.
 --

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   NativeTcpConn,
+  NativeTcpListener,
   nativeTcpUnavailable,
   numericAddress,
 } from "../../adapters/native_tcp.ts";
@@ -224,6 +225,49 @@ Deno.test({
     assert.equal(dec.decode(buf.subarray(0, n!)), "six");
     c.close();
     await v6.close();
+  },
+});
+
+Deno.test({
+  name:
+    "NativeTcpListener: port 0, two clients served at once, address in use, close ends accept",
+  ignore: !native,
+  async fn() {
+    const l = NativeTcpListener.listen("127.0.0.1", 0);
+    assert.ok(l.port > 0);
+    assert.throws(
+      () => NativeTcpListener.listen("127.0.0.1", l.port),
+      Deno.errors.AddrInUse,
+    );
+    const served = (async () => {
+      const conns = [await l.accept(), await l.accept()];
+      const buf = new Uint8Array(16);
+      for (const c of conns) {
+        const n = (await c.read(buf))!;
+        await writeAll(c, enc.encode(`re:${dec.decode(buf.subarray(0, n))}`));
+        c.close();
+      }
+    })();
+    // Deno's own client against the native listener.
+    const a = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
+    const b = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
+    await a.write(enc.encode("a"));
+    await b.write(enc.encode("b"));
+    for (const [c, want] of [[a, "re:a"], [b, "re:b"]] as const) {
+      const buf = new Uint8Array(16);
+      let got = "";
+      for (;;) {
+        const n = await c.read(buf);
+        if (n === null) break;
+        got += dec.decode(buf.subarray(0, n));
+      }
+      assert.equal(got, want);
+      c.close();
+    }
+    await served;
+    const pending = l.accept();
+    l.close();
+    await assert.rejects(pending, Deno.errors.Interrupted);
   },
 });
 
