@@ -102,6 +102,45 @@ export interface StreamSink {
   ): void;
   /** Every other event: `sent`, `first_byte`, `server_timings`, `done`, `error`. */
   event(ev: Exclude<StreamEvent, { kind: "tokens" | "usage" }>): void;
+  /**
+   * The request's planned send, given before its time, for a backend that
+   * {@linkcode Backend.takesSendHandoffs}: its `sent` event is then the time of the `send()`.
+   */
+  readonly handoff?: SendHandoff;
+}
+
+/** How a send handed to another thread ended ({@linkcode SendHandoff.fired}). */
+export type SendFired =
+  /** Made: `wallMs` stamped right before the `send()`, `written` bytes (or minus the errno). */
+  | { outcome: "sent"; wallMs: number; written: number }
+  /** Not made: the caller writes the request itself, after {@linkcode SendHandoff.due}. */
+  | { outcome: "passed" }
+  /** Taken back ({@linkcode SendHandoff.withdraw}): nothing was sent. */
+  | { outcome: "withdrawn" };
+
+/**
+ * A planned send that another thread may make on time (harness/armed_sends.ts): the harness
+ * gives one to a backend that {@linkcode Backend.takesSendHandoffs} with each open-loop request,
+ * before its send time. The backend builds the request, takes its connection and arms it; if it
+ * cannot ({@linkcode arm} false), it waits for {@linkcode due} and writes the request itself.
+ */
+export interface SendHandoff {
+  /** The send time, on the shared wall scale (`performance.timeOrigin + performance.now()`). */
+  readonly dueWallMs: number;
+  /**
+   * Hands `bytes` for the native socket `fd` over, to be sent at the send time; false when too
+   * late or no slot is free. `bytes` must not change until {@linkcode fired} resolves.
+   */
+  arm(fd: number, bytes: Uint8Array): boolean;
+  /** Resolves with what became of an armed send (`passed` at once when nothing was armed). */
+  fired(): Promise<SendFired>;
+  /**
+   * Takes an armed send back: true when it will not be made (or nothing was armed); false when
+   * it is being or was made: await {@linkcode fired} before closing its socket.
+   */
+  withdraw(): boolean;
+  /** Returns at the send time (spinning the rest of the way), at once when it has passed. */
+  due(): void;
 }
 
 /**
@@ -194,6 +233,12 @@ export interface Backend {
    * any token time; absent or false for backends whose read loop runs on the calling thread.
    */
   readonly timesTokensElsewhere?: boolean;
+  /**
+   * True when `stream()` takes {@linkcode StreamSink.handoff}: the open loop then gives each
+   * request to it before its send time, to be sent by the metronome's thread on time
+   * (harness/armed_sends.ts).
+   */
+  readonly takesSendHandoffs?: boolean;
   /**
    * Built-in engines only: the harness hands over the sink of the run's `engine_steps` and
    * `engine_tokens` rows before the first request (backends never open the store themselves).

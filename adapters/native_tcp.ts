@@ -228,9 +228,13 @@ class Poller {
 
   constructor(readonly libc: Libc) {
     this.epfd = libc.epoll_create1(EFD_CLOEXEC);
-    if (this.epfd < 0) throw new Error("Could not create an epoll set (epoll_create1 failed)");
+    if (this.epfd < 0) {
+      throw new Error("Could not create an epoll set (epoll_create1 failed)");
+    }
     this.wakeFd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (this.wakeFd < 0) throw new Error("Could not create an eventfd (eventfd failed)");
+    if (this.wakeFd < 0) {
+      throw new Error("Could not create an eventfd (eventfd failed)");
+    }
     this.errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
     this.control(EPOLL_CTL_ADD, this.wakeFd, EPOLLIN | EPOLLET);
     // The kernel stamps received packets only while some socket asks for it, and turns that on
@@ -347,6 +351,52 @@ function pointerOf(p: Uint8Array): bigint {
     bases.set(p.buffer, base);
   }
   return base + BigInt(p.byteOffset);
+}
+
+/**
+ * The address of `bytes`' first byte, for {@linkcode sendFromAddress} on another thread; the
+ * caller keeps `bytes` alive until that send was made.
+ */
+export function addressOf(bytes: Uint8Array): number {
+  return Number(pointerOf(bytes));
+}
+
+const SEND_SYMBOLS = {
+  send: { parameters: ["i32", "pointer", "usize", "i32"], result: "isize" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+let sendLib: Deno.DynamicLibrary<typeof SEND_SYMBOLS> | undefined;
+let sendErrno: Deno.UnsafePointerView | undefined;
+
+/**
+ * One nonblocking `send()` of `length` bytes at `address` (see {@linkcode addressOf}) on socket
+ * `fd`, from any thread (the metronome's, for sends armed by the thread that owns the
+ * connection: harness/armed_sends.ts). Returns the count written, or minus the errno.
+ */
+export function sendFromAddress(
+  fd: number,
+  address: number,
+  length: number,
+): number {
+  if (sendLib === undefined) {
+    // Opened once per thread and never closed (see thread_priority.ts).
+    sendLib = Deno.dlopen("libc.so.6", SEND_SYMBOLS);
+    sendErrno = new Deno.UnsafePointerView(
+      sendLib.symbols.__errno_location()!,
+    );
+  }
+  const n = Number(sendLib.symbols.send(
+    fd,
+    Deno.UnsafePointer.create(BigInt(address)),
+    BigInt(length),
+    MSG_DONTWAIT | MSG_NOSIGNAL,
+  ));
+  return n >= 0 ? n : -sendErrno!.getInt32();
+}
+
+/** The error that `write()` throws for `errno`, for a send made by {@linkcode sendFromAddress}. */
+export function sendError(errno: number): Error {
+  return errnoError("write", errno);
 }
 
 interface Waiter {

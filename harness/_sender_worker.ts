@@ -6,10 +6,12 @@
  */
 /// <reference lib="deno.worker" />
 import type { Backend } from "../adapters/backend.ts";
+import { ArmedSends } from "./armed_sends.ts";
 import { RunClock } from "./clock.ts";
+import { wallTimes } from "./load_plan.ts";
 import { RecorderProducer } from "./recorder.ts";
 import { replayThread } from "./runner.ts";
-import type { RunContext } from "./run_context.ts";
+import type { OpenPace, RunContext } from "./run_context.ts";
 import { SharedCounters } from "./_run_counters.ts";
 import { SharedSlots } from "./_shared_slots.ts";
 import type { FromSender, ToSender } from "./parallel.ts";
@@ -44,7 +46,11 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
       if (m.slots) {
         slots = new SharedSlots(m.slots.buffer, m.slots.cap, (r) => post(r));
       }
-      post({ op: "ready" });
+      post({
+        op: "ready",
+        takesSendHandoffs: backend.takesSendHandoffs === true &&
+          !backend.timesTokensElsewhere,
+      });
     } else if (m.op === "go") {
       const i = init!;
       const counters = new SharedCounters(i.counters, i.lane, i.lanes);
@@ -55,11 +61,7 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
         slots,
         pace: i.users
           ? { mode: "closed", users: i.users, claim: () => counters.claim() }
-          : {
-            mode: "open",
-            scheduleNs: i.scheduleOffsetsNs!.map((o) => o + m.startNs),
-            beats: m.beats!,
-          },
+          : openPace(i.scheduleOffsetsNs!.map((o) => o + m.startNs), m),
         stopped: (reason) => post({ op: "abort", reason }),
         // The error-rate window is the coordinator's: ended requests go there when it keeps one.
         ended: i.load.errorRate
@@ -86,3 +88,16 @@ self.onmessage = async (e: MessageEvent<ToSender>) => {
     post({ op: "error", message: (err as Error).message });
   }
 };
+
+/** The worker's open-loop pace: its lane's beats and, when the metronome sends, its table. */
+function openPace(
+  scheduleNs: BigInt64Array,
+  go: Extract<ToSender, { op: "go" }>,
+): OpenPace {
+  return {
+    mode: "open",
+    scheduleNs,
+    beats: go.beats!,
+    armed: go.armed && new ArmedSends(go.armed, wallTimes(clock!, scheduleNs)),
+  };
+}

@@ -41,6 +41,11 @@ export interface MetronomePlay {
   lanes: Uint8Array;
   /** The most a beat comes before its send time, ms (see {@link beatLeadMs}). */
   leadMs: number;
+  /**
+   * One table per lane (harness/armed_sends.ts): the lanes' beats come `leadMs` early, without
+   * the cap by the gap, and the metronome sends what was armed at each send time.
+   */
+  armed?: SharedArrayBuffer[];
 }
 
 /**
@@ -60,10 +65,12 @@ export function beatLeadMs(leadMs: number, gapMs: number): number {
 /**
  * When the metronome posts each beat (wall scale): its send time less {@link beatLeadMs} of the
  * mean gap over the last {@link LEAD_WINDOW} send times, never before the beat ahead of it.
+ * `armed` (the receiver arms its sends rather than spinning): the full `leadMs` early.
  */
 export function beatPostTimes(
   timesMs: Float64Array,
   leadMs: number,
+  armed = false,
 ): Float64Array {
   const n = timesMs.length;
   const postAt = new Float64Array(n);
@@ -71,7 +78,7 @@ export function beatPostTimes(
     const back = Math.min(k, LEAD_WINDOW);
     const gap = back === 0 ? Infinity : (timesMs[k] - timesMs[k - back]) / back;
     postAt[k] = Math.max(
-      timesMs[k] - beatLeadMs(leadMs, gap),
+      timesMs[k] - (armed ? leadMs : beatLeadMs(leadMs, gap)),
       k === 0 ? -Infinity : postAt[k - 1],
     );
   }
@@ -198,15 +205,26 @@ export class Metronome {
    * Posts beats over a schedule (once): for each `timesMs[i]` (wall scale, sorted ascending)
    * one count to lane `lanes[i]`, {@link beatLeadMs} before that time, or at once when that has
    * passed. The receiver waits out the lead with {@link spinUntilWallMs}; `leadMs` 0 posts on
-   * time.
+   * time. With `armed`, one table per lane (harness/armed_sends.ts), beats come the full
+   * `leadMs` early and the metronome sends at each send time what its lane armed.
    */
-  play(timesMs: Float64Array, lanes: Uint8Array, leadMs = 0): void {
+  play(
+    timesMs: Float64Array,
+    lanes: Uint8Array,
+    leadMs = 0,
+    armed?: SharedArrayBuffer[],
+  ): void {
     checkSchedule(timesMs, lanes, this.ports.length, leadMs);
+    if (armed !== undefined && armed.length !== this.ports.length) {
+      throw new RangeError(
+        `Metronome: ${armed.length} armed tables for ${this.ports.length} lanes`,
+      );
+    }
     if (this.played) {
       throw new Error("Metronome: a schedule was already played");
     }
     this.played = true;
-    const play: MetronomePlay = { op: "play", timesMs, lanes, leadMs };
+    const play: MetronomePlay = { op: "play", timesMs, lanes, leadMs, armed };
     this.worker.postMessage(play);
   }
 

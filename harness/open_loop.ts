@@ -17,10 +17,15 @@ export const openLoop: LoadStrategy<OpenPace> = {
         `Open-loop plan has ${pace.scheduleNs.length} send times for ${heads.length} requests`,
       );
     }
+    const armed = pace.armed;
     await paceByBeats(
       pace.beats,
-      wallTimes(clock, pace.scheduleNs),
-      (i) => sender.launch(heads[i], pace.scheduleNs[i]),
+      // Armed beats come early by design: the hand-off keeps the send time, not a spin here.
+      armed ? undefined : wallTimes(clock, pace.scheduleNs),
+      heads.length,
+      armed
+        ? (i) => sender.launch(heads[i], pace.scheduleNs[i], armed.handoff(i))
+        : (i) => sender.launch(heads[i], pace.scheduleNs[i]),
       sending,
       (i) => mayStart(pace.scheduleNs[i]),
     );
@@ -29,7 +34,8 @@ export const openLoop: LoadStrategy<OpenPace> = {
 
 /**
  * Calls `launch(0..n-1)` as the metronome's beats arrive on `port`, each at its wall time
- * `wallMs[i]` (a beat may come up to its lead early: the rest is spun, see metronome.ts);
+ * `wallMs[i]` (a beat may come up to its lead early: the rest is spun, see metronome.ts; without
+ * `wallMs`, at once);
  * resolves when all were launched or no more may be (`mayStart(next)` false: then the port is
  * closed and later beats are dropped). When `signal` aborts, that is asked at once: a duration
  * limit's timer can fire before the beats of heads planned just before it reach this thread on
@@ -37,12 +43,12 @@ export const openLoop: LoadStrategy<OpenPace> = {
  */
 function paceByBeats(
   port: MessagePort,
-  wallMs: Float64Array,
+  wallMs: Float64Array | undefined,
+  n: number,
   launch: (i: number) => void,
   signal: AbortSignal,
   mayStart: (i: number) => boolean,
 ): Promise<void> {
-  const n = wallMs.length;
   return new Promise((resolve) => {
     let next = 0;
     let ended = false;
@@ -62,7 +68,7 @@ function paceByBeats(
     signal.addEventListener("abort", onAbort);
     port.onmessage = (e: MessageEvent<number>) => {
       for (let k = 0; k < e.data && more(); k++) {
-        spinUntilWallMs(wallMs[next]);
+        if (wallMs) spinUntilWallMs(wallMs[next]);
         launch(next++);
       }
       if (!more()) finish();

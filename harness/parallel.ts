@@ -18,6 +18,7 @@
  */
 import type { PortableBackend } from "../adapters/backend.ts";
 import type { TraceRequest } from "../workloads/base/request.ts";
+import { ARM_LEAD_MS, armedTable } from "./armed_sends.ts";
 import { Metronome } from "./metronome.ts";
 import type { Recorder, RecorderOptions } from "./recorder.ts";
 import {
@@ -55,13 +56,23 @@ export type ToSender =
     recorderPort: MessagePort;
     recorderOptions: Pick<RecorderOptions, "batchRows" | "flushIntervalMs">;
   }
-  | { op: "go"; startNs: bigint; beats?: MessagePort }
+  | {
+    op: "go";
+    startNs: bigint;
+    beats?: MessagePort;
+    /** The lane's table of armed sends (armed_sends.ts), when the metronome makes them. */
+    armed?: SharedArrayBuffer;
+  }
   | { op: "abort"; reason: string }
   | { op: "slot-grant"; id: number };
 
 /** Sender worker -> coordinator. */
 export type FromSender =
-  | { op: "ready" }
+  | {
+    op: "ready";
+    /** Whether the worker's backend takes send hand-offs (`Backend.takesSendHandoffs`). */
+    takesSendHandoffs: boolean;
+  }
   | { op: "abort"; reason: string }
   | { op: "ended"; failed: boolean; tNs: bigint }
   | { op: "result"; outcome: StopOutcome }
@@ -139,6 +150,7 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
   let settle: () => void = () => {};
   const allDone = new Promise<void>((r) => (settle = r));
   let ready = 0;
+  let handoffs = 0;
   let readyAll: () => void = () => {};
   const allReady = new Promise<void>((r) => (readyAll = r));
   let remaining = W;
@@ -163,6 +175,7 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
       w.onmessage = (e: MessageEvent<FromSender>) => {
         const m = e.data;
         if (m.op === "ready") {
+          if (m.takesSendHandoffs) handoffs++;
           if (++ready === W) readyAll();
         } else if (m.op === "abort") broadcast(m.reason);
         else if (m.op === "ended") {
@@ -208,7 +221,12 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
     if (failure) throw new Error(failure);
     // Workers (the metronome's too) start their modules at different speeds: the plan starts
     // once all are ready.
-    if (offsets) metronome = await Metronome.boot(W);
+    // Sends armed for the metronome's thread where every worker's backend takes them
+    // (armed_sends.ts); that thread then makes the sends and is raised as a pacing thread.
+    const tables = offsets && handoffs === W && !cap && opts.armSends !== false
+      ? lanes.map(() => armedTable())
+      : undefined;
+    if (offsets) metronome = await Metronome.boot(W, tables !== undefined);
     const startNs = planStartNs(clock, opts.startNs, opts.leadMs);
     let beats: MessagePort[] = [];
     if (offsets && metronome) {
@@ -217,13 +235,20 @@ export async function replaySpread(opts: SpreadOptions): Promise<ReplayResult> {
       metronome.play(
         wallTimes(clock, offsets.map((o) => o + startNs)),
         laneOf,
+        tables ? ARM_LEAD_MS : 0,
+        tables,
       );
       beats = metronome.ports;
       metronome.failed.then((e) => fail(e.message));
     }
     workers.forEach((w, l) =>
       w.postMessage(
-        { op: "go", startNs, beats: beats[l] } satisfies ToSender,
+        {
+          op: "go",
+          startNs,
+          beats: beats[l],
+          armed: tables?.[l],
+        } satisfies ToSender,
         beats[l] ? [beats[l]] : [],
       )
     );

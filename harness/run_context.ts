@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { ArmedSends } from "./armed_sends.ts";
 import type { LoadOptions } from "./load_plan.ts";
 import type { RunCounters } from "./_run_counters.ts";
 import type { SlotsLike } from "./_shared_slots.ts";
@@ -22,6 +23,11 @@ export interface OpenPace {
   scheduleNs: BigInt64Array;
   /** This thread's lane of the run's metronome: one count per head due. */
   beats: MessagePort;
+  /**
+   * The lane's armed sends (armed_sends.ts), when the metronome sends them: beats then come
+   * early and each head is launched with its hand-off at once, without a spin.
+   */
+  armed?: ArmedSends;
 }
 
 /** Closed loop: this thread plays some of the run's users, who take heads from one cursor. */

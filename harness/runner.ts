@@ -26,6 +26,7 @@ import {
   validateLoad,
   wallTimes,
 } from "./load_plan.ts";
+import { ARM_LEAD_MS, ArmedSends, armedTable } from "./armed_sends.ts";
 import { Metronome, SPIN_LEAD_MS } from "./metronome.ts";
 import { openLoop } from "./open_loop.ts";
 import type { Pace, RunContext } from "./run_context.ts";
@@ -93,6 +94,12 @@ export interface ReplayOptions extends ThreadOptions {
    * sets it as pacing_priority.ts decides (`PacingDecision.beatsRealtime`). Default false.
    */
   realtimeBeats?: boolean;
+  /**
+   * Hand open-loop sends to the metronome's thread where the backend takes them
+   * (`Backend.takesSendHandoffs`) and no concurrency cap holds them back (armed_sends.ts).
+   * Default true; false sends every request from this thread.
+   */
+  armSends?: boolean;
 }
 
 /** How a replay ended. */
@@ -157,17 +164,29 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     } else {
       const scheduleNs = openLoopPlan(heads, startNs, load.rampUp);
       const m = metronome!;
+      const wallMs = wallTimes(clock, scheduleNs);
+      const b = opts.backend;
+      const table = b.takesSendHandoffs && !b.timesTokensElsewhere &&
+          !load.concurrency && opts.armSends !== false
+        ? armedTable()
+        : undefined;
       m.play(
-        wallTimes(clock, scheduleNs),
+        wallMs,
         new Uint8Array(scheduleNs.length),
-        opts.backend.timesTokensElsewhere ? SPIN_LEAD_MS : 0,
+        table ? ARM_LEAD_MS : b.timesTokensElsewhere ? SPIN_LEAD_MS : 0,
+        table && [table],
       );
       // No more beats would come: the run stops (its requests in flight cancelled) and throws.
       m.failed.then((e) => {
         failure ??= e.message;
         coordinator.abort(e.message);
       });
-      pace = { mode: "open", scheduleNs, beats: m.ports[0] };
+      pace = {
+        mode: "open",
+        scheduleNs,
+        beats: m.ports[0],
+        armed: table && new ArmedSends(table, wallMs),
+      };
     }
     outcome = await replayThread({ ...opts, load, signal }, {
       startNs,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Backend, StreamSink } from "../adapters/backend.ts";
+import type { Backend, SendHandoff, StreamSink } from "../adapters/backend.ts";
 import { streamRequest } from "../adapters/stream_sink.ts";
 import type { TraceRequest } from "../workloads/base/request.ts";
 import { msToNs, type RunClock } from "./clock.ts";
@@ -55,9 +55,12 @@ export class Sender {
   /** A sender over `parts`. */
   constructor(private readonly parts: SenderParts) {}
 
-  /** Starts a request (and its session's later turns) without waiting for it (open loop). */
-  launch(req: TraceRequest, scheduledNs: bigint): void {
-    const p = this.sendTurns(req, scheduledNs);
+  /**
+   * Starts a request (and its session's later turns) without waiting for it (open loop);
+   * `handoff`: its planned send, for a backend that takes it (armed_sends.ts).
+   */
+  launch(req: TraceRequest, scheduledNs: bigint, handoff?: SendHandoff): void {
+    const p = this.sendTurns(req, scheduledNs, handoff);
     this.inflight.add(p);
     p.finally(() => this.inflight.delete(p));
   }
@@ -71,17 +74,26 @@ export class Sender {
    * Sends a request; when it starts a session, each later turn follows the previous turn's
    * reply plus the trace's delay, with the conversation so far. A failed turn ends its session.
    */
-  async sendTurns(req: TraceRequest, scheduledNs: bigint): Promise<void> {
+  async sendTurns(
+    req: TraceRequest,
+    scheduledNs: bigint,
+    handoff?: SendHandoff,
+  ): Promise<void> {
     const { clock, sessions, stop, indexOf } = this.parts;
     let cur = req;
     let sched = scheduledNs;
+    let h = handoff;
     if (!stop.mayStart(sched)) return;
     for (;;) {
       const { ok, reply } = await this.send(
         cur,
         sched,
         indexOf.get(cur.id) ?? 0,
+        0,
+        h,
       );
+      // Later turns follow replies, not the metronome.
+      h = undefined;
       const next = sessions?.next.get(cur.id);
       if (!next || !ok || stop.sending.aborted) return;
       sched = clock.nowNs() + msToNs(turnDelayMs(cur, next));
@@ -101,10 +113,14 @@ export class Sender {
     scheduledNs: bigint,
     index: number,
     attempt = 0,
+    handoff?: SendHandoff,
   ): Promise<{ ok: boolean; reply: string }> {
     const { clock, recorder, backend, counters, slots, stop, load } =
       this.parts;
-    const releasedNs = clock.nowNs();
+    // A handed-over request is released by the metronome at its send (its `sent` time), not
+    // here, ahead of time; until then, no earlier than planned.
+    const nowNs = clock.nowNs();
+    const releasedNs = handoff && nowNs < scheduledNs ? scheduledNs : nowNs;
     if (attempt === 0) counters.sent();
     if (slots && !(await slots.acquire(stop.cancelAll))) {
       return { ok: false, reply: "" };
@@ -127,6 +143,7 @@ export class Sender {
     // Called from the backend's read loop: no event object per token on the way to the rows.
     const sink: StreamSink = {
       wantsText: keepReply,
+      handoff,
       tokens(tNs, count, channel, text) {
         tracker.onTokens(tNs, count, channel);
         counters.tokens(count);
@@ -136,6 +153,7 @@ export class Sender {
         tracker.onUsage(promptTokens, completionTokens, cachedTokens);
       },
       event(ev) {
+        if (ev.kind === "sent" && handoff) tracker.setDispatch(ev.tNs, attempt);
         if (ev.kind === "sent" && inject) {
           const cancel = () => ctl.abort("injected cancellation");
           // A delay of 0 cancels before any of the reply is read (the read loop's next await),

@@ -16,12 +16,14 @@
  *
  * @module
  */
+import type { SendHandoff } from "../backend.ts";
 import { headEnd, writeAll } from "../_http1.ts";
 import {
   type ByteConn,
   NativeTcpConn,
   nativeTcpUnavailable,
   numericAddress,
+  sendError,
 } from "../native_tcp.ts";
 import type { ChunkReader } from "./_http.ts";
 
@@ -139,6 +141,11 @@ export class H1Pool {
    * Sends a request and resolves with the response head; the body streams after. Aborting
    * `signal` closes the connection (a pending read rejects). A reused connection that turns
    * out closed before any response byte is retried once on a new one.
+   *
+   * With `handoff` (harness/armed_sends.ts) the request is armed on its native socket, to be
+   * sent by the metronome's thread at its send time, or written here at that time when it
+   * cannot be; `sent` is then called once, with the wall time (ms) stamped right before the
+   * request's `send()`.
    */
   async request(
     method: string,
@@ -146,6 +153,8 @@ export class H1Pool {
     headers: [string, string][],
     body: Uint8Array | undefined,
     signal: AbortSignal,
+    handoff?: SendHandoff,
+    sent?: (wallMs: number) => void,
   ): Promise<H1Response> {
     let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
     for (const [k, v] of headers) head += `${k}: ${v}\r\n`;
@@ -160,10 +169,29 @@ export class H1Pool {
       const pooled = attempt === 0 ? this.takeIdle() : undefined;
       const reused = pooled !== undefined;
       const conn = pooled ?? await this.connect(signal);
-      const onAbort = () => close(conn);
+      // Only the first attempt keeps the plan's send time; a retry goes at once.
+      const h = attempt === 0 ? handoff : undefined;
+      const armed = h !== undefined && conn instanceof NativeTcpConn &&
+        !signal.aborted && h.arm(conn.fd, bytes);
+      // An armed send is withdrawn before its socket closes, or closed once it was made.
+      const onAbort = armed
+        ? () =>
+          h.withdraw() ? close(conn) : void h.fired().then(() => close(conn))
+        : () => close(conn);
       signal.addEventListener("abort", onAbort, { once: true });
       try {
-        await writeAll(conn, bytes);
+        let from = 0;
+        const fired = armed ? await h.fired() : undefined;
+        if (fired?.outcome === "withdrawn") throw new H1Error("Aborted");
+        if (fired?.outcome === "sent") {
+          sent?.(fired.wallMs);
+          if (fired.written < 0) throw sendError(-fired.written);
+          from = fired.written;
+        } else if (h !== undefined) {
+          h.due();
+          sent?.(performance.timeOrigin + performance.now());
+        }
+        await writeAll(conn, from === 0 ? bytes : bytes.subarray(from));
         const r = new ResponseReader(conn, (c) => this.release(c), () => {
           signal.removeEventListener("abort", onAbort);
         });

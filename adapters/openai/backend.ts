@@ -16,6 +16,7 @@ import type {
   ErrorKind,
   GenerateRequest,
   PortableBackend,
+  SendHandoff,
   StreamEvent,
   StreamSink,
   TimeoutKind,
@@ -131,6 +132,13 @@ export class OpenAIBackend implements Backend {
    */
   get receiveTimes(): "kernel" | "read" {
     return this.#h1?.receiveTimes ?? "read";
+  }
+  /**
+   * Open-loop sends are handed over (`StreamSink.handoff`) where requests go on native sockets:
+   * the metronome's thread writes them at their send times (harness/armed_sends.ts).
+   */
+  get takesSendHandoffs(): boolean {
+    return this.#h1?.receiveTimes === "kernel";
   }
   readonly #o: ResolvedOpenAIOptions;
   readonly #given: OpenAIBackendOptions;
@@ -348,14 +356,33 @@ export class OpenAIBackend implements Backend {
     let reader: ChunkReader | undefined;
     let drain = false;
     try {
+      // A handed-over send is timed at its `send()` (harness/armed_sends.ts), by its age then.
+      const handoff = this.takesSendHandoffs ? sink.handoff : undefined;
+      let sentSeen = handoff === undefined;
+      const onSent = handoff === undefined ? undefined : (wallMs: number) => {
+        sentSeen = true;
+        const ageMs = performance.timeOrigin + performance.now() - wallMs;
+        sink.event({
+          kind: "sent",
+          tNs: now() - BigInt(Math.round(Math.max(0, ageMs) * 1e6)),
+        });
+      };
       const tSent = now();
       // Settle into a value so a rejection while the sink handles `sent` is never unhandled.
-      const pending = this.#send(headers, payload, flight.ctl.signal).then(
+      const pending = this.#send(
+        headers,
+        payload,
+        flight.ctl.signal,
+        handoff,
+        onSent,
+      ).then(
         (res) => ({ res }),
         (error: unknown) => ({ error }),
       );
-      sink.event({ kind: "sent", tNs: tSent });
+      if (handoff === undefined) sink.event({ kind: "sent", tNs: tSent });
       const got = await pending;
+      // Failed before its send (no connection): its attempt is what was sent, as without one.
+      if (!sentSeen) sink.event({ kind: "sent", tNs: now() });
       clearTimeout(connectTimer);
       if ("error" in got) {
         sink.event(this.#failure(
@@ -478,6 +505,8 @@ export class OpenAIBackend implements Backend {
     headers: Headers,
     payload: string,
     signal: AbortSignal,
+    handoff?: SendHandoff,
+    sent?: (wallMs: number) => void,
   ): Promise<Sent> {
     if (this.#h1) {
       const res = await this.#h1.request(
@@ -486,6 +515,8 @@ export class OpenAIBackend implements Backend {
         [...headers],
         encoder.encode(payload),
         signal,
+        handoff,
+        sent,
       );
       return {
         ok: res.status >= 200 && res.status < 300,
