@@ -135,10 +135,11 @@ export interface SendHandoff {
   /** Resolves with what became of an armed send (`passed` at once when nothing was armed). */
   fired(): Promise<SendFired>;
   /**
-   * Takes an armed send back: true when it will not be made (or nothing was armed); false when
-   * it is being or was made: await {@linkcode fired} before closing its socket.
+   * Takes an armed send back, for a request that is cancelled: `withdrawn` (it will not be
+   * made, or nothing was armed) or `sent` (it was made): the socket may close now; `sending`:
+   * the other thread is in its `send()`: await {@linkcode fired} before closing the socket.
    */
-  withdraw(): boolean;
+  withdraw(): "withdrawn" | "sent" | "sending";
   /** Returns at the send time (spinning the rest of the way), at once when it has passed. */
   due(): void;
 }

@@ -16,7 +16,7 @@
  * A request not armed by its send time (the reading thread was later than the lead) is written
  * by its own thread when it gets there, and the lag it had is what is recorded. A request
  * cancelled while armed is withdrawn before its socket closes; one being sent cannot be
- * withdrawn, and its thread waits for the send before closing (a closed descriptor can be
+ * withdrawn, and its thread waits for that `send()` to return before closing (a closed descriptor can be
  * reused by another socket).
  *
  * A slot's state word is `index << 3 | state`, `index` the request's place in its lane's
@@ -171,6 +171,8 @@ class Handoff implements SendHandoff {
   private bytes: Uint8Array | undefined;
   private armed = false;
   private outcome: Promise<SendFired> | undefined;
+  /** Set once the outcome was taken from the slot (the slot may be reused after). */
+  private settled: "sent" | "withdrawn" | undefined;
 
   constructor(
     private readonly owner: ArmedSends,
@@ -236,10 +238,13 @@ class Handoff implements SendHandoff {
             written: this.v.written[k],
           };
           Atomics.store(words, k, word(this.index, TAKEN));
+          this.settled = "sent";
           return sent;
         }
-        if (st === PASSED) return { outcome: "passed" };
-        if (st === WITHDRAWN) return { outcome: "withdrawn" };
+        if (st === PASSED || st === WITHDRAWN) {
+          this.settled = "withdrawn";
+          return { outcome: st === PASSED ? "passed" : "withdrawn" };
+        }
         // ARMED or FIRING: the metronome notifies once it has sent (or passed it at its stop).
         const r = Atomics.waitAsync(words, k, w, 1000);
         if (r.async) await r.value;
@@ -250,8 +255,9 @@ class Handoff implements SendHandoff {
     }
   }
 
-  withdraw(): boolean {
-    if (!this.armed) return true;
+  withdraw(): "withdrawn" | "sent" | "sending" {
+    if (!this.armed || this.settled === "withdrawn") return "withdrawn";
+    if (this.settled === "sent") return "sent";
     const k = this.index % this.v.slots;
     const armedWord = word(this.index, ARMED);
     const got = Atomics.compareExchange(
@@ -260,12 +266,13 @@ class Handoff implements SendHandoff {
       armedWord,
       word(this.index, WITHDRAWN),
     );
-    if (got !== armedWord) {
-      const st = got & 7;
-      return st === WITHDRAWN || st === PASSED;
+    if (got === armedWord) {
+      Atomics.notify(this.v.words, k);
+      return "withdrawn";
     }
-    Atomics.notify(this.v.words, k);
-    return true;
+    const st = got & 7;
+    if (st === FIRING) return "sending";
+    return st === WITHDRAWN || st === PASSED ? "withdrawn" : "sent";
   }
 
   due(): void {

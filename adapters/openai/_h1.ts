@@ -173,12 +173,18 @@ export class H1Pool {
       const h = attempt === 0 ? handoff : undefined;
       const armed = h !== undefined && conn instanceof NativeTcpConn &&
         !signal.aborted && h.arm(conn.fd, bytes);
-      // An armed send is withdrawn before its socket closes, or closed once it was made.
+      // An armed send is withdrawn before its socket closes; one in its send() is closed
+      // when that returns. A closed socket stops the response's reads at once.
       const onAbort = armed
         ? () =>
-          h.withdraw() ? close(conn) : void h.fired().then(() => close(conn))
+          h.withdraw() === "sending"
+            ? void h.fired().then(() => close(conn))
+            : close(conn)
         : () => close(conn);
       signal.addEventListener("abort", onAbort, { once: true });
+      // Aborted while connecting (a connect that completed at once never saw it), or by a
+      // cancellation that `sent` queued just before a retry: the listener above came too late.
+      if (signal.aborted) onAbort();
       try {
         let from = 0;
         const fired = armed ? await h.fired() : undefined;

@@ -48,7 +48,7 @@ Deno.test("Armed sends: armed before its time, sent by the metronome once, the t
   assert.equal(stateOf(table, 0), SlotState.TAKEN);
   // Once sent, it cannot be taken back: its socket is closed only after fired(), which gives
   // a second caller the same outcome (a cancellation after the send).
-  assert.equal(h.withdraw(), false);
+  assert.equal(h.withdraw(), "sent");
   assert.deepEqual(await h.fired(), f);
   assert.equal(firer.fire(0), false, "sent twice");
 });
@@ -78,13 +78,17 @@ Deno.test("Armed sends: withdrawn before its time, never sent; the metronome's s
   const h0 = armed.handoff(0), h1 = armed.handoff(1), h2 = armed.handoff(2);
   assert.equal(h0.arm(-1, new Uint8Array(1)), true);
   assert.equal(h1.arm(-1, new Uint8Array(1)), true);
-  assert.equal(h0.withdraw(), true);
-  assert.equal(h0.withdraw(), true, "withdrawn twice");
+  assert.equal(h0.withdraw(), "withdrawn");
+  assert.equal(h0.withdraw(), "withdrawn", "withdrawn twice");
   assert.equal(firer.fire(0), false);
   assert.deepEqual(await h0.fired(), { outcome: "withdrawn" });
   firer.stop();
   assert.deepEqual(await h1.fired(), { outcome: "passed" });
-  assert.equal(h1.withdraw(), true, "a passed send is not going to be made");
+  assert.equal(
+    h1.withdraw(),
+    "withdrawn",
+    "a passed send is not going to be made",
+  );
   assert.equal(firer.fire(1), false);
   assert.equal(h2.arm(-1, new Uint8Array(1)), false, "armed after the stop");
 });
@@ -391,6 +395,80 @@ Deno.test({
           `${r.reqId} sent before released`,
         );
       }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "H1Pool with a hand-off: cancelled right after its send, it ends Aborted even when the reply is already in",
+  ignore: !native,
+  async fn() {
+    // A server on another thread replies at once and raises a flag once it has written the
+    // reply; this thread waits for the flag without turning its event loop, so the reply is
+    // in the socket before the request learns that it was sent (a busy reading thread).
+    const flag = new Int32Array(new SharedArrayBuffer(8));
+    const src = `
+      self.onmessage = async (e) => {
+        const flag = new Int32Array(e.data);
+        const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        self.postMessage(l.addr.port);
+        const c = await l.accept();
+        const buf = new Uint8Array(4096);
+        let got = "";
+        while (!got.includes("\\r\\n\\r\\n")) {
+          const n = await c.read(buf);
+          if (n === null) break;
+          got += new TextDecoder().decode(buf.subarray(0, n));
+        }
+        await c.write(new TextEncoder().encode(
+          "HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\n\\r\\nok",
+        ));
+        Atomics.store(flag, 0, 1);
+        await c.read(buf).catch(() => null);
+        c.close();
+        l.close();
+      };`;
+    const worker = new Worker(
+      URL.createObjectURL(new Blob([src], { type: "text/javascript" })),
+      { type: "module" },
+    );
+    const port = await new Promise<number>((resolve) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.postMessage(flag.buffer);
+    });
+    const pool = new H1Pool(
+      new URL(`http://127.0.0.1:${port}`),
+      8,
+      4000,
+      "native",
+    );
+    const table = armedTable(4);
+    const armed = new ArmedSends(table, Float64Array.of(wallNowMs()));
+    const ctl = new AbortController();
+    try {
+      const p = pool.request(
+        "GET",
+        "/",
+        [],
+        undefined,
+        ctl.signal,
+        armed.handoff(0),
+        // An injected cancellation with no delay: queued when the request is sent.
+        () => queueMicrotask(() => ctl.abort()),
+      );
+      while (stateOf(table, 0) !== SlotState.ARMED) {
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      assert.equal(new SendFirer(table).fire(0), true);
+      while (Atomics.load(flag, 0) === 0) { /* the reply is being written */ }
+      await assert.rejects(
+        p,
+        (e) => e instanceof H1Error && /Aborted/.test(e.message),
+      );
+    } finally {
+      pool.close();
+      worker.terminate();
     }
   },
 });
