@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { SendHandoff } from "../../adapters/backend.ts";
 import {
   NativeTcpConn,
   nativeTcpUnavailable,
@@ -25,6 +26,23 @@ const EBADF = 9;
 /** The state of slot `k` of `table` (the low 3 bits of its word). */
 function stateOf(table: SharedArrayBuffer, k: number): number {
   return Atomics.load(new Int32Array(table), k) & 7;
+}
+
+/** A GET of `/` through `pool` with a hand-off; `sent` is called with the send's wall time. */
+function get(
+  pool: H1Pool,
+  signal: AbortSignal,
+  handoff: SendHandoff,
+  sent: (wallMs: number) => void,
+) {
+  return pool.request("GET", "/", [], undefined, signal, handoff, sent);
+}
+
+/** Resolves once slot `k` of `table` is armed (the pool has built and handed the request). */
+async function untilArmed(table: SharedArrayBuffer, k = 0): Promise<void> {
+  while (stateOf(table, k) !== SlotState.ARMED) {
+    await new Promise((r) => setTimeout(r, 0));
+  }
 }
 
 // Descriptor -1 makes every send() fail with EBADF: the protocol is tested without a socket.
@@ -262,18 +280,13 @@ Deno.test({
     try {
       // 0: armed, then fired by the test as the metronome would.
       const sent0: number[] = [];
-      const p0 = pool.request(
-        "GET",
-        "/",
-        [],
-        undefined,
+      const p0 = get(
+        pool,
         new AbortController().signal,
         armed.handoff(0),
         (t) => sent0.push(t),
       );
-      while (stateOf(table, 0) !== SlotState.ARMED) {
-        await new Promise((r) => setTimeout(r, 0));
-      }
+      await untilArmed(table);
       const before = wallNowMs();
       assert.equal(firer.fire(0), true);
       const r0 = await p0;
@@ -290,11 +303,8 @@ Deno.test({
       // 1: its time passed before it was armed: written by the pool itself.
       assert.equal(firer.fire(1), false);
       const sent1: number[] = [];
-      const r1 = await pool.request(
-        "GET",
-        "/",
-        [],
-        undefined,
+      const r1 = await get(
+        pool,
         new AbortController().signal,
         armed.handoff(1),
         (t) => sent1.push(t),
@@ -331,9 +341,7 @@ Deno.test({
         armed.handoff(0),
         () => assert.fail("sent() for a withdrawn request"),
       );
-      while (stateOf(table, 0) !== SlotState.ARMED) {
-        await new Promise((r) => setTimeout(r, 0));
-      }
+      await untilArmed(table);
       ctl.abort();
       await assert.rejects(
         p,
@@ -457,9 +465,7 @@ Deno.test({
         // An injected cancellation with no delay: queued when the request is sent.
         () => queueMicrotask(() => ctl.abort()),
       );
-      while (stateOf(table, 0) !== SlotState.ARMED) {
-        await new Promise((r) => setTimeout(r, 0));
-      }
+      await untilArmed(table);
       assert.equal(new SendFirer(table).fire(0), true);
       while (Atomics.load(flag, 0) === 0) { /* the reply is being written */ }
       await assert.rejects(
