@@ -23,12 +23,13 @@
 // appended: TILE_PF 0 stages each slice at its step, 1 and 2 load the next slice while this
 // one is computed, 2 into a second buffer). Invocation
 // (tx, ty) = (lid % (TILE_N / TILE_RN), lid / (TILE_N / TILE_RN)) owns the TILE_RM x TILE_RN
-// (4 x 4 or 8 x 8) outputs at rows ty * TILE_RM + i, columns tx * TILE_RN + j of the block, held
+// (4 x 4 or 8 x 8) outputs at rows ty * TILE_RM + i, columns tx * TILE_RN + j of the block (with
+// TILE_SW and 8 x 8: columns 4 tx + j and TILE_N / 2 + 4 tx + j, j < 4), held
 // in mat4x4<f32> registers (no private arrays: a dynamically indexed array would live in local
 // memory on NVIDIA's Vulkan compiler), and writes those inside M x N.
 // Host asserts: f16 storage (shader-f16); K % 8 == 0; XS % 4 == 0; flags without NORM and GATHER; checkTileGeometry
 // (TILE_RM == TILE_RN in {4, 8}, TILE_K % 8 == 0, at most 4 x and 2 W loads per invocation and
-// slice, TILE_PF <= 2); loop passes per invocation (loop_passes.ts
+// slice, TILE_PF <= 2, TILE_SW <= 1); loop passes per invocation (loop_passes.ts
 // tiled(K)) within the adapter's loop budget.
 
 alias VS4 = vec4<f16>; // workgroup staging
@@ -118,7 +119,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n0 = wid.x * TILE_N;
   let tx = lid % TWX;
   let ty = lid / TWX;
-  // Accumulators: c00 rows 0-3 x cols 0-3 of the invocation's block; c01 cols 4-7, c10 rows 4-7.
+  // The invocation's two vec4 columns of W (8 x 8 outputs): adjacent (tx RN4, + 1), or with
+  // TILE_SW tx and TWX + tx, so that a warp's loads of w_s are consecutive vec4s.
+  let bc0 = select(tx * RN4, tx, TILE_SW != 0u);
+  let bc1 = select(tx * RN4 + 1u, TWX + tx, TILE_SW != 0u);
+  // Accumulators: c00 rows 0-3 x the columns of bc0 of the invocation's block; c01 those of bc1,
+  // c10 rows 4-7.
   var c00 = mat4x4<f32>();
   var c01 = mat4x4<f32>();
   var c10 = mat4x4<f32>();
@@ -159,11 +165,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     h11 = MS();
     for (var k = 0u; k < TILE_K; k++) {
       let a0 = a_s[ab + k * TM4 + ty * RM4];
-      let b0 = w_s[wb + k * TN4 + tx * RN4];
+      let b0 = w_s[wb + k * TN4 + bc0];
       h00 = outer4(h00, a0, b0);
       if (BIG) {
         let a1 = a_s[ab + k * TM4 + ty * RM4 + 1u];
-        let b1 = w_s[wb + k * TN4 + tx * RN4 + 1u];
+        let b1 = w_s[wb + k * TN4 + bc1];
         h01 = outer4(h01, a0, b1);
         h10 = outer4(h10, a1, b0);
         h11 = outer4(h11, a1, b1);
@@ -186,23 +192,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
   let r = m0 + ty * TILE_RM;
-  let c = n0 + tx * TILE_RN;
+  let c = n0 + 4u * bc0;
+  let c1 = n0 + 4u * bc1;
   store4(r, M, c, c00[0]);
   store4(r + 1u, M, c, c00[1]);
   store4(r + 2u, M, c, c00[2]);
   store4(r + 3u, M, c, c00[3]);
   if (BIG) {
-    store4(r, M, c + 4u, c01[0]);
-    store4(r + 1u, M, c + 4u, c01[1]);
-    store4(r + 2u, M, c + 4u, c01[2]);
-    store4(r + 3u, M, c + 4u, c01[3]);
+    store4(r, M, c1, c01[0]);
+    store4(r + 1u, M, c1, c01[1]);
+    store4(r + 2u, M, c1, c01[2]);
+    store4(r + 3u, M, c1, c01[3]);
     store4(r + 4u, M, c, c10[0]);
     store4(r + 5u, M, c, c10[1]);
     store4(r + 6u, M, c, c10[2]);
     store4(r + 7u, M, c, c10[3]);
-    store4(r + 4u, M, c + 4u, c11[0]);
-    store4(r + 5u, M, c + 4u, c11[1]);
-    store4(r + 6u, M, c + 4u, c11[2]);
-    store4(r + 7u, M, c + 4u, c11[3]);
+    store4(r + 4u, M, c1, c11[0]);
+    store4(r + 5u, M, c1, c11[1]);
+    store4(r + 6u, M, c1, c11[2]);
+    store4(r + 7u, M, c1, c11[3]);
   }
 }

@@ -195,7 +195,7 @@ webgpuTest({
 
 webgpuTest({
   name:
-    "linear_tiled.wgsl / linear_tiled_h.wgsl give the same outputs bit for bit at TILE_PF 0, 1 and 2 (the staging's loads one slice ahead)",
+    "linear_tiled.wgsl / linear_tiled_h.wgsl give the same outputs bit for bit at every TILE_PF (loads one slice ahead) and TILE_SW (rows-first staging, interleaved columns)",
   ...opts,
   fn: async (t) => {
     const gpu = await testDevice();
@@ -221,8 +221,9 @@ webgpuTest({
           await t.step(`${dtype} ${name} ${tile}`, async () => {
             const device = gpu.device;
             const outs: Float32Array[] = [];
-            for (const TILE_PF of [0, 1, 2]) {
-              const geo = { ...GEOMETRY, ...over, TILE_PF };
+            const modes = [[0, 0], [1, 0], [2, 0], [0, 1], [2, 1]];
+            for (const [TILE_PF, TILE_SW] of modes) {
+              const geo = { ...GEOMETRY, ...over, TILE_PF, TILE_SW };
               const k = await compileKernels(device, dtype, 16, geo, [name]);
               const meta = new Uint32Array(16);
               meta[HDR.T] = M;
@@ -253,8 +254,13 @@ webgpuTest({
               outs.push(await readF32(device, y, M * N));
             }
             assert.ok(outs[0].every(Number.isFinite), "finite outputs");
-            assert.deepEqual(outs[1], outs[0], "TILE_PF 1 against 0");
-            assert.deepEqual(outs[2], outs[0], "TILE_PF 2 against 0");
+            modes.forEach(([pf, sw], i) =>
+              assert.deepEqual(
+                outs[i],
+                outs[0],
+                `TILE_PF ${pf} TILE_SW ${sw} against TILE_PF 0 TILE_SW 0`,
+              )
+            );
           });
         }
       }
