@@ -133,13 +133,6 @@ export interface PackedStep {
     prefillItems: number;
     merges: number;
   };
-  /**
-   * The metadata ring slot holding this step's metadata (forward.ts prepareSteps), copied into
-   * place by the step's first dispatch; absent when written into place directly (prepareStep).
-   */
-  metaSlot?: number;
-  /** Words that copy moves (the packed step, work items and merge entries). */
-  metaCopied?: number;
 }
 
 /**

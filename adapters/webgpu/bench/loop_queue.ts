@@ -2,8 +2,7 @@
  * Where a one-sequence step's wall time goes in the serving loop: the readback latency of an
  * empty submission, then batch-1 generation through {@link EngineLoop} at fixed queue depths
  * and at the default queue (step_queue.ts), with and without the next step encoded before the
- * maps (EngineLoopOptions.encodeAhead) and with each step's metadata written at its own encoding
- * (EngineLoopOptions.metaBatch false), each with its host time per step (schedule, pack,
+ * maps (EngineLoopOptions.encodeAhead), each with its host time per step (schedule, pack,
  * encode, submit: the step record's `cpuUs`), its GPU time per step (timestamps) and the share
  * of the wall time the GPU was busy; then the same decode steps submitted directly on the
  * engine (no scheduler, no events), bare or with the loop's per-step timestamps, copies and
@@ -92,8 +91,6 @@ const settings: { name: string; opts: EngineLoopOptions }[] = [
   })),
   // The loop before encodeAhead: the step after the maps encoded only once they returned.
   { name: "default, no encode ahead", opts: { encodeAhead: false } },
-  // One metadata write per step, at its encoding (before engine14n's batched writes).
-  { name: "default, no meta batch", opts: { metaBatch: false } },
   { name: "default", opts: {} },
 ];
 const rows = [];
@@ -118,7 +115,6 @@ for (const { name, opts } of settings) {
     maxStepsInFlight: loop.maxStepsInFlight,
     queueAheadMs: loop.queueAheadMs,
     encodeAhead: loop.encodeAhead,
-    metaBatch: loop.metaBatch,
     msPerToken: (decodeS * 1000) / tokens,
     hostUsPerStep: median(steps.map((s) => s.cpuUs)),
     gpuMsPerStep: median(gpuMs),

@@ -133,8 +133,6 @@ export const GEOMETRY = {
   SAMPLE_BISECT: 24,
   /** copy.wgsl (benchmark ceiling): one vec4 per invocation. */
   COPY_WG: 256,
-  /** meta_copy.wgsl: one metadata word per invocation. */
-  META_WG: 256,
 } as const;
 
 /** The launch geometry: {@link GEOMETRY}, or a variant of it (the benchmark's sweeps). */
@@ -538,8 +536,6 @@ export const grids = {
   copy: (
     n4: number,
   ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), MAX_GRID_DIM), 1, 1],
-  /** meta_copy.wgsl over n metadata words (one per invocation). */
-  metaCopy: (n: number): Grid => [Math.max(1, cdiv(n, GEOMETRY.META_WG)), 1, 1],
 };
 
 /**

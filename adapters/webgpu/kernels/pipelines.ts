@@ -50,7 +50,6 @@ export const KERNEL_BINDINGS = {
   sample_blocks: ["uniform", "read", "read", "rw"],
   sample: ["uniform", "read", "read", "read", "rw", "rw", "rw"],
   copy: ["read", "rw"],
-  meta_copy: ["uniform", "read", "rw"],
 } as const satisfies Record<string, readonly Slot[]>;
 
 /** Kernel names. */

@@ -320,27 +320,3 @@ export function sampleRow(meta: Uint32Array, r: number) {
     logIndex: meta[base + 6],
   };
 }
-
-/**
- * meta_copy.wgsl: slot `slot` of the metadata ring (`stride` words a slot: [n0, a1, n1, 0,
- * words 0 .. n0, words a1 .. a1 + n1]) copied into `meta` in place; the other words untouched.
- *
- * @example
- * ```ts
- * import { metaCopyRef } from "./reference_kernels.ts";
- * const meta = new Uint32Array(6);
- * metaCopyRef(Uint32Array.from([2, 4, 1, 0, 7, 8, 9]), 0, 7, meta);
- * console.log(Array.from(meta)); // [7, 8, 0, 0, 9, 0]
- * ```
- */
-export function metaCopyRef(
-  ring: ArrayLike<number>,
-  slot: number,
-  stride: number,
-  meta: Uint32Array,
-): void {
-  const base = slot * stride;
-  const [n0, a1, n1] = [ring[base], ring[base + 1], ring[base + 2]];
-  for (let i = 0; i < n0; i++) meta[i] = ring[base + 4 + i];
-  for (let j = 0; j < n1; j++) meta[a1 + j] = ring[base + 4 + n0 + j];
-}

@@ -33,7 +33,7 @@ import {
   type SeqEvent,
   validateRequest,
 } from "./engine_request.ts";
-import { type ForwardEngine, META_SLOTS } from "../step/forward.ts";
+import type { ForwardEngine } from "../step/forward.ts";
 import { BlockManager } from "../batch/kv_blocks.ts";
 import { type Policy, Scheduler, type StepPlan } from "./scheduler.ts";
 import { Sequence } from "./sequence.ts";
@@ -42,12 +42,7 @@ import {
   DEFAULT_QUEUE_AHEAD_MS,
   mayQueue,
 } from "./step_queue.ts";
-import {
-  GREEDY,
-  type PackedStep,
-  type StepBatch,
-  type StepSequence,
-} from "../batch/step_batch.ts";
+import { GREEDY, type StepSequence } from "../batch/step_batch.ts";
 import {
   GpuClock,
   StepReadback,
@@ -75,13 +70,6 @@ export interface EngineLoopOptions {
    * (docs/perf.md, engine14h), so without a step ready the GPU idles while one is encoded.
    */
   encodeAhead?: boolean;
-  /**
-   * Steps scheduled together (up to the engine's META_SLOTS) write their metadata in one batch
-   * before the first of them is submitted (ForwardEngine.prepareSteps; default true): one write
-   * per step between two steps left the H200 idle ~0.08 ms per step (docs/perf.md, engine14n).
-   * false writes each step's metadata at its own encoding (prepareStep).
-   */
-  metaBatch?: boolean;
   /** Requests waiting for admission before {@link QueueFullError} (default 1024). */
   maxWaiting?: number;
   /** Reuse KV blocks of equal prompt prefixes (default true). */
@@ -135,20 +123,7 @@ interface InFlight {
 interface Encoded {
   f: InFlight;
   cmd: GPUCommandBuffer;
-  /** Host ns of its scheduling, its share of the batch's packing, and its encoding. */
-  hostNs: bigint;
-}
-
-/** A step scheduled, not yet packed (EngineLoop.scheduleOne), with the state it was planned in. */
-interface Scheduled {
-  plan: StepPlan;
-  tSched: bigint;
-  /** Host ns of scheduling it; packNs its share of its batch's packing (pack()). */
-  schedNs: bigint;
-  packNs: bigint;
-  blocks: ReturnType<BlockManager["stats"]>;
-  waiting: number;
-  running: number;
+  encodedNs: bigint;
 }
 
 /**
@@ -192,8 +167,6 @@ export class EngineLoop {
   readonly queueAheadMs: number;
   /** Whether the next step is encoded before the maps and submitted right after them. */
   readonly encodeAhead: boolean;
-  /** Whether steps scheduled together write their metadata in one batch (EngineLoopOptions.metaBatch). */
-  readonly metaBatch: boolean;
   /** Waiting requests before {@link QueueFullError}. */
   readonly maxWaiting: number;
   /** Running totals since the loop was created. */
@@ -258,7 +231,6 @@ export class EngineLoop {
       );
     }
     this.encodeAhead = opts.encodeAhead ?? true;
-    this.metaBatch = opts.metaBatch ?? true;
     // Mapped steps stay in the ring until their readback resolves (~11 ms), while the queue
     // refills behind them: twice the queue where the token log has the room.
     this.ring = Math.max(
@@ -422,85 +394,29 @@ export class EngineLoop {
     }
   }
 
-  /**
-   * Submits steps while the queue (steps not yet mapped) and the ring have room and there is
-   * work: scheduled in batches of up to META_SLOTS (metaBatch) whose metadata is written
-   * together, then encoded and submitted in order.
-   */
+  /** Submits steps while the queue (steps not yet mapped) and the ring have room and there is work. */
   private fill(): void {
-    const most = this.metaBatch ? META_SLOTS : 1;
-    for (;;) {
-      const plans: Scheduled[] = [];
-      const queued = this.inflight.filter((f) => f.done === null).length;
-      while (
-        plans.length < most &&
-        this.inflight.length + plans.length < this.ring - 2 &&
-        mayQueue(queued + plans.length, this, this.lastStepGpuMs)
-      ) {
-        const s = this.scheduleOne();
-        if (!s) break;
-        plans.push(s);
-      }
-      if (plans.length === 0) return;
-      const packs = this.pack(plans);
-      plans.forEach((s, i) => this.commit(this.encodePlan(s, packs[i])));
-      if (plans.length < most) return;
+    while (
+      this.inflight.length < this.ring - 2 &&
+      mayQueue(
+        this.inflight.filter((f) => f.done === null).length,
+        this,
+        this.lastStepGpuMs,
+      )
+    ) {
+      const tSched = this.now();
+      const plan = this.scheduler.schedule();
+      if (plan.items.length === 0) break;
+      this.commit(this.encodePlan(plan, tSched));
     }
-  }
-
-  /** Schedules one step (null when there is no work), with its scheduling time. */
-  private scheduleOne(): Scheduled | null {
-    const tSched = this.now();
-    const plan = this.scheduler.schedule();
-    if (plan.items.length === 0) return null;
-    return {
-      plan,
-      tSched,
-      schedNs: this.now() - tSched,
-      packNs: 0n,
-      blocks: this.blocks.stats(),
-      waiting: this.scheduler.waiting.length,
-      running: this.scheduler.running.length,
-    };
-  }
-
-  /**
-   * Packs the steps `plans` (the next ones in step order) and writes their metadata: in one
-   * batch into the engine's metadata ring (metaBatch), else each into place.
-   */
-  private pack(plans: Scheduled[]): PackedStep[] {
-    const t = this.now();
-    const batches = plans.map((s, i) =>
-      this.batchOf(s.plan, this.stepIndex + i)
-    );
-    const packs = this.metaBatch
-      ? this.engine.prepareSteps(batches, this.stepIndex % META_SLOTS)
-      : batches.map((b) => this.engine.prepareStep(b));
-    const share = (this.now() - t) / BigInt(plans.length);
-    for (const s of plans) s.packNs = share;
-    return packs;
   }
 
   /** Schedules and encodes one step past the queue's bound where the ring has room, or null. */
   private encodeNext(): Encoded | null {
     if (this.inflight.length >= this.ring - 2) return null;
-    const s = this.scheduleOne();
-    return s ? this.encodePlan(s, this.pack([s])[0]) : null;
-  }
-
-  /** The hybrid batch of `plan` as step `step` (its token log rows: the ring slot's). */
-  private batchOf(plan: StepPlan, step: number): StepBatch {
-    const seqs: StepSequence[] = plan.items.map((it) => ({
-      slot: it.slot,
-      start: it.start,
-      tokens: it.tokens,
-      pages: it.seq.blocks,
-      sample: it.sample ? it.seq.spec.sampling : null,
-    }));
-    return {
-      seqs,
-      logBase: (step % this.ring) * this.engine.limits.maxSeqs,
-    };
+    const tSched = this.now();
+    const plan = this.scheduler.schedule();
+    return plan.items.length === 0 ? null : this.encodePlan(plan, tSched);
   }
 
   /** Asks for the readback of every submitted step not yet asked for, in step order. */
@@ -524,17 +440,20 @@ export class EngineLoop {
     });
   }
 
-  /**
-   * Encodes the scheduled step `s` (packed by pack(), as the next step in order) with its
-   * readback copies (commit() submits it).
-   */
-  private encodePlan(s: Scheduled, packed: PackedStep): Encoded {
-    const { plan, tSched: tSchedNs, blocks, waiting, running } = s;
+  /** Encodes one step of `plan` with its readback copies (commit() submits it). */
+  private encodePlan(plan: StepPlan, tSchedNs: bigint): Encoded {
     const engine = this.engine;
     const device = engine.gpu.device;
-    const tEncode = this.now();
     const slot = this.stepIndex % this.ring;
     const logBase = slot * engine.limits.maxSeqs;
+    const seqs: StepSequence[] = plan.items.map((it) => ({
+      slot: it.slot,
+      start: it.start,
+      tokens: it.tokens,
+      pages: it.seq.blocks,
+      sample: it.sample ? it.seq.spec.sampling : null,
+    }));
+    const packed = engine.prepareStep({ seqs, logBase });
     const enc = device.createCommandEncoder({
       label: `step ${this.stepIndex}`,
     });
@@ -555,27 +474,27 @@ export class EngineLoop {
       tSchedNs,
       tSubmitNs: 0n,
       cpuUs: 0,
-      blocks,
-      waiting,
-      running,
+      blocks: this.blocks.stats(),
+      waiting: this.scheduler.waiting.length,
+      running: this.scheduler.running.length,
       slot,
       readout: null,
       done: null,
     };
     this.stepIndex++;
-    return { f, cmd, hostNs: s.schedNs + s.packNs + this.now() - tEncode };
+    return { f, cmd, encodedNs: this.now() };
   }
 
   /**
-   * Submits an encoded step and counts it; its host time is scheduling, packing, encoding and
-   * the submit (not the waits between its scheduling, encoding and submit).
+   * Submits an encoded step and counts it; its host time is scheduling, encoding and the submit
+   * (not the wait between an early encoding and its submit).
    */
-  private commit({ f, cmd, hostNs }: Encoded): void {
+  private commit({ f, cmd, encodedNs }: Encoded): void {
     const device = this.engine.gpu.device;
     const { plan } = f;
     f.tSubmitNs = this.now();
     device.queue.submit([cmd]);
-    f.cpuUs = Number(hostNs + this.now() - f.tSubmitNs) / 1e3;
+    f.cpuUs = Number(encodedNs - f.tSchedNs + this.now() - f.tSubmitNs) / 1e3;
     this.inflight.push(f);
     const c = this.counters;
     c.steps++;

@@ -22,12 +22,7 @@
 import type { ModelConfig } from "../model/config.ts";
 import { ropeInvFreq } from "../model/config.ts";
 import type { EngineDevice } from "./device.ts";
-import {
-  readBuffer,
-  storageBuffer,
-  uniformBuffer,
-  uploadF32,
-} from "./gpu_buffers.ts";
+import { readBuffer, storageBuffer, uploadF32 } from "./gpu_buffers.ts";
 import {
   GEMV_SHAPES,
   type GemvShape,
@@ -49,7 +44,6 @@ import {
   planAttention,
 } from "./attention_plan.ts";
 import {
-  bindKernel,
   compileGemvRope,
   compileKernels,
   compileSmallGemv,
@@ -80,12 +74,6 @@ export interface DispatchStamps {
 }
 import type { PackedStep, StepBatch, StepLimits } from "../batch/step_batch.ts";
 import type { WeightSource } from "../model/weights.ts";
-
-/**
- * Slots of the metadata ring (prepareSteps): steps whose metadata is written in one batch ahead
- * of their submission, at most this many.
- */
-export const META_SLOTS = 8;
 
 /** One model on one device, ready to run hybrid steps. */
 export class ForwardEngine {
@@ -121,8 +109,6 @@ export class ForwardEngine {
     private readonly owned: GPUBuffer[],
     private readonly layers: LayerGroups[],
     private readonly globals: ModelGlobals,
-    /** meta_copy's bind group per slot of the metadata ring, and a slot's words (stride). */
-    private readonly metaRing: { groups: GPUBindGroup[]; stride: number },
   ) {}
 
   /**
@@ -179,12 +165,6 @@ export class ForwardEngine {
         device,
         "meta [metaWords + work list + merge list] u32",
         metaTotal * 4,
-        maxB,
-      ),
-      metaRing: storageBuffer(
-        device,
-        "meta ring [META_SLOTS, 4 + metaTotal] u32",
-        META_SLOTS * (4 + metaTotal) * 4,
         maxB,
       ),
       part: storageBuffer(
@@ -268,22 +248,6 @@ export class ForwardEngine {
       kvLayer,
       owned,
     });
-    // meta_copy's uniform { slot, stride } and bind group per slot of the metadata ring.
-    const stride = 4 + metaTotal;
-    const metaGroups = Array.from({ length: META_SLOTS }, (_, slot) => {
-      const p = uniformBuffer(device, `meta_copy p slot ${slot}`, [
-        slot,
-        stride,
-        0,
-        0,
-      ]);
-      owned.push(p);
-      return bindKernel(device, kernels.meta_copy, `meta_copy slot ${slot}`, [
-        p,
-        b.metaRing,
-        b.meta,
-      ]);
-    });
     await device.queue.onSubmittedWorkDone();
     return new ForwardEngine(
       gpu,
@@ -300,7 +264,6 @@ export class ForwardEngine {
       owned,
       layers,
       globals,
-      { groups: metaGroups, stride },
     );
   }
 
@@ -309,58 +272,6 @@ export class ForwardEngine {
    * metadata words it uses (ordered before any command buffer submitted after this call).
    */
   prepareStep(batch: StepBatch): PackedStep {
-    const { packed, work, mergeAt, merges } = this.packMeta(batch);
-    // Only the words the step uses: the packed step, its work items and its merge entries (the
-    // lists are sized for the largest step: ~1.4 MB at 2,048 tokens and 256 sequences, against
-    // ~0.1 MB for a batch-1 decode with those limits).
-    const queue = this.gpu.device.queue;
-    queue.writeBuffer(this.buffers.meta, 0, packed.meta, 0, work);
-    if (merges > 0) {
-      queue.writeBuffer(
-        this.buffers.meta,
-        mergeAt * 4,
-        packed.meta,
-        mergeAt,
-        merges,
-      );
-    }
-    return packed;
-  }
-
-  /**
-   * Validates, packs and plans several steps and writes their metadata into consecutive slots of
-   * the metadata ring, from `firstSlot` (mod {@link META_SLOTS}); each step's encoding then
-   * copies its slot into the metadata buffer in its first dispatch (meta_copy.wgsl). All the
-   * writes are queued before any of these steps is submitted, so the queue runs them in one
-   * batch ahead of the first (a step's own write between two steps costs the H200 ~0.08 ms of
-   * idle GPU, docs/perf.md engine14n). At most META_SLOTS steps; the caller submits them in
-   * order, after every step submitted before that used any of these slots.
-   */
-  prepareSteps(batches: StepBatch[], firstSlot: number): PackedStep[] {
-    if (batches.length > META_SLOTS) {
-      throw new Error(
-        `prepareSteps: ${batches.length} steps, more than the ${META_SLOTS} slots of the metadata ring`,
-      );
-    }
-    const queue = this.gpu.device.queue;
-    const stride = this.metaRing.stride;
-    return batches.map((batch, i) => {
-      const { packed, work, mergeAt, merges } = this.packMeta(batch);
-      const slot = (firstSlot + i) % META_SLOTS;
-      // The slot: [n0, a1, n1, 0, words 0 .. n0, words a1 .. a1 + n1] (meta_copy.wgsl).
-      const words = new Uint32Array(4 + work + merges);
-      words.set([work, mergeAt, merges, 0]);
-      words.set(packed.meta.subarray(0, work), 4);
-      words.set(packed.meta.subarray(mergeAt, mergeAt + merges), 4 + work);
-      queue.writeBuffer(this.buffers.metaRing, slot * stride * 4, words);
-      return { ...packed, metaSlot: slot, metaCopied: work + merges };
-    });
-  }
-
-  /** Packs and plans one step: its metadata, and the used words' ranges [0, work), [mergeAt, + merges). */
-  private packMeta(
-    batch: StepBatch,
-  ): { packed: PackedStep; work: number; mergeAt: number; merges: number } {
     const packed = packStep(batch, this.limits);
     const meta = new Uint32Array(this.attn.metaTotal);
     meta.set(packed.meta);
@@ -372,14 +283,18 @@ export class ForwardEngine {
       this.attn.caps,
       this.attn.split,
     );
+    // Only the words the step uses: the packed step, its work items and its merge entries (the
+    // lists are sized for the largest step: ~1.4 MB at 2,048 tokens and 256 sequences, against
+    // ~0.1 MB for a batch-1 decode with those limits).
+    const queue = this.gpu.device.queue;
     const work = meta[HDR.WORK] + plan.items * GEOMETRY.WORK_WORDS;
-    const merges = plan.merges * GEOMETRY.MERGE_WORDS;
-    return {
-      packed: { ...packed, meta, attention: plan },
-      work,
-      mergeAt: merges > 0 ? meta[HDR.MERGE] : 0,
-      merges,
-    };
+    queue.writeBuffer(this.buffers.meta, 0, meta, 0, work);
+    if (plan.merges > 0) {
+      const at = meta[HDR.MERGE];
+      const n = plan.merges * GEOMETRY.MERGE_WORDS;
+      queue.writeBuffer(this.buffers.meta, at * 4, meta, at, n);
+    }
+    return { ...packed, meta, attention: plan };
   }
 
   /** Validates and packs `batch`, writes its metadata and submits the step; returns the packing. */
@@ -482,14 +397,6 @@ export class ForwardEngine {
       own.end();
       perDispatch!.names.push(tag ? `${kernel.name} ${tag}` : kernel.name);
     };
-    // Metadata written into a ring slot (prepareSteps): copied into place first.
-    if (packed.metaSlot !== undefined) {
-      disp(
-        k.meta_copy,
-        this.metaRing.groups[packed.metaSlot],
-        grids.metaCopy(packed.metaCopied ?? 0),
-      );
-    }
     disp(k.embed, this.globals.embed, grids.embed(T, C));
     const plan = packed.attention;
     if (!plan) {

@@ -268,29 +268,6 @@ webgpuTest({
 
 webgpuTest({
   name:
-    "EngineLoop writes the metadata of steps scheduled together in one batch (metaBatch) with the same greedy ids as one write per step",
-  ...opts,
-  fn: async (t) => {
-    const want = await alone();
-    // A floor of 8 steps in flight: fill() schedules up to 8 steps per batch, and the 8 slots
-    // of the engine's metadata ring are reused across batches.
-    for (const metaBatch of [true, false]) {
-      await t.step(`metaBatch ${metaBatch}`, async () => {
-        const { got, steps } = await together({
-          metaBatch,
-          stepsInFlight: 8,
-          maxStepsInFlight: 8,
-          prefixCaching: false,
-        });
-        assert.deepEqual(got, want);
-        assert.ok(steps.length > 8, `${steps.length} steps`);
-      });
-    }
-  },
-});
-
-webgpuTest({
-  name:
     "EngineLoop.cancel() ends the stream and frees the sequence's KV blocks",
   ...opts,
   fn: async () => {
