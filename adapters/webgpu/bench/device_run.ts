@@ -87,6 +87,8 @@ const kernels = await benchKernels(gpu, preset, quick ? 2 : 5, {
     "32x64x16 4x4",
     "128x128x16 8x8",
     "64x128x16 8x8",
+    "128x128x16 8x8 sw",
+    "64x128x16 8x8 sw",
   ],
   sweepM: quick ? undefined : [4, 12, 16, 32, 64, 256, 512, 2048],
 });

@@ -4,9 +4,12 @@
  * GEMV at every decode shape against the copy bandwidth, the M sweep against the FMA peak),
  * decode attention's KV read bandwidth, and sampling over the vocabulary.
  *
- * Usage: `deno run -A adapters/webgpu/bench/kernels.ts [--preset NAME] [--runs N] [--gemv-s NAMES]`
+ * Usage: `deno run -A adapters/webgpu/bench/kernels.ts [--preset NAME] [--runs N] [--gemv-s NAMES]
+ * [--tiles NAMES [--sweep-m MS]]`
  * (`--gemv-s`: of the linear layers only linear_gemv_s at one row, the GEMV_S_VARIANTS named,
- * comma-separated, with their times per layer and the fastest per layer).
+ * comma-separated, with their times per layer and the fastest per layer; `--tiles`: of the linear
+ * layers only the tiled matmul's M sweep (gate_up and down) with the TILE_VARIANTS named, at rows
+ * MS, comma-separated, default 256,512,2048, with every variant's time and TFLOP/s).
  * Defaults: `llama-3.2-1b` and 10 runs on a GPU; `smollm2-135m` and 3 runs on a software adapter.
  *
  * @module
@@ -15,7 +18,13 @@ import { parseArgs } from "node:util";
 import { parseModelConfig } from "../model/config.ts";
 import { type EngineDevice, requestEngineDevice } from "../step/device.ts";
 import { storageBuffer, uniformBuffer } from "../step/gpu_buffers.ts";
-import { gemvSVariant, grids, type StorageDtype } from "../kernels/geometry.ts";
+import {
+  gemvSVariant,
+  GEOMETRY,
+  grids,
+  type StorageDtype,
+  TILE_VARIANTS,
+} from "../kernels/geometry.ts";
 import { sampleParams } from "../kernels/params.ts";
 import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
 import { PRESET_CONFIGS } from "../model/presets.ts";
@@ -26,6 +35,7 @@ import {
   benchLinear,
   bestGemvByLayer,
   bestPoints,
+  bestTiled,
   type LinearBenchOptions,
   type LinearPoint,
 } from "./_linear.ts";
@@ -212,6 +222,8 @@ if (import.meta.main) {
       preset: { type: "string" },
       runs: { type: "string" },
       "gemv-s": { type: "string" },
+      tiles: { type: "string" },
+      "sweep-m": { type: "string" },
     },
   });
   const gpu = await requestEngineDevice();
@@ -223,12 +235,33 @@ if (import.meta.main) {
   // --gemv-s NAMES: of the linear layers only linear_gemv_s at one row, these variants.
   const gemvS = args["gemv-s"]?.split(",");
   for (const v of gemvS ?? []) gemvSVariant(v);
+  // --tiles NAMES: of the linear layers only the tiled M sweep, these variants.
+  const tiles = args.tiles?.split(",");
+  for (const v of tiles ?? []) {
+    if (!(v in TILE_VARIANTS)) {
+      throw new Error(
+        `--tiles: unknown tile variant ${JSON.stringify(v)}, expected one of ${
+          Object.keys(TILE_VARIANTS).join(", ")
+        }`,
+      );
+    }
+  }
+  const sweepM = (args["sweep-m"] ?? "256,512,2048").split(",").map(Number);
+  if (sweepM.some((m) => !Number.isInteger(m) || m <= GEOMETRY.GEMV_MB)) {
+    throw new Error(
+      `--sweep-m: expected row counts > ${GEOMETRY.GEMV_MB} (the tiled matmul's), got ${
+        args["sweep-m"]
+      }`,
+    );
+  }
   const r = await benchKernels(
     gpu,
     preset,
     Number(args.runs ?? (cpu ? 3 : 10)),
     gemvS
       ? { gemvVariants: [], gemvSVariants: gemvS, tileVariants: [], sweepM: [] }
+      : tiles
+      ? { gemvVariants: [], gemvSVariants: [], tileVariants: tiles, sweepM }
       : {},
   );
   console.log(
@@ -260,6 +293,20 @@ if (import.meta.main) {
     }
     console.log(JSON.stringify(Object.fromEntries(us), null, 1));
     console.log(JSON.stringify(bestGemvByLayer(r.linear, numLayers), null, 1));
+  }
+  if (tiles) {
+    // Every tiled point: us and TFLOP/s by kernel, variant, shape and M; the engine's choice.
+    for (const p of r.linear) {
+      if (p.kernel.startsWith("linear_gemv")) continue;
+      console.log(
+        `tiled ${p.kernel} [${p.variant}] ${p.shape} M=${p.M}: ${
+          (p.row.seconds * 1e6).toFixed(1)
+        } us, ${(p.row.flops / p.row.seconds / 1e12).toFixed(2)} TFLOP/s`,
+      );
+    }
+    for (const M of sweepM) {
+      console.log(`best at M=${M}: ${JSON.stringify(bestTiled(r.linear, M))}`);
+    }
   }
   gpu.device.destroy();
 }

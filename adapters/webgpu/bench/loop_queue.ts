@@ -9,8 +9,9 @@
  * readback, so the loop's own host cost shows as the difference. Prints one JSON object.
  *
  * `deno run -A adapters/webgpu/bench/loop_queue.ts [--preset tiny] [--tokens 256] [--target N]
- * [--only default] [--no-fuse-rope]` (the engine's attnTargetItems; the default loop rows
- * alone; qkv and rope_kv as two dispatches)
+ * [--only default] [--no-fuse-rope] [--probe-submit]` (the engine's attnTargetItems; the default
+ * loop rows alone; qkv and rope_kv as two dispatches; one decode step submitted over and over,
+ * one per submission, several per command buffer or several command buffers per submission)
  *
  * @module
  */
@@ -180,7 +181,72 @@ const direct = async (readback: boolean, depth: number) => {
     hostUsPerStep: (hostMs * 1000) / tokens,
   };
 };
+// Where the ~0.08 ms per step between the GPU step and the wall time of direct steps goes: the
+// same decode step (one packing, its metadata written once) submitted `tokens` times, one step
+// per submission, `per` steps encoded into one command buffer, or `per` command buffers in one
+// submit (no readback until the end; the KV write lands on the same position each time).
+const sameStep = async (
+  mode: "submit" | "encoder" | "buffers",
+  per: number,
+) => {
+  const loop = await EngineLoop.create(engine, { prefixCaching: false });
+  const pages = loop.blocks.take(
+    Math.ceil((prompt.length + tokens + 1) / PAGE_SIZE),
+  );
+  const batch = (i: number) => ({
+    seqs: [{
+      slot: 0,
+      start: i === 0 ? 0 : prompt.length + i - 1,
+      tokens: i === 0 ? prompt : null,
+      pages,
+      sample: GREEDY,
+    }],
+    logBase: 0,
+  });
+  engine.submitStep(batch(0));
+  await engine.readTokenLog(0, 1);
+  const packed = engine.prepareStep(batch(1));
+  await engine.readTokenLog(0, 1);
+  const t0 = performance.now();
+  for (let i = 0; i < tokens; i += per) {
+    const cmds = [];
+    let enc = d.createCommandEncoder();
+    for (let j = 0; j < per; j++) {
+      engine.encodeStep(enc, packed);
+      if (mode !== "encoder") {
+        cmds.push(enc.finish());
+        enc = d.createCommandEncoder();
+      }
+    }
+    if (mode === "encoder") cmds.push(enc.finish());
+    if (mode === "buffers") d.queue.submit(cmds);
+    else for (const c of cmds) d.queue.submit([c]);
+  }
+  await engine.readTokenLog(0, 1);
+  const wallMs = performance.now() - t0;
+  loop.blocks.release(pages);
+  await loop.close();
+  return {
+    queue: `same step, ${
+      mode === "submit"
+        ? "one per submit"
+        : mode === "encoder"
+        ? `${per} per command buffer`
+        : `${per} command buffers per submit`
+    }`,
+    msPerToken: wallMs / (Math.ceil(tokens / per) * per),
+  };
+};
 const directRows = [];
+if (Deno.args.includes("--probe-submit")) {
+  directRows.push(await direct(false, 16));
+  directRows.push(await sameStep("submit", 1));
+  directRows.push(await sameStep("encoder", 8));
+  directRows.push(await sameStep("buffers", 8));
+  directRows.push(await direct(false, 16));
+  directRows.push(await sameStep("submit", 1));
+  directRows.push(await sameStep("encoder", 8));
+}
 for (
   const [r, k] of onlyDefault
     ? []

@@ -71,6 +71,18 @@ export const GEOMETRY = {
   TILE_RM: 4,
   TILE_RN: 4,
   TILE_WG: 256,
+  /**
+   * linear_tiled(_h) staging (tiled_stage.wgsl): 0 loads each TILE_K slice at its own step; 1
+   * loads slice s + 1 into registers while slice s is computed; 2 as 1 with two staging buffers
+   * (one barrier per slice instead of two). The outputs are the same.
+   */
+  TILE_PF: 0,
+  /**
+   * linear_tiled(_h): 1 stages rows first (conflict-free workgroup stores, tiled_stage.wgsl) and
+   * gives an 8 x 8 invocation the W columns 4 tx and TILE_N / 2 + 4 tx (consecutive vec4 loads
+   * across a warp); 0 stages along k first and gives it 8 adjacent columns. Same outputs.
+   */
+  TILE_SW: 0,
   /** rope_kv.wgsl: one invocation per (token, rotary pair or V pair). */
   ROPE_WG: 64,
   /** attention.wgsl: one workgroup per (query head, token); keys in blocks of ATTN_WG. */
@@ -345,6 +357,62 @@ export const TILE_VARIANTS: Record<string, Partial<Geometry>> = {
     TILE_RN: 8,
     TILE_WG: 128,
   },
+  // The next slice's loads in flight during the compute (TILE_PF 1), and in a second staging
+  // buffer (TILE_PF 2).
+  "128x128x16 8x8 pf1": {
+    TILE_M: 128,
+    TILE_N: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_PF: 1,
+  },
+  "128x128x16 8x8 pf2": {
+    TILE_M: 128,
+    TILE_N: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_PF: 2,
+  },
+  "128x128x32 8x8 pf1": {
+    TILE_M: 128,
+    TILE_N: 128,
+    TILE_K: 32,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_PF: 1,
+  },
+  "64x128x16 8x8 pf2": {
+    TILE_N: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_WG: 128,
+    TILE_PF: 2,
+  },
+  "32x64x16 4x4 pf2": { TILE_M: 32, TILE_WG: 128, TILE_PF: 2 },
+  // Rows-first staging and interleaved W columns (TILE_SW 1).
+  "128x128x16 8x8 sw": {
+    TILE_M: 128,
+    TILE_N: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_SW: 1,
+  },
+  "128x128x16 8x8 sw pf2": {
+    TILE_M: 128,
+    TILE_N: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_SW: 1,
+    TILE_PF: 2,
+  },
+  "64x128x16 8x8 sw": {
+    TILE_N: 128,
+    TILE_RM: 8,
+    TILE_RN: 8,
+    TILE_WG: 128,
+    TILE_SW: 1,
+  },
+  "32x64x16 4x4 sw": { TILE_M: 32, TILE_WG: 128, TILE_SW: 1 },
 };
 
 /** Threads of a linear_gemv workgroup. */
@@ -352,7 +420,8 @@ export const GEMV_WG = GEOMETRY.GEMV_ROWS * GEOMETRY.GEMV_LANES;
 
 /**
  * Refuses a tiled-matmul geometry the kernel cannot run (TILE_WG must equal the thread tiles,
- * slices whole W8 units, thread tiles whole vec4s).
+ * slices whole W8 units, thread tiles whole vec4s, a slice's loads within the staging's named
+ * registers, TILE_PF 0, 1 or 2, TILE_SW 0 or 1).
  *
  * @example
  * ```ts
@@ -367,13 +436,18 @@ export const GEMV_WG = GEOMETRY.GEMV_ROWS * GEOMETRY.GEMV_LANES;
  */
 export function checkTileGeometry(geo: Geometry): void {
   const threads = (geo.TILE_M / geo.TILE_RM) * (geo.TILE_N / geo.TILE_RN);
+  // tiled_stage.wgsl holds one invocation's loads of a slice in named registers.
+  const aLoads = Math.ceil(geo.TILE_M * geo.TILE_K / 4 / geo.TILE_WG);
+  const wLoads = Math.ceil(geo.TILE_N * geo.TILE_K / 8 / geo.TILE_WG);
   if (
     threads !== geo.TILE_WG || geo.TILE_K % 8 !== 0 ||
     geo.TILE_RM !== geo.TILE_RN || ![4, 8].includes(geo.TILE_RM) ||
-    geo.TILE_M % geo.TILE_RM !== 0 || geo.TILE_N % geo.TILE_RN !== 0
+    geo.TILE_M % geo.TILE_RM !== 0 || geo.TILE_N % geo.TILE_RN !== 0 ||
+    aLoads > 4 || wLoads > 2 || ![0, 1, 2].includes(geo.TILE_PF) ||
+    ![0, 1].includes(geo.TILE_SW)
   ) {
     throw new Error(
-      `Tile geometry ${geo.TILE_M}x${geo.TILE_N}x${geo.TILE_K}, thread tile ${geo.TILE_RM}x${geo.TILE_RN}, TILE_WG ${geo.TILE_WG}: expected TILE_WG == (TILE_M / TILE_RM) * (TILE_N / TILE_RN) = ${threads}, TILE_K % 8 == 0, TILE_RM == TILE_RN in {4, 8}`,
+      `Tile geometry ${geo.TILE_M}x${geo.TILE_N}x${geo.TILE_K}, thread tile ${geo.TILE_RM}x${geo.TILE_RN}, TILE_WG ${geo.TILE_WG}, TILE_PF ${geo.TILE_PF}, TILE_SW ${geo.TILE_SW}: expected TILE_WG == (TILE_M / TILE_RM) * (TILE_N / TILE_RN) = ${threads}, TILE_K % 8 == 0, TILE_RM == TILE_RN in {4, 8}, at most 4 x and 2 W loads per invocation and slice (got ${aLoads} and ${wLoads}), TILE_PF in {0, 1, 2}, TILE_SW in {0, 1}`,
     );
   }
 }

@@ -19,13 +19,17 @@
 // Workgroup TILE_WG = (TILE_M / TILE_RM) * (TILE_N / TILE_RN); grid (ceil(N / TILE_N),
 // ceil(M / TILE_M), 1) (geometry.ts grids.tiled). Workgroup (bx, by) computes the TILE_M x
 // TILE_N block at rows by * TILE_M, columns bx * TILE_N, staging TILE_K-wide slices of a and W
-// (f16, transposed: [k][m], [k][n]) in workgroup memory, zero past M, N and K. Invocation
+// (f16, transposed: [k][m], [k][n]) in workgroup memory, zero past M, N and K (tiled_stage.wgsl,
+// appended: TILE_PF 0 stages each slice at its step, 1 and 2 load the next slice while this
+// one is computed, 2 into a second buffer). Invocation
 // (tx, ty) = (lid % (TILE_N / TILE_RN), lid / (TILE_N / TILE_RN)) owns the TILE_RM x TILE_RN
-// (4 x 4 or 8 x 8) outputs at rows ty * TILE_RM + i, columns tx * TILE_RN + j of the block, held
+// (4 x 4 or 8 x 8) outputs at rows ty * TILE_RM + i, columns tx * TILE_RN + j of the block (with
+// TILE_SW and 8 x 8: columns 4 tx + j and TILE_N / 2 + 4 tx + j, j < 4), held
 // in mat4x4<f32> registers (no private arrays: a dynamically indexed array would live in local
 // memory on NVIDIA's Vulkan compiler), and writes those inside M x N.
 // Host asserts: f16 storage (shader-f16); K % 8 == 0; XS % 4 == 0; flags without NORM and GATHER; checkTileGeometry
-// (TILE_RM == TILE_RN in {4, 8}, TILE_K % 8 == 0); loop passes per invocation (loop_passes.ts
+// (TILE_RM == TILE_RN in {4, 8}, TILE_K % 8 == 0, at most 4 x and 2 W loads per invocation and
+// slice, TILE_PF <= 2, TILE_SW <= 1); loop passes per invocation (loop_passes.ts
 // tiled(K)) within the adapter's loop budget.
 
 alias VS4 = vec4<f16>; // workgroup staging
@@ -71,18 +75,6 @@ const A_LOADS: u32 = (A_ELEMS + TILE_WG - 1u) / TILE_WG; // per invocation
 const W_LOADS: u32 = (W_ELEMS + TILE_WG - 1u) / TILE_WG;
 const BIG: bool = TILE_RM == 8u; // 8 x 8 outputs per invocation (four 4 x 4 blocks), else 4 x 4
 
-var<workgroup> a_s: array<VS4, TILE_K * TM4>; // [TILE_K][TILE_M / 4]
-var<workgroup> w_s: array<VS4, TILE_K * TN4>; // [TILE_K][TILE_N / 4]
-
-fn load_a(m: u32, k4: u32) -> vec4<f32> {
-  let v = x[m * P.XS4 + k4];
-  if ((P.flags & SILU_MUL) != 0u) {
-    let up = x[m * P.XS4 + 2u * P.K8 + k4];
-    return v / (1.0 + exp(-v)) * up;
-  }
-  return v;
-}
-
 // acc + the outer product a b^T as a 4 x 4 block (column i of the matrix holds output row i).
 fn outer4(acc: MS, a: VS4, b: VS4) -> MS {
   return MS(
@@ -127,7 +119,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n0 = wid.x * TILE_N;
   let tx = lid % TWX;
   let ty = lid / TWX;
-  // Accumulators: c00 rows 0-3 x cols 0-3 of the invocation's block; c01 cols 4-7, c10 rows 4-7.
+  // The invocation's two vec4 columns of W (8 x 8 outputs): adjacent (tx RN4, + 1), or with
+  // TILE_SW tx and TWX + tx, so that a warp's loads of w_s are consecutive vec4s.
+  let bc0 = select(tx * RN4, tx, TILE_SW != 0u);
+  let bc1 = select(tx * RN4 + 1u, TWX + tx, TILE_SW != 0u);
+  // Accumulators: c00 rows 0-3 x the columns of bc0 of the invocation's block; c01 those of bc1,
+  // c10 rows 4-7.
   var c00 = mat4x4<f32>();
   var c01 = mat4x4<f32>();
   var c10 = mat4x4<f32>();
@@ -136,51 +133,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var h01 = MS();
   var h10 = MS();
   var h11 = MS();
+  // Staging (tiled_stage.wgsl): with TILE_PF the first slice is fetched here, every next one
+  // while the slice before is computed.
+  if (TILE_PF != 0u && kb < ke) {
+    fetch_slice(lid, kb, m0, n0, M);
+    if (TILE_PF == 2u) {
+      put_slice(lid, 0u);
+      workgroupBarrier();
+    }
+  }
+  var buf = 0u; // the staging buffer being computed (TILE_PF 2 alternates two)
   for (var k0 = kb; k0 < ke; k0 += TILE_K) {
-    // Stage a: TILE_M x TILE_K as vec4 along k, stored transposed.
-    for (var u = 0u; u < A_LOADS; u++) {
-      let e = lid + u * TILE_WG;
-      let mi = e / (TILE_K / 4u);
-      let kq = e % (TILE_K / 4u);
-      let k4 = k0 / 4u + kq;
-      var v = vec4<f32>(0.0);
-      if (e < A_ELEMS && m0 + mi < M && k4 < 2u * P.K8) {
-        v = load_a(m0 + mi, k4);
-      }
-      if (e < A_ELEMS) {
-        let at = kq * 4u * TM4 + mi / 4u;
-        a_s[at][mi % 4u] = ST(v.x);
-        a_s[at + TM4][mi % 4u] = ST(v.y);
-        a_s[at + 2u * TM4][mi % 4u] = ST(v.z);
-        a_s[at + 3u * TM4][mi % 4u] = ST(v.w);
-      }
+    let next = k0 + TILE_K < ke;
+    if (TILE_PF == 0u) {
+      fetch_slice(lid, k0, m0, n0, M);
     }
-    // Stage W: TILE_N x TILE_K as W8 along k, stored transposed.
-    for (var u = 0u; u < W_LOADS; u++) {
-      let e = lid + u * TILE_WG;
-      let ni = e / (TILE_K / 8u);
-      let ko = e % (TILE_K / 8u);
-      let k8 = k0 / 8u + ko;
-      var lo = vec4<f32>(0.0);
-      var hi = vec4<f32>(0.0);
-      if (e < W_ELEMS && n0 + ni < P.N && k8 < P.K8) {
-        let wv = w[(n0 + ni) * P.K8 + k8];
-        lo = w8_lo(wv);
-        hi = w8_hi(wv);
-      }
-      if (e < W_ELEMS) {
-        let at = ko * 8u * TN4 + ni / 4u;
-        w_s[at][ni % 4u] = ST(lo.x);
-        w_s[at + TN4][ni % 4u] = ST(lo.y);
-        w_s[at + 2u * TN4][ni % 4u] = ST(lo.z);
-        w_s[at + 3u * TN4][ni % 4u] = ST(lo.w);
-        w_s[at + 4u * TN4][ni % 4u] = ST(hi.x);
-        w_s[at + 5u * TN4][ni % 4u] = ST(hi.y);
-        w_s[at + 6u * TN4][ni % 4u] = ST(hi.z);
-        w_s[at + 7u * TN4][ni % 4u] = ST(hi.w);
-      }
+    if (TILE_PF < 2u) {
+      put_slice(lid, 0u);
+      workgroupBarrier();
     }
-    workgroupBarrier();
+    if (TILE_PF != 0u && next) {
+      fetch_slice(lid, k0 + TILE_K, m0, n0, M);
+    }
+    let ab = buf * A_BUF;
+    let wb = buf * W_BUF;
     // This slice in f16 registers, then into the f32 accumulators. Assigned, not declared, here:
     // naga hoists loop-body locals, so a declaration would not zero them on every slice.
     h00 = MS();
@@ -188,12 +164,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     h10 = MS();
     h11 = MS();
     for (var k = 0u; k < TILE_K; k++) {
-      let a0 = a_s[k * TM4 + ty * RM4];
-      let b0 = w_s[k * TN4 + tx * RN4];
+      let a0 = a_s[ab + k * TM4 + ty * RM4];
+      let b0 = w_s[wb + k * TN4 + bc0];
       h00 = outer4(h00, a0, b0);
       if (BIG) {
-        let a1 = a_s[k * TM4 + ty * RM4 + 1u];
-        let b1 = w_s[k * TN4 + tx * RN4 + 1u];
+        let a1 = a_s[ab + k * TM4 + ty * RM4 + 1u];
+        let b1 = w_s[wb + k * TN4 + bc1];
         h01 = outer4(h01, a0, b1);
         h10 = outer4(h10, a1, b0);
         h11 = outer4(h11, a1, b1);
@@ -205,26 +181,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       c10 += mat4x4<f32>(h10);
       c11 += mat4x4<f32>(h11);
     }
+    if (TILE_PF == 2u) {
+      // The next slice into the other buffer (read after the barrier; the one computed above is
+      // refilled only after the next barrier).
+      if (next) {
+        put_slice(lid, 1u - buf);
+      }
+      buf = 1u - buf;
+    }
     workgroupBarrier();
   }
   let r = m0 + ty * TILE_RM;
-  let c = n0 + tx * TILE_RN;
+  let c = n0 + 4u * bc0;
+  let c1 = n0 + 4u * bc1;
   store4(r, M, c, c00[0]);
   store4(r + 1u, M, c, c00[1]);
   store4(r + 2u, M, c, c00[2]);
   store4(r + 3u, M, c, c00[3]);
   if (BIG) {
-    store4(r, M, c + 4u, c01[0]);
-    store4(r + 1u, M, c + 4u, c01[1]);
-    store4(r + 2u, M, c + 4u, c01[2]);
-    store4(r + 3u, M, c + 4u, c01[3]);
+    store4(r, M, c1, c01[0]);
+    store4(r + 1u, M, c1, c01[1]);
+    store4(r + 2u, M, c1, c01[2]);
+    store4(r + 3u, M, c1, c01[3]);
     store4(r + 4u, M, c, c10[0]);
     store4(r + 5u, M, c, c10[1]);
     store4(r + 6u, M, c, c10[2]);
     store4(r + 7u, M, c, c10[3]);
-    store4(r + 4u, M, c + 4u, c11[0]);
-    store4(r + 5u, M, c + 4u, c11[1]);
-    store4(r + 6u, M, c + 4u, c11[2]);
-    store4(r + 7u, M, c + 4u, c11[3]);
+    store4(r + 4u, M, c1, c11[0]);
+    store4(r + 5u, M, c1, c11[1]);
+    store4(r + 6u, M, c1, c11[2]);
+    store4(r + 7u, M, c1, c11[3]);
   }
 }

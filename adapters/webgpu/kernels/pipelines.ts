@@ -98,11 +98,15 @@ const ROPE_STUB = "fn rope_store(n: u32, v: f32, pv: f32) {}\n";
 
 /**
  * Reads a kernel's WGSL source (a file beside this module); linear_gemv.wgsl's compilations get
- * GEMV_ROPE and rope_store (gemv_rope.wgsl for `linear_gemv_rope`, else a stub).
+ * GEMV_ROPE and rope_store (gemv_rope.wgsl for `linear_gemv_rope`, else a stub), linear_tiled's
+ * and linear_tiled_h's their staging (tiled_stage.wgsl).
  */
 export async function kernelSource(name: KernelName): Promise<string> {
   const file = SOURCE_OF[name] ?? name;
   const text = await readWgsl(file);
+  if (file === "linear_tiled" || file === "linear_tiled_h") {
+    return text + "\n" + await readWgsl("tiled_stage");
+  }
   if (file !== "linear_gemv") return text;
   const rope = name === "linear_gemv_rope";
   return `const GEMV_ROPE: u32 = ${rope ? 1 : 0}u;\n` + text +

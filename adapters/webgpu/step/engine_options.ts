@@ -53,7 +53,7 @@ export interface EngineOptions {
   /**
    * Linear kernels: a launch geometry over {@link GEOMETRY}, and `tiledF16` to run rows past
    * GEMV_MB through linear_tiled_h.wgsl (f16 arithmetic per TILE_K slice, f32 across slices; f16
-   * storage only). Defaults: on a GPU the 128x128x16 8x8 tiles and f16 arithmetic with f16
+   * storage only). Defaults: on a GPU the `64x128x16 8x8 sw` tiles and f16 arithmetic with f16
    * storage (fastest on the H200); on a software adapter GEOMETRY and f32 arithmetic.
    * `gemvS`: a geometry of its own over `geometry`, per layer, for the one-row GEMV
    * (linear_gemv_s: GEMV_SROWS, GEMV_SLANES, GEMV_SRPT); layers not named use `geometry`.
@@ -206,8 +206,9 @@ export function resolveEngineOptions(
     );
   }
   const targetItems = opts.attnTargetItems ?? (gpu.isFallback ? 4 : 512);
-  // Default on a GPU: the matmul measured fastest for large steps on the H200 (2026-12-01,
-  // docs/perf.md): 128 x 128 tiles of 8 x 8 per invocation, f16 arithmetic with f16 storage.
+  // Default on a GPU: the matmul measured fastest for large steps on the H200 (2026-12-03,
+  // docs/perf.md engine14n, two calls): 64 x 128 tiles of 8 x 8 per invocation, staged rows
+  // first with interleaved W columns (TILE_SW), f16 arithmetic with f16 storage.
   // On a software adapter: GEOMETRY and f32 arithmetic (the loop budget is checked against it).
   const gpuDefault = !gpu.isFallback;
   // The split over K only on a GPU by default: on llvmpipe's few cores it only adds work.
@@ -215,7 +216,7 @@ export function resolveEngineOptions(
     ...GEOMETRY,
     ...(gpuDefault ? {} : { SPLIT_MAX: 1 }),
     ...(opts.linear?.geometry ??
-      (gpuDefault ? TILE_VARIANTS["128x128x16 8x8"] : {})),
+      (gpuDefault ? TILE_VARIANTS["64x128x16 8x8 sw"] : {})),
   };
   checkTileGeometry(geo);
   checkGemvGeometry(geo);

@@ -193,6 +193,81 @@ webgpuTest({
   },
 });
 
+webgpuTest({
+  name:
+    "linear_tiled.wgsl / linear_tiled_h.wgsl give the same outputs bit for bit at every TILE_PF (loads one slice ahead) and TILE_SW (rows-first staging, interleaved columns)",
+  ...opts,
+  fn: async (t) => {
+    const gpu = await testDevice();
+    const { SILU_MUL, RESIDUAL, BIAS } = LINEAR_FLAGS;
+    // K = 200: 12 whole TILE_K slices of 16 and a short one (6 + 1 of 32); M, N not whole tiles.
+    const [M, N, K] = [150, 136, 200];
+    const tiles: [string, Partial<Geometry>][] = [
+      ["128x128x16 8x8", TILE_VARIANTS["128x128x16 8x8"]],
+      ["128x128x32 8x8", { ...TILE_VARIANTS["128x128x16 8x8"], TILE_K: 32 }],
+      ["32x64x16 4x4", TILE_VARIANTS["32x64x16 4x4"]],
+    ];
+    for (const dtype of await dtypes()) {
+      const x = randomF32(M * 2 * K, 21, 2);
+      const w = toStorageBytes(
+        roundToStorage(randomF32(N * K, 22, 0.5), dtype),
+        dtype,
+      );
+      const bias = randomF32(N, 23, 1);
+      const y0 = randomF32(M * N, 24, 1);
+      for (const [tile, over] of tiles) {
+        for (const name of ["linear_tiled", "linear_tiled_h"] as const) {
+          if (name === "linear_tiled_h" && dtype !== "f16") continue;
+          await t.step(`${dtype} ${name} ${tile}`, async () => {
+            const device = gpu.device;
+            const outs: Float32Array[] = [];
+            const modes = [[0, 0], [1, 0], [2, 0], [0, 1], [2, 1]];
+            for (const [TILE_PF, TILE_SW] of modes) {
+              const geo = { ...GEOMETRY, ...over, TILE_PF, TILE_SW };
+              const k = await compileKernels(device, dtype, 16, geo, [name]);
+              const meta = new Uint32Array(16);
+              meta[HDR.T] = M;
+              const y = bufferOf(device, "y", y0);
+              await runKernels(device, [{
+                kernel: k[name]!,
+                buffers: [
+                  uniformBuffer(
+                    device,
+                    "p",
+                    linearParams(
+                      N,
+                      K,
+                      2 * K,
+                      SILU_MUL | RESIDUAL | BIAS,
+                      HDR.T,
+                    ),
+                  ),
+                  bufferOf(device, "meta", meta),
+                  bufferOf(device, "x", x),
+                  bufferOf(device, "w", w),
+                  bufferOf(device, "bias", bias),
+                  bufferOf(device, "g", new Float32Array(4)),
+                  y,
+                ],
+                grid: grids.tiled(M, N, geo),
+              }]);
+              outs.push(await readF32(device, y, M * N));
+            }
+            assert.ok(outs[0].every(Number.isFinite), "finite outputs");
+            modes.forEach(([pf, sw], i) =>
+              assert.deepEqual(
+                outs[i],
+                outs[0],
+                `TILE_PF ${pf} TILE_SW ${sw} against TILE_PF 0 TILE_SW 0`,
+              )
+            );
+          });
+        }
+      }
+    }
+  },
+});
+
 /**
  * One dispatch of linear_gemv or linear_gemv_s (`kernel`, compiled with `geo`) over M rows of
  * the given inputs (y starts as y0); returns y.
