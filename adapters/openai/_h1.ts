@@ -197,7 +197,7 @@ export class H1Pool {
           h.due();
           sent?.(performance.timeOrigin + performance.now());
         }
-        await writeAll(conn, from === 0 ? bytes : bytes.subarray(from));
+        await writeAll(conn, bytes.subarray(from));
         const r = new ResponseReader(conn, (c) => this.release(c), () => {
           signal.removeEventListener("abort", onAbort);
         });

@@ -332,11 +332,8 @@ Deno.test({
     const firer = new SendFirer(table);
     try {
       const ctl = new AbortController();
-      const p = pool.request(
-        "GET",
-        "/",
-        [],
-        undefined,
+      const p = get(
+        pool,
         ctl.signal,
         armed.handoff(0),
         () => assert.fail("sent() for a withdrawn request"),
@@ -455,11 +452,8 @@ Deno.test({
     const armed = new ArmedSends(table, Float64Array.of(wallNowMs()));
     const ctl = new AbortController();
     try {
-      const p = pool.request(
-        "GET",
-        "/",
-        [],
-        undefined,
+      const p = get(
+        pool,
         ctl.signal,
         armed.handoff(0),
         // An injected cancellation with no delay: queued when the request is sent.

@@ -122,6 +122,17 @@ for (const { name, opts } of settings) {
   });
   await loop.close();
 }
+/** Step `i` of the one sequence of the direct probes: its prefill (0), then one decode step. */
+const decodeStep = (i: number, pages: number[], logBase: number) => ({
+  seqs: [{
+    slot: 0,
+    start: i === 0 ? 0 : prompt.length + i - 1,
+    tokens: i === 0 ? prompt : null,
+    pages,
+    sample: GREEDY,
+  }],
+  logBase,
+});
 // Direct steps: `tokens` decode steps of one sequence after its prefill, each prepared, encoded
 // and submitted as the loop does; `readback` adds the loop's per-step timestamp resolve, copies
 // and mapAsync, at most `depth` unread; without it one readback at the end (`depth` unused).
@@ -141,16 +152,7 @@ const direct = async (readback: boolean, depth: number) => {
   const step = (i: number) => {
     const h = performance.now();
     const slot = i % ring;
-    const packed = engine.prepareStep({
-      seqs: [{
-        slot: 0,
-        start: i === 0 ? 0 : prompt.length + i - 1,
-        tokens: i === 0 ? prompt : null,
-        pages,
-        sample: GREEDY,
-      }],
-      logBase: slot * 4,
-    });
+    const packed = engine.prepareStep(decodeStep(i, pages, slot * 4));
     const enc = d.createCommandEncoder();
     engine.encodeStep(
       enc,
@@ -193,16 +195,7 @@ const sameStep = async (
   const pages = loop.blocks.take(
     Math.ceil((prompt.length + tokens + 1) / PAGE_SIZE),
   );
-  const batch = (i: number) => ({
-    seqs: [{
-      slot: 0,
-      start: i === 0 ? 0 : prompt.length + i - 1,
-      tokens: i === 0 ? prompt : null,
-      pages,
-      sample: GREEDY,
-    }],
-    logBase: 0,
-  });
+  const batch = (i: number) => decodeStep(i, pages, 0);
   engine.submitStep(batch(0));
   await engine.readTokenLog(0, 1);
   const packed = engine.prepareStep(batch(1));
