@@ -158,8 +158,16 @@ export class Sender {
           const cancel = () => ctl.abort("injected cancellation");
           // A delay of 0 cancels before any of the reply is read (the read loop's next await),
           // not after a timer that a busy machine can run after a fast reply has ended.
+          // The delay counts from the send itself: a send made by the metronome's thread
+          // (armed_sends.ts) is learnt of here later, by however long this thread was busy.
+          const sinceSentMs = Number(clock.nowNs() - ev.tNs) / 1e6;
           if (inject.delayMs <= 0) queueMicrotask(cancel);
-          else injectTimer = setTimeout(cancel, inject.delayMs);
+          else {
+            injectTimer = setTimeout(
+              cancel,
+              Math.max(0, inject.delayMs - sinceSentMs),
+            );
+          }
         }
         tracker.onEvent(ev);
       },
