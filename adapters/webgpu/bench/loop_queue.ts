@@ -9,8 +9,8 @@
  * readback, so the loop's own host cost shows as the difference. Prints one JSON object.
  *
  * `deno run -A adapters/webgpu/bench/loop_queue.ts [--preset tiny] [--tokens 256] [--target N]
- * [--only default] [--no-fuse-rope] [--probe-submit]` (the engine's attnTargetItems; the default
- * loop rows alone; qkv and rope_kv as two dispatches; one decode step submitted over and over,
+ * [--only default] [--no-fuse-rope] [--l2-prefetch] [--probe-submit]` (the engine's attnTargetItems;
+ * the default loop rows alone; qkv and rope_kv as two dispatches; the L2 prefetch of small layers; one decode step submitted over and over,
  * one per submission, several per command buffer or several command buffers per submission)
  *
  * @module
@@ -43,6 +43,8 @@ if (target !== undefined && !(Number.isInteger(target) && target >= 1)) {
 const onlyDefault = arg("--only", "") === "default";
 // --no-fuse-rope: one-token steps run qkv and rope_kv as two dispatches (EngineOptions.fuseRope).
 const fuseRope = !Deno.args.includes("--no-fuse-rope");
+// --l2-prefetch: GEMV steps warm the L2 with o's and the next qkv's weights (EngineOptions).
+const l2Prefetch = Deno.args.includes("--l2-prefetch");
 const tokens = Number(arg("--tokens", "256"));
 if (!(Number.isInteger(tokens) && tokens >= 16)) {
   throw new Error(
@@ -83,6 +85,7 @@ const engine = await ForwardEngine.create(gpu, presetSource(preset), {
   logSize: 34 * 4,
   attnTargetItems: target,
   fuseRope,
+  l2Prefetch,
 });
 const settings: { name: string; opts: EngineLoopOptions }[] = [
   ...(onlyDefault ? [] : [1, 2, 4, 8, 16]).map((k) => ({
@@ -255,6 +258,7 @@ console.log(JSON.stringify(
     tokens,
     attnTargetItems: target ?? null,
     fuseRope,
+    l2Prefetch,
     emptyReadbackMs: { p50: median(readbackMs), min: Math.min(...readbackMs) },
     rows,
     direct: directRows,

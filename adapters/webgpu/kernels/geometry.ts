@@ -133,6 +133,9 @@ export const GEOMETRY = {
   SAMPLE_BISECT: 24,
   /** copy.wgsl (benchmark ceiling): one vec4 per invocation. */
   COPY_WG: 256,
+  /** l2_touch.wgsl (the L2 prefetch): TOUCH_LOADS vec4 loads per invocation. */
+  TOUCH_WG: 256,
+  TOUCH_LOADS: 4,
 } as const;
 
 /** The launch geometry: {@link GEOMETRY}, or a variant of it (the benchmark's sweeps). */
@@ -536,6 +539,18 @@ export const grids = {
   copy: (
     n4: number,
   ): Grid => [Math.min(cdiv(n4, GEOMETRY.COPY_WG), MAX_GRID_DIM), 1, 1],
+  /** l2_touch.wgsl over a buffer of `bytes` (its whole vec4s). */
+  touch: (bytes: number): Grid => [
+    Math.min(
+      Math.max(
+        1,
+        cdiv(Math.floor(bytes / 16), GEOMETRY.TOUCH_LOADS * GEOMETRY.TOUCH_WG),
+      ),
+      MAX_GRID_DIM,
+    ),
+    1,
+    1,
+  ],
 };
 
 /**

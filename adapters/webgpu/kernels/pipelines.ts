@@ -50,6 +50,7 @@ export const KERNEL_BINDINGS = {
   sample_blocks: ["uniform", "read", "read", "rw"],
   sample: ["uniform", "read", "read", "read", "rw", "rw", "rw"],
   copy: ["read", "rw"],
+  l2_touch: ["read", "rw"],
 } as const satisfies Record<string, readonly Slot[]>;
 
 /** Kernel names. */

@@ -13,7 +13,12 @@ import {
   uploadF32,
   uploadTensor,
 } from "./gpu_buffers.ts";
-import type { HybridShape, StorageDtype } from "../kernels/geometry.ts";
+import {
+  type Grid,
+  grids,
+  type HybridShape,
+  type StorageDtype,
+} from "../kernels/geometry.ts";
 import {
   attentionHybridParams,
   attentionMergeParams,
@@ -61,6 +66,19 @@ export interface LayerGroups {
   oReduce: GPUBindGroup;
   downSplit: GPUBindGroup;
   downReduce: GPUBindGroup;
+  /**
+   * l2_touch over o's weights and over this layer's qkv weights (EngineOptions.l2Prefetch),
+   * each with a sink of its own (no barrier between it and the dispatch it runs beside), or
+   * null when the engine does not prefetch.
+   */
+  oTouch: Touch | null;
+  qkvTouch: Touch | null;
+}
+
+/** One l2_touch dispatch: its bind group and grid. */
+export interface Touch {
+  group: GPUBindGroup;
+  grid: Grid;
 }
 
 /** The bind groups outside the layers. */
@@ -84,6 +102,8 @@ export interface BindInputs {
   kvLayer: number;
   /** Receives every buffer created here (the engine frees them). */
   owned: GPUBuffer[];
+  /** Whether to build the l2_touch bind groups (EngineOptions.l2Prefetch). */
+  l2Touch: boolean;
 }
 
 /** Uploads the weights and builds every bind group of the model. */
@@ -91,6 +111,22 @@ export async function bindModel(
   inp: BindInputs,
 ): Promise<{ layers: LayerGroups[]; globals: ModelGlobals }> {
   const { gpu, src, dtype, kernels, gemvRope, b, shape, kvLayer, owned } = inp;
+  // Each l2_touch writes a sink of its own: a buffer written by two dispatches of one pass
+  // would get a barrier between them, and the touch must not wait for, or hold up, its neighbours.
+  const touch = (label: string, w: GPUBuffer): Touch | null => {
+    if (!inp.l2Touch) return null;
+    const sink = storageBuffer(
+      gpu.device,
+      `${label} sink [1] vec4<u32>`,
+      16,
+      maxB,
+    );
+    owned.push(sink);
+    return {
+      group: bindKernel(gpu.device, kernels.l2_touch, label, [w, sink]),
+      grid: grids.touch(w.size),
+    };
+  };
   const cfg = src.config;
   const { numLayers: L, hidden: C, numHeads: H, numKvHeads: G, headDim: D } =
     cfg;
@@ -330,6 +366,8 @@ export async function bindModel(
         downBias,
         b.x,
       ]),
+      oTouch: touch(`L${l}.o l2_touch`, wo),
+      qkvTouch: touch(`L${l}.qkv l2_touch`, wqkv),
     });
   }
   const gw = await readGlobals(src);

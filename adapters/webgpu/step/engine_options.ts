@@ -71,6 +71,14 @@ export interface EngineOptions {
    * one-row geometry fits (geometry.ts ropeGemvFits; default true).
    */
   fuseRope?: boolean;
+  /**
+   * Steps on the GEMV warm the GPU's L2 cache with the next small layer's weights while a
+   * latency-bound dispatch runs: o's during decode attention, the next layer's qkv during
+   * down (l2_touch.wgsl, no barrier between the two; outputs unchanged). Default false: on
+   * the H200 it made the batch-1 GPU step 0.025 ms slower (docs/perf.md, engine14o); kept as a
+   * benchmark variant (`bench/loop_queue.ts --l2-prefetch`).
+   */
+  l2Prefetch?: boolean;
 }
 
 /**
@@ -106,6 +114,8 @@ export interface ResolvedEngineOptions {
   maxItemKeys: number;
   /** Whether one-token steps run linear_gemv_rope (`fuseRope`, where the qkv geometry fits). */
   fuseRope: boolean;
+  /** Whether GEMV steps prefetch o's and the next qkv's weights into the L2 (`l2Prefetch`). */
+  l2Prefetch: boolean;
   /**
    * The linear kernels' geometry (checked), whether large M uses f16 arithmetic, and each
    * layer's geometry of linear_gemv_s (`geo` where none was given).
@@ -261,6 +271,7 @@ export function resolveEngineOptions(
     targetItems,
     maxItemKeys,
     fuseRope,
+    l2Prefetch: opts.l2Prefetch ?? false,
     linear: { geo, tiledF16, gemvS },
   };
 }

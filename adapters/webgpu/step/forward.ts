@@ -247,6 +247,7 @@ export class ForwardEngine {
       shape,
       kvLayer,
       owned,
+      l2Touch: resolved.l2Prefetch,
     });
     await device.queue.onSubmittedWorkDone();
     return new ForwardEngine(
@@ -409,7 +410,7 @@ export class ForwardEngine {
     // On the GEMV the norms are fused into it (NORM); else rmsnorm + tiled.
     // One query token: qkv, rope and the cache write in one dispatch where the engine has it.
     const fused = T === 1 && this.gemvRope !== null;
-    for (const g of this.layers) {
+    for (const [l, g] of this.layers.entries()) {
       if (fused) {
         disp([this.gemvRope!, "qkv"], g.qkvRope!, ggrid(T, QKV, "qkv"));
       } else if (onGemv(T, QKV)) {
@@ -431,6 +432,10 @@ export class ForwardEngine {
           grids.attnHybrid(plan.items),
         );
       }
+      // o's weights into the L2 beside attention (the next barrier waits for both).
+      if (g.oTouch && onGemv(T, C)) {
+        disp(k.l2_touch, g.oTouch.group, g.oTouch.grid);
+      }
       if (plan.merges > 0) {
         disp(
           k.attention_merge,
@@ -447,6 +452,9 @@ export class ForwardEngine {
         disp(tiled, g.gateUp, grids.tiled(T, 2 * I, geo));
       }
       narrow("down", T, I, g.down, g.downSplit, g.downReduce);
+      // The next layer's qkv weights into the L2 beside down.
+      const next = this.layers[l + 1]?.qkvTouch;
+      if (next && onGemv(T, QKV)) disp(k.l2_touch, next.group, next.grid);
     }
     if (R > 0) {
       const V = this.config.vocab;

@@ -306,3 +306,47 @@ webgpuTest({
     }
   },
 });
+
+webgpuTest({
+  name:
+    "l2_touch.wgsl reads every whole vec4 of its buffer (the first and last reach the sink) and writes nothing else",
+  ...opts,
+  fn: async () => {
+    const { device, k } = await kernels("f32");
+    const MAGIC = [0x9e3779b9, 0x7f4a7c15, 0x85ebca6b, 0xc2b2ae35];
+    const SENTINEL = [1, 2, 3, 4];
+    // 3 workgroups of TOUCH_LOADS x TOUCH_WG vec4s and 5 more, plus 12 bytes past the last vec4.
+    const n4 = 3 * 4 * 256 + 5;
+    const run = async (at: number | null, fill: (w: Uint32Array) => void) => {
+      const w = new Uint32Array(n4 * 4 + 3);
+      fill(w);
+      if (at !== null) w.set(MAGIC, at * 4);
+      const sink = bufferOf(device, "sink", new Uint32Array(SENTINEL));
+      const grid = grids.touch(w.byteLength);
+      assert.deepEqual(grid, [4, 1, 1]);
+      await runKernels(device, [{
+        kernel: k.l2_touch,
+        buffers: [bufferOf(device, "w", w), sink],
+        grid,
+      }]);
+      return Array.from(new Uint32Array(await readBuffer(device, sink, 0, 16)));
+    };
+    const zeros = () => {};
+    assert.deepEqual(await run(0, zeros), MAGIC, "the first vec4");
+    assert.deepEqual(await run(n4 - 1, zeros), MAGIC, "the last vec4");
+    assert.deepEqual(
+      await run(2 * 1024 + 3 * 256 + 7, zeros),
+      MAGIC,
+      "a 4th load",
+    );
+    assert.deepEqual(await run(null, zeros), SENTINEL, "all zeros");
+    let s = 12345;
+    const random = (w: Uint32Array) => {
+      for (let i = 0; i < w.length; i++) {
+        s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+        w[i] = s;
+      }
+    };
+    assert.deepEqual(await run(null, random), SENTINEL, "random words");
+  },
+});

@@ -237,6 +237,80 @@ webgpuTest({
 
 webgpuTest({
   name:
+    "l2Prefetch adds l2_touch beside attention and down in GEMV steps and changes no logit",
+  ...opts,
+  fn: async () => {
+    const oracle = await loadOracle();
+    const src = await openCheckpoint(oracleDir());
+    const gpu = await testDevice();
+    const make = (l2Prefetch: boolean) =>
+      ForwardEngine.create(gpu, src, {
+        dtype: "f32",
+        maxTokens: 64,
+        maxSeqs: 4,
+        maxContext: 64,
+        l2Prefetch,
+      });
+    const plain = await make(false);
+    const touched = await make(true);
+    const c = oracle.cases[3];
+    const pages = pagesFrom(0, 3);
+    const steps = [
+      { tokens: c.prompt, start: 0 },
+      { tokens: [c.greedy[0]], start: c.prompt.length },
+      { tokens: [c.greedy[1]], start: c.prompt.length + 1 },
+    ];
+    for (const [i, s] of steps.entries()) {
+      const batch = {
+        seqs: [{ slot: 0, ...s, pages, sample: GREEDY }],
+        logBase: i,
+      };
+      plain.submitStep(batch);
+      touched.submitStep(batch);
+      assert.deepEqual(
+        await touched.readLogits(1),
+        await plain.readLogits(1),
+        `step ${i} (${s.tokens.length} tokens)`,
+      );
+    }
+    // Where the touches go: after each layer's attention, and after down but the last layer's.
+    const querySet = gpu.device.createQuerySet({
+      type: "timestamp",
+      count: 512,
+    });
+    const names: string[] = [];
+    const enc = gpu.device.createCommandEncoder();
+    const decode = {
+      seqs: [{
+        slot: 0,
+        start: c.prompt.length + 2,
+        tokens: [c.greedy[2]],
+        pages,
+        sample: GREEDY,
+      }],
+      logBase: 3,
+    };
+    touched.encodeStep(enc, touched.prepareStep(decode), undefined, {
+      querySet,
+      names,
+    });
+    gpu.device.queue.submit([enc.finish()]);
+    plain.submitStep(decode);
+    assert.deepEqual(await touched.readLogits(1), await plain.readLogits(1));
+    const L = touched.config.numLayers;
+    const after = (n: string) =>
+      names.filter((x, i) => x === "l2_touch" && names[i - 1] === n).length;
+    assert.equal(after("attention_hybrid"), L);
+    assert.equal(after("linear_gemv_s down"), L - 1);
+    assert.equal(names.filter((x) => x === "l2_touch").length, 2 * L - 1);
+    querySet.destroy();
+    plain.destroy();
+    touched.destroy();
+  },
+});
+
+webgpuTest({
+  name:
     "ForwardEngine one-token steps on linear_gemv_rope (qkv + rope_kv in one dispatch) give the unfused engine's logits and greedy ids",
   ...opts,
   fn: async (t) => {
