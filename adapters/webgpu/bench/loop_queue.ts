@@ -9,9 +9,10 @@
  * readback, so the loop's own host cost shows as the difference. Prints one JSON object.
  *
  * `deno run -A adapters/webgpu/bench/loop_queue.ts [--preset tiny] [--tokens 256] [--target N]
- * [--only default] [--no-fuse-rope] [--l2-prefetch] [--probe-submit]` (the engine's attnTargetItems;
- * the default loop rows alone; qkv and rope_kv as two dispatches; the L2 prefetch of small layers; one decode step submitted over and over,
- * one per submission, several per command buffer or several command buffers per submission)
+ * [--min-split N] [--only default] [--no-fuse-rope] [--l2-prefetch] [--probe-submit]` (the
+ * engine's attnTargetItems and attnMinSplitKeys; the default loop rows alone; qkv and rope_kv as
+ * two dispatches; the L2 prefetch of small layers; one decode step submitted over and over, one
+ * per submission, several per command buffer or several command buffers per submission)
  *
  * @module
  */
@@ -41,6 +42,10 @@ if (target !== undefined && !(Number.isInteger(target) && target >= 1)) {
   );
 }
 const onlyDefault = arg("--only", "") === "default";
+// --min-split N: the engine's attnMinSplitKeys (default the key block).
+const minSplit = Deno.args.includes("--min-split")
+  ? Number(arg("--min-split", ""))
+  : undefined;
 // --no-fuse-rope: one-token steps run qkv and rope_kv as two dispatches (EngineOptions.fuseRope).
 const fuseRope = !Deno.args.includes("--no-fuse-rope");
 // --l2-prefetch: GEMV steps warm the L2 with o's and the next qkv's weights (EngineOptions).
@@ -84,6 +89,7 @@ const engine = await ForwardEngine.create(gpu, presetSource(preset), {
   maxTokens: 64,
   logSize: 34 * 4,
   attnTargetItems: target,
+  attnMinSplitKeys: minSplit,
   fuseRope,
   l2Prefetch,
 });
@@ -257,6 +263,7 @@ console.log(JSON.stringify(
     preset,
     tokens,
     attnTargetItems: target ?? null,
+    attnMinSplitKeys: minSplit ?? null,
     fuseRope,
     l2Prefetch,
     emptyReadbackMs: { p50: median(readbackMs), min: Math.min(...readbackMs) },

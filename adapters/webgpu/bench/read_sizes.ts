@@ -21,7 +21,7 @@
  */
 import { requestEngineDevice } from "../step/device.ts";
 import { storageBuffer } from "../step/gpu_buffers.ts";
-import { grids } from "../kernels/geometry.ts";
+import { type Grid, grids } from "../kernels/geometry.ts";
 import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
 import { heatUp, measure, randomBuffer } from "./_gpu.ts";
 
@@ -90,7 +90,7 @@ async function chain(
   mode: Row["mode"],
   bufs: GPUBuffer[],
   sinks: GPUBuffer[],
-  grid: [number, number, number],
+  grid: Grid,
 ) {
   const groups = bufs.map((b, j) =>
     bindKernel(device, k.l2_touch, name, [b, sinks[j % sinks.length]])

@@ -29,6 +29,11 @@ export interface AttentionSplit {
    * `maxHybridKeys(shape, D, gpu.loopBudget)`.
    */
   maxItemKeys: number;
+  /**
+   * Fewest keys of a range when splitting, a multiple of the key block (default the key block):
+   * a decode over fewer keys is not split (no merge pass).
+   */
+  minSplitKeys?: number;
 }
 
 /** Capacities of the work list, merge list and partial rows (buffers are sized by them). */
@@ -127,6 +132,12 @@ export function planAttention(
   split: AttentionSplit,
 ): AttentionPlan {
   const { targetItems, maxItemKeys } = split;
+  const minSplit = split.minSplitKeys ?? shape.kb;
+  if (!(minSplit >= shape.kb && minSplit % shape.kb === 0)) {
+    throw new Error(
+      `Attention plan: minSplitKeys must be a positive multiple of the key block ${shape.kb}, got ${minSplit}`,
+    );
+  }
   if (
     maxItemKeys !== Infinity &&
     !(maxItemKeys >= shape.kb && maxItemKeys % shape.kb === 0)
@@ -156,7 +167,6 @@ export function planAttention(
   }
   const tiles = [...pre, ...dec];
   const base = tiles.length * G;
-  const minSplit = shape.kb;
   const wanted = base >= targetItems ? Infinity : Math.max(
     minSplit,
     Math.ceil(keySum * G / targetItems / shape.kb) * shape.kb,

@@ -51,6 +51,11 @@ export interface EngineOptions {
   /** Work items splitting aims at per step (default 4 on a software adapter, else 512). */
   attnTargetItems?: number;
   /**
+   * Fewest keys of a split range (a multiple of the key block; default the key block): tiles
+   * over fewer keys run unsplit, with no merge pass.
+   */
+  attnMinSplitKeys?: number;
+  /**
    * Linear kernels: a launch geometry over {@link GEOMETRY}, and `tiledF16` to run rows past
    * GEMV_MB through linear_tiled_h.wgsl (f16 arithmetic per TILE_K slice, f32 across slices; f16
    * storage only). Defaults: on a GPU the `64x128x16 8x8 sw` tiles and f16 arithmetic with f16
@@ -112,6 +117,8 @@ export interface ResolvedEngineOptions {
   targetItems: number;
   /** Most keys per attention work item: bounded by the adapter's loop budget, else Infinity. */
   maxItemKeys: number;
+  /** Fewest keys of a split range (`attnMinSplitKeys`, default the key block). */
+  minSplitKeys: number;
   /** Whether one-token steps run linear_gemv_rope (`fuseRope`, where the qkv geometry fits). */
   fuseRope: boolean;
   /** Whether GEMV steps prefetch o's and the next qkv's weights into the L2 (`l2Prefetch`). */
@@ -216,6 +223,16 @@ export function resolveEngineOptions(
     );
   }
   const targetItems = opts.attnTargetItems ?? (gpu.isFallback ? 4 : 512);
+  const { kb } = hybridShape(cfg.numHeads, cfg.numKvHeads, cfg.headDim);
+  const minSplitKeys = opts.attnMinSplitKeys ?? kb;
+  if (
+    !(Number.isInteger(minSplitKeys) && minSplitKeys >= kb &&
+      minSplitKeys % kb === 0)
+  ) {
+    throw new Error(
+      `attnMinSplitKeys: expected a positive multiple of the key block ${kb}, got ${minSplitKeys}`,
+    );
+  }
   // Default on a GPU: the matmul measured fastest for large steps on the H200 (2026-12-03,
   // docs/perf.md engine14n, two calls): 64 x 128 tiles of 8 x 8 per invocation, staged rows
   // first with interleaved W columns (TILE_SW), f16 arithmetic with f16 storage.
@@ -270,6 +287,7 @@ export function resolveEngineOptions(
     attention,
     targetItems,
     maxItemKeys,
+    minSplitKeys,
     fuseRope,
     l2Prefetch: opts.l2Prefetch ?? false,
     linear: { geo, tiledF16, gemvS },

@@ -137,8 +137,9 @@ export class ForwardEngine {
     const resolved = resolveEngineOptions(gpu, src, opts);
     const { dtype, limits, attention, targetItems, maxItemKeys, linear } =
       resolved;
+    const { minSplitKeys } = resolved;
     const shape = hybridShape(H, G, D);
-    const split = { targetItems, maxItemKeys };
+    const split = { targetItems, maxItemKeys, minSplitKeys };
     const caps = attentionCaps(H, G, shape, limits, split);
     const metaTotal = metaWords(limits) + attentionWords(caps);
     const { maxTokens, maxSeqs, numPages } = limits;

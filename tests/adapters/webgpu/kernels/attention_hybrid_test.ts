@@ -117,6 +117,45 @@ webgpuTest({
   },
 });
 
+webgpuTest({
+  name:
+    "minSplitKeys leaves tiles over fewer keys unsplit and splits the rest no finer, outputs equal to the reference",
+  ...opts,
+  fn: async () => {
+    // The step's decodes see 2, 41 and 71 keys, its chunks 32 and 2 (key block 32 at D 64).
+    const hgd: [number, number, number] = [4, 2, 64];
+    const runWith = (minSplitKeys: number | undefined) =>
+      runHybridStep(step(), LIM, hgd, {
+        targetItems: 256,
+        maxItemKeys: Infinity,
+        minSplitKeys,
+      });
+    const fine = await runWith(undefined);
+    assert.equal(fine.plan.splitKeys, 32);
+    for (const min of [64, 96]) {
+      const { got, want, plan } = await runWith(min);
+      // Each tile unsplit below min keys, else in ceil(keys / min) ranges, G items each: at 64
+      // the 71-key decode in two, at 96 nothing split (no merge pass).
+      assert.equal(plan.splitKeys, min === 64 ? 64 : 0);
+      assert.equal(plan.merges > 0, min === 64);
+      const ranges = [32, 2, 2, 41, 71].map((k) =>
+        Math.max(1, Math.ceil(k / min))
+      );
+      assert.equal(
+        plan.items,
+        2 * ranges.reduce((a, b) => a + b, 0),
+        `min ${min}`,
+      );
+      const err = relErr(got, want);
+      assert.ok(err < 1e-5, `min ${min}: relative error ${err}`);
+    }
+    await assert.rejects(
+      () => runWith(40),
+      /minSplitKeys must be a positive multiple of the key block 32, got 40/,
+    );
+  },
+});
+
 /** H, G, D of the decode-path variants' tests: GQA 2:1 and 3:1, and a head_dim of 128. */
 const DECODE_SHAPES: [number, number, number][] = [
   [4, 2, 16],

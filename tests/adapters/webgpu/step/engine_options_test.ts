@@ -87,3 +87,18 @@ Deno.test("resolveEngineOptions() takes linear.gemvS over the GPU defaults, for 
     assert.equal(linear.gemvS[name], linear.geo, name);
   }
 });
+
+Deno.test("resolveEngineOptions() takes attnMinSplitKeys in key blocks and refuses others", () => {
+  // llama-3.2-1b: head_dim 64, a key block of 32.
+  assert.equal(resolveEngineOptions(adapter({}), src, {}).minSplitKeys, 32);
+  const opts = { attnMinSplitKeys: 256 };
+  assert.equal(resolveEngineOptions(adapter({}), src, opts).minSplitKeys, 256);
+  for (const bad of [0, 16, 100, 1.5 * 32]) {
+    assert.throws(
+      () => resolveEngineOptions(adapter({}), src, { attnMinSplitKeys: bad }),
+      new RegExp(
+        `attnMinSplitKeys: expected a positive multiple of the key block 32, got ${bad}`,
+      ),
+    );
+  }
+});
