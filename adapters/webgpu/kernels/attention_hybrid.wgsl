@@ -38,6 +38,9 @@
 //     o / (D/4), dims 4 (o % (D/4)) ..) over the block's keys phase, phase + KS, ... (online
 //     softmax: rescaled when its running max rises), reading scores and V from workgroup
 //     memory; the KS phases (each with its own max) are merged at the end.
+//     With HYB_SC 1 (the default) the scores go to an array of their own (sc_s) instead,
+//     without waiting for the other scorers to finish reading K: one barrier fewer per block,
+//     the same arithmetic.
 //     With HYB_SX 1 the scorers instead write p = exp(s - m) with m the head's running max
 //     after the block (one exp per score, the rescale once per block and head), and the owners
 //     only add p * V (all phases then share one max).
@@ -86,6 +89,17 @@ const M_AT: u32 = HYB_WG + HYB_WG / 4u;
 // HYB_ELEMS).
 const SX_P: u32 = HYB_WG;
 const SX_C: u32 = 2u * HYB_WG;
+// HYB_SC 1: the decode block's scores [hg][kd] (hg * kd <= HYB_WG), apart from the K block
+// (one element with HYB_SC 0, so that the kernel's workgroup memory is as without it).
+var<workgroup> sc_s: array<f32, HYB_WG * HYB_SC + 1u>;
+
+// Score i of the decode block (HYB_SC: its own array; else over the K rows).
+fn score_get(i: u32) -> f32 {
+  if (HYB_SC != 0u) {
+    return sc_s[i];
+  }
+  return kv_s[i / 4u][i % 4u];
+}
 
 // Keys per decode block (geometry.ts hybridDecodeKeys): one score per invocation
 // (hg * kd <= HYB_WG), the K and V blocks [kd][D4] within V_AT each.
@@ -316,10 +330,17 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
     if (scorer && sj < nk) {
       s = hv_dot(q, hv_krow(sj));
     }
-    workgroupBarrier();
-    if (scorer) {
-      let si = sh * kd + sj;
-      kv_s[si / 4u][si % 4u] = s;
+    if (HYB_SC != 0u) {
+      if (scorer) {
+        sc_s[sh * kd + sj] = s;
+      }
+    } else {
+      // Over the K rows: only once every scorer has read them.
+      workgroupBarrier();
+      if (scorer) {
+        let si = sh * kd + sj;
+        kv_s[si / 4u][si % 4u] = s;
+      }
     }
     workgroupBarrier();
     if (HYB_SX != 0u) {
@@ -330,8 +351,7 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
       if (scorer) {
         var mb = NEG;
         for (var j = 0u; j < nk; j++) {
-          let si = sh * kd + j;
-          mb = max(mb, kv_s[si / 4u][si % 4u]);
+          mb = max(mb, score_get(sh * kd + j));
         }
         let m_new = max(ms, mb);
         var p = 0.0;
@@ -364,8 +384,7 @@ fn decode_item(it: Item, lid: u32, page_list: u32) {
     } else if (phase < KS) {
       // Each owner's keys in order, online: rescaled only when its running max rises.
       for (var j = phase; j < nk; j += KS) {
-        let si = h * kd + j;
-        let sv = kv_s[si / 4u][si % 4u];
+        let sv = score_get(h * kd + j);
         if (sv > m) {
           let corr = exp(m - sv);
           acc *= corr;

@@ -119,6 +119,13 @@ export const GEOMETRY = {
    * softmax over their keys (one or two exp per key and owner).
    */
   HYB_SX: 0,
+  /**
+   * attention_hybrid.wgsl decode items: 1 (the default) writes the block's scores into a
+   * workgroup array of their own (one barrier fewer per block: the K rows need not be read to
+   * the end before a score is written; decode-only dispatches 2-5 % faster on the H200,
+   * docs/perf.md engine14o), 0 over the block's K rows once every scorer has read them.
+   */
+  HYB_SC: 1,
   /** attention_hybrid.wgsl: u32 words per work item; attention_merge.wgsl: words per entry. */
   WORK_WORDS: 8,
   MERGE_WORDS: 4,
@@ -457,8 +464,8 @@ export function checkTileGeometry(geo: Geometry): void {
 
 /**
  * Refuses a hybrid attention geometry whose decode block does not fit the kernel's four load
- * slots per invocation (HYB_ELEMS / 4 <= 4 HYB_WG), whose HYB_PF, HYB_DEC or HYB_SX is not 0 or
- * 1, or whose HYB_SX 1 slots (p and the rescale per head) do not fit the K block.
+ * slots per invocation (HYB_ELEMS / 4 <= 4 HYB_WG), whose HYB_PF, HYB_DEC, HYB_SX or HYB_SC is
+ * not 0 or 1, or whose HYB_SX 1 slots (p and the rescale per head) do not fit the K block.
  *
  * @example
  * ```ts
@@ -475,10 +482,11 @@ export function checkHybridGeometry(geo: Geometry): void {
   if (
     geo.HYB_ELEMS / 4 > 4 * geo.HYB_WG || ![0, 1].includes(geo.HYB_PF) ||
     ![0, 1].includes(geo.HYB_DEC) || ![0, 1].includes(geo.HYB_SX) ||
+    ![0, 1].includes(geo.HYB_SC) ||
     (geo.HYB_SX === 1 && 2 * geo.HYB_WG + 2 * geo.HYB_MAX_HG > geo.HYB_ELEMS)
   ) {
     throw new Error(
-      `Hybrid attention geometry HYB_ELEMS ${geo.HYB_ELEMS}, HYB_WG ${geo.HYB_WG}, HYB_PF ${geo.HYB_PF}, HYB_DEC ${geo.HYB_DEC}, HYB_SX ${geo.HYB_SX}: expected HYB_ELEMS / 4 <= 4 * HYB_WG (four K and V loads per invocation and decode block), HYB_PF, HYB_DEC and HYB_SX 0 or 1, and with HYB_SX 1 2 * HYB_WG + 2 * HYB_MAX_HG <= HYB_ELEMS`,
+      `Hybrid attention geometry HYB_ELEMS ${geo.HYB_ELEMS}, HYB_WG ${geo.HYB_WG}, HYB_PF ${geo.HYB_PF}, HYB_DEC ${geo.HYB_DEC}, HYB_SX ${geo.HYB_SX}, HYB_SC ${geo.HYB_SC}: expected HYB_ELEMS / 4 <= 4 * HYB_WG (four K and V loads per invocation and decode block), HYB_PF, HYB_DEC, HYB_SX and HYB_SC 0 or 1, and with HYB_SX 1 2 * HYB_WG + 2 * HYB_MAX_HG <= HYB_ELEMS`,
     );
   }
 }

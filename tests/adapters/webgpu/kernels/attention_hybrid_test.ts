@@ -242,6 +242,45 @@ webgpuTest({
   },
 });
 
+webgpuTest({
+  name:
+    "attention_hybrid.wgsl decode scores in an array of their own (HYB_SC 1) equal scores over the K rows (HYB_SC 0)",
+  ...opts,
+  fn: async () => {
+    // Decodes alone and the hybrid step (its prefill tiles untouched by HYB_SC), split and not,
+    // with either softmax of the decode path (HYB_SX).
+    for (const hgd of DECODE_SHAPES) {
+      for (const target of [1, 256]) {
+        for (const HYB_SX of [0, 1]) {
+          for (const packed of [decodeStep(), step()]) {
+            const [own, over] = await Promise.all(
+              [1, 0].map((HYB_SC) =>
+                runHybridStep(
+                  packed,
+                  LIM,
+                  hgd,
+                  {
+                    targetItems: target,
+                    maxItemKeys: Infinity,
+                  },
+                  "fused",
+                  { HYB_SC, HYB_SX },
+                )
+              ),
+            );
+            assert.deepEqual(
+              own.got,
+              over.got,
+              `${hgd} ${target} SX ${HYB_SX}`,
+            );
+            assert.ok(relErr(own.got, own.want) < 1e-5);
+          }
+        }
+      }
+    }
+  },
+});
+
 Deno.test("planAttention() puts prefill tiles first and splits only when items are few", async (t) => {
   const shape = hybridShape(4, 2, 16); // qt 64 tokens, kb 64 keys
   const split = (targetItems: number) => ({
