@@ -53,7 +53,7 @@ export function renderVerify(r: VerifyReport, format: RenderFormat): string {
   if (format === "json") return JSON.stringify(r, null, 2);
   const lines = [
     `verify ${r.model} on ${r.device} (${r.dtype}), tolerance ${r.tolerance} relative RMS`,
-    "case  prompt  last-logits rel-RMS  max-abs     argmax   greedy",
+    "case  prompt  last-logits rel-RMS  max-abs     argmax       greedy",
   ];
   r.cases.forEach((c, i) => {
     const greedy = c.greedyFirstMismatch === -1
@@ -65,8 +65,10 @@ export function renderVerify(r: VerifyReport, format: RenderFormat): string {
       `${String(i).padEnd(6)}${String(c.promptTokens).padEnd(8)}${
         c.lastLogitsRelRms.toExponential(2).padEnd(21)
       }${c.lastLogitsMaxAbs.toExponential(2).padEnd(12)}${
-        `${c.argmaxMatches}/${c.promptTokens}`.padEnd(9)
-      }${greedy}${c.pass ? "" : "  FAIL"}`,
+        // Room for "65536/65536" and a space.
+        `${c.argmaxMatches}/${c.promptTokens} `.padEnd(13)}${greedy}${
+        c.pass ? "" : "  FAIL"
+      }`,
     );
   });
   const ok = r.cases.filter((c) => c.pass).length;

@@ -133,3 +133,27 @@ webgpuTest({
     );
   },
 });
+
+Deno.test("renderVerify() keeps the argmax and greedy columns apart at 2,048 prompt tokens", () => {
+  const c = {
+    promptTokens: 2048,
+    lastLogitsRelRms: 8.3e-6,
+    lastLogitsMaxAbs: 2.4e-5,
+    argmaxMatches: 2048,
+    greedyFirstMismatch: -1,
+    greedyExpected: Array(24).fill(1),
+    greedyGot: Array(24).fill(1),
+    pass: true,
+  };
+  const text = renderVerify({
+    model: "m",
+    device: "cpu",
+    dtype: "f32",
+    tolerance: 1e-3,
+    pass: true,
+    cases: [c],
+  }, "text");
+  const [, head, row] = text.split("\n");
+  assert.match(row, /2048\/2048 +24\/24 equal$/);
+  assert.equal(row.indexOf("24/24"), head.indexOf("greedy"));
+});
