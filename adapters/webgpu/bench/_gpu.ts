@@ -1,14 +1,19 @@
 /**
  * Helpers of the benchmark scripts: random device buffers, a metadata header, bench-only kernels
- * (the FMA peak), GPU warm-up, and a timed row that is measured twice (the spread says whether
- * rows repeat).
+ * (the FMA peak), GPU warm-up, a timed row that is measured twice (the spread says whether rows
+ * repeat), and the floor of a read in a chain of dispatches.
  *
  * @module
  */
 import type { EngineDevice } from "../step/device.ts";
 import { storageBuffer, uniformBuffer } from "../step/gpu_buffers.ts";
 import { GEOMETRY, grids, type StorageDtype } from "../kernels/geometry.ts";
-import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
+import {
+  bindKernel,
+  compileKernels,
+  dispatch,
+  type Kernel,
+} from "../kernels/pipelines.ts";
 import { fillUniform } from "../model/presets.ts";
 import { HDR } from "../batch/step_batch.ts";
 import { type BenchRow, timePass, useHeater } from "./_timing.ts";
@@ -186,4 +191,75 @@ export async function heatUp(gpu: EngineDevice, ms = 3000): Promise<void> {
     for (let i = 0; i < 48; i++) dispatch(pass, k.copy, hg, hgrid);
     pass.end();
   });
+}
+
+/** What one dispatch of l2_touch.wgsl takes to read `bytes` in a pass of `dispatches` of them. */
+export interface ReadFloor {
+  bytes: number;
+  dispatches: number;
+  /** Distinct buffers, one shared sink: a barrier between every two dispatches (from DRAM). */
+  dramUs: number;
+  /** One buffer read `dispatches` times the same way (after the first, from the L2 if it fits). */
+  l2Us: number;
+  /** The distinct buffers with a sink each: no barrier between the dispatches. */
+  noBarrierUs: number;
+  /** The largest spread of the three rows' two medians (measure). */
+  spread: number;
+}
+
+/**
+ * The floor of a read of `bytes` in a chain of dependent dispatches, as a decode step's
+ * dispatches run (bench/read_sizes.ts): l2_touch over N distinct buffers (N x bytes >=
+ * `budget`, 2 <= N <= 64), each writing one shared sink so that every two have a barrier
+ * between them; the same over one buffer; and with a sink each (no barrier). `touch` is the
+ * compiled l2_touch kernel; the buffers are freed before it returns.
+ */
+export async function readFloor(
+  gpu: EngineDevice,
+  touch: Kernel,
+  bytes: number,
+  runs: number,
+  budget: number,
+): Promise<ReadFloor> {
+  const device = gpu.device;
+  const maxB = gpu.limits.maxStorageBufferBindingSize;
+  const n = Math.min(64, Math.max(2, Math.ceil(budget / bytes)));
+  const bufs = Array.from(
+    { length: n },
+    (_, j) =>
+      bytes > 16
+        ? randomBuffer(gpu, `read ${bytes} B ${j}`, bytes)
+        : storageBuffer(device, `read ${bytes} B ${j}`, 16, maxB),
+  );
+  const sinkOf = () => storageBuffer(device, "read sink", 16, maxB);
+  const shared = [sinkOf()];
+  const own = bufs.map(sinkOf);
+  const grid = grids.touch(Math.max(16, bytes));
+  const chain = async (srcs: GPUBuffer[], sinks: GPUBuffer[]) => {
+    const groups = srcs.map((b, j) =>
+      bindKernel(device, touch, "read", [b, sinks[j % sinks.length]])
+    );
+    const r = await measure(
+      gpu,
+      { kernel: "read", shape: "", dtype: "u32", bytes: 0, flops: 0 },
+      (pass) => {
+        for (const g of groups) dispatch(pass, touch, g, grid);
+      },
+      1,
+      runs,
+    );
+    return { us: (r.seconds / srcs.length) * 1e6, spread: r.spread };
+  };
+  const dram = await chain(bufs, shared);
+  const l2 = await chain(bufs.map(() => bufs[0]), shared);
+  const free = await chain(bufs, own);
+  for (const b of [...bufs, ...shared, ...own]) b.destroy();
+  return {
+    bytes,
+    dispatches: n,
+    dramUs: dram.us,
+    l2Us: l2.us,
+    noBarrierUs: free.us,
+    spread: Math.max(dram.spread, l2.spread, free.spread),
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * Kernel benchmark (`deno task perf:kernels`): the ceilings measured on the adapter (copy
- * bandwidth, FMA peak f32 and f16), the linear layers at a preset's shapes (bench/_linear.ts:
+ * bandwidth, FMA peak f32 and f16, the floor of a read of each linear layer's weights in a chain
+ * of dispatches), the linear layers at a preset's shapes (bench/_linear.ts:
  * GEMV at every decode shape against the copy bandwidth, the M sweep against the FMA peak),
  * decode attention's KV read bandwidth, and sampling over the vocabulary.
  *
@@ -30,7 +31,14 @@ import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
 import { PRESET_CONFIGS } from "../model/presets.ts";
 import { packStep } from "../batch/step_batch.ts";
 import { type AttentionPoint, benchAttention } from "./attention.ts";
-import { fmaPeak, measure, randomBuffer, warmGpu } from "./_gpu.ts";
+import {
+  fmaPeak,
+  measure,
+  randomBuffer,
+  type ReadFloor,
+  readFloor,
+  warmGpu,
+} from "./_gpu.ts";
 import {
   benchLinear,
   bestGemvByLayer,
@@ -38,6 +46,7 @@ import {
   bestTiled,
   type LinearBenchOptions,
   type LinearPoint,
+  linearShapes,
 } from "./_linear.ts";
 import { type BenchRow, renderTable, useHeater } from "./_timing.ts";
 
@@ -48,6 +57,11 @@ export interface KernelBench {
   dtype: StorageDtype;
   warmupDispatches: number;
   ceilings: { copyGBs: number; fmaF32GFs: number; fmaF16GFs: number | null };
+  /**
+   * The floor of a read of each linear layer's weights (by `linearShapes` name) in a chain of
+   * dependent dispatches, and of a dispatch that reads nothing ("empty"): _gpu.ts readFloor.
+   */
+  readFloors: { name: string; floor: ReadFloor }[];
   rows: BenchRow[];
   linear: LinearPoint[];
   decodeAttention: AttentionPoint[];
@@ -66,6 +80,7 @@ export async function benchKernels(
   const dtype: StorageDtype = gpu.f16 ? "f16" : "f32";
   const k32 = await compileKernels(device, "f32", cfg.headDim, undefined, [
     "copy",
+    "l2_touch",
   ]);
   const rows: BenchRow[] = [];
   // Ceilings, after a warm-up of copies (clocks ramp within ~1 s of load).
@@ -121,6 +136,20 @@ export async function benchKernels(
     fmaF32GFs: f32.flops / f32.seconds / 1e9,
     fmaF16GFs: f16 ? f16.flops / f16.seconds / 1e9 : null,
   };
+  // What a dispatch in a chain can read at each layer's weight bytes: the GEMV's floor.
+  const readFloors: KernelBench["readFloors"] = [];
+  const budget = cpu ? 8 << 20 : 150e6;
+  for (const s of linearShapes(cfg)) {
+    const bytes = s.N * s.K * (dtype === "f16" ? 2 : 4);
+    readFloors.push({
+      name: s.name,
+      floor: await readFloor(gpu, k32.l2_touch, bytes, runs, budget),
+    });
+  }
+  readFloors.push({
+    name: "empty",
+    floor: await readFloor(gpu, k32.l2_touch, 16, runs, budget),
+  });
   // Linear layers.
   const linear = await benchLinear(gpu, { cfg, dtype, runs, ...linearOpts });
   rows.push(...bestPoints(linear).map((p) => p.row));
@@ -210,6 +239,7 @@ export async function benchKernels(
     dtype,
     warmupDispatches,
     ceilings,
+    readFloors,
     rows,
     linear,
     decodeAttention,
@@ -277,6 +307,18 @@ if (import.meta.main) {
     } GB/s (read+write), FMA f32 ${
       r.ceilings.fmaF32GFs.toFixed(0)
     } GFLOP/s, f16 ${r.ceilings.fmaF16GFs?.toFixed(0) ?? "-"} GFLOP/s`,
+  );
+  console.log(
+    `# read floors (one l2_touch dispatch after a barrier, us; % of copy): ${
+      r.readFloors.map(({ name, floor: f }) =>
+        `${name} ${f.dramUs.toFixed(2)}` +
+        (f.bytes > 16
+          ? ` (${
+            (100 * f.bytes / (f.dramUs * 1e3) / r.ceilings.copyGBs).toFixed(0)
+          } %)`
+          : "")
+      ).join(", ")
+    }`,
   );
   console.log(renderTable(r.rows, r.ceilings.copyGBs, r.ceilings.fmaF32GFs));
   if (gemvS) {

@@ -8,8 +8,9 @@
  *   each dispatch writing the same sink, so every two have a barrier between them;
  * - `l2`: one buffer of S read N times the same way (after the first, from the L2 where S fits);
  * - `no barrier`: the N distinct buffers with a sink each: no barrier, so dispatches may overlap;
- * - `empty`: 64 one-workgroup dispatches over 16 bytes, with and without barriers: what a
- *   dispatch costs with nothing to read.
+ * - `empty (16 bytes)`: 64 one-workgroup dispatches over 16 bytes: what a dispatch costs with
+ *   nothing to read.
+ * (_gpu.ts readFloor; kernels.ts measures the same floor at each GEMV's weight bytes.)
  *
  * GB/s = S / (pass time / N). The copy ceiling (1 GiB, read + write) is measured in the same
  * process, after 3 s of copies; ~6 ms of copies run before and after every timed pass. Prints
@@ -21,9 +22,9 @@
  */
 import { requestEngineDevice } from "../step/device.ts";
 import { storageBuffer } from "../step/gpu_buffers.ts";
-import { type Grid, grids } from "../kernels/geometry.ts";
+import { grids } from "../kernels/geometry.ts";
 import { bindKernel, compileKernels, dispatch } from "../kernels/pipelines.ts";
-import { heatUp, measure, randomBuffer } from "./_gpu.ts";
+import { heatUp, measure, randomBuffer, readFloor } from "./_gpu.ts";
 
 const i = Deno.args.indexOf("--runs");
 const runs = i >= 0 ? Number(Deno.args[i + 1]) : 10;
@@ -72,75 +73,39 @@ const layerSizes: [string, number][] = [
 const sizes = layerSizes.map(([name, s]) =>
   [name, cpu ? Math.ceil(s / 256 / 16) * 16 : s] as [string, number]
 );
-const sinkOf = () => storageBuffer(device, "sink", 16, maxB);
 
 interface Row {
   name: string;
   bytes: number;
   dispatches: number;
-  mode: "dram" | "l2" | "no barrier" | "empty" | "empty no barrier";
+  mode: "dram" | "l2" | "no barrier";
   us: number;
   spread: number;
   gbs: number;
   pctCopy: number;
 }
 const rows: Row[] = [];
-async function chain(
-  name: string,
-  mode: Row["mode"],
-  bufs: GPUBuffer[],
-  sinks: GPUBuffer[],
-  grid: Grid,
-) {
-  const groups = bufs.map((b, j) =>
-    bindKernel(device, k.l2_touch, name, [b, sinks[j % sinks.length]])
-  );
-  const r = await measure(
-    gpu,
-    { kernel: name, shape: mode, dtype: "u32", bytes: 0, flops: 0 },
-    (pass) => {
-      for (const g of groups) dispatch(pass, k.l2_touch, g, grid);
-    },
-    1,
-    runs,
-  );
-  const us = (r.seconds / bufs.length) * 1e6;
-  const bytes = bufs[0].size;
-  const gbs = bytes / (us * 1e3);
-  rows.push({
-    name,
-    bytes,
-    dispatches: bufs.length,
-    mode,
-    us,
-    spread: r.spread,
-    gbs,
-    pctCopy: (100 * gbs) / copyGBs,
-  });
-}
-
 const budget = cpu ? 8 << 20 : 150 * MB;
-for (const [name, bytes] of sizes) {
-  const n = Math.min(64, Math.max(2, Math.ceil(budget / bytes)));
-  const bufs = Array.from(
-    { length: n },
-    (_, j) => randomBuffer(gpu, `${name} ${j}`, bytes),
-  );
-  const grid = grids.touch(bytes);
-  const shared = [sinkOf()];
-  const own = bufs.map(sinkOf);
-  await chain(name, "dram", bufs, shared, grid);
-  await chain(name, "l2", bufs.map(() => bufs[0]), shared, grid);
-  await chain(name, "no barrier", bufs, own, grid);
-  for (const b of [...bufs, ...shared, ...own]) b.destroy();
-}
-{
-  const tiny = Array.from(
-    { length: 64 },
-    () => storageBuffer(device, "16 B", 16, maxB),
-  );
-  await chain("empty", "empty", tiny, [sinkOf()], [1, 1, 1]);
-  await chain("empty", "empty no barrier", tiny, tiny.map(sinkOf), [1, 1, 1]);
+for (const [name, bytes] of [...sizes, ["empty (16 bytes)", 16] as const]) {
+  const r = await readFloor(gpu, k.l2_touch, bytes, runs, budget);
+  for (
+    const [mode, us] of [["dram", r.dramUs], ["l2", r.l2Us], [
+      "no barrier",
+      r.noBarrierUs,
+    ]] as const
+  ) {
+    const gbs = bytes > 16 ? bytes / (us * 1e3) : 0;
+    rows.push({
+      name,
+      bytes,
+      dispatches: r.dispatches,
+      mode,
+      us,
+      spread: r.spread,
+      gbs,
+      pctCopy: (100 * gbs) / copyGBs,
+    });
+  }
 }
 
 const table = [
