@@ -207,6 +207,10 @@ export interface ReadFloor {
   spread: number;
 }
 
+/** GB/s of a floor's read from DRAM in the chain (`bytes` over `dramUs`). */
+export const readFloorGBs = (f: ReadFloor): number =>
+  f.bytes / (f.dramUs * 1e3);
+
 /**
  * The floor of a read of `bytes` in a chain of dependent dispatches, as a decode step's
  * dispatches run (bench/read_sizes.ts): l2_touch over N distinct buffers (N x bytes >=
@@ -226,15 +230,12 @@ export async function readFloor(
   const n = Math.min(64, Math.max(2, Math.ceil(budget / bytes)));
   const bufs = Array.from(
     { length: n },
-    (_, j) =>
-      bytes > 16
-        ? randomBuffer(gpu, `read ${bytes} B ${j}`, bytes)
-        : storageBuffer(device, `read ${bytes} B ${j}`, 16, maxB),
+    (_, j) => randomBuffer(gpu, `read ${bytes} B ${j}`, bytes),
   );
   const sinkOf = () => storageBuffer(device, "read sink", 16, maxB);
   const shared = [sinkOf()];
   const own = bufs.map(sinkOf);
-  const grid = grids.touch(Math.max(16, bytes));
+  const grid = grids.touch(bytes);
   const chain = async (srcs: GPUBuffer[], sinks: GPUBuffer[]) => {
     const groups = srcs.map((b, j) =>
       bindKernel(device, touch, "read", [b, sinks[j % sinks.length]])

@@ -16,6 +16,7 @@ import { bestPoints, linearShapes } from "./_linear.ts";
 import { parseModelConfig } from "../model/config.ts";
 import { PRESET_CONFIGS } from "../model/presets.ts";
 import { GEOMETRY } from "../kernels/geometry.ts";
+import { readFloorGBs } from "./_gpu.ts";
 
 interface TokentraceRun {
   adapter: string;
@@ -154,7 +155,7 @@ const floorOf = (shape: string) =>
 for (const p of gemv) {
   const gbs = p.row.bytes / p.row.seconds / 1e9;
   const fl = floorOf(p.shape);
-  const floorPct = fl ? (100 * fl.bytes / (fl.dramUs * 1e3)) / copy : null;
+  const floorPct = fl ? (100 * readFloorGBs(fl)) / copy : null;
   const met = gbs >= 0.7 * copy;
   target(
     `${p.kernel} ${p.shape} M=${p.M}`,

@@ -37,6 +37,7 @@ import {
   randomBuffer,
   type ReadFloor,
   readFloor,
+  readFloorGBs,
   warmGpu,
 } from "./_gpu.ts";
 import {
@@ -313,9 +314,7 @@ if (import.meta.main) {
       r.readFloors.map(({ name, floor: f }) =>
         `${name} ${f.dramUs.toFixed(2)}` +
         (f.bytes > 16
-          ? ` (${
-            (100 * f.bytes / (f.dramUs * 1e3) / r.ceilings.copyGBs).toFixed(0)
-          } %)`
+          ? ` (${(100 * readFloorGBs(f) / r.ceilings.copyGBs).toFixed(0)} %)`
           : "")
       ).join(", ")
     }`,
