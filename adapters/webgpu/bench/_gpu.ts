@@ -16,7 +16,7 @@ import {
 } from "../kernels/pipelines.ts";
 import { fillUniform } from "../model/presets.ts";
 import { HDR } from "../batch/step_batch.ts";
-import { type BenchRow, timePass, useHeater } from "./_timing.ts";
+import { type BenchRow, timeSteady, useHeater } from "./_timing.ts";
 
 /** A storage buffer of `bytes` filled with a repeated random f32 (or f16) pattern in [-1, 1). */
 export function randomBuffer(
@@ -60,7 +60,10 @@ export function metaHeader(gpu: EngineDevice, T: number, R: number): GPUBuffer {
   return buf;
 }
 
-/** Times `body` twice (each the median of `runs` passes of `reps`) and returns the row. */
+/**
+ * Times `body` until two medians (each of `runs` passes of `reps`) agree within 5 %, at most four
+ * (`timeSteady`), and returns the row.
+ */
 export async function measure(
   gpu: EngineDevice,
   row: Omit<BenchRow, "seconds" | "spread">,
@@ -68,13 +71,8 @@ export async function measure(
   reps: number,
   runs: number,
 ): Promise<BenchRow> {
-  const a = await timePass(gpu, body, reps, runs);
-  const b = await timePass(gpu, body, reps, runs);
-  return {
-    ...row,
-    seconds: Math.min(a, b),
-    spread: Math.abs(a - b) / Math.min(a, b),
-  };
+  const { s, spread } = await timeSteady(gpu, body, reps, runs);
+  return { ...row, seconds: s, spread };
 }
 
 /** Compiles a bench-only kernel (one storage binding after a uniform) from kernels/`file`. */
@@ -203,7 +201,7 @@ export interface ReadFloor {
   l2Us: number;
   /** The distinct buffers with a sink each: no barrier between the dispatches. */
   noBarrierUs: number;
-  /** The largest spread of the three rows' two medians (measure). */
+  /** The largest spread of the three rows' last two medians (measure). */
   spread: number;
 }
 

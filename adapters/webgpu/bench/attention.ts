@@ -6,7 +6,9 @@
  * best separate pair this engine has) + merge; _part-1_: issue 3's one-workgroup-per-(token,
  * head) kernel, for reference. Decode-only points (chunk 0) give the KV read bandwidth of decode
  * attention. GPU time by timestamp queries around one compute pass of `reps` repetitions,
- * median of `runs`; preset shapes with random q and KV.
+ * median of `runs`, repeated until two medians agree within 5 % (at most four; the lower of the
+ * last two kept, the table's repeat column is how far they lie apart, flagged (!) above 5 %);
+ * preset shapes with random q and KV.
  *
  * Usage: deno run -A adapters/webgpu/bench/attention.ts [--preset llama-3.2-1b] [--runs 20]
  *        [--quick] (a 2 x 2 x 2 grid) [--no-part1] (leave the part-1 kernel out)
@@ -55,7 +57,7 @@ import {
   type StepSequence,
 } from "../batch/step_batch.ts";
 import { PAGE_SIZE } from "../batch/kv_blocks.ts";
-import { timePass } from "./_timing.ts";
+import { timePass, timeSteady } from "./_timing.ts";
 import { heatUp } from "./_gpu.ts";
 
 /** One grid point's result (serialUs and part1Us are null where not measured). */
@@ -73,6 +75,12 @@ export interface AttentionPoint {
   fusedUs: number;
   serialUs: number | null;
   part1Us: number | null;
+  /**
+   * How well the point repeats: fused and serial are each timed until two medians agree
+   * (timeSteady), and this is the larger |a - b| / min(a, b) of their last two (absent in results
+   * from before 2026-12-03, which timed each once).
+   */
+  spread?: number;
 }
 
 /** Options of {@link benchAttention}. */
@@ -210,7 +218,7 @@ export async function benchAttention(
             dispatch(pass, k.attention_merge, gM, grids.attnMerge(plan.merges));
           }
         };
-        const fused = await timePass(
+        const fusedM = await timeSteady(
           gpu,
           (pass) => {
             dispatch(
@@ -224,9 +232,9 @@ export async function benchAttention(
           reps,
           runs,
         );
-        let serial: number | null = null;
+        let serialM: { s: number; spread: number } | null = null;
         if (chunk > 0 && batch > 0) {
-          serial = await timePass(
+          serialM = await timeSteady(
             gpu,
             (pass) => {
               dispatch(
@@ -278,9 +286,10 @@ export async function benchAttention(
           targetItems: split.targetItems,
           geometry: opts.geometry ? JSON.stringify(opts.geometry) : "",
           kvBytes: nseq * ctx * 2 * G * D * dtypeBytes(dtype),
-          fusedUs: fused * 1e6,
-          serialUs: serial === null ? null : serial * 1e6,
+          fusedUs: fusedM.s * 1e6,
+          serialUs: serialM === null ? null : serialM.s * 1e6,
           part1Us: part1 === null ? null : part1 * 1e6,
+          spread: Math.max(fusedM.spread, serialM?.spread ?? 0),
         });
         for (const b of [metaBuf, qkv, kv, o, part]) b.destroy();
       }
@@ -289,6 +298,9 @@ export async function benchAttention(
   return out;
 }
 
+/** Spread above which a point is flagged as not repeating (the issue's +-5 %). */
+export const REPEAT_LIMIT = 0.05;
+
 /** The grid as a Markdown table plus the summary line the fused/serial target is judged by. */
 export function renderAttention(
   points: AttentionPoint[],
@@ -296,8 +308,8 @@ export function renderAttention(
 ): string {
   const f = (v: number | null) => (v === null ? "-" : v.toFixed(1));
   const lines = [
-    "| prefill chunk | decode batch | context | items (target) | KV GB/s (fused) | fused us | serial us | fused/serial | part-1 kernel us | geometry |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    "| prefill chunk | decode batch | context | items (target) | KV GB/s (fused) | fused us | serial us | fused/serial | repeat | part-1 kernel us | geometry |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const p of points) {
     const gbs = p.kvBytes / (p.fusedUs * 1e3);
@@ -308,6 +320,12 @@ export function renderAttention(
         f(p.fusedUs)
       } | ${f(p.serialUs)} | ${
         p.serialUs ? (p.fusedUs / p.serialUs).toFixed(3) : "-"
+      } | ${
+        p.spread === undefined
+          ? "-"
+          : `${(100 * p.spread).toFixed(1)}%${
+            p.spread > REPEAT_LIMIT ? " (!)" : ""
+          }`
       } | ${f(p.part1Us)} | ${p.geometry || "-"} |`,
     );
   }
@@ -322,6 +340,14 @@ export function renderAttention(
       }, min ${ratios[0].toFixed(3)}, max ${
         ratios[ratios.length - 1].toFixed(3)
       } (issue 14 target: median <= 0.9, never > 1.0)`,
+    );
+  }
+  const unsteady = points.filter((p) => (p.spread ?? 0) > REPEAT_LIMIT);
+  if (unsteady.length > 0) {
+    lines.push(
+      `caution: ${unsteady.length} of ${points.length} points repeat worse than ${
+        100 * REPEAT_LIMIT
+      } % (!) after four medians each`,
     );
   }
   return lines.join("\n");

@@ -5,7 +5,9 @@
  * the K and V bytes of every kv head's keys once over the GPU time, beside the copy kernel's
  * bandwidth measured in the same process (copies warm the GPU first and surround every timed pass:
  * _gpu.ts heatUp). GPU time by timestamp queries around one compute pass
- * of `reps` repetitions, median of `runs`; preset shapes with random q and KV.
+ * of `reps` repetitions, median of `runs`, repeated until two medians agree within 5 % (at most
+ * four; the lower of the last two kept, the repeat column how far they lie apart, flagged (!)
+ * above 5 %); preset shapes with random q and KV.
  *
  * Usage: deno run -A adapters/webgpu/bench/attention_decode.ts [--preset llama-3.2-1b]
  *        [--runs 10] [--batches 1,16,64] [--ctxs 1024,4096] [--targets 512,2048]
@@ -53,7 +55,7 @@ import {
 } from "../batch/step_batch.ts";
 import { PAGE_SIZE } from "../batch/kv_blocks.ts";
 import { heatUp, randomBuffer } from "./_gpu.ts";
-import { timePass } from "./_timing.ts";
+import { timePass, timeSteady } from "./_timing.ts";
 
 const arg = (name: string, def: string) => {
   const i = Deno.args.indexOf(name);
@@ -117,9 +119,9 @@ console.log(
   } GB/s\n`,
 );
 console.log(
-  "| batch | ctx | geometry | target | items | merges | us | KV GB/s | % of copy |",
+  "| batch | ctx | geometry | target | items | merges | us | repeat | KV GB/s | % of copy |",
 );
-console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const ctx of ctxs) {
   for (const batch of batches) {
     const pagesPer = Math.ceil(ctx / PAGE_SIZE);
@@ -193,7 +195,7 @@ for (const ctx of ctxs) {
           part,
           o,
         ]);
-        const s = await timePass(
+        const { s, spread } = await timeSteady(
           gpu,
           (pass) => {
             dispatch(
@@ -220,7 +222,9 @@ for (const ctx of ctxs) {
             JSON.stringify(geo)
           } | ${target} | ${plan.items} | ${plan.merges} | ${
             (s * 1e6).toFixed(1)
-          } | ${gbs.toFixed(0)} | ${(100 * gbs / copyGBs).toFixed(0)} % |`,
+          } | ${(100 * spread).toFixed(1)}%${spread > 0.05 ? " (!)" : ""} | ${
+            gbs.toFixed(0)
+          } | ${(100 * gbs / copyGBs).toFixed(0)} % |`,
         );
       }
       metaBuf.destroy();

@@ -298,9 +298,9 @@ if (import.meta.main) {
   console.log(
     `# tokentrace kernel benchmark: ${r.adapter} (${
       cpu ? "software" : "GPU"
-    }), storage ${r.dtype}, preset ${preset}; GPU warmed with ${r.warmupDispatches} copy dispatches first; each row timed twice (median of ${
+    }), storage ${r.dtype}, preset ${preset}; GPU warmed with ${r.warmupDispatches} copy dispatches first; each row timed until two medians agree within 5 %, at most four (median of ${
       args.runs ?? (cpu ? 3 : 10)
-    } runs each, the lower shown, "repeat" = their spread), timestamp queries`,
+    } runs each, the lower of the last two shown, "repeat" = their spread), timestamp queries`,
   );
   console.log(
     `# ceilings: copy ${
