@@ -1,7 +1,7 @@
 /**
  * Helpers of the benchmark scripts: random device buffers, a metadata header, bench-only kernels
- * (the FMA peak), GPU warm-up, a timed row that is measured twice (the spread says whether rows
- * repeat), and the floor of a read in a chain of dispatches.
+ * (the FMA peak), GPU warm-up, a timed row measured until two medians agree (the spread says
+ * whether rows repeat), and the floor of a read in a chain of dispatches.
  *
  * @module
  */

@@ -102,6 +102,21 @@ export async function timePass(
   return samples[Math.floor(samples.length / 2)];
 }
 
+/** Spread above which a timed point does not repeat (the issue's +-5 %): timeSteady's default. */
+export const REPEAT_LIMIT = 0.05;
+
+/** A time of {@link timeSteady}: seconds and how far its last two medians lie apart. */
+export interface Steady {
+  s: number;
+  spread: number;
+}
+
+/** The spread as a table cell, flagged (!) above {@link REPEAT_LIMIT}. */
+export const repeatCell = (spread: number): string =>
+  `${(100 * spread).toFixed(1)}%${spread > REPEAT_LIMIT ? " (!)" : ""}`;
+
+const spreadOf = (a: number, b: number) => Math.abs(a - b) / Math.min(a, b);
+
 /**
  * `timePass` until two medians in a row agree within `limit` (at most `tries` medians): the lower
  * of the last two and how far they lie apart (above `limit` only when `tries` ran out). On the
@@ -115,18 +130,18 @@ export async function timeSteady(
   reps: number,
   runs: number,
   tries = 4,
-  limit = 0.05,
-): Promise<{ s: number; spread: number }> {
+  limit = REPEAT_LIMIT,
+): Promise<Steady> {
   let a = await timePass(gpu, body, reps, runs);
   let b = await timePass(gpu, body, reps, runs);
-  for (let i = 2; i < tries && Math.abs(a - b) / Math.min(a, b) > limit; i++) {
+  for (let i = 2; i < tries && spreadOf(a, b) > limit; i++) {
     a = b;
     b = await timePass(gpu, body, reps, runs);
   }
-  return { s: Math.min(a, b), spread: Math.abs(a - b) / Math.min(a, b) };
+  return { s: Math.min(a, b), spread: spreadOf(a, b) };
 }
 
-/** One measured line: the lower of two independent medians (see `measure` in _gpu.ts). */
+/** One measured line: the lower of timeSteady's last two medians (see `measure` in _gpu.ts). */
 export interface BenchRow {
   kernel: string;
   shape: string;

@@ -57,7 +57,13 @@ import {
   type StepSequence,
 } from "../batch/step_batch.ts";
 import { PAGE_SIZE } from "../batch/kv_blocks.ts";
-import { timePass, timeSteady } from "./_timing.ts";
+import {
+  REPEAT_LIMIT,
+  repeatCell,
+  type Steady,
+  timePass,
+  timeSteady,
+} from "./_timing.ts";
 import { heatUp } from "./_gpu.ts";
 
 /** One grid point's result (serialUs and part1Us are null where not measured). */
@@ -232,7 +238,7 @@ export async function benchAttention(
           reps,
           runs,
         );
-        let serialM: { s: number; spread: number } | null = null;
+        let serialM: Steady | null = null;
         if (chunk > 0 && batch > 0) {
           serialM = await timeSteady(
             gpu,
@@ -298,9 +304,6 @@ export async function benchAttention(
   return out;
 }
 
-/** Spread above which a point is flagged as not repeating (the issue's +-5 %). */
-export const REPEAT_LIMIT = 0.05;
-
 /** The grid as a Markdown table plus the summary line the fused/serial target is judged by. */
 export function renderAttention(
   points: AttentionPoint[],
@@ -320,13 +323,9 @@ export function renderAttention(
         f(p.fusedUs)
       } | ${f(p.serialUs)} | ${
         p.serialUs ? (p.fusedUs / p.serialUs).toFixed(3) : "-"
-      } | ${
-        p.spread === undefined
-          ? "-"
-          : `${(100 * p.spread).toFixed(1)}%${
-            p.spread > REPEAT_LIMIT ? " (!)" : ""
-          }`
-      } | ${f(p.part1Us)} | ${p.geometry || "-"} |`,
+      } | ${p.spread === undefined ? "-" : repeatCell(p.spread)} | ${
+        f(p.part1Us)
+      } | ${p.geometry || "-"} |`,
     );
   }
   const ratios = points.filter((p) => p.serialUs !== null).map((p) =>

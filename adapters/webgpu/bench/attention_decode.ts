@@ -55,7 +55,7 @@ import {
 } from "../batch/step_batch.ts";
 import { PAGE_SIZE } from "../batch/kv_blocks.ts";
 import { heatUp, randomBuffer } from "./_gpu.ts";
-import { timePass, timeSteady } from "./_timing.ts";
+import { repeatCell, timePass, timeSteady } from "./_timing.ts";
 
 const arg = (name: string, def: string) => {
   const i = Deno.args.indexOf(name);
@@ -222,9 +222,9 @@ for (const ctx of ctxs) {
             JSON.stringify(geo)
           } | ${target} | ${plan.items} | ${plan.merges} | ${
             (s * 1e6).toFixed(1)
-          } | ${(100 * spread).toFixed(1)}%${spread > 0.05 ? " (!)" : ""} | ${
-            gbs.toFixed(0)
-          } | ${(100 * gbs / copyGBs).toFixed(0)} % |`,
+          } | ${repeatCell(spread)} | ${gbs.toFixed(0)} | ${
+            (100 * gbs / copyGBs).toFixed(0)
+          } % |`,
         );
       }
       metaBuf.destroy();
