@@ -2,9 +2,10 @@
  * Hybrid attention benchmark (`deno task perf:attention`): one layer's attention of a step made
  * of one prefill chunk ending at `context` and `batch` decodes at `context`, over a grid of
  * chunk x batch x context. _fused_: the work list in ONE dispatch of attention_hybrid.wgsl (+ the
- * merge pass); _serial_: the same items as two dispatches (prefill tiles, then decode items; the
- * best separate pair this engine has) + merge; _part-1_: issue 3's one-workgroup-per-(token,
- * head) kernel, for reference. Decode-only points (chunk 0) give the KV read bandwidth of decode
+ * merge pass); _serial_: the better of two separate pairs: the same items as two dispatches
+ * (prefill tiles, then decode items) + merge, and the prefill chunk and the decodes each planned
+ * as a step of its own (the split the engine gives a step of that kind alone), each dispatch
+ * with its merge; _part-1_: issue 3's one-workgroup-per-(token, head) kernel, for reference. Decode-only points (chunk 0) give the KV read bandwidth of decode
  * attention. GPU time by timestamp queries around one compute pass of `reps` repetitions,
  * median of `runs`, repeated until two medians agree within 5 % (at most four; the lower of the
  * last two kept, the table's repeat column is how far they lie apart, flagged (!) above 5 %);
@@ -14,12 +15,15 @@
  *        [--quick] (a 2 x 2 x 2 grid) [--no-part1] (leave the part-1 kernel out)
  *        [--target N] (work items the plan splits towards; default the engine's)
  *        [--geometry JSON] (launch-geometry changes, e.g. '{"HYB_SX": 1}')
+ *        [--mixed-decode-scale N] (decode ranges in a step with prefill, default the engine's)
+ *        [--grid JSON] (e.g. '{"chunks":[64],"batches":[4],"ctxs":[512]}'; default the issue's)
  *
  * @module
  */
 import {
   attentionCaps,
   attentionWords,
+  MIXED_DECODE_SCALE,
   planAttention,
 } from "../step/attention_plan.ts";
 import { parseModelConfig } from "../model/config.ts";
@@ -76,10 +80,17 @@ export interface AttentionPoint {
   targetItems: number;
   /** The launch-geometry changes the kernels were compiled with ("" for the engine's). */
   geometry?: string;
+  /** Decode ranges in a step with prefill, in prefill ranges (AttentionSplit.mixedDecodeScale). */
+  mixedDecodeScale?: number;
   /** K and V bytes the step must read (each kv head's keys once). */
   kvBytes: number;
   fusedUs: number;
+  /** The better of serialSameUs and serialOwnUs. */
   serialUs: number | null;
+  /** The fused dispatch's items as two dispatches + merge. */
+  serialSameUs?: number | null;
+  /** The chunk and the decodes each planned as a step alone, each dispatch with its merge. */
+  serialOwnUs?: number | null;
   part1Us: number | null;
   /**
    * How well the point repeats: fused and serial are each timed until two medians agree
@@ -102,6 +113,8 @@ export interface AttentionBenchOptions {
   targetItems?: number;
   /** Launch-geometry changes to compile the kernels with (default none: the engine's). */
   geometry?: Partial<Geometry>;
+  /** AttentionSplit.mixedDecodeScale (default the engine's, MIXED_DECODE_SCALE). */
+  mixedDecodeScale?: number;
 }
 
 /** Runs the grid on `gpu` and returns one point per (chunk, batch, ctx). */
@@ -126,6 +139,7 @@ export async function benchAttention(
   const split = {
     targetItems: opts.targetItems ?? (gpu.isFallback ? 4 : 512),
     maxItemKeys: maxHybridKeys(shape, D, gpu.loopBudget),
+    mixedDecodeScale: opts.mixedDecodeScale,
   };
   const maxB = gpu.limits.maxStorageBufferBindingSize;
   const out: AttentionPoint[] = [];
@@ -167,16 +181,10 @@ export async function benchAttention(
             sample: greedy,
           });
         }
-        const packed = packStep({ seqs, logBase: 0 }, lim);
         const caps = attentionCaps(H, G, shape, lim, split);
-        const meta = new Uint32Array(metaWords(lim) + attentionWords(caps));
-        meta.set(packed.meta);
-        const plan = planAttention(meta, lim, G, shape, caps, split);
-        const T = packed.numTokens;
+        const T = chunk + batch;
         const buf = (label: string, bytes: number) =>
           storageBuffer(device, label, bytes, maxB);
-        const metaBuf = buf("meta", meta.byteLength);
-        device.queue.writeBuffer(metaBuf, 0, meta);
         const qkv = buf("qkv [T, (H+2G)D] f32", T * (H + 2 * G) * D * 4);
         const q = new Float32Array(T * (H + 2 * G) * D);
         device.queue.writeBuffer(qkv, 0, fillUniform(q, 1, 0, 1) && q);
@@ -198,32 +206,62 @@ export async function benchAttention(
           "part [rows, D+2] f32",
           Math.max(16, caps.partialRows * (D + 2) * 4),
         );
-        const hyb = (baseHdr: number) =>
-          bindKernel(device, k.attention_hybrid, "hyb", [
-            uniformBuffer(
-              device,
-              "p",
-              attentionHybridParams(H, G, D, 0, shape.kb, baseHdr),
-            ),
+        const owned: GPUBuffer[] = [qkv, kv, o, part];
+        // A step of `list` (the whole step, the chunk alone, or the decodes alone) planned as
+        // the engine plans it, with its bind groups and merge.
+        const stepOf = (list: StepSequence[]) => {
+          const packed = packStep({
+            seqs: list.map((sq, slot) => ({ ...sq, slot })),
+            logBase: 0,
+          }, lim);
+          const meta = new Uint32Array(metaWords(lim) + attentionWords(caps));
+          meta.set(packed.meta);
+          const plan = planAttention(meta, lim, G, shape, caps, split);
+          const metaBuf = buf("meta", meta.byteLength);
+          owned.push(metaBuf);
+          device.queue.writeBuffer(metaBuf, 0, meta);
+          const hyb = (baseHdr: number) =>
+            bindKernel(device, k.attention_hybrid, "hyb", [
+              uniformBuffer(
+                device,
+                "p",
+                attentionHybridParams(H, G, D, 0, shape.kb, baseHdr),
+              ),
+              metaBuf,
+              qkv,
+              kv,
+              o,
+              part,
+            ]);
+          const gM = bindKernel(device, k.attention_merge, "merge", [
+            uniformBuffer(device, "p", attentionMergeParams(D)),
             metaBuf,
-            qkv,
-            kv,
-            o,
             part,
+            o,
           ]);
-        const gA = hyb(0);
-        const gB = hyb(HDR.NWP);
-        const gM = bindKernel(device, k.attention_merge, "merge", [
-          uniformBuffer(device, "p", attentionMergeParams(D)),
-          metaBuf,
-          part,
-          o,
-        ]);
-        const merge = (pass: GPUComputePassEncoder) => {
-          if (plan.merges > 0) {
-            dispatch(pass, k.attention_merge, gM, grids.attnMerge(plan.merges));
-          }
+          const merge = (pass: GPUComputePassEncoder) => {
+            if (plan.merges > 0) {
+              dispatch(
+                pass,
+                k.attention_merge,
+                gM,
+                grids.attnMerge(plan.merges),
+              );
+            }
+          };
+          const items = (
+            pass: GPUComputePassEncoder,
+            g: GPUBindGroup,
+            n: number,
+          ) => {
+            if (n > 0) {
+              dispatch(pass, k.attention_hybrid, g, grids.attnHybrid(n));
+            }
+          };
+          return { plan, metaBuf, gA: hyb(0), gB: hyb(HDR.NWP), merge, items };
         };
+        const whole = stepOf(seqs);
+        const { plan, metaBuf, gA, gB, merge } = whole;
         const fusedM = await timeSteady(
           gpu,
           (pass) => {
@@ -238,29 +276,36 @@ export async function benchAttention(
           reps,
           runs,
         );
-        let serialM: Steady | null = null;
+        let sameM: Steady | null = null;
+        let ownM: Steady | null = null;
         if (chunk > 0 && batch > 0) {
-          serialM = await timeSteady(
+          sameM = await timeSteady(
             gpu,
             (pass) => {
-              dispatch(
-                pass,
-                k.attention_hybrid,
-                gA,
-                grids.attnHybrid(plan.prefillItems),
-              );
-              dispatch(
-                pass,
-                k.attention_hybrid,
-                gB,
-                grids.attnHybrid(plan.items - plan.prefillItems),
-              );
+              whole.items(pass, gA, plan.prefillItems);
+              whole.items(pass, gB, plan.items - plan.prefillItems);
               merge(pass);
             },
             reps,
             runs,
           );
+          const pre = stepOf(seqs.slice(0, 1));
+          const dec = stepOf(seqs.slice(1));
+          ownM = await timeSteady(
+            gpu,
+            (pass) => {
+              pre.items(pass, pre.gA, pre.plan.items);
+              pre.merge(pass);
+              dec.items(pass, dec.gA, dec.plan.items);
+              dec.merge(pass);
+            },
+            reps,
+            runs,
+          );
         }
+        const serialM = sameM && ownM
+          ? (sameM.s <= ownM.s ? sameM : ownM)
+          : null;
         let part1: number | null = null;
         if (opts.part1 ?? true) {
           checkLoopBudget(
@@ -291,13 +336,16 @@ export async function benchAttention(
           items: plan.items,
           targetItems: split.targetItems,
           geometry: opts.geometry ? JSON.stringify(opts.geometry) : "",
+          mixedDecodeScale: split.mixedDecodeScale ?? MIXED_DECODE_SCALE,
           kvBytes: nseq * ctx * 2 * G * D * dtypeBytes(dtype),
           fusedUs: fusedM.s * 1e6,
           serialUs: serialM === null ? null : serialM.s * 1e6,
+          serialSameUs: sameM === null ? null : sameM.s * 1e6,
+          serialOwnUs: ownM === null ? null : ownM.s * 1e6,
           part1Us: part1 === null ? null : part1 * 1e6,
           spread: Math.max(fusedM.spread, serialM?.spread ?? 0),
         });
-        for (const b of [metaBuf, qkv, kv, o, part]) b.destroy();
+        for (const b of owned) b.destroy();
       }
     }
   }
@@ -311,7 +359,7 @@ export function renderAttention(
 ): string {
   const f = (v: number | null) => (v === null ? "-" : v.toFixed(1));
   const lines = [
-    "| prefill chunk | decode batch | context | items (target) | KV GB/s (fused) | fused us | serial us | fused/serial | repeat | part-1 kernel us | geometry |",
+    "| prefill chunk | decode batch | context | items (target) | KV GB/s (fused) | fused us | serial us (same items / own plans) | fused/serial | repeat | part-1 kernel us | geometry |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const p of points) {
@@ -321,11 +369,13 @@ export function renderAttention(
         gbs.toFixed(0)
       }${copyGBs ? ` (${(100 * gbs / copyGBs).toFixed(0)}%)` : ""} | ${
         f(p.fusedUs)
-      } | ${f(p.serialUs)} | ${
-        p.serialUs ? (p.fusedUs / p.serialUs).toFixed(3) : "-"
-      } | ${p.spread === undefined ? "-" : repeatCell(p.spread)} | ${
-        f(p.part1Us)
-      } | ${p.geometry || "-"} |`,
+      } | ${f(p.serialUs)}${
+        p.serialSameUs && p.serialOwnUs
+          ? ` (${f(p.serialSameUs)} / ${f(p.serialOwnUs)})`
+          : ""
+      } | ${p.serialUs ? (p.fusedUs / p.serialUs).toFixed(3) : "-"} | ${
+        p.spread === undefined ? "-" : repeatCell(p.spread)
+      } | ${f(p.part1Us)} | ${p.geometry || "-"} |`,
     );
   }
   const ratios = points.filter((p) => p.serialUs !== null).map((p) =>
@@ -408,7 +458,9 @@ if (import.meta.main) {
   const cpu = gpu.isFallback;
   const quick = Deno.args.includes("--quick") || cpu;
   const preset = arg("--preset", cpu ? "tiny" : "llama-3.2-1b");
-  const grid = quick
+  const grid = Deno.args.includes("--grid")
+    ? { ...ATTENTION_GRID, ...JSON.parse(arg("--grid", "{}")) }
+    : quick
     ? { chunks: [16, 64], batches: [2, 8], ctxs: [64, 256] }
     : ATTENTION_GRID;
   const runs = Number(arg("--runs", cpu ? "3" : "20"));
@@ -431,6 +483,9 @@ if (import.meta.main) {
         part1: !Deno.args.includes("--no-part1"),
         geometry: Deno.args.includes("--geometry")
           ? JSON.parse(arg("--geometry", "{}"))
+          : undefined,
+        mixedDecodeScale: Deno.args.includes("--mixed-decode-scale")
+          ? Number(arg("--mixed-decode-scale", ""))
           : undefined,
         targetItems: Deno.args.includes("--target")
           ? Number(arg("--target", ""))
