@@ -10,7 +10,11 @@
  * more than `maxItemKeys` keys: on an adapter with a loop budget (llvmpipe) a longer item would
  * spend its invocations' budget and leave outputs unwritten (kernels/loop_passes.ts). Items of
  * prefill tiles (sequences with more than one query token) come first: the serial baseline
- * dispatches them, then the rest.
+ * dispatches them, then the rest. In a step that has prefill tiles, decode tiles are split into
+ * ranges `mixedDecodeScale` times as long (default {@link MIXED_DECODE_SCALE}): a decode item of
+ * one token is far lighter than a prefill item over the same keys, so equal ranges gave the
+ * fused dispatch more items than the GPU holds at once, and their second wave outlasted the
+ * prefill items (docs/perf.md, engine14q).
  *
  * @module
  */
@@ -19,6 +23,14 @@ import { HDR, metaWords, type StepLimits } from "../batch/step_batch.ts";
 
 /** Output of a work item written straight to the attention output (no split). */
 export const DIRECT = 0xffffffff;
+
+/**
+ * How many times longer the key ranges of decode tiles are than those of prefill tiles in a
+ * step that has both (AttentionSplit.mixedDecodeScale's default). Measured on the H200
+ * (docs/perf.md, engine14q): fused/serial over the 27 grid points went from median 0.922 at 1
+ * to 0.882 at 2 (the max, 1.471, unchanged); decode-only steps are not affected.
+ */
+export const MIXED_DECODE_SCALE = 2;
 
 /** How a step's tiles are split along the keys. */
 export interface AttentionSplit {
@@ -34,6 +46,12 @@ export interface AttentionSplit {
    * a decode over fewer keys is not split (no merge pass).
    */
   minSplitKeys?: number;
+  /**
+   * In a step with prefill tiles, decode tiles' ranges are this many times the prefill tiles'
+   * (a positive integer; default {@link MIXED_DECODE_SCALE}; 1: equal ranges). Steps of decodes
+   * alone split as before.
+   */
+  mixedDecodeScale?: number;
 }
 
 /** Capacities of the work list, merge list and partial rows (buffers are sized by them). */
@@ -53,8 +71,12 @@ export interface AttentionPlan {
   merges: number;
   /** Partial rows used. */
   partialRows: number;
-  /** Keys per split (0 when nothing was split). */
+  /** Keys per split of prefill tiles, and of decode tiles in a step without prefill (0 when
+   * nothing was split). */
   splitKeys: number;
+  /** Keys per split of decode tiles (splitKeys, or mixedDecodeScale times it in a step with
+   * prefill tiles, at most maxItemKeys; 0 when nothing was split). */
+  decodeSplitKeys: number;
 }
 
 /**
@@ -133,6 +155,12 @@ export function planAttention(
 ): AttentionPlan {
   const { targetItems, maxItemKeys } = split;
   const minSplit = split.minSplitKeys ?? shape.kb;
+  const scale = split.mixedDecodeScale ?? MIXED_DECODE_SCALE;
+  if (!(Number.isInteger(scale) && scale >= 1)) {
+    throw new Error(
+      `Attention plan: mixedDecodeScale must be a positive integer, got ${scale}`,
+    );
+  }
   if (!(minSplit >= shape.kb && minSplit % shape.kb === 0)) {
     throw new Error(
       `Attention plan: minSplitKeys must be a positive multiple of the key block ${shape.kb}, got ${minSplit}`,
@@ -173,6 +201,10 @@ export function planAttention(
   );
   let splitKeys = Math.min(wanted, maxItemKeys);
   for (;;) {
+    // Decode ranges in a step with prefill tiles: scale times as long, within maxItemKeys.
+    const decodeKeys = pre.length > 0 && dec.length > 0
+      ? Math.min(splitKeys * scale, maxItemKeys)
+      : splitKeys;
     const r = tryPlan(
       meta,
       tiles,
@@ -181,6 +213,7 @@ export function planAttention(
       H,
       shape,
       splitKeys,
+      decodeKeys,
       caps,
       workOff,
       mergeOff,
@@ -211,6 +244,7 @@ function tryPlan(
   H: number,
   shape: HybridShape,
   splitKeys: number,
+  decodeKeys: number,
   caps: AttentionCaps,
   workOff: number,
   mergeOff: number,
@@ -221,21 +255,24 @@ function tryPlan(
   let merges = 0;
   let rows = 0;
   let split = false;
+  let decSplit = false;
   for (let ti = 0; ti < tiles.length; ti++) {
     const [s, t0, nq, keys] = tiles[ti];
     const R = nq * shape.hg;
-    const n = Math.max(1, Math.ceil(keys / splitKeys));
+    const sk = ti < numPre ? splitKeys : decodeKeys;
+    const n = Math.max(1, Math.ceil(keys / sk));
     if (items + n * G > caps.items) return null;
     if (n > 1) {
       split = true;
+      if (ti >= numPre) decSplit = true;
       if (rows + n * G * R > caps.partialRows) return null;
       if (merges + G * R > caps.merges) return null;
     }
     for (let g = 0; g < G; g++) {
       const tileBase = rows;
       for (let k = 0; k < n; k++) {
-        const k0 = n === 1 ? 0 : k * splitKeys;
-        const k1 = n === 1 ? keys : Math.min(keys, (k + 1) * splitKeys);
+        const k0 = n === 1 ? 0 : k * sk;
+        const k1 = n === 1 ? keys : Math.min(keys, (k + 1) * sk);
         const o = workOff + items * W;
         meta[o] = s;
         meta[o + 1] = g;
@@ -269,5 +306,6 @@ function tryPlan(
     merges,
     partialRows: rows,
     splitKeys: split ? splitKeys : 0,
+    decodeSplitKeys: decSplit ? decodeKeys : 0,
   };
 }

@@ -63,9 +63,12 @@ function runHybrid(
     step(),
     LIM,
     shapeHGD,
+    // Equal ranges for decode and prefill tiles, so that target 256 splits this step's decodes
+    // at every head shape (the default scale leaves them whole at a key block of 64).
     {
       targetItems,
       maxItemKeys: Infinity,
+      mixedDecodeScale: 1,
     },
     mode,
     geo,
@@ -124,11 +127,13 @@ webgpuTest({
   fn: async () => {
     // The step's decodes see 2, 41 and 71 keys, its chunks 32 and 2 (key block 32 at D 64).
     const hgd: [number, number, number] = [4, 2, 64];
+    // Equal ranges for decode and prefill tiles (mixedDecodeScale 1): minSplitKeys alone.
     const runWith = (minSplitKeys: number | undefined) =>
       runHybridStep(step(), LIM, hgd, {
         targetItems: 256,
         maxItemKeys: Infinity,
         minSplitKeys,
+        mixedDecodeScale: 1,
       });
     const fine = await runWith(undefined);
     assert.equal(fine.plan.splitKeys, 32);
@@ -153,6 +158,57 @@ webgpuTest({
       () => runWith(40),
       /minSplitKeys must be a positive multiple of the key block 32, got 40/,
     );
+  },
+});
+
+webgpuTest({
+  name:
+    "in a step with prefill tiles decode ranges are mixedDecodeScale times as long, outputs equal to the reference",
+  ...opts,
+  fn: async () => {
+    // Key block 32 at D 64; the plan's ranges are 32 keys (minSplitKeys test above). The step's
+    // chunks see 32 and 2 keys (one range each), its decodes 2, 41 and 71.
+    const hgd: [number, number, number] = [4, 2, 64];
+    const runWith = (
+      mixedDecodeScale: number | undefined,
+      packed = step(),
+    ) =>
+      runHybridStep(packed, LIM, hgd, {
+        targetItems: 256,
+        maxItemKeys: Infinity,
+        mixedDecodeScale,
+      });
+    for (const [scale, decodeKeys] of [[1, 32], [undefined, 64], [3, 96]]) {
+      const { got, want, plan } = await runWith(scale);
+      const ranges = [2, 41, 71].map((k) =>
+        Math.max(1, Math.ceil(k / decodeKeys!))
+      );
+      // The chunks stay whole, so something is split only where a decode is (at scale 3 none).
+      const split = ranges.some((n) => n > 1);
+      assert.equal(plan.splitKeys, split ? 32 : 0, `scale ${scale}`);
+      assert.equal(plan.decodeSplitKeys, split ? decodeKeys : 0);
+      assert.equal(plan.merges > 0, split);
+      assert.equal(plan.prefillItems, 2 * 2);
+      assert.equal(
+        plan.items,
+        2 * (2 + ranges.reduce((a, b) => a + b, 0)),
+        `scale ${scale}`,
+      );
+      const err = relErr(got, want);
+      assert.ok(err < 1e-5, `scale ${scale}: relative error ${err}`);
+    }
+    // A step of decodes alone splits as before, whatever the scale.
+    const one = await runWith(1, decodeStep());
+    const two = await runWith(2, decodeStep());
+    assert.equal(one.plan.items, two.plan.items);
+    assert.equal(two.plan.decodeSplitKeys, two.plan.splitKeys);
+    assert.deepEqual(two.got, one.got);
+    for (const bad of [0, 1.5]) {
+      await assert.rejects(
+        () => runWith(bad),
+        new RegExp(`mixedDecodeScale must be a positive integer, got ${bad}`),
+      );
+    }
   },
 });
 
@@ -286,6 +342,7 @@ Deno.test("planAttention() puts prefill tiles first and splits only when items a
   const split = (targetItems: number) => ({
     targetItems,
     maxItemKeys: Infinity,
+    mixedDecodeScale: 1,
   });
   const caps = attentionCaps(4, 2, shape, LIM, split(64));
   const fresh = () => {
